@@ -1,0 +1,405 @@
+/*
+ * admin.c - the integrator's API under /admin, behind the admin token:
+ * plugins (with their descriptors), installations, settings, jobs, dead
+ * jobs and replay, received events, schedules and the audit timeline.
+ */
+#include "admin.h"
+
+#include "api.h"
+#include "audit.h"
+#include "documents.h"
+#include "http.h"
+#include "installations.h"
+#include "intercom.h"
+#include "jobs.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "plugins.h"
+#include "router.h"
+#include "server.h"
+#include "settings.h"
+#include "store.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef void (*admin_fn)(struct server *srv, struct http_request *req,
+                         const struct route_match *m);
+
+static int64_t query_int(struct http_request *req, const char *name, int64_t fallback)
+{
+    int64_t v;
+    const char *s = http_query_param(req, name);
+    return s && str_to_i64(s, &v) ? v : fallback;
+}
+
+static int query_limit(struct http_request *req)
+{
+    int64_t limit = query_int(req, "limit", 100);
+    return limit < 1 ? 1 : limit > 1000 ? 1000 : (int)limit;
+}
+
+static void reply_list(struct http_request *req, const char *key, json_object *items)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, key, items);
+    http_reply_json(req, 200, o);
+}
+
+static struct installation *installation_param(struct server *srv, struct http_request *req,
+                                               const struct route_match *m)
+{
+    int64_t id;
+    struct installation *inst = NULL;
+    if (str_to_i64(route_param(m, "id"), &id))
+        inst = installations_get(srv->installations, id);
+    if (!inst)
+        http_reply_error(req, 404, "not_found", "no installation %s", route_param(m, "id"));
+    return inst;
+}
+
+/* ---- plugins ---- */
+
+static void list_plugins(struct server *srv, struct http_request *req, const struct route_match *m)
+{
+    (void)m;
+    json_object *plugins = json_object_new_array();
+    for (size_t i = 0; i < srv->plugins->n; i++)
+        json_object_array_add(plugins, plugin_describe(srv->plugins->items[i]));
+    json_object *refused = json_object_new_array();
+    for (size_t i = 0; i < srv->plugins->n_refused; i++) {
+        const struct plugin_refusal *r = &srv->plugins->refused[i];
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(r->name));
+        json_object_object_add(o, "path", json_object_new_string(r->path));
+        json_object_object_add(o, "reason", json_object_new_string(r->reason));
+        json_object_array_add(refused, o);
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "plugins", plugins);
+    json_object_object_add(o, "refused", refused);
+    http_reply_json(req, 200, o);
+}
+
+static void get_plugin(struct server *srv, struct http_request *req, const struct route_match *m)
+{
+    struct sb_plugin *p = plugins_find(srv->plugins, route_param(m, "name"));
+    if (!p) {
+        http_reply_error(req, 404, "not_found", "no plugin '%s' is loaded", route_param(m, "name"));
+        return;
+    }
+    json_object *o = plugin_describe(p);
+    json_object_object_add(o, "defaults", settings_redacted(p->desc.settings, p->defaults));
+    http_reply_json(req, 200, o);
+}
+
+/* ---- installations ---- */
+
+struct list_ctx {
+    json_object *arr;
+    const char *state;
+};
+
+static int add_installation(void *arg, struct installation *inst)
+{
+    struct list_ctx *ctx = arg;
+    if (!ctx->state || strcmp(ctx->state, installation_state_name(inst->state)) == 0)
+        json_object_array_add(ctx->arr, installation_json(inst));
+    return 0;
+}
+
+static void list_installations(struct server *srv, struct http_request *req,
+                               const struct route_match *m)
+{
+    (void)m;
+    struct list_ctx ctx = {json_object_new_array(), http_query_param(req, "state")};
+    installations_each(srv->installations, http_query_param(req, "plugin"), add_installation, &ctx);
+    reply_list(req, "installations", ctx.arr);
+}
+
+static void get_installation(struct server *srv, struct http_request *req,
+                             const struct route_match *m)
+{
+    struct installation *inst = installation_param(srv, req, m);
+    if (!inst)
+        return;
+    json_object *o = installation_json(inst);
+    struct sb_plugin *p = plugins_find(srv->plugins, inst->plugin);
+    if (p) {
+        json_object *settings = settings_effective(srv, p, inst->id);
+        json_object_object_add(o, "settings", settings_redacted(p->desc.settings, settings));
+        json_object_put(settings);
+    }
+    json_object_object_add(o, "documents",
+                           json_object_new_int64(doc_count(srv->store, inst->plugin, inst->id)));
+    json_object_object_add(o, "rate_governor", intercom_governor_json(srv->intercom, inst->id));
+    http_reply_json(req, 200, o);
+}
+
+static void revoke_installation(struct server *srv, struct http_request *req,
+                                const struct route_match *m)
+{
+    struct installation *inst = installation_param(srv, req, m);
+    if (!inst)
+        return;
+    if (lifecycle_revoke(srv, inst, "revoked by an administrator", true) != 0) {
+        http_reply_error(req, 500, "store_error", "could not revoke; see the log");
+        return;
+    }
+    http_reply_json(req, 200, installation_json(inst));
+}
+
+static void get_settings(struct server *srv, struct http_request *req, const struct route_match *m)
+{
+    struct installation *inst = installation_param(srv, req, m);
+    if (!inst)
+        return;
+    struct sb_plugin *p = plugins_find(srv->plugins, inst->plugin);
+    if (!p) {
+        http_reply_error(req, 409, "plugin_not_loaded", "plugin '%s' is not loaded", inst->plugin);
+        return;
+    }
+    json_object *settings = settings_effective(srv, p, inst->id);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "settings", settings_redacted(p->desc.settings, settings));
+    json_object_object_add(o, "schema", settings_schema_json(p->desc.settings));
+    json_object_put(settings);
+    http_reply_json(req, 200, o);
+}
+
+static void put_settings(struct server *srv, struct http_request *req, const struct route_match *m)
+{
+    struct installation *inst = installation_param(srv, req, m);
+    if (!inst)
+        return;
+    struct sb_plugin *p = plugins_find(srv->plugins, inst->plugin);
+    if (!p) {
+        http_reply_error(req, 409, "plugin_not_loaded", "plugin '%s' is not loaded", inst->plugin);
+        return;
+    }
+    enum json_tokener_error jerr;
+    json_object *changes = json_tokener_parse_verbose(http_body(req, NULL), &jerr);
+    if (!changes || !json_object_is_type(changes, json_type_object)) {
+        json_object_put(changes);
+        http_reply_error(req, 400, "malformed_json", "expected a JSON object of settings");
+        return;
+    }
+    struct buf err;
+    buf_init(&err);
+    int rc = settings_update(srv, p, inst->id, changes, &err);
+    json_object_put(changes);
+    if (rc != 0) {
+        http_reply_error(req, 422, "invalid_settings", "%s", err.data ? err.data : "invalid");
+        buf_free(&err);
+        return;
+    }
+    buf_free(&err);
+    lifecycle_settings_changed(srv, inst);
+    get_settings(srv, req, m);
+}
+
+/* ---- jobs ---- */
+
+static void list_jobs(struct server *srv, struct http_request *req, const struct route_match *m)
+{
+    const char *state = http_query_param(req, "state");
+    if (m->pattern && strstr(m->pattern, "/dead"))
+        state = "dead";
+    bool known = !state;
+    for (int i = 0; state && i < 6; i++)
+        known |= strcmp(state, job_state_names[i]) == 0;
+    if (!known) {
+        http_reply_error(req, 400, "bad_state",
+                         "state must be queued, running, pending, done, dead or cancelled");
+        return;
+    }
+    reply_list(req, "jobs",
+               jobs_list(srv->jobs, state, http_query_param(req, "plugin"),
+                         query_int(req, "installation", 0), query_int(req, "before", 0),
+                         query_limit(req)));
+}
+
+static void get_job(struct server *srv, struct http_request *req, const struct route_match *m)
+{
+    int64_t id;
+    json_object *job = str_to_i64(route_param(m, "id"), &id) ? jobs_get(srv->jobs, id) : NULL;
+    if (!job) {
+        http_reply_error(req, 404, "not_found", "no job %s", route_param(m, "id"));
+        return;
+    }
+    http_reply_json(req, 200, job);
+}
+
+static void replay_job(struct server *srv, struct http_request *req, const struct route_match *m)
+{
+    int64_t id;
+    char err[160];
+    json_object *job = str_to_i64(route_param(m, "id"), &id) ? jobs_get(srv->jobs, id) : NULL;
+    if (!job) {
+        http_reply_error(req, 404, "not_found", "no job %s", route_param(m, "id"));
+        return;
+    }
+    json_object_put(job);
+    if (jobs_replay(srv->jobs, id, err, sizeof err) != 0) {
+        http_reply_error(req, 409, "not_replayable", "%s", err);
+        return;
+    }
+    http_reply_json(req, 200, jobs_get(srv->jobs, id));
+}
+
+static void list_schedules(struct server *srv, struct http_request *req,
+                           const struct route_match *m)
+{
+    (void)m;
+    reply_list(req, "schedules", jobs_schedules(srv->jobs, http_query_param(req, "plugin")));
+}
+
+/* ---- events and audit ---- */
+
+static json_object *event_json(sqlite3_stmt *q, bool with_body)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_int64(sqlite3_column_int64(q, 0)));
+    json_object_object_add(o, "plugin", json_object_new_string(store_col_text(q, 1)));
+    json_object_object_add(o, "notification_id", json_object_new_string(store_col_text(q, 2)));
+    json_object_object_add(o, "installation_id",
+                           sqlite3_column_type(q, 3) == SQLITE_NULL
+                               ? NULL
+                               : json_object_new_int64(sqlite3_column_int64(q, 3)));
+    const char *ws = store_col_text(q, 4);
+    json_object_object_add(o, "workspace_id", ws ? json_object_new_string(ws) : NULL);
+    json_object_object_add(o, "topic", json_object_new_string(store_col_text(q, 5)));
+    json_object_object_add(o, "created_at", json_object_new_int64(sqlite3_column_int64(q, 6)));
+    json_object_object_add(o, "received_at", json_object_new_int64(sqlite3_column_int64(q, 7)));
+    json_object_object_add(o, "outcome", json_object_new_string(store_col_text(q, 8)));
+    if (with_body)
+        json_object_object_add(o, "body", json_tokener_parse(store_col_text(q, 9)));
+    return o;
+}
+
+static void list_events(struct server *srv, struct http_request *req, const struct route_match *m)
+{
+    (void)m;
+    json_object *arr = json_object_new_array();
+    sqlite3_stmt *q = store_stmt(
+        srv->store,
+        "SELECT id, plugin, notification_id, installation_id, workspace_id, topic, created_at, "
+        "received_at, outcome, body FROM events WHERE (?1 IS NULL OR plugin = ?1) AND "
+        "(?2 = 0 OR installation_id = ?2) AND (?3 IS NULL OR topic = ?3) AND (?4 = 0 OR id < ?4) "
+        "ORDER BY id DESC LIMIT ?5");
+    if (q) {
+        store_bind_text(q, 1, http_query_param(req, "plugin"));
+        sqlite3_bind_int64(q, 2, query_int(req, "installation", 0));
+        store_bind_text(q, 3, http_query_param(req, "topic"));
+        sqlite3_bind_int64(q, 4, query_int(req, "before", 0));
+        sqlite3_bind_int(q, 5, query_limit(req));
+        bool bodies = query_int(req, "body", 0) != 0;
+        while (sqlite3_step(q) == SQLITE_ROW)
+            json_object_array_add(arr, event_json(q, bodies));
+        sqlite3_reset(q);
+    }
+    reply_list(req, "events", arr);
+}
+
+static void get_event(struct server *srv, struct http_request *req, const struct route_match *m)
+{
+    int64_t id;
+    sqlite3_stmt *q = store_stmt(srv->store,
+                                 "SELECT id, plugin, notification_id, installation_id, "
+                                 "workspace_id, topic, created_at, received_at, outcome, body "
+                                 "FROM events WHERE id = ?");
+    json_object *o = NULL;
+    if (q && str_to_i64(route_param(m, "id"), &id)) {
+        sqlite3_bind_int64(q, 1, id);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            o = event_json(q, true);
+        sqlite3_reset(q);
+    }
+    if (!o) {
+        http_reply_error(req, 404, "not_found", "no event %s", route_param(m, "id"));
+        return;
+    }
+    http_reply_json(req, 200, o);
+}
+
+static void list_audit(struct server *srv, struct http_request *req, const struct route_match *m)
+{
+    (void)m;
+    reply_list(req, "audit",
+               audit_list(srv->store, http_query_param(req, "plugin"),
+                          query_int(req, "installation", 0), http_query_param(req, "subject"),
+                          query_int(req, "before", 0), (size_t)query_limit(req)));
+}
+
+/* ---- routing ---- */
+
+static struct router *admin_routes;
+
+static const struct {
+    const char *method, *pattern;
+    admin_fn fn;
+} routes[] = {
+    {"GET", "/admin/plugins", list_plugins},
+    {"GET", "/admin/plugins/{name}", get_plugin},
+    {"GET", "/admin/installations", list_installations},
+    {"GET", "/admin/installations/{id}", get_installation},
+    {"POST", "/admin/installations/{id}/revoke", revoke_installation},
+    {"GET", "/admin/installations/{id}/settings", get_settings},
+    {"PUT", "/admin/installations/{id}/settings", put_settings},
+    {"GET", "/admin/jobs", list_jobs},
+    {"GET", "/admin/jobs/dead", list_jobs},
+    {"GET", "/admin/jobs/{id}", get_job},
+    {"POST", "/admin/jobs/{id}/replay", replay_job},
+    {"GET", "/admin/schedules", list_schedules},
+    {"GET", "/admin/events", list_events},
+    {"GET", "/admin/events/{id}", get_event},
+    {"GET", "/admin/audit", list_audit},
+};
+
+void admin_init(void)
+{
+    if (admin_routes)
+        return;
+    admin_routes = router_new();
+    for (size_t i = 0; i < ARRAY_LEN(routes); i++)
+        router_add(admin_routes, routes[i].method, routes[i].pattern, (void *)&routes[i]);
+}
+
+void admin_free(void)
+{
+    router_free(admin_routes);
+    admin_routes = NULL;
+}
+
+void admin_handle(struct server *srv, struct http_request *req)
+{
+    http_set_label(req, "admin");
+    if (!bearer_matches(req, srv->admin_token)) {
+        log_warn("admin", "refused %s %s from %s: bad or missing admin token", http_method(req),
+                 http_path(req), http_peer(req));
+        http_add_header(req, "WWW-Authenticate", "Bearer");
+        http_reply_error(req, 401, "unauthorized", "the admin token is required");
+        return;
+    }
+    struct route_match m;
+    char *allowed = NULL;
+    enum router_result r = router_match(admin_routes, http_method(req), http_path(req), &m, &allowed);
+    if (r == ROUTE_NO_METHOD) {
+        http_add_header(req, "Allow", allowed);
+        http_reply_error(req, 405, "method_not_allowed", "allowed: %s", allowed);
+        free(allowed);
+        return;
+    }
+    if (r != ROUTE_FOUND) {
+        http_reply_error(req, 404, "not_found", "no admin route %s %s", http_method(req),
+                         http_path(req));
+        return;
+    }
+    const struct {
+        const char *method, *pattern;
+        admin_fn fn;
+    } *route = m.data;
+    route->fn(srv, req, &m);
+    router_match_free(&m);
+}

@@ -1,0 +1,698 @@
+/*
+ * config.c - reads the libconfig files into struct config.
+ *
+ * Every group is described by a table of the keys it accepts; anything else
+ * is an error naming the file and line, so a typo never silently falls back
+ * to a default. Relative paths resolve against the folder of the file that
+ * names them.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const region_names[REGION_COUNT] = {"US", "EU", "AU"};
+
+const char *region_name(enum region r)
+{
+    return (unsigned)r < REGION_COUNT ? region_names[r] : "US";
+}
+
+bool region_parse(const char *name, enum region *out)
+{
+    for (int i = 0; i < REGION_COUNT; i++) {
+        if (str_eq_nocase(name, region_names[i])) {
+            *out = (enum region)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- report ---- */
+
+void config_report_init(struct config_report *r)
+{
+    buf_init(&r->errors);
+    buf_init(&r->warnings);
+    r->n_errors = r->n_warnings = 0;
+}
+
+void config_report_free(struct config_report *r)
+{
+    buf_free(&r->errors);
+    buf_free(&r->warnings);
+}
+
+static void report_add(struct buf *b, const char *file, int line, const char *fmt, va_list ap)
+{
+    if (line > 0)
+        buf_printf(b, "%s:%d: ", file ? file : "(config)", line);
+    else
+        buf_printf(b, "%s: ", file ? file : "(config)");
+    char *msg = xvasprintf(fmt, ap);
+    buf_puts(b, msg);
+    buf_putc(b, '\n');
+    free(msg);
+}
+
+void config_error(struct config_report *r, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    report_add(&r->errors, file, line, fmt, ap);
+    va_end(ap);
+    r->n_errors++;
+}
+
+void config_warning(struct config_report *r, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    report_add(&r->warnings, file, line, fmt, ap);
+    va_end(ap);
+    r->n_warnings++;
+}
+
+/* ---- key tables ---- */
+
+enum key_kind { KEY_STRING, KEY_PATH, KEY_INT, KEY_INT64, KEY_BOOL, KEY_GROUP_SKIP };
+
+struct key_spec {
+    const char *name;
+    enum key_kind kind;
+    size_t offset;     /* into struct config */
+    int64_t min, max;  /* KEY_INT bounds */
+};
+
+#define STR(n, f) {n, KEY_STRING, offsetof(struct config, f), 0, 0}
+#define PATH(n, f) {n, KEY_PATH, offsetof(struct config, f), 0, 0}
+#define INT(n, f, lo, hi) {n, KEY_INT, offsetof(struct config, f), lo, hi}
+#define BOOL(n, f) {n, KEY_BOOL, offsetof(struct config, f), 0, 0}
+#define SKIP(n) {n, KEY_GROUP_SKIP, 0, 0, 0}
+
+static const struct key_spec server_keys[] = {
+    {"listen", KEY_STRING, 0, 0, 0}, /* handled below: needs host:port parsing */
+    STR("public_url", public_url),
+    {"max_body_bytes", KEY_INT64, offsetof(struct config, max_body_bytes), 1024, 64 << 20},
+    INT("max_connections", max_connections, 1, 1000000),
+    INT("header_timeout_s", header_timeout_s, 1, 3600),
+    INT("body_timeout_s", body_timeout_s, 1, 3600),
+    INT("keepalive_timeout_s", keepalive_timeout_s, 1, 3600),
+    INT("canvas_deadline_ms", canvas_deadline_ms, 100, 60000),
+    INT("api_deadline_ms", api_deadline_ms, 100, 600000),
+    {NULL, 0, 0, 0, 0},
+};
+
+static const struct key_spec log_keys[] = {
+    {"level", KEY_STRING, 0, 0, 0}, /* handled below */
+    BOOL("access", access_log),
+    {NULL, 0, 0, 0, 0},
+};
+
+static const struct key_spec storage_keys[] = {
+    PATH("path", db_path),
+    INT("job_retention_days", job_retention_days, 1, 3650),
+    INT("event_retention_days", event_retention_days, 1, 3650),
+    {NULL, 0, 0, 0, 0},
+};
+
+static const struct key_spec security_keys[] = {
+    PATH("key_file", key_file),
+    PATH("admin_token_file", admin_token_file),
+    STR("admin_token_env", admin_token_env),
+    {NULL, 0, 0, 0, 0},
+};
+
+static const struct key_spec intercom_keys[] = {
+    STR("version", intercom_version),
+    STR("oauth_url", oauth_url),
+    STR("token_url", token_url),
+    SKIP("api_url"),
+    STR("appstore_redirect_url", appstore_redirect_url),
+    INT("request_timeout_s", request_timeout_s, 1, 600),
+    INT("max_attempts", request_max_attempts, 1, 20),
+    INT("max_in_flight", max_in_flight, 1, 10000),
+    INT("max_in_flight_per_installation", max_in_flight_per_installation, 1, 1000),
+    {NULL, 0, 0, 0, 0},
+};
+
+static const struct key_spec jobs_keys[] = {
+    INT("max_attempts", job_max_attempts, 1, 1000),
+    INT("max_in_flight", job_max_in_flight, 1, 100000),
+    INT("backoff_base_s", job_backoff_base_s, 1, 86400),
+    INT("backoff_cap_s", job_backoff_cap_s, 1, 7 * 86400),
+    INT("pending_timeout_s", job_pending_timeout_s, 1, 7 * 86400),
+    {NULL, 0, 0, 0, 0},
+};
+
+static const char *src_file(const config_setting_t *s, const char *fallback)
+{
+    const char *f = config_setting_source_file(s);
+    return f ? f : fallback;
+}
+
+static int src_line(const config_setting_t *s)
+{
+    return (int)config_setting_source_line(s);
+}
+
+static const char *type_name(int type)
+{
+    switch (type) {
+    case CONFIG_TYPE_GROUP: return "a group";
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64: return "an integer";
+    case CONFIG_TYPE_FLOAT: return "a number";
+    case CONFIG_TYPE_STRING: return "a string";
+    case CONFIG_TYPE_BOOL: return "true or false";
+    case CONFIG_TYPE_ARRAY: return "an array";
+    case CONFIG_TYPE_LIST: return "a list";
+    default: return "nothing";
+    }
+}
+
+static void replace_string(char **slot, char *value)
+{
+    free(*slot);
+    *slot = value;
+}
+
+static const struct key_spec *find_key(const struct key_spec *specs, const char *name)
+{
+    for (; specs->name; specs++)
+        if (strcmp(specs->name, name) == 0)
+            return specs;
+    return NULL;
+}
+
+/* Apply one setting by its spec. Specs with offset 0 only check the type here. */
+static void apply_key(struct config *cfg, const struct key_spec *spec, const config_setting_t *s,
+                      const char *group, struct config_report *r, const char *fallback_file)
+{
+    const char *file = src_file(s, fallback_file);
+    int line = src_line(s);
+    int type = config_setting_type(s);
+    switch (spec->kind) {
+    case KEY_STRING:
+    case KEY_PATH:
+        if (type != CONFIG_TYPE_STRING) {
+            config_error(r, file, line, "%s.%s must be a string, not %s", group, spec->name,
+                         type_name(type));
+            return;
+        }
+        if (spec->offset) {
+            const char *v = config_setting_get_string(s);
+            char *value = spec->kind == KEY_PATH ? path_relative_to(file, v) : xstrdup(v);
+            replace_string((char **)((char *)cfg + spec->offset), value);
+        }
+        return;
+    case KEY_INT:
+    case KEY_INT64: {
+        if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
+            config_error(r, file, line, "%s.%s must be an integer, not %s", group, spec->name,
+                         type_name(type));
+            return;
+        }
+        long long v = config_setting_get_int64(s);
+        if (v < spec->min || v > spec->max) {
+            config_error(r, file, line, "%s.%s = %lld is out of range [%lld, %lld]", group,
+                         spec->name, v, (long long)spec->min, (long long)spec->max);
+            return;
+        }
+        if (spec->kind == KEY_INT64)
+            *(int64_t *)((char *)cfg + spec->offset) = v;
+        else
+            *(int *)((char *)cfg + spec->offset) = (int)v;
+        return;
+    }
+    case KEY_BOOL:
+        if (type != CONFIG_TYPE_BOOL) {
+            config_error(r, file, line, "%s.%s must be true or false, not %s", group, spec->name,
+                         type_name(type));
+            return;
+        }
+        *(bool *)((char *)cfg + spec->offset) = config_setting_get_bool(s) != 0;
+        return;
+    case KEY_GROUP_SKIP:
+        return;
+    }
+}
+
+/* Walk a group: unknown keys are errors; known ones are applied. */
+static void parse_group(struct config *cfg, const config_setting_t *group, const char *name,
+                        const struct key_spec *specs, struct config_report *r,
+                        const char *fallback_file)
+{
+    if (!config_setting_is_group(group)) {
+        config_error(r, src_file(group, fallback_file), src_line(group),
+                     "'%s' must be a group { ... }", name);
+        return;
+    }
+    int n = config_setting_length(group);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+        const struct key_spec *spec = find_key(specs, config_setting_name(s));
+        if (!spec) {
+            config_error(r, src_file(s, fallback_file), src_line(s), "unknown key '%s' in '%s'",
+                         config_setting_name(s), name);
+            continue;
+        }
+        apply_key(cfg, spec, s, name, r, fallback_file);
+    }
+}
+
+static const char *member_string(const config_setting_t *group, const char *name)
+{
+    const config_setting_t *s = group ? config_setting_get_member(group, name) : NULL;
+    return s && config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s) : NULL;
+}
+
+/* ---- libconfig -> JSON (plugin settings and options) ---- */
+
+static json_object *setting_to_json(const config_setting_t *s)
+{
+    switch (config_setting_type(s)) {
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64:
+        return json_object_new_int64(config_setting_get_int64(s));
+    case CONFIG_TYPE_FLOAT:
+        return json_object_new_double(config_setting_get_float(s));
+    case CONFIG_TYPE_BOOL:
+        return json_object_new_boolean(config_setting_get_bool(s));
+    case CONFIG_TYPE_STRING:
+        return json_object_new_string(config_setting_get_string(s));
+    case CONFIG_TYPE_GROUP: {
+        json_object *obj = json_object_new_object();
+        int n = config_setting_length(s);
+        for (int i = 0; i < n; i++) {
+            const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+            json_object_object_add(obj, config_setting_name(e), setting_to_json(e));
+        }
+        return obj;
+    }
+    case CONFIG_TYPE_ARRAY:
+    case CONFIG_TYPE_LIST: {
+        json_object *arr = json_object_new_array();
+        int n = config_setting_length(s);
+        for (int i = 0; i < n; i++)
+            json_object_array_add(arr, setting_to_json(config_setting_get_elem(s, (unsigned)i)));
+        return arr;
+    }
+    default:
+        return NULL;
+    }
+}
+
+/* ---- secrets: inline, from a file, or from the environment ---- */
+
+/*
+ * A secret `name` may be given as name = "...", name_file = "path" or
+ * name_env = "VARIABLE" (exactly one). Returns true if the key belongs to the
+ * secret (whatever its validity).
+ */
+static bool parse_secret(const config_setting_t *s, const char *name, char **out,
+                         const char *fallback_file, struct config_report *r)
+{
+    const char *key = config_setting_name(s);
+    size_t n = strlen(name);
+    if (strncmp(key, name, n) != 0)
+        return false;
+    const char *suffix = key + n;
+    if (*suffix && strcmp(suffix, "_file") != 0 && strcmp(suffix, "_env") != 0)
+        return false;
+    const char *file = src_file(s, fallback_file);
+    int line = src_line(s);
+    if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+        config_error(r, file, line, "%s must be a string", key);
+        return true;
+    }
+    if (*out) {
+        config_error(r, file, line, "%s given twice (use one of %s, %s_file, %s_env)", name, name,
+                     name, name);
+        return true;
+    }
+    const char *v = config_setting_get_string(s);
+    if (!*suffix) {
+        *out = xstrdup(v);
+    } else if (strcmp(suffix, "_env") == 0) {
+        const char *env = getenv(v);
+        if (!env || !*env)
+            config_error(r, file, line, "%s: environment variable %s is not set", key, v);
+        else
+            *out = xstrdup(env);
+    } else {
+        char *path = path_relative_to(file, v);
+        char *text = file_read_all(path, NULL);
+        if (!text) {
+            config_error(r, file, line, "%s: cannot read %s: %s", key, path, strerror(errno));
+        } else {
+            text[strcspn(text, "\r\n")] = '\0';
+            if (!*text) {
+                config_error(r, file, line, "%s: %s is empty", key, path);
+                free(text);
+            } else {
+                *out = text;
+            }
+        }
+        free(path);
+    }
+    return true;
+}
+
+/* ---- plugins ---- */
+
+static void parse_plugin(struct plugin_config *pc, const config_setting_t *g,
+                         const char *fallback_file, struct config_report *r)
+{
+    const char *file = src_file(g, fallback_file);
+    pc->name = xstrdup(config_setting_name(g));
+    pc->file = xstrdup(file);
+    pc->line = src_line(g);
+    pc->enabled = true;
+    pc->settings = json_object_new_object();
+    pc->settings_lines = json_object_new_object();
+    pc->options = json_object_new_object();
+    if (!str_is_token(pc->name, 32))
+        config_error(r, file, pc->line, "plugin name '%s' must be [a-z0-9_-], at most 32 chars",
+                     pc->name);
+    if (!config_setting_is_group(g)) {
+        config_error(r, file, pc->line, "plugins.%s must be a group { ... }", pc->name);
+        return;
+    }
+    int n = config_setting_length(g);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+        const char *key = config_setting_name(s);
+        int type = config_setting_type(s);
+        const char *sfile = src_file(s, fallback_file);
+        int line = src_line(s);
+        if (parse_secret(s, "client_secret", &pc->client_secret, fallback_file, r)
+            || parse_secret(s, "api_key", &pc->api_key, fallback_file, r))
+            continue;
+        if (strcmp(key, "enabled") == 0) {
+            if (type != CONFIG_TYPE_BOOL)
+                config_error(r, sfile, line, "plugins.%s.enabled must be true or false", pc->name);
+            else
+                pc->enabled = config_setting_get_bool(s) != 0;
+        } else if (strcmp(key, "path") == 0 || strcmp(key, "client_id") == 0) {
+            if (type != CONFIG_TYPE_STRING) {
+                config_error(r, sfile, line, "plugins.%s.%s must be a string", pc->name, key);
+                continue;
+            }
+            const char *v = config_setting_get_string(s);
+            if (key[0] == 'p')
+                replace_string(&pc->path, path_relative_to(sfile, v));
+            else
+                replace_string(&pc->client_id, xstrdup(v));
+        } else if (strcmp(key, "settings") == 0 || strcmp(key, "options") == 0) {
+            if (type != CONFIG_TYPE_GROUP) {
+                config_error(r, sfile, line, "plugins.%s.%s must be a group { ... }", pc->name,
+                             key);
+                continue;
+            }
+            json_object *obj = setting_to_json(s);
+            if (key[0] == 's') {
+                json_object_put(pc->settings);
+                pc->settings = obj;
+                int m = config_setting_length(s);
+                for (int j = 0; j < m; j++) {
+                    const config_setting_t *e = config_setting_get_elem(s, (unsigned)j);
+                    json_object_object_add(pc->settings_lines, config_setting_name(e),
+                                           json_object_new_int(src_line(e)));
+                }
+            } else {
+                json_object_put(pc->options);
+                pc->options = obj;
+            }
+        } else {
+            config_error(r, sfile, line, "unknown key '%s' in plugins.%s", key, pc->name);
+        }
+    }
+    if (pc->client_secret && !pc->client_id)
+        config_error(r, file, pc->line, "plugins.%s has a client secret but no client_id",
+                     pc->name);
+}
+
+static void parse_plugins(struct config *cfg, const config_setting_t *g, const char *fallback_file,
+                          struct config_report *r)
+{
+    if (!config_setting_is_group(g)) {
+        config_error(r, src_file(g, fallback_file), src_line(g), "'plugins' must be a group");
+        return;
+    }
+    int n = config_setting_length(g);
+    cfg->plugins = xcalloc((size_t)n, sizeof *cfg->plugins);
+    for (int i = 0; i < n; i++)
+        parse_plugin(&cfg->plugins[cfg->n_plugins++], config_setting_get_elem(g, (unsigned)i),
+                     fallback_file, r);
+}
+
+/* ---- top level ---- */
+
+static void set_defaults(struct config *cfg, const char *base_file)
+{
+    cfg->listen_host = xstrdup("127.0.0.1");
+    cfg->listen_port = 8080;
+    cfg->public_url = xstrdup("http://127.0.0.1:8080");
+    cfg->max_body_bytes = 1048576;
+    cfg->max_connections = 1024;
+    cfg->header_timeout_s = 10;
+    cfg->body_timeout_s = 30;
+    cfg->keepalive_timeout_s = 60;
+    cfg->canvas_deadline_ms = 3000;
+    cfg->api_deadline_ms = 30000;
+    cfg->log_level = LOG_INFO;
+    cfg->access_log = true;
+    cfg->db_path = path_relative_to(base_file, "../var/switchboard.db");
+    cfg->job_retention_days = 7;
+    cfg->event_retention_days = 30;
+    cfg->key_file = path_relative_to(base_file, "../var/secret.key");
+    cfg->admin_token_file = path_relative_to(base_file, "../var/admin.token");
+    cfg->intercom_version = xstrdup("2.14");
+    cfg->oauth_url = xstrdup("https://app.intercom.com/oauth");
+    cfg->token_url = xstrdup("https://api.intercom.io/auth/eagle/token");
+    cfg->api_url[REGION_US] = xstrdup("https://api.intercom.io");
+    cfg->api_url[REGION_EU] = xstrdup("https://api.eu.intercom.io");
+    cfg->api_url[REGION_AU] = xstrdup("https://api.au.intercom.io");
+    cfg->request_timeout_s = 30;
+    cfg->request_max_attempts = 5;
+    cfg->max_in_flight = 64;
+    cfg->max_in_flight_per_installation = 8;
+    cfg->job_max_attempts = 8;
+    cfg->job_max_in_flight = 64;
+    cfg->job_backoff_base_s = 2;
+    cfg->job_backoff_cap_s = 3600;
+    cfg->job_pending_timeout_s = 900;
+}
+
+static void strip_trailing_slash(char *url)
+{
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        url[--n] = '\0';
+}
+
+bool config_parse_listen(const char *text, char **host, int *port)
+{
+    const char *colon = strrchr(text, ':');
+    if (!colon || colon == text)
+        return false;
+    int64_t p;
+    if (!str_to_i64(colon + 1, &p) || p < 0 || p > 65535)
+        return false;
+    const char *h = text;
+    size_t hlen = (size_t)(colon - text);
+    if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']') { /* [::1]:8080 */
+        h++;
+        hlen -= 2;
+    }
+    *host = xstrndup(h, hlen);
+    *port = (int)p;
+    return true;
+}
+
+static void parse_root(struct config *cfg, config_t *lc, const char *file, struct config_report *r)
+{
+    static const struct {
+        const char *name;
+        const struct key_spec *keys;
+    } groups[] = {
+        {"server", server_keys},     {"log", log_keys},           {"storage", storage_keys},
+        {"security", security_keys}, {"intercom", intercom_keys}, {"jobs", jobs_keys},
+    };
+    const config_setting_t *root = config_root_setting(lc);
+    int n = config_setting_length(root);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+        const char *name = config_setting_name(s);
+        bool known = false;
+        for (size_t g = 0; g < ARRAY_LEN(groups); g++) {
+            if (strcmp(name, groups[g].name) == 0) {
+                parse_group(cfg, s, name, groups[g].keys, r, file);
+                known = true;
+            }
+        }
+        if (known)
+            continue;
+        if (strcmp(name, "plugins") == 0) {
+            parse_plugins(cfg, s, file, r);
+        } else if (strcmp(name, "plugin_dir") == 0) {
+            if (config_setting_type(s) != CONFIG_TYPE_STRING)
+                config_error(r, src_file(s, file), src_line(s), "plugin_dir must be a string");
+            else
+                replace_string(&cfg->plugin_dir,
+                               path_relative_to(src_file(s, file), config_setting_get_string(s)));
+        } else {
+            config_error(r, src_file(s, file), src_line(s), "unknown key '%s'", name);
+        }
+    }
+
+    /* Values that need more than a type check. */
+    const config_setting_t *server = config_lookup(lc, "server");
+    const char *listen = member_string(server, "listen");
+    if (listen) {
+        char *host;
+        int port;
+        const config_setting_t *s = config_setting_get_member(server, "listen");
+        if (!config_parse_listen(listen, &host, &port)) {
+            config_error(r, src_file(s, file), src_line(s),
+                         "server.listen must be \"host:port\", not \"%s\"", listen);
+        } else {
+            replace_string(&cfg->listen_host, host);
+            cfg->listen_port = port;
+        }
+    }
+    const config_setting_t *log = config_lookup(lc, "log");
+    const char *level = member_string(log, "level");
+    if (level && !log_level_parse(level, &cfg->log_level)) {
+        const config_setting_t *s = config_setting_get_member(log, "level");
+        config_error(r, src_file(s, file), src_line(s),
+                     "log.level must be debug, info, warn or error, not \"%s\"", level);
+    }
+    const config_setting_t *api_url = config_lookup(lc, "intercom.api_url");
+    if (api_url) {
+        if (!config_setting_is_group(api_url)) {
+            config_error(r, src_file(api_url, file), src_line(api_url),
+                         "intercom.api_url must be a group { US = \"...\"; EU = ...; AU = ...; }");
+        } else {
+            int m = config_setting_length(api_url);
+            for (int i = 0; i < m; i++) {
+                const config_setting_t *s = config_setting_get_elem(api_url, (unsigned)i);
+                enum region reg;
+                if (!region_parse(config_setting_name(s), &reg)
+                    || config_setting_type(s) != CONFIG_TYPE_STRING) {
+                    config_error(r, src_file(s, file), src_line(s),
+                                 "intercom.api_url.%s: expected US, EU or AU = \"https://...\"",
+                                 config_setting_name(s));
+                    continue;
+                }
+                replace_string(&cfg->api_url[reg], xstrdup(config_setting_get_string(s)));
+            }
+        }
+    }
+    strip_trailing_slash(cfg->public_url);
+    for (int i = 0; i < REGION_COUNT; i++)
+        strip_trailing_slash(cfg->api_url[i]);
+    if (cfg->job_backoff_base_s > cfg->job_backoff_cap_s)
+        config_error(r, file, 0, "jobs.backoff_base_s must not exceed jobs.backoff_cap_s");
+    for (size_t i = 0; i < cfg->n_plugins; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(cfg->plugins[i].name, cfg->plugins[j].name) == 0)
+                config_error(r, cfg->plugins[i].file, cfg->plugins[i].line,
+                             "plugin '%s' is configured twice", cfg->plugins[i].name);
+}
+
+static char *embedded_virtual_path(void)
+{
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return xstrdup("etc/switchboard.conf");
+    return xasprintf("%s/etc/switchboard.conf", cwd);
+}
+
+struct config *config_load(const char *path, struct config_report *r)
+{
+    struct config *cfg = xcalloc(1, sizeof *cfg);
+    cfg->embedded = path == NULL;
+    cfg->path = path ? xstrdup(path) : embedded_virtual_path();
+    set_defaults(cfg, cfg->path);
+
+    config_t lc;
+    config_init(&lc);
+    /* @include resolves against the main file's folder, like every other relative path. */
+    char *dir = xstrdup(cfg->path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        config_set_include_dir(&lc, dir);
+    }
+    int ok = path ? config_read_file(&lc, path) : config_read_string(&lc, default_config_text);
+    if (!ok) {
+        const char *efile = config_error_file(&lc);
+        if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+            config_error(r, efile ? efile : cfg->path, 0, "cannot read: %s", strerror(errno));
+        else
+            config_error(r, efile ? efile : cfg->path, config_error_line(&lc), "%s",
+                         config_error_text(&lc));
+    } else {
+        parse_root(cfg, &lc, cfg->path, r);
+    }
+    config_destroy(&lc);
+    free(dir);
+    if (r->n_errors) {
+        config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+static void plugin_config_free(struct plugin_config *pc)
+{
+    free(pc->name);
+    free(pc->path);
+    free(pc->client_id);
+    free(pc->client_secret);
+    free(pc->api_key);
+    json_object_put(pc->settings);
+    json_object_put(pc->settings_lines);
+    json_object_put(pc->options);
+    free(pc->file);
+}
+
+void config_free(struct config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->path);
+    free(cfg->listen_host);
+    free(cfg->public_url);
+    free(cfg->db_path);
+    free(cfg->key_file);
+    free(cfg->admin_token_file);
+    free(cfg->admin_token_env);
+    free(cfg->intercom_version);
+    free(cfg->oauth_url);
+    free(cfg->token_url);
+    for (int i = 0; i < REGION_COUNT; i++)
+        free(cfg->api_url[i]);
+    free(cfg->appstore_redirect_url);
+    free(cfg->plugin_dir);
+    for (size_t i = 0; i < cfg->n_plugins; i++)
+        plugin_config_free(&cfg->plugins[i]);
+    free(cfg->plugins);
+    free(cfg);
+}
+
+const struct plugin_config *config_plugin(const struct config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_plugins; i++)
+        if (strcmp(cfg->plugins[i].name, name) == 0)
+            return &cfg->plugins[i];
+    return NULL;
+}

@@ -1,0 +1,114 @@
+/* config.h - the configuration: libconfig files, validated, with file:line errors. */
+#ifndef SB_CORE_CONFIG_H
+#define SB_CORE_CONFIG_H
+
+#include "log.h"
+#include "util.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum region { REGION_US = 0, REGION_EU = 1, REGION_AU = 2, REGION_COUNT };
+const char *region_name(enum region r);
+bool region_parse(const char *name, enum region *out);
+
+struct plugin_config {
+    char *name;
+    bool enabled;
+    char *path;            /* explicit .so path, resolved; NULL: <plugin_dir>/<name>.so */
+    char *client_id;       /* NULL: not configured for Intercom */
+    char *client_secret;   /* never logged */
+    char *api_key;         /* key for /api/<name>/..., never logged; NULL: product API closed */
+    json_object *settings; /* defaults for installations, as written */
+    json_object *settings_lines; /* setting name -> line, for errors */
+    json_object *options;  /* the free-form "options" group, for the plugin's init */
+    char *file;            /* where the plugin's group was written */
+    int line;
+};
+
+struct config {
+    char *path; /* the file read, or the virtual path of the embedded default */
+    bool embedded;
+
+    /* server */
+    char *listen_host;
+    int listen_port;
+    char *public_url;
+    int64_t max_body_bytes;
+    int max_connections;
+    int header_timeout_s;
+    int body_timeout_s;
+    int keepalive_timeout_s;
+    int canvas_deadline_ms;
+    int api_deadline_ms;
+
+    /* log */
+    enum log_level log_level;
+    bool access_log;
+
+    /* storage */
+    char *db_path;
+    int job_retention_days;
+    int event_retention_days;
+
+    /* security */
+    char *key_file;
+    char *admin_token_file;
+    char *admin_token_env;
+
+    /* intercom */
+    char *intercom_version;
+    char *oauth_url;
+    char *token_url;
+    char *api_url[REGION_COUNT];
+    char *appstore_redirect_url; /* NULL: plain pages after install */
+    int request_timeout_s;
+    int request_max_attempts;
+    int max_in_flight;
+    int max_in_flight_per_installation;
+
+    /* jobs */
+    int job_max_attempts;
+    int job_max_in_flight;
+    int job_backoff_base_s;
+    int job_backoff_cap_s;
+    int job_pending_timeout_s;
+
+    char *plugin_dir; /* NULL: next to the executable, then the install location */
+
+    struct plugin_config *plugins;
+    size_t n_plugins;
+};
+
+/* Errors and warnings, each "file:line: text", collected rather than stopping at the first. */
+struct config_report {
+    struct buf errors;
+    struct buf warnings;
+    int n_errors;
+    int n_warnings;
+};
+void config_report_init(struct config_report *r);
+void config_report_free(struct config_report *r);
+void config_error(struct config_report *r, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void config_warning(struct config_report *r, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/*
+ * Load from a file, or from the embedded default when path is NULL (relative
+ * paths then resolve as if the file were ./etc/switchboard.conf). Returns
+ * NULL when r has errors.
+ */
+struct config *config_load(const char *path, struct config_report *r);
+void config_free(struct config *cfg);
+
+/* "host:port" -> parts; false if malformed. */
+bool config_parse_listen(const char *text, char **host, int *port);
+
+const struct plugin_config *config_plugin(const struct config *cfg, const char *name);
+
+/* The embedded copy of etc/switchboard.conf (generated at build time). */
+extern const char default_config_text[];
+
+#endif

@@ -1,0 +1,254 @@
+/* crypto.c - thin, checked wrappers over OpenSSL's libcrypto. */
+#include "crypto.h"
+
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SEAL_VERSION 1
+#define NONCE_BYTES 12
+#define TAG_BYTES 16
+
+int crypto_random(void *out, size_t len)
+{
+    return RAND_bytes(out, (int)len) == 1 ? 0 : -1;
+}
+
+void hex_encode(const unsigned char *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+static int nibble(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool hex_decode(const char *in, unsigned char *out, size_t out_len)
+{
+    for (size_t i = 0; i < out_len; i++) {
+        int hi = nibble(in[2 * i]);
+        int lo = hi < 0 ? -1 : nibble(in[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return in[2 * out_len] == '\0';
+}
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+char *base64url_encode(const unsigned char *in, size_t len)
+{
+    char *out = xmalloc((len + 2) / 3 * 4 + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        out[o++] = b64url[(v >> 18) & 63];
+        out[o++] = b64url[(v >> 12) & 63];
+        if (i + 1 < len)
+            out[o++] = b64url[(v >> 6) & 63];
+        if (i + 2 < len)
+            out[o++] = b64url[v & 63];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+long base64url_decode(const char *in, unsigned char *out, size_t out_cap)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (; *in && *in != '='; in++) {
+        const char *p = strchr(b64url, *in);
+        if (!p)
+            return -1;
+        acc = (acc << 6) | (uint32_t)(p - b64url);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= out_cap)
+                return -1;
+            out[o++] = (unsigned char)(acc >> bits);
+        }
+    }
+    return (long)o;
+}
+
+void hmac_sha1(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[20])
+{
+    unsigned int n = 20;
+    HMAC(EVP_sha1(), key, (int)key_len, data, len, out, &n);
+}
+
+void hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                 unsigned char out[32])
+{
+    unsigned int n = 32;
+    HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n);
+}
+
+bool ct_equal(const void *a, size_t a_len, const void *b, size_t b_len)
+{
+    if (a_len != b_len)
+        return false;
+    return CRYPTO_memcmp(a, b, a_len) == 0;
+}
+
+bool signature_valid(const char *header, const char *secret, const void *body, size_t len,
+                     bool sha1)
+{
+    if (!header || !secret)
+        return false;
+    unsigned char mac[32], given[32];
+    size_t mac_len = sha1 ? 20 : 32;
+    if (sha1) {
+        if (strncmp(header, "sha1=", 5) != 0)
+            return false;
+        header += 5;
+        hmac_sha1(secret, strlen(secret), body, len, mac);
+    } else {
+        hmac_sha256(secret, strlen(secret), body, len, mac);
+    }
+    if (strlen(header) != 2 * mac_len || !hex_decode(header, given, mac_len))
+        return false;
+    return ct_equal(mac, mac_len, given, mac_len);
+}
+
+int seal(const unsigned char key[SEAL_KEY_BYTES], const void *aad, size_t aad_len,
+         const void *plain, size_t len, unsigned char *out)
+{
+    unsigned char *nonce = out + 1, *ct = out + 1 + NONCE_BYTES;
+    out[0] = SEAL_VERSION;
+    if (crypto_random(nonce, NONCE_BYTES) != 0)
+        return -1;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (!ctx)
+        return -1;
+    int n, ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) == 1
+                && EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len) == 1
+                && EVP_EncryptUpdate(ctx, ct, &n, plain, (int)len) == 1
+                && EVP_EncryptFinal_ex(ctx, ct + n, &n) == 1
+                && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_BYTES, ct + len) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
+long unseal(const unsigned char key[SEAL_KEY_BYTES], const void *aad, size_t aad_len,
+            const unsigned char *sealed, size_t len, unsigned char *out)
+{
+    if (len < SEAL_OVERHEAD || sealed[0] != SEAL_VERSION)
+        return -1;
+    const unsigned char *nonce = sealed + 1, *ct = sealed + 1 + NONCE_BYTES;
+    size_t ct_len = len - SEAL_OVERHEAD;
+    unsigned char tag[TAG_BYTES];
+    memcpy(tag, ct + ct_len, TAG_BYTES);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (!ctx)
+        return -1;
+    int n, ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) == 1
+                && EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) == 1
+                && EVP_DecryptUpdate(ctx, out, &n, ct, (int)ct_len) == 1
+                && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, tag) == 1
+                && EVP_DecryptFinal_ex(ctx, out + n, &n) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    return ok ? (long)ct_len : -1;
+}
+
+static int create_secret_file(const char *path, size_t bytes, char **content_out, char *err,
+                              size_t errlen)
+{
+    unsigned char *raw = xmalloc(bytes);
+    char *hex = xmalloc(2 * bytes + 2);
+    int rc = -1;
+    if (crypto_random(raw, bytes) != 0) {
+        snprintf(err, errlen, "no randomness available");
+        goto out;
+    }
+    hex_encode(raw, bytes, hex);
+    if (mkdir_parents(path) != 0) {
+        snprintf(err, errlen, "cannot create the folder of %s: %s", path, strerror(errno));
+        goto out;
+    }
+    /* O_EXCL: never clobber a key another process just wrote; 0600 before any byte lands. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        goto out;
+    }
+    size_t len = 2 * bytes;
+    hex[len++] = '\n';
+    ssize_t w = write(fd, hex, len);
+    int synced = fsync(fd);
+    close(fd);
+    hex[2 * bytes] = '\0';
+    if (w != (ssize_t)len || synced != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        unlink(path);
+        goto out;
+    }
+    log_info("crypto", "created %s (mode 0600)", path);
+    *content_out = hex;
+    hex = NULL;
+    rc = 0;
+out:
+    OPENSSL_cleanse(raw, bytes);
+    free(raw);
+    free(hex);
+    return rc;
+}
+
+int secret_file_load_or_create(const char *path, size_t bytes, char **content_out, char *err,
+                               size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return create_secret_file(path, bytes, content_out, err, errlen);
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (st.st_mode & 077)
+        log_warn("crypto", "%s is readable by group or others (mode %03o); use chmod 600",
+                 path, (unsigned)(st.st_mode & 0777));
+    char *text = file_read_all(path, NULL);
+    if (!text) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    text[strcspn(text, "\r\n")] = '\0';
+    if (!*text) {
+        free(text);
+        snprintf(err, errlen, "%s is empty", path);
+        return -1;
+    }
+    *content_out = text;
+    return 0;
+}

@@ -1,0 +1,848 @@
+/*
+ * http.c - a small HTTP/1.1 server on libevent bufferevents.
+ *
+ * Why not evhttp: it has one timeout for everything, no connection limit and
+ * no way to tell a slow header from a slow body. Here each connection is a
+ * little state machine: read the head (bounded size, header timeout), read
+ * the body (Content-Length or chunked, bounded size, body timeout), hand the
+ * request to the dispatcher and stop reading until the reply is written,
+ * then keep the connection alive (idle timeout) or close it. Pipelined
+ * requests wait in the input buffer and are served in order.
+ */
+#include "http.h"
+
+#include "crypto.h"
+#include "log.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_HEADERS 100
+
+enum phase { PHASE_HEAD, PHASE_BODY, PHASE_HANDLING, PHASE_WRITING };
+
+struct header {
+    const char *name;
+    const char *value;
+};
+
+struct query_param {
+    char *key;
+    char *value;
+};
+
+struct http_conn;
+
+struct http_request {
+    struct http_conn *conn; /* NULL once the connection is gone */
+    struct http_server *srv;
+    char *head;             /* the request head, split in place */
+    const char *method;
+    const char *path;
+    const char *query;
+    int minor_version;
+    struct header headers[MAX_HEADERS];
+    int n_headers;
+    char *body;
+    size_t body_len;
+    size_t body_cap;
+    int64_t content_length; /* -1: chunked */
+    size_t chunk_left;      /* chunked: bytes left in the current chunk */
+    bool chunk_trailers;    /* chunked: reading trailers after the last chunk */
+    bool keep_alive;
+    char id[40];
+    const char *label;
+    void *userdata;
+    struct query_param *params;
+    int n_params;           /* -1 until parsed */
+    struct buf reply_headers;
+    int64_t started_ms;
+};
+
+struct http_conn {
+    struct http_server *srv;
+    struct bufferevent *bev;
+    struct event *timer;
+    enum phase phase;
+    struct http_request *req;
+    bool close_after_write;
+    bool got_bytes;         /* any byte of the current request seen */
+    char peer[64];
+    struct http_conn *prev, *next;
+};
+
+struct http_server {
+    struct event_base *base;
+    struct http_limits limits;
+    http_dispatch_fn dispatch;
+    http_observe_fn observe;
+    void *arg;
+    struct evconnlistener *listener;
+    int port;
+    size_t n_conns;
+    struct http_conn *conns;
+    uint64_t next_id;
+    uint32_t id_prefix;
+    bool stopping;
+};
+
+static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void assign_request_id(struct http_request *req);
+static void conn_free(struct http_conn *c);
+static void conn_process(struct http_conn *c);
+
+const char *http_status_text(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+/* ---- requests ---- */
+
+static struct http_request *request_new(struct http_conn *c)
+{
+    struct http_request *req = xcalloc(1, sizeof *req);
+    req->conn = c;
+    req->srv = c->srv;
+    req->n_params = -1;
+    req->label = "other";
+    req->started_ms = time_mono_ms();
+    buf_init(&req->reply_headers);
+    return req;
+}
+
+static void request_free(struct http_request *req)
+{
+    for (int i = 0; i < req->n_params; i++) {
+        free(req->params[i].key);
+        free(req->params[i].value);
+    }
+    free(req->params);
+    free(req->head);
+    free(req->body);
+    buf_free(&req->reply_headers);
+    free(req);
+}
+
+const char *http_method(const struct http_request *req) { return req->method; }
+const char *http_path(const struct http_request *req) { return req->path; }
+const char *http_query(const struct http_request *req) { return req->query; }
+const char *http_request_id(const struct http_request *req) { return req->id; }
+void http_set_label(struct http_request *req, const char *label) { req->label = label; }
+const char *http_label(const struct http_request *req) { return req->label; }
+void http_set_userdata(struct http_request *req, void *data) { req->userdata = data; }
+void *http_userdata(const struct http_request *req) { return req->userdata; }
+
+const char *http_peer(const struct http_request *req)
+{
+    return req->conn ? req->conn->peer : "-";
+}
+
+bool http_is_head(const struct http_request *req)
+{
+    return strcmp(req->method, "HEAD") == 0;
+}
+
+const char *http_header(const struct http_request *req, const char *name)
+{
+    for (int i = 0; i < req->n_headers; i++)
+        if (str_eq_nocase(req->headers[i].name, name))
+            return req->headers[i].value;
+    return NULL;
+}
+
+const char *http_body(const struct http_request *req, size_t *len)
+{
+    if (len)
+        *len = req->body_len;
+    return req->body ? req->body : "";
+}
+
+static void parse_query(struct http_request *req)
+{
+    if (req->n_params >= 0)
+        return;
+    req->n_params = 0;
+    if (!req->query)
+        return;
+    char *copy = xstrdup(req->query);
+    int cap = 0;
+    for (char *save = NULL, *part = strtok_r(copy, "&", &save); part;
+         part = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(part, '=');
+        char *value = eq ? eq + 1 : (char *)"";
+        if (eq)
+            *eq = '\0';
+        char *k = xstrdup(part), *v = xstrdup(value);
+        if (!url_decode(k, true) || !url_decode(v, true) || !*k) {
+            free(k);
+            free(v);
+            continue;
+        }
+        if (req->n_params == cap) {
+            cap = cap ? cap * 2 : 8;
+            req->params = xrealloc(req->params, (size_t)cap * sizeof *req->params);
+        }
+        req->params[req->n_params].key = k;
+        req->params[req->n_params].value = v;
+        req->n_params++;
+    }
+    free(copy);
+}
+
+const char *http_query_param(struct http_request *req, const char *name)
+{
+    parse_query(req);
+    for (int i = 0; i < req->n_params; i++)
+        if (strcmp(req->params[i].key, name) == 0)
+            return req->params[i].value;
+    return NULL;
+}
+
+void http_query_each(struct http_request *req, void (*fn)(void *, const char *, const char *),
+                     void *arg)
+{
+    parse_query(req);
+    for (int i = 0; i < req->n_params; i++)
+        fn(arg, req->params[i].key, req->params[i].value);
+}
+
+/* ---- replies ---- */
+
+void http_add_header(struct http_request *req, const char *name, const char *value)
+{
+    /* Header injection guard: values come from our code, but never trust a newline. */
+    if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+        return;
+    buf_printf(&req->reply_headers, "%s: %s\r\n", name, value);
+}
+
+static void arm_timer(struct http_conn *c, int seconds)
+{
+    struct timeval tv = {seconds, 0};
+    evtimer_add(c->timer, &tv);
+}
+
+void http_reply(struct http_request *req, int status, const char *content_type, const void *body,
+                size_t len)
+{
+    struct http_server *srv = req->srv;
+    struct http_conn *c = req->conn;
+    double ms = (double)(time_mono_ms() - req->started_ms);
+    if (log_access_enabled())
+        log_info("access", "%s \"%s %s\" %d %zu %.0fms id=%s", c ? c->peer : "-",
+                 req->method ? req->method : "-", req->path ? req->path : "-", status, len, ms,
+                 req->id);
+    if (srv->observe)
+        srv->observe(req, status, len, ms, srv->arg);
+    if (!c) { /* the client left while we worked */
+        request_free(req);
+        return;
+    }
+    if (!req->keep_alive || srv->stopping || status == 408 || status == 413 || status == 431
+        || status == 400)
+        c->close_after_write = true;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nX-Request-Id: %s\r\n", status,
+                        http_status_text(status), req->id);
+    if (content_type && (len || status != 204))
+        evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
+    evbuffer_add_printf(out, "Content-Length: %zu\r\n%s\r\n", len,
+                        c->close_after_write ? "Connection: close\r\n" : "");
+    if (req->reply_headers.len)
+        evbuffer_add(out, req->reply_headers.data, req->reply_headers.len);
+    evbuffer_add(out, "\r\n", 2);
+    if (len && !http_is_head(req))
+        evbuffer_add(out, body, len);
+    c->req = NULL;
+    c->phase = PHASE_WRITING;
+    request_free(req);
+    evtimer_del(c->timer);
+    bufferevent_enable(c->bev, EV_WRITE);
+}
+
+void http_reply_json(struct http_request *req, int status, json_object *body)
+{
+    size_t len = 0;
+    const char *text = "";
+    if (body)
+        text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    http_reply(req, status, "application/json", text, len);
+    json_object_put(body);
+}
+
+void http_reply_error(struct http_request *req, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    json_object *err = json_object_new_object();
+    json_object_object_add(err, "status", json_object_new_int(status));
+    json_object_object_add(err, "code", json_object_new_string(code));
+    json_object_object_add(err, "message", json_object_new_string(msg));
+    json_object_object_add(err, "request_id", json_object_new_string(req->id));
+    json_object *root = json_object_new_object();
+    json_object_object_add(root, "error", err);
+    free(msg);
+    http_reply_json(req, status, root);
+}
+
+void http_redirect(struct http_request *req, const char *location)
+{
+    http_add_header(req, "Location", location);
+    http_reply(req, 302, "text/plain; charset=utf-8", "", 0);
+}
+
+/* ---- parsing ---- */
+
+static bool is_tchar(unsigned char ch)
+{
+    return isalnum(ch) || strchr("!#$%&'*+-.^_`|~", ch);
+}
+
+/* Split the head in place into request line and headers; returns an HTTP status or 0. */
+static int parse_head(struct http_request *req)
+{
+    char *line = req->head, *end = strstr(line, "\r\n");
+    if (!end)
+        return 400;
+    *end = '\0';
+    char *sp1 = strchr(line, ' ');
+    char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    if (!sp1 || !sp2 || strchr(sp2 + 1, ' '))
+        return 400;
+    *sp1 = *sp2 = '\0';
+    req->method = line;
+    for (const char *m = line; *m; m++)
+        if (!is_tchar((unsigned char)*m))
+            return 400;
+    char *target = sp1 + 1, *version = sp2 + 1;
+    if (strcmp(version, "HTTP/1.1") == 0)
+        req->minor_version = 1;
+    else if (strcmp(version, "HTTP/1.0") == 0)
+        req->minor_version = 0;
+    else
+        return str_starts_with(version, "HTTP/") ? 505 : 400;
+    if (target[0] != '/')
+        return 400;
+    for (const char *t = target; *t; t++)
+        if ((unsigned char)*t <= 0x20 || *t == 0x7f)
+            return 400;
+    char *q = strchr(target, '?');
+    if (q) {
+        *q = '\0';
+        req->query = q + 1;
+    }
+    char *frag = strchr(q ? q + 1 : target, '#');
+    if (frag)
+        *frag = '\0';
+    req->path = target;
+
+    for (line = end + 2; *line; line = end + 2) {
+        end = strstr(line, "\r\n");
+        if (!end)
+            return 400;
+        *end = '\0';
+        if (line == end)
+            break;
+        if (*line == ' ' || *line == '\t') /* obsolete folding: refuse, as RFC 9112 allows */
+            return 400;
+        char *colon = strchr(line, ':');
+        if (!colon || colon == line)
+            return 400;
+        *colon = '\0';
+        for (const char *n = line; *n; n++)
+            if (!is_tchar((unsigned char)*n))
+                return 400;
+        char *value = colon + 1;
+        while (*value == ' ' || *value == '\t')
+            value++;
+        char *vend = value + strlen(value);
+        while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t'))
+            *--vend = '\0';
+        if (req->n_headers == MAX_HEADERS)
+            return 431;
+        req->headers[req->n_headers].name = line;
+        req->headers[req->n_headers].value = value;
+        req->n_headers++;
+    }
+    return 0;
+}
+
+/* Decide keep-alive and body framing; returns an HTTP status or 0. */
+static int prepare_body(struct http_request *req, int64_t max_body)
+{
+    const char *connection = http_header(req, "Connection");
+    if (req->minor_version == 1)
+        req->keep_alive = !(connection && str_eq_nocase(connection, "close"));
+    else
+        req->keep_alive = connection && str_eq_nocase(connection, "keep-alive");
+
+    const char *te = http_header(req, "Transfer-Encoding");
+    const char *cl = http_header(req, "Content-Length");
+    if (te) {
+        /* Both framings at once is the classic smuggling vector: refuse. */
+        if (cl || !str_eq_nocase(te, "chunked"))
+            return 400;
+        req->content_length = -1;
+        return 0;
+    }
+    req->content_length = 0;
+    if (cl) {
+        for (const char *p = cl; *p; p++)
+            if (!isdigit((unsigned char)*p))
+                return 400;
+        if (!str_to_i64(cl, &req->content_length))
+            return 400;
+        for (int i = 0; i < req->n_headers; i++) /* duplicates must agree */
+            if (str_eq_nocase(req->headers[i].name, "Content-Length")
+                && strcmp(req->headers[i].value, cl) != 0)
+                return 400;
+    }
+    if (req->content_length > max_body)
+        return 413;
+    return 0;
+}
+
+static void body_append(struct http_request *req, struct evbuffer *in, size_t n)
+{
+    if (req->body_len + n + 1 > req->body_cap) {
+        size_t cap = req->body_cap ? req->body_cap : 1024;
+        while (cap < req->body_len + n + 1)
+            cap *= 2;
+        req->body = xrealloc(req->body, cap);
+        req->body_cap = cap;
+    }
+    evbuffer_remove(in, req->body + req->body_len, n);
+    req->body_len += n;
+    req->body[req->body_len] = '\0';
+}
+
+/* Read chunked framing; returns 1 when complete, 0 for more input, or a negative HTTP status. */
+static int read_chunked(struct http_request *req, struct evbuffer *in, int64_t max_body)
+{
+    for (;;) {
+        if (req->chunk_left > 0) {
+            size_t avail = evbuffer_get_length(in);
+            if (!avail)
+                return 0;
+            size_t n = avail < req->chunk_left ? avail : req->chunk_left;
+            body_append(req, in, n);
+            req->chunk_left -= n;
+            if (req->chunk_left > 0)
+                return 0;
+            /* The CRLF after the chunk data is consumed with the next size line. */
+        }
+        size_t line_len;
+        char *line = evbuffer_readln(in, &line_len, EVBUFFER_EOL_CRLF);
+        if (!line)
+            return evbuffer_get_length(in) > 1024 ? -400 : 0;
+        if (req->chunk_trailers) {
+            bool done = line_len == 0;
+            free(line);
+            if (done)
+                return 1;
+            continue;
+        }
+        if (line_len == 0 && req->body_len > 0) { /* the CRLF that ends a chunk */
+            free(line);
+            continue;
+        }
+        char *end;
+        errno = 0;
+        unsigned long long size = strtoull(line, &end, 16);
+        bool bad = end == line || errno || (*end && *end != ';');
+        free(line);
+        if (bad)
+            return -400;
+        if ((int64_t)(req->body_len + size) > max_body)
+            return -413;
+        if (size == 0) {
+            req->chunk_trailers = true;
+            continue;
+        }
+        req->chunk_left = (size_t)size;
+    }
+}
+
+/* ---- connections ---- */
+
+static void reply_and_close(struct http_conn *c, int status)
+{
+    struct http_request *req = c->req;
+    if (!req->head) /* the request line never arrived */
+        req->method = "-";
+    if (!req->id[0])
+        assign_request_id(req);
+    req->keep_alive = false;
+    http_reply_error(req, status, status == 408   ? "timeout"
+                                  : status == 413 ? "payload_too_large"
+                                  : status == 431 ? "headers_too_large"
+                                  : status == 505 ? "version_not_supported"
+                                                  : "bad_request",
+                     "%s", status == 413 ? "the request body exceeds the server's limit"
+                                         : http_status_text(status));
+}
+
+static void assign_request_id(struct http_request *req)
+{
+    const char *given = http_header(req, "X-Request-Id");
+    if (given && str_is_token(given, 36)) {
+        snprintf(req->id, sizeof req->id, "%s", given);
+        return;
+    }
+    struct http_server *srv = req->srv;
+    snprintf(req->id, sizeof req->id, "%08x%08llx", srv->id_prefix,
+             (unsigned long long)++srv->next_id);
+}
+
+static void start_handling(struct http_conn *c)
+{
+    struct http_request *req = c->req;
+    c->phase = PHASE_HANDLING;
+    evtimer_del(c->timer);
+    bufferevent_disable(c->bev, EV_READ);
+    c->srv->dispatch(req, c->srv->arg);
+}
+
+static void read_head(struct http_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t avail = evbuffer_get_length(in);
+    if (!avail)
+        return;
+    if (!c->got_bytes) {
+        c->got_bytes = true;
+        c->req = request_new(c);
+        arm_timer(c, c->srv->limits.header_timeout_s);
+    }
+    struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+    if (end.pos < 0) {
+        if (avail > c->srv->limits.max_header_bytes)
+            reply_and_close(c, 431);
+        return;
+    }
+    size_t head_len = (size_t)end.pos + 4;
+    if (head_len > c->srv->limits.max_header_bytes) {
+        reply_and_close(c, 431);
+        return;
+    }
+    struct http_request *req = c->req;
+    req->head = xmalloc(head_len + 1);
+    evbuffer_remove(in, req->head, head_len);
+    req->head[head_len] = '\0';
+    int status = parse_head(req);
+    if (!status)
+        assign_request_id(req);
+    if (!status)
+        status = prepare_body(req, c->srv->limits.max_body_bytes);
+    if (status) {
+        reply_and_close(c, status);
+        return;
+    }
+    const char *expect = http_header(req, "Expect");
+    if (expect && str_eq_nocase(expect, "100-continue") && req->content_length != 0)
+        evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
+    c->phase = PHASE_BODY;
+    arm_timer(c, c->srv->limits.body_timeout_s);
+}
+
+static void read_body(struct http_conn *c)
+{
+    struct http_request *req = c->req;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    if (req->content_length < 0) {
+        int rc = read_chunked(req, in, c->srv->limits.max_body_bytes);
+        if (rc < 0)
+            reply_and_close(c, -rc);
+        else if (rc == 1)
+            start_handling(c);
+        return;
+    }
+    size_t want = (size_t)req->content_length - req->body_len;
+    size_t avail = evbuffer_get_length(in);
+    if (want)
+        body_append(req, in, avail < want ? avail : want);
+    if (req->body_len == (size_t)req->content_length)
+        start_handling(c);
+}
+
+static void conn_process(struct http_conn *c)
+{
+    if (c->phase == PHASE_HEAD)
+        read_head(c);
+    if (c->phase == PHASE_BODY)
+        read_body(c);
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn_process(arg);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct http_conn *c = arg;
+    (void)bev;
+    if (c->phase != PHASE_WRITING)
+        return;
+    if (c->close_after_write) {
+        conn_free(c);
+        return;
+    }
+    /* Ready for the next request, possibly already buffered (pipelining). */
+    c->phase = PHASE_HEAD;
+    c->got_bytes = false;
+    arm_timer(c, c->srv->limits.keepalive_timeout_s);
+    bufferevent_enable(c->bev, EV_READ);
+    conn_process(c);
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct http_conn *c = arg;
+    (void)bev;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+        conn_free(c);
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_conn *c = arg;
+    (void)fd;
+    (void)what;
+    if ((c->phase == PHASE_HEAD && c->got_bytes) || c->phase == PHASE_BODY)
+        reply_and_close(c, 408);
+    else if (c->phase == PHASE_HEAD)
+        conn_free(c); /* idle keep-alive connection: just close */
+}
+
+static void conn_free(struct http_conn *c)
+{
+    struct http_server *srv = c->srv;
+    if (c->req) {
+        if (c->phase == PHASE_HANDLING)
+            c->req->conn = NULL; /* the handler still owns it and will reply into the void */
+        else
+            request_free(c->req);
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->n_conns--;
+    event_free(c->timer);
+    bufferevent_free(c->bev);
+    free(c);
+}
+
+static void refuse_busy(evutil_socket_t fd)
+{
+    static const char busy[] =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        "Content-Length: 79\r\nConnection: close\r\n\r\n"
+        "{\"error\":{\"status\":503,\"code\":\"busy\",\"message\":\"too many open connections\"}}";
+    ssize_t rc = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)rc;
+    evutil_closesocket(fd);
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
+                      int socklen, void *arg)
+{
+    struct http_server *srv = arg;
+    (void)l;
+    (void)socklen;
+    if (srv->stopping) {
+        evutil_closesocket(fd);
+        return;
+    }
+    if ((int)srv->n_conns >= srv->limits.max_connections) {
+        log_warn("http", "connection limit (%d) reached: refusing a connection",
+                 srv->limits.max_connections);
+        refuse_busy(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct http_conn *c = xcalloc(1, sizeof *c);
+    c->srv = srv;
+    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->timer = evtimer_new(srv->base, conn_timer_cb, c);
+    if (!c->bev || !c->timer) {
+        log_error("http", "cannot set up a connection");
+        if (c->bev)
+            bufferevent_free(c->bev);
+        else
+            evutil_closesocket(fd);
+        if (c->timer)
+            event_free(c->timer);
+        free(c);
+        return;
+    }
+    if (addr->sa_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)addr;
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+        snprintf(c->peer, sizeof c->peer, "%s:%d", ip, ntohs(in->sin_port));
+    } else if (addr->sa_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
+        char ip[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+        snprintf(c->peer, sizeof c->peer, "[%s]:%d", ip, ntohs(in6->sin6_port));
+    } else {
+        snprintf(c->peer, sizeof c->peer, "local");
+    }
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->n_conns++;
+    struct timeval write_tv = {srv->limits.body_timeout_s, 0};
+    bufferevent_set_timeouts(c->bev, NULL, &write_tv);
+    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    bufferevent_enable(c->bev, EV_READ);
+    c->phase = PHASE_HEAD;
+    arm_timer(c, srv->limits.header_timeout_s);
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+    /* EMFILE and friends: log and keep serving the connections we have. */
+    log_error("http", "accept failed: %s", strerror(errno));
+}
+
+struct http_server *http_server_new(struct event_base *base, const struct http_limits *limits,
+                                    http_dispatch_fn dispatch, http_observe_fn observe, void *arg)
+{
+    struct http_server *srv = xcalloc(1, sizeof *srv);
+    srv->base = base;
+    srv->limits = *limits;
+    if (!srv->limits.max_header_bytes)
+        srv->limits.max_header_bytes = 16 * 1024;
+    srv->dispatch = dispatch;
+    srv->observe = observe;
+    srv->arg = arg;
+    if (crypto_random(&srv->id_prefix, sizeof srv->id_prefix) != 0)
+        srv->id_prefix = (uint32_t)getpid();
+    return srv;
+}
+
+int http_server_listen(struct http_server *srv, const char *host, int port, char *err,
+                       size_t errlen)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t len;
+    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        len = sizeof *in;
+    } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        len = sizeof *in6;
+    } else {
+        snprintf(err, errlen, "listen address '%s' is not an IP address", host);
+        return -1;
+    }
+    srv->listener = evconnlistener_new_bind(
+        srv->base, accept_cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+        1024, (struct sockaddr *)&ss, (int)len);
+    if (!srv->listener) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, strerror(errno));
+        return -1;
+    }
+    evconnlistener_set_error_cb(srv->listener, accept_error_cb);
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    getsockname(evconnlistener_get_fd(srv->listener), (struct sockaddr *)&bound, &blen);
+    srv->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+                                                 : ((struct sockaddr_in6 *)&bound)->sin6_port);
+    return 0;
+}
+
+int http_server_port(const struct http_server *srv)
+{
+    return srv->port;
+}
+
+size_t http_server_connections(const struct http_server *srv)
+{
+    return srv->n_conns;
+}
+
+void http_server_stop(struct http_server *srv)
+{
+    srv->stopping = true;
+    if (srv->listener) {
+        evconnlistener_free(srv->listener);
+        srv->listener = NULL;
+    }
+    struct http_conn *c = srv->conns;
+    while (c) {
+        struct http_conn *next = c->next;
+        if (c->phase == PHASE_HEAD && !c->got_bytes)
+            conn_free(c);
+        c = next;
+    }
+}
+
+void http_server_free(struct http_server *srv)
+{
+    if (!srv)
+        return;
+    http_server_stop(srv);
+    while (srv->conns)
+        conn_free(srv->conns);
+    free(srv);
+}

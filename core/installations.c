@@ -1,0 +1,325 @@
+/* installations.c - installations table and its in-memory index. */
+#include "installations.h"
+
+#include "crypto.h"
+#include "hashmap.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct installations {
+    struct installation **items; /* in id order */
+    size_t n, cap;
+    struct hashmap *by_id;
+    struct hashmap *by_workspace; /* "plugin\0workspace" */
+};
+
+static const char *const state_names[] = {"active", "needs_reauth", "revoked"};
+
+const char *installation_state_name(sb_installation_state state)
+{
+    return (unsigned)state <= SB_INSTALLATION_REVOKED ? state_names[state] : "unknown";
+}
+
+static sb_installation_state parse_state(const char *s)
+{
+    for (int i = 0; i <= SB_INSTALLATION_REVOKED; i++)
+        if (s && strcmp(s, state_names[i]) == 0)
+            return (sb_installation_state)i;
+    return SB_INSTALLATION_REVOKED;
+}
+
+static char *workspace_key(const char *plugin, const char *workspace, size_t *len)
+{
+    size_t a = strlen(plugin), b = strlen(workspace);
+    char *key = xmalloc(a + b + 1);
+    memcpy(key, plugin, a + 1);
+    memcpy(key + a + 1, workspace, b);
+    *len = a + 1 + b;
+    return key;
+}
+
+static void index_add(struct installations *all, struct installation *inst)
+{
+    if (all->n == all->cap) {
+        all->cap = all->cap ? all->cap * 2 : 64;
+        all->items = xrealloc(all->items, all->cap * sizeof *all->items);
+    }
+    all->items[all->n++] = inst;
+    hashmap_put_u64(all->by_id, inst->id, inst);
+    size_t len;
+    char *key = workspace_key(inst->plugin, inst->workspace_id, &len);
+    hashmap_put(all->by_workspace, key, len, inst);
+    free(key);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+static void installation_free(struct installation *inst)
+{
+    free(inst->plugin);
+    free(inst->workspace_id);
+    free(inst->workspace_name);
+    free(inst->admin_id);
+    free(inst->admin_email);
+    free(inst);
+}
+
+static const char select_all_sql[] =
+    "SELECT id, plugin, workspace_id, workspace_name, admin_id, admin_email, region, state, "
+    "installed_at, updated_at FROM installations ORDER BY id";
+
+static struct installation *row_to_installation(sqlite3_stmt *q)
+{
+    struct installation *inst = xcalloc(1, sizeof *inst);
+    inst->id = sqlite3_column_int64(q, 0);
+    inst->plugin = xstrdup(store_col_text(q, 1));
+    inst->workspace_id = xstrdup(store_col_text(q, 2));
+    inst->workspace_name = dup_or_null(store_col_text(q, 3));
+    inst->admin_id = dup_or_null(store_col_text(q, 4));
+    inst->admin_email = dup_or_null(store_col_text(q, 5));
+    if (!region_parse(store_col_text(q, 6), &inst->region))
+        inst->region = REGION_US;
+    inst->state = parse_state(store_col_text(q, 7));
+    inst->installed_at = sqlite3_column_int64(q, 8);
+    inst->updated_at = sqlite3_column_int64(q, 9);
+    return inst;
+}
+
+struct installations *installations_load(struct server *srv, char *err, size_t errlen)
+{
+    struct installations *all = xcalloc(1, sizeof *all);
+    all->by_id = hashmap_new();
+    all->by_workspace = hashmap_new();
+    sqlite3_stmt *q = store_stmt(srv->store, select_all_sql);
+    if (!q) {
+        snprintf(err, errlen, "cannot read installations");
+        installations_free(all);
+        return NULL;
+    }
+    while (sqlite3_step(q) == SQLITE_ROW)
+        index_add(all, row_to_installation(q));
+    sqlite3_reset(q);
+    return all;
+}
+
+void installations_free(struct installations *all)
+{
+    if (!all)
+        return;
+    for (size_t i = 0; i < all->n; i++)
+        installation_free(all->items[i]);
+    free(all->items);
+    hashmap_free(all->by_id);
+    hashmap_free(all->by_workspace);
+    free(all);
+}
+
+struct installation *installations_get(struct installations *all, int64_t id)
+{
+    return hashmap_get_u64(all->by_id, id);
+}
+
+struct installation *installations_find(struct installations *all, const char *plugin,
+                                        const char *workspace_id)
+{
+    size_t len;
+    char *key = workspace_key(plugin, workspace_id, &len);
+    struct installation *inst = hashmap_get(all->by_workspace, key, len);
+    free(key);
+    return inst;
+}
+
+size_t installations_count(struct installations *all)
+{
+    return all->n;
+}
+
+int installations_each(struct installations *all, const char *plugin,
+                       int (*fn)(void *, struct installation *), void *arg)
+{
+    for (size_t i = 0; i < all->n; i++) {
+        if (plugin && strcmp(all->items[i]->plugin, plugin) != 0)
+            continue;
+        int rc = fn(arg, all->items[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static char *token_aad(const char *plugin, const char *workspace)
+{
+    return xasprintf("%s/%s", plugin, workspace);
+}
+
+struct installation *installations_save(struct server *srv, const char *plugin,
+                                        const struct installation_identity *who,
+                                        const char *token, bool *created)
+{
+    size_t tlen = strlen(token);
+    unsigned char *sealed = xmalloc(tlen + SEAL_OVERHEAD);
+    char *aad = token_aad(plugin, who->workspace_id);
+    int rc = seal(srv->seal_key, aad, strlen(aad), token, tlen, sealed);
+    free(aad);
+    if (rc != 0) {
+        log_error("installations", "cannot seal a token");
+        free(sealed);
+        return NULL;
+    }
+    int64_t now = time_now_ms() / 1000;
+    sqlite3_stmt *q = store_stmt(
+        srv->store,
+        "INSERT INTO installations (plugin, workspace_id, workspace_name, region, admin_id, "
+        "admin_email, token, state, installed_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?8) "
+        "ON CONFLICT (plugin, workspace_id) DO UPDATE SET workspace_name = excluded.workspace_name,"
+        " region = excluded.region, admin_id = excluded.admin_id,"
+        " admin_email = excluded.admin_email, token = excluded.token, state = 'active',"
+        " updated_at = excluded.updated_at, revoked_at = NULL "
+        "RETURNING id");
+    if (!q) {
+        free(sealed);
+        return NULL;
+    }
+    sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, who->workspace_id, -1, SQLITE_STATIC);
+    store_bind_text(q, 3, who->workspace_name);
+    sqlite3_bind_text(q, 4, region_name(who->region), -1, SQLITE_STATIC);
+    store_bind_text(q, 5, who->admin_id);
+    store_bind_text(q, 6, who->admin_email);
+    sqlite3_bind_blob(q, 7, sealed, (int)(tlen + SEAL_OVERHEAD), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 8, now);
+    int64_t id = 0;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        id = sqlite3_column_int64(q, 0);
+    else
+        log_error("installations", "cannot save installation: %s",
+                  sqlite3_errmsg(store_db(srv->store)));
+    sqlite3_reset(q);
+    OPENSSL_cleanse(sealed, tlen + SEAL_OVERHEAD);
+    free(sealed);
+    if (!id)
+        return NULL;
+
+    struct installation *inst = installations_get(srv->installations, id);
+    *created = inst == NULL;
+    if (!inst) {
+        inst = xcalloc(1, sizeof *inst);
+        inst->id = id;
+        inst->plugin = xstrdup(plugin);
+        inst->workspace_id = xstrdup(who->workspace_id);
+        inst->installed_at = now;
+        index_add(srv->installations, inst);
+    }
+    free(inst->workspace_name);
+    free(inst->admin_id);
+    free(inst->admin_email);
+    inst->workspace_name = dup_or_null(who->workspace_name);
+    inst->admin_id = dup_or_null(who->admin_id);
+    inst->admin_email = dup_or_null(who->admin_email);
+    inst->region = who->region;
+    inst->state = SB_INSTALLATION_ACTIVE;
+    inst->updated_at = now;
+    return inst;
+}
+
+char *installation_token(struct server *srv, const struct installation *inst)
+{
+    sqlite3_stmt *q = store_stmt(srv->store, "SELECT token FROM installations WHERE id = ?");
+    if (!q)
+        return NULL;
+    sqlite3_bind_int64(q, 1, inst->id);
+    char *token = NULL;
+    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB) {
+        const unsigned char *blob = sqlite3_column_blob(q, 0);
+        int len = sqlite3_column_bytes(q, 0);
+        if (len > SEAL_OVERHEAD) {
+            unsigned char *plain = xmalloc((size_t)len - SEAL_OVERHEAD + 1);
+            char *aad = token_aad(inst->plugin, inst->workspace_id);
+            long n = unseal(srv->seal_key, aad, strlen(aad), blob, (size_t)len, plain);
+            free(aad);
+            if (n < 0) {
+                log_error("installations",
+                          "token of installation %lld does not open with the key file "
+                          "(was the key replaced?)",
+                          (long long)inst->id);
+                free(plain);
+            } else {
+                plain[n] = '\0';
+                token = (char *)plain;
+            }
+        }
+    }
+    sqlite3_reset(q);
+    return token;
+}
+
+void installation_token_free(char *token)
+{
+    if (!token)
+        return;
+    OPENSSL_cleanse(token, strlen(token));
+    free(token);
+}
+
+int installation_set_state(struct server *srv, struct installation *inst,
+                           sb_installation_state state)
+{
+    int64_t now = time_now_ms() / 1000;
+    sqlite3_stmt *q = store_stmt(
+        srv->store,
+        "UPDATE installations SET state = ?2, updated_at = ?3,"
+        " token = CASE WHEN ?2 = 'revoked' THEN NULL ELSE token END,"
+        " revoked_at = CASE WHEN ?2 = 'revoked' THEN ?3 ELSE revoked_at END WHERE id = ?1");
+    if (!q)
+        return -1;
+    sqlite3_bind_int64(q, 1, inst->id);
+    sqlite3_bind_text(q, 2, installation_state_name(state), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, now);
+    if (store_step_done(srv->store, q) != 0)
+        return -1;
+    inst->state = state;
+    inst->updated_at = now;
+    return 0;
+}
+
+json_object *installation_json(const struct installation *inst)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_int64(inst->id));
+    json_object_object_add(o, "plugin", json_object_new_string(inst->plugin));
+    json_object_object_add(o, "workspace_id", json_object_new_string(inst->workspace_id));
+    json_object_object_add(o, "workspace_name", inst->workspace_name
+                                                    ? json_object_new_string(inst->workspace_name)
+                                                    : NULL);
+    json_object_object_add(o, "region", json_object_new_string(region_name(inst->region)));
+    json_object_object_add(o, "admin_id",
+                           inst->admin_id ? json_object_new_string(inst->admin_id) : NULL);
+    json_object_object_add(o, "admin_email",
+                           inst->admin_email ? json_object_new_string(inst->admin_email) : NULL);
+    json_object_object_add(o, "state",
+                           json_object_new_string(installation_state_name(inst->state)));
+    json_object_object_add(o, "installed_at", json_object_new_int64(inst->installed_at));
+    json_object_object_add(o, "updated_at", json_object_new_int64(inst->updated_at));
+    return o;
+}
+
+void installation_to_sdk(const struct installation *inst, sb_installation *out)
+{
+    out->id = inst->id;
+    out->workspace_id = inst->workspace_id;
+    out->workspace_name = inst->workspace_name;
+    out->region = region_name(inst->region);
+    out->admin_id = inst->admin_id;
+    out->admin_email = inst->admin_email;
+    out->state = inst->state;
+    out->installed_at = inst->installed_at;
+}

@@ -1,0 +1,1131 @@
+/*
+ * intercom.c - outbound calls to Intercom.
+ *
+ * Each request goes through the governor of its installation, which keeps
+ * the rate-limit picture Intercom sends back (X-RateLimit-Remaining and
+ * -Reset, per 10-second window): it sends freely while the window has room,
+ * spaces requests out as the remaining budget nears zero, waits for the
+ * window to reset when it is spent, and after a 429 holds everything until
+ * the reset time plus jitter. Transfers run on libcurl's multi interface,
+ * whose sockets and timer are libevent events, so nothing ever blocks the
+ * loop and connections are reused.
+ */
+#include "intercom.h"
+
+#include "crypto.h"
+#include "hashmap.h"
+#include "http.h"
+#include "installations.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "plugins.h"
+#include "server.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_RATE_LIMIT_WAITS 10
+#define RETRY_BASE_MS 500
+#define RETRY_CAP_MS 30000
+#define JITTER_MS 1000
+
+struct governor;
+struct walk;
+
+struct ic_request {
+    struct intercom *ic;
+    uint64_t id;
+    struct sb_plugin *plugin;   /* NULL: a raw request */
+    int64_t installation;
+    struct governor *gov;
+    char *method;
+    char *url;                  /* raw requests */
+    char *path;                 /* installation requests: path and query */
+    char *body;
+    char *content_type;
+    char *token;                /* raw requests only; installation tokens are unsealed per send */
+    unsigned flags;
+    uint32_t attempts;
+    uint32_t rate_limit_waits;
+    sb_intercom_cb cb;
+    void *arg;
+    intercom_raw_cb raw_cb;
+    struct walk *walk;          /* set when this request fetches a page of a walk */
+    CURL *easy;
+    struct curl_slist *headers;
+    struct buf response;
+    char error[CURL_ERROR_SIZE];
+    int64_t rl_limit, rl_remaining, rl_reset; /* -1: header absent */
+    struct event *retry_timer;
+    struct ic_request *next;    /* governor queue */
+    /* Completion waiting to be delivered (callbacks never run inside the caller). */
+    int final_status;
+    char *final_code;
+    char *final_message;
+};
+
+struct governor {
+    struct intercom *ic;
+    int64_t installation;
+    int64_t limit;          /* X-RateLimit-Limit, -1 unknown */
+    int64_t remaining;      /* our estimate for the current window, -1 unknown */
+    int64_t reset_ms;       /* end of the current window */
+    int64_t paused_until_ms;
+    int64_t next_send_ms;   /* pacing */
+    int in_flight;
+    struct ic_request *head, *tail;
+    struct event *timer;
+    struct governor *next_waiting; /* in ic->waiting while it has a queue */
+    bool in_waiting_list;
+};
+
+struct walk {
+    struct intercom *ic;
+    uint64_t id;
+    struct sb_plugin *plugin;
+    int64_t installation;
+    char *method;
+    char *path;
+    json_object *body;
+    unsigned flags;
+    char *cursor;
+    sb_page_cb page_cb;
+    sb_intercom_cb done;
+    void *arg;
+    uint64_t current;       /* request fetching the current page, 0 if none */
+    bool waiting_resume;
+};
+
+struct intercom {
+    struct server *srv;
+    CURLM *multi;
+    struct event *curl_timer;
+    struct event *deliver_ev;
+    struct hashmap *requests;   /* id -> ic_request */
+    struct hashmap *walks;      /* id -> walk */
+    struct hashmap *governors;  /* installation -> governor */
+    struct ic_request **ready;  /* completed, awaiting their callback */
+    size_t n_ready, cap_ready;
+    uint64_t next_id;
+    int in_flight;
+    struct intercom_stats stats;
+};
+
+static void send_now(struct ic_request *r);
+static void pump(struct governor *g);
+static void pump_all(struct intercom *ic);
+static void walk_fetch(struct walk *w);
+
+/* ---- libevent <-> libcurl ---- */
+
+struct sock_ctx {
+    struct event *ev;
+};
+
+static void check_done(struct intercom *ic);
+
+static void sock_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct intercom *ic = arg;
+    int flags = (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
+    int running;
+    curl_multi_socket_action(ic->multi, fd, flags, &running);
+    check_done(ic);
+}
+
+static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    struct intercom *ic = userp;
+    struct sock_ctx *ctx = socketp;
+    (void)easy;
+    if (what == CURL_POLL_REMOVE) {
+        if (ctx) {
+            event_free(ctx->ev);
+            free(ctx);
+            curl_multi_assign(ic->multi, s, NULL);
+        }
+        return 0;
+    }
+    short kind = (short)(EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0)
+                         | (what & CURL_POLL_OUT ? EV_WRITE : 0));
+    if (!ctx) {
+        ctx = xcalloc(1, sizeof *ctx);
+        curl_multi_assign(ic->multi, s, ctx);
+    } else {
+        event_free(ctx->ev);
+    }
+    ctx->ev = event_new(ic->srv->base, s, kind, sock_event_cb, ic);
+    event_add(ctx->ev, NULL);
+    return 0;
+}
+
+static void curl_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct intercom *ic = arg;
+    (void)fd;
+    (void)what;
+    int running;
+    curl_multi_socket_action(ic->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(ic);
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct intercom *ic = userp;
+    (void)multi;
+    if (timeout_ms < 0) {
+        evtimer_del(ic->curl_timer);
+    } else {
+        struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+        evtimer_add(ic->curl_timer, &tv);
+    }
+    return 0;
+}
+
+/* ---- request lifetime ---- */
+
+static void request_free(struct ic_request *r)
+{
+    if (r->easy)
+        curl_easy_cleanup(r->easy);
+    curl_slist_free_all(r->headers);
+    if (r->retry_timer)
+        event_free(r->retry_timer);
+    buf_free(&r->response);
+    free(r->method);
+    free(r->url);
+    free(r->path);
+    free(r->body);
+    free(r->content_type);
+    installation_token_free(r->token);
+    free(r->final_code);
+    free(r->final_message);
+    free(r);
+}
+
+static void deliver_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Finish a request: its callback runs from the deliver event, never in the caller's frame. */
+static void complete(struct ic_request *r, int status, const char *code, const char *message)
+{
+    struct intercom *ic = r->ic;
+    r->final_status = status;
+    r->final_code = code ? xstrdup(code) : NULL;
+    r->final_message = message ? xstrdup(message) : NULL;
+    hashmap_remove_u64(ic->requests, r->id);
+    if (ic->n_ready == ic->cap_ready) {
+        ic->cap_ready = ic->cap_ready ? ic->cap_ready * 2 : 32;
+        ic->ready = xrealloc(ic->ready, ic->cap_ready * sizeof *ic->ready);
+    }
+    ic->ready[ic->n_ready++] = r;
+    event_active(ic->deliver_ev, 0, 0);
+}
+
+static void walk_page_done(struct walk *w, const sb_intercom_response *res);
+
+static void deliver_one(struct ic_request *r)
+{
+    if (r->raw_cb) {
+        r->raw_cb(r->arg, r->final_status, r->response.data ? r->response.data : "",
+                  r->response.len, r->final_code ? r->final_message : NULL);
+        return;
+    }
+    json_object *body = NULL;
+    if (r->response.len) {
+        enum json_tokener_error jerr;
+        body = json_tokener_parse_verbose(r->response.data, &jerr);
+    }
+    sb_intercom_response res = {
+        .request = r->id,
+        .installation = r->installation,
+        .status = r->final_status,
+        .body = body,
+        .error_code = r->final_code,
+        .error_message = r->final_message,
+        .attempts = r->attempts,
+    };
+    if (r->walk)
+        walk_page_done(r->walk, &res);
+    else if (r->cb)
+        r->cb(r->arg, &res);
+    json_object_put(body);
+}
+
+static void deliver_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct intercom *ic = arg;
+    (void)fd;
+    (void)what;
+    /* Callbacks may queue more completions; take the current batch first. */
+    struct ic_request **batch = ic->ready;
+    size_t n = ic->n_ready;
+    ic->ready = NULL;
+    ic->n_ready = ic->cap_ready = 0;
+    for (size_t i = 0; i < n; i++) {
+        deliver_one(batch[i]);
+        request_free(batch[i]);
+    }
+    free(batch);
+}
+
+/* ---- governors ---- */
+
+static void governor_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pump(arg);
+}
+
+static struct governor *governor_for(struct intercom *ic, int64_t installation)
+{
+    struct governor *g = hashmap_get_u64(ic->governors, installation);
+    if (!g) {
+        g = xcalloc(1, sizeof *g);
+        g->ic = ic;
+        g->installation = installation;
+        g->limit = g->remaining = -1;
+        g->timer = evtimer_new(ic->srv->base, governor_timer_cb, g);
+        hashmap_put_u64(ic->governors, installation, g);
+    }
+    return g;
+}
+
+static void governor_free(void *arg, void *value)
+{
+    (void)arg;
+    struct governor *g = value;
+    event_free(g->timer);
+    free(g);
+}
+
+static uint32_t random_u32(void)
+{
+    uint32_t r;
+    if (crypto_random(&r, sizeof r) != 0)
+        r = (uint32_t)rand();
+    return r;
+}
+
+static void governor_wait(struct governor *g, int64_t delay_ms)
+{
+    if (delay_ms < 1)
+        delay_ms = 1;
+    struct timeval tv = {(time_t)(delay_ms / 1000), (suseconds_t)(delay_ms % 1000) * 1000};
+    evtimer_add(g->timer, &tv);
+    g->ic->stats.governor_waits++;
+}
+
+/*
+ * How long the next request of this installation must wait, 0 to send now.
+ * The budget estimate is spent as requests leave and corrected by each
+ * response's headers.
+ */
+static int64_t governor_delay(struct governor *g, int64_t now)
+{
+    if (now < g->paused_until_ms)
+        return g->paused_until_ms - now;
+    if (g->remaining < 0 || now >= g->reset_ms)
+        return 0; /* unknown or a fresh window: the next response tells us */
+    int64_t available = g->remaining;
+    if (available <= 0)
+        return g->reset_ms - now + (int64_t)(random_u32() % 250);
+    int64_t window = g->limit > 0 ? g->limit / 6 : 0;
+    int64_t low_water = window > 20 ? window / 10 : 2;
+    if (available > low_water)
+        return 0;
+    /* Near the end of the budget: spread what is left over the rest of the window. */
+    if (now < g->next_send_ms)
+        return g->next_send_ms - now;
+    return 0;
+}
+
+static void pump(struct governor *g)
+{
+    struct intercom *ic = g->ic;
+    int per_inst = ic->srv->cfg->max_in_flight_per_installation;
+    int global = ic->srv->cfg->max_in_flight;
+    while (g->head && g->in_flight < per_inst && ic->in_flight < global) {
+        int64_t now = time_now_ms();
+        int64_t delay = governor_delay(g, now);
+        if (delay > 0) {
+            governor_wait(g, delay);
+            return;
+        }
+        struct ic_request *r = g->head;
+        g->head = r->next;
+        if (!g->head)
+            g->tail = NULL;
+        r->next = NULL;
+        if (g->remaining > 0 && now < g->reset_ms) {
+            int64_t window = g->limit > 0 ? g->limit / 6 : 0;
+            int64_t low_water = window > 20 ? window / 10 : 2;
+            if (g->remaining <= low_water)
+                g->next_send_ms = now + (g->reset_ms - now) / (g->remaining + 1);
+            g->remaining--;
+        }
+        send_now(r);
+    }
+}
+
+static void pump_all_cb(void *arg, void *value)
+{
+    (void)arg;
+    struct governor *g = value;
+    if (g->head)
+        pump(g);
+}
+
+static void pump_all(struct intercom *ic)
+{
+    hashmap_each(ic->governors, pump_all_cb, NULL);
+}
+
+static void enqueue(struct ic_request *r, bool front)
+{
+    struct governor *g = r->gov;
+    if (front) {
+        r->next = g->head;
+        g->head = r;
+        if (!g->tail)
+            g->tail = r;
+    } else {
+        r->next = NULL;
+        if (g->tail)
+            g->tail->next = r;
+        else
+            g->head = r;
+        g->tail = r;
+    }
+    pump(g);
+}
+
+static void dequeue(struct ic_request *r)
+{
+    struct governor *g = r->gov;
+    struct ic_request **pp = &g->head, *prev = NULL;
+    while (*pp && *pp != r) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    if (!*pp)
+        return;
+    *pp = r->next;
+    if (g->tail == r)
+        g->tail = prev;
+    r->next = NULL;
+}
+
+static void governor_observe(struct governor *g, const struct ic_request *r, int status)
+{
+    if (r->rl_limit >= 0)
+        g->limit = r->rl_limit;
+    if (r->rl_reset >= 0) {
+        int64_t reset_ms = r->rl_reset * 1000;
+        if (reset_ms != g->reset_ms)
+            g->next_send_ms = 0;
+        g->reset_ms = reset_ms;
+    }
+    if (r->rl_remaining >= 0) {
+        /* Requests still in flight were sent after this count was taken. */
+        int64_t estimate = r->rl_remaining - g->in_flight;
+        g->remaining = estimate > 0 ? estimate : 0;
+    }
+    if (status == 429) {
+        int64_t now = time_now_ms();
+        int64_t until = g->reset_ms > now ? g->reset_ms : now + 1000;
+        g->paused_until_ms = until + (int64_t)(random_u32() % JITTER_MS);
+        g->remaining = 0;
+    }
+}
+
+/* ---- sending ---- */
+
+static size_t write_cb(char *data, size_t size, size_t n, void *arg)
+{
+    struct ic_request *r = arg;
+    buf_append(&r->response, data, size * n);
+    return size * n;
+}
+
+static bool header_value(const char *line, size_t len, const char *name, int64_t *out)
+{
+    size_t n = strlen(name);
+    if (len <= n + 1 || strncasecmp(line, name, n) != 0 || line[n] != ':')
+        return false;
+    char value[32];
+    size_t vlen = len - n - 1;
+    if (vlen >= sizeof value)
+        vlen = sizeof value - 1;
+    memcpy(value, line + n + 1, vlen);
+    value[vlen] = '\0';
+    *out = strtoll(value, NULL, 10);
+    return true;
+}
+
+static size_t header_cb(char *data, size_t size, size_t n, void *arg)
+{
+    struct ic_request *r = arg;
+    size_t len = size * n;
+    if (!header_value(data, len, "X-RateLimit-Limit", &r->rl_limit)
+        && !header_value(data, len, "X-RateLimit-Remaining", &r->rl_remaining))
+        header_value(data, len, "X-RateLimit-Reset", &r->rl_reset);
+    return len;
+}
+
+static void send_now(struct ic_request *r)
+{
+    struct intercom *ic = r->ic;
+    const struct config *cfg = ic->srv->cfg;
+    char *url = r->url ? xstrdup(r->url) : NULL;
+    char *token = r->token ? xstrdup(r->token) : NULL;
+    if (!url) {
+        struct installation *inst = installations_get(ic->srv->installations, r->installation);
+        if (!inst || inst->state != SB_INSTALLATION_ACTIVE) {
+            complete(r, 0, !inst || inst->state == SB_INSTALLATION_REVOKED ? "revoked" : "needs_reauth",
+                     "the installation cannot call Intercom");
+            return;
+        }
+        token = installation_token(ic->srv, inst);
+        if (!token) {
+            complete(r, 0, "needs_reauth", "no usable token for this installation");
+            return;
+        }
+        url = xasprintf("%s%s", cfg->api_url[inst->region], r->path);
+    }
+    buf_free(&r->response);
+    r->rl_limit = r->rl_remaining = r->rl_reset = -1;
+    r->error[0] = '\0';
+    if (r->easy)
+        curl_easy_cleanup(r->easy);
+    curl_slist_free_all(r->headers);
+    r->headers = NULL;
+    r->easy = curl_easy_init();
+    CURL *e = r->easy;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)cfg->request_timeout_s * 1000);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "switchboard/" SB_SDK_VERSION);
+    if (strcmp(r->method, "HEAD") == 0)
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    r->headers = curl_slist_append(r->headers, "Accept: application/json");
+    /* curl's default Expect: 100-continue would add a round trip to every large POST. */
+    r->headers = curl_slist_append(r->headers, "Expect:");
+    if (token) {
+        char *auth = xasprintf("Authorization: Bearer %s", token);
+        r->headers = curl_slist_append(r->headers, auth);
+        OPENSSL_cleanse(auth, strlen(auth));
+        free(auth);
+    }
+    if (r->plugin || r->installation) {
+        char *version = xasprintf("Intercom-Version: %s", cfg->intercom_version);
+        r->headers = curl_slist_append(r->headers, version);
+        free(version);
+    }
+    if (r->body) {
+        char *ct = xasprintf("Content-Type: %s",
+                             r->content_type ? r->content_type : "application/json");
+        r->headers = curl_slist_append(r->headers, ct);
+        free(ct);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(r->body));
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+    installation_token_free(token);
+    free(url);
+    r->attempts++;
+    ic->in_flight++;
+    if (r->gov)
+        r->gov->in_flight++;
+    ic->stats.requests++;
+    CURLMcode mc = curl_multi_add_handle(ic->multi, e);
+    if (mc != CURLM_OK) {
+        ic->in_flight--;
+        if (r->gov)
+            r->gov->in_flight--;
+        complete(r, 0, "connection", curl_multi_strerror(mc));
+    }
+}
+
+static void retry_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ic_request *r = arg;
+    (void)fd;
+    (void)what;
+    enqueue(r, true);
+}
+
+static void schedule_retry(struct ic_request *r, int64_t delay_ms)
+{
+    r->ic->stats.retries++;
+    if (!r->retry_timer)
+        r->retry_timer = evtimer_new(r->ic->srv->base, retry_timer_cb, r);
+    struct timeval tv = {(time_t)(delay_ms / 1000), (suseconds_t)(delay_ms % 1000) * 1000};
+    evtimer_add(r->retry_timer, &tv);
+}
+
+static int64_t retry_delay(uint32_t attempts)
+{
+    int64_t delay = RETRY_BASE_MS;
+    for (uint32_t i = 1; i < attempts && delay < RETRY_CAP_MS; i++)
+        delay *= 2;
+    if (delay > RETRY_CAP_MS)
+        delay = RETRY_CAP_MS;
+    return delay / 2 + (int64_t)(random_u32() % (uint32_t)(delay / 2 + 1));
+}
+
+static bool may_retry(const struct ic_request *r)
+{
+    return strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0
+           || (r->flags & SB_INTERCOM_RETRY_SAFE);
+}
+
+/* Intercom's error.list: the first error's code and message. */
+static void parse_error(const struct ic_request *r, char **code, char **message)
+{
+    *code = *message = NULL;
+    json_object *body = r->response.len ? json_tokener_parse(r->response.data) : NULL;
+    json_object *errors, *first, *v;
+    if (body && json_object_object_get_ex(body, "errors", &errors)
+        && json_object_is_type(errors, json_type_array) && json_object_array_length(errors) > 0) {
+        first = json_object_array_get_idx(errors, 0);
+        if (json_object_object_get_ex(first, "code", &v))
+            *code = xstrdup(json_object_get_string(v));
+        if (json_object_object_get_ex(first, "message", &v))
+            *message = xstrdup(json_object_get_string(v));
+    }
+    json_object_put(body);
+}
+
+static void finished(struct ic_request *r, CURLcode result)
+{
+    struct intercom *ic = r->ic;
+    struct governor *g = r->gov;
+    long status = 0;
+    if (result == CURLE_OK)
+        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    ic->in_flight--;
+    if (g) {
+        g->in_flight--;
+        governor_observe(g, r, (int)status);
+    }
+
+    if (result != CURLE_OK) {
+        ic->stats.transport_errors++;
+        const char *code = result == CURLE_OPERATION_TIMEDOUT ? "timeout" : "connection";
+        if (r->plugin && may_retry(r) && r->attempts < (uint32_t)ic->srv->cfg->request_max_attempts) {
+            log_info("intercom", "%s %s: %s (attempt %u); retrying", r->method,
+                     r->path ? r->path : "-", code, r->attempts);
+            schedule_retry(r, retry_delay(r->attempts));
+        } else {
+            complete(r, 0, code, r->error[0] ? r->error : curl_easy_strerror(result));
+        }
+        return;
+    }
+    if (status >= 200 && status < 300) {
+        ic->stats.responses_2xx++;
+        complete(r, (int)status, NULL, NULL);
+        return;
+    }
+    if (status >= 500)
+        ic->stats.responses_5xx++;
+    else
+        ic->stats.responses_4xx++;
+    char *code, *message;
+    parse_error(r, &code, &message);
+    if (!r->plugin) { /* raw: the caller reads the body itself */
+        complete(r, (int)status, code ? code : "http_error", message);
+    } else if (status == 429) {
+        ic->stats.rate_limited++;
+        /* A 429 means Intercom did nothing, so even writes are safe to send again. */
+        if (++r->rate_limit_waits <= MAX_RATE_LIMIT_WAITS) {
+            log_info("intercom", "installation %lld rate limited; waiting for the window reset",
+                     (long long)r->installation);
+            r->attempts--;
+            enqueue(r, true);
+        } else {
+            complete(r, 429, code ? code : "rate_limit_exceeded", message);
+        }
+    } else if (status == 401) {
+        struct installation *inst = installations_get(ic->srv->installations, r->installation);
+        if (inst && inst->state == SB_INSTALLATION_ACTIVE)
+            lifecycle_needs_reauth(ic->srv, inst, message ? message : "Intercom answered 401");
+        complete(r, 401, code ? code : "unauthorized", message);
+    } else if (status >= 500 && may_retry(r)
+               && r->attempts < (uint32_t)ic->srv->cfg->request_max_attempts) {
+        log_info("intercom", "%s %s: HTTP %ld (attempt %u); retrying", r->method, r->path, status,
+                 r->attempts);
+        schedule_retry(r, retry_delay(r->attempts));
+    } else {
+        char fallback[32];
+        snprintf(fallback, sizeof fallback, "http_%ld", status);
+        complete(r, (int)status, code ? code : fallback, message ? message : http_status_text((int)status));
+    }
+    free(code);
+    free(message);
+    if (g)
+        pump(g);
+}
+
+static void check_done(struct intercom *ic)
+{
+    CURLMsg *msg;
+    int left;
+    bool any = false;
+    while ((msg = curl_multi_info_read(ic->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        struct ic_request *r;
+        CURLcode result = msg->data.result;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+        curl_multi_remove_handle(ic->multi, msg->easy_handle);
+        finished(r, result);
+        any = true;
+    }
+    if (any)
+        pump_all(ic);
+}
+
+/* ---- public API ---- */
+
+struct intercom *intercom_new(struct server *srv, char *err, size_t errlen)
+{
+    struct intercom *ic = xcalloc(1, sizeof *ic);
+    ic->srv = srv;
+    ic->multi = curl_multi_init();
+    if (!ic->multi) {
+        snprintf(err, errlen, "cannot initialise libcurl");
+        free(ic);
+        return NULL;
+    }
+    ic->curl_timer = evtimer_new(srv->base, curl_timer_cb, ic);
+    ic->deliver_ev = event_new(srv->base, -1, 0, deliver_cb, ic);
+    ic->requests = hashmap_new();
+    ic->walks = hashmap_new();
+    ic->governors = hashmap_new();
+    curl_multi_setopt(ic->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+    curl_multi_setopt(ic->multi, CURLMOPT_SOCKETDATA, ic);
+    curl_multi_setopt(ic->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(ic->multi, CURLMOPT_TIMERDATA, ic);
+    curl_multi_setopt(ic->multi, CURLMOPT_MAXCONNECTS, (long)srv->cfg->max_in_flight);
+    return ic;
+}
+
+static struct ic_request *request_new(struct intercom *ic, const char *method)
+{
+    struct ic_request *r = xcalloc(1, sizeof *r);
+    r->ic = ic;
+    r->id = ++ic->next_id;
+    r->method = xstrdup(method);
+    r->rl_limit = r->rl_remaining = r->rl_reset = -1;
+    buf_init(&r->response);
+    hashmap_put_u64(ic->requests, r->id, r);
+    return r;
+}
+
+void intercom_raw(struct intercom *ic, const char *method, const char *url, const char *token,
+                  const char *content_type, const char *body, intercom_raw_cb cb, void *arg)
+{
+    struct ic_request *r = request_new(ic, method);
+    r->url = xstrdup(url);
+    r->token = token ? xstrdup(token) : NULL;
+    r->content_type = content_type ? xstrdup(content_type) : NULL;
+    r->body = body ? xstrdup(body) : NULL;
+    r->raw_cb = cb;
+    r->arg = arg;
+    send_now(r);
+}
+
+static bool valid_method(const char *m)
+{
+    return m && (strcmp(m, "GET") == 0 || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0
+                 || strcmp(m, "DELETE") == 0 || strcmp(m, "PATCH") == 0);
+}
+
+static struct ic_request *plugin_request(struct intercom *ic, struct sb_plugin *p,
+                                         int64_t installation, const char *method,
+                                         const char *path, json_object *body, unsigned flags)
+{
+    struct ic_request *r = request_new(ic, valid_method(method) ? method : "GET");
+    r->plugin = p;
+    r->installation = installation;
+    r->flags = flags;
+    r->path = xstrdup(path ? path : "");
+    if (body)
+        r->body = xstrdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    r->gov = governor_for(ic, installation);
+    return r;
+}
+
+/* Checks every request must pass before it may leave; NULL if fine. */
+static const char *request_problem(struct intercom *ic, struct sb_plugin *p, int64_t installation,
+                                   const sb_intercom_request *req, const char **code)
+{
+    struct installation *inst = installations_get(ic->srv->installations, installation);
+    *code = "invalid_request";
+    if (!req || !valid_method(req->method))
+        return "method must be GET, POST, PUT, PATCH or DELETE";
+    if (!req->path || req->path[0] != '/')
+        return "path must start with '/'";
+    if (!inst || strcmp(inst->plugin, p->name) != 0)
+        return "no such installation for this plugin";
+    if (inst->state == SB_INSTALLATION_REVOKED) {
+        *code = "revoked";
+        return "the installation was revoked";
+    }
+    if (inst->state == SB_INSTALLATION_NEEDS_REAUTH) {
+        *code = "needs_reauth";
+        return "the workspace must install the app again";
+    }
+    return NULL;
+}
+
+sb_request_id intercom_request(struct intercom *ic, struct sb_plugin *p, int64_t installation,
+                               const sb_intercom_request *req, sb_intercom_cb cb, void *arg)
+{
+    const char *code;
+    const char *problem = request_problem(ic, p, installation, req, &code);
+    struct ic_request *r = plugin_request(ic, p, installation, req ? req->method : "GET",
+                                          req ? req->path : "", req ? req->body : NULL,
+                                          req ? req->flags : 0);
+    r->cb = cb;
+    r->arg = arg;
+    if (problem)
+        complete(r, 0, code, problem);
+    else
+        enqueue(r, false);
+    return r->id;
+}
+
+/* ---- pagination ---- */
+
+static void walk_free(struct walk *w)
+{
+    hashmap_remove_u64(w->ic->walks, w->id);
+    free(w->method);
+    free(w->path);
+    json_object_put(w->body);
+    free(w->cursor);
+    free(w);
+}
+
+static void walk_finish(struct walk *w, const sb_intercom_response *res, const char *code,
+                        const char *message)
+{
+    sb_intercom_response out = {.request = w->id, .installation = w->installation};
+    if (res)
+        out = *res;
+    out.request = w->id;
+    if (code) {
+        out.error_code = code;
+        out.error_message = message;
+    }
+    sb_intercom_cb done = w->done;
+    void *arg = w->arg;
+    walk_free(w);
+    if (done)
+        done(arg, &out);
+}
+
+static json_object *page_items(json_object *body)
+{
+    static const char *const keys[] = {"data", "conversations", "contacts", "companies",
+                                       "events", "tickets", "admins", "teams"};
+    json_object *v;
+    for (size_t i = 0; i < ARRAY_LEN(keys); i++)
+        if (json_object_object_get_ex(body, keys[i], &v) && json_object_is_type(v, json_type_array))
+            return v;
+    return NULL;
+}
+
+/* pages.next is {"starting_after": ...} on most lists, a full URL on /events. */
+static const char *page_next(json_object *body)
+{
+    json_object *pages, *next, *after;
+    if (!json_object_object_get_ex(body, "pages", &pages)
+        || !json_object_object_get_ex(pages, "next", &next) || !next)
+        return NULL;
+    if (json_object_is_type(next, json_type_string))
+        return json_object_get_string_len(next) ? json_object_get_string(next) : NULL;
+    if (json_object_object_get_ex(next, "starting_after", &after)
+        && json_object_is_type(after, json_type_string) && json_object_get_string_len(after))
+        return json_object_get_string(after);
+    return NULL;
+}
+
+static void walk_page_done(struct walk *w, const sb_intercom_response *res)
+{
+    w->current = 0;
+    if (res->error_code) {
+        walk_finish(w, res, NULL, NULL);
+        return;
+    }
+    json_object *items = res->body ? page_items(res->body) : NULL;
+    const char *next = res->body ? page_next(res->body) : NULL;
+    free(w->cursor);
+    w->cursor = next ? xstrdup(next) : NULL;
+    w->plugin->callbacks++;
+    sb_status st = w->page_cb(w->arg, res, items, w->cursor);
+    if (st == SB_PENDING) {
+        w->waiting_resume = true;
+        return;
+    }
+    if (st != SB_OK) {
+        walk_finish(w, res, "stopped", "the page callback stopped the walk");
+        return;
+    }
+    if (!w->cursor) {
+        walk_finish(w, res, NULL, NULL);
+        return;
+    }
+    walk_fetch(w);
+}
+
+/* The path of a full URL (pages.next on /events), or the cursor itself. */
+static const char *url_path(const char *cursor)
+{
+    if (strncmp(cursor, "http://", 7) != 0 && strncmp(cursor, "https://", 8) != 0)
+        return NULL;
+    const char *p = strchr(cursor + 8, '/');
+    return p ? p : "/";
+}
+
+static void walk_fetch(struct walk *w)
+{
+    struct intercom *ic = w->ic;
+    char *path = NULL;
+    json_object *body = w->body ? json_object_get(w->body) : NULL;
+    const char *next_url = w->cursor ? url_path(w->cursor) : NULL;
+    if (next_url) {
+        path = xstrdup(next_url);
+    } else if (w->cursor && strcmp(w->method, "GET") == 0) {
+        struct buf b;
+        buf_init(&b);
+        buf_printf(&b, "%s%cstarting_after=", w->path, strchr(w->path, '?') ? '&' : '?');
+        buf_url_encode(&b, w->cursor);
+        path = buf_steal(&b);
+    } else {
+        path = xstrdup(w->path);
+        if (w->cursor) {
+            json_object_put(body);
+            json_object *copy = NULL;
+            json_object_deep_copy(w->body, &copy, NULL);
+            body = copy ? copy : json_object_new_object();
+            json_object *pagination;
+            if (!json_object_object_get_ex(body, "pagination", &pagination)
+                || !json_object_is_type(pagination, json_type_object)) {
+                pagination = json_object_new_object();
+                json_object_object_add(body, "pagination", pagination);
+            }
+            json_object_object_add(pagination, "starting_after",
+                                   json_object_new_string(w->cursor));
+        }
+    }
+    struct ic_request *r = plugin_request(ic, w->plugin, w->installation, w->method, path, body,
+                                          w->flags | SB_INTERCOM_RETRY_SAFE);
+    json_object_put(body);
+    free(path);
+    r->walk = w;
+    w->current = r->id;
+    enqueue(r, false);
+}
+
+sb_request_id intercom_paginate(struct intercom *ic, struct sb_plugin *p, int64_t installation,
+                                const sb_intercom_request *req, const char *starting_after,
+                                sb_page_cb page_cb, sb_intercom_cb done, void *arg)
+{
+    struct walk *w = xcalloc(1, sizeof *w);
+    w->ic = ic;
+    w->id = ++ic->next_id;
+    w->plugin = p;
+    w->installation = installation;
+    w->method = xstrdup(req && valid_method(req->method) ? req->method : "GET");
+    w->path = xstrdup(req && req->path ? req->path : "");
+    w->body = req && req->body ? json_object_get(req->body) : NULL;
+    w->flags = req ? req->flags : 0;
+    w->cursor = starting_after && *starting_after ? xstrdup(starting_after) : NULL;
+    w->page_cb = page_cb;
+    w->done = done;
+    w->arg = arg;
+    hashmap_put_u64(ic->walks, w->id, w);
+    const char *code;
+    const char *problem = request_problem(ic, p, installation, req, &code);
+    if (problem || !page_cb) {
+        /* Report through a request so the callback still runs later, not in this frame. */
+        struct ic_request *r = plugin_request(ic, p, installation, w->method, w->path, NULL, 0);
+        r->walk = w;
+        w->current = r->id;
+        complete(r, 0, problem ? code : "invalid_request", problem ? problem : "page_cb is NULL");
+    } else {
+        walk_fetch(w);
+    }
+    return w->id;
+}
+
+int intercom_paginate_resume(struct intercom *ic, struct sb_plugin *p, sb_request_id id, int go_on)
+{
+    struct walk *w = hashmap_get_u64(ic->walks, id);
+    if (!w || w->plugin != p || !w->waiting_resume)
+        return -1;
+    w->waiting_resume = false;
+    if (!go_on)
+        walk_finish(w, NULL, "stopped", "stopped by the plugin");
+    else if (!w->cursor)
+        walk_finish(w, NULL, NULL, NULL);
+    else
+        walk_fetch(w);
+    return 0;
+}
+
+static void cancel_request(struct intercom *ic, struct ic_request *r)
+{
+    bool queued = false;
+    for (struct ic_request *q = r->gov ? r->gov->head : NULL; q; q = q->next)
+        if (q == r)
+            queued = true;
+    if (queued) {
+        dequeue(r);
+    } else if (r->retry_timer && evtimer_pending(r->retry_timer, NULL)) {
+        evtimer_del(r->retry_timer);
+    } else if (r->easy) {
+        curl_multi_remove_handle(ic->multi, r->easy);
+        ic->in_flight--;
+        if (r->gov)
+            r->gov->in_flight--;
+    }
+    complete(r, 0, "cancelled", "cancelled");
+}
+
+void intercom_cancel(struct intercom *ic, struct sb_plugin *p, sb_request_id id)
+{
+    struct walk *w = hashmap_get_u64(ic->walks, id);
+    if (w && w->plugin == p) {
+        if (w->current) {
+            struct ic_request *r = hashmap_get_u64(ic->requests, w->current);
+            if (r) {
+                r->walk = NULL; /* the walk ends here, not through its page */
+                cancel_request(ic, r);
+            }
+        }
+        walk_finish(w, NULL, "cancelled", "cancelled");
+        return;
+    }
+    struct ic_request *r = hashmap_get_u64(ic->requests, id);
+    if (r && r->plugin == p)
+        cancel_request(ic, r);
+}
+
+struct collect {
+    struct sb_plugin *plugin;
+    uint64_t *ids;
+    size_t n, cap;
+};
+
+static void collect_walk(void *arg, void *value)
+{
+    struct collect *c = arg;
+    struct walk *w = value;
+    if (c->plugin && w->plugin != c->plugin)
+        return;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->ids = xrealloc(c->ids, c->cap * sizeof *c->ids);
+    }
+    c->ids[c->n++] = w->id;
+}
+
+static void collect_request(void *arg, void *value)
+{
+    struct collect *c = arg;
+    struct ic_request *r = value;
+    if ((c->plugin && r->plugin != c->plugin) || r->walk)
+        return;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->ids = xrealloc(c->ids, c->cap * sizeof *c->ids);
+    }
+    c->ids[c->n++] = r->id;
+}
+
+void intercom_cancel_plugin(struct intercom *ic, struct sb_plugin *p)
+{
+    struct collect c = {.plugin = p};
+    hashmap_each(ic->walks, collect_walk, &c);
+    hashmap_each(ic->requests, collect_request, &c);
+    for (size_t i = 0; i < c.n; i++)
+        intercom_cancel(ic, p, c.ids[i]);
+    free(c.ids);
+    /* Deliver the cancellations now: the plugin is about to shut down. */
+    deliver_cb(-1, 0, ic);
+}
+
+void intercom_free(struct intercom *ic)
+{
+    if (!ic)
+        return;
+    struct collect c = {0};
+    hashmap_each(ic->requests, collect_request, &c);
+    for (size_t i = 0; i < c.n; i++) {
+        struct ic_request *r = hashmap_get_u64(ic->requests, c.ids[i]);
+        if (r)
+            cancel_request(ic, r);
+    }
+    free(c.ids);
+    deliver_cb(-1, 0, ic);
+    hashmap_each(ic->governors, governor_free, NULL);
+    hashmap_free(ic->governors);
+    hashmap_free(ic->requests);
+    hashmap_free(ic->walks);
+    event_free(ic->curl_timer);
+    event_free(ic->deliver_ev);
+    curl_multi_cleanup(ic->multi);
+    free(ic);
+}
+
+struct queued_count {
+    int n;
+};
+
+static void count_queued(void *arg, void *value)
+{
+    struct queued_count *qc = arg;
+    for (struct ic_request *r = ((struct governor *)value)->head; r; r = r->next)
+        qc->n++;
+}
+
+void intercom_stats(const struct intercom *ic, struct intercom_stats *out)
+{
+    *out = ic->stats;
+    out->in_flight = ic->in_flight;
+    struct queued_count qc = {0};
+    hashmap_each(ic->governors, count_queued, &qc);
+    out->queued = qc.n;
+}
+
+json_object *intercom_governor_json(struct intercom *ic, int64_t installation)
+{
+    struct governor *g = hashmap_get_u64(ic->governors, installation);
+    json_object *o = json_object_new_object();
+    if (!g)
+        return o;
+    json_object_object_add(o, "limit", json_object_new_int64(g->limit));
+    json_object_object_add(o, "remaining_estimate", json_object_new_int64(g->remaining));
+    json_object_object_add(o, "window_reset_ms", json_object_new_int64(g->reset_ms));
+    json_object_object_add(o, "paused_until_ms", json_object_new_int64(g->paused_until_ms));
+    json_object_object_add(o, "in_flight", json_object_new_int(g->in_flight));
+    return o;
+}

@@ -1,0 +1,58 @@
+/*
+ * intercom.h - the outbound Intercom client: libcurl's multi interface
+ * driven by the event loop, one rate governor per installation, retries
+ * with capped exponential backoff, error mapping and cursor pagination.
+ */
+#ifndef SB_CORE_INTERCOM_H
+#define SB_CORE_INTERCOM_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <switchboard/switchboard.h>
+
+struct server;
+struct sb_plugin;
+struct intercom;
+
+struct intercom *intercom_new(struct server *srv, char *err, size_t errlen);
+/* Cancel everything in flight (callbacks run with "cancelled") and free. */
+void intercom_free(struct intercom *ic);
+
+/*
+ * A request outside any installation (OAuth token exchange, the /me call
+ * with a fresh token, token revocation). cb receives the HTTP status (0 on
+ * transport failure), the body and an error text for transport failures.
+ */
+typedef void (*intercom_raw_cb)(void *arg, int status, const char *body, size_t len,
+                                const char *error);
+void intercom_raw(struct intercom *ic, const char *method, const char *url, const char *token,
+                  const char *content_type, const char *body, intercom_raw_cb cb, void *arg);
+
+/* The SDK services (see switchboard.h). */
+sb_request_id intercom_request(struct intercom *ic, struct sb_plugin *p, int64_t installation,
+                               const sb_intercom_request *req, sb_intercom_cb cb, void *arg);
+sb_request_id intercom_paginate(struct intercom *ic, struct sb_plugin *p, int64_t installation,
+                                const sb_intercom_request *req, const char *starting_after,
+                                sb_page_cb page_cb, sb_intercom_cb done, void *arg);
+int intercom_paginate_resume(struct intercom *ic, struct sb_plugin *p, sb_request_id walk,
+                             int go_on);
+void intercom_cancel(struct intercom *ic, struct sb_plugin *p, sb_request_id id);
+/* Cancel every request and walk of a plugin (before its shutdown). */
+void intercom_cancel_plugin(struct intercom *ic, struct sb_plugin *p);
+
+struct intercom_stats {
+    uint64_t requests;      /* sent, including retries */
+    uint64_t responses_2xx, responses_4xx, responses_5xx, transport_errors;
+    uint64_t rate_limited;  /* 429s received */
+    uint64_t retries;
+    uint64_t governor_waits; /* times a request was held back by the governor */
+    int in_flight;
+    int queued;
+};
+void intercom_stats(const struct intercom *ic, struct intercom_stats *out);
+
+/* Rate-governor view of one installation, for the admin API. */
+json_object *intercom_governor_json(struct intercom *ic, int64_t installation);
+
+#endif

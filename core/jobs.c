@@ -1,0 +1,955 @@
+/*
+ * jobs.c - durable queue, dispatcher and schedules.
+ *
+ * State changes are group-committed: a dispatch round marks its whole batch
+ * running in one transaction, and completions are collected and written
+ * together when the loop is otherwise idle (a low-priority event), so one
+ * fsync covers many jobs. A completed job keeps its 'running' row until that
+ * flush, which also keeps its key blocked until the outcome is durable.
+ */
+#include "jobs.h"
+
+#include "hashmap.h"
+#include "installations.h"
+#include "log.h"
+#include "plugins.h"
+#include "server.h"
+#include "settings.h"
+#include "store.h"
+#include "util.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PRUNE_INTERVAL_S 3600
+#define PRUNE_BATCH 20000
+#define UNAVAILABLE_DELAY_MS 60000
+
+const char *const job_state_names[6] = {"queued", "running", "pending", "done", "dead", "cancelled"};
+
+struct running_job {
+    struct jobs *jobs;
+    int64_t id;
+    struct sb_plugin *plugin;
+    uint32_t attempt;
+    uint32_t max_attempts;
+    struct event *pending_timer; /* set while the plugin owes a job_complete */
+};
+
+enum outcome { OUTCOME_DONE, OUTCOME_RETRY, OUTCOME_DEAD };
+
+struct completion {
+    int64_t id;
+    enum outcome outcome;
+    int64_t run_at;
+    char *error;
+};
+
+struct jobs {
+    struct server *srv;
+    struct hashmap *running; /* id -> running_job */
+    int in_flight;
+    struct event *dispatch_ev;
+    struct event *due_timer;
+    struct event *flush_ev;
+    struct event *schedule_timer;
+    struct event *prune_timer;
+    struct completion *done;
+    size_t n_done, cap_done;
+    bool stopped;
+};
+
+static void dispatch_cb(evutil_socket_t fd, short what, void *arg);
+static void flush_cb(evutil_socket_t fd, short what, void *arg);
+static void schedule_cb(evutil_socket_t fd, short what, void *arg);
+static void prune_cb(evutil_socket_t fd, short what, void *arg);
+static void finish(struct jobs *jobs, struct running_job *rj, sb_status status,
+                   const sb_result *result);
+
+static struct event *low_priority_event(struct event_base *base, event_callback_fn fn, void *arg)
+{
+    struct event *ev = event_new(base, -1, 0, fn, arg);
+    event_priority_set(ev, 2); /* after network I/O: see main.c */
+    return ev;
+}
+
+struct jobs *jobs_new(struct server *srv)
+{
+    struct jobs *jobs = xcalloc(1, sizeof *jobs);
+    jobs->srv = srv;
+    jobs->running = hashmap_new();
+    jobs->dispatch_ev = low_priority_event(srv->base, dispatch_cb, jobs);
+    jobs->flush_ev = low_priority_event(srv->base, flush_cb, jobs);
+    jobs->due_timer = evtimer_new(srv->base, dispatch_cb, jobs);
+    jobs->schedule_timer = evtimer_new(srv->base, schedule_cb, jobs);
+    jobs->prune_timer = evtimer_new(srv->base, prune_cb, jobs);
+    return jobs;
+}
+
+static void free_running(void *arg, void *value)
+{
+    (void)arg;
+    struct running_job *rj = value;
+    if (rj->pending_timer)
+        event_free(rj->pending_timer);
+    free(rj);
+}
+
+void jobs_free(struct jobs *jobs)
+{
+    if (!jobs)
+        return;
+    if (jobs->n_done)
+        flush_cb(-1, 0, jobs);
+    hashmap_each(jobs->running, free_running, NULL);
+    hashmap_free(jobs->running);
+    event_free(jobs->dispatch_ev);
+    event_free(jobs->flush_ev);
+    event_free(jobs->due_timer);
+    event_free(jobs->schedule_timer);
+    event_free(jobs->prune_timer);
+    free(jobs->done);
+    free(jobs);
+}
+
+static void arm_timer(struct event *ev, int64_t delay_ms)
+{
+    if (delay_ms < 0)
+        delay_ms = 0;
+    struct timeval tv = {(time_t)(delay_ms / 1000), (suseconds_t)(delay_ms % 1000) * 1000};
+    evtimer_add(ev, &tv);
+}
+
+/* ---- scheduling helpers ---- */
+
+static int64_t backoff_ms(const struct config *cfg, uint32_t attempt)
+{
+    int64_t base = (int64_t)cfg->job_backoff_base_s * 1000;
+    int64_t cap = (int64_t)cfg->job_backoff_cap_s * 1000;
+    int64_t delay = base;
+    for (uint32_t i = 1; i < attempt && delay < cap; i++)
+        delay *= 2;
+    if (delay > cap)
+        delay = cap;
+    /* Jitter in [delay/2, delay) spreads retries of jobs that failed together. */
+    uint32_t r;
+    if (crypto_random(&r, sizeof r) != 0)
+        r = (uint32_t)rand();
+    return delay / 2 + (int64_t)(r % (uint64_t)(delay / 2 + 1));
+}
+
+int64_t jobs_insert(struct jobs *jobs, const char *plugin, int64_t installation, const char *type,
+                    const char *key, json_object *payload, int64_t event_id, int64_t delay_ms)
+{
+    struct server *srv = jobs->srv;
+    sqlite3_stmt *q = store_stmt(
+        srv->store,
+        "INSERT INTO jobs (plugin, installation_id, type, key, payload, event_id, state, "
+        "max_attempts, run_at, created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9, ?9)");
+    if (!q)
+        return 0;
+    int64_t now = time_now_ms();
+    sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, installation);
+    sqlite3_bind_text(q, 3, type, -1, SQLITE_STATIC);
+    store_bind_text(q, 4, key);
+    if (payload)
+        sqlite3_bind_text(q, 5, json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                          -1, SQLITE_TRANSIENT);
+    if (event_id)
+        sqlite3_bind_int64(q, 6, event_id);
+    sqlite3_bind_int(q, 7, srv->cfg->job_max_attempts);
+    sqlite3_bind_int64(q, 8, now + (delay_ms > 0 ? delay_ms : 0));
+    sqlite3_bind_int64(q, 9, now);
+    if (store_step_done(srv->store, q) != 0)
+        return 0;
+    return sqlite3_last_insert_rowid(store_db(srv->store));
+}
+
+void jobs_kick(struct jobs *jobs)
+{
+    if (!jobs->stopped)
+        event_active(jobs->dispatch_ev, 0, 0);
+}
+
+/* ---- running a job ---- */
+
+struct job_row {
+    int64_t id;
+    char *plugin;
+    int64_t installation;
+    char *type;
+    char *key;
+    char *payload;
+    int64_t event_id;
+    uint32_t attempt; /* this run's number */
+    uint32_t max_attempts;
+};
+
+static void job_row_free(struct job_row *r)
+{
+    free(r->plugin);
+    free(r->type);
+    free(r->key);
+    free(r->payload);
+}
+
+static char *col_dup(sqlite3_stmt *q, int i)
+{
+    const char *s = store_col_text(q, i);
+    return s ? xstrdup(s) : NULL;
+}
+
+/* Push a job back without counting an attempt (its plugin or installation is unavailable). */
+static void postpone(struct jobs *jobs, int64_t id, const char *why)
+{
+    sqlite3_stmt *q = store_stmt(jobs->srv->store,
+                                 "UPDATE jobs SET state = 'queued', run_at = ?2, last_error = ?3, "
+                                 "updated_at = ?4, attempts = max(attempts - 1, 0) WHERE id = ?1");
+    if (!q)
+        return;
+    int64_t now = time_now_ms();
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, now + UNAVAILABLE_DELAY_MS);
+    sqlite3_bind_text(q, 3, why, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, now);
+    store_step_done(jobs->srv->store, q);
+}
+
+static void cancel_job(struct jobs *jobs, int64_t id, const char *why)
+{
+    sqlite3_stmt *q = store_stmt(jobs->srv->store,
+                                 "UPDATE jobs SET state = 'cancelled', last_error = ?2, "
+                                 "updated_at = ?3, finished_at = ?3 WHERE id = ?1");
+    if (!q)
+        return;
+    int64_t now = time_now_ms();
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_text(q, 2, why, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, now);
+    store_step_done(jobs->srv->store, q);
+}
+
+/* Deliver a webhook job: load its event, call on_event. */
+static sb_status call_event(struct jobs *jobs, struct sb_plugin *p, const struct job_row *row,
+                            sb_result *result)
+{
+    sqlite3_stmt *q = store_stmt(jobs->srv->store,
+                                 "SELECT body, topic, notification_id, created_at FROM events "
+                                 "WHERE id = ?");
+    if (!q)
+        return sb_result_set(result, SB_RETRY, "cannot read the event");
+    sqlite3_bind_int64(q, 1, row->event_id);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        sqlite3_reset(q);
+        return sb_result_set(result, SB_FAIL, "event %lld no longer exists",
+                             (long long)row->event_id);
+    }
+    json_object *envelope = json_tokener_parse(store_col_text(q, 0));
+    char *topic = col_dup(q, 1), *notification = col_dup(q, 2);
+    int64_t created_at = sqlite3_column_int64(q, 3);
+    sqlite3_reset(q);
+    json_object *data = NULL, *item = NULL;
+    if (envelope && json_object_object_get_ex(envelope, "data", &data))
+        json_object_object_get_ex(data, "item", &item);
+    sb_event ev = {
+        .job = (sb_job_id)row->id,
+        .installation = row->installation,
+        .topic = topic,
+        .notification_id = notification,
+        .created_at = created_at,
+        .item = item,
+        .envelope = envelope,
+        .attempt = row->attempt,
+    };
+    sb_status st = p->desc.on_event(p->state, &ev, result);
+    json_object_put(envelope);
+    free(topic);
+    free(notification);
+    return st;
+}
+
+static sb_status call_job(struct sb_plugin *p, const struct job_row *row, sb_result *result)
+{
+    json_object *payload = row->payload ? json_tokener_parse(row->payload) : NULL;
+    sb_job job = {
+        .id = (sb_job_id)row->id,
+        .installation = row->installation,
+        .type = row->type,
+        .key = row->key,
+        .payload = payload,
+        .attempt = row->attempt,
+    };
+    sb_status st = p->desc.on_job(p->state, &job, result);
+    json_object_put(payload);
+    return st;
+}
+
+static void pending_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct running_job *rj = arg;
+    (void)fd;
+    (void)what;
+    sb_result result = {0};
+    snprintf(result.message, sizeof result.message,
+             "plugin did not complete the job within %d s", rj->jobs->srv->cfg->job_pending_timeout_s);
+    log_warn("jobs", "job %lld (%s): %s", (long long)rj->id, rj->plugin->name, result.message);
+    finish(rj->jobs, rj, SB_RETRY, &result);
+}
+
+static void run_job(struct jobs *jobs, struct job_row *row)
+{
+    struct server *srv = jobs->srv;
+    struct sb_plugin *p = plugins_find(srv->plugins, row->plugin);
+    if (!p || !p->running) {
+        postpone(jobs, row->id, "plugin is not running");
+        return;
+    }
+    if (row->installation) {
+        struct installation *inst = installations_get(srv->installations, row->installation);
+        if (!inst || inst->state == SB_INSTALLATION_REVOKED) {
+            cancel_job(jobs, row->id, "installation revoked");
+            return;
+        }
+        if (inst->state == SB_INSTALLATION_NEEDS_REAUTH) {
+            postpone(jobs, row->id, "installation needs to be installed again");
+            return;
+        }
+    }
+    bool is_event = row->event_id != 0;
+    if ((is_event && !p->desc.on_event) || (!is_event && !p->desc.on_job)) {
+        cancel_job(jobs, row->id, is_event ? "plugin has no on_event handler"
+                                           : "plugin has no on_job handler");
+        return;
+    }
+    struct running_job *rj = xcalloc(1, sizeof *rj);
+    rj->jobs = jobs;
+    rj->id = row->id;
+    rj->plugin = p;
+    rj->attempt = row->attempt;
+    rj->max_attempts = row->max_attempts;
+    hashmap_put_u64(jobs->running, rj->id, rj);
+    jobs->in_flight++;
+
+    sb_result result = {0};
+    p->callbacks++;
+    sb_status st = is_event ? call_event(jobs, p, row, &result) : call_job(p, row, &result);
+    /* The handler may have completed the job itself (job_complete inside the call). */
+    rj = hashmap_get_u64(jobs->running, row->id);
+    if (!rj)
+        return;
+    if (st == SB_PENDING) {
+        if (!rj->pending_timer) {
+            rj->pending_timer = evtimer_new(srv->base, pending_timeout_cb, rj);
+            arm_timer(rj->pending_timer, (int64_t)srv->cfg->job_pending_timeout_s * 1000);
+            sqlite3_stmt *q = store_stmt(srv->store,
+                                         "UPDATE jobs SET state = 'pending' WHERE id = ?");
+            if (q) {
+                sqlite3_bind_int64(q, 1, rj->id);
+                store_step_done(srv->store, q);
+            }
+        }
+        return;
+    }
+    finish(jobs, rj, st, &result);
+}
+
+static void queue_completion(struct jobs *jobs, int64_t id, enum outcome outcome, int64_t run_at,
+                             const char *error)
+{
+    if (jobs->n_done == jobs->cap_done) {
+        jobs->cap_done = jobs->cap_done ? jobs->cap_done * 2 : 64;
+        jobs->done = xrealloc(jobs->done, jobs->cap_done * sizeof *jobs->done);
+    }
+    struct completion *c = &jobs->done[jobs->n_done++];
+    c->id = id;
+    c->outcome = outcome;
+    c->run_at = run_at;
+    c->error = error && *error ? xstrdup(error) : NULL;
+    event_active(jobs->flush_ev, 0, 0);
+}
+
+static void finish(struct jobs *jobs, struct running_job *rj, sb_status status,
+                   const sb_result *result)
+{
+    const char *msg = result && result->message[0] ? result->message : NULL;
+    int64_t now = time_now_ms();
+    switch (status) {
+    case SB_OK:
+        queue_completion(jobs, rj->id, OUTCOME_DONE, 0, NULL);
+        break;
+    case SB_RETRY:
+    case SB_PENDING: /* PENDING is not a final answer: treat as a transient failure */
+        if (rj->attempt >= rj->max_attempts) {
+            char *why = xasprintf("gave up after %u attempts: %s", rj->attempt,
+                                  msg ? msg : "retry requested");
+            log_warn("jobs", "job %lld (%s) is dead: %s", (long long)rj->id, rj->plugin->name, why);
+            queue_completion(jobs, rj->id, OUTCOME_DEAD, 0, why);
+            free(why);
+        } else {
+            int64_t delay = result && result->retry_after_s
+                                ? (int64_t)result->retry_after_s * 1000
+                                : backoff_ms(jobs->srv->cfg, rj->attempt);
+            log_info("jobs", "job %lld (%s) attempt %u failed (%s); retry in %lld ms",
+                     (long long)rj->id, rj->plugin->name, rj->attempt, msg ? msg : "retry",
+                     (long long)delay);
+            queue_completion(jobs, rj->id, OUTCOME_RETRY, now + delay,
+                             msg ? msg : "retry requested");
+        }
+        break;
+    case SB_FAIL:
+    default:
+        log_warn("jobs", "job %lld (%s) failed: %s", (long long)rj->id, rj->plugin->name,
+                 msg ? msg : "(no message)");
+        queue_completion(jobs, rj->id, OUTCOME_DEAD, 0, msg ? msg : "failed");
+        break;
+    }
+    hashmap_remove_u64(jobs->running, rj->id);
+    if (rj->pending_timer)
+        event_free(rj->pending_timer);
+    free(rj);
+    jobs->in_flight--;
+}
+
+int jobs_complete(struct jobs *jobs, struct sb_plugin *p, uint64_t job_id, sb_status status,
+                  const sb_result *result)
+{
+    struct running_job *rj = hashmap_get_u64(jobs->running, job_id);
+    if (!rj || rj->plugin != p) {
+        log_warn("jobs", "plugin %s completed job %llu, which it is not running", p->name,
+                 (unsigned long long)job_id);
+        return -1;
+    }
+    if (status == SB_PENDING) {
+        log_warn("jobs", "plugin %s completed job %llu with PENDING; use OK, RETRY or FAIL",
+                 p->name, (unsigned long long)job_id);
+        return -1;
+    }
+    finish(jobs, rj, status, result);
+    return 0;
+}
+
+/* ---- dispatch and flush ---- */
+
+static const char due_sql[] =
+    "SELECT id, plugin, installation_id, type, key, payload, event_id, attempts, max_attempts "
+    "FROM jobs j WHERE state = 'queued' AND run_at <= ?1 AND (key IS NULL OR NOT EXISTS ("
+    "  SELECT 1 FROM jobs k WHERE k.plugin = j.plugin AND k.installation_id = j.installation_id"
+    "  AND k.key = j.key AND k.id < j.id AND k.state IN ('queued', 'running', 'pending')))"
+    "ORDER BY run_at, id LIMIT ?2";
+
+static size_t select_due(struct jobs *jobs, struct job_row *rows, size_t max)
+{
+    struct store *st = jobs->srv->store;
+    sqlite3_stmt *q = store_stmt(st, due_sql);
+    if (!q)
+        return 0;
+    sqlite3_bind_int64(q, 1, time_now_ms());
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)max);
+    size_t n = 0;
+    while (n < max && sqlite3_step(q) == SQLITE_ROW) {
+        struct job_row *r = &rows[n++];
+        r->id = sqlite3_column_int64(q, 0);
+        r->plugin = col_dup(q, 1);
+        r->installation = sqlite3_column_int64(q, 2);
+        r->type = col_dup(q, 3);
+        r->key = col_dup(q, 4);
+        r->payload = col_dup(q, 5);
+        r->event_id = sqlite3_column_int64(q, 6);
+        r->attempt = (uint32_t)sqlite3_column_int(q, 7) + 1;
+        r->max_attempts = (uint32_t)sqlite3_column_int(q, 8);
+    }
+    sqlite3_reset(q);
+    return n;
+}
+
+static int mark_running(struct jobs *jobs, struct job_row *rows, size_t n)
+{
+    struct store *st = jobs->srv->store;
+    if (store_begin(st) != 0)
+        return -1;
+    sqlite3_stmt *q = store_stmt(st, "UPDATE jobs SET state = 'running', attempts = ?2, "
+                                     "updated_at = ?3 WHERE id = ?1");
+    int64_t now = time_now_ms();
+    for (size_t i = 0; q && i < n; i++) {
+        sqlite3_bind_int64(q, 1, rows[i].id);
+        sqlite3_bind_int(q, 2, (int)rows[i].attempt);
+        sqlite3_bind_int64(q, 3, now);
+        if (store_step_done(st, q) != 0)
+            q = NULL;
+    }
+    if (!q) {
+        store_rollback(st);
+        return -1;
+    }
+    return store_commit(st);
+}
+
+static void arm_due_timer(struct jobs *jobs)
+{
+    sqlite3_stmt *q = store_stmt(jobs->srv->store,
+                                 "SELECT min(run_at) FROM jobs WHERE state = 'queued'");
+    if (!q)
+        return;
+    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+        int64_t delay = sqlite3_column_int64(q, 0) - time_now_ms();
+        /* Due-but-blocked jobs wake up through completions, not through this timer. */
+        if (delay > 0)
+            arm_timer(jobs->due_timer, delay);
+    }
+    sqlite3_reset(q);
+}
+
+static void dispatch_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct jobs *jobs = arg;
+    (void)fd;
+    (void)what;
+    int max = jobs->srv->cfg->job_max_in_flight;
+    while (!jobs->stopped && jobs->in_flight < max) {
+        size_t budget = (size_t)(max - jobs->in_flight);
+        if (budget > 256)
+            budget = 256;
+        struct job_row *rows = xcalloc(budget, sizeof *rows);
+        size_t n = select_due(jobs, rows, budget);
+        if (n && mark_running(jobs, rows, n) != 0)
+            n = 0;
+        for (size_t i = 0; i < n; i++)
+            run_job(jobs, &rows[i]);
+        for (size_t i = 0; i < budget; i++)
+            job_row_free(&rows[i]);
+        free(rows);
+        if (n < budget)
+            break;
+    }
+    arm_due_timer(jobs);
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct jobs *jobs = arg;
+    (void)fd;
+    (void)what;
+    if (!jobs->n_done)
+        return;
+    struct store *st = jobs->srv->store;
+    int64_t now = time_now_ms();
+    bool ok = store_begin(st) == 0;
+    sqlite3_stmt *q = ok ? store_stmt(st,
+                                      "UPDATE jobs SET state = ?2, run_at = coalesce(?3, run_at),"
+                                      " last_error = coalesce(?4, last_error), updated_at = ?5,"
+                                      " finished_at = CASE WHEN ?2 = 'queued' THEN NULL ELSE ?5 END"
+                                      " WHERE id = ?1")
+                         : NULL;
+    for (size_t i = 0; q && i < jobs->n_done; i++) {
+        struct completion *c = &jobs->done[i];
+        static const char *const states[] = {"done", "queued", "dead"};
+        sqlite3_bind_int64(q, 1, c->id);
+        sqlite3_bind_text(q, 2, states[c->outcome], -1, SQLITE_STATIC);
+        if (c->outcome == OUTCOME_RETRY)
+            sqlite3_bind_int64(q, 3, c->run_at);
+        else
+            sqlite3_bind_null(q, 3);
+        store_bind_text(q, 4, c->error);
+        sqlite3_bind_int64(q, 5, now);
+        if (store_step_done(st, q) != 0)
+            q = NULL;
+    }
+    if (q && store_commit(st) == 0) {
+        for (size_t i = 0; i < jobs->n_done; i++)
+            free(jobs->done[i].error);
+        jobs->n_done = 0;
+    } else {
+        if (ok && store_in_transaction(st))
+            store_rollback(st);
+        /* Keep the completions and try again shortly: losing them would re-run jobs. */
+        log_error("jobs", "cannot record %zu job results; retrying", jobs->n_done);
+        struct timeval tv = {1, 0};
+        event_add(jobs->flush_ev, &tv);
+        return;
+    }
+    jobs_kick(jobs);
+}
+
+/* ---- schedules ---- */
+
+static int64_t schedule_interval_s(struct server *srv, struct sb_plugin *p, int64_t inst,
+                                   const sb_schedule *s)
+{
+    int64_t interval = s->interval_s;
+    if (s->interval_setting) {
+        json_object *settings = settings_effective(srv, p, inst), *v;
+        if (json_object_object_get_ex(settings, s->interval_setting, &v)
+            && json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0)
+            interval = json_object_get_int64(v) * (s->setting_unit_s ? s->setting_unit_s : 1);
+        json_object_put(settings);
+    }
+    return interval > 0 ? interval : 3600;
+}
+
+void jobs_sync_schedules(struct jobs *jobs, struct sb_plugin *p, const struct installation *inst)
+{
+    struct server *srv = jobs->srv;
+    if (!p->desc.schedules)
+        return;
+    for (const sb_schedule *s = p->desc.schedules; s->name; s++) {
+        int64_t interval = schedule_interval_s(srv, p, inst->id, s);
+        /* A new schedule runs soon; a changed interval counts from the last run. */
+        sqlite3_stmt *q = store_stmt(
+            srv->store,
+            "INSERT INTO schedules (plugin, installation_id, name, interval_s, next_run_at) "
+            "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (plugin, installation_id, name) DO UPDATE SET"
+            " next_run_at = CASE WHEN interval_s = excluded.interval_s THEN next_run_at"
+            "   ELSE coalesce(last_run_at, ?5) + excluded.interval_s * 1000 END,"
+            " interval_s = excluded.interval_s");
+        if (!q)
+            return;
+        sqlite3_bind_text(q, 1, p->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, inst->id);
+        sqlite3_bind_text(q, 3, s->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 4, interval);
+        sqlite3_bind_int64(q, 5, time_now_ms());
+        store_step_done(srv->store, q);
+    }
+    event_active(jobs->schedule_timer, 0, 0);
+}
+
+static int sync_one(void *arg, struct installation *inst)
+{
+    struct jobs *jobs = arg;
+    struct sb_plugin *p = plugins_find(jobs->srv->plugins, inst->plugin);
+    if (p && p->running && inst->state == SB_INSTALLATION_ACTIVE)
+        jobs_sync_schedules(jobs, p, inst);
+    return 0;
+}
+
+static bool schedule_job_active(struct store *st, const char *plugin, int64_t inst,
+                                const char *key)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT 1 FROM jobs WHERE plugin = ? AND installation_id = ?"
+                                     " AND key = ? AND state IN ('queued', 'running', 'pending')");
+    if (!q)
+        return false;
+    sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, inst);
+    sqlite3_bind_text(q, 3, key, -1, SQLITE_STATIC);
+    bool active = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_reset(q);
+    return active;
+}
+
+/* Enqueue one due schedule and advance it, atomically: a crash can neither skip nor repeat it. */
+static void fire_schedule(struct jobs *jobs, const char *plugin, int64_t inst, const char *name,
+                          int64_t interval_s, int64_t next_run_at, int64_t now)
+{
+    struct server *srv = jobs->srv;
+    struct sb_plugin *p = plugins_find(srv->plugins, plugin);
+    struct installation *in = installations_get(srv->installations, inst);
+    bool usable = p && p->running && in && in->state == SB_INSTALLATION_ACTIVE;
+    char *key = xasprintf("schedule:%s", name);
+    int64_t next = next_run_at + interval_s * 1000;
+    if (next <= now)
+        next = now + interval_s * 1000; /* missed several while down: run once, not N times */
+    if (store_begin(srv->store) != 0) {
+        free(key);
+        return;
+    }
+    int rc = 0;
+    /* Never stack a run behind a still-running one (a long sync); the next tick comes. */
+    if (usable && !schedule_job_active(srv->store, plugin, inst, key)) {
+        json_object *payload = json_object_new_object();
+        json_object_object_add(payload, "scheduled_at", json_object_new_int64(next_run_at));
+        rc = jobs_insert(jobs, plugin, inst, name, key, payload, 0, 0) ? 0 : -1;
+        json_object_put(payload);
+    }
+    sqlite3_stmt *q = store_stmt(srv->store, "UPDATE schedules SET next_run_at = ?4, "
+                                             "last_run_at = ?5 WHERE plugin = ?1 AND "
+                                             "installation_id = ?2 AND name = ?3");
+    if (rc == 0 && q) {
+        sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, inst);
+        sqlite3_bind_text(q, 3, name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 4, next);
+        sqlite3_bind_int64(q, 5, now);
+        rc = store_step_done(srv->store, q);
+    }
+    if (rc == 0 && q)
+        store_commit(srv->store);
+    else
+        store_rollback(srv->store);
+    free(key);
+}
+
+static void schedule_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct jobs *jobs = arg;
+    (void)fd;
+    (void)what;
+    if (jobs->stopped)
+        return;
+    struct store *st = jobs->srv->store;
+    int64_t now = time_now_ms();
+    sqlite3_stmt *q = store_stmt(st, "SELECT plugin, installation_id, name, interval_s, "
+                                     "next_run_at FROM schedules WHERE next_run_at <= ? LIMIT 1000");
+    if (!q)
+        return;
+    sqlite3_bind_int64(q, 1, now);
+    struct due {
+        char *plugin, *name;
+        int64_t inst, interval, next;
+    } *due = NULL;
+    size_t n = 0, cap = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            due = xrealloc(due, cap * sizeof *due);
+        }
+        due[n].plugin = col_dup(q, 0);
+        due[n].inst = sqlite3_column_int64(q, 1);
+        due[n].name = col_dup(q, 2);
+        due[n].interval = sqlite3_column_int64(q, 3);
+        due[n].next = sqlite3_column_int64(q, 4);
+        n++;
+    }
+    sqlite3_reset(q);
+    for (size_t i = 0; i < n; i++) {
+        fire_schedule(jobs, due[i].plugin, due[i].inst, due[i].name, due[i].interval, due[i].next,
+                      now);
+        free(due[i].plugin);
+        free(due[i].name);
+    }
+    free(due);
+    if (n)
+        jobs_kick(jobs);
+    q = store_stmt(st, "SELECT min(next_run_at) FROM schedules");
+    if (q && sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
+        arm_timer(jobs->schedule_timer, sqlite3_column_int64(q, 0) - time_now_ms());
+    if (q)
+        sqlite3_reset(q);
+}
+
+/* ---- maintenance ---- */
+
+static void prune_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct jobs *jobs = arg;
+    (void)fd;
+    (void)what;
+    struct server *srv = jobs->srv;
+    int64_t now = time_now_ms();
+    sqlite3_stmt *q = store_stmt(
+        srv->store, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN "
+                    "('done', 'cancelled') AND finished_at < ? LIMIT " "20000" ")");
+    if (q) {
+        sqlite3_bind_int64(q, 1, now - (int64_t)srv->cfg->job_retention_days * 86400000);
+        if (store_step_done(srv->store, q) == 0 && sqlite3_changes(store_db(srv->store)))
+            log_info("jobs", "pruned %d finished jobs", sqlite3_changes(store_db(srv->store)));
+    }
+    /* Events are kept while a job that may still need them refers to them. */
+    q = store_stmt(srv->store,
+                   "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE "
+                   "e.received_at < ? AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_id = e.id "
+                   "AND j.state IN ('queued', 'running', 'pending', 'dead')) LIMIT 20000)");
+    if (q) {
+        sqlite3_bind_int64(q, 1, now - (int64_t)srv->cfg->event_retention_days * 86400000);
+        store_step_done(srv->store, q);
+    }
+    q = store_stmt(srv->store, "DELETE FROM oauth_states WHERE expires_at < ?");
+    if (q) {
+        sqlite3_bind_int64(q, 1, now / 1000 - 86400);
+        store_step_done(srv->store, q);
+    }
+    arm_timer(jobs->prune_timer, (int64_t)PRUNE_INTERVAL_S * 1000);
+}
+
+/* ---- lifecycle ---- */
+
+int jobs_start(struct jobs *jobs)
+{
+    struct server *srv = jobs->srv;
+    /* A crash leaves 'running' and 'pending' rows whose outcome was never recorded. */
+    if (store_exec(srv->store, "UPDATE jobs SET state = 'queued' WHERE state IN "
+                               "('running', 'pending')")
+        != 0)
+        return -1;
+    int recovered = sqlite3_changes(store_db(srv->store));
+    if (recovered)
+        log_info("jobs", "requeued %d jobs interrupted by the last shutdown", recovered);
+    installations_each(srv->installations, NULL, sync_one, jobs);
+    event_active(jobs->schedule_timer, 0, 0);
+    arm_timer(jobs->prune_timer, 60000);
+    jobs_kick(jobs);
+    return 0;
+}
+
+void jobs_stop(struct jobs *jobs)
+{
+    jobs->stopped = true;
+    evtimer_del(jobs->due_timer);
+    evtimer_del(jobs->schedule_timer);
+    evtimer_del(jobs->prune_timer);
+    if (jobs->n_done)
+        flush_cb(-1, 0, jobs);
+}
+
+int jobs_in_flight(const struct jobs *jobs)
+{
+    return jobs->in_flight;
+}
+
+int jobs_replay(struct jobs *jobs, int64_t job_id, char *err, size_t errlen)
+{
+    struct store *st = jobs->srv->store;
+    sqlite3_stmt *q = store_stmt(st, "UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?2,"
+                                     " updated_at = ?2, finished_at = NULL WHERE id = ?1 AND "
+                                     "state IN ('dead', 'cancelled')");
+    if (!q) {
+        snprintf(err, errlen, "database error");
+        return -1;
+    }
+    sqlite3_bind_int64(q, 1, job_id);
+    sqlite3_bind_int64(q, 2, time_now_ms());
+    if (store_step_done(st, q) != 0) {
+        snprintf(err, errlen, "database error");
+        return -1;
+    }
+    if (sqlite3_changes(store_db(st)) == 0) {
+        snprintf(err, errlen, "job %lld is not dead or cancelled", (long long)job_id);
+        return -1;
+    }
+    log_info("jobs", "job %lld replayed", (long long)job_id);
+    jobs_kick(jobs);
+    return 0;
+}
+
+int jobs_cancel_installation(struct jobs *jobs, int64_t installation)
+{
+    struct store *st = jobs->srv->store;
+    sqlite3_stmt *q = store_stmt(st, "UPDATE jobs SET state = 'cancelled', last_error = "
+                                     "'installation revoked', finished_at = ?2, updated_at = ?2 "
+                                     "WHERE installation_id = ?1 AND state = 'queued'");
+    if (!q)
+        return -1;
+    sqlite3_bind_int64(q, 1, installation);
+    sqlite3_bind_int64(q, 2, time_now_ms());
+    if (store_step_done(st, q) != 0)
+        return -1;
+    q = store_stmt(st, "DELETE FROM schedules WHERE installation_id = ?");
+    if (q) {
+        sqlite3_bind_int64(q, 1, installation);
+        store_step_done(st, q);
+    }
+    return 0;
+}
+
+/* ---- admin views ---- */
+
+static json_object *row_json(sqlite3_stmt *q)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_int64(sqlite3_column_int64(q, 0)));
+    json_object_object_add(o, "plugin", json_object_new_string(store_col_text(q, 1)));
+    json_object_object_add(o, "installation_id", json_object_new_int64(sqlite3_column_int64(q, 2)));
+    json_object_object_add(o, "type", json_object_new_string(store_col_text(q, 3)));
+    const char *key = store_col_text(q, 4), *payload = store_col_text(q, 5);
+    json_object_object_add(o, "key", key ? json_object_new_string(key) : NULL);
+    json_object_object_add(o, "payload", payload ? json_tokener_parse(payload) : NULL);
+    json_object_object_add(o, "event_id", sqlite3_column_type(q, 6) == SQLITE_NULL
+                                              ? NULL
+                                              : json_object_new_int64(sqlite3_column_int64(q, 6)));
+    json_object_object_add(o, "state", json_object_new_string(store_col_text(q, 7)));
+    json_object_object_add(o, "attempts", json_object_new_int(sqlite3_column_int(q, 8)));
+    json_object_object_add(o, "max_attempts", json_object_new_int(sqlite3_column_int(q, 9)));
+    json_object_object_add(o, "run_at", json_object_new_int64(sqlite3_column_int64(q, 10)));
+    const char *err = store_col_text(q, 11);
+    json_object_object_add(o, "last_error", err ? json_object_new_string(err) : NULL);
+    json_object_object_add(o, "created_at", json_object_new_int64(sqlite3_column_int64(q, 12)));
+    json_object_object_add(o, "updated_at", json_object_new_int64(sqlite3_column_int64(q, 13)));
+    json_object_object_add(o, "finished_at", sqlite3_column_type(q, 14) == SQLITE_NULL
+                                                 ? NULL
+                                                 : json_object_new_int64(sqlite3_column_int64(q, 14)));
+    return o;
+}
+
+#define JOB_COLUMNS                                                                        \
+    "id, plugin, installation_id, type, key, payload, event_id, state, attempts, "         \
+    "max_attempts, run_at, last_error, created_at, updated_at, finished_at"
+
+json_object *jobs_list(struct jobs *jobs, const char *state, const char *plugin,
+                       int64_t installation, int64_t before_id, int limit)
+{
+    json_object *arr = json_object_new_array();
+    sqlite3_stmt *q = store_stmt(jobs->srv->store,
+                                 "SELECT " JOB_COLUMNS " FROM jobs WHERE (?1 IS NULL OR state = ?1)"
+                                 " AND (?2 IS NULL OR plugin = ?2) AND (?3 = 0 OR installation_id = ?3)"
+                                 " AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?5");
+    if (!q)
+        return arr;
+    store_bind_text(q, 1, state);
+    store_bind_text(q, 2, plugin);
+    sqlite3_bind_int64(q, 3, installation);
+    sqlite3_bind_int64(q, 4, before_id);
+    sqlite3_bind_int(q, 5, limit > 0 ? limit : 100);
+    while (sqlite3_step(q) == SQLITE_ROW)
+        json_object_array_add(arr, row_json(q));
+    sqlite3_reset(q);
+    return arr;
+}
+
+json_object *jobs_get(struct jobs *jobs, int64_t job_id)
+{
+    sqlite3_stmt *q = store_stmt(jobs->srv->store, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?");
+    if (!q)
+        return NULL;
+    sqlite3_bind_int64(q, 1, job_id);
+    json_object *o = sqlite3_step(q) == SQLITE_ROW ? row_json(q) : NULL;
+    sqlite3_reset(q);
+    return o;
+}
+
+json_object *jobs_schedules(struct jobs *jobs, const char *plugin)
+{
+    json_object *arr = json_object_new_array();
+    sqlite3_stmt *q = store_stmt(jobs->srv->store,
+                                 "SELECT plugin, installation_id, name, interval_s, next_run_at, "
+                                 "last_run_at FROM schedules WHERE (?1 IS NULL OR plugin = ?1) "
+                                 "ORDER BY plugin, installation_id, name");
+    if (!q)
+        return arr;
+    store_bind_text(q, 1, plugin);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "plugin", json_object_new_string(store_col_text(q, 0)));
+        json_object_object_add(o, "installation_id",
+                               json_object_new_int64(sqlite3_column_int64(q, 1)));
+        json_object_object_add(o, "name", json_object_new_string(store_col_text(q, 2)));
+        json_object_object_add(o, "interval_s", json_object_new_int64(sqlite3_column_int64(q, 3)));
+        json_object_object_add(o, "next_run_at",
+                               json_object_new_int64(sqlite3_column_int64(q, 4)));
+        json_object_object_add(o, "last_run_at",
+                               sqlite3_column_type(q, 5) == SQLITE_NULL
+                                   ? NULL
+                                   : json_object_new_int64(sqlite3_column_int64(q, 5)));
+        json_object_array_add(arr, o);
+    }
+    sqlite3_reset(q);
+    return arr;
+}
+
+void jobs_counts(struct jobs *jobs, int64_t counts[6])
+{
+    /* Finished states can hold millions of rows: count only the ones an operator watches. */
+    memset(counts, 0, 6 * sizeof counts[0]);
+    static const int watched[] = {0, 1, 2, 4}; /* queued, running, pending, dead */
+    for (size_t i = 0; i < ARRAY_LEN(watched); i++) {
+        sqlite3_stmt *q = store_stmt(jobs->srv->store, "SELECT count(*) FROM jobs WHERE state = ?");
+        if (!q)
+            return;
+        sqlite3_bind_text(q, 1, job_state_names[watched[i]], -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            counts[watched[i]] = sqlite3_column_int64(q, 0);
+        sqlite3_reset(q);
+    }
+}

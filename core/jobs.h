@@ -1,0 +1,57 @@
+/*
+ * jobs.h - the durable job queue and periodic schedules.
+ *
+ * A job is a row: queued -> running -> done, or back to queued with backoff
+ * on RETRY, or dead after max attempts / FAIL (replayable). Jobs with the
+ * same (plugin, installation, key) run one at a time in creation order.
+ * Jobs left running or pending by a crash are queued again at start.
+ */
+#ifndef SB_CORE_JOBS_H
+#define SB_CORE_JOBS_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <switchboard/switchboard.h>
+
+struct server;
+struct sb_plugin;
+struct installation;
+
+struct jobs *jobs_new(struct server *srv);
+void jobs_free(struct jobs *jobs);
+/* Recover jobs a crash left running, create schedules, start dispatching. */
+int jobs_start(struct jobs *jobs);
+/* Stop taking new jobs (in-flight ones may still complete). */
+void jobs_stop(struct jobs *jobs);
+
+/*
+ * Insert a queued job (inside the caller's transaction, if any). event_id
+ * non-zero makes it a webhook delivery for on_event. Returns the id or 0.
+ * Call jobs_kick afterwards (after the commit) to run it soon.
+ */
+int64_t jobs_insert(struct jobs *jobs, const char *plugin, int64_t installation, const char *type,
+                    const char *key, json_object *payload, int64_t event_id, int64_t delay_ms);
+void jobs_kick(struct jobs *jobs);
+
+/* A plugin finishes a job whose handler returned SB_PENDING. */
+int jobs_complete(struct jobs *jobs, struct sb_plugin *p, uint64_t job_id, sb_status status,
+                  const sb_result *result);
+/* Dead (or cancelled) job -> queued with a fresh attempt count. */
+int jobs_replay(struct jobs *jobs, int64_t job_id, char *err, size_t errlen);
+/* An installation was revoked: cancel what it still has queued. */
+int jobs_cancel_installation(struct jobs *jobs, int64_t installation);
+/* Create or update the schedule rows of one installation (after install or settings change). */
+void jobs_sync_schedules(struct jobs *jobs, struct sb_plugin *p, const struct installation *inst);
+
+/* Admin views. */
+json_object *jobs_list(struct jobs *jobs, const char *state, const char *plugin,
+                       int64_t installation, int64_t before_id, int limit);
+json_object *jobs_get(struct jobs *jobs, int64_t job_id);
+json_object *jobs_schedules(struct jobs *jobs, const char *plugin);
+/* Counts by state, for /metrics. */
+void jobs_counts(struct jobs *jobs, int64_t counts[6]);
+extern const char *const job_state_names[6];
+int jobs_in_flight(const struct jobs *jobs);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * migrations.c - the schema, as numbered steps. A step is never edited once
+ * released; changes are new steps appended at the end.
+ */
+#include "migrations.h"
+
+#include "util.h"
+
+static const char *const steps[] = {
+    /* 1: core tables */
+    "CREATE TABLE installations ("
+    "  id INTEGER PRIMARY KEY,"
+    "  plugin TEXT NOT NULL,"
+    "  workspace_id TEXT NOT NULL,"
+    "  workspace_name TEXT,"
+    "  region TEXT NOT NULL DEFAULT 'US',"
+    "  admin_id TEXT,"
+    "  admin_email TEXT,"
+    "  token BLOB," /* AES-256-GCM sealed; NULL once revoked */
+    "  state TEXT NOT NULL DEFAULT 'active'"
+    "    CHECK (state IN ('active', 'needs_reauth', 'revoked')),"
+    "  installed_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER,"
+    "  UNIQUE (plugin, workspace_id));"
+    "CREATE TABLE oauth_states ("
+    "  nonce TEXT PRIMARY KEY,"
+    "  plugin TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER);"
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  plugin TEXT NOT NULL,"
+    "  notification_id TEXT NOT NULL,"
+    "  installation_id INTEGER,"
+    "  workspace_id TEXT,"
+    "  topic TEXT NOT NULL,"
+    "  created_at INTEGER,"
+    "  received_at INTEGER NOT NULL,"
+    "  outcome TEXT NOT NULL," /* queued, ignored, unrouted, revoked */
+    "  body TEXT NOT NULL,"
+    "  UNIQUE (plugin, notification_id));"
+    "CREATE INDEX events_by_time ON events (plugin, id);"
+    "CREATE TABLE jobs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  plugin TEXT NOT NULL,"
+    "  installation_id INTEGER NOT NULL DEFAULT 0,"
+    "  type TEXT NOT NULL,"
+    "  key TEXT,"
+    "  payload TEXT,"
+    "  event_id INTEGER,"
+    "  state TEXT NOT NULL"
+    "    CHECK (state IN ('queued', 'running', 'pending', 'done', 'dead', 'cancelled')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  max_attempts INTEGER NOT NULL,"
+    "  run_at INTEGER NOT NULL," /* ms since the epoch */
+    "  last_error TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  finished_at INTEGER);"
+    /* Partial indexes keep finished jobs, the bulk of the table, out of the hot paths. */
+    "CREATE INDEX jobs_due ON jobs (run_at, id) WHERE state = 'queued';"
+    "CREATE INDEX jobs_active_key ON jobs (plugin, installation_id, key, id)"
+    "  WHERE key IS NOT NULL AND state IN ('queued', 'running', 'pending');"
+    "CREATE INDEX jobs_by_state ON jobs (state, id);"
+    "CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state IN ('done', 'cancelled');"
+    "CREATE TABLE schedules ("
+    "  plugin TEXT NOT NULL,"
+    "  installation_id INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  interval_s INTEGER NOT NULL,"
+    "  next_run_at INTEGER NOT NULL," /* ms */
+    "  last_run_at INTEGER,"
+    "  PRIMARY KEY (plugin, installation_id, name));"
+    "CREATE TABLE settings ("
+    "  plugin TEXT NOT NULL,"
+    "  installation_id INTEGER NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (plugin, installation_id));"
+    "CREATE TABLE documents ("
+    "  plugin TEXT NOT NULL,"
+    "  installation_id INTEGER NOT NULL,"
+    "  collection TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (plugin, installation_id, collection, key)) WITHOUT ROWID;"
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  plugin TEXT NOT NULL,"
+    "  installation_id INTEGER NOT NULL,"
+    "  subject TEXT,"
+    "  action TEXT NOT NULL,"
+    "  detail TEXT,"
+    "  at INTEGER NOT NULL);"
+    "CREATE INDEX audit_timeline ON audit (plugin, installation_id, id);"
+    "CREATE INDEX audit_by_subject ON audit (plugin, installation_id, subject, id);",
+};
+
+int migrations_count(void)
+{
+    return (int)ARRAY_LEN(steps);
+}
+
+const char *migrations_step(int version)
+{
+    return version >= 1 && version <= migrations_count() ? steps[version - 1] : NULL;
+}

@@ -1,0 +1,43 @@
+/*
+ * replies.h - HTTP answers a plugin owes (product API and Canvas Kit),
+ * addressed by token so a late or repeated answer can never touch a freed
+ * request. Each has a deadline; when it passes the host answers for the
+ * plugin (504 for the API, an error canvas for Canvas Kit).
+ */
+#ifndef SB_CORE_REPLIES_H
+#define SB_CORE_REPLIES_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <switchboard/switchboard.h>
+
+struct server;
+struct http_request;
+struct sb_plugin;
+
+enum reply_kind { REPLY_API, REPLY_CANVAS };
+
+#define CANVAS_MAX_BYTES 65536
+
+struct replies *replies_new(struct server *srv);
+/* Answer everything still open (503 / error canvas) and free. */
+void replies_free(struct replies *rs);
+
+sb_reply_token replies_open(struct replies *rs, struct http_request *req, struct sb_plugin *p,
+                            enum reply_kind kind, int deadline_ms);
+/* The plugin answers; takes ownership of body. -1 if the token is unknown, answered or not its own. */
+int replies_json(struct replies *rs, struct sb_plugin *p, sb_reply_token token, int status,
+                 json_object *body);
+int replies_raw(struct replies *rs, struct sb_plugin *p, sb_reply_token token, int status,
+                const char *content_type, const void *data, size_t len);
+/* After the handler returned: answer for it if it did not (OK without answer, RETRY, FAIL). */
+void replies_after_handler(struct replies *rs, sb_reply_token token, sb_status status,
+                           const sb_result *result);
+size_t replies_open_count(const struct replies *rs);
+
+/* {"canvas":{"content":{"components":[{"type":"text","style":...,"text":...}]}}} */
+json_object *canvas_text(const char *text, const char *style);
+/* NULL if body is a valid canvas response within the size limits, else the reason. */
+const char *canvas_problem(json_object *body, size_t *size_out);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * server.h - the one context every core module shares (like nginx's cycle).
+ * It is created by main.c, lives for the whole process and is only touched
+ * on the event loop thread.
+ */
+#ifndef SB_CORE_SERVER_H
+#define SB_CORE_SERVER_H
+
+#include "config.h"
+#include "crypto.h"
+
+#include <event2/event.h>
+#include <stdbool.h>
+
+struct store;
+struct http_server;
+struct plugin_registry;
+struct installations;
+struct jobs;
+struct intercom;
+struct replies;
+struct intake;
+struct metrics;
+
+struct server {
+    struct event_base *base;
+    struct config *cfg;
+    struct store *store;
+    struct http_server *http;
+    struct plugin_registry *plugins;
+    struct installations *installations;
+    struct jobs *jobs;
+    struct intercom *intercom;
+    struct replies *replies;
+    struct intake *intake;
+    struct metrics *metrics;
+    unsigned char seal_key[SEAL_KEY_BYTES];
+    char *admin_token;
+    int64_t started_ms;
+    bool stopping;
+};
+
+#endif

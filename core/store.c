@@ -1,0 +1,284 @@
+/* store.c - SQLite connection, migrations, statement cache and nested transactions. */
+#include "store.h"
+
+#include "log.h"
+#include "migrations.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct stmt_slot {
+    const char *sql; /* key: the literal's address */
+    sqlite3_stmt *stmt;
+};
+
+struct store {
+    sqlite3 *db;
+    struct stmt_slot *slots;
+    size_t n_slots; /* power of two */
+    size_t n_used;
+    int depth;      /* open transaction levels */
+};
+
+static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_user_version(sqlite3 *db)
+{
+    sqlite3_stmt *s;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW)
+            v = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+    }
+    return v;
+}
+
+static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    int have = read_user_version(db);
+    int want = migrations_count();
+    if (have < 0) {
+        snprintf(err, errlen, "cannot read the schema version of %s", path);
+        return -1;
+    }
+    if (have > want) {
+        snprintf(err, errlen,
+                 "%s has schema version %d but this switchboard knows only up to %d; "
+                 "use a newer switchboard",
+                 path, have, want);
+        return -1;
+    }
+    for (int v = have + 1; v <= want; v++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+        char step_err[512];
+        if (exec_sql(db, "BEGIN IMMEDIATE", step_err, sizeof step_err) != 0
+            || exec_sql(db, migrations_step(v), step_err, sizeof step_err) != 0
+            || exec_sql(db, sql, step_err, sizeof step_err) != 0
+            || exec_sql(db, "COMMIT", step_err, sizeof step_err) != 0) {
+            exec_sql(db, "ROLLBACK", sql, sizeof sql);
+            snprintf(err, errlen, "migration %d of %s failed: %s", v, path, step_err);
+            return -1;
+        }
+        log_info("store", "%s: applied migration %d", path, v);
+    }
+    return 0;
+}
+
+struct store *store_open(const char *path, char *err, size_t errlen)
+{
+    if (strcmp(path, ":memory:") != 0 && mkdir_parents(path) != 0) {
+        snprintf(err, errlen, "cannot create the folder of %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "no memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    /*
+     * WAL lets readers run beside the writer; synchronous=FULL makes every
+     * commit survive power loss, which an acknowledged webhook must.
+     */
+    char pragma_err[256];
+    if (exec_sql(db,
+                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                 "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+                 pragma_err, sizeof pragma_err) != 0
+        || migrate(db, path, pragma_err, sizeof pragma_err) != 0) {
+        snprintf(err, errlen, "%s", pragma_err);
+        sqlite3_close(db);
+        return NULL;
+    }
+    struct store *st = xcalloc(1, sizeof *st);
+    st->db = db;
+    st->n_slots = 256;
+    st->slots = xcalloc(st->n_slots, sizeof *st->slots);
+    return st;
+}
+
+void store_close(struct store *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->n_slots; i++)
+        if (st->slots[i].stmt)
+            sqlite3_finalize(st->slots[i].stmt);
+    free(st->slots);
+    sqlite3_close(st->db);
+    free(st);
+}
+
+sqlite3 *store_db(struct store *st)
+{
+    return st->db;
+}
+
+int store_schema_version(struct store *st)
+{
+    return read_user_version(st->db);
+}
+
+int store_latest_version(void)
+{
+    return migrations_count();
+}
+
+static size_t slot_index(const struct store *st, const char *sql)
+{
+    uintptr_t h = (uintptr_t)sql;
+    h ^= h >> 17;
+    h *= 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 7) & (st->n_slots - 1);
+}
+
+static void grow_slots(struct store *st)
+{
+    struct stmt_slot *old = st->slots;
+    size_t old_n = st->n_slots;
+    st->n_slots *= 2;
+    st->slots = xcalloc(st->n_slots, sizeof *st->slots);
+    for (size_t i = 0; i < old_n; i++) {
+        if (!old[i].sql)
+            continue;
+        size_t j = slot_index(st, old[i].sql);
+        while (st->slots[j].sql)
+            j = (j + 1) & (st->n_slots - 1);
+        st->slots[j] = old[i];
+    }
+    free(old);
+}
+
+sqlite3_stmt *store_stmt(struct store *st, const char *sql)
+{
+    size_t i = slot_index(st, sql);
+    while (st->slots[i].sql) {
+        if (st->slots[i].sql == sql) {
+            sqlite3_stmt *s = st->slots[i].stmt;
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+            return s;
+        }
+        i = (i + 1) & (st->n_slots - 1);
+    }
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+        log_error("store", "cannot prepare statement: %s (%.80s)", sqlite3_errmsg(st->db), sql);
+        return NULL;
+    }
+    if ((st->n_used + 1) * 2 > st->n_slots) {
+        grow_slots(st);
+        i = slot_index(st, sql);
+        while (st->slots[i].sql)
+            i = (i + 1) & (st->n_slots - 1);
+    }
+    st->slots[i].sql = sql;
+    st->slots[i].stmt = s;
+    st->n_used++;
+    return s;
+}
+
+int store_exec(struct store *st, const char *sql)
+{
+    char err[512];
+    if (exec_sql(st->db, sql, err, sizeof err) != 0) {
+        log_error("store", "%s (%.80s)", err, sql);
+        return -1;
+    }
+    return 0;
+}
+
+int store_begin(struct store *st)
+{
+    char sql[48];
+    if (st->depth == 0)
+        snprintf(sql, sizeof sql, "BEGIN IMMEDIATE");
+    else
+        snprintf(sql, sizeof sql, "SAVEPOINT sp%d", st->depth);
+    char err[256];
+    if (exec_sql(st->db, sql, err, sizeof err) != 0) {
+        log_error("store", "cannot begin a transaction: %s", err);
+        return -1;
+    }
+    st->depth++;
+    return 0;
+}
+
+int store_commit(struct store *st)
+{
+    if (st->depth <= 0)
+        return -1;
+    char sql[48], err[256];
+    if (st->depth == 1)
+        snprintf(sql, sizeof sql, "COMMIT");
+    else
+        snprintf(sql, sizeof sql, "RELEASE sp%d", st->depth - 1);
+    if (exec_sql(st->db, sql, err, sizeof err) != 0) {
+        log_error("store", "commit failed: %s", err);
+        store_rollback(st);
+        return -1;
+    }
+    st->depth--;
+    return 0;
+}
+
+void store_rollback(struct store *st)
+{
+    if (st->depth <= 0)
+        return;
+    char sql[64], err[256];
+    if (st->depth == 1)
+        snprintf(sql, sizeof sql, "ROLLBACK");
+    else
+        snprintf(sql, sizeof sql, "ROLLBACK TO sp%d; RELEASE sp%d", st->depth - 1, st->depth - 1);
+    /* SQLite may already have rolled back on its own (e.g. disk full): that is fine. */
+    if (exec_sql(st->db, sql, err, sizeof err) != 0 && sqlite3_get_autocommit(st->db) == 0)
+        log_error("store", "rollback failed: %s", err);
+    st->depth--;
+}
+
+bool store_in_transaction(struct store *st)
+{
+    return st->depth > 0;
+}
+
+int store_step_done(struct store *st, sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        log_error("store", "statement failed: %s", sqlite3_errmsg(st->db));
+        sqlite3_reset(stmt);
+        return -1;
+    }
+    sqlite3_reset(stmt);
+    return 0;
+}
+
+const char *store_col_text(sqlite3_stmt *stmt, int i)
+{
+    return (const char *)sqlite3_column_text(stmt, i);
+}
+
+int store_bind_text(sqlite3_stmt *stmt, int i, const char *s)
+{
+    return s ? sqlite3_bind_text(stmt, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(stmt, i);
+}

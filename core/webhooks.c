@@ -1,0 +1,289 @@
+/* webhooks.c - verify, parse, batch, commit, acknowledge. */
+#include "webhooks.h"
+
+#include "crypto.h"
+#include "http.h"
+#include "installations.h"
+#include "jobs.h"
+#include "log.h"
+#include "plugins.h"
+#include "server.h"
+#include "store.h"
+#include "util.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH_MAX 512
+
+struct pending_event {
+    struct http_request *req;
+    struct sb_plugin *plugin;
+    char *notification_id;
+    char *workspace_id;
+    char *topic;
+    char *job_key; /* the item's id: one conversation's events run in order */
+    int64_t installation;
+    int64_t created_at;
+    const char *outcome; /* queued, ignored, unrouted, revoked */
+};
+
+struct intake {
+    struct server *srv;
+    struct pending_event *batch;
+    size_t n, cap;
+    struct event *flush_ev;
+    struct intake_stats stats;
+};
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg);
+
+struct intake *intake_new(struct server *srv)
+{
+    struct intake *in = xcalloc(1, sizeof *in);
+    in->srv = srv;
+    in->flush_ev = event_new(srv->base, -1, 0, flush_cb, in);
+    /* Lowest priority: the flush runs once the loop has read every ready request. */
+    event_priority_set(in->flush_ev, 2);
+    return in;
+}
+
+void intake_free(struct intake *in)
+{
+    if (!in)
+        return;
+    flush_cb(-1, 0, in);
+    event_free(in->flush_ev);
+    free(in->batch);
+    free(in);
+}
+
+void intake_stats(const struct intake *in, struct intake_stats *out)
+{
+    *out = in->stats;
+}
+
+static void pending_free(struct pending_event *e)
+{
+    free(e->notification_id);
+    free(e->workspace_id);
+    free(e->topic);
+    free(e->job_key);
+}
+
+static void ack(struct http_request *req, const char *status)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "status", json_object_new_string(status));
+    http_reply_json(req, 200, o);
+}
+
+static bool insert_event(struct intake *in, struct pending_event *e, bool *duplicate)
+{
+    struct store *st = in->srv->store;
+    size_t body_len;
+    const char *body = http_body(e->req, &body_len);
+    sqlite3_stmt *q = store_stmt(
+        st, "INSERT INTO events (plugin, notification_id, installation_id, workspace_id, topic, "
+            "created_at, received_at, outcome, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (plugin, notification_id) DO NOTHING");
+    if (!q)
+        return false;
+    sqlite3_bind_text(q, 1, e->plugin->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, e->notification_id, -1, SQLITE_STATIC);
+    if (e->installation)
+        sqlite3_bind_int64(q, 3, e->installation);
+    store_bind_text(q, 4, e->workspace_id);
+    sqlite3_bind_text(q, 5, e->topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, e->created_at);
+    sqlite3_bind_int64(q, 7, time_now_ms());
+    sqlite3_bind_text(q, 8, e->outcome, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 9, body, (int)body_len, SQLITE_STATIC);
+    if (store_step_done(st, q) != 0)
+        return false;
+    *duplicate = sqlite3_changes(store_db(st)) == 0;
+    if (*duplicate || strcmp(e->outcome, "queued") != 0)
+        return true;
+    int64_t event_id = sqlite3_last_insert_rowid(store_db(st));
+    int64_t job = jobs_insert(in->srv->jobs, e->plugin->name, e->installation, "webhook",
+                              e->job_key, NULL, event_id, 0);
+    return job != 0;
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct intake *in = arg;
+    (void)fd;
+    (void)what;
+    if (!in->n)
+        return;
+    struct store *st = in->srv->store;
+    size_t n = in->n;
+    bool *dup = xcalloc(n, sizeof *dup);
+    bool ok = store_begin(st) == 0;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = insert_event(in, &in->batch[i], &dup[i]);
+    if (ok)
+        ok = store_commit(st) == 0;
+    else if (store_in_transaction(st))
+        store_rollback(st);
+    in->stats.commits++;
+    if (!ok) {
+        in->stats.commit_failures++;
+        log_error("webhooks", "could not store %zu notifications; answering 503 so Intercom "
+                              "retries", n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct pending_event *e = &in->batch[i];
+        if (!ok) {
+            http_reply_error(e->req, 503, "store_unavailable",
+                             "the notification could not be stored; please retry");
+        } else if (dup[i]) {
+            in->stats.duplicates++;
+            ack(e->req, "duplicate");
+        } else {
+            if (strcmp(e->outcome, "queued") == 0)
+                in->stats.accepted++;
+            else if (strcmp(e->outcome, "ignored") == 0)
+                in->stats.ignored++;
+            else
+                in->stats.unrouted++;
+            ack(e->req, e->outcome);
+        }
+        pending_free(e);
+    }
+    in->n = 0;
+    free(dup);
+    if (ok)
+        jobs_kick(in->srv->jobs);
+}
+
+static const char *string_member(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+static void malformed(struct intake *in, struct http_request *req, const char *plugin,
+                      const char *why)
+{
+    in->stats.malformed++;
+    log_warn("webhooks", "plugin %s: malformed notification (request %s): %s", plugin,
+             http_request_id(req), why);
+    http_reply_error(req, 400, "malformed_notification", "%s", why);
+}
+
+void webhooks_handle(struct server *srv, struct http_request *req, const char *plugin_name)
+{
+    struct intake *in = srv->intake;
+    struct sb_plugin *p = plugins_find(srv->plugins, plugin_name);
+    http_set_label(req, "webhooks");
+    if (!p || !p->running) {
+        http_reply_error(req, 404, "unknown_plugin", "no plugin named '%s' is running",
+                         plugin_name);
+        return;
+    }
+    if (http_is_head(req)) { /* Intercom validates the URL with HEAD */
+        http_reply(req, 200, "application/json", "", 0);
+        return;
+    }
+    if (strcmp(http_method(req), "POST") != 0) {
+        http_add_header(req, "Allow", "HEAD, POST");
+        http_reply_error(req, 405, "method_not_allowed", "webhooks take HEAD and POST");
+        return;
+    }
+    if (!plugin_configured(p)) {
+        http_reply_error(req, 503, "not_configured",
+                         "plugin '%s' has no client_id/client_secret in the configuration, so "
+                         "its webhooks cannot be verified",
+                         p->name);
+        return;
+    }
+    in->stats.received++;
+    size_t len;
+    const char *body = http_body(req, &len);
+    const char *signature = http_header(req, "X-Hub-Signature");
+    if (!signature_valid(signature, p->cfg->client_secret, body, len, true)) {
+        in->stats.bad_signature++;
+        log_warn("webhooks", "plugin %s: %s X-Hub-Signature from %s (request %s)", p->name,
+                 signature ? "wrong" : "missing", http_peer(req), http_request_id(req));
+        http_reply_error(req, 401, "bad_signature",
+                         signature ? "X-Hub-Signature does not match the body"
+                                   : "X-Hub-Signature is missing");
+        return;
+    }
+    enum json_tokener_error jerr;
+    json_object *root = json_tokener_parse_verbose(body, &jerr);
+    if (!root || !json_object_is_type(root, json_type_object)) {
+        char *why = xasprintf("body is not a JSON object (%s)",
+                              root ? "wrong type" : json_tokener_error_desc(jerr));
+        malformed(in, req, p->name, why);
+        free(why);
+        json_object_put(root);
+        return;
+    }
+    const char *topic = string_member(root, "topic");
+    const char *id = string_member(root, "id");
+    const char *app_id = string_member(root, "app_id");
+    json_object *data = NULL, *item = NULL, *created = NULL;
+    json_object_object_get_ex(root, "data", &data);
+    if (data)
+        json_object_object_get_ex(data, "item", &item);
+    json_object_object_get_ex(root, "created_at", &created);
+    const char *why = !topic                         ? "\"topic\" is missing"
+                      : strcmp(topic, "ping") == 0   ? NULL
+                      : !id || !*id                  ? "\"id\" is missing"
+                      : !app_id || !*app_id          ? "\"app_id\" is missing"
+                      : !item || !json_object_is_type(item, json_type_object)
+                          ? "\"data.item\" is missing"
+                          : NULL;
+    if (why) {
+        malformed(in, req, p->name, why);
+        json_object_put(root);
+        return;
+    }
+    if (strcmp(topic, "ping") == 0) {
+        in->stats.pings++;
+        log_info("webhooks", "plugin %s: ping from Intercom", p->name);
+        json_object_put(root);
+        ack(req, "pong");
+        return;
+    }
+    struct installation *inst = installations_find(srv->installations, p->name, app_id);
+    const char *outcome = !inst                                     ? "unrouted"
+                          : inst->state == SB_INSTALLATION_REVOKED ? "revoked"
+                          : plugin_wants_topic(p, topic)           ? "queued"
+                                                                   : "ignored";
+    if (!inst)
+        log_warn("webhooks", "plugin %s: notification %s for workspace %s, which has not "
+                             "installed it; recorded, not delivered",
+                 p->name, id, app_id);
+    if (in->n == in->cap) {
+        in->cap = in->cap ? in->cap * 2 : 64;
+        in->batch = xrealloc(in->batch, in->cap * sizeof *in->batch);
+    }
+    struct pending_event *e = &in->batch[in->n++];
+    e->req = req;
+    e->plugin = p;
+    e->notification_id = xstrdup(id);
+    e->workspace_id = xstrdup(app_id);
+    e->topic = xstrdup(topic);
+    e->installation = inst ? inst->id : 0;
+    e->created_at = created && json_object_is_type(created, json_type_int)
+                        ? json_object_get_int64(created)
+                        : 0;
+    e->outcome = outcome;
+    json_object *item_id;
+    e->job_key = json_object_object_get_ex(item, "id", &item_id)
+                         && !json_object_is_type(item_id, json_type_null)
+                     ? xasprintf("item:%s", json_object_get_string(item_id))
+                     : NULL;
+    json_object_put(root);
+    if (in->n >= BATCH_MAX)
+        flush_cb(-1, 0, in);
+    else
+        event_active(in->flush_ev, 0, 0);
+}
