@@ -326,7 +326,8 @@ void plugins_shutdown(struct plugin_registry *reg)
             continue;
         /* Nothing of the host may call into the plugin after shutdown starts. */
         host_cancel_timers(p);
-        intercom_cancel_plugin(p->srv->intercom, p);
+        if (p->srv->intercom)
+            intercom_cancel_plugin(p->srv->intercom, p);
         p->desc.shutdown(p->state);
         p->running = false;
         log_info("plugins", "plugin %s shut down", p->name);

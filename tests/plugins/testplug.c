@@ -1,0 +1,543 @@
+/*
+ * testplug - the plugin the integration tests drive. It uses every host
+ * service and records what happens to it in its own documents, which the
+ * tests read back through its product API. Its behaviour per installation
+ * is chosen by settings (event_mode, canvas_mode, ...).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <switchboard/switchboard.h>
+
+struct state {
+    sb_plugin *self;
+    const sb_host *host;
+};
+
+static const char *const event_modes[] = {"ok", "retry", "fail", "pending", "call", NULL};
+static const char *const canvas_modes[] = {"ok", "late", "slow_ok", "invalid", "fail", NULL};
+
+static const sb_setting settings[] = {
+    {.name = "event_mode", .type = SB_SETTING_ENUM, .default_value = "ok",
+     .allowed = event_modes, .description = "what on_event does"},
+    {.name = "canvas_mode", .type = SB_SETTING_ENUM, .default_value = "ok",
+     .allowed = canvas_modes, .description = "how the canvas answers"},
+    {.name = "tick_interval_s", .type = SB_SETTING_INT, .default_value = "3600", .min = 1,
+     .max = 86400, .description = "interval of the tick schedule"},
+    {.name = "label", .type = SB_SETTING_STRING, .default_value = "", .description = "free text"},
+    {.name = "endpoint_key", .type = SB_SETTING_STRING, .flags = SB_SETTING_SENSITIVE,
+     .description = "a sensitive value, never shown"},
+    {.name = "tags", .type = SB_SETTING_STRING_LIST, .default_value = "a,b"},
+    {.name = NULL},
+};
+
+static const char *const topics[] = {"conversation.user.created", "conversation.user.replied",
+                                     NULL};
+
+static const sb_schedule schedules[] = {
+    {.name = "tick", .interval_s = 3600, .interval_setting = "tick_interval_s",
+     .setting_unit_s = 1},
+    {.name = NULL},
+};
+
+/* ---- helpers ---- */
+
+static json_object *setting(struct state *s, sb_installation_id inst, const char *name)
+{
+    json_object *all = s->host->settings_get(s->self, inst), *v = NULL;
+    if (all && json_object_object_get_ex(all, name, &v))
+        json_object_get(v);
+    json_object_put(all);
+    return v;
+}
+
+static char *setting_string(struct state *s, sb_installation_id inst, const char *name)
+{
+    json_object *v = setting(s, inst, name);
+    char *out = strdup(v ? json_object_get_string(v) : "");
+    json_object_put(v);
+    return out;
+}
+
+static void record(struct state *s, sb_installation_id inst, const char *collection,
+                   const char *key, json_object *value)
+{
+    s->host->doc_put(s->self, inst, collection, key, value);
+    json_object_put(value);
+}
+
+static json_object *obj(void)
+{
+    return json_object_new_object();
+}
+
+static const char *str_member(json_object *o, const char *key)
+{
+    json_object *v;
+    return o && json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+/* ---- lifecycle ---- */
+
+static sb_status init(sb_plugin *self, const sb_host *host, json_object *config, void **state,
+                      sb_result *result)
+{
+    (void)result;
+    json_object *fail;
+    if (json_object_object_get_ex(config, "fail_init", &fail) && json_object_get_boolean(fail))
+        return sb_result_set(result, SB_FAIL, "asked to fail by options.fail_init");
+    struct state *s = calloc(1, sizeof *s);
+    if (!s)
+        return sb_result_set(result, SB_FAIL, "out of memory");
+    s->self = self;
+    s->host = host;
+    *state = s;
+    host->log(self, SB_LOG_INFO, "testplug ready");
+    return SB_OK;
+}
+
+static void shutdown_plugin(void *state)
+{
+    free(state);
+}
+
+static sb_status check_config(json_object *config, sb_result *result)
+{
+    json_object *v;
+    if (json_object_object_get_ex(config, "reject", &v) && json_object_get_boolean(v))
+        return sb_result_set(result, SB_FAIL, "options.reject is set");
+    return SB_OK;
+}
+
+static sb_status on_installation(void *state, const sb_installation *inst,
+                                 sb_installation_event event, sb_result *result)
+{
+    struct state *s = state;
+    static const char *const names[] = {"installed", "uninstalled", "needs_reauth",
+                                        "settings_changed"};
+    char key[64];
+    snprintf(key, sizeof key, "%lld-%s", (long long)s->host->now_ms(s->self), names[event]);
+    json_object *v = obj();
+    json_object_object_add(v, "event", json_object_new_string(names[event]));
+    json_object_object_add(v, "workspace_id", json_object_new_string(inst->workspace_id));
+    json_object_object_add(v, "admin_id",
+                           inst->admin_id ? json_object_new_string(inst->admin_id) : NULL);
+    json_object_object_add(v, "region", json_object_new_string(inst->region));
+    record(s, inst->id, "installs", key, v);
+    s->host->audit(s->self, inst->id, "testplug", names[event], inst->workspace_id);
+    char *label = setting_string(s, inst->id, "label");
+    sb_status st = SB_OK;
+    if (event == SB_INSTALLED && strcmp(label, "fail_install") == 0)
+        st = sb_result_set(result, SB_FAIL, "install hook refused");
+    free(label);
+    return st;
+}
+
+/* ---- events ---- */
+
+struct pending_event {
+    struct state *s;
+    sb_job_id job;
+    sb_installation_id inst;
+    char notification[128];
+};
+
+static void complete_later(void *arg)
+{
+    struct pending_event *p = arg;
+    sb_result r = {0};
+    p->s->host->job_complete(p->s->self, p->job, SB_OK, &r);
+    free(p);
+}
+
+static void call_done(void *arg, const sb_intercom_response *res)
+{
+    struct pending_event *p = arg;
+    json_object *v = obj();
+    json_object_object_add(v, "status", json_object_new_int(res->status));
+    json_object_object_add(v, "error_code",
+                           res->error_code ? json_object_new_string(res->error_code) : NULL);
+    json_object_object_add(v, "attempts", json_object_new_int((int)res->attempts));
+    record(p->s, p->inst, "calls", p->notification, v);
+    sb_result r = {0};
+    sb_status st = SB_OK;
+    if (res->error_code) {
+        snprintf(r.message, sizeof r.message, "Intercom: %s (%s)", res->error_code,
+                 res->error_message ? res->error_message : "");
+        st = res->status >= 400 && res->status < 500 && res->status != 429 ? SB_FAIL : SB_RETRY;
+    }
+    p->s->host->job_complete(p->s->self, p->job, st, &r);
+    free(p);
+}
+
+static sb_status on_event(void *state, const sb_event *ev, sb_result *result)
+{
+    struct state *s = state;
+    json_object *v = obj();
+    json_object_object_add(v, "topic", json_object_new_string(ev->topic));
+    json_object_object_add(v, "attempt", json_object_new_int((int)ev->attempt));
+    json_object_object_add(v, "job", json_object_new_int64((int64_t)ev->job));
+    const char *item_id = str_member(ev->item, "id");
+    json_object_object_add(v, "item_id", item_id ? json_object_new_string(item_id) : NULL);
+    /* One document per delivery attempt, so tests can count deliveries. */
+    char key[192];
+    snprintf(key, sizeof key, "%s#%u", ev->notification_id, ev->attempt);
+    record(s, ev->installation, "events", key, v);
+
+    char *mode = setting_string(s, ev->installation, "event_mode");
+    sb_status st = SB_OK;
+    if (strcmp(mode, "retry") == 0) {
+        st = sb_result_set(result, SB_RETRY, "event_mode is retry");
+    } else if (strcmp(mode, "fail") == 0) {
+        st = sb_result_set(result, SB_FAIL, "event_mode is fail");
+    } else if (strcmp(mode, "pending") == 0 || strcmp(mode, "call") == 0) {
+        struct pending_event *p = calloc(1, sizeof *p);
+        p->s = s;
+        p->job = ev->job;
+        p->inst = ev->installation;
+        snprintf(p->notification, sizeof p->notification, "%s", ev->notification_id);
+        if (mode[0] == 'p') {
+            s->host->timer_add(s->self, 50, complete_later, p);
+        } else {
+            char path[160];
+            snprintf(path, sizeof path, "/conversations/%s", item_id ? item_id : "0");
+            sb_intercom_request req = {.method = "GET", .path = path};
+            s->host->intercom_request(s->self, ev->installation, &req, call_done, p);
+        }
+        st = SB_PENDING;
+    }
+    free(mode);
+    return st;
+}
+
+/* ---- jobs ---- */
+
+static sb_status on_job(void *state, const sb_job *job, sb_result *result)
+{
+    struct state *s = state;
+    char key[64];
+    snprintf(key, sizeof key, "%020llu#%u", (unsigned long long)job->id, job->attempt);
+    json_object *v = obj();
+    json_object_object_add(v, "type", json_object_new_string(job->type));
+    json_object_object_add(v, "attempt", json_object_new_int((int)job->attempt));
+    json_object_object_add(v, "at", json_object_new_int64(s->host->now_ms(s->self)));
+    json_object_object_add(v, "payload", job->payload ? json_object_get(job->payload) : NULL);
+    record(s, job->installation, strcmp(job->type, "tick") == 0 ? "ticks" : "work", key, v);
+    const char *outcome = str_member(job->payload, "outcome");
+    if (outcome && strcmp(outcome, "retry") == 0)
+        return sb_result_set(result, SB_RETRY, "payload asked to retry");
+    if (outcome && strcmp(outcome, "fail") == 0)
+        return sb_result_set(result, SB_FAIL, "payload asked to fail");
+    return SB_OK;
+}
+
+/* ---- product API ---- */
+
+struct list_ctx {
+    json_object *arr;
+};
+
+static int add_doc(void *arg, const char *key, json_object *value)
+{
+    struct list_ctx *ctx = arg;
+    json_object *o = obj();
+    json_object_object_add(o, "key", json_object_new_string(key));
+    json_object_object_add(o, "value", json_object_get(value));
+    json_object_array_add(ctx->arr, o);
+    return 0;
+}
+
+static sb_status route_docs(void *state, const sb_http_request *req, sb_result *result)
+{
+    struct state *s = state;
+    (void)result;
+    const char *collection = str_member(req->params, "collection");
+    struct list_ctx ctx = {json_object_new_array()};
+    const char *from = str_member(req->query, "from"), *to = str_member(req->query, "to");
+    const char *limit = str_member(req->query, "limit");
+    const char *reverse = str_member(req->query, "reverse");
+    s->host->doc_list(s->self, req->installation, collection, from, to,
+                      limit ? (size_t)atoi(limit) : 0,
+                      reverse && strcmp(reverse, "1") == 0 ? SB_DOC_REVERSE : 0, add_doc, &ctx);
+    json_object *o = obj();
+    json_object_object_add(o, "documents", ctx.arr);
+    s->host->respond(s->self, req->reply, 200, o);
+    return SB_OK;
+}
+
+struct call_ctx {
+    struct state *s;
+    sb_reply_token reply;
+    json_object *pages;
+};
+
+static json_object *response_json(const sb_intercom_response *res)
+{
+    json_object *o = obj();
+    json_object_object_add(o, "status", json_object_new_int(res->status));
+    json_object_object_add(o, "error_code",
+                           res->error_code ? json_object_new_string(res->error_code) : NULL);
+    json_object_object_add(o, "error_message",
+                           res->error_message ? json_object_new_string(res->error_message) : NULL);
+    json_object_object_add(o, "attempts", json_object_new_int((int)res->attempts));
+    json_object_object_add(o, "body", res->body ? json_object_get(res->body) : NULL);
+    return o;
+}
+
+static void intercom_done(void *arg, const sb_intercom_response *res)
+{
+    struct call_ctx *c = arg;
+    c->s->host->respond(c->s->self, c->reply, 200, response_json(res));
+    free(c);
+}
+
+static sb_status route_intercom(void *state, const sb_http_request *req, sb_result *result)
+{
+    struct state *s = state;
+    if (!req->installation)
+        return sb_result_set(result, SB_FAIL, "workspace_id is required");
+    json_object *retry_safe, *body = NULL;
+    json_object_object_get_ex(req->body, "body", &body);
+    sb_intercom_request ireq = {
+        .method = str_member(req->body, "method"),
+        .path = str_member(req->body, "path"),
+        .body = body,
+        .flags = json_object_object_get_ex(req->body, "retry_safe", &retry_safe)
+                         && json_object_get_boolean(retry_safe)
+                     ? SB_INTERCOM_RETRY_SAFE
+                     : 0,
+    };
+    struct call_ctx *c = calloc(1, sizeof *c);
+    c->s = s;
+    c->reply = req->reply;
+    s->host->intercom_request(s->self, req->installation, &ireq, intercom_done, c);
+    return SB_PENDING;
+}
+
+static sb_status page_cb(void *arg, const sb_intercom_response *page, json_object *items,
+                         const char *next_cursor)
+{
+    struct call_ctx *c = arg;
+    (void)page;
+    json_object *o = obj();
+    json_object_object_add(o, "items", json_object_new_int(items ? (int)json_object_array_length(items) : -1));
+    json_object_object_add(o, "next", next_cursor ? json_object_new_string(next_cursor) : NULL);
+    json_object *ids = json_object_new_array();
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+        const char *id = str_member(json_object_array_get_idx(items, i), "id");
+        if (id)
+            json_object_array_add(ids, json_object_new_string(id));
+    }
+    json_object_object_add(o, "ids", ids);
+    json_object_array_add(c->pages, o);
+    return SB_OK;
+}
+
+static void walk_done(void *arg, const sb_intercom_response *res)
+{
+    struct call_ctx *c = arg;
+    json_object *o = response_json(res);
+    json_object_object_del(o, "body");
+    json_object_object_add(o, "pages", c->pages);
+    c->s->host->respond(c->s->self, c->reply, 200, o);
+    free(c);
+}
+
+static sb_status route_paginate(void *state, const sb_http_request *req, sb_result *result)
+{
+    struct state *s = state;
+    if (!req->installation)
+        return sb_result_set(result, SB_FAIL, "workspace_id is required");
+    json_object *body = NULL;
+    json_object_object_get_ex(req->body, "body", &body);
+    sb_intercom_request ireq = {
+        .method = str_member(req->body, "method"),
+        .path = str_member(req->body, "path"),
+        .body = body,
+    };
+    struct call_ctx *c = calloc(1, sizeof *c);
+    c->s = s;
+    c->reply = req->reply;
+    c->pages = json_object_new_array();
+    s->host->intercom_paginate(s->self, req->installation, &ireq,
+                               str_member(req->body, "starting_after"), page_cb, walk_done, c);
+    return SB_PENDING;
+}
+
+static sb_status route_jobs(void *state, const sb_http_request *req, sb_result *result)
+{
+    struct state *s = state;
+    json_object *payload = NULL, *delay = NULL;
+    json_object_object_get_ex(req->body, "payload", &payload);
+    json_object_object_get_ex(req->body, "delay_s", &delay);
+    const char *type = str_member(req->body, "type");
+    sb_job_id id = s->host->job_enqueue(s->self, req->installation, type ? type : "work",
+                                        str_member(req->body, "key"), payload,
+                                        delay ? (uint32_t)json_object_get_int(delay) : 0);
+    if (!id)
+        return sb_result_set(result, SB_FAIL, "job_enqueue failed");
+    json_object *o = obj();
+    json_object_object_add(o, "id", json_object_new_int64((int64_t)id));
+    s->host->respond(s->self, req->reply, 201, o);
+    return SB_OK;
+}
+
+static sb_status route_settings(void *state, const sb_http_request *req, sb_result *result)
+{
+    struct state *s = state;
+    (void)result;
+    s->host->respond(s->self, req->reply, 200, s->host->settings_get(s->self, req->installation));
+    return SB_OK;
+}
+
+static sb_status route_revoke(void *state, const sb_http_request *req, sb_result *result)
+{
+    struct state *s = state;
+    if (!req->installation)
+        return sb_result_set(result, SB_FAIL, "workspace_id is required");
+    if (s->host->installation_revoke(s->self, req->installation, "revoked through testplug") != 0)
+        return sb_result_set(result, SB_FAIL, "revoke failed");
+    s->host->respond(s->self, req->reply, 200, NULL);
+    return SB_OK;
+}
+
+static sb_status route_audit(void *state, const sb_http_request *req, sb_result *result)
+{
+    struct state *s = state;
+    (void)result;
+    json_object *o = obj();
+    json_object_object_add(o, "audit", s->host->audit_list(s->self, req->installation, NULL, 0));
+    s->host->respond(s->self, req->reply, 200, o);
+    return SB_OK;
+}
+
+static sb_status route_ping(void *state, const sb_http_request *req, sb_result *result)
+{
+    struct state *s = state;
+    (void)result;
+    const char *text = "pong\n";
+    s->host->respond_raw(s->self, req->reply, 200, "text/plain", text, strlen(text));
+    return SB_OK;
+}
+
+static sb_status route_fail(void *state, const sb_http_request *req, sb_result *result)
+{
+    (void)state;
+    (void)req;
+    result->http_status = 409;
+    return sb_result_set(result, SB_FAIL, "conflict requested");
+}
+
+static sb_status route_silent(void *state, const sb_http_request *req, sb_result *result)
+{
+    (void)state, (void)req, (void)result;
+    return SB_PENDING; /* never answers: the host's deadline must */
+}
+
+static const sb_route routes[] = {
+    {"GET", "/docs/{collection}", route_docs, 0},
+    {"POST", "/intercom", route_intercom, 0},
+    {"POST", "/paginate", route_paginate, 0},
+    {"POST", "/jobs", route_jobs, 0},
+    {"GET", "/settings", route_settings, 0},
+    {"POST", "/revoke", route_revoke, 0},
+    {"GET", "/audit", route_audit, 0},
+    {"GET", "/public/ping", route_ping, SB_ROUTE_PUBLIC},
+    {"POST", "/fail", route_fail, 0},
+    {"POST", "/silent", route_silent, 0},
+    {NULL, NULL, NULL, 0},
+};
+
+/* ---- canvas ---- */
+
+static json_object *panel(const char *text, const char *conversation_id)
+{
+    char line[256];
+    snprintf(line, sizeof line, "%s (conversation %s)", text,
+             conversation_id ? conversation_id : "none");
+    json_object *components = json_object_new_array();
+    json_object *t = obj();
+    json_object_object_add(t, "type", json_object_new_string("text"));
+    json_object_object_add(t, "text", json_object_new_string(line));
+    json_object_array_add(components, t);
+    json_object *b = obj();
+    json_object_object_add(b, "type", json_object_new_string("button"));
+    json_object_object_add(b, "id", json_object_new_string("go"));
+    json_object_object_add(b, "label", json_object_new_string("Go"));
+    json_object *action = obj();
+    json_object_object_add(action, "type", json_object_new_string("submit"));
+    json_object_object_add(b, "action", action);
+    json_object_array_add(components, b);
+    json_object *content = obj();
+    json_object_object_add(content, "components", components);
+    json_object *canvas = obj();
+    json_object_object_add(canvas, "content", content);
+    json_object *root = obj();
+    json_object_object_add(root, "canvas", canvas);
+    return root;
+}
+
+struct late_canvas {
+    struct state *s;
+    sb_reply_token reply;
+    char conversation[64];
+};
+
+static void canvas_later(void *arg)
+{
+    struct late_canvas *l = arg;
+    l->s->host->respond(l->s->self, l->reply, 200, panel("slow hello", l->conversation));
+    free(l);
+}
+
+static sb_status canvas(void *state, const sb_canvas_request *req, sb_result *result)
+{
+    struct state *s = state;
+    char *mode = setting_string(s, req->installation, "canvas_mode");
+    sb_status st = SB_OK;
+    if (strcmp(req->flow, "submit") == 0) {
+        char text[128];
+        snprintf(text, sizeof text, "clicked %s", req->component_id ? req->component_id : "?");
+        s->host->respond(s->self, req->reply, 200, panel(text, req->conversation_id));
+    } else if (strcmp(mode, "late") == 0) {
+        st = SB_PENDING;
+    } else if (strcmp(mode, "slow_ok") == 0) {
+        struct late_canvas *l = calloc(1, sizeof *l);
+        l->s = s;
+        l->reply = req->reply;
+        snprintf(l->conversation, sizeof l->conversation, "%s",
+                 req->conversation_id ? req->conversation_id : "none");
+        s->host->timer_add(s->self, 200, canvas_later, l);
+        st = SB_PENDING;
+    } else if (strcmp(mode, "invalid") == 0) {
+        json_object *o = obj();
+        json_object_object_add(o, "nonsense", json_object_new_boolean(1));
+        s->host->respond(s->self, req->reply, 200, o);
+    } else if (strcmp(mode, "fail") == 0) {
+        st = sb_result_set(result, SB_FAIL, "canvas_mode is fail");
+    } else {
+        s->host->respond(s->self, req->reply, 200, panel("hello", req->conversation_id));
+    }
+    free(mode);
+    return st;
+}
+
+static const sb_plugin_descriptor descriptor = {
+    SB_DESCRIPTOR_HEADER,
+    .name = "testplug",
+    .version = "1.0.0",
+    .description = "Integration-test plugin that exercises every host service",
+    .topics = topics,
+    .routes = routes,
+    .settings = settings,
+    .schedules = schedules,
+    .init = init,
+    .shutdown = shutdown_plugin,
+    .check_config = check_config,
+    .on_installation = on_installation,
+    .on_event = on_event,
+    .on_job = on_job,
+    .canvas = canvas,
+};
+
+SB_PLUGIN_ENTRY(descriptor)

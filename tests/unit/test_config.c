@@ -1,0 +1,219 @@
+/* Unit tests: config.c - defaults, errors with file and line, secrets, includes. */
+#include "config.h"
+#include "unit.h"
+
+#include <unistd.h>
+
+static char *dir;
+
+static struct config *load_text(const char *name, const char *text, struct config_report *r)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    unit_write(path, text);
+    config_report_init(r);
+    return config_load(path, r);
+}
+
+static void minimal_file_uses_defaults(void)
+{
+    struct config_report r;
+    struct config *cfg = load_text("min.conf", "server: { listen = \"127.0.0.1:9999\"; };\n", &r);
+    CHECK(cfg != NULL);
+    CHECK_INT(r.n_errors, 0);
+    CHECK_STR(cfg->listen_host, "127.0.0.1");
+    CHECK_INT(cfg->listen_port, 9999);
+    CHECK_INT(cfg->max_body_bytes, 1048576);
+    CHECK_STR(cfg->intercom_version, "2.14");
+    CHECK_STR(cfg->api_url[REGION_EU], "https://api.eu.intercom.io");
+    /* Relative defaults resolve against the file's folder, normalised. */
+    char expect[512];
+    snprintf(expect, sizeof expect, "%.*s/var/switchboard.db", (int)(strrchr(dir, '/') - dir), dir);
+    CHECK_STR(cfg->db_path, expect);
+    config_free(cfg);
+    config_report_free(&r);
+}
+
+static void typo_names_file_and_line(void)
+{
+    struct config_report r;
+    struct config *cfg = load_text("typo.conf",
+                                   "server: {\n"
+                                   "  listen = \"127.0.0.1:1\";\n"
+                                   "  max_body_byte = 10;\n"
+                                   "};\n",
+                                   &r);
+    CHECK(cfg == NULL);
+    CHECK_INT(r.n_errors, 1);
+    CHECK_CONTAINS(r.errors.data, "typo.conf:3: unknown key 'max_body_byte' in 'server'");
+    config_report_free(&r);
+}
+
+static void every_error_is_reported(void)
+{
+    struct config_report r;
+    struct config *cfg = load_text("many.conf",
+                                   "server: { max_connections = \"lots\"; };\n"
+                                   "jobs: { max_attempts = 0; };\n"
+                                   "log: { level = \"chatty\"; };\n"
+                                   "stroage: { path = \"x\"; };\n",
+                                   &r);
+    CHECK(cfg == NULL);
+    CHECK_INT(r.n_errors, 4);
+    CHECK_CONTAINS(r.errors.data, "many.conf:1: server.max_connections must be an integer");
+    CHECK_CONTAINS(r.errors.data, "many.conf:2: jobs.max_attempts = 0 is out of range");
+    CHECK_CONTAINS(r.errors.data, "many.conf:3: log.level must be debug, info, warn or error");
+    CHECK_CONTAINS(r.errors.data, "many.conf:4: unknown key 'stroage'");
+    config_report_free(&r);
+}
+
+static void syntax_error_has_line(void)
+{
+    struct config_report r;
+    struct config *cfg = load_text("syntax.conf", "server: {\n  listen = \"x\"\n  oops\n};\n", &r);
+    CHECK(cfg == NULL);
+    /* libconfig reports the line where the parse broke: the token after "oops". */
+    CHECK_CONTAINS(r.errors.data, "syntax.conf:4: syntax error");
+    config_report_free(&r);
+}
+
+static void missing_file(void)
+{
+    struct config_report r;
+    config_report_init(&r);
+    CHECK(config_load("/nonexistent/switchboard.conf", &r) == NULL);
+    CHECK_CONTAINS(r.errors.data, "/nonexistent/switchboard.conf: cannot read");
+    config_report_free(&r);
+}
+
+static void bad_listen(void)
+{
+    struct config_report r;
+    struct config *cfg = load_text("listen.conf", "server: { listen = \"localhost\"; };\n", &r);
+    CHECK(cfg == NULL);
+    CHECK_CONTAINS(r.errors.data, "listen.conf:1: server.listen must be \"host:port\"");
+    config_report_free(&r);
+    char *host;
+    int port;
+    CHECK(config_parse_listen("[::1]:80", &host, &port));
+    CHECK_STR(host, "::1");
+    CHECK_INT(port, 80);
+    free(host);
+    CHECK(!config_parse_listen("1.2.3.4:70000", &host, &port));
+}
+
+static void plugin_secrets_from_file_and_env(void)
+{
+    char secret_path[512];
+    snprintf(secret_path, sizeof secret_path, "%s/client.secret", dir);
+    unit_write(secret_path, "file-secret\n");
+    setenv("SB_UNIT_API_KEY", "env-key", 1);
+    struct config_report r;
+    struct config *cfg = load_text("secrets.conf",
+                                   "plugins: {\n"
+                                   "  demo: {\n"
+                                   "    client_id = \"abc\";\n"
+                                   "    client_secret_file = \"client.secret\";\n"
+                                   "    api_key_env = \"SB_UNIT_API_KEY\";\n"
+                                   "    settings: { mode = \"x\"; n = 3; list = [\"a\", \"b\"]; };\n"
+                                   "    options: { nested: { deep = true; }; };\n"
+                                   "  };\n"
+                                   "};\n",
+                                   &r);
+    CHECK(cfg != NULL);
+    const struct plugin_config *pc = cfg ? config_plugin(cfg, "demo") : NULL;
+    CHECK(pc != NULL);
+    if (pc) {
+        CHECK_STR(pc->client_secret, "file-secret");
+        CHECK_STR(pc->api_key, "env-key");
+        CHECK(pc->enabled);
+        CHECK_STR(json_object_to_json_string_ext(pc->settings, JSON_C_TO_STRING_PLAIN),
+                  "{\"mode\":\"x\",\"n\":3,\"list\":[\"a\",\"b\"]}");
+        json_object *line;
+        CHECK(json_object_object_get_ex(pc->settings_lines, "n", &line));
+        CHECK_INT(json_object_get_int(line), 6);
+        CHECK_STR(json_object_to_json_string_ext(pc->options, JSON_C_TO_STRING_PLAIN),
+                  "{\"nested\":{\"deep\":true}}");
+    }
+    config_free(cfg);
+    config_report_free(&r);
+}
+
+static void secret_problems(void)
+{
+    unsetenv("SB_UNIT_MISSING");
+    struct config_report r;
+    struct config *cfg = load_text("badsecrets.conf",
+                                   "plugins: {\n"
+                                   "  a: { client_id = \"x\"; client_secret = \"s\"; client_secret_env = \"E\"; };\n"
+                                   "  b: { api_key_env = \"SB_UNIT_MISSING\"; };\n"
+                                   "  c: { client_secret_file = \"nope.txt\"; client_id = \"y\"; };\n"
+                                   "  d: { client_secret = \"s\"; };\n"
+                                   "  e: { colour = \"red\"; };\n"
+                                   "};\n",
+                                   &r);
+    CHECK(cfg == NULL);
+    CHECK_CONTAINS(r.errors.data, "badsecrets.conf:2: client_secret given twice");
+    CHECK_CONTAINS(r.errors.data, "badsecrets.conf:3: api_key_env: environment variable SB_UNIT_MISSING is not set");
+    CHECK_CONTAINS(r.errors.data, "badsecrets.conf:4: client_secret_file: cannot read");
+    CHECK_CONTAINS(r.errors.data, "badsecrets.conf:5: plugins.d has a client secret but no client_id");
+    CHECK_CONTAINS(r.errors.data, "badsecrets.conf:6: unknown key 'colour' in plugins.e");
+    /* Secrets never appear in errors. */
+    CHECK(strstr(r.errors.data, "\"s\"") == NULL);
+    config_report_free(&r);
+}
+
+static void include_errors_name_the_included_file(void)
+{
+    char inc[512];
+    snprintf(inc, sizeof inc, "%s/part.conf", dir);
+    unit_write(inc, "demo: {\n  enabeld = true;\n};\n");
+    struct config_report r;
+    struct config *cfg = load_text("main.conf", "plugins: {\n@include \"part.conf\"\n};\n", &r);
+    CHECK(cfg == NULL);
+    CHECK_CONTAINS(r.errors.data, "part.conf:2: unknown key 'enabeld' in plugins.demo");
+    config_report_free(&r);
+}
+
+static void duplicate_plugin(void)
+{
+    struct config_report r;
+    struct config *cfg = load_text("dup.conf", "plugins: { a: { }; a: { }; };\n", &r);
+    CHECK(cfg == NULL); /* libconfig itself refuses duplicate names */
+    CHECK(r.n_errors >= 1);
+    config_report_free(&r);
+}
+
+static void embedded_default_is_valid(void)
+{
+    struct config_report r;
+    config_report_init(&r);
+    struct config *cfg = config_load(NULL, &r);
+    CHECK(cfg != NULL);
+    CHECK_INT(r.n_errors, 0);
+    if (cfg) {
+        CHECK(cfg->embedded);
+        CHECK_CONTAINS(cfg->db_path, "/var/switchboard.db");
+        CHECK_INT(cfg->listen_port, 8080);
+    }
+    config_free(cfg);
+    config_report_free(&r);
+}
+
+int main(void)
+{
+    dir = unit_tempdir();
+    RUN(minimal_file_uses_defaults);
+    RUN(typo_names_file_and_line);
+    RUN(every_error_is_reported);
+    RUN(syntax_error_has_line);
+    RUN(missing_file);
+    RUN(bad_listen);
+    RUN(plugin_secrets_from_file_and_env);
+    RUN(secret_problems);
+    RUN(include_errors_name_the_included_file);
+    RUN(duplicate_plugin);
+    RUN(embedded_default_is_valid);
+    free(dir);
+    UNIT_DONE();
+}

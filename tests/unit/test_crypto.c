@@ -1,0 +1,157 @@
+/* Unit tests: crypto.c against published vectors, and sealing. */
+#include "crypto.h"
+#include "unit.h"
+
+#include <sys/stat.h>
+
+static void hmac_sha1_rfc2202(void)
+{
+    unsigned char mac[20];
+    char hex[41];
+    hmac_sha1("Jefe", 4, "what do ya want for nothing?", 28, mac);
+    hex_encode(mac, 20, hex);
+    CHECK_STR(hex, "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+}
+
+static void hmac_sha256_rfc4231(void)
+{
+    unsigned char mac[32];
+    char hex[65];
+    hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
+    hex_encode(mac, 32, hex);
+    CHECK_STR(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+static void webhook_signature(void)
+{
+    const char *body = "{\"type\":\"notification_event\"}";
+    unsigned char mac[20];
+    char hex[41], header[48];
+    hmac_sha1("secret", 6, body, strlen(body), mac);
+    hex_encode(mac, 20, hex);
+    snprintf(header, sizeof header, "sha1=%s", hex);
+    CHECK(signature_valid(header, "secret", body, strlen(body), true));
+    /* Uppercase hex is the same signature. */
+    for (char *p = header + 5; *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 32);
+    CHECK(signature_valid(header, "secret", body, strlen(body), true));
+    CHECK(!signature_valid(header, "other", body, strlen(body), true));
+    CHECK(!signature_valid(hex, "secret", body, strlen(body), true)); /* no sha1= prefix */
+    CHECK(!signature_valid(header, "secret", body, strlen(body) - 1, true));
+    CHECK(!signature_valid(NULL, "secret", body, strlen(body), true));
+    CHECK(!signature_valid("sha1=zz", "secret", body, strlen(body), true));
+}
+
+static void canvas_signature(void)
+{
+    const char *body = "{\"workspace_id\":\"abc\"}";
+    unsigned char mac[32];
+    char hex[65];
+    hmac_sha256("s3cret", 6, body, strlen(body), mac);
+    hex_encode(mac, 32, hex);
+    CHECK(signature_valid(hex, "s3cret", body, strlen(body), false));
+    CHECK(!signature_valid(hex, "s3cret", body, strlen(body), true));
+    hex[10] = hex[10] == '0' ? '1' : '0';
+    CHECK(!signature_valid(hex, "s3cret", body, strlen(body), false));
+}
+
+static void seal_round_trip(void)
+{
+    unsigned char key[SEAL_KEY_BYTES];
+    CHECK_INT(crypto_random(key, sizeof key), 0);
+    const char *token = "dG9rOjBiM2E0NjBhXzIxMjVfNDQ4Nl84OGRkXzZlZjVmMjVhYjliMzoxOjA=";
+    size_t len = strlen(token);
+    unsigned char sealed[256], plain[256];
+    CHECK_INT(seal(key, "p/ws", 4, token, len, sealed), 0);
+    CHECK(memcmp(sealed + 13, token, 8) != 0); /* not stored in clear */
+    long n = unseal(key, "p/ws", 4, sealed, len + SEAL_OVERHEAD, plain);
+    CHECK_INT(n, (long)len);
+    CHECK(memcmp(plain, token, len) == 0);
+    /* Bound to its installation: another AAD does not open it. */
+    CHECK_INT(unseal(key, "p/other", 7, sealed, len + SEAL_OVERHEAD, plain), -1);
+    /* Any flipped bit is detected. */
+    sealed[20] ^= 1;
+    CHECK_INT(unseal(key, "p/ws", 4, sealed, len + SEAL_OVERHEAD, plain), -1);
+    sealed[20] ^= 1;
+    key[0] ^= 1;
+    CHECK_INT(unseal(key, "p/ws", 4, sealed, len + SEAL_OVERHEAD, plain), -1);
+    CHECK_INT(unseal(key, "p/ws", 4, sealed, 5, plain), -1);
+}
+
+static void seal_uses_fresh_nonces(void)
+{
+    unsigned char key[SEAL_KEY_BYTES] = {0};
+    unsigned char a[64], b[64];
+    CHECK_INT(seal(key, "x", 1, "same", 4, a), 0);
+    CHECK_INT(seal(key, "x", 1, "same", 4, b), 0);
+    CHECK(memcmp(a, b, 4 + SEAL_OVERHEAD) != 0);
+}
+
+static void base64url(void)
+{
+    const unsigned char data[] = {0xfb, 0xff, 0x00, 0x10, 0x20};
+    char *enc = base64url_encode(data, sizeof data);
+    CHECK_STR(enc, "-_8AECA");
+    unsigned char out[16];
+    CHECK_INT(base64url_decode(enc, out, sizeof out), (long)sizeof data);
+    CHECK(memcmp(out, data, sizeof data) == 0);
+    CHECK_INT(base64url_decode("a*b", out, sizeof out), -1);
+    CHECK_INT(base64url_decode("AAAAAAAAAAAAAAAAAAAAAAAA", out, 4), -1);
+    free(enc);
+}
+
+static void hex_round_trip(void)
+{
+    unsigned char out[3];
+    CHECK(hex_decode("00ff7A", out, 3));
+    CHECK_INT(out[1], 0xff);
+    CHECK_INT(out[2], 0x7a);
+    CHECK(!hex_decode("00ff7", out, 3));
+    CHECK(!hex_decode("00ff7A00", out, 3));
+    CHECK(!hex_decode("0g0000", out, 3));
+}
+
+static void constant_time_equal(void)
+{
+    CHECK(ct_equal("abc", 3, "abc", 3));
+    CHECK(!ct_equal("abc", 3, "abd", 3));
+    CHECK(!ct_equal("abc", 3, "abcd", 4));
+}
+
+static void secret_file_created_private(void)
+{
+    char *dir = unit_tempdir();
+    char path[256], err[256];
+    snprintf(path, sizeof path, "%s/nested/key", dir);
+    char *content = NULL;
+    CHECK_INT(secret_file_load_or_create(path, 32, &content, err, sizeof err), 0);
+    CHECK_INT((int)strlen(content), 64);
+    struct stat st;
+    CHECK_INT(stat(path, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0600);
+    char *again = NULL;
+    CHECK_INT(secret_file_load_or_create(path, 32, &again, err, sizeof err), 0);
+    CHECK_STR(again, content);
+    free(content);
+    free(again);
+    unit_write(path, "\n");
+    CHECK_INT(secret_file_load_or_create(path, 32, &again, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "is empty");
+    free(dir);
+}
+
+int main(void)
+{
+    RUN(hmac_sha1_rfc2202);
+    RUN(hmac_sha256_rfc4231);
+    RUN(webhook_signature);
+    RUN(canvas_signature);
+    RUN(seal_round_trip);
+    RUN(seal_uses_fresh_nonces);
+    RUN(base64url);
+    RUN(hex_round_trip);
+    RUN(constant_time_equal);
+    RUN(secret_file_created_private);
+    UNIT_DONE();
+}

@@ -1,0 +1,137 @@
+/* Unit tests: store.c, migrations.c and documents.c on a real SQLite file. */
+#include "documents.h"
+#include "store.h"
+#include "unit.h"
+
+static char *dir;
+
+static struct store *open_db(const char *name)
+{
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct store *st = store_open(path, err, sizeof err);
+    if (!st)
+        fprintf(stderr, "store_open: %s\n", err);
+    return st;
+}
+
+static void migrations_apply_once(void)
+{
+    struct store *st = open_db("m.db");
+    CHECK(st != NULL);
+    CHECK_INT(store_schema_version(st), store_latest_version());
+    store_close(st);
+    st = open_db("m.db"); /* a second start applies nothing and keeps the data */
+    CHECK_INT(store_schema_version(st), store_latest_version());
+    sqlite3_stmt *q = store_stmt(st, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+    CHECK(sqlite3_step(q) == SQLITE_ROW);
+    CHECK(sqlite3_column_int(q, 0) >= 8);
+    sqlite3_reset(q);
+    q = store_stmt(st, "PRAGMA journal_mode");
+    CHECK(sqlite3_step(q) == SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(q, 0), "wal");
+    sqlite3_reset(q);
+    q = store_stmt(st, "PRAGMA synchronous");
+    CHECK(sqlite3_step(q) == SQLITE_ROW);
+    CHECK_INT(sqlite3_column_int(q, 0), 2); /* FULL */
+    sqlite3_reset(q);
+    store_close(st);
+}
+
+static void newer_schema_is_refused(void)
+{
+    struct store *st = open_db("new.db");
+    CHECK_INT(store_exec(st, "PRAGMA user_version = 999"), 0);
+    store_close(st);
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/new.db", dir);
+    CHECK(store_open(path, err, sizeof err) == NULL);
+    CHECK_CONTAINS(err, "schema version 999");
+}
+
+static void nested_transactions(void)
+{
+    struct store *st = open_db("tx.db");
+    CHECK_INT(store_begin(st), 0);
+    CHECK_INT(store_exec(st, "INSERT INTO audit (plugin, installation_id, action, at) VALUES ('p', 1, 'outer', 1)"), 0);
+    CHECK_INT(store_begin(st), 0);
+    CHECK_INT(store_exec(st, "INSERT INTO audit (plugin, installation_id, action, at) VALUES ('p', 1, 'inner', 1)"), 0);
+    store_rollback(st); /* only the inner one */
+    CHECK(store_in_transaction(st));
+    CHECK_INT(store_commit(st), 0);
+    CHECK(!store_in_transaction(st));
+    sqlite3_stmt *q = store_stmt(st, "SELECT group_concat(action) FROM audit");
+    CHECK(sqlite3_step(q) == SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(q, 0), "outer");
+    sqlite3_reset(q);
+    store_close(st);
+}
+
+static int collect(void *arg, const char *key, json_object *value)
+{
+    char *out = arg;
+    strcat(out, key);
+    strcat(out, "=");
+    strcat(out, json_object_get_string(value));
+    strcat(out, ";");
+    return 0;
+}
+
+static int stop_after_one(void *arg, const char *key, json_object *value)
+{
+    (void)arg, (void)key, (void)value;
+    return 1;
+}
+
+static void documents(void)
+{
+    struct store *st = open_db("docs.db");
+    struct doc_ns a = {"plug", 1, "logs"}, b = {"plug", 2, "logs"}, c = {"other", 1, "logs"};
+    const char *keys[] = {"api|0003", "api|0001", "web|0002", "api|0002"};
+    for (int i = 0; i < 4; i++) {
+        json_object *v = json_object_new_int(i);
+        CHECK_INT(doc_put(st, &a, keys[i], v), 0);
+        json_object_put(v);
+    }
+    json_object *v = json_object_new_string("b");
+    doc_put(st, &b, "api|0001", v);
+    doc_put(st, &c, "api|0001", v);
+    json_object_put(v);
+    char out[512] = "";
+    CHECK_INT(doc_list(st, &a, "api|", "api}", 0, 0, collect, out), 3);
+    CHECK_STR(out, "api|0001=1;api|0002=3;api|0003=0;");
+    out[0] = '\0';
+    CHECK_INT(doc_list(st, &a, NULL, NULL, 2, SB_DOC_REVERSE, collect, out), 2);
+    CHECK_STR(out, "web|0002=2;api|0003=0;");
+    CHECK_INT(doc_list(st, &a, NULL, NULL, 0, 0, stop_after_one, NULL), 1);
+    json_object *got = doc_get(st, &b, "api|0001");
+    CHECK_STR(json_object_get_string(got), "b"); /* namespaces do not leak */
+    json_object_put(got);
+    v = json_object_new_int(42);
+    doc_put(st, &a, "api|0001", v); /* replace */
+    json_object_put(v);
+    got = doc_get(st, &a, "api|0001");
+    CHECK_INT(json_object_get_int(got), 42);
+    json_object_put(got);
+    CHECK_INT(doc_delete(st, &a, "api|0001"), 1);
+    CHECK_INT(doc_delete(st, &a, "api|0001"), 0);
+    CHECK(doc_get(st, &a, "api|0001") == NULL);
+    CHECK_INT(doc_delete_range(st, &a, "api|", "api}"), 2);
+    CHECK_INT(doc_count(st, "plug", 1), 1);
+    CHECK_INT(doc_count(st, "other", 1), 1);
+    CHECK_INT(doc_put(st, &a, "", json_object_new_int(1)), -1);
+    struct doc_ns bad = {"plug", 1, ""};
+    CHECK(doc_get(st, &bad, "k") == NULL);
+    store_close(st);
+}
+
+int main(void)
+{
+    dir = unit_tempdir();
+    RUN(migrations_apply_once);
+    RUN(newer_schema_is_refused);
+    RUN(nested_transactions);
+    RUN(documents);
+    free(dir);
+    UNIT_DONE();
+}
