@@ -30,12 +30,19 @@
 #ifndef SWITCHBOARD_PLUGIN_INSTALL_DIR
 #define SWITCHBOARD_PLUGIN_INSTALL_DIR "/usr/local/lib/switchboard/plugins"
 #endif
+#ifndef SWITCHBOARD_PLUGIN_RELATIVE_DIR
+#define SWITCHBOARD_PLUGIN_RELATIVE_DIR "../lib/switchboard/plugins"
+#endif
 
 char *plugins_default_dir(const struct config *cfg)
 {
     if (cfg->plugin_dir)
         return xstrdup(cfg->plugin_dir);
-    /* A build tree keeps plugins/ beside the binary; an installed one uses the install path. */
+    /*
+     * A build tree keeps plugins/ beside the binary; an installation keeps
+     * them in <prefix>/<libdir>/switchboard/plugins, found relative to the
+     * binary so a relocated install works too.
+     */
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
@@ -43,10 +50,13 @@ char *plugins_default_dir(const struct config *cfg)
         char *slash = strrchr(exe, '/');
         if (slash) {
             *slash = '\0';
-            char *dir = xasprintf("%s/plugins", exe);
-            if (access(dir, R_OK | X_OK) == 0)
-                return dir;
-            free(dir);
+            const char *candidates[] = {"plugins", SWITCHBOARD_PLUGIN_RELATIVE_DIR};
+            for (size_t i = 0; i < ARRAY_LEN(candidates); i++) {
+                char *dir = xasprintf("%s/%s", exe, candidates[i]);
+                if (access(dir, R_OK | X_OK) == 0)
+                    return dir;
+                free(dir);
+            }
         }
     }
     return xstrdup(SWITCHBOARD_PLUGIN_INSTALL_DIR);
