@@ -69,7 +69,7 @@ struct http_request {
     struct query_param *params;
     int n_params;           /* -1 until parsed */
     struct buf reply_headers;
-    int64_t started_ms;
+    int64_t started_us;
 };
 
 struct http_conn {
@@ -79,6 +79,7 @@ struct http_conn {
     enum phase phase;
     struct http_request *req;
     bool close_after_write;
+    bool lingering;         /* answered and half-closed: draining what the client still sends */
     bool got_bytes;         /* any byte of the current request seen */
     char peer[64];
     struct http_conn *prev, *next;
@@ -147,7 +148,7 @@ static struct http_request *request_new(struct http_conn *c)
     req->srv = c->srv;
     req->n_params = -1;
     req->label = "other";
-    req->started_ms = time_mono_ms();
+    req->started_us = time_mono_us();
     buf_init(&req->reply_headers);
     return req;
 }
@@ -181,7 +182,7 @@ const char *http_peer(const struct http_request *req)
 
 bool http_is_head(const struct http_request *req)
 {
-    return strcmp(req->method, "HEAD") == 0;
+    return req->method && strcmp(req->method, "HEAD") == 0;
 }
 
 const char *http_header(const struct http_request *req, const char *name)
@@ -269,9 +270,9 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
 {
     struct http_server *srv = req->srv;
     struct http_conn *c = req->conn;
-    double ms = (double)(time_mono_ms() - req->started_ms);
+    double ms = (double)(time_mono_us() - req->started_us) / 1000.0;
     if (log_access_enabled())
-        log_info("access", "%s \"%s %s\" %d %zu %.0fms id=%s", c ? c->peer : "-",
+        log_info("access", "%s \"%s %s\" %d %zu %.1fms id=%s", c ? c->peer : "-",
                  req->method ? req->method : "-", req->path ? req->path : "-", status, len, ms,
                  req->id);
     if (srv->observe)
@@ -288,7 +289,7 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
                         http_status_text(status), req->id);
     if (content_type && (len || status != 204))
         evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
-    evbuffer_add_printf(out, "Content-Length: %zu\r\n%s\r\n", len,
+    evbuffer_add_printf(out, "Content-Length: %zu\r\n%s", len,
                         c->close_after_write ? "Connection: close\r\n" : "");
     if (req->reply_headers.len)
         evbuffer_add(out, req->reply_headers.data, req->reply_headers.len);
@@ -512,7 +513,7 @@ static int read_chunked(struct http_request *req, struct evbuffer *in, int64_t m
 static void reply_and_close(struct http_conn *c, int status)
 {
     struct http_request *req = c->req;
-    if (!req->head) /* the request line never arrived */
+    if (!req->method) /* the request line never parsed */
         req->method = "-";
     if (!req->id[0])
         assign_request_id(req);
@@ -619,18 +620,38 @@ static void conn_process(struct http_conn *c)
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
-    (void)bev;
-    conn_process(arg);
+    struct http_conn *c = arg;
+    if (c->lingering) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
+    conn_process(c);
+}
+
+/*
+ * Closing a socket with unread input makes the kernel send RST, which can
+ * destroy the answer before the client reads it (a 413 sent before the body
+ * arrived, say). So: half-close, read and discard for a short while, then
+ * close - nginx's "lingering close".
+ */
+static void start_lingering(struct http_conn *c)
+{
+    c->lingering = true;
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    bufferevent_disable(c->bev, EV_WRITE);
+    bufferevent_enable(c->bev, EV_READ);
+    arm_timer(c, 2);
 }
 
 static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
     struct http_conn *c = arg;
     (void)bev;
-    if (c->phase != PHASE_WRITING)
+    if (c->phase != PHASE_WRITING || c->lingering)
         return;
     if (c->close_after_write) {
-        conn_free(c);
+        start_lingering(c);
         return;
     }
     /* Ready for the next request, possibly already buffered (pipelining). */
@@ -654,7 +675,9 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
     struct http_conn *c = arg;
     (void)fd;
     (void)what;
-    if ((c->phase == PHASE_HEAD && c->got_bytes) || c->phase == PHASE_BODY)
+    if (c->lingering)
+        conn_free(c);
+    else if ((c->phase == PHASE_HEAD && c->got_bytes) || c->phase == PHASE_BODY)
         reply_and_close(c, 408);
     else if (c->phase == PHASE_HEAD)
         conn_free(c); /* idle keep-alive connection: just close */

@@ -46,6 +46,7 @@ bool url_decode(char *s, bool plus_is_space);
 /* Time. */
 int64_t time_now_ms(void);     /* wall clock, ms since the epoch */
 int64_t time_mono_ms(void);    /* monotonic, ms */
+int64_t time_mono_us(void);    /* monotonic, microseconds */
 
 /* Strings. */
 bool str_eq_nocase(const char *a, const char *b);

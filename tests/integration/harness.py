@@ -1,0 +1,445 @@
+"""Integration harness: runs the real switchboard binary on a free loopback port.
+
+A test writes a configuration (plugins, fake Intercom URLs, small timeouts),
+starts the server, waits until /healthz answers, and talks HTTP to it. The
+server's log is captured line by line so tests can wait for, and assert on,
+what it reported. Nothing here sleeps to let things happen: waits poll a
+condition with a deadline.
+"""
+
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("SWITCHBOARD_BUILD", REPO / "build"))
+BIN = Path(os.environ.get("SWITCHBOARD_BIN", BUILD / "switchboard"))
+TEST_PLUGIN_DIR = Path(os.environ.get("SWITCHBOARD_TEST_PLUGINS", BUILD / "tests" / "plugins"))
+BUNDLED_PLUGIN_DIR = Path(os.environ.get("SWITCHBOARD_PLUGIN_DIR", BUILD / "plugins"))
+
+sys.path.insert(0, str(REPO / "tests" / "fake_intercom"))
+
+CLIENT_ID = "test-client"
+CLIENT_SECRET = "test-secret"
+API_KEY = "test-api-key"
+
+
+def libconfig(value, indent=1):
+    """Render a Python value as libconfig text."""
+    pad = "  " * indent
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(libconfig(v, indent) for v in value) + "]"
+    if isinstance(value, dict):
+        lines = ["{"]
+        for key, item in value.items():
+            lines.append(f"{pad}{key} = {libconfig(item, indent + 1)};")
+        lines.append("  " * (indent - 1) + "}")
+        return "\n".join(lines)
+    raise TypeError(f"cannot render {value!r}")
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body.decode()) if self.body else None
+
+    @property
+    def text(self):
+        return self.body.decode(errors="replace")
+
+    def header(self, name):
+        for key, value in self.headers:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.body[:200]!r}>"
+
+
+def wait_for(predicate, timeout=10.0, interval=0.02, message="condition"):
+    """Poll predicate until it returns a truthy value; fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def sign_webhook(body: bytes, secret=CLIENT_SECRET):
+    return "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+
+
+def sign_canvas(body: bytes, secret=CLIENT_SECRET):
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class Server:
+    """One switchboard process with its own data folder."""
+
+    def __init__(self, plugins=None, intercom=None, settings=None, workdir=None, plugin_dir=None):
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="switchboard-it-"))
+        self.owns_workdir = workdir is None
+        self.plugins = plugins if plugins is not None else {}
+        self.intercom = intercom
+        self.settings = settings or {}
+        self.plugin_dir = Path(plugin_dir or TEST_PLUGIN_DIR)
+        self.proc = None
+        self.port = None
+        self.lines = []
+        self.lines_lock = threading.Condition()
+        self.config_path = self.workdir / "switchboard.conf"
+        self.admin_token = "admin-" + os.urandom(8).hex()
+        (self.workdir / "admin.token").write_text(self.admin_token + "\n")
+        os.chmod(self.workdir / "admin.token", 0o600)
+
+    # ---- configuration ----
+
+    def base_config(self):
+        cfg = {
+            "server": {
+                "listen": "127.0.0.1:0",
+                "public_url": "http://127.0.0.1:1",  # replaced once the port is known
+                "header_timeout_s": 2,
+                "body_timeout_s": 2,
+                "keepalive_timeout_s": 5,
+                "canvas_deadline_ms": 1000,
+                "api_deadline_ms": 5000,
+            },
+            "log": {"level": "info"},
+            "storage": {"path": "data/switchboard.db"},
+            "security": {"key_file": "data/secret.key", "admin_token_file": "admin.token"},
+            "jobs": {"backoff_base_s": 1, "backoff_cap_s": 2, "max_attempts": 3},
+            "plugin_dir": str(self.plugin_dir),
+        }
+        if self.intercom is not None:
+            cfg["intercom"] = {
+                "oauth_url": self.intercom.oauth_url,
+                "token_url": self.intercom.token_url,
+                "api_url": {r: self.intercom.base_url(r) for r in ("US", "EU", "AU")},
+                "request_timeout_s": 5,
+            }
+        for group, values in self.settings.items():
+            cfg.setdefault(group, {}).update(values)
+        return cfg
+
+    def write_config(self, public_port=None):
+        cfg = self.base_config()
+        if public_port:
+            cfg["server"]["public_url"] = f"http://127.0.0.1:{public_port}"
+        text = ["# written by tests/integration/harness.py"]
+        for key, value in cfg.items():
+            if isinstance(value, dict):
+                text.append(f"{key}: {libconfig(value)};")
+            else:
+                text.append(f"{key} = {libconfig(value)};")
+        text.append("plugins: {")
+        for name, pcfg in self.plugins.items():
+            text.append(f"  {name}: {libconfig(pcfg, 2)};")
+        text.append("};")
+        self.config_path.write_text("\n".join(text) + "\n")
+
+    @staticmethod
+    def plugin_config(settings=None, options=None, credentials=True, **extra):
+        cfg = {}
+        if credentials:
+            cfg.update(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_key=API_KEY)
+        cfg.update(extra)
+        if settings:
+            cfg["settings"] = settings
+        if options:
+            cfg["options"] = options
+        return cfg
+
+    # ---- process ----
+
+    def _read_log(self, stream):
+        for raw in stream:
+            line = raw.decode(errors="replace").rstrip("\n")
+            if os.environ.get("SWITCHBOARD_TEST_VERBOSE"):
+                print("   [server]", line, file=sys.stderr)
+            with self.lines_lock:
+                self.lines.append(line)
+                self.lines_lock.notify_all()
+
+    def start(self, args=(), expect_ready=True):
+        """Start the server; return once /healthz answers.
+
+        The port is chosen here (and kept across restarts) so that the
+        configured public_url matches it.
+        """
+        for _ in range(5):
+            port = self.port or free_port()
+            self.write_config(public_port=port)
+            since = len(self.lines)
+            self.proc = subprocess.Popen(
+                [str(BIN), "-c", str(self.config_path), "--listen", f"127.0.0.1:{port}", *args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=self.workdir,
+            )
+            threading.Thread(target=self._read_log, args=(self.proc.stderr,), daemon=True).start()
+            if not expect_ready:
+                return self
+            try:
+                self.wait_log(r"listening on http://127\.0\.0\.1:(\d+)", timeout=15, since=since)
+            except AssertionError:
+                if self.port is None and "Address already in use" in self.log_text():
+                    continue  # lost a race for the port: pick another
+                raise
+            self.port = port
+            wait_for(self._healthy, timeout=10, message="/healthz")
+            return self
+        raise AssertionError("could not find a free port")
+
+    def _healthy(self):
+        try:
+            return self.request("GET", "/healthz", timeout=1).status == 200
+        except OSError:
+            return False
+
+    def wait_exit(self, timeout=15):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def restart(self, args=()):
+        self.stop()
+        return self.start(args=args)
+
+    def run_once(self, args, timeout=30):
+        """Run the binary with this server's configuration and return (code, stdout, stderr)."""
+        self.write_config(public_port=self.port or 1)
+        p = subprocess.run([str(BIN), "-c", str(self.config_path), *args], capture_output=True,
+                           timeout=timeout, cwd=self.workdir)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def close(self):
+        self.stop()
+        if self.owns_workdir and not os.environ.get("SWITCHBOARD_TEST_KEEP"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # ---- logs ----
+
+    def log_text(self):
+        with self.lines_lock:
+            return "\n".join(self.lines)
+
+    def wait_log(self, pattern, timeout=10.0, since=0):
+        """Wait for a log line matching pattern (searched from line `since`)."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.lines_lock:
+            while True:
+                for line in self.lines[since:]:
+                    m = regex.search(line)
+                    if m:
+                        return m
+                now = time.monotonic()
+                if self.proc and self.proc.poll() is not None:
+                    deadline = min(deadline, now + 0.5)  # exited: only its last lines can come
+                if now >= deadline:
+                    raise AssertionError(
+                        f"log line /{pattern}/ not seen; log was:\n" + "\n".join(self.lines[-40:]))
+                self.lines_lock.wait(min(deadline - now, 0.2))
+
+    # ---- HTTP ----
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def request(self, method, path, body=None, headers=None, json_body=None, timeout=10):
+        headers = dict(headers or {})
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            headers.setdefault("Content-Type", "application/json")
+        if isinstance(body, str):
+            body = body.encode()
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            return Response(resp.status, resp.getheaders(), resp.read())
+        finally:
+            conn.close()
+
+    def admin(self, method, path, json_body=None, token=None):
+        return self.request(method, "/admin" + path, json_body=json_body,
+                            headers={"Authorization": f"Bearer {token or self.admin_token}"})
+
+    def api(self, plugin, method, path, json_body=None, workspace=None, body=None, headers=None,
+            key=API_KEY):
+        headers = dict(headers or {})
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        if workspace:
+            sep = "&" if "?" in path else "?"
+            path = f"{path}{sep}workspace_id={urllib.parse.quote(workspace)}"
+        return self.request(method, f"/api/{plugin}{path}", json_body=json_body, body=body,
+                            headers=headers)
+
+    def docs(self, plugin, collection, workspace, **query):
+        qs = ("&" + urllib.parse.urlencode(query)) if query else ""
+        r = self.api(plugin, "GET", f"/docs/{collection}?x=1{qs}", workspace=workspace)
+        assert r.status == 200, r
+        return r.json()["documents"]
+
+    # ---- Intercom-facing flows ----
+
+    def install(self, plugin, workspace_id, admin_id=None):
+        """Run the OAuth install as a browser would, against the fake Intercom."""
+        fake = self.intercom
+        fake.authorize_as(workspace_id, admin_id=admin_id)
+        start = self.request("GET", f"/oauth/{plugin}/install")
+        assert start.status == 302, start
+        authorize = start.header("Location")
+        back = http_get_no_redirect(authorize)
+        assert back.status == 302, back
+        callback = urllib.parse.urlsplit(back.header("Location"))
+        page = self.request("GET", f"{callback.path}?{callback.query}")
+        return page
+
+    def installation(self, plugin, workspace_id):
+        r = self.admin("GET", f"/installations?plugin={plugin}")
+        for inst in r.json()["installations"]:
+            if inst["workspace_id"] == workspace_id:
+                return inst
+        return None
+
+    def webhook(self, plugin, envelope, secret=CLIENT_SECRET, signature=None):
+        body = json.dumps(envelope).encode()
+        sig = signature if signature is not None else sign_webhook(body, secret)
+        headers = {"Content-Type": "application/json", "User-Agent": "intercom-parrot-service-client/1.0"}
+        if sig:
+            headers["X-Hub-Signature"] = sig
+        return self.request("POST", f"/webhooks/{plugin}", body=body, headers=headers)
+
+    def canvas(self, plugin, flow, payload, secret=CLIENT_SECRET, signature=None):
+        body = json.dumps(payload).encode()
+        sig = signature if signature is not None else sign_canvas(body, secret)
+        headers = {"Content-Type": "application/json"}
+        if sig:
+            headers["X-Body-Signature"] = sig
+        return self.request("POST", f"/canvas/{plugin}/{flow}", body=body, headers=headers)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get_no_redirect(url, timeout=10):
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        path = parts.path + (("?" + parts.query) if parts.query else "")
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return Response(resp.status, resp.getheaders(), resp.read())
+    finally:
+        conn.close()
+
+
+def envelope(topic, app_id, item, notification_id=None, created_at=None):
+    """A webhook notification as Intercom sends it."""
+    now = int(time.time())
+    return {
+        "type": "notification_event",
+        "app_id": app_id,
+        "data": {"type": "notification_event_data", "item": item},
+        "links": {},
+        "id": notification_id or f"notif_{os.urandom(8).hex()}",
+        "topic": topic,
+        "delivery_status": "pending",
+        "delivery_attempts": 1,
+        "delivered_at": 0,
+        "first_sent_at": now,
+        "created_at": created_at or now,
+        "self": None,
+    }
+
+
+def raw_exchange(port, data: bytes, timeout=5.0, read_until_close=True):
+    """Send raw bytes on a fresh connection and return everything read back."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        if data:
+            s.sendall(data)
+        chunks = []
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                if not read_until_close:
+                    break
+        except socket.timeout:
+            pass
+        return b"".join(chunks)
+
+
+class ServerTestCase(unittest.TestCase):
+    """Base class: tracks servers and fakes and tears them down."""
+
+    def setUp(self):
+        self.servers = []
+        self.fakes = []
+
+    def tearDown(self):
+        for srv in self.servers:
+            srv.close()
+        for fake in self.fakes:
+            fake.stop()
+
+    def server(self, **kwargs):
+        srv = Server(**kwargs)
+        self.servers.append(srv)
+        return srv
+
+    def fake_intercom(self, **kwargs):
+        from fake_intercom import FakeIntercom
+        fake = FakeIntercom(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, **kwargs)
+        fake.start()
+        self.fakes.append(fake)
+        return fake
