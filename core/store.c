@@ -65,7 +65,7 @@ static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
     for (int v = have + 1; v <= want; v++) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
-        char step_err[512];
+        char step_err[160];
         if (exec_sql(db, "BEGIN IMMEDIATE", step_err, sizeof step_err) != 0
             || exec_sql(db, migrations_step(v), step_err, sizeof step_err) != 0
             || exec_sql(db, sql, step_err, sizeof step_err) != 0
@@ -99,7 +99,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
      * WAL lets readers run beside the writer; synchronous=FULL makes every
      * commit survive power loss, which an acknowledged webhook must.
      */
-    char pragma_err[256];
+    char pragma_err[512];
     if (exec_sql(db,
                  "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                  "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",

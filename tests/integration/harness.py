@@ -113,6 +113,7 @@ class Server:
         self.plugin_dir = Path(plugin_dir or TEST_PLUGIN_DIR)
         self.proc = None
         self.port = None
+        self.killed = False
         self.lines = []
         self.lines_lock = threading.Condition()
         self.config_path = self.workdir / "switchboard.conf"
@@ -241,6 +242,7 @@ class Server:
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
+        self.killed = True
 
     def restart(self, args=()):
         self.stop()
@@ -254,9 +256,10 @@ class Server:
         return p.returncode, p.stdout.decode(), p.stderr.decode()
 
     def close(self):
-        self.stop()
+        code = self.stop()
         if self.owns_workdir and not os.environ.get("SWITCHBOARD_TEST_KEEP"):
             shutil.rmtree(self.workdir, ignore_errors=True)
+        return code
 
     # ---- logs ----
 
@@ -427,10 +430,17 @@ class ServerTestCase(unittest.TestCase):
         self.fakes = []
 
     def tearDown(self):
+        codes = []
         for srv in self.servers:
-            srv.close()
+            was_running = srv.proc is not None and srv.proc.poll() is None
+            code = srv.close()
+            if was_running:
+                codes.append((code, srv))
         for fake in self.fakes:
             fake.stop()
+        # A clean shutdown exits 0; under the sanitizers a leak or error makes it non-zero.
+        for code, srv in codes:
+            self.assertEqual(code, 0, "server did not shut down cleanly:\n" + srv.log_text()[-3000:])
 
     def server(self, **kwargs):
         srv = Server(**kwargs)

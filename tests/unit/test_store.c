@@ -119,7 +119,9 @@ static void documents(void)
     CHECK_INT(doc_delete_range(st, &a, "api|", "api}"), 2);
     CHECK_INT(doc_count(st, "plug", 1), 1);
     CHECK_INT(doc_count(st, "other", 1), 1);
-    CHECK_INT(doc_put(st, &a, "", json_object_new_int(1)), -1);
+    v = json_object_new_int(1);
+    CHECK_INT(doc_put(st, &a, "", v), -1);
+    json_object_put(v);
     struct doc_ns bad = {"plug", 1, ""};
     CHECK(doc_get(st, &bad, "k") == NULL);
     store_close(st);
