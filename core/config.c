@@ -126,6 +126,7 @@ static const struct key_spec security_keys[] = {
     PATH("key_file", key_file),
     PATH("admin_token_file", admin_token_file),
     STR("admin_token_env", admin_token_env),
+    INT("oauth_state_ttl_s", oauth_state_ttl_s, 1, 86400),
     {NULL, 0, 0, 0, 0},
 };
 
@@ -474,6 +475,7 @@ static void set_defaults(struct config *cfg, const char *base_file)
     cfg->event_retention_days = 30;
     cfg->key_file = path_relative_to(base_file, "../var/secret.key");
     cfg->admin_token_file = path_relative_to(base_file, "../var/admin.token");
+    cfg->oauth_state_ttl_s = 600;
     cfg->intercom_version = xstrdup("2.14");
     cfg->oauth_url = xstrdup("https://app.intercom.com/oauth");
     cfg->token_url = xstrdup("https://api.intercom.io/auth/eagle/token");

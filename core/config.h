@@ -56,6 +56,7 @@ struct config {
     char *key_file;
     char *admin_token_file;
     char *admin_token_env;
+    int oauth_state_ttl_s;
 
     /* intercom */
     char *intercom_version;

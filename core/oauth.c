@@ -3,7 +3,7 @@
  *
  * install:  redirect to the authorize URL with a state that is signed (HMAC
  *           under a key derived from the sealing key), single-use (a row in
- *           oauth_states) and expiring (10 minutes).
+ *           oauth_states) and expiring (security.oauth_state_ttl_s, 10 min).
  * callback: check the state, exchange the code (form-encoded, byte-exact),
  *           GET /me for the workspace, store the installation, run the
  *           plugin's hook, show a page (or Intercom's app-store redirect).
@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STATE_TTL_S 600
 #define NONCE_BYTES 16
 #define STATE_MAC_BYTES 16
 
@@ -109,7 +108,7 @@ static char *state_create(struct server *srv, const char *plugin)
     unsigned char raw[NONCE_BYTES + 8 + STATE_MAC_BYTES];
     if (crypto_random(raw, NONCE_BYTES) != 0)
         return NULL;
-    int64_t now = time_now_ms() / 1000, expires = now + STATE_TTL_S;
+    int64_t now = time_now_ms() / 1000, expires = now + srv->cfg->oauth_state_ttl_s;
     for (int i = 0; i < 8; i++)
         raw[NONCE_BYTES + i] = (unsigned char)((uint64_t)expires >> (56 - 8 * i));
     unsigned char mac[32];

@@ -7,6 +7,7 @@ what it reported. Nothing here sleeps to let things happen: waits poll a
 condition with a deadline.
 """
 
+import atexit
 import hashlib
 import hmac
 import http.client
@@ -422,6 +423,27 @@ def raw_exchange(port, data: bytes, timeout=5.0, read_until_close=True):
         return b"".join(chunks)
 
 
+_validator = None
+
+
+def openapi_validator():
+    """One Prism validator for the whole test module, or None (with the reason printed)."""
+    global _validator
+    if _validator is None:
+        import openapi_check
+        if not openapi_check.find_spec():
+            print("skipped: no OpenAPI description (set SWITCHBOARD_OPENAPI)", file=sys.stderr)
+            _validator = False
+        elif not openapi_check.find_prism():
+            print("skipped: Prism not installed (tests/fake_intercom/install-prism.sh)", file=sys.stderr)
+            _validator = False
+        else:
+            _validator = openapi_check.OpenAPIValidator()
+            _validator.start()
+            atexit.register(_validator.stop)
+    return _validator or None
+
+
 class ServerTestCase(unittest.TestCase):
     """Base class: tracks servers and fakes and tears them down."""
 
@@ -438,9 +460,18 @@ class ServerTestCase(unittest.TestCase):
                 codes.append((code, srv))
         for fake in self.fakes:
             fake.stop()
+            self.assert_openapi_valid(fake)
         # A clean shutdown exits 0; under the sanitizers a leak or error makes it non-zero.
         for code, srv in codes:
             self.assertEqual(code, 0, "server did not shut down cleanly:\n" + srv.log_text()[-3000:])
+
+    def assert_openapi_valid(self, fake):
+        """Every request Switchboard sent to the fake must match Intercom's OpenAPI description."""
+        validator = openapi_validator()
+        if validator is None:
+            return
+        violations = validator.validate(fake.requests)
+        self.assertEqual(violations, [], "requests that break Intercom's OpenAPI description")
 
     def server(self, **kwargs):
         srv = Server(**kwargs)

@@ -1,0 +1,166 @@
+"""Webhook intake: signatures, parsing, dedup, durability across kill -9."""
+
+import json
+import sqlite3
+
+from harness import Server, ServerTestCase, envelope, sign_webhook, wait_for
+
+
+class WebhookTestCase(ServerTestCase):
+    plugin_settings = None
+
+    def setUp(self):
+        super().setUp()
+        self.fake = self.fake_intercom()
+        self.fake.add_workspace(id_code="ws1", name="Acme", region="US")
+        self.srv = self.server(plugins={"testplug": Server.plugin_config(settings=self.plugin_settings)},
+                               intercom=self.fake).start()
+        self.assertEqual(self.srv.install("testplug", "ws1").status, 200)
+
+    def conversation(self, text="My app crashes"):
+        return self.fake.create_conversation("ws1", text)
+
+    def deliveries(self):
+        return self.srv.docs("testplug", "events", "ws1")
+
+    def events(self, **query):
+        qs = "&".join(f"{k}={v}" for k, v in query.items())
+        return self.srv.admin("GET", f"/events?plugin=testplug&{qs}").json()["events"]
+
+
+class Intake(WebhookTestCase):
+    def test_head_validates_url(self):
+        r = self.srv.request("HEAD", "/webhooks/testplug")
+        self.assertEqual(r.status, 200)
+
+    def test_signed_webhook_reaches_plugin_once(self):
+        conv = self.conversation()
+        status, headers, body = self.fake.send_webhook(f"{self.srv.url}/webhooks/testplug",
+                                                       "conversation.user.created", "ws1", conv)
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["status"], "queued")
+        got = wait_for(self.deliveries, message="delivery")
+        self.assertEqual(len(got), 1)
+        value = got[0]["value"]
+        self.assertEqual((value["topic"], value["item_id"], value["attempt"]),
+                         ("conversation.user.created", str(conv["id"]), 1))
+        job = self.srv.admin("GET", f"/jobs/{value['job']}").json()
+        wait_for(lambda: self.srv.admin("GET", f"/jobs/{value['job']}").json()["state"] == "done",
+                 message="job done")
+        self.assertEqual(job["type"], "webhook")
+        self.assertEqual(job["key"], f"item:{conv['id']}")
+        event = self.events()[0]
+        self.assertEqual((event["topic"], event["outcome"], event["workspace_id"]),
+                         ("conversation.user.created", "queued", "ws1"))
+        full = self.srv.admin("GET", f"/events/{event['id']}").json()
+        self.assertEqual(full["body"]["data"]["item"]["id"], conv["id"])
+
+    def test_forged_and_missing_signature(self):
+        env = envelope("conversation.user.created", "ws1", {"type": "conversation", "id": "9"})
+        r = self.srv.webhook("testplug", env, secret="not-the-secret")
+        self.assertEqual(r.status, 401)
+        self.assertEqual(r.json()["error"]["code"], "bad_signature")
+        r = self.srv.webhook("testplug", env, signature="")
+        self.assertEqual(r.status, 401)
+        self.assertIn("missing", r.json()["error"]["message"])
+        r = self.srv.webhook("testplug", env, signature="sha256=" + "0" * 64)
+        self.assertEqual(r.status, 401)
+        self.assertEqual(self.events(), [])
+        self.srv.wait_log(r"plugin testplug: wrong X-Hub-Signature")
+        metrics = self.srv.request("GET", "/metrics").text
+        self.assertIn('switchboard_webhooks_total{outcome="bad_signature"} 3', metrics)
+
+    def test_duplicate_is_acknowledged_once(self):
+        env = envelope("conversation.user.created", "ws1", {"type": "conversation", "id": "77"},
+                       notification_id="notif_dup_1")
+        first = self.srv.webhook("testplug", env)
+        second = self.srv.webhook("testplug", env)
+        self.assertEqual((first.status, first.json()["status"]), (200, "queued"))
+        self.assertEqual((second.status, second.json()["status"]), (200, "duplicate"))
+        wait_for(self.deliveries, message="delivery")
+        jobs = self.srv.admin("GET", "/jobs?plugin=testplug").json()["jobs"]
+        self.assertEqual(len([j for j in jobs if j["type"] == "webhook"]), 1)
+        self.assertEqual(len(self.events()), 1)
+        self.assertEqual(len(self.deliveries()), 1)
+
+    def test_malformed_bodies_store_nothing(self):
+        cases = [b"{not json", b"[1,2]", b'{"topic":"conversation.user.created"}',
+                 json.dumps({"topic": "conversation.user.created", "id": "n1", "app_id": "ws1"}).encode(),
+                 json.dumps({"id": "n2", "app_id": "ws1", "data": {"item": {}}}).encode()]
+        for body in cases:
+            r = self.srv.request("POST", "/webhooks/testplug", body=body,
+                                 headers={"X-Hub-Signature": sign_webhook(body),
+                                          "Content-Type": "application/json"})
+            self.assertEqual(r.status, 400, body)
+            self.assertEqual(r.json()["error"]["code"], "malformed_notification")
+        self.assertEqual(self.events(), [])
+        self.srv.wait_log(r"malformed notification .*data\.item")
+
+    def test_ping(self):
+        env = envelope("ping", "ws1", {"type": "ping", "message": "something"})
+        env["id"] = None
+        r = self.srv.webhook("testplug", env)
+        self.assertEqual((r.status, r.json()["status"]), (200, "pong"))
+        self.assertEqual(self.events(), [])
+
+    def test_unsubscribed_topic_and_unknown_workspace(self):
+        r = self.srv.webhook("testplug", envelope("contact.user.created", "ws1",
+                                                  {"type": "contact", "id": "c1"}))
+        self.assertEqual(r.json()["status"], "ignored")
+        r = self.srv.webhook("testplug", envelope("conversation.user.created", "stranger",
+                                                  {"type": "conversation", "id": "c2"}))
+        self.assertEqual((r.status, r.json()["status"]), (200, "unrouted"))
+        outcomes = sorted(e["outcome"] for e in self.events())
+        self.assertEqual(outcomes, ["ignored", "unrouted"])
+        self.assertEqual(self.srv.admin("GET", "/jobs?plugin=testplug&state=queued").json()["jobs"], [])
+
+    def test_unknown_plugin(self):
+        r = self.srv.request("POST", "/webhooks/nosuch", body=b"{}")
+        self.assertEqual(r.status, 404)
+
+    def test_oversize_body(self):
+        item = {"type": "conversation", "id": "big", "body": "x" * 1100000}
+        r = self.srv.webhook("testplug", envelope("conversation.user.created", "ws1", item))
+        self.assertEqual(r.status, 413)
+        self.assertEqual(self.events(), [])
+
+    def test_burst_shares_commits(self):
+        """Many notifications at once are all stored, each acknowledged after commit."""
+        import concurrent.futures
+        envs = [envelope("conversation.user.replied", "ws1", {"type": "conversation", "id": str(i)})
+                for i in range(200)]
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            statuses = list(pool.map(lambda e: self.srv.webhook("testplug", e).status, envs))
+        self.assertEqual(statuses, [200] * 200)
+        self.assertEqual(len(self.srv.admin("GET", "/events?plugin=testplug&limit=1000")
+                             .json()["events"]), 200)
+        wait_for(lambda: len(self.srv.docs("testplug", "events", "ws1")) == 200, timeout=30,
+                 message="200 deliveries")
+
+
+class KillAndRestart(WebhookTestCase):
+    # Each delivery stays PENDING for 50 ms, so the kill catches jobs mid-flight.
+    plugin_settings = {"event_mode": "pending"}
+
+    def test_every_acknowledged_event_is_processed(self):
+        acked = []
+        for i in range(50):
+            env = envelope("conversation.user.created", "ws1", {"type": "conversation", "id": f"k{i}"})
+            r = self.srv.webhook("testplug", env)
+            self.assertEqual(r.status, 200)
+            acked.append(env["id"])
+        self.srv.kill()
+        # Every acknowledged notification is in the database, with its job.
+        db = sqlite3.connect(self.srv.workdir / "data" / "switchboard.db")
+        stored = {row[0] for row in db.execute("SELECT notification_id FROM events")}
+        jobs = db.execute("SELECT count(*) FROM jobs WHERE type = 'webhook'").fetchone()[0]
+        db.close()
+        self.assertEqual(stored, set(acked))
+        self.assertEqual(jobs, 50)
+        self.srv.start()
+        wait_for(lambda: len({d["key"].split("#")[0] for d in self.deliveries()}) == 50,
+                 timeout=30, message="all 50 processed after restart")
+        states = {j["state"] for j in self.srv.admin("GET", "/jobs?plugin=testplug&limit=1000").json()["jobs"]}
+        wait_for(lambda: {j["state"] for j in self.srv.admin(
+            "GET", "/jobs?plugin=testplug&limit=1000").json()["jobs"]} == {"done"}, message="all done")
+        self.assertTrue(states <= {"done", "queued", "running"})
