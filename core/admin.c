@@ -207,11 +207,11 @@ static void list_jobs(struct server *srv, struct http_request *req, const struct
     if (m->pattern && strstr(m->pattern, "/dead"))
         state = "dead";
     bool known = !state;
-    for (int i = 0; state && i < 6; i++)
+    for (int i = 0; state && i < JOB_STATES; i++)
         known |= strcmp(state, job_state_names[i]) == 0;
     if (!known) {
         http_reply_error(req, 400, "bad_state",
-                         "state must be queued, running, pending, done, dead or cancelled");
+                         "state must be queued, waiting, running, done, dead or cancelled");
         return;
     }
     reply_list(req, "jobs",

@@ -26,12 +26,18 @@
 #define PRUNE_BATCH 20000
 #define UNAVAILABLE_DELAY_MS 60000
 
-const char *const job_state_names[6] = {"queued", "running", "pending", "done", "dead", "cancelled"};
+const char *const job_state_names[JOB_STATES] = {"queued", "waiting", "running", "pending",
+                                                 "done",   "dead",    "cancelled"};
+
+/* The states in which a job holds its key. */
+#define ACTIVE_STATES "('queued', 'waiting', 'running', 'pending')"
 
 struct running_job {
     struct jobs *jobs;
     int64_t id;
     struct sb_plugin *plugin;
+    int64_t installation;
+    char *key;                   /* NULL if the job has none */
     uint32_t attempt;
     uint32_t max_attempts;
     struct event *pending_timer; /* set while the plugin owes a job_complete */
@@ -44,6 +50,9 @@ struct completion {
     enum outcome outcome;
     int64_t run_at;
     char *error;
+    char *plugin;                /* with key: whose successor to promote */
+    int64_t installation;
+    char *key;
 };
 
 struct jobs {
@@ -87,13 +96,18 @@ struct jobs *jobs_new(struct server *srv)
     return jobs;
 }
 
+static void running_free(struct running_job *rj)
+{
+    if (rj->pending_timer)
+        event_free(rj->pending_timer);
+    free(rj->key);
+    free(rj);
+}
+
 static void free_running(void *arg, void *value)
 {
     (void)arg;
-    struct running_job *rj = value;
-    if (rj->pending_timer)
-        event_free(rj->pending_timer);
-    free(rj);
+    running_free(value);
 }
 
 void jobs_free(struct jobs *jobs)
@@ -147,7 +161,9 @@ int64_t jobs_insert(struct jobs *jobs, const char *plugin, int64_t installation,
         srv->store,
         "INSERT INTO jobs (plugin, installation_id, type, key, payload, event_id, state, "
         "max_attempts, run_at, created_at, updated_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9, ?9)");
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ?4 IS NOT NULL AND EXISTS (SELECT 1 FROM jobs "
+        "WHERE plugin = ?1 AND installation_id = ?2 AND key = ?4 AND state IN " ACTIVE_STATES ") "
+        "THEN 'waiting' ELSE 'queued' END, ?7, ?8, ?9, ?9)");
     if (!q)
         return 0;
     int64_t now = time_now_ms();
@@ -218,18 +234,25 @@ static void postpone(struct jobs *jobs, int64_t id, const char *why)
     store_step_done(jobs->srv->store, q);
 }
 
-static void cancel_job(struct jobs *jobs, int64_t id, const char *why)
+static int promote_next(struct jobs *jobs, const char *plugin, int64_t installation,
+                        const char *key, int64_t now);
+
+static void cancel_job(struct jobs *jobs, const struct job_row *row, const char *why)
 {
-    sqlite3_stmt *q = store_stmt(jobs->srv->store,
-                                 "UPDATE jobs SET state = 'cancelled', last_error = ?2, "
-                                 "updated_at = ?3, finished_at = ?3 WHERE id = ?1");
-    if (!q)
+    struct store *st = jobs->srv->store;
+    sqlite3_stmt *q = store_stmt(st, "UPDATE jobs SET state = 'cancelled', last_error = ?2, "
+                                     "updated_at = ?3, finished_at = ?3 WHERE id = ?1");
+    if (!q || store_begin(st) != 0)
         return;
     int64_t now = time_now_ms();
-    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 1, row->id);
     sqlite3_bind_text(q, 2, why, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, now);
-    store_step_done(jobs->srv->store, q);
+    if (store_step_done(st, q) == 0
+        && (!row->key || promote_next(jobs, row->plugin, row->installation, row->key, now) == 0))
+        store_commit(st);
+    else
+        store_rollback(st);
 }
 
 /* Deliver a webhook job: load its event, call on_event. */
@@ -310,7 +333,7 @@ static void run_job(struct jobs *jobs, struct job_row *row)
     if (row->installation) {
         struct installation *inst = installations_get(srv->installations, row->installation);
         if (!inst || inst->state == SB_INSTALLATION_REVOKED) {
-            cancel_job(jobs, row->id, "installation revoked");
+            cancel_job(jobs, row, "installation revoked");
             return;
         }
         if (inst->state == SB_INSTALLATION_NEEDS_REAUTH) {
@@ -320,14 +343,16 @@ static void run_job(struct jobs *jobs, struct job_row *row)
     }
     bool is_event = row->event_id != 0;
     if ((is_event && !p->desc.on_event) || (!is_event && !p->desc.on_job)) {
-        cancel_job(jobs, row->id, is_event ? "plugin has no on_event handler"
-                                           : "plugin has no on_job handler");
+        cancel_job(jobs, row, is_event ? "plugin has no on_event handler"
+                                       : "plugin has no on_job handler");
         return;
     }
     struct running_job *rj = xcalloc(1, sizeof *rj);
     rj->jobs = jobs;
     rj->id = row->id;
     rj->plugin = p;
+    rj->installation = row->installation;
+    rj->key = row->key ? xstrdup(row->key) : NULL;
     rj->attempt = row->attempt;
     rj->max_attempts = row->max_attempts;
     hashmap_put_u64(jobs->running, rj->id, rj);
@@ -341,33 +366,34 @@ static void run_job(struct jobs *jobs, struct job_row *row)
     if (!rj)
         return;
     if (st == SB_PENDING) {
+        /*
+         * Not written to the database: after a crash 'running' and 'pending' are
+         * recovered alike, and an fsync per PENDING job would cost more than it tells.
+         */
         if (!rj->pending_timer) {
             rj->pending_timer = evtimer_new(srv->base, pending_timeout_cb, rj);
             arm_timer(rj->pending_timer, (int64_t)srv->cfg->job_pending_timeout_s * 1000);
-            sqlite3_stmt *q = store_stmt(srv->store,
-                                         "UPDATE jobs SET state = 'pending' WHERE id = ?");
-            if (q) {
-                sqlite3_bind_int64(q, 1, rj->id);
-                store_step_done(srv->store, q);
-            }
         }
         return;
     }
     finish(jobs, rj, st, &result);
 }
 
-static void queue_completion(struct jobs *jobs, int64_t id, enum outcome outcome, int64_t run_at,
-                             const char *error)
+static void queue_completion(struct jobs *jobs, const struct running_job *rj, enum outcome outcome,
+                             int64_t run_at, const char *error)
 {
     if (jobs->n_done == jobs->cap_done) {
         jobs->cap_done = jobs->cap_done ? jobs->cap_done * 2 : 64;
         jobs->done = xrealloc(jobs->done, jobs->cap_done * sizeof *jobs->done);
     }
     struct completion *c = &jobs->done[jobs->n_done++];
-    c->id = id;
+    c->id = rj->id;
     c->outcome = outcome;
     c->run_at = run_at;
     c->error = error && *error ? xstrdup(error) : NULL;
+    c->plugin = rj->key ? xstrdup(rj->plugin->name) : NULL;
+    c->installation = rj->installation;
+    c->key = rj->key ? xstrdup(rj->key) : NULL;
     event_active(jobs->flush_ev, 0, 0);
 }
 
@@ -378,7 +404,7 @@ static void finish(struct jobs *jobs, struct running_job *rj, sb_status status,
     int64_t now = time_now_ms();
     switch (status) {
     case SB_OK:
-        queue_completion(jobs, rj->id, OUTCOME_DONE, 0, NULL);
+        queue_completion(jobs, rj, OUTCOME_DONE, 0, NULL);
         break;
     case SB_RETRY:
     case SB_PENDING: /* PENDING is not a final answer: treat as a transient failure */
@@ -386,7 +412,7 @@ static void finish(struct jobs *jobs, struct running_job *rj, sb_status status,
             char *why = xasprintf("gave up after %u attempts: %s", rj->attempt,
                                   msg ? msg : "retry requested");
             log_warn("jobs", "job %lld (%s) is dead: %s", (long long)rj->id, rj->plugin->name, why);
-            queue_completion(jobs, rj->id, OUTCOME_DEAD, 0, why);
+            queue_completion(jobs, rj, OUTCOME_DEAD, 0, why);
             free(why);
         } else {
             int64_t delay = result && result->retry_after_s
@@ -395,7 +421,7 @@ static void finish(struct jobs *jobs, struct running_job *rj, sb_status status,
             log_info("jobs", "job %lld (%s) attempt %u failed (%s); retry in %lld ms",
                      (long long)rj->id, rj->plugin->name, rj->attempt, msg ? msg : "retry",
                      (long long)delay);
-            queue_completion(jobs, rj->id, OUTCOME_RETRY, now + delay,
+            queue_completion(jobs, rj, OUTCOME_RETRY, now + delay,
                              msg ? msg : "retry requested");
         }
         break;
@@ -403,13 +429,11 @@ static void finish(struct jobs *jobs, struct running_job *rj, sb_status status,
     default:
         log_warn("jobs", "job %lld (%s) failed: %s", (long long)rj->id, rj->plugin->name,
                  msg ? msg : "(no message)");
-        queue_completion(jobs, rj->id, OUTCOME_DEAD, 0, msg ? msg : "failed");
+        queue_completion(jobs, rj, OUTCOME_DEAD, 0, msg ? msg : "failed");
         break;
     }
     hashmap_remove_u64(jobs->running, rj->id);
-    if (rj->pending_timer)
-        event_free(rj->pending_timer);
-    free(rj);
+    running_free(rj);
     jobs->in_flight--;
 }
 
@@ -433,12 +457,10 @@ int jobs_complete(struct jobs *jobs, struct sb_plugin *p, uint64_t job_id, sb_st
 
 /* ---- dispatch and flush ---- */
 
+/* Only runnable rows are 'queued' (a busy key's later jobs wait as 'waiting'). */
 static const char due_sql[] =
     "SELECT id, plugin, installation_id, type, key, payload, event_id, attempts, max_attempts "
-    "FROM jobs j WHERE state = 'queued' AND run_at <= ?1 AND (key IS NULL OR NOT EXISTS ("
-    "  SELECT 1 FROM jobs k WHERE k.plugin = j.plugin AND k.installation_id = j.installation_id"
-    "  AND k.key = j.key AND k.id < j.id AND k.state IN ('queued', 'running', 'pending')))"
-    "ORDER BY run_at, id LIMIT ?2";
+    "FROM jobs WHERE state = 'queued' AND run_at <= ?1 ORDER BY run_at, id LIMIT ?2";
 
 static size_t select_due(struct jobs *jobs, struct job_row *rows, size_t max)
 {
@@ -495,8 +517,7 @@ static void arm_due_timer(struct jobs *jobs)
         return;
     if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
         int64_t delay = sqlite3_column_int64(q, 0) - time_now_ms();
-        /* Due-but-blocked jobs wake up through completions, not through this timer. */
-        if (delay > 0)
+            if (delay > 0)
             arm_timer(jobs->due_timer, delay);
     }
     sqlite3_reset(q);
@@ -527,6 +548,32 @@ static void dispatch_cb(evutil_socket_t fd, short what, void *arg)
     arm_due_timer(jobs);
 }
 
+static void completion_free(struct completion *c)
+{
+    free(c->error);
+    free(c->plugin);
+    free(c->key);
+}
+
+/* A keyed job finished for good: the oldest job waiting behind it becomes runnable. */
+static int promote_next(struct jobs *jobs, const char *plugin, int64_t installation,
+                        const char *key, int64_t now)
+{
+    sqlite3_stmt *q = store_stmt(
+        jobs->srv->store,
+        "UPDATE jobs SET state = 'queued', updated_at = ?4 WHERE id = (SELECT min(id) FROM jobs "
+        "WHERE plugin = ?1 AND installation_id = ?2 AND key = ?3 AND state = 'waiting') "
+        "AND NOT EXISTS (SELECT 1 FROM jobs WHERE plugin = ?1 AND installation_id = ?2 "
+        "AND key = ?3 AND state IN ('queued', 'running', 'pending'))");
+    if (!q)
+        return -1;
+    sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, installation);
+    sqlite3_bind_text(q, 3, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, now);
+    return store_step_done(jobs->srv->store, q);
+}
+
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct jobs *jobs = arg;
@@ -546,6 +593,11 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
     for (size_t i = 0; q && i < jobs->n_done; i++) {
         struct completion *c = &jobs->done[i];
         static const char *const states[] = {"done", "queued", "dead"};
+        if (c->key && c->outcome != OUTCOME_RETRY && promote_next(jobs, c->plugin, c->installation,
+                                                                   c->key, now) != 0) {
+            q = NULL;
+            break;
+        }
         sqlite3_bind_int64(q, 1, c->id);
         sqlite3_bind_text(q, 2, states[c->outcome], -1, SQLITE_STATIC);
         if (c->outcome == OUTCOME_RETRY)
@@ -559,7 +611,7 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (q && store_commit(st) == 0) {
         for (size_t i = 0; i < jobs->n_done; i++)
-            free(jobs->done[i].error);
+            completion_free(&jobs->done[i]);
         jobs->n_done = 0;
     } else {
         if (ok && store_in_transaction(st))
@@ -629,7 +681,7 @@ static bool schedule_job_active(struct store *st, const char *plugin, int64_t in
                                 const char *key)
 {
     sqlite3_stmt *q = store_stmt(st, "SELECT 1 FROM jobs WHERE plugin = ? AND installation_id = ?"
-                                     " AND key = ? AND state IN ('queued', 'running', 'pending')");
+                                     " AND key = ? AND state IN " ACTIVE_STATES);
     if (!q)
         return false;
     sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
@@ -751,7 +803,7 @@ static void prune_cb(evutil_socket_t fd, short what, void *arg)
     q = store_stmt(srv->store,
                    "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE "
                    "e.received_at < ? AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_id = e.id "
-                   "AND j.state IN ('queued', 'running', 'pending', 'dead')) LIMIT 20000)");
+                   "AND j.state IN ('queued', 'waiting', 'running', 'pending', 'dead')) LIMIT 20000)");
     if (q) {
         sqlite3_bind_int64(q, 1, now - (int64_t)srv->cfg->event_retention_days * 86400000);
         store_step_done(srv->store, q);
@@ -777,6 +829,13 @@ int jobs_start(struct jobs *jobs)
     int recovered = sqlite3_changes(store_db(srv->store));
     if (recovered)
         log_info("jobs", "requeued %d jobs interrupted by the last shutdown", recovered);
+    /* A key whose head job vanished (e.g. deleted by hand) must not wait forever. */
+    store_exec(srv->store,
+               "UPDATE jobs SET state = 'queued' WHERE id IN (SELECT min(w.id) FROM jobs w "
+               "WHERE w.state = 'waiting' GROUP BY w.plugin, w.installation_id, w.key) AND NOT "
+               "EXISTS (SELECT 1 FROM jobs a WHERE a.plugin = jobs.plugin AND a.installation_id = "
+               "jobs.installation_id AND a.key = jobs.key AND a.state IN ('queued', 'running', "
+               "'pending'))");
     installations_each(srv->installations, NULL, sync_one, jobs);
     event_active(jobs->schedule_timer, 0, 0);
     arm_timer(jobs->prune_timer, 60000);
@@ -802,9 +861,13 @@ int jobs_in_flight(const struct jobs *jobs)
 int jobs_replay(struct jobs *jobs, int64_t job_id, char *err, size_t errlen)
 {
     struct store *st = jobs->srv->store;
-    sqlite3_stmt *q = store_stmt(st, "UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?2,"
-                                     " updated_at = ?2, finished_at = NULL WHERE id = ?1 AND "
-                                     "state IN ('dead', 'cancelled')");
+    /* Replayed behind any job that now holds its key, so one key still runs one at a time. */
+    sqlite3_stmt *q = store_stmt(
+        st, "UPDATE jobs SET state = CASE WHEN key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs a "
+            "WHERE a.plugin = jobs.plugin AND a.installation_id = jobs.installation_id AND a.key = "
+            "jobs.key AND a.state IN " ACTIVE_STATES ") THEN 'waiting' ELSE 'queued' END, "
+            "attempts = 0, run_at = ?2, updated_at = ?2, finished_at = NULL WHERE id = ?1 AND "
+            "state IN ('dead', 'cancelled')");
     if (!q) {
         snprintf(err, errlen, "database error");
         return -1;
@@ -829,7 +892,7 @@ int jobs_cancel_installation(struct jobs *jobs, int64_t installation)
     struct store *st = jobs->srv->store;
     sqlite3_stmt *q = store_stmt(st, "UPDATE jobs SET state = 'cancelled', last_error = "
                                      "'installation revoked', finished_at = ?2, updated_at = ?2 "
-                                     "WHERE installation_id = ?1 AND state = 'queued'");
+                                     "WHERE installation_id = ?1 AND state IN ('queued', 'waiting')");
     if (!q)
         return -1;
     sqlite3_bind_int64(q, 1, installation);
@@ -938,11 +1001,11 @@ json_object *jobs_schedules(struct jobs *jobs, const char *plugin)
     return arr;
 }
 
-void jobs_counts(struct jobs *jobs, int64_t counts[6])
+void jobs_counts(struct jobs *jobs, int64_t counts[JOB_STATES])
 {
     /* Finished states can hold millions of rows: count only the ones an operator watches. */
-    memset(counts, 0, 6 * sizeof counts[0]);
-    static const int watched[] = {0, 1, 2, 4}; /* queued, running, pending, dead */
+    memset(counts, 0, JOB_STATES * sizeof counts[0]);
+    static const int watched[] = {0, 1, 2, 5}; /* queued, waiting, running, dead */
     for (size_t i = 0; i < ARRAY_LEN(watched); i++) {
         sqlite3_stmt *q = store_stmt(jobs->srv->store, "SELECT count(*) FROM jobs WHERE state = ?");
         if (!q)

@@ -3,7 +3,10 @@
  *
  * A job is a row: queued -> running -> done, or back to queued with backoff
  * on RETRY, or dead after max attempts / FAIL (replayable). Jobs with the
- * same (plugin, installation, key) run one at a time in creation order.
+ * same (plugin, installation, key) run one at a time in creation order: a
+ * job whose key is busy is inserted as 'waiting' and promoted to 'queued'
+ * when the one before it finishes, so the dispatcher only ever looks at
+ * runnable rows.
  * Jobs left running or pending by a crash are queued again at start.
  */
 #ifndef SB_CORE_JOBS_H
@@ -50,8 +53,9 @@ json_object *jobs_list(struct jobs *jobs, const char *state, const char *plugin,
 json_object *jobs_get(struct jobs *jobs, int64_t job_id);
 json_object *jobs_schedules(struct jobs *jobs, const char *plugin);
 /* Counts by state, for /metrics. */
-void jobs_counts(struct jobs *jobs, int64_t counts[6]);
-extern const char *const job_state_names[6];
+#define JOB_STATES 7
+void jobs_counts(struct jobs *jobs, int64_t counts[JOB_STATES]);
+extern const char *const job_state_names[JOB_STATES];
 int jobs_in_flight(const struct jobs *jobs);
 
 #endif

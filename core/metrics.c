@@ -125,10 +125,10 @@ void metrics_handle(struct server *srv, struct http_request *req)
     buf_printf(&b, "switchboard_webhook_commit_failures_total %llu\n",
                (unsigned long long)in.commit_failures);
 
-    int64_t counts[6];
+    int64_t counts[JOB_STATES];
     jobs_counts(srv->jobs, counts);
     family(&b, "switchboard_jobs", "gauge", "Jobs by state (finished states are not counted).");
-    static const int shown[] = {0, 1, 2, 4};
+    static const int shown[] = {0, 1, 2, 5};
     for (size_t i = 0; i < ARRAY_LEN(shown); i++)
         buf_printf(&b, "switchboard_jobs{state=\"%s\"} %lld\n", job_state_names[shown[i]],
                    (long long)counts[shown[i]]);

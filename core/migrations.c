@@ -51,7 +51,8 @@ static const char *const steps[] = {
     "  payload TEXT,"
     "  event_id INTEGER,"
     "  state TEXT NOT NULL"
-    "    CHECK (state IN ('queued', 'running', 'pending', 'done', 'dead', 'cancelled')),"
+    "    CHECK (state IN ('queued', 'waiting', 'running', 'pending', 'done', 'dead',"
+    "                     'cancelled')),"
     "  attempts INTEGER NOT NULL DEFAULT 0,"
     "  max_attempts INTEGER NOT NULL,"
     "  run_at INTEGER NOT NULL," /* ms since the epoch */
@@ -61,8 +62,9 @@ static const char *const steps[] = {
     "  finished_at INTEGER);"
     /* Partial indexes keep finished jobs, the bulk of the table, out of the hot paths. */
     "CREATE INDEX jobs_due ON jobs (run_at, id) WHERE state = 'queued';"
+    /* 'waiting': behind an older job with the same key; promoted when that one finishes. */
     "CREATE INDEX jobs_active_key ON jobs (plugin, installation_id, key, id)"
-    "  WHERE key IS NOT NULL AND state IN ('queued', 'running', 'pending');"
+    "  WHERE key IS NOT NULL AND state IN ('queued', 'waiting', 'running', 'pending');"
     "CREATE INDEX jobs_by_state ON jobs (state, id);"
     "CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state IN ('done', 'cancelled');"
     "CREATE TABLE schedules ("
