@@ -2,6 +2,7 @@
 #include "api.h"
 
 #include "crypto.h"
+#include "host.h"
 #include "http.h"
 #include "installations.h"
 #include "log.h"
@@ -131,8 +132,10 @@ void api_handle(struct server *srv, struct http_request *req, const char *plugin
     preq.reply = replies_open(srv->replies, req, p, REPLY_API, srv->cfg->api_deadline_ms);
     sb_result result = {0};
     p->callbacks++;
-    /* An answer given inside the handler is held until it returns, so req stays valid. */
+    /* Answers given inside are held until the scope commits, so req stays valid here. */
+    host_scope_enter(srv);
     sb_status st = route->handler(p->state, &preq, &result);
+    host_scope_leave(srv);
     replies_after_handler(srv->replies, preq.reply, st, &result);
     router_match_free(&m);
     json_object_put(params);

@@ -2,6 +2,7 @@
 #include "canvas.h"
 
 #include "crypto.h"
+#include "host.h"
 #include "http.h"
 #include "installations.h"
 #include "log.h"
@@ -123,7 +124,9 @@ void canvas_handle(struct server *srv, struct http_request *req, const char *plu
     creq.reply = replies_open(srv->replies, req, p, REPLY_CANVAS, srv->cfg->canvas_deadline_ms);
     sb_result result = {0};
     p->callbacks++;
+    host_scope_enter(srv);
     sb_status st = p->desc.canvas(p->state, &creq, &result);
+    host_scope_leave(srv);
     replies_after_handler(srv->replies, creq.reply, st, &result);
     json_object_put(root);
 }

@@ -25,6 +25,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+void host_scope_enter(struct server *srv)
+{
+    if (srv->scope_depth++ == 0 && store_begin(srv->store) != 0)
+        log_error("host", "cannot open the transaction for plugin callbacks");
+}
+
+void host_scope_leave(struct server *srv)
+{
+    if (--srv->scope_depth > 0)
+        return;
+    bool committed = false;
+    if (store_in_transaction(srv->store))
+        committed = store_commit(srv->store) == 0;
+    if (!committed)
+        log_error("host", "plugin writes could not be committed; their answers become 503");
+    if (srv->replies)
+        replies_release(srv->replies, committed);
+}
+
 /* A stray or stale pointer is a plugin bug: refuse loudly instead of corrupting the host. */
 static struct sb_plugin *check(sb_plugin *self, const char *call)
 {
@@ -92,9 +111,12 @@ static void timer_fire(evutil_socket_t fd, short what, void *arg)
     hashmap_remove_u64(timers, t->id);
     void (*cb)(void *) = t->cb;
     void *cb_arg = t->arg;
+    struct server *srv = t->plugin->srv;
     event_free(t->ev);
     free(t);
+    host_scope_enter(srv);
     cb(cb_arg);
+    host_scope_leave(srv);
 }
 
 static sb_timer_id h_timer_add(sb_plugin *self, uint32_t delay_ms, void (*cb)(void *), void *arg)
@@ -187,8 +209,11 @@ static void post_drain(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_unlock(&post_lock);
     while (list) {
         struct posted *next = list->next;
-        if (list->plugin->running)
+        if (list->plugin->running) {
+            host_scope_enter(list->plugin->srv);
             list->cb(list->arg);
+            host_scope_leave(list->plugin->srv);
+        }
         free(list);
         list = next;
     }
@@ -370,11 +395,7 @@ static int h_transaction(sb_plugin *self, int (*fn)(void *), void *arg)
         store_rollback(p->srv->store);
         return rc;
     }
-    if (store_commit(p->srv->store) != 0)
-        return -1;
-    if (!store_in_transaction(p->srv->store))
-        jobs_kick(p->srv->jobs); /* jobs enqueued inside are visible now */
-    return 0;
+    return store_commit(p->srv->store) == 0 ? 0 : -1;
 }
 
 /* ---- jobs ---- */
@@ -391,7 +412,8 @@ static sb_job_id h_job_enqueue(sb_plugin *self, sb_installation_id inst, const c
         return 0;
     int64_t id = jobs_insert(p->srv->jobs, p->name, inst, type, key, payload, 0,
                              (int64_t)delay_s * 1000);
-    if (id && !store_in_transaction(p->srv->store))
+    /* The dispatcher runs on a later turn of the loop, after the enclosing commit. */
+    if (id)
         jobs_kick(p->srv->jobs);
     return (sb_job_id)id;
 }

@@ -5,6 +5,20 @@
 #include <event2/event.h>
 
 struct sb_plugin;
+struct server;
+
+/*
+ * Plugin callbacks run inside a scope: one host transaction holds every
+ * document, job and audit write they make, and is committed when the
+ * outermost scope ends - before any HTTP answer they gave leaves (answers
+ * are held until then) and before any Intercom request they started can be
+ * sent (that happens on a later turn of the loop). Callbacks invoked
+ * together (a dispatch round, a batch of Intercom completions) share one
+ * commit, so plugins pay one fsync per batch, not per write, and still
+ * "record progress before moving on".
+ */
+void host_scope_enter(struct server *srv);
+void host_scope_leave(struct server *srv);
 
 void host_init_post(struct event_base *base);
 void host_free_post(void);

@@ -76,10 +76,12 @@ struct http_conn {
     struct http_server *srv;
     struct bufferevent *bev;
     struct event *timer;
+    struct event *resume;   /* runs the after-write step when a reply went out at once */
     enum phase phase;
     struct http_request *req;
     bool close_after_write;
     bool lingering;         /* answered and half-closed: draining what the client still sends */
+    bool peer_closed;       /* the client half-closed while we worked: answer, then close */
     bool got_bytes;         /* any byte of the current request seen */
     char peer[64];
     struct http_conn *prev, *next;
@@ -284,7 +286,7 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
     if (!req->keep_alive || srv->stopping || status == 408 || status == 413 || status == 431
         || status == 400)
         c->close_after_write = true;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = evbuffer_new();
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nX-Request-Id: %s\r\n", status,
                         http_status_text(status), req->id);
     if (content_type && (len || status != 204))
@@ -300,7 +302,22 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
     c->phase = PHASE_WRITING;
     request_free(req);
     evtimer_del(c->timer);
-    bufferevent_enable(c->bev, EV_WRITE);
+    /*
+     * Most answers fit the socket buffer: write them now and skip a round of
+     * write-event registration (two epoll_ctl calls per request). Whatever
+     * does not fit goes through the bufferevent as usual.
+     */
+    struct evbuffer *pending = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(pending) == 0) {
+        evutil_socket_t fd = bufferevent_getfd(c->bev);
+        while (evbuffer_get_length(out) > 0 && evbuffer_write(out, fd) > 0)
+            ;
+    }
+    if (evbuffer_get_length(out) == 0)
+        event_active(c->resume, 0, 0);
+    else
+        bufferevent_write_buffer(c->bev, out);
+    evbuffer_free(out);
 }
 
 void http_reply_json(struct http_request *req, int status, json_object *body)
@@ -544,7 +561,7 @@ static void start_handling(struct http_conn *c)
     struct http_request *req = c->req;
     c->phase = PHASE_HANDLING;
     evtimer_del(c->timer);
-    bufferevent_disable(c->bev, EV_READ);
+    /* Reading stays on (bounded by the watermark) so a vanished client is noticed. */
     c->srv->dispatch(req, c->srv->arg);
 }
 
@@ -641,15 +658,20 @@ static void start_lingering(struct http_conn *c)
     shutdown(bufferevent_getfd(c->bev), SHUT_WR);
     bufferevent_disable(c->bev, EV_WRITE);
     bufferevent_enable(c->bev, EV_READ);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
     arm_timer(c, 2);
 }
 
-static void conn_write_cb(struct bufferevent *bev, void *arg)
+/* The answer is fully handed to the kernel: close, or wait for the next request. */
+static void conn_written(struct http_conn *c)
 {
-    struct http_conn *c = arg;
-    (void)bev;
-    if (c->phase != PHASE_WRITING || c->lingering)
+    if (c->phase != PHASE_WRITING || c->lingering
+        || evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
         return;
+    if (c->peer_closed) {
+        conn_free(c);
+        return;
+    }
     if (c->close_after_write) {
         start_lingering(c);
         return;
@@ -658,14 +680,33 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
     c->phase = PHASE_HEAD;
     c->got_bytes = false;
     arm_timer(c, c->srv->limits.keepalive_timeout_s);
-    bufferevent_enable(c->bev, EV_READ);
     conn_process(c);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn_written(arg);
+}
+
+static void conn_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_written(arg);
 }
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct http_conn *c = arg;
     (void)bev;
+    /* A half-close while we work still gets its answer (clients like `nc -q` do this). */
+    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && !c->lingering
+        && (c->phase == PHASE_HANDLING || c->phase == PHASE_WRITING)) {
+        c->peer_closed = true;
+        bufferevent_disable(c->bev, EV_READ);
+        return;
+    }
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
         conn_free(c);
 }
@@ -700,6 +741,7 @@ static void conn_free(struct http_conn *c)
         c->next->prev = c->prev;
     srv->n_conns--;
     event_free(c->timer);
+    event_free(c->resume);
     bufferevent_free(c->bev);
     free(c);
 }
@@ -737,7 +779,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     c->srv = srv;
     c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
     c->timer = evtimer_new(srv->base, conn_timer_cb, c);
-    if (!c->bev || !c->timer) {
+    c->resume = event_new(srv->base, -1, 0, conn_resume_cb, c);
+    if (!c->bev || !c->timer || !c->resume) {
         log_error("http", "cannot set up a connection");
         if (c->bev)
             bufferevent_free(c->bev);
@@ -745,6 +788,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
             evutil_closesocket(fd);
         if (c->timer)
             event_free(c->timer);
+        if (c->resume)
+            event_free(c->resume);
         free(c);
         return;
     }
@@ -769,7 +814,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     struct timeval write_tv = {srv->limits.body_timeout_s, 0};
     bufferevent_set_timeouts(c->bev, NULL, &write_tv);
     bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-    bufferevent_enable(c->bev, EV_READ);
+    /* Bound what a client can pile up (pipelined bytes) while a request is handled. */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, srv->limits.max_header_bytes + 65536);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     c->phase = PHASE_HEAD;
     arm_timer(c, srv->limits.header_timeout_s);
 }

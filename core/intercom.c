@@ -14,6 +14,7 @@
 
 #include "crypto.h"
 #include "hashmap.h"
+#include "host.h"
 #include "http.h"
 #include "installations.h"
 #include "lifecycle.h"
@@ -265,10 +266,12 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
     size_t n = ic->n_ready;
     ic->ready = NULL;
     ic->n_ready = ic->cap_ready = 0;
+    host_scope_enter(ic->srv);
     for (size_t i = 0; i < n; i++) {
         deliver_one(batch[i]);
         request_free(batch[i]);
     }
+    host_scope_leave(ic->srv);
     free(batch);
 }
 

@@ -10,6 +10,7 @@
 #include "jobs.h"
 
 #include "hashmap.h"
+#include "host.h"
 #include "installations.h"
 #include "log.h"
 #include "plugins.h"
@@ -319,7 +320,10 @@ static void pending_timeout_cb(evutil_socket_t fd, short what, void *arg)
     snprintf(result.message, sizeof result.message,
              "plugin did not complete the job within %d s", rj->jobs->srv->cfg->job_pending_timeout_s);
     log_warn("jobs", "job %lld (%s): %s", (long long)rj->id, rj->plugin->name, result.message);
+    struct server *srv = rj->jobs->srv;
+    host_scope_enter(srv);
     finish(rj->jobs, rj, SB_RETRY, &result);
+    host_scope_leave(srv);
 }
 
 static void run_job(struct jobs *jobs, struct job_row *row)
@@ -535,10 +539,13 @@ static void dispatch_cb(evutil_socket_t fd, short what, void *arg)
             budget = 256;
         struct job_row *rows = xcalloc(budget, sizeof *rows);
         size_t n = select_due(jobs, rows, budget);
+        /* The whole round - marks, handlers and their writes - is one commit. */
+        host_scope_enter(jobs->srv);
         if (n && mark_running(jobs, rows, n) != 0)
             n = 0;
         for (size_t i = 0; i < n; i++)
             run_job(jobs, &rows[i]);
+        host_scope_leave(jobs->srv);
         for (size_t i = 0; i < budget; i++)
             job_row_free(&rows[i]);
         free(rows);

@@ -19,8 +19,7 @@ struct reply {
     struct sb_plugin *plugin;
     enum reply_kind kind;
     struct event *deadline;
-    /* An answer given while the handler still runs waits here until it returns. */
-    bool in_handler;
+    /* An answer given inside a plugin scope waits here until the scope commits. */
     bool answered;
     int status;
     char *content_type;
@@ -32,6 +31,8 @@ struct replies {
     struct server *srv;
     struct hashmap *open;
     uint64_t next_token;
+    sb_reply_token *held;  /* answered inside the current scope */
+    size_t n_held, cap_held;
 };
 
 struct replies *replies_new(struct server *srv)
@@ -57,7 +58,8 @@ static void reply_close(struct reply *r)
 static void deliver(struct reply *r, int status, const char *content_type, const void *data,
                     size_t len)
 {
-    if (r->in_handler) {
+    struct replies *rs = r->rs;
+    if (rs->srv->scope_depth > 0) {
         r->answered = true;
         r->status = status;
         r->content_type = xstrdup(content_type);
@@ -65,6 +67,11 @@ static void deliver(struct reply *r, int status, const char *content_type, const
         memcpy(r->data, data, len);
         r->len = len;
         evtimer_del(r->deadline);
+        if (rs->n_held == rs->cap_held) {
+            rs->cap_held = rs->cap_held ? rs->cap_held * 2 : 16;
+            rs->held = xrealloc(rs->held, rs->cap_held * sizeof *rs->held);
+        }
+        rs->held[rs->n_held++] = r->token;
         return;
     }
     http_reply(r->req, status, content_type, data, len);
@@ -145,7 +152,6 @@ const char *canvas_problem(json_object *body, size_t *size_out)
 
 static void answer_for_plugin(struct reply *r, int status, const char *message)
 {
-    r->in_handler = false;
     if (r->kind == REPLY_CANVAS) {
         /* Intercom shows a 200 canvas; an HTTP error would only show a broken panel. */
         http_reply_json(r->req, 200, canvas_text(message, "error"));
@@ -178,7 +184,6 @@ sb_reply_token replies_open(struct replies *rs, struct http_request *req, struct
     r->req = req;
     r->plugin = p;
     r->kind = kind;
-    r->in_handler = true;
     r->deadline = evtimer_new(rs->srv->base, deadline_cb, r);
     struct timeval tv = {deadline_ms / 1000, (deadline_ms % 1000) * 1000};
     evtimer_add(r->deadline, &tv);
@@ -245,16 +250,8 @@ void replies_after_handler(struct replies *rs, sb_reply_token token, sb_status s
                            const sb_result *result)
 {
     struct reply *r = hashmap_get_u64(rs->open, token);
-    if (!r)
-        return;
-    r->in_handler = false;
-    if (r->answered) {
-        http_reply(r->req, r->status, r->content_type, r->data, r->len);
-        reply_close(r);
-        return;
-    }
-    if (status == SB_PENDING)
-        return; /* answered later, or by the deadline */
+    if (!r || r->answered || status == SB_PENDING)
+        return; /* answered (maybe held until its scope commits), later, or by the deadline */
     const char *msg = result->message[0] ? result->message : NULL;
     if (status == SB_OK) {
         log_warn("replies", "plugin %s returned OK without answering", r->plugin->name);
@@ -274,6 +271,25 @@ void replies_after_handler(struct replies *rs, sb_reply_token token, sb_status s
             http_add_header(r->req, "Retry-After", secs);
         }
         answer_for_plugin(r, http, msg ? msg : "the plugin failed");
+    }
+}
+
+void replies_release(struct replies *rs, bool committed)
+{
+    size_t n = rs->n_held;
+    rs->n_held = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct reply *r = hashmap_get_u64(rs->open, rs->held[i]);
+        if (!r)
+            continue;
+        if (committed)
+            http_reply(r->req, r->status, r->content_type, r->data, r->len);
+        else if (r->kind == REPLY_CANVAS)
+            http_reply_json(r->req, 200, canvas_text("This panel could not be saved. Please try "
+                                                     "again.", "error"));
+        else
+            http_reply_error(r->req, 503, "store_error", "the plugin's changes could not be saved");
+        reply_close(r);
     }
 }
 
@@ -299,5 +315,6 @@ void replies_free(struct replies *rs)
         answer_for_plugin(all[i], 503, "the server is shutting down");
     free(all);
     hashmap_free(rs->open);
+    free(rs->held);
     free(rs);
 }

@@ -8,6 +8,7 @@
 #define SB_CORE_REPLIES_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <switchboard/switchboard.h>
 
@@ -33,6 +34,8 @@ int replies_raw(struct replies *rs, struct sb_plugin *p, sb_reply_token token, i
 /* After the handler returned: answer for it if it did not (OK without answer, RETRY, FAIL). */
 void replies_after_handler(struct replies *rs, sb_reply_token token, sb_status status,
                            const sb_result *result);
+/* Send the answers held during a scope (or 503s if its commit failed). */
+void replies_release(struct replies *rs, bool committed);
 size_t replies_open_count(const struct replies *rs);
 
 /* {"canvas":{"content":{"components":[{"type":"text","style":...,"text":...}]}}} */

@@ -37,6 +37,7 @@ struct server {
     unsigned char seal_key[SEAL_KEY_BYTES];
     char *admin_token;
     int64_t started_ms;
+    int scope_depth; /* > 0 while plugin callbacks run: see host_scope_enter */
     bool stopping;
 };
 
