@@ -163,6 +163,16 @@ class Http(ServerTestCase):
                 self.assertRegex(line, r'^[a-z_]+(\{[^}]*\})? -?[0-9.e+]+$')
         self.assertIn('"GET /nowhere" 404', self.srv.log_text())
 
+    def test_idle_server_does_not_spin(self):
+        """An idle server sleeps in the event loop: no timer or event re-arms itself."""
+        def cpu_seconds():
+            fields = open(f"/proc/{self.srv.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        self.srv.request("GET", "/healthz")
+        before = cpu_seconds()
+        time.sleep(1.0)  # measuring idleness needs wall time to pass
+        self.assertLess(cpu_seconds() - before, 0.1)
+
     def test_admin_requires_token(self):
         self.assertEqual(self.srv.admin("GET", "/plugins", token="wrong").status, 401)
         r = self.srv.request("GET", "/admin/plugins")
