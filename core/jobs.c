@@ -600,11 +600,6 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
     for (size_t i = 0; q && i < jobs->n_done; i++) {
         struct completion *c = &jobs->done[i];
         static const char *const states[] = {"done", "queued", "dead"};
-        if (c->key && c->outcome != OUTCOME_RETRY && promote_next(jobs, c->plugin, c->installation,
-                                                                   c->key, now) != 0) {
-            q = NULL;
-            break;
-        }
         sqlite3_bind_int64(q, 1, c->id);
         sqlite3_bind_text(q, 2, states[c->outcome], -1, SQLITE_STATIC);
         if (c->outcome == OUTCOME_RETRY)
@@ -613,7 +608,13 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
             sqlite3_bind_null(q, 3);
         store_bind_text(q, 4, c->error);
         sqlite3_bind_int64(q, 5, now);
-        if (store_step_done(st, q) != 0)
+        if (store_step_done(st, q) != 0) {
+            q = NULL;
+            break;
+        }
+        /* After the row left 'running': promote_next waits while its key has an active job. */
+        if (c->key && c->outcome != OUTCOME_RETRY
+            && promote_next(jobs, c->plugin, c->installation, c->key, now) != 0)
             q = NULL;
     }
     if (q && store_commit(st) == 0) {

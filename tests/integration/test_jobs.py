@@ -97,6 +97,25 @@ class Ordering(JobsTestCase):
         order = [r["payload"]["n"] for r in sorted(runs, key=lambda r: r["at"]) if r["payload"]["n"] != 99]
         self.assertEqual(order, [0, 1, 2, 3, 4])
 
+    def test_job_waiting_behind_a_pending_one_runs_after_it(self):
+        # Each delivery stays PENDING for 50 ms: the second notification of the
+        # conversation is stored as 'waiting' and must be promoted when the first ends.
+        self.settings(event_mode="pending")
+        for n in range(2):
+            r = self.srv.webhook("testplug", envelope("conversation.user.replied", "ws1",
+                                                      {"type": "conversation", "id": "same"},
+                                                      notification_id=f"notif_wait_{n}"))
+            self.assertEqual(r.status, 200)
+
+        def both_done():
+            jobs = self.srv.admin("GET", "/jobs?plugin=testplug").json()["jobs"]
+            done = [j for j in jobs if j["type"] == "webhook" and j["state"] == "done"]
+            return len(done) == 2 and done
+
+        webhooks = sorted(wait_for(both_done, message="both deliveries done"), key=lambda j: j["id"])
+        self.assertEqual([j["key"] for j in webhooks], ["item:same", "item:same"])
+        self.assertLessEqual(webhooks[0]["finished_at"], webhooks[1]["finished_at"])
+
     def test_blocked_by_earlier_retrying_job(self):
         first = self.enqueue(type="work", key="k", payload={"outcome": "fail"})
         second = self.enqueue(type="work", key="k", payload={"n": 2})
