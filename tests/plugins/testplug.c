@@ -179,9 +179,10 @@ static sb_status on_event(void *state, const sb_event *ev, sb_result *result)
     json_object_object_add(v, "job", json_object_new_int64((int64_t)ev->job));
     const char *item_id = str_member(ev->item, "id");
     json_object_object_add(v, "item_id", item_id ? json_object_new_string(item_id) : NULL);
-    /* One document per delivery attempt, so tests can count deliveries. */
+    /* One document per delivery, in time order (a replay starts again at attempt 1). */
     char key[192];
-    snprintf(key, sizeof key, "%s#%u", ev->notification_id, ev->attempt);
+    snprintf(key, sizeof key, "%s#%013lld-%u", ev->notification_id,
+             (long long)s->host->now_ms(s->self), ev->attempt);
     record(s, ev->installation, "events", key, v);
 
     char *mode = setting_string(s, ev->installation, "event_mode");
@@ -215,8 +216,9 @@ static sb_status on_event(void *state, const sb_event *ev, sb_result *result)
 static sb_status on_job(void *state, const sb_job *job, sb_result *result)
 {
     struct state *s = state;
-    char key[64];
-    snprintf(key, sizeof key, "%020llu#%u", (unsigned long long)job->id, job->attempt);
+    char key[80];
+    snprintf(key, sizeof key, "%020llu#%013lld-%u", (unsigned long long)job->id,
+             (long long)s->host->now_ms(s->self), job->attempt);
     json_object *v = obj();
     json_object_object_add(v, "type", json_object_new_string(job->type));
     json_object_object_add(v, "attempt", json_object_new_int((int)job->attempt));
