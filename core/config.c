@@ -138,6 +138,8 @@ static const struct key_spec intercom_keys[] = {
     STR("appstore_redirect_url", appstore_redirect_url),
     INT("request_timeout_s", request_timeout_s, 1, 600),
     INT("max_attempts", request_max_attempts, 1, 20),
+    INT("retry_base_ms", request_retry_base_ms, 1, 60000),
+    INT("retry_cap_ms", request_retry_cap_ms, 1, 3600000),
     INT("max_in_flight", max_in_flight, 1, 10000),
     INT("max_in_flight_per_installation", max_in_flight_per_installation, 1, 1000),
     {NULL, 0, 0, 0, 0},
@@ -484,6 +486,8 @@ static void set_defaults(struct config *cfg, const char *base_file)
     cfg->api_url[REGION_AU] = xstrdup("https://api.au.intercom.io");
     cfg->request_timeout_s = 30;
     cfg->request_max_attempts = 5;
+    cfg->request_retry_base_ms = 500;
+    cfg->request_retry_cap_ms = 30000;
     cfg->max_in_flight = 64;
     cfg->max_in_flight_per_installation = 8;
     cfg->job_max_attempts = 8;

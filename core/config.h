@@ -66,6 +66,8 @@ struct config {
     char *appstore_redirect_url; /* NULL: plain pages after install */
     int request_timeout_s;
     int request_max_attempts;
+    int request_retry_base_ms;  /* first retry after about this long, doubling up to the cap */
+    int request_retry_cap_ms;
     int max_in_flight;
     int max_in_flight_per_installation;
 

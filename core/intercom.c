@@ -30,8 +30,6 @@
 #include <string.h>
 
 #define MAX_RATE_LIMIT_WAITS 10
-#define RETRY_BASE_MS 500
-#define RETRY_CAP_MS 30000
 #define JITTER_MS 1000
 
 struct governor;
@@ -581,13 +579,14 @@ static void schedule_retry(struct ic_request *r, int64_t delay_ms)
     evtimer_add(r->retry_timer, &tv);
 }
 
-static int64_t retry_delay(uint32_t attempts)
+/* Capped exponential backoff with jitter: half the step, plus up to as much again. */
+static int64_t retry_delay(const struct config *cfg, uint32_t attempts)
 {
-    int64_t delay = RETRY_BASE_MS;
-    for (uint32_t i = 1; i < attempts && delay < RETRY_CAP_MS; i++)
+    int64_t cap = cfg->request_retry_cap_ms, delay = cfg->request_retry_base_ms;
+    for (uint32_t i = 1; i < attempts && delay < cap; i++)
         delay *= 2;
-    if (delay > RETRY_CAP_MS)
-        delay = RETRY_CAP_MS;
+    if (delay > cap)
+        delay = cap;
     return delay / 2 + (int64_t)(random_u32() % (uint32_t)(delay / 2 + 1));
 }
 
@@ -633,7 +632,7 @@ static void finished(struct ic_request *r, CURLcode result)
         if (r->plugin && may_retry(r) && r->attempts < (uint32_t)ic->srv->cfg->request_max_attempts) {
             log_info("intercom", "%s %s: %s (attempt %u); retrying", r->method,
                      r->path ? r->path : "-", code, r->attempts);
-            schedule_retry(r, retry_delay(r->attempts));
+            schedule_retry(r, retry_delay(ic->srv->cfg, r->attempts));
         } else {
             complete(r, 0, code, r->error[0] ? r->error : curl_easy_strerror(result));
         }
@@ -672,7 +671,7 @@ static void finished(struct ic_request *r, CURLcode result)
                && r->attempts < (uint32_t)ic->srv->cfg->request_max_attempts) {
         log_info("intercom", "%s %s: HTTP %ld (attempt %u); retrying", r->method, r->path, status,
                  r->attempts);
-        schedule_retry(r, retry_delay(r->attempts));
+        schedule_retry(r, retry_delay(ic->srv->cfg, r->attempts));
     } else {
         char fallback[32];
         snprintf(fallback, sizeof fallback, "http_%ld", status);
