@@ -1,0 +1,69 @@
+/*
+ * ss_intercom.c - the Intercom writes sigsentry makes, and how their
+ * failures end a job. Notes and replies are not marked retry-safe: if
+ * Intercom stored one but the answer was lost, sending it again would post
+ * it twice, so such a failure goes back to the job queue, whose retry
+ * re-reads the progress documents first. Attribute writes are idempotent
+ * and may be retried by the host.
+ */
+#include "ss_plugin.h"
+
+#include "ss_util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+bool ss_post_reply(struct ss_plugin *ss, sb_installation_id inst, const char *conversation_id,
+                   const char *message_type, const char *html, ss_call_done done, void *arg,
+                   sb_result *result)
+{
+    sb_installation view;
+    if (ss->host->installation_get(ss->self, inst, &view) != 0 || !view.admin_id) {
+        sb_result_set(result, SB_FAIL, "the installation has no admin to write as");
+        return false;
+    }
+    json_object *body = json_object_new_object();
+    ss_add_str(body, "message_type", message_type);
+    ss_add_str(body, "type", "admin");
+    ss_add_str(body, "admin_id", view.admin_id);
+    ss_add_str(body, "body", html);
+    char path[160];
+    snprintf(path, sizeof path, "/conversations/%s/reply", conversation_id);
+    sb_intercom_request req = {.method = "POST", .path = path, .body = body};
+    ss->host->intercom_request(ss->self, inst, &req, done, arg);
+    json_object_put(body); /* serialized by the host already */
+    return true;
+}
+
+void ss_put_attributes(struct ss_plugin *ss, sb_installation_id inst, const char *conversation_id,
+                       json_object *attributes, ss_call_done done, void *arg)
+{
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "custom_attributes", json_object_get(attributes));
+    char path[128];
+    snprintf(path, sizeof path, "/conversations/%s", conversation_id);
+    sb_intercom_request req = {.method = "PUT", .path = path, .body = body,
+                               .flags = SB_INTERCOM_RETRY_SAFE};
+    ss->host->intercom_request(ss->self, inst, &req, done, arg);
+    json_object_put(body);
+}
+
+sb_status ss_call_failure(const sb_intercom_response *res, const char *what, sb_result *result)
+{
+    const char *code = res->error_code ? res->error_code : "error";
+    sb_status status = SB_FAIL;
+    if (strcmp(code, "revoked") == 0)
+        status = SB_OK; /* disconnected meanwhile: nothing is left to do for this binding */
+    else if (res->status == 0 || res->status == 429 || res->status >= 500
+        || strcmp(code, "needs_reauth") == 0)
+        status = SB_RETRY;
+    return sb_result_set(result, status, "%s: %s%s%s (HTTP %d)", what, code,
+                         res->error_message ? ": " : "",
+                         res->error_message ? res->error_message : "", res->status);
+}
+
+bool ss_attribute_error_is_permanent(const sb_intercom_response *res)
+{
+    /* 400/404/422: the attribute does not exist, has another type, ... */
+    return res->status >= 400 && res->status < 500 && res->status != 401 && res->status != 429;
+}

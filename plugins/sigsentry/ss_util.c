@@ -1,0 +1,359 @@
+/* ss_util.c - allocation, buffers, JSON members, UTC time and random ids. */
+#include "ss_util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+static void out_of_memory(void)
+{
+    fputs("sigsentry: out of memory\n", stderr);
+    abort();
+}
+
+void *ss_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        out_of_memory();
+    return p;
+}
+
+void *ss_xrealloc(void *p, size_t size)
+{
+    void *q = realloc(p, size ? size : 1);
+    if (!q)
+        out_of_memory();
+    return q;
+}
+
+char *ss_xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        out_of_memory();
+    return d;
+}
+
+char *ss_xstrndup(const char *s, size_t n)
+{
+    char *d = strndup(s, n);
+    if (!d)
+        out_of_memory();
+    return d;
+}
+
+char *ss_xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *out = NULL;
+    int n = vasprintf(&out, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        out_of_memory();
+    return out;
+}
+
+/* ---- buffer ---- */
+
+static void buf_reserve(struct ss_buf *b, size_t extra)
+{
+    if (b->data && b->len + extra < b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap <= b->len + extra)
+        cap *= 2;
+    b->data = ss_xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void ss_buf_put(struct ss_buf *b, const char *s, size_t n)
+{
+    buf_reserve(b, n);
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void ss_buf_puts(struct ss_buf *b, const char *s)
+{
+    ss_buf_put(b, s, strlen(s));
+}
+
+void ss_buf_printf(struct ss_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    buf_reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void ss_buf_html(struct ss_buf *b, const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        switch (*p) {
+        case '&': ss_buf_puts(b, "&amp;"); break;
+        case '<': ss_buf_puts(b, "&lt;"); break;
+        case '>': ss_buf_puts(b, "&gt;"); break;
+        case '"': ss_buf_puts(b, "&quot;"); break;
+        case '\'': ss_buf_puts(b, "&#39;"); break;
+        default: ss_buf_put(b, p, 1);
+        }
+    }
+}
+
+char *ss_buf_steal(struct ss_buf *b)
+{
+    char *out = b->data ? b->data : ss_xstrdup("");
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return out;
+}
+
+void ss_buf_free(struct ss_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+char *ss_html_escape(const char *s)
+{
+    struct ss_buf b = {0};
+    ss_buf_html(&b, s ? s : "");
+    return ss_buf_steal(&b);
+}
+
+/* ---- JSON ---- */
+
+json_object *ss_obj(json_object *o, const char *key)
+{
+    json_object *v;
+    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_object)
+               ? v
+               : NULL;
+}
+
+json_object *ss_arr(json_object *o, const char *key)
+{
+    json_object *v;
+    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_array)
+               ? v
+               : NULL;
+}
+
+const char *ss_str(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
+        return NULL;
+    if (!json_object_is_type(v, json_type_string) && !json_object_is_type(v, json_type_int))
+        return NULL;
+    const char *s = json_object_get_string(v);
+    return s && *s ? s : NULL;
+}
+
+int64_t ss_int(json_object *o, const char *key, int64_t fallback)
+{
+    json_object *v;
+    if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
+        return fallback;
+    switch (json_object_get_type(v)) {
+    case json_type_int:
+        return json_object_get_int64(v);
+    case json_type_double: {
+        double d = json_object_get_double(v);
+        return d == (double)(int64_t)d ? (int64_t)d : fallback;
+    }
+    case json_type_string: {
+        const char *s = json_object_get_string(v);
+        char *end;
+        errno = 0;
+        long long n = strtoll(s, &end, 10);
+        return *s && !*end && errno == 0 ? (int64_t)n : fallback;
+    }
+    default:
+        return fallback;
+    }
+}
+
+bool ss_bool(json_object *o, const char *key, bool fallback)
+{
+    json_object *v;
+    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_boolean))
+        return fallback;
+    return json_object_get_boolean(v);
+}
+
+void ss_add_str(json_object *o, const char *key, const char *value)
+{
+    json_object_object_add(o, key, value ? json_object_new_string(value) : NULL);
+}
+
+void ss_add_int(json_object *o, const char *key, int64_t value)
+{
+    json_object_object_add(o, key, json_object_new_int64(value));
+}
+
+void ss_add_bool(json_object *o, const char *key, bool value)
+{
+    json_object_object_add(o, key, json_object_new_boolean(value));
+}
+
+bool ss_str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* ---- time ---- */
+
+static void split_ms(int64_t ms, struct tm *tm, int *millis)
+{
+    int64_t secs = ms / 1000;
+    int64_t rem = ms % 1000;
+    if (rem < 0) {
+        rem += 1000;
+        secs--;
+    }
+    time_t t = (time_t)secs;
+    gmtime_r(&t, tm);
+    *millis = (int)rem;
+}
+
+void ss_time_iso(int64_t ms, char out[SS_TIME_LEN])
+{
+    struct tm tm;
+    int millis;
+    split_ms(ms, &tm, &millis);
+    size_t n = strftime(out, SS_TIME_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, SS_TIME_LEN - n, ".%03uZ", (unsigned)millis % 1000u);
+}
+
+void ss_time_human(int64_t ms, char out[SS_TIME_LEN])
+{
+    struct tm tm;
+    int millis;
+    split_ms(ms, &tm, &millis);
+    strftime(out, SS_TIME_LEN, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+/* Exactly @p n digits at *p; advances. */
+static bool digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return false;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *out = v;
+    return true;
+}
+
+static bool expect(const char **p, char c)
+{
+    if (**p != c)
+        return false;
+    (*p)++;
+    return true;
+}
+
+bool ss_time_parse(const char *text, int64_t *ms)
+{
+    if (!text)
+        return false;
+    const char *p = text;
+    int year, mon, day, hour, min, sec;
+    if (!digits(&p, 4, &year) || !expect(&p, '-') || !digits(&p, 2, &mon) || !expect(&p, '-')
+        || !digits(&p, 2, &day))
+        return false;
+    if (*p != 'T' && *p != 't' && *p != ' ')
+        return false;
+    p++;
+    if (!digits(&p, 2, &hour) || !expect(&p, ':') || !digits(&p, 2, &min) || !expect(&p, ':')
+        || !digits(&p, 2, &sec))
+        return false;
+    int millis = 0;
+    if (*p == '.') {
+        p++;
+        int n = 0;
+        while (isdigit((unsigned char)*p)) {
+            if (n < 3)
+                millis = millis * 10 + (*p - '0');
+            n++;
+            p++;
+        }
+        if (n == 0)
+            return false;
+        for (; n < 3; n++)
+            millis *= 10;
+    }
+    int offset_min = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1, oh, om;
+        p++;
+        if (!digits(&p, 2, &oh) || !expect(&p, ':') || !digits(&p, 2, &om) || oh > 23 || om > 59)
+            return false;
+        offset_min = sign * (oh * 60 + om);
+    } else {
+        return false; /* a time without a zone is ambiguous */
+    }
+    if (*p)
+        return false;
+    static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (year < 1970 || mon < 1 || mon > 12 || day < 1 || day > month_days[mon - 1] || hour > 23
+        || min > 59 || sec > 60)
+        return false;
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (mon == 2 && day == 29 && !leap)
+        return false;
+    struct tm tm = {.tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day,
+                    .tm_hour = hour, .tm_min = min, .tm_sec = sec > 59 ? 59 : sec};
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return false;
+    *ms = ((int64_t)t - (int64_t)offset_min * 60) * 1000 + millis;
+    return true;
+}
+
+/* ---- ids ---- */
+
+bool ss_random_hex(char *out, size_t bytes)
+{
+    unsigned char raw[64];
+    if (bytes == 0 || bytes > sizeof raw)
+        return false;
+    size_t got = 0;
+    while (got < bytes) {
+        ssize_t n = getrandom(raw + got, bytes - got, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        got += (size_t)n;
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < bytes; i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+    out[2 * bytes] = '\0';
+    return true;
+}
