@@ -147,6 +147,8 @@ class Server:
                 "token_url": self.intercom.token_url,
                 "api_url": {r: self.intercom.base_url(r) for r in ("US", "EU", "AU")},
                 "request_timeout_s": 5,
+                "retry_base_ms": 100,  # five attempts fit well inside api_deadline_ms
+                "retry_cap_ms": 1000,
             }
         for group, values in self.settings.items():
             cfg.setdefault(group, {}).update(values)
@@ -258,6 +260,9 @@ class Server:
 
     def close(self):
         code = self.stop()
+        if self.proc:
+            for stream in (self.proc.stdout, self.proc.stderr):
+                stream.close()
         if self.owns_workdir and not os.environ.get("SWITCHBOARD_TEST_KEEP"):
             shutil.rmtree(self.workdir, ignore_errors=True)
         return code

@@ -1,0 +1,1073 @@
+"""A fake Intercom that speaks Intercom's wire format over loopback.
+
+It serves the three regional REST hosts (US, EU, AU: one port each), the OAuth
+authorize page and token exchange, and Intercom's side of webhooks and Canvas
+Kit (it signs and sends them). Every request it receives is recorded, so
+tests can assert on what Switchboard sent and validate it against Intercom's
+OpenAPI description (openapi_check.py).
+
+Behaviour follows ../shared/reference/intercom-api.md: bearer tokens, error.list
+bodies, X-RateLimit-* headers over 10-second windows, cursor pagination
+(`pages.next.starting_after`), search queries, the companies scroll (one open
+per workspace, expiring), data attributes that must exist before they are
+written, and `POST /events` answering 202 with no body.
+
+Faults are injected with inject(): a status (with Intercom's error body), a
+429 with a reset time, a delay, or a dropped connection, for the next N
+matching requests.
+
+Run it alone for a local demo:  python3 tests/fake_intercom/fake_intercom.py
+"""
+
+import base64
+import hashlib
+import hmac
+import http.client
+import http.server
+import itertools
+import json
+import os
+import re
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import (ApiError, Workspace, cursor_pages, invalid, matches,  # noqa: E402
+                   not_found, page_after)
+
+REGIONS = ("US", "EU", "AU")
+VERSIONS = {f"1.{i}" for i in range(5)} | {f"2.{i}" for i in range(15)} | {"Unstable", "Preview"}
+CODE_TTL_S = 300
+
+
+def _json_bytes(obj):
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _ceil_div(a, b):
+    return -(-a // b)
+
+
+class Request:
+    """What a handler sees of one request."""
+
+    def __init__(self, method, path, query, headers, body, region):
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.region = region
+        self.workspace = None
+        self.admin_id = None
+        self.token = None
+        self._json = None
+        self._parsed = False
+
+    def json(self):
+        if not self._parsed:
+            self._parsed = True
+            if self.body:
+                try:
+                    self._json = json.loads(self.body)
+                except ValueError:
+                    raise ApiError(400, "bad_request", "Unable to parse the request body as JSON")
+        return self._json
+
+    def object(self):
+        body = self.json()
+        if body is None:
+            return {}
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad_request", "The request body must be a JSON object")
+        return body
+
+    def int_param(self, name, default, maximum=None):
+        raw = self.query.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise invalid(f"{name} must be an integer", name)
+        if value < 1 or (maximum and value > maximum):
+            raise invalid(f"{name} must be between 1 and {maximum}", name)
+        return value
+
+
+class Reply:
+    def __init__(self, status=200, body=None, headers=None, raw=None):
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+        self.raw = raw
+
+
+class FakeIntercom:
+    def __init__(self, client_id, client_secret, rate_limit_per_minute=10000, redirect_uri=None,
+                 scroll_page_size=50, scroll_ttl_s=60):
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.rate_limit_per_minute = rate_limit_per_minute
+        self.redirect_uri = redirect_uri
+        self.scroll_page_size = scroll_page_size
+        self.scroll_ttl_s = scroll_ttl_s
+        self.workspaces = {}
+        self.requests = []
+        self.revoked_tokens = set()
+        self.tokens = {}            # token -> (workspace id, admin id)
+        self.codes = {}             # code -> (workspace id, admin id, issued at)
+        self._code_serial = itertools.count()
+        self._authorizing = None    # (workspace id, admin id, deny)
+        self._injections = []
+        self._windows = {}          # workspace id -> (window number, requests counted)
+        self._lock = threading.RLock()
+        self._servers = {}
+        self._routes = self._route_table()
+
+    # ---- lifecycle ----
+
+    def start(self):
+        for region in REGIONS:
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class(region))
+            server.daemon_threads = True
+            threading.Thread(target=server.serve_forever, name=f"fake-intercom-{region}",
+                             daemon=True).start()
+            self._servers[region] = server
+        return self
+
+    def stop(self):
+        for server in self._servers.values():
+            server.shutdown()
+            server.server_close()
+        self._servers = {}
+
+    def base_url(self, region="US"):
+        return f"http://127.0.0.1:{self._servers[region].server_address[1]}"
+
+    @property
+    def oauth_url(self):
+        return self.base_url("US") + "/oauth"
+
+    @property
+    def token_url(self):
+        return self.base_url("US") + "/auth/eagle/token"
+
+    # ---- test controls ----
+
+    def add_workspace(self, id_code, name, region="US", **options):
+        ws = Workspace(id_code, name, region, **options)
+        self.workspaces[id_code] = ws
+        return ws
+
+    def workspace(self, id_code):
+        return self.workspaces[id_code]
+
+    def authorize_as(self, workspace_id, admin_id=None, deny=False):
+        """The next visit to the authorize page is approved (or denied) by this admin."""
+        ws = self.workspaces[workspace_id]
+        self._authorizing = (workspace_id, admin_id or ws.owner()["id"], deny)
+
+    def inject(self, method=None, path=None, status=None, body=None, times=1, drop=False,
+               delay_ms=0, reset_in_s=None, headers=None):
+        """Make the next @times requests matching method and path (a regex) misbehave."""
+        with self._lock:
+            self._injections.append({"method": method, "path": re.compile(path or ".*"),
+                                     "status": status, "body": body, "times": times, "drop": drop,
+                                     "delay_ms": delay_ms, "reset_in_s": reset_in_s,
+                                     "headers": headers or {}})
+
+    def set_rate_limit(self, per_minute):
+        with self._lock:
+            self.rate_limit_per_minute = per_minute
+            self._windows.clear()
+
+    def clear_requests(self):
+        with self._lock:
+            self.requests = []
+
+    def expire_scroll(self, workspace_id):
+        self.workspaces[workspace_id].scroll = None
+
+    # ---- data helpers for tests ----
+
+    def create_conversation(self, workspace_id, text, contact=None, **kw):
+        ws = self.workspaces[workspace_id]
+        with ws.lock:
+            conv = ws.add_conversation(text, contact=contact, **kw)
+            return json.loads(_json_bytes(ws.get_view(conv)))
+
+    def add_user_reply(self, workspace_id, conv_id, text):
+        ws = self.workspaces[workspace_id]
+        with ws.lock:
+            conv = ws.conversation(conv_id)
+            contact = ws.contact(conv["contacts"]["contacts"][0]["id"])
+            part = ws.add_part(conv, "comment", ws.author_of_contact(contact), f"<p>{text}</p>")
+            conv["waiting_since"] = part["created_at"]
+            conv["statistics"]["last_contact_reply_at"] = part["created_at"]
+            return part
+
+    def seed_contacts(self, workspace_id, count, start=0, **fields):
+        ws = self.workspaces[workspace_id]
+        with ws.lock:
+            return [ws.add_contact(email=f"user{start + i}@{workspace_id}.example",
+                                   name=f"User {start + i}", external_id=f"ext-{start + i}", **fields)
+                    for i in range(count)]
+
+    def seed_conversations(self, workspace_id, count, contacts=None, created_at=None, spacing_s=1):
+        """@count conversations, created @spacing_s apart, ending now (or at @created_at)."""
+        ws = self.workspaces[workspace_id]
+        end = int(created_at or time.time())
+        with ws.lock:
+            out = []
+            for i in range(count):
+                contact = contacts[i % len(contacts)] if contacts else None
+                at = end - (count - 1 - i) * spacing_s
+                out.append(ws.add_conversation(f"Seeded conversation {i}", contact=contact,
+                                               created_at=at))
+            return out
+
+    def touch_conversation(self, workspace_id, conv_id, at=None):
+        """An admin replies now: the conversation's updated_at moves."""
+        ws = self.workspaces[workspace_id]
+        with ws.lock:
+            conv = ws.conversation(conv_id)
+            return ws.add_part(conv, "comment", ws.author_of_admin(ws.owner()),
+                               "<p>Thanks, looking into it.</p>", at=at)
+
+    # ---- Intercom calling Switchboard ----
+
+    def webhook_body(self, topic, workspace_id, item, notification_id=None, created_at=None):
+        """A notification as Intercom sends it; conversation items are re-read, newest part only."""
+        ws = self.workspaces.get(workspace_id)
+        if ws and isinstance(item, dict) and item.get("type") == "conversation" \
+                and str(item.get("id")) in ws.conversations:
+            with ws.lock:
+                item = ws.get_view(ws.conversation(item["id"]))
+                parts = item["conversation_parts"]["conversation_parts"]
+                item["conversation_parts"] = {"type": "conversation_part.list",
+                                              "conversation_parts": parts[-1:],
+                                              "total_count": min(1, len(parts))}
+        now = int(time.time())
+        return {"type": "notification_event", "app_id": workspace_id,
+                "data": {"type": "notification_event_data", "item": item}, "links": {},
+                "id": notification_id or f"notif_{os.urandom(16).hex()}", "topic": topic,
+                "delivery_status": "pending", "delivery_attempts": 1, "delivered_at": 0,
+                "first_sent_at": now, "created_at": created_at or now, "self": None}
+
+    def send_webhook(self, url, topic, workspace_id, item, notification_id=None, created_at=None):
+        body = _json_bytes(self.webhook_body(topic, workspace_id, item, notification_id, created_at))
+        sig = "sha1=" + hmac.new(self.client_secret.encode(), body, hashlib.sha1).hexdigest()
+        return _post(url, body, {"User-Agent": "intercom-parrot-service-client/1.0",
+                                 "Accept": "application/json", "Content-Type": "application/json",
+                                 "X-Hub-Signature": sig})
+
+    def inbox_canvas_body(self, workspace_id, conv_id, component_id=None, current_canvas=None,
+                          input_values=None, admin_id=None):
+        """An Inbox (teammate) initialize request, or a submit when component_id is given."""
+        ws = self.workspaces[workspace_id]
+        with ws.lock:
+            conv = ws.get_view(ws.conversation(conv_id))
+            contact = ws.contact(conv["contacts"]["contacts"][0]["id"])
+            admin = ws.admins[admin_id] if admin_id else ws.owner()
+            body = {"workspace_id": workspace_id, "workspace_region": ws.region.lower(),
+                    "admin": admin, "conversation": conv, "contact": contact,
+                    "context": {"conversation_id": int(conv_id), "location": "conversation",
+                                "locale": "en"}}
+        if component_id is not None:
+            body.update(component_id=component_id, input_values=input_values or {},
+                        current_canvas=current_canvas or {})
+        return json.loads(_json_bytes(body))
+
+    def canvas_request(self, url, payload):
+        body = _json_bytes(payload)
+        sig = hmac.new(self.client_secret.encode(), body, hashlib.sha256).hexdigest()
+        return _post(url, body, {"Content-Type": "application/json", "Accept": "application/json",
+                                 "X-Body-Signature": sig})
+
+    # ---- the HTTP side ----
+
+    def _handler_class(self, region):
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"   # keep-alive, as curl expects to reuse connections
+            server_version = "fake-intercom"
+
+            def log_message(self, *args):
+                pass
+
+            def _serve(self):
+                fake._serve(self, region)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _serve
+
+        return Handler
+
+    def _serve(self, h, region):
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        url = urllib.parse.urlsplit(h.path)
+        query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
+        headers = {k.lower(): v for k, v in h.headers.items()}
+        record = {"method": h.command, "path": url.path, "query": query, "raw_query": url.query,
+                  "headers": headers, "body": body, "json": None, "region": region,
+                  "time": time.time(), "status": None}
+        if body and "json" in headers.get("content-type", ""):
+            try:
+                record["json"] = json.loads(body)
+            except ValueError:
+                pass
+        with self._lock:
+            self.requests.append(record)
+            fault = self._take_injection(h.command, url.path)
+        req = Request(h.command, url.path, query, headers, body, region)
+        if fault and fault["delay_ms"]:
+            time.sleep(fault["delay_ms"] / 1000)
+        if fault and fault["drop"]:
+            # Cut the answer off mid-body. (A connection closed before any byte of the answer
+            # is retried by curl itself on a reused connection, so it would not show.)
+            record["status"] = 0
+            h.close_connection = True
+            try:
+                h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                              b"Content-Length: 4096\r\n\r\n{\"type\":")
+                h.wfile.flush()
+                h.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        reply = self._answer(req, fault)
+        record["status"] = reply.status
+        try:
+            self._write(h, reply)
+        except (BrokenPipeError, ConnectionResetError):
+            h.close_connection = True  # the client gave up waiting (slow-answer faults)
+
+    def _take_injection(self, method, path):
+        for rule in self._injections:
+            if rule["times"] > 0 and (rule["method"] in (None, method)) and rule["path"].search(path):
+                rule["times"] -= 1
+                return rule
+        return None
+
+    def _write(self, h, reply):
+        if reply.raw is not None:
+            payload = reply.raw
+        elif reply.body is not None:
+            payload = _json_bytes(reply.body)
+            reply.headers.setdefault("Content-Type", "application/json; charset=utf-8")
+        else:
+            payload = b""
+        h.send_response(reply.status)
+        for key, value in reply.headers.items():
+            h.send_header(key, str(value))
+        h.send_header("Content-Length", str(len(payload)))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(payload)
+
+    def _answer(self, req, fault):
+        try:
+            if req.path == "/oauth" and req.method == "GET":
+                return self._authorize(req)
+            if req.path == "/auth/eagle/token" and req.method == "POST":
+                if fault and fault["status"]:
+                    return self._fault_reply(fault, {})
+                return self._token(req)
+            self._authenticate(req)
+            limits = self._count_request(req.workspace)
+            if fault and fault["status"]:
+                if req.path.startswith("/companies/scroll") and fault["status"] >= 500:
+                    req.workspace.scroll = None  # the scroll must be restarted
+                return self._fault_reply(fault, limits)
+            if limits["X-RateLimit-Remaining"] < 0:
+                limits["X-RateLimit-Remaining"] = 0
+                return Reply(429, ApiError(429, "rate_limit_exceeded", "Rate Limit Exceeded").body(),
+                             limits)
+            version = req.headers.get("intercom-version")
+            if version is not None and version not in VERSIONS:
+                raise ApiError(400, "intercom_version_invalid", "The requested version is not valid")
+            handler, params = self._route(req)
+            with req.workspace.lock:
+                result = handler(req, *params)
+            reply = result if isinstance(result, Reply) else Reply(200, result)
+            reply.headers.update(limits)
+            return reply
+        except ApiError as e:
+            return Reply(e.status, e.body())
+
+    def _fault_reply(self, fault, limits):
+        status = fault["status"]
+        headers = dict(limits)
+        headers.update(fault["headers"])
+        if status == 429:
+            reset = int(time.time()) + (fault["reset_in_s"] if fault["reset_in_s"] is not None else 10)
+            headers.update({"X-RateLimit-Limit": self.rate_limit_per_minute,
+                            "X-RateLimit-Remaining": 0, "X-RateLimit-Reset": reset})
+        body = fault["body"]
+        if body is None:
+            code = {400: "parameter_invalid", 401: "unauthorized", 403: "forbidden",
+                    404: "not_found", 409: "conflict", 422: "unprocessable_entity",
+                    429: "rate_limit_exceeded", 503: "service_unavailable"}.get(
+                        status, "server_error" if status >= 500 else "client_error")
+            body = ApiError(status, code, http.client.responses.get(status, "Error")).body()
+        return Reply(status, body, headers)
+
+    def _authenticate(self, req):
+        auth = req.headers.get("authorization", "")
+        if not auth.startswith("Bearer "):
+            raise ApiError(401, "unauthorized", "Access Token Invalid")
+        token = auth[7:]
+        owner = self.tokens.get(token)
+        if owner is None or token in self.revoked_tokens:
+            raise ApiError(401, "unauthorized", "Access Token Invalid")
+        ws = self.workspaces[owner[0]]
+        # api.intercom.io routes to any region; a regional host only knows its own workspaces.
+        if req.region != "US" and req.region != ws.region:
+            raise ApiError(401, "unauthorized", "Access Token Invalid")
+        req.token, req.workspace, req.admin_id = token, ws, owner[1]
+
+    def _count_request(self, ws):
+        """Count the request in its workspace's 10-second window; return the headers."""
+        now = time.time()
+        window = int(now // 10)
+        per_window = self.rate_limit_per_minute // 6
+        with self._lock:
+            number, used = self._windows.get(ws.id_code, (window, 0))
+            if number != window:
+                used = 0
+            used += 1
+            self._windows[ws.id_code] = (window, used)
+        return {"X-RateLimit-Limit": self.rate_limit_per_minute,
+                "X-RateLimit-Remaining": per_window - used, "X-RateLimit-Reset": (window + 1) * 10}
+
+    # ---- OAuth ----
+
+    def _authorize(self, req):
+        if req.query.get("client_id") != self.client_id:
+            return Reply(400, raw=b"<h1>Unknown app</h1>", headers={"Content-Type": "text/html"})
+        redirect = req.query.get("redirect_uri") or self.redirect_uri
+        if not redirect or self._authorizing is None:
+            return Reply(400, raw=b"<h1>No redirect URL, or nobody to sign in</h1>",
+                         headers={"Content-Type": "text/html"})
+        workspace_id, admin_id, deny = self._authorizing
+        params = {"state": req.query.get("state", "")}
+        if deny:
+            params.update(error="access_denied", error_description="the admin denied access")
+        else:
+            # Some codes end in '=' (base64 padding): callers must keep them byte-exact.
+            n = next(self._code_serial)
+            code = base64.b64encode(os.urandom(16 if n % 2 == 0 else 18)).decode()
+            self.codes[code] = (workspace_id, admin_id, time.time())
+            params["code"] = code
+        sep = "&" if "?" in redirect else "?"
+        location = redirect + sep + urllib.parse.urlencode(params)
+        return Reply(302, raw=b"", headers={"Location": location})
+
+    def _token(self, req):
+        ctype = req.headers.get("content-type", "")
+        if ctype.startswith("application/x-www-form-urlencoded"):
+            form = dict(urllib.parse.parse_qsl(req.body.decode(errors="replace"),
+                                               keep_blank_values=True))
+        else:
+            form = req.object()
+        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+            raise ApiError(401, "unauthorized", "Unauthorized Client")
+        grant = self.codes.pop(form.get("code", ""), None)
+        if grant is None or time.time() - grant[2] > CODE_TTL_S:
+            raise ApiError(401, "unauthorized", "Unauthorized Code")
+        token = "dG9rOj" + base64.b64encode(os.urandom(30)).decode()
+        self.tokens[token] = (grant[0], grant[1])
+        return Reply(200, {"token_type": "Bearer", "token": token, "access_token": token})
+
+    # ---- REST routing ----
+
+    def _route_table(self):
+        routes = [
+            ("GET", r"/me", self._me),
+            ("POST", r"/auth/uninstall", self._uninstall),
+            ("GET", r"/admins", self._admins),
+            ("GET", r"/admins/([^/]+)", self._admin),
+            ("GET", r"/teams", self._teams),
+            ("GET", r"/teams/([^/]+)", self._team),
+            ("GET", r"/tags", self._tags),
+            ("POST", r"/tags", self._tag_create),
+            ("GET", r"/tags/([^/]+)", self._tag),
+            ("GET", r"/contacts", self._contacts),
+            ("POST", r"/contacts", self._contact_create),
+            ("POST", r"/contacts/search", self._contact_search),
+            ("GET", r"/contacts/find_by_external_id/([^/]+)", self._contact_by_external),
+            ("GET", r"/contacts/([^/]+)", self._contact),
+            ("PUT", r"/contacts/([^/]+)", self._contact_update),
+            ("DELETE", r"/contacts/([^/]+)", self._contact_delete),
+            ("GET", r"/contacts/([^/]+)/companies", self._contact_companies),
+            ("POST", r"/contacts/([^/]+)/companies", self._contact_attach_company),
+            ("GET", r"/companies", self._companies),
+            ("POST", r"/companies", self._company_upsert),
+            ("GET", r"/companies/scroll", self._company_scroll),
+            ("GET", r"/companies/([^/]+)", self._company),
+            ("PUT", r"/companies/([^/]+)", self._company_update),
+            ("GET", r"/data_attributes", self._data_attributes),
+            ("POST", r"/data_attributes", self._data_attribute_create),
+            ("GET", r"/events", self._events),
+            ("POST", r"/events", self._event_create),
+            ("GET", r"/conversations", self._conversations),
+            ("POST", r"/conversations", self._conversation_create),
+            ("POST", r"/conversations/search", self._conversation_search),
+            ("GET", r"/conversations/(\d+)", self._conversation),
+            ("PUT", r"/conversations/(\d+)", self._conversation_update),
+            ("POST", r"/conversations/(\d+|last)/reply", self._conversation_reply),
+            ("POST", r"/conversations/(\d+)/parts", self._conversation_manage),
+            ("POST", r"/conversations/(\d+)/tags", self._conversation_tag),
+            ("DELETE", r"/conversations/(\d+)/tags/([^/]+)", self._conversation_untag),
+            ("GET", r"/ticket_types", self._ticket_types),
+            ("GET", r"/ticket_states", self._ticket_states),
+            ("POST", r"/tickets", self._ticket_create),
+            ("GET", r"/tickets/([^/]+)", self._ticket),
+            ("PUT", r"/tickets/([^/]+)", self._ticket_update),
+            ("POST", r"/tickets/([^/]+)/reply", self._ticket_reply),
+        ]
+        return [(m, re.compile(f"^{p}$"), f) for m, p, f in routes]
+
+    def _route(self, req):
+        path_known = False
+        for method, pattern, handler in self._routes:
+            m = pattern.match(req.path)
+            if m:
+                path_known = True
+                if method == req.method:
+                    return handler, [urllib.parse.unquote(g) for g in m.groups()]
+        if path_known:
+            raise ApiError(405, "method_not_allowed", f"{req.method} is not allowed on {req.path}")
+        raise not_found("Resource Not Found")
+
+    # ---- identity ----
+
+    def _me(self, req):
+        ws = req.workspace
+        admin = dict(ws.admins[req.admin_id])
+        admin["app"] = {"type": "app", "id_code": ws.id_code, "name": ws.name,
+                        "created_at": ws.created_at, "secure": False,
+                        "identity_verification": False, "timezone": ws.timezone,
+                        "region": ws.region}
+        return admin
+
+    def _uninstall(self, req):
+        self.revoked_tokens.add(req.token)
+        return {}
+
+    def _admins(self, req):
+        return {"type": "admin.list", "admins": list(req.workspace.admins.values())}
+
+    def _admin(self, req, admin_id):
+        admin = req.workspace.admins.get(admin_id)
+        if not admin:
+            raise ApiError(404, "admin_not_found", "Admin not found")
+        return admin
+
+    def _teams(self, req):
+        return {"type": "team.list", "teams": list(req.workspace.teams.values())}
+
+    def _team(self, req, team_id):
+        team = req.workspace.teams.get(team_id)
+        if not team:
+            raise ApiError(404, "team_not_found", "Team not found")
+        return team
+
+    def _tags(self, req):
+        return {"type": "list", "data": list(req.workspace.tags.values())}
+
+    def _tag_create(self, req):
+        body = req.object()
+        if not isinstance(body.get("name"), str) or not body["name"]:
+            raise invalid("name is required", "name")
+        if "id" in body:
+            tag = req.workspace.tags.get(str(body["id"]))
+            if not tag:
+                raise not_found("Tag not found")
+            tag["name"] = body["name"]
+            return tag
+        return req.workspace.add_tag(body["name"])
+
+    def _tag(self, req, tag_id):
+        tag = req.workspace.tags.get(tag_id)
+        if not tag:
+            raise not_found("Tag not found")
+        return tag
+
+    # ---- contacts ----
+
+    def _contacts(self, req):
+        per_page = req.int_param("per_page", 50, 150)
+        rows = sorted(req.workspace.contacts.values(), key=lambda c: (c["created_at"], c["id"]))
+        page, cursor = page_after(rows, lambda c: c["created_at"], per_page,
+                                  req.query.get("starting_after"))
+        return {"type": "list", "data": page, "total_count": len(rows),
+                "pages": cursor_pages(1, per_page, len(rows), cursor)}
+
+    def _contact_create(self, req):
+        body = req.object()
+        if not any(body.get(k) for k in ("email", "external_id", "role")):
+            raise ApiError(400, "parameter_invalid",
+                           "Please provide at least one of email, external_id or role")
+        return req.workspace.add_contact(email=body.get("email"), name=body.get("name"),
+                                         external_id=body.get("external_id"),
+                                         role=body.get("role", "user"),
+                                         custom_attributes=body.get("custom_attributes"))
+
+    def _search(self, req, rows, list_type, key):
+        body = req.object()
+        if "query" not in body:
+            raise ApiError(400, "parameter_not_found", "query parameter is required", "query")
+        pagination = body.get("pagination") or {}
+        per_page = pagination.get("per_page", 20 if list_type == "conversation.list" else 50)
+        if not isinstance(per_page, int) or not 1 <= per_page <= 150:
+            raise invalid("per_page must be between 1 and 150", "per_page")
+        hits = sorted((r for r in rows if matches(r, body["query"])), key=lambda r: (key(r), r["id"]))
+        page, cursor = page_after(hits, key, per_page, pagination.get("starting_after"))
+        return hits, page, cursor_pages(1, per_page, len(hits), cursor)
+
+    def _contact_search(self, req):
+        hits, page, pages = self._search(req, req.workspace.contacts.values(), "list",
+                                         lambda c: c["created_at"])
+        return {"type": "list", "data": page, "total_count": len(hits), "pages": pages}
+
+    def _contact_by_external(self, req, external_id):
+        contact = req.workspace.contacts_by_external.get(external_id)
+        if not contact:
+            raise not_found("User Not Found")
+        return contact
+
+    def _contact(self, req, contact_id):
+        return req.workspace.contact(contact_id)
+
+    def _contact_update(self, req, contact_id):
+        return req.workspace.update_contact(req.workspace.contact(contact_id), req.object())
+
+    def _contact_delete(self, req, contact_id):
+        contact = req.workspace.contact(contact_id)
+        del req.workspace.contacts[contact["id"]]
+        return {"type": "contact", "id": contact["id"], "external_id": contact["external_id"],
+                "deleted": True}
+
+    def _contact_companies(self, req, contact_id):
+        contact = req.workspace.contact(contact_id)
+        data = [req.workspace.company(c["id"]) for c in contact["companies"]["data"]]
+        return {"type": "list", "data": data, "total_count": len(data),
+                "pages": {"type": "pages", "next": None, "page": 1, "per_page": 50, "total_pages": 1}}
+
+    def _contact_attach_company(self, req, contact_id):
+        contact = req.workspace.contact(contact_id)
+        company_id = req.object().get("id")
+        if not company_id:
+            raise ApiError(400, "parameter_not_found", "company not specified")
+        company = req.workspace.company(company_id)
+        req.workspace.attach_company(contact, company)
+        return company
+
+    # ---- companies ----
+
+    def _companies(self, req):
+        ws = req.workspace
+        if "company_id" in req.query:
+            company = ws.companies_by_remote.get(req.query["company_id"])
+            if not company:
+                raise ApiError(404, "company_not_found", "Company Not Found")
+            return company
+        rows = sorted(ws.companies.values(), key=lambda c: (c["created_at"], c["id"]))
+        if "name" in req.query:
+            rows = [c for c in rows if c["name"] == req.query["name"]]
+        page = req.int_param("page", 1)
+        per_page = req.int_param("per_page", 15, 60)
+        if page * per_page > 10000:
+            raise invalid("The list endpoint returns at most 10,000 companies: use "
+                          "/companies/scroll for more", "page")
+        data = rows[(page - 1) * per_page:page * per_page]
+        total_pages = max(1, _ceil_div(len(rows), per_page))
+        pages = {"type": "pages", "page": page, "per_page": per_page, "total_pages": total_pages}
+        if page < total_pages:
+            pages["next"] = f"{self.base_url(req.region)}/companies?per_page={per_page}&page={page + 1}"
+        return {"type": "list", "data": data, "pages": pages, "total_count": len(rows)}
+
+    def _company_upsert(self, req):
+        return req.workspace.upsert_company(req.object())
+
+    def _company_scroll(self, req):
+        ws = req.workspace
+        now = time.time()
+        param = req.query.get("scroll_param")
+        open_scroll = ws.scroll if ws.scroll and now - ws.scroll[2] <= self.scroll_ttl_s else None
+        if param is None:
+            if open_scroll:
+                raise ApiError(400, "scroll_exists", "A scroll is already open for this app: "
+                               "finish it or wait for it to expire")
+            position = 0
+            param = os.urandom(16).hex()
+        else:
+            if not open_scroll or open_scroll[0] != param:
+                raise ApiError(404, "scroll_not_found", "scroll_param is unknown or has expired")
+            position = open_scroll[1]
+        rows = sorted(ws.companies.values(), key=lambda c: (c["created_at"], c["id"]))
+        data = rows[position:position + self.scroll_page_size]
+        # An empty page ends the scroll; its parameter expires.
+        ws.scroll = (param, position + len(data), now) if data else None
+        return {"type": "list", "data": data, "pages": None, "total_count": None,
+                "scroll_param": param}
+
+    def _company(self, req, company_id):
+        return req.workspace.company(company_id)
+
+    def _company_update(self, req, company_id):
+        return req.workspace.update_company(req.workspace.company(company_id), req.object())
+
+    # ---- data attributes and events ----
+
+    def _data_attributes(self, req):
+        model = req.query.get("model")
+        if model is not None and model not in ("contact", "company", "conversation"):
+            raise invalid("model must be one of contact, company, conversation", "model")
+        archived = req.query.get("include_archived") == "true"
+        data = [a for a in req.workspace.data_attributes
+                if (model is None or a["model"] == model) and (archived or not a["archived"])]
+        return {"type": "list", "data": data}
+
+    def _data_attribute_create(self, req):
+        return req.workspace.add_data_attribute(req.object(), req.admin_id)
+
+    def _find_event_contact(self, ws, ids):
+        if ids.get("id") or ids.get("intercom_user_id"):
+            return ws.contacts.get(ids.get("id") or ids.get("intercom_user_id"))
+        if ids.get("user_id"):
+            return ws.contacts_by_external.get(str(ids["user_id"]))
+        if ids.get("email"):
+            return ws.contacts_by_email.get(ids["email"].lower())
+        raise invalid("one of id, user_id or email is required")
+
+    def _event_create(self, req):
+        body = req.object()
+        if not body.get("event_name") or not isinstance(body.get("created_at"), int):
+            raise ApiError(400, "parameter_missing", "event_name and created_at are required")
+        contact = self._find_event_contact(req.workspace, body)
+        if contact is None:
+            raise not_found("User Not Found")
+        metadata = body.get("metadata") or {}
+        if any(isinstance(v, dict) and not ({"url", "value"} >= set(v) or {"amount", "currency"} >= set(v))
+               for v in metadata.values()):
+            raise invalid("metadata cannot be nested", "metadata")
+        key = (contact["id"], body["event_name"], body["created_at"])
+        if not any((e["intercom_user_id"], e["event_name"], e["created_at"]) == key
+                   for e in req.workspace.events):
+            self.add_event(req.workspace, contact, body["event_name"], body["created_at"],
+                           dict(list(metadata.items())[:10]))
+        return Reply(202, raw=b"")
+
+    @staticmethod
+    def add_event(ws, contact, name, created_at, metadata=None):
+        event = {"type": "event", "event_name": name, "created_at": int(created_at),
+                 "user_id": contact["external_id"], "email": contact["email"],
+                 "intercom_user_id": contact["id"], "metadata": metadata or {},
+                 "_seq": len(ws.events)}
+        ws.events.append(event)
+        return event
+
+    def seed_events(self, workspace_id, contact, names_and_times):
+        ws = self.workspaces[workspace_id]
+        with ws.lock:
+            return [self.add_event(ws, contact, n, t) for n, t in names_and_times]
+
+    def _events(self, req):
+        if req.query.get("type") != "user":
+            raise ApiError(400, "parameter_invalid", "type must be user", "type")
+        contact = self._find_event_contact(req.workspace, req.query)
+        if contact is None:
+            raise not_found("User Not Found")
+        per_page = req.int_param("per_page", 50, 100)
+        horizon = time.time() - 90 * 86400  # only events younger than 90 days are listed
+        rows = sorted((e for e in req.workspace.events
+                       if e["intercom_user_id"] == contact["id"] and e["created_at"] >= horizon),
+                      key=lambda e: (e["created_at"], e["_seq"]), reverse=True)
+        if "before" in req.query:  # newest first: the next page holds what is older
+            try:
+                before = tuple(int(x) for x in req.query["before"].split("-"))
+            except ValueError:
+                raise invalid("before is not valid", "before")
+            rows = [e for e in rows if (e["created_at"], e["_seq"]) < before]
+        page = rows[:per_page]
+        out = {"type": "event.list", "events": [{k: v for k, v in e.items() if k != "_seq"} for e in page],
+               "pages": {}, "email": contact["email"], "intercom_user_id": contact["id"],
+               "user_id": contact["external_id"]}
+        if len(rows) > per_page:
+            last = page[-1]
+            q = {k: v for k, v in req.query.items() if k != "before"}
+            q["before"] = f"{last['created_at']}-{last['_seq']}"
+            out["pages"]["next"] = f"{self.base_url(req.region)}/events?{urllib.parse.urlencode(q)}"
+        return out
+
+    # ---- conversations ----
+
+    def _conversations(self, req):
+        per_page = req.int_param("per_page", 20, 150)
+        rows = sorted(req.workspace.conversations.values(), key=lambda c: (c["created_at"], c["id"]))
+        page, cursor = page_after(rows, lambda c: c["created_at"], per_page,
+                                  req.query.get("starting_after"))
+        return {"type": "conversation.list",
+                "conversations": [req.workspace.list_view(c) for c in page],
+                "total_count": len(rows), "pages": cursor_pages(1, per_page, len(rows), cursor)}
+
+    def _conversation_create(self, req):
+        body = req.object()
+        sender = body.get("from") or {}
+        if sender.get("type") not in ("user", "lead", "contact") or not sender.get("id"):
+            raise invalid("from must name a user, lead or contact by id", "from")
+        if not body.get("body"):
+            raise ApiError(400, "parameter_missing", "body is required", "body")
+        contact = req.workspace.contact(sender["id"])
+        conv = req.workspace.add_conversation(body["body"], contact=contact)
+        return {"type": "user_message", "id": conv["source"]["id"], "created_at": conv["created_at"],
+                "body": body["body"], "message_type": "inapp", "conversation_id": conv["id"]}
+
+    def _conversation_search(self, req):
+        hits, page, pages = self._search(req, req.workspace.conversations.values(),
+                                         "conversation.list", lambda c: c["created_at"])
+        return {"type": "conversation.list", "pages": pages, "total_count": len(hits),
+                "conversations": [req.workspace.list_view(c) for c in page]}
+
+    def _conversation(self, req, conv_id):
+        return req.workspace.get_view(req.workspace.conversation(conv_id))
+
+    def _conversation_update(self, req, conv_id):
+        ws = req.workspace
+        conv = ws.conversation(conv_id)
+        body = req.object()
+        attrs = body.get("custom_attributes")
+        if attrs is not None:
+            ws.check_attributes("conversation", attrs)
+            conv["custom_attributes"].update(attrs)
+        for key in ("read", "title"):
+            if key in body:
+                conv[key] = body[key]
+        conv["updated_at"] = int(time.time())
+        return ws.get_view(conv)
+
+    def _acting_admin(self, req, body):
+        admin_id = body.get("admin_id")
+        if admin_id is None:
+            raise ApiError(400, "parameter_missing", "admin_id is required", "admin_id")
+        admin = req.workspace.admins.get(str(admin_id))
+        if not admin:
+            raise ApiError(404, "admin_not_found", "Admin not found", "admin_id")
+        return admin
+
+    def _conversation_reply(self, req, conv_id):
+        ws = req.workspace
+        body = req.object()
+        message_type = body.get("message_type")
+        if message_type not in ("comment", "note", "quick_reply"):
+            raise invalid("message_type must be comment, note or quick_reply", "message_type")
+        if body.get("type") == "admin":
+            author = ws.author_of_admin(self._acting_admin(req, body))
+        elif body.get("type") == "user" and message_type == "comment":
+            contact = self._find_event_contact(ws, {"id": body.get("intercom_user_id"),
+                                                    "user_id": body.get("user_id"),
+                                                    "email": body.get("email")})
+            if contact is None:
+                raise not_found("User Not Found")
+            author = ws.author_of_contact(contact)
+        else:
+            raise invalid("type must be admin, or user for a comment", "type")
+        if message_type != "quick_reply" and not body.get("body"):
+            raise ApiError(400, "parameter_missing", "body is required", "body")
+        if conv_id == "last":
+            raise not_found("Resource Not Found")
+        conv = ws.conversation(conv_id)
+        ws.add_part(conv, message_type, author, body.get("body"))
+        return ws.get_view(conv)
+
+    def _conversation_manage(self, req, conv_id):
+        ws = req.workspace
+        conv = ws.conversation(conv_id)
+        body = req.object()
+        admin = self._acting_admin(req, body)
+        kind = body.get("message_type")
+        if kind == "close":
+            conv.update(state="closed", open=False)
+        elif kind == "open":
+            conv.update(state="open", open=True)
+        elif kind == "snoozed":
+            if not isinstance(body.get("snoozed_until"), int):
+                raise ApiError(400, "parameter_missing", "snoozed_until is required", "snoozed_until")
+            conv.update(state="snoozed", snoozed_until=body["snoozed_until"])
+        elif kind == "assignment":
+            assignee = str(body.get("assignee_id", ""))
+            if body.get("type") == "team":
+                if assignee != "0" and assignee not in ws.teams:
+                    raise ApiError(404, "team_not_found", "Team not found", "assignee_id")
+                conv["team_assignee_id"] = None if assignee == "0" else int(assignee)
+            else:
+                if assignee != "0" and assignee not in ws.admins:
+                    raise ApiError(404, "admin_not_found", "Admin not found", "assignee_id")
+                conv["admin_assignee_id"] = None if assignee == "0" else int(assignee)
+        else:
+            raise invalid("message_type must be close, open, snoozed or assignment", "message_type")
+        ws.add_part(conv, kind if kind != "snoozed" else "snoozed", ws.author_of_admin(admin),
+                    body.get("body"))
+        return ws.get_view(conv)
+
+    def _conversation_tag(self, req, conv_id):
+        ws = req.workspace
+        conv = ws.conversation(conv_id)
+        body = req.object()
+        admin = self._acting_admin(req, body)
+        tag = ws.tags.get(str(body.get("id")))
+        if not tag:
+            raise not_found("Tag not found")
+        applied = {"type": "tag", "id": tag["id"], "name": tag["name"], "applied_at": int(time.time()),
+                   "applied_by": {"type": "admin", "id": admin["id"]}}
+        tags = conv["tags"]["tags"]
+        if not any(t["id"] == tag["id"] for t in tags):
+            tags.append(applied)
+        conv["updated_at"] = int(time.time())
+        return applied
+
+    def _conversation_untag(self, req, conv_id, tag_id):
+        ws = req.workspace
+        conv = ws.conversation(conv_id)
+        self._acting_admin(req, req.object())
+        tag = ws.tags.get(tag_id)
+        if not tag:
+            raise not_found("Tag not found")
+        conv["tags"]["tags"] = [t for t in conv["tags"]["tags"] if t["id"] != tag_id]
+        return tag
+
+    # ---- tickets ----
+
+    def _ticket_types(self, req):
+        return {"type": "list", "data": list(req.workspace.ticket_types.values())}
+
+    def _ticket_states(self, req):
+        return {"type": "list", "data": list(req.workspace.ticket_states.values())}
+
+    def _ticket_create(self, req):
+        ws = req.workspace
+        body = req.object()
+        ttype = ws.ticket_types.get(str(body.get("ticket_type_id")))
+        if not ttype:
+            raise invalid("ticket_type_id is not a ticket type of this workspace", "ticket_type_id")
+        contacts = body.get("contacts")
+        if not isinstance(contacts, list) or len(contacts) != 1 or not isinstance(contacts[0], dict):
+            raise invalid("contacts must name exactly one contact", "contacts")
+        who = contacts[0]
+        contact = self._find_event_contact(ws, {"id": who.get("id"), "user_id": who.get("external_id"),
+                                                "email": who.get("email")})
+        if contact is None and who.get("email"):
+            contact = ws.add_contact(email=who["email"])
+        if contact is None:
+            raise not_found("User Not Found")
+        known = {a["name"] for a in ttype["ticket_type_attributes"]["data"]}
+        attrs = body.get("ticket_attributes") or {}
+        unknown = [k for k in attrs if k not in known]
+        if unknown:
+            raise invalid(f"unknown ticket attribute(s): {', '.join(unknown)}", "ticket_attributes")
+        tid = ws.next_id()
+        assignment = body.get("assignment") or {}
+        ticket = {"type": "ticket", "id": tid, "ticket_id": str(len(ws.tickets) + 1),
+                  "category": ttype["category"], "ticket_attributes": attrs,
+                  "ticket_state": dict(ws.state_of("submitted")), "ticket_type": ttype,
+                  "contacts": {"type": "contact.list",
+                               "contacts": [{"type": "contact", "id": contact["id"],
+                                             "external_id": contact["external_id"]}]},
+                  "admin_assignee_id": str(assignment.get("admin_assignee_id", "0")),
+                  "team_assignee_id": str(assignment.get("team_assignee_id", "0")),
+                  "created_at": int(time.time()), "updated_at": int(time.time()), "open": True,
+                  "snoozed_until": None, "linked_objects": {"type": "list", "data": [],
+                                                            "total_count": 0, "has_more": False},
+                  "ticket_parts": {"type": "ticket_part.list", "ticket_parts": [], "total_count": 0},
+                  "is_shared": False}
+        ws.tickets[tid] = ticket
+        return ticket
+
+    def _ticket_of(self, req, ticket_id):
+        ticket = req.workspace.tickets.get(ticket_id)
+        if not ticket:
+            raise not_found("Ticket not found")
+        return ticket
+
+    def _ticket(self, req, ticket_id):
+        return self._ticket_of(req, ticket_id)
+
+    def _ticket_update(self, req, ticket_id):
+        ws = req.workspace
+        ticket = self._ticket_of(req, ticket_id)
+        body = req.object()
+        if "ticket_state_id" in body:
+            state = ws.ticket_states.get(str(body["ticket_state_id"]))
+            if not state:
+                raise invalid("ticket_state_id is not a ticket state", "ticket_state_id")
+            ticket["ticket_state"] = dict(state)
+        ticket["ticket_attributes"].update(body.get("ticket_attributes") or {})
+        for key in ("open", "is_shared", "snoozed_until"):
+            if key in body:
+                ticket[key] = body[key]
+        ticket["updated_at"] = int(time.time())
+        return ticket
+
+    def _ticket_reply(self, req, ticket_id):
+        ws = req.workspace
+        ticket = self._ticket_of(req, ticket_id)
+        body = req.object()
+        if body.get("message_type") not in ("comment", "note", "quick_reply"):
+            raise invalid("message_type must be comment, note or quick_reply", "message_type")
+        admin = self._acting_admin(req, body)
+        part = {"type": "ticket_part", "id": ws.next_id(), "part_type": body["message_type"],
+                "body": body.get("body"), "created_at": int(time.time()),
+                "author": ws.author_of_admin(admin)}
+        ticket["ticket_parts"]["ticket_parts"].append(part)
+        ticket["ticket_parts"]["total_count"] += 1
+        return part
+
+
+def _post(url, body, headers):
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.request("POST", parts.path + (("?" + parts.query) if parts.query else ""), body=body,
+                     headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.getheaders(), resp.read()
+    finally:
+        conn.close()
+
+
+def main():
+    """A fake Intercom for a local demo: one workspace, printed configuration."""
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--client-id", default="demo-client")
+    ap.add_argument("--client-secret", default="demo-secret")
+    ap.add_argument("--workspace", default="demo1")
+    ap.add_argument("--conversations", type=int, default=5)
+    args = ap.parse_args()
+    fake = FakeIntercom(args.client_id, args.client_secret).start()
+    fake.add_workspace(args.workspace, "Demo workspace", "US")
+    fake.seed_conversations(args.workspace, args.conversations)
+    fake.authorize_as(args.workspace)
+    print("fake Intercom running; put this in your switchboard.conf:\n")
+    print("intercom: {")
+    print(f'  oauth_url = "{fake.oauth_url}";')
+    print(f'  token_url = "{fake.token_url}";')
+    print("  api_url = { " + " ".join(f'{r} = "{fake.base_url(r)}";' for r in REGIONS) + " };")
+    print("};")
+    print(f'\nand for each plugin: client_id = "{args.client_id}"; client_secret = "{args.client_secret}";')
+    print(f"\nEvery visit to the authorize page is approved for workspace {args.workspace}. Ctrl-C stops.")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
