@@ -127,6 +127,7 @@ class FakeIntercom:
         self._lock = threading.RLock()
         self._servers = {}
         self._routes = self._route_table()
+        self.control = None         # the demo's /_demo/... handler (see main)
 
     # ---- lifecycle ----
 
@@ -372,6 +373,8 @@ class FakeIntercom:
 
     def _answer(self, req, fault):
         try:
+            if self.control and req.path.startswith("/_demo/"):
+                return self.control(req)
             if req.path == "/oauth" and req.method == "GET":
                 return self._authorize(req)
             if req.path == "/auth/eagle/token" and req.method == "POST":
@@ -1042,27 +1045,70 @@ def _post(url, body, headers):
         conn.close()
 
 
+def write_demo_config(fake, path, plugin_dir, plugins, api_key):
+    """A complete switchboard configuration pointing at @fake, for a local demo."""
+    lines = ["# written by tests/fake_intercom/fake_intercom.py: a demo against the fake Intercom",
+             'server: { listen = "127.0.0.1:8080"; public_url = "http://127.0.0.1:8080"; };',
+             'storage: { path = "demo.db"; };',
+             'security: { key_file = "demo-secret.key"; admin_token_file = "demo-admin.token"; };',
+             "intercom: {",
+             f'  oauth_url = "{fake.oauth_url}";',
+             f'  token_url = "{fake.token_url}";',
+             "  api_url = { " + " ".join(f'{r} = "{fake.base_url(r)}";' for r in REGIONS) + " };",
+             "};",
+             f'plugin_dir = "{plugin_dir}";',
+             "plugins: {"]
+    for name in plugins:
+        lines.append(f'  {name}: {{ client_id = "{fake.client_id}"; '
+                     f'client_secret = "{fake.client_secret}"; api_key = "{api_key}"; }};')
+    lines.append("};")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def main():
-    """A fake Intercom for a local demo: one workspace, printed configuration."""
+    """A fake Intercom for a local demo: one workspace that approves every install."""
     import argparse
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    ap = argparse.ArgumentParser(description="A fake Intercom for a local Switchboard demo.")
     ap.add_argument("--client-id", default="demo-client")
     ap.add_argument("--client-secret", default="demo-secret")
     ap.add_argument("--workspace", default="demo1")
-    ap.add_argument("--conversations", type=int, default=5)
+    ap.add_argument("--conversations", type=int, default=5, help="conversations seeded at start")
+    ap.add_argument("--switchboard", default="http://127.0.0.1:8080",
+                    help="where /_demo/conversations sends its webhooks")
+    ap.add_argument("--plugin-dir", default=os.path.join(root, "build", "plugins"))
+    ap.add_argument("--write-config", metavar="FILE",
+                    help="write a switchboard configuration for this fake (and FILE's folder/"
+                         "demo.fake-url with the fake's address)")
     args = ap.parse_args()
+    plugins = sorted(f[:-3] for f in os.listdir(args.plugin_dir) if f.endswith(".so")) \
+        if os.path.isdir(args.plugin_dir) else []
     fake = FakeIntercom(args.client_id, args.client_secret).start()
     fake.add_workspace(args.workspace, "Demo workspace", "US")
     fake.seed_conversations(args.workspace, args.conversations)
+
+    def demo_conversation(req):
+        # POST /_demo/conversations {"text": ...}: a customer writes; every plugin hears of it.
+        text = (req.object().get("text") or "Hello, I need help").strip()
+        conv = fake.create_conversation(args.workspace, text)
+        sent = {}
+        for name in plugins:
+            status, _, body = fake.send_webhook(f"{args.switchboard}/webhooks/{name}",
+                                                "conversation.user.created", args.workspace, conv)
+            sent[name] = {"status": status, "answer": body.decode(errors="replace")}
+        return Reply(201, {"conversation_id": conv["id"], "webhooks": sent})
+
+    fake.control = demo_conversation
     fake.authorize_as(args.workspace)
-    print("fake Intercom running; put this in your switchboard.conf:\n")
-    print("intercom: {")
-    print(f'  oauth_url = "{fake.oauth_url}";')
-    print(f'  token_url = "{fake.token_url}";')
-    print("  api_url = { " + " ".join(f'{r} = "{fake.base_url(r)}";' for r in REGIONS) + " };")
-    print("};")
-    print(f'\nand for each plugin: client_id = "{args.client_id}"; client_secret = "{args.client_secret}";')
-    print(f"\nEvery visit to the authorize page is approved for workspace {args.workspace}. Ctrl-C stops.")
+    print(f"fake Intercom: {fake.base_url('US')} (EU {fake.base_url('EU')}, AU {fake.base_url('AU')})")
+    if args.write_config:
+        write_demo_config(fake, args.write_config, args.plugin_dir, plugins, "demo-api-key")
+        folder = os.path.dirname(os.path.abspath(args.write_config))
+        with open(os.path.join(folder, "demo.fake-url"), "w") as f:
+            f.write(fake.base_url("US") + "\n")
+        print(f"configuration written to {args.write_config}: ./build/switchboard -c {args.write_config}")
+    print(f"every authorization is approved for workspace {args.workspace}; Ctrl-C stops", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
