@@ -126,6 +126,9 @@ class Timeouts(ClientTestCase):
 
 
 class RateLimits(ClientTestCase):
+    # A call held for the next 10-second window can wait up to 10 s: more than the default deadline.
+    settings = {"server": {"api_deadline_ms": 15000}}
+
     def test_429_waits_for_reset(self):
         reset_in = 2
         self.fake.inject(method="GET", path=r"^/admins$", status=429, times=1, reset_in_s=reset_in)
