@@ -14,7 +14,9 @@ written, and `POST /events` answering 202 with no body.
 
 Faults are injected with inject(): a status (with Intercom's error body), a
 429 with a reset time, a delay, or a dropped connection, for the next N
-matching requests.
+matching requests. hold() stops matching requests at a gate until the test
+releases them, so a test can act at an exact point of a client's work (read
+its progress, change data, kill it).
 
 Run it alone for a local demo:  python3 tests/fake_intercom/fake_intercom.py
 """
@@ -98,6 +100,48 @@ class Request:
         return value
 
 
+class Hold:
+    """A gate for requests (FakeIntercom.hold): each matching request waits until release().
+
+    Tests use it to stop Switchboard at an exact point (e.g. while it waits
+    for the 8th page of a listing) and act there: read the progress it
+    reports, push data, or kill the server. wait_arrived() tells that a
+    request reached the gate, with its record.
+    """
+
+    def __init__(self, timeout_s=60):
+        self.timeout_s = timeout_s
+        self.records = []
+        self._released = threading.Event()
+        self._cond = threading.Condition()
+
+    def _enter(self, record):
+        with self._cond:
+            self.records.append(record)
+            self._cond.notify_all()
+        self._released.wait(self.timeout_s)
+
+    def wait_arrived(self, count=1, timeout=30):
+        """Block until @count requests reached the gate; return the first one's record."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self.records) >= count, timeout):
+                raise AssertionError(f"no request reached the hold within {timeout}s")
+            return self.records[0]
+
+    def release(self):
+        self._released.set()
+
+
+class _HTTPServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A client that went away (a server killed by a test) is not an error of the fake.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class Reply:
     def __init__(self, status=200, body=None, headers=None, raw=None):
         self.status = status
@@ -133,14 +177,17 @@ class FakeIntercom:
 
     def start(self):
         for region in REGIONS:
-            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class(region))
-            server.daemon_threads = True
+            server = _HTTPServer(("127.0.0.1", 0), self._handler_class(region))
             threading.Thread(target=server.serve_forever, name=f"fake-intercom-{region}",
                              daemon=True).start()
             self._servers[region] = server
         return self
 
     def stop(self):
+        with self._lock:
+            for rule in self._injections:
+                if rule["hold"]:
+                    rule["hold"].release()
         for server in self._servers.values():
             server.shutdown()
             server.server_close()
@@ -173,13 +220,25 @@ class FakeIntercom:
         self._authorizing = (workspace_id, admin_id or ws.owner()["id"], deny)
 
     def inject(self, method=None, path=None, status=None, body=None, times=1, drop=False,
-               delay_ms=0, reset_in_s=None, headers=None):
-        """Make the next @times requests matching method and path (a regex) misbehave."""
+               delay_ms=0, reset_in_s=None, headers=None, hold=None, query=None, skip=0):
+        """Make the next @times requests matching method and path (a regex) misbehave.
+
+        @query (a regex) must also match the raw query string when given; the first
+        @skip matching requests pass untouched. @hold (a Hold) keeps each matching
+        request waiting until the test releases it.
+        """
         with self._lock:
             self._injections.append({"method": method, "path": re.compile(path or ".*"),
+                                     "query": re.compile(query) if query is not None else None,
                                      "status": status, "body": body, "times": times, "drop": drop,
                                      "delay_ms": delay_ms, "reset_in_s": reset_in_s,
-                                     "headers": headers or {}})
+                                     "headers": headers or {}, "hold": hold, "skip": skip})
+
+    def hold(self, method=None, path=None, times=1, query=None, skip=0, timeout_s=60):
+        """The next @times matching requests (after @skip of them) wait until Hold.release()."""
+        gate = Hold(timeout_s)
+        self.inject(method, path, times=times, hold=gate, query=query, skip=skip)
+        return gate
 
     def set_rate_limit(self, per_minute):
         with self._lock:
@@ -201,12 +260,13 @@ class FakeIntercom:
             conv = ws.add_conversation(text, contact=contact, **kw)
             return json.loads(_json_bytes(ws.get_view(conv)))
 
-    def add_user_reply(self, workspace_id, conv_id, text):
+    def add_user_reply(self, workspace_id, conv_id, text, at=None):
         ws = self.workspaces[workspace_id]
         with ws.lock:
             conv = ws.conversation(conv_id)
             contact = ws.contact(conv["contacts"]["contacts"][0]["id"])
-            part = ws.add_part(conv, "comment", ws.author_of_contact(contact), f"<p>{text}</p>")
+            part = ws.add_part(conv, "comment", ws.author_of_contact(contact), f"<p>{text}</p>",
+                               at=at)
             conv["waiting_since"] = part["created_at"]
             conv["statistics"]["last_contact_reply_at"] = part["created_at"]
             return part
@@ -232,12 +292,54 @@ class FakeIntercom:
             return out
 
     def touch_conversation(self, workspace_id, conv_id, at=None):
-        """An admin replies now: the conversation's updated_at moves."""
+        """An admin replies now (or at @at): updated_at moves, the customer no longer waits."""
         ws = self.workspaces[workspace_id]
         with ws.lock:
             conv = ws.conversation(conv_id)
             return ws.add_part(conv, "comment", ws.author_of_admin(ws.owner()),
                                "<p>Thanks, looking into it.</p>", at=at)
+
+    def close_conversation(self, workspace_id, conv_id, at=None):
+        """An admin closes the conversation now (or at @at), as POST /conversations/{id}/parts does."""
+        ws = self.workspaces[workspace_id]
+        with ws.lock:
+            conv = ws.conversation(conv_id)
+            conv.update(state="closed", open=False)
+            return ws.add_part(conv, "close", ws.author_of_admin(ws.owner()), None, at=at)
+
+    def snooze_conversation(self, workspace_id, conv_id, until, at=None):
+        """An admin snoozes the conversation until @until (the customer keeps waiting)."""
+        ws = self.workspaces[workspace_id]
+        with ws.lock:
+            conv = ws.conversation(conv_id)
+            conv.update(state="snoozed", snoozed_until=int(until))
+            return ws.add_part(conv, "snoozed", ws.author_of_admin(ws.owner()), None, at=at)
+
+    def seed_companies(self, workspace_id, count, start=0, prefix="company-", created_at=None,
+                       **fields):
+        """@count companies with company_id "<prefix><n>", created one second apart."""
+        ws = self.workspaces[workspace_id]
+        base = int(created_at or time.time()) - count
+        with ws.lock:
+            out = []
+            for i in range(count):
+                company = ws.upsert_company({"company_id": f"{prefix}{start + i}",
+                                             "name": f"Company {start + i}", **fields})
+                company["created_at"] = company["updated_at"] = base + i
+                out.append(company)
+            return out
+
+    def delete_contact(self, workspace_id, contact_id):
+        """The contact is deleted in Intercom (DELETE /contacts/{id})."""
+        ws = self.workspaces[workspace_id]
+        with ws.lock:
+            ws.delete_contact(ws.contact(contact_id))
+
+    def attach_company(self, workspace_id, contact, company):
+        """Attach a contact to a company (POST /contacts/{id}/companies)."""
+        ws = self.workspaces[workspace_id]
+        with ws.lock:
+            ws.attach_company(ws.contact(contact["id"]), ws.company(company["id"]))
 
     # ---- Intercom calling Switchboard ----
 
@@ -296,6 +398,9 @@ class FakeIntercom:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"   # keep-alive, as curl expects to reuse connections
+            # Headers and body go out in two writes: without TCP_NODELAY the body waits for
+            # the client's delayed ACK (~40 ms a request on loopback).
+            disable_nagle_algorithm = True
             server_version = "fake-intercom"
 
             def log_message(self, *args):
@@ -324,8 +429,10 @@ class FakeIntercom:
                 pass
         with self._lock:
             self.requests.append(record)
-            fault = self._take_injection(h.command, url.path)
+            fault = self._take_injection(h.command, url.path, url.query)
         req = Request(h.command, url.path, query, headers, body, region)
+        if fault and fault["hold"]:
+            fault["hold"]._enter(record)
         if fault and fault["delay_ms"]:
             time.sleep(fault["delay_ms"] / 1000)
         if fault and fault["drop"]:
@@ -348,9 +455,13 @@ class FakeIntercom:
         except (BrokenPipeError, ConnectionResetError):
             h.close_connection = True  # the client gave up waiting (slow-answer faults)
 
-    def _take_injection(self, method, path):
+    def _take_injection(self, method, path, raw_query=""):
         for rule in self._injections:
-            if rule["times"] > 0 and (rule["method"] in (None, method)) and rule["path"].search(path):
+            if rule["times"] > 0 and (rule["method"] in (None, method)) and rule["path"].search(path) \
+                    and (rule["query"] is None or rule["query"].search(raw_query)):
+                if rule["skip"] > 0:
+                    rule["skip"] -= 1
+                    continue
                 rule["times"] -= 1
                 return rule
         return None
@@ -653,7 +764,7 @@ class FakeIntercom:
 
     def _contact_delete(self, req, contact_id):
         contact = req.workspace.contact(contact_id)
-        del req.workspace.contacts[contact["id"]]
+        req.workspace.delete_contact(contact)
         return {"type": "contact", "id": contact["id"], "external_id": contact["external_id"],
                 "deleted": True}
 

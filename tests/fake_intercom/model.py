@@ -275,6 +275,14 @@ class Workspace:
         self._index_contact(contact)
         return contact
 
+    def delete_contact(self, contact):
+        """Forget a contact (its email and external id become free); conversations keep its id."""
+        del self.contacts[contact["id"]]
+        if contact.get("email") and self.contacts_by_email.get(contact["email"].lower()) is contact:
+            del self.contacts_by_email[contact["email"].lower()]
+        if contact.get("external_id") and self.contacts_by_external.get(contact["external_id"]) is contact:
+            del self.contacts_by_external[contact["external_id"]]
+
     def contact(self, contact_id):
         c = self.contacts.get(str(contact_id))
         if not c:
@@ -444,6 +452,9 @@ class Workspace:
                 "assigned_to": None, "author": author, "attachments": [], "external_id": None,
                 "redacted": False, "state": conv["state"], "tags": [], "event_details": None,
                 "app_package_code": None}
+        if part_type == "comment" and author.get("type") == "admin":
+            conv["waiting_since"] = None  # answered: the customer no longer waits
+            conv["statistics"]["last_admin_reply_at"] = at
         parts = conv["conversation_parts"]
         parts["conversation_parts"].append(part)
         parts["total_count"] = len(parts["conversation_parts"])

@@ -1,0 +1,213 @@
+/* sd_conversation.c - the ticket facts of a conversation. */
+#include "sd_conversation.h"
+
+#include "sd_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    char c;
+} entities[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'},
+                {"&#39;", '\''}, {"&apos;", '\''}, {"&nbsp;", ' '}};
+
+/* Back up from @p len to the start of a UTF-8 character. */
+static size_t utf8_boundary(const char *s, size_t len)
+{
+    while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+        len--;
+    return len;
+}
+
+char *sd_plain_text(const char *html, size_t max)
+{
+    size_t n = html ? strlen(html) : 0;
+    char *out = sd_xcalloc(n + 1, 1);
+    size_t o = 0;
+    int in_tag = 0, pending_space = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = html[i];
+        if (in_tag) {
+            if (c == '>') {
+                in_tag = 0;
+                pending_space = 1; /* <p>a</p><p>b</p> reads "a b" */
+            }
+            continue;
+        }
+        if (c == '<') {
+            in_tag = 1;
+            continue;
+        }
+        if (c == '&') {
+            for (size_t e = 0; e < SD_ARRAY_LEN(entities); e++) {
+                size_t el = strlen(entities[e].name);
+                if (strncmp(html + i, entities[e].name, el) == 0) {
+                    c = entities[e].c;
+                    i += el - 1;
+                    break;
+                }
+            }
+        }
+        if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+            pending_space = 1;
+            continue;
+        }
+        if (pending_space && o > 0)
+            out[o++] = ' ';
+        pending_space = 0;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    if (o > max)
+        out[utf8_boundary(out, max)] = '\0';
+    return out;
+}
+
+/* A title is plain text already; subjects and bodies are HTML. */
+static char *title_of(json_object *conv)
+{
+    const char *title = sd_str(conv, "title");
+    if (title) {
+        char *text = sd_xstrdup(title);
+        size_t n = strlen(text);
+        if (n > SD_TITLE_MAX)
+            text[utf8_boundary(text, SD_TITLE_MAX)] = '\0';
+        return text;
+    }
+    json_object *source = sd_obj(conv, "source");
+    const char *candidates[] = {sd_str(source, "subject"), sd_str(source, "body")};
+    for (size_t i = 0; i < SD_ARRAY_LEN(candidates); i++) {
+        if (!candidates[i])
+            continue;
+        char *text = sd_plain_text(candidates[i], SD_TITLE_MAX);
+        if (*text)
+            return text;
+        free(text);
+    }
+    return sd_xstrdup("");
+}
+
+static const char *state_of(json_object *conv)
+{
+    const char *state = sd_str(conv, "state");
+    if (state)
+        return state;
+    /* Older payloads only carry "open". */
+    return sd_bool(conv, "open", true) ? "open" : "closed";
+}
+
+int sd_conversation_parse(json_object *conv, struct sd_conversation *out, char *err,
+                          size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    const char *id = sd_str(conv, "id");
+    if (!id) {
+        snprintf(err, errlen, "conversation without an id");
+        return -1;
+    }
+    out->id = sd_xstrdup(id);
+    out->state = sd_xstrdup(state_of(conv));
+    out->title = title_of(conv);
+    out->created_at = sd_int(conv, "created_at", 0);
+    out->updated_at = sd_int(conv, "updated_at", out->created_at);
+    out->waiting_since = sd_int(conv, "waiting_since", 0);
+    json_object *list = sd_arr(sd_obj(conv, "contacts"), "contacts");
+    json_object *first = list && json_object_array_length(list)
+                             ? json_object_array_get_idx(list, 0)
+                             : NULL;
+    out->contact_id = sd_strdup_or_null(sd_str(first, "id"));
+    out->contact_external_id = sd_strdup_or_null(sd_str(first, "external_id"));
+    return 0;
+}
+
+void sd_conversation_free(struct sd_conversation *c)
+{
+    free(c->id);
+    free(c->state);
+    free(c->title);
+    free(c->contact_id);
+    free(c->contact_external_id);
+    memset(c, 0, sizeof *c);
+}
+
+json_object *sd_conversation_facts(const struct sd_conversation *c)
+{
+    json_object *o = json_object_new_object();
+    sd_add_str(o, "id", c->id);
+    sd_add_str(o, "state", c->state);
+    sd_add_str(o, "title", c->title);
+    sd_add_int(o, "created_at", c->created_at);
+    sd_add_int(o, "updated_at", c->updated_at);
+    sd_add_time(o, "waiting_since", c->waiting_since);
+    json_object *contacts = json_object_new_object();
+    json_object *list = json_object_new_array();
+    if (c->contact_id) {
+        json_object *first = json_object_new_object();
+        sd_add_str(first, "id", c->contact_id);
+        sd_add_str(first, "external_id", c->contact_external_id);
+        json_object_array_add(list, first);
+    }
+    json_object_object_add(contacts, "contacts", list);
+    json_object_object_add(o, "contacts", contacts);
+    return o;
+}
+
+int sd_contact_parse(json_object *contact, struct sd_contact *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *id = sd_str(contact, "id");
+    if (!id)
+        return -1;
+    out->id = sd_xstrdup(id);
+    out->email = sd_strdup_or_null(sd_str(contact, "email"));
+    out->external_id = sd_strdup_or_null(sd_str(contact, "external_id"));
+    out->name = sd_strdup_or_null(sd_str(contact, "name"));
+    json_object *companies = sd_arr(sd_obj(contact, "companies"), "data");
+    if (companies && json_object_array_length(companies))
+        out->company_id =
+            sd_strdup_or_null(sd_str(json_object_array_get_idx(companies, 0), "id"));
+    return 0;
+}
+
+void sd_contact_free(struct sd_contact *c)
+{
+    free(c->id);
+    free(c->email);
+    free(c->external_id);
+    free(c->name);
+    free(c->company_id);
+    memset(c, 0, sizeof *c);
+}
+
+json_object *sd_contact_facts(const struct sd_contact *c)
+{
+    json_object *o = json_object_new_object();
+    sd_add_str(o, "id", c->id);
+    sd_add_str(o, "email", c->email);
+    sd_add_str(o, "external_id", c->external_id);
+    sd_add_str(o, "name", c->name);
+    json_object *companies = json_object_new_object();
+    json_object *data = json_object_new_array();
+    if (c->company_id) {
+        json_object *first = json_object_new_object();
+        sd_add_str(first, "id", c->company_id);
+        json_object_array_add(data, first);
+    }
+    json_object_object_add(companies, "data", data);
+    json_object_object_add(o, "companies", companies);
+    return o;
+}
+
+char *sd_conversation_link(const char *region, const char *workspace_id,
+                           const char *conversation_id)
+{
+    const char *host = "app.intercom.com";
+    if (region && strcmp(region, "EU") == 0)
+        host = "app.eu.intercom.com";
+    else if (region && strcmp(region, "AU") == 0)
+        host = "app.au.intercom.com";
+    return sd_xasprintf("https://%s/a/inbox/%s/inbox/conversation/%s", host, workspace_id,
+                        conversation_id);
+}
