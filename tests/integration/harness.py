@@ -185,13 +185,14 @@ class Server:
     # ---- process ----
 
     def _read_log(self, stream):
-        for raw in stream:
-            line = raw.decode(errors="replace").rstrip("\n")
-            if os.environ.get("SWITCHBOARD_TEST_VERBOSE"):
-                print("   [server]", line, file=sys.stderr)
-            with self.lines_lock:
-                self.lines.append(line)
-                self.lines_lock.notify_all()
+        with stream:  # closed at EOF, when the process is gone
+            for raw in stream:
+                line = raw.decode(errors="replace").rstrip("\n")
+                if os.environ.get("SWITCHBOARD_TEST_VERBOSE"):
+                    print("   [server]", line, file=sys.stderr)
+                with self.lines_lock:
+                    self.lines.append(line)
+                    self.lines_lock.notify_all()
 
     def start(self, args=(), expect_ready=True):
         """Start the server; return once /healthz answers.
@@ -205,7 +206,7 @@ class Server:
             since = len(self.lines)
             self.proc = subprocess.Popen(
                 [str(BIN), "-c", str(self.config_path), "--listen", f"127.0.0.1:{port}", *args],
-                stdout=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,  # the server logs to stderr only
                 stderr=subprocess.PIPE,
                 cwd=self.workdir,
             )
@@ -260,9 +261,6 @@ class Server:
 
     def close(self):
         code = self.stop()
-        if self.proc:
-            for stream in (self.proc.stdout, self.proc.stderr):
-                stream.close()
         if self.owns_workdir and not os.environ.get("SWITCHBOARD_TEST_KEEP"):
             shutil.rmtree(self.workdir, ignore_errors=True)
         return code
