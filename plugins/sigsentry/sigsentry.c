@@ -63,7 +63,7 @@ static sb_status check_config(json_object *config, sb_result *result)
 static sb_status init(sb_plugin *self, const sb_host *host, json_object *config, void **state,
                       sb_result *result)
 {
-    struct ss_plugin *ss = ss_xcalloc(1, sizeof *ss);
+    struct ss_plugin *ss = pk_xcalloc(1, sizeof *ss);
     char err[256];
     if (!ss_options_parse(config, &ss->options, err, sizeof err)) {
         ss_options_clear(&ss->options);
@@ -98,7 +98,7 @@ static sb_status on_installation(void *state, const sb_installation *inst,
     case SB_UNINSTALLED: {
         /* Keep the reason of a disconnect made through the product API. */
         json_object *binding = ss_get(ss, inst->id, SS_BINDING, "state");
-        if (ss_bool(binding, "active", true))
+        if (pk_bool(binding, "active", true))
             ss_binding_set(ss, inst->id, false, "uninstalled in Intercom or revoked by an admin");
         json_object_put(binding);
         break;

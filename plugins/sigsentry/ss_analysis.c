@@ -27,7 +27,7 @@ static uint64_t hash(const char *s)
 static void grow_index(struct ss_analysis *a)
 {
     size_t n = a->n_slots ? a->n_slots * 2 : 64;
-    size_t *slots = ss_xcalloc(n, sizeof *slots);
+    size_t *slots = pk_xcalloc(n, sizeof *slots);
     for (size_t i = 0; i < a->n_stats; i++) {
         size_t pos = hash(a->stats[i].signature) & (n - 1);
         while (slots[pos])
@@ -56,11 +56,11 @@ static struct ss_signature_stat *find_or_add(struct ss_analysis *a, const char *
         return NULL;
     if (a->n_stats == a->cap_stats) {
         a->cap_stats = a->cap_stats ? a->cap_stats * 2 : 32;
-        a->stats = ss_xrealloc(a->stats, a->cap_stats * sizeof *a->stats);
+        a->stats = pk_xrealloc(a->stats, a->cap_stats * sizeof *a->stats);
     }
     struct ss_signature_stat *st = &a->stats[a->n_stats];
     memset(st, 0, sizeof *st);
-    st->signature = ss_xstrdup(signature);
+    st->signature = pk_xstrdup(signature);
     a->slots[pos] = ++a->n_stats;
     *added = true;
     return st;
@@ -84,8 +84,8 @@ void ss_analysis_add(struct ss_analysis *a, const char *service, int64_t time_ms
         return;
     }
     if (added) {
-        st->sample = ss_xstrdup(message ? message : "");
-        st->service = ss_xstrdup(service ? service : "");
+        st->sample = pk_xstrdup(message ? message : "");
+        st->service = pk_xstrdup(service ? service : "");
         st->first_ms = st->last_ms = time_ms;
         st->level = level;
     }
@@ -120,25 +120,25 @@ void ss_analysis_sort(struct ss_analysis *a)
 json_object *ss_analysis_json(const struct ss_analysis *a, size_t top)
 {
     json_object *o = json_object_new_object();
-    ss_add_int(o, "records", a->records);
+    pk_add_int(o, "records", a->records);
     json_object *levels = json_object_new_object();
     for (int l = 0; l < SS_LEVEL_COUNT; l++)
-        ss_add_int(levels, ss_level_name((enum ss_level)l), a->by_level[l]);
+        pk_add_int(levels, ss_level_name((enum ss_level)l), a->by_level[l]);
     json_object_object_add(o, "by_level", levels);
-    ss_add_int(o, "errors", a->errors);
-    ss_add_int(o, "distinct_signatures", (int64_t)a->n_stats);
-    ss_add_int(o, "ungrouped", a->ungrouped);
+    pk_add_int(o, "errors", a->errors);
+    pk_add_int(o, "distinct_signatures", (int64_t)a->n_stats);
+    pk_add_int(o, "ungrouped", a->ungrouped);
     json_object *list = json_object_new_array();
     for (size_t i = 0; i < a->n_stats && i < top; i++) {
         const struct ss_signature_stat *st = &a->stats[i];
         json_object *e = json_object_new_object();
-        ss_add_str(e, "signature", st->signature);
-        ss_add_int(e, "count", st->count);
-        ss_add_int(e, "first_seen", st->first_ms);
-        ss_add_int(e, "last_seen", st->last_ms);
-        ss_add_str(e, "level", ss_level_name(st->level));
-        ss_add_str(e, "service", st->service);
-        ss_add_str(e, "sample", st->sample);
+        pk_add_str(e, "signature", st->signature);
+        pk_add_int(e, "count", st->count);
+        pk_add_int(e, "first_seen", st->first_ms);
+        pk_add_int(e, "last_seen", st->last_ms);
+        pk_add_str(e, "level", ss_level_name(st->level));
+        pk_add_str(e, "service", st->service);
+        pk_add_str(e, "sample", st->sample);
         json_object_array_add(list, e);
     }
     json_object_object_add(o, "top", list);

@@ -21,7 +21,7 @@ static bool is_block_tag(const char *tag, size_t n)
 {
     static const char *const blocks[] = {"p", "br", "div", "li", "ul", "ol", "h1", "h2", "h3",
                                          "h4", "h5", "h6", "tr", "blockquote", "pre"};
-    for (size_t i = 0; i < SS_ARRAY_LEN(blocks); i++)
+    for (size_t i = 0; i < PK_ARRAY_LEN(blocks); i++)
         if (strlen(blocks[i]) == n && strncasecmp(blocks[i], tag, n) == 0)
             return true;
     return false;
@@ -49,7 +49,7 @@ char *ss_html_to_text(const char *html)
         }
         if (*p == '&') {
             bool decoded = false;
-            for (size_t i = 0; i < SS_ARRAY_LEN(entities); i++) {
+            for (size_t i = 0; i < PK_ARRAY_LEN(entities); i++) {
                 size_t n = strlen(entities[i].name);
                 if (strncmp(p, entities[i].name, n) == 0) {
                     ss_buf_puts(&b, entities[i].text);
@@ -71,7 +71,7 @@ char *ss_html_to_text(const char *html)
 
 static bool customer_author(json_object *author)
 {
-    const char *type = ss_str(author, "type");
+    const char *type = pk_str(author, "type");
     return type && (strcmp(type, "user") == 0 || strcmp(type, "lead") == 0
                     || strcmp(type, "contact") == 0);
 }
@@ -92,30 +92,30 @@ static void append_text(struct ss_buf *b, const char *html)
 bool ss_conversation_facts(json_object *conversation, struct ss_conversation_facts *out)
 {
     memset(out, 0, sizeof *out);
-    const char *id = ss_str(conversation, "id");
+    const char *id = pk_str(conversation, "id");
     if (!id)
         return false;
-    out->id = ss_xstrdup(id);
-    out->created_ms = ss_int(conversation, "created_at", 0) * 1000;
+    out->id = pk_xstrdup(id);
+    out->created_ms = pk_int(conversation, "created_at", 0) * 1000;
     struct ss_buf text = {0};
-    json_object *source = ss_obj(conversation, "source");
-    json_object *author = ss_obj(source, "author");
+    json_object *source = pk_obj(conversation, "source");
+    json_object *author = pk_obj(source, "author");
     if (customer_author(author)) {
-        append_text(&text, ss_str(source, "subject"));
-        append_text(&text, ss_str(source, "body"));
-        if (ss_str(author, "name"))
-            out->customer_name = ss_xstrdup(ss_str(author, "name"));
+        append_text(&text, pk_str(source, "subject"));
+        append_text(&text, pk_str(source, "body"));
+        if (pk_str(author, "name"))
+            out->customer_name = pk_xstrdup(pk_str(author, "name"));
     }
-    json_object *parts = ss_arr(ss_obj(conversation, "conversation_parts"), "conversation_parts");
+    json_object *parts = pk_arr(pk_obj(conversation, "conversation_parts"), "conversation_parts");
     size_t n = parts ? json_object_array_length(parts) : 0;
     for (size_t i = 0; i < n; i++) {
         json_object *part = json_object_array_get_idx(parts, i);
-        json_object *part_author = ss_obj(part, "author");
+        json_object *part_author = pk_obj(part, "author");
         if (!customer_author(part_author))
             continue;
-        append_text(&text, ss_str(part, "body"));
-        if (!out->customer_name && ss_str(part_author, "name"))
-            out->customer_name = ss_xstrdup(ss_str(part_author, "name"));
+        append_text(&text, pk_str(part, "body"));
+        if (!out->customer_name && pk_str(part_author, "name"))
+            out->customer_name = pk_xstrdup(pk_str(part_author, "name"));
     }
     if (text.len > SS_CONVERSATION_TEXT_MAX) {
         size_t len = SS_CONVERSATION_TEXT_MAX;

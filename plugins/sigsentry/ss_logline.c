@@ -31,7 +31,7 @@ const char *ss_level_name(enum ss_level level)
 
 bool ss_level_parse(const char *text, enum ss_level *out)
 {
-    for (size_t i = 0; text && i < SS_ARRAY_LEN(level_aliases); i++) {
+    for (size_t i = 0; text && i < PK_ARRAY_LEN(level_aliases); i++) {
         if (strcasecmp(text, level_aliases[i].alias) == 0) {
             *out = level_aliases[i].level;
             return true;
@@ -160,7 +160,7 @@ bool ss_logline_parse(const char *line, size_t len, int64_t now_ms, int64_t olde
         snprintf(err, errlen, "\"message\" is longer than %d bytes", SS_LOG_MESSAGE_MAX);
         goto done;
     }
-    out->message = ss_xstrdup(json_object_get_string(v));
+    out->message = pk_xstrdup(json_object_get_string(v));
     ok = true;
 done:
     json_object_put(root);

@@ -18,7 +18,7 @@
 /* The conversation's start from the request, for analyses of untriaged conversations. */
 static int64_t conversation_created_ms(const sb_canvas_request *req)
 {
-    int64_t created = ss_int(ss_obj(req->body, "conversation"), "created_at", 0);
+    int64_t created = pk_int(pk_obj(req->body, "conversation"), "created_at", 0);
     return created > 0 ? created * 1000 : 0;
 }
 
@@ -35,7 +35,7 @@ sb_status ss_canvas(void *state, const sb_canvas_request *req, sb_result *result
     } else {
         char *notice = NULL;
         if (strcmp(req->flow, "submit") == 0
-            && ss_str_eq(req->component_id, SS_PANEL_RUN_ANALYSIS)) {
+            && pk_str_eq(req->component_id, SS_PANEL_RUN_ANALYSIS)) {
             struct ss_analysis_request ar;
             json_object *triage = ss_analysis_request_for(ss, req->installation,
                                                           req->conversation_id,
@@ -46,13 +46,13 @@ sb_status ss_canvas(void *state, const sb_canvas_request *req, sb_result *result
             json_object_put(triage);
             if (analysis) {
                 char *summary = ss_render_analysis_summary(analysis);
-                notice = ss_xasprintf("Analysis complete: %s. The note follows in the "
+                notice = pk_xasprintf("Analysis complete: %s. The note follows in the "
                                       "conversation.",
                                       summary);
                 free(summary);
                 json_object_put(analysis);
             } else {
-                notice = ss_xstrdup("The analysis could not be stored. Please try again.");
+                notice = pk_xstrdup("The analysis could not be stored. Please try again.");
             }
         }
         json_object *triage = ss_get(ss, req->installation, SS_TRIAGE, req->conversation_id);

@@ -29,33 +29,33 @@ bool ss_threshold_reached(int threshold, enum ss_severity severity)
 /* A mapped attribute name, or NULL when the setting is empty. */
 static char *attribute_name(json_object *settings, const char *key)
 {
-    const char *v = ss_str(settings, key);
-    return v ? ss_xstrdup(v) : NULL;
+    const char *v = pk_str(settings, key);
+    return v ? pk_xstrdup(v) : NULL;
 }
 
 void ss_settings_from_json(json_object *settings, struct ss_settings *out)
 {
     memset(out, 0, sizeof *out);
-    const char *mode = ss_str(settings, "posting_mode");
+    const char *mode = pk_str(settings, "posting_mode");
     for (int i = 0; mode && i <= SS_POST_BOTH; i++)
         if (strcmp(mode, posting_names[i]) == 0)
             out->posting_mode = (enum ss_posting_mode)i;
-    const char *threshold = ss_str(settings, "auto_analyze_threshold");
+    const char *threshold = pk_str(settings, "auto_analyze_threshold");
     enum ss_severity sev;
     out->threshold = threshold && ss_severity_parse(threshold, &sev) ? (int)sev
                                                                      : SS_THRESHOLD_DISABLED;
-    out->buffer_hours = (int)ss_int(settings, "time_buffer_hours", 2);
+    out->buffer_hours = (int)pk_int(settings, "time_buffer_hours", 2);
     out->attribute_severity = attribute_name(settings, "attribute_severity");
     out->attribute_affected_service = attribute_name(settings, "attribute_affected_service");
     out->attribute_analysis_url = attribute_name(settings, "attribute_analysis_url");
-    const char *tmpl = ss_str(settings, "public_reply_template");
-    out->reply_template = ss_xstrdup(tmpl ? tmpl : "");
-    json_object *keywords = ss_arr(settings, "triage_keywords");
+    const char *tmpl = pk_str(settings, "public_reply_template");
+    out->reply_template = pk_xstrdup(tmpl ? tmpl : "");
+    json_object *keywords = pk_arr(settings, "triage_keywords");
     size_t n = keywords ? json_object_array_length(keywords) : 0;
-    out->keywords = ss_xcalloc(n ? n : 1, sizeof *out->keywords);
+    out->keywords = pk_xcalloc(n ? n : 1, sizeof *out->keywords);
     for (size_t i = 0; i < n; i++) {
         const char *entry = json_object_get_string(json_object_array_get_idx(keywords, i));
-        out->keywords[out->n_keywords++] = ss_xstrdup(entry ? entry : "");
+        out->keywords[out->n_keywords++] = pk_xstrdup(entry ? entry : "");
     }
 }
 
@@ -92,14 +92,14 @@ json_object *ss_settings_problems(const struct ss_settings *s, const struct ss_r
     /* Prefix keyword problems with the setting they come from. */
     size_t n = json_object_array_length(problems);
     for (size_t i = 0; i < n; i++) {
-        char *msg = ss_xasprintf("triage_keywords: %s",
+        char *msg = pk_xasprintf("triage_keywords: %s",
                                  json_object_get_string(json_object_array_get_idx(problems, i)));
         json_object_array_put_idx(problems, i, json_object_new_string(msg));
         free(msg);
     }
     char *unknown = ss_template_unknown(s->reply_template, ss_reply_placeholders);
     if (unknown) {
-        char *msg = ss_xasprintf("public_reply_template: unknown placeholder(s) %s; they are "
+        char *msg = pk_xasprintf("public_reply_template: unknown placeholder(s) %s; they are "
                                  "sent as written",
                                  unknown);
         json_object_array_add(problems, json_object_new_string(msg));

@@ -52,7 +52,7 @@ static size_t uuid_at(const char *s)
 {
     static const int groups[] = {8, 4, 4, 4, 12};
     size_t i = 0;
-    for (size_t g = 0; g < SS_ARRAY_LEN(groups); g++) {
+    for (size_t g = 0; g < PK_ARRAY_LEN(groups); g++) {
         if (g > 0 && s[i++] != '-')
             return 0;
         for (int k = 0; k < groups[g]; k++, i++)
@@ -77,7 +77,7 @@ static bool is_unit(const char *s, size_t n)
 {
     static const char *const units[] = {"ms", "us", "ns", "s", "m", "h", "d",
                                         "b", "k", "kb", "mb", "gb", "tb"};
-    for (size_t i = 0; i < SS_ARRAY_LEN(units); i++)
+    for (size_t i = 0; i < PK_ARRAY_LEN(units); i++)
         if (strlen(units[i]) == n && strncasecmp(units[i], s, n) == 0)
             return true;
     return false;

@@ -49,7 +49,7 @@ static const struct ss_template_var *lookup(const struct ss_template_var *vars, 
 static void render_line(struct ss_buf *out, const char *line, size_t len,
                         const struct ss_template_var *vars, size_t n, bool html)
 {
-    char *copy = ss_xstrndup(line, len);
+    char *copy = pk_xstrndup(line, len);
     for (const char *p = copy; *p;) {
         const char *name;
         size_t name_len, total = placeholder_at(p, &name, &name_len);
@@ -66,7 +66,7 @@ static void render_line(struct ss_buf *out, const char *line, size_t len,
         /* Literal text up to the next "{{" (an unknown placeholder stays as written). */
         const char *next = strstr(p + 1, "{{");
         size_t chunk = next ? (size_t)(next - p) : strlen(p);
-        char *piece = ss_xstrndup(p, chunk);
+        char *piece = pk_xstrndup(p, chunk);
         if (html)
             ss_buf_html(out, piece);
         else
@@ -138,10 +138,10 @@ char *ss_template_unknown(const char *tmpl, const char *const *known)
             continue;
         }
         if (!known_name(known, name, name_len)) {
-            char *n = ss_xstrndup(name, name_len);
+            char *n = pk_xstrndup(name, name_len);
             /* Each name once: look for ", name," in ", list,". */
-            char *probe = ss_xasprintf(", %s,", n);
-            char *hay = ss_xasprintf(", %s,", out.data ? out.data : "");
+            char *probe = pk_xasprintf(", %s,", n);
+            char *hay = pk_xasprintf(", %s,", out.data ? out.data : "");
             if (!strstr(hay, probe))
                 ss_buf_printf(&out, "%s%s", out.len ? ", " : "", n);
             free(probe);

@@ -66,7 +66,7 @@ static const struct {
 char *ss_normalize_text(const char *text)
 {
     size_t n = text ? strlen(text) : 0;
-    char *out = ss_xcalloc(n + 3, 1);
+    char *out = pk_xcalloc(n + 3, 1);
     size_t o = 0;
     out[o++] = ' ';
     for (size_t i = 0; i < n; i++) {
@@ -88,7 +88,7 @@ static char *normalize_phrase(const char *phrase)
 {
     char *spaced = ss_normalize_text(phrase);
     size_t len = strlen(spaced);
-    char *out = len > 2 ? ss_xstrndup(spaced + 1, len - 2) : NULL;
+    char *out = len > 2 ? pk_xstrndup(spaced + 1, len - 2) : NULL;
     free(spaced);
     return out;
 }
@@ -123,7 +123,7 @@ static void set_keyword(struct ss_rules *rules, char *phrase, int weight)
     }
     if (rules->n == rules->cap) {
         rules->cap = rules->cap ? rules->cap * 2 : 64;
-        rules->keywords = ss_xrealloc(rules->keywords, rules->cap * sizeof *rules->keywords);
+        rules->keywords = pk_xrealloc(rules->keywords, rules->cap * sizeof *rules->keywords);
     }
     rules->keywords[rules->n++] = (struct ss_keyword){phrase, weight};
 }
@@ -139,7 +139,7 @@ void ss_rules_empty(struct ss_rules *rules)
 void ss_rules_builtin(struct ss_rules *rules)
 {
     ss_rules_empty(rules);
-    for (size_t i = 0; i < SS_ARRAY_LEN(builtin_keywords); i++)
+    for (size_t i = 0; i < PK_ARRAY_LEN(builtin_keywords); i++)
         set_keyword(rules, normalize_phrase(builtin_keywords[i].phrase),
                     builtin_keywords[i].weight);
 }
@@ -148,9 +148,9 @@ void ss_rules_copy(struct ss_rules *dst, const struct ss_rules *src)
 {
     *dst = *src;
     dst->cap = src->n;
-    dst->keywords = src->n ? ss_xcalloc(src->n, sizeof *dst->keywords) : NULL;
+    dst->keywords = src->n ? pk_xcalloc(src->n, sizeof *dst->keywords) : NULL;
     for (size_t i = 0; i < src->n; i++) {
-        dst->keywords[i].phrase = ss_xstrdup(src->keywords[i].phrase);
+        dst->keywords[i].phrase = pk_xstrdup(src->keywords[i].phrase);
         dst->keywords[i].weight = src->keywords[i].weight;
     }
 }
@@ -183,7 +183,7 @@ bool ss_rules_apply(struct ss_rules *rules, const char *entry, char *err, size_t
                  -SS_KEYWORD_WEIGHT_MAX, SS_KEYWORD_WEIGHT_MAX);
         return false;
     }
-    char *raw = ss_xstrndup(entry, (size_t)(eq - entry));
+    char *raw = pk_xstrndup(entry, (size_t)(eq - entry));
     char *phrase = normalize_phrase(raw);
     free(raw);
     if (!phrase) {
@@ -205,7 +205,7 @@ bool ss_rules_thresholds_valid(const struct ss_rules *rules)
 static int count_phrase(const char *text, const char *phrase, long *first)
 {
     size_t plen = strlen(phrase);
-    char *needle = ss_xcalloc(plen + 3, 1);
+    char *needle = pk_xcalloc(plen + 3, 1);
     needle[0] = ' ';
     memcpy(needle + 1, phrase, plen);
     needle[plen + 1] = ' ';
@@ -236,7 +236,7 @@ static const char *const generic_words[] = {"api", "service", "svc", "server", "
 
 static bool is_generic(const char *word, size_t n)
 {
-    for (size_t i = 0; i < SS_ARRAY_LEN(generic_words); i++)
+    for (size_t i = 0; i < PK_ARRAY_LEN(generic_words); i++)
         if (strlen(generic_words[i]) == n && strncmp(generic_words[i], word, n) == 0)
             return true;
     return false;
@@ -277,13 +277,13 @@ struct service_phrases {
 static void choose_service(const char *text, const struct ss_service_ref *services, size_t n,
                            struct ss_triage *out)
 {
-    struct service_phrases *ph = ss_xcalloc(n ? n : 1, sizeof *ph);
+    struct service_phrases *ph = pk_xcalloc(n ? n : 1, sizeof *ph);
     for (size_t i = 0; i < n; i++) {
         ph[i].full = normalize_phrase(services[i].name);
         ph[i].derived = ph[i].full ? without_generic(ph[i].full) : NULL;
     }
     /* A derived phrase that two services share, or that is another's name, says nothing. */
-    bool *ambiguous = ss_xcalloc(n ? n : 1, sizeof *ambiguous);
+    bool *ambiguous = pk_xcalloc(n ? n : 1, sizeof *ambiguous);
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; ph[i].derived && j < n; j++) {
             if (j != i && ((ph[j].derived && strcmp(ph[i].derived, ph[j].derived) == 0)
@@ -314,7 +314,7 @@ static void choose_service(const char *text, const struct ss_service_ref *servic
             candidates[nc++] = ph[i].derived;
         char *aliases[62];
         size_t na = 0;
-        for (size_t a = 0; a < services[i].n_aliases && na < SS_ARRAY_LEN(aliases); a++) {
+        for (size_t a = 0; a < services[i].n_aliases && na < PK_ARRAY_LEN(aliases); a++) {
             char *alias = normalize_phrase(services[i].aliases[a]);
             if (alias)
                 candidates[nc++] = aliases[na++] = alias;
@@ -402,13 +402,13 @@ char *ss_triage_explain_service(const struct ss_triage *t)
 {
     switch (t->service_reason) {
     case SS_SERVICE_MENTIONED:
-        return ss_xasprintf("named in the conversation (\"%s\", %d mention%s)", t->service_phrase,
+        return pk_xasprintf("named in the conversation (\"%s\", %d mention%s)", t->service_phrase,
                             t->service_mentions, t->service_mentions == 1 ? "" : "s");
     case SS_SERVICE_ONLY_ONE:
-        return ss_xstrdup("the project's only service");
+        return pk_xstrdup("the project's only service");
     case SS_SERVICE_NONE:
     default:
-        return ss_xstrdup("no known service is named in the conversation");
+        return pk_xstrdup("no known service is named in the conversation");
     }
 }
 

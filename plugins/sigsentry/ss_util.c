@@ -1,4 +1,4 @@
-/* ss_util.c - allocation, buffers, JSON members, UTC time and random ids. */
+/* ss_util.c - buffers with HTML escaping, UTC time, random ids. */
 #include "ss_util.h"
 
 #include <ctype.h>
@@ -10,56 +10,6 @@
 #include <sys/random.h>
 #include <time.h>
 
-static void out_of_memory(void)
-{
-    fputs("sigsentry: out of memory\n", stderr);
-    abort();
-}
-
-void *ss_xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p)
-        out_of_memory();
-    return p;
-}
-
-void *ss_xrealloc(void *p, size_t size)
-{
-    void *q = realloc(p, size ? size : 1);
-    if (!q)
-        out_of_memory();
-    return q;
-}
-
-char *ss_xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d)
-        out_of_memory();
-    return d;
-}
-
-char *ss_xstrndup(const char *s, size_t n)
-{
-    char *d = strndup(s, n);
-    if (!d)
-        out_of_memory();
-    return d;
-}
-
-char *ss_xasprintf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *out = NULL;
-    int n = vasprintf(&out, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        out_of_memory();
-    return out;
-}
-
 /* ---- buffer ---- */
 
 static void buf_reserve(struct ss_buf *b, size_t extra)
@@ -69,7 +19,7 @@ static void buf_reserve(struct ss_buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 64;
     while (cap <= b->len + extra)
         cap *= 2;
-    b->data = ss_xrealloc(b->data, cap);
+    b->data = pk_xrealloc(b->data, cap);
     b->cap = cap;
 }
 
@@ -117,7 +67,7 @@ void ss_buf_html(struct ss_buf *b, const char *s)
 
 char *ss_buf_steal(struct ss_buf *b)
 {
-    char *out = b->data ? b->data : ss_xstrdup("");
+    char *out = b->data ? b->data : pk_xstrdup("");
     b->data = NULL;
     b->len = b->cap = 0;
     return out;
@@ -135,87 +85,6 @@ char *ss_html_escape(const char *s)
     struct ss_buf b = {0};
     ss_buf_html(&b, s ? s : "");
     return ss_buf_steal(&b);
-}
-
-/* ---- JSON ---- */
-
-json_object *ss_obj(json_object *o, const char *key)
-{
-    json_object *v;
-    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_object)
-               ? v
-               : NULL;
-}
-
-json_object *ss_arr(json_object *o, const char *key)
-{
-    json_object *v;
-    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_array)
-               ? v
-               : NULL;
-}
-
-const char *ss_str(json_object *o, const char *key)
-{
-    json_object *v;
-    if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
-        return NULL;
-    if (!json_object_is_type(v, json_type_string) && !json_object_is_type(v, json_type_int))
-        return NULL;
-    const char *s = json_object_get_string(v);
-    return s && *s ? s : NULL;
-}
-
-int64_t ss_int(json_object *o, const char *key, int64_t fallback)
-{
-    json_object *v;
-    if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
-        return fallback;
-    switch (json_object_get_type(v)) {
-    case json_type_int:
-        return json_object_get_int64(v);
-    case json_type_double: {
-        double d = json_object_get_double(v);
-        return d == (double)(int64_t)d ? (int64_t)d : fallback;
-    }
-    case json_type_string: {
-        const char *s = json_object_get_string(v);
-        char *end;
-        errno = 0;
-        long long n = strtoll(s, &end, 10);
-        return *s && !*end && errno == 0 ? (int64_t)n : fallback;
-    }
-    default:
-        return fallback;
-    }
-}
-
-bool ss_bool(json_object *o, const char *key, bool fallback)
-{
-    json_object *v;
-    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_boolean))
-        return fallback;
-    return json_object_get_boolean(v);
-}
-
-void ss_add_str(json_object *o, const char *key, const char *value)
-{
-    json_object_object_add(o, key, value ? json_object_new_string(value) : NULL);
-}
-
-void ss_add_int(json_object *o, const char *key, int64_t value)
-{
-    json_object_object_add(o, key, json_object_new_int64(value));
-}
-
-void ss_add_bool(json_object *o, const char *key, bool value)
-{
-    json_object_object_add(o, key, json_object_new_boolean(value));
-}
-
-bool ss_str_eq(const char *a, const char *b)
-{
-    return a == b || (a && b && strcmp(a, b) == 0);
 }
 
 /* ---- time ---- */

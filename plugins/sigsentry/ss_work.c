@@ -10,13 +10,13 @@ struct ss_work *ss_work_new(struct ss_plugin *ss, sb_job_id job, sb_installation
                             const char *collection, const char *key, const char *conversation_id,
                             json_object *doc, const struct ss_step *steps)
 {
-    struct ss_work *w = ss_xcalloc(1, sizeof *w);
+    struct ss_work *w = pk_xcalloc(1, sizeof *w);
     w->ss = ss;
     w->job = job;
     w->inst = inst;
     w->collection = collection;
-    w->key = ss_xstrdup(key);
-    w->conversation_id = ss_xstrdup(conversation_id);
+    w->key = pk_xstrdup(key);
+    w->conversation_id = pk_xstrdup(conversation_id);
     w->doc = doc;
     w->steps = steps;
     return w;
@@ -32,18 +32,18 @@ static void work_free(struct ss_work *w)
 
 const char *ss_step_state(json_object *doc, const char *step)
 {
-    const char *state = ss_str(ss_obj(doc, "steps"), step);
+    const char *state = pk_str(pk_obj(doc, "steps"), step);
     return state ? state : "skipped";
 }
 
 int ss_work_set_step(struct ss_work *w, const char *step, const char *state)
 {
-    json_object *steps = ss_obj(w->doc, "steps");
+    json_object *steps = pk_obj(w->doc, "steps");
     if (!steps) {
         steps = json_object_new_object();
         json_object_object_add(w->doc, "steps", steps);
     }
-    ss_add_str(steps, step, state);
+    pk_add_str(steps, step, state);
     return ss_put(w->ss, w->inst, w->collection, w->key, json_object_get(w->doc));
 }
 
@@ -98,10 +98,10 @@ void ss_work_call_done(void *arg, const sb_intercom_response *res)
         }
         w->ss->host->audit(w->ss->self, w->inst, w->conversation_id, step->name, step->what);
     } else if (step->tolerate_rejection && ss_attribute_error_is_permanent(res)) {
-        char *key = ss_xasprintf("%s_error", step->name);
-        char *why = ss_xasprintf("%s (HTTP %d): %s", res->error_code, res->status,
+        char *key = pk_xasprintf("%s_error", step->name);
+        char *why = pk_xasprintf("%s (HTTP %d): %s", res->error_code, res->status,
                                  res->error_message ? res->error_message : "");
-        ss_add_str(w->doc, key, why);
+        pk_add_str(w->doc, key, why);
         w->ss->host->log(w->ss->self, SB_LOG_WARN, "conversation %s: %s rejected: %s",
                          w->conversation_id, step->what, why);
         w->ss->host->audit(w->ss->self, w->inst, w->conversation_id, "failed", why);

@@ -62,12 +62,12 @@ static sb_status client_error(sb_result *result, int status, const char *message
 
 static const char *query(const sb_http_request *req, const char *name)
 {
-    return sd_str(req->query, name);
+    return pk_str(req->query, name);
 }
 
 static const char *param(const sb_http_request *req, const char *name)
 {
-    return sd_str(req->params, name);
+    return pk_str(req->params, name);
 }
 
 /* ?limit= within bounds; 0 if invalid. */
@@ -106,7 +106,7 @@ static int page_add(struct page *p, const char *cursor, json_object *item)
     }
     json_object_array_add(p->data, item);
     free(p->next);
-    p->next = sd_xstrdup(cursor);
+    p->next = pk_xstrdup(cursor);
     return 0;
 }
 
@@ -114,7 +114,7 @@ static json_object *page_finish(struct page *p, bool more)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "data", p->data);
-    sd_add_str(o, "next", more ? p->next : NULL);
+    pk_add_str(o, "next", more ? p->next : NULL);
     free(p->next);
     return o;
 }
@@ -145,8 +145,8 @@ static sb_status list_collection(struct call *c, const char *collection, const c
         return client_error(result, 400, "limit must be 1-1000");
     page_init(&s->page, limit);
     const char *after = query(c->req, "after");
-    char *from = after ? sd_key_after(after) : prefix ? sd_xasprintf("%s|", prefix) : NULL;
-    char *to = prefix ? sd_xasprintf("%s}", prefix) : NULL;
+    char *from = after ? sd_key_after(after) : prefix ? pk_xasprintf("%s|", prefix) : NULL;
+    char *to = prefix ? pk_xasprintf("%s}", prefix) : NULL;
     c->sd->host->doc_list(c->sd->self, c->req->installation, collection, from, to, 0, 0, visit, s);
     free(from);
     free(to);
@@ -171,7 +171,7 @@ static json_object *record_view(struct call *c, enum sd_record_kind kind, json_o
     if (json_object_deep_copy(record, &view, NULL) != 0 || !view)
         return json_object_new_object();
     json_object_object_add(view, "support_health",
-                           sd_health_json(&c->env, sd_str(record, "id"), now_s));
+                           sd_health_json(&c->env, pk_str(record, "id"), now_s));
     return view;
 }
 
@@ -208,8 +208,8 @@ static sb_status store_records(struct call *c, enum sd_record_kind kind, json_ob
                                                                                   : "customers",
                        "pushed", detail);
     json_object *o = json_object_new_object();
-    sd_add_int(o, "stored", (int64_t)n);
-    sd_add_int(o, "created", (int64_t)t.created);
+    pk_add_int(o, "stored", (int64_t)n);
+    pk_add_int(o, "created", (int64_t)t.created);
     return reply(c, 200, o);
 }
 
@@ -235,7 +235,7 @@ static sb_status bulk_records(struct sd_plugin *sd, const sb_http_request *req, 
     if (!open_call(sd, req, &c, result))
         return SB_FAIL;
     const char *member = kind == SD_RECORD_USER ? "users" : "customers";
-    json_object *list = sd_arr(req->body, member);
+    json_object *list = pk_arr(req->body, member);
     if (!list) {
         char message[80];
         snprintf(message, sizeof message, "send {\"%s\": [...]}", member);
@@ -248,7 +248,7 @@ static sb_status bulk_records(struct sd_plugin *sd, const sb_http_request *req, 
         return client_error(result, 413, message);
     }
     /* Validate everything first: a bad record stores nothing. */
-    json_object **records = sd_xcalloc(n, sizeof *records);
+    json_object **records = pk_xcalloc(n, sizeof *records);
     sb_status st = SB_OK;
     for (size_t i = 0; i < n && st == SB_OK; i++) {
         char err[200], message[256];
@@ -364,7 +364,7 @@ static sb_status route_customer_health(void *state, const sb_http_request *req, 
     if (!customer)
         return client_error(result, 404, "no such customer");
     json_object *health = sd_health_json(&c.env, id, sd_now_s(sd));
-    sd_add_str(health, "customer_id", id);
+    pk_add_str(health, "customer_id", id);
     return reply(&c, 200, health);
 }
 
@@ -379,7 +379,7 @@ static int add_ticket(struct scan *s, const char *conversation_id, const char *c
     json_object *view = sd_ticket_view(&s->c->env, ticket, s->now_s);
     json_object_put(ticket);
     if (s->status >= 0
-        && sd_ticket_status_parse(sd_str(view, "status")) != s->status) {
+        && sd_ticket_status_parse(pk_str(view, "status")) != s->status) {
         json_object_put(view);
         return 0;
     }
@@ -416,11 +416,11 @@ static int visit_customer_user(void *arg, const char *key, json_object *value)
     if (!user)
         return 0;
     user++;
-    char *prefix_from = sd_xasprintf("%s|", user);
-    char *to = sd_xasprintf("%s}", user);
+    char *prefix_from = pk_xasprintf("%s|", user);
+    char *to = pk_xasprintf("%s}", user);
     char *from = cs->after && strncmp(cs->after, prefix_from, strlen(prefix_from)) == 0
                      ? sd_key_after(cs->after)
-                     : sd_xstrdup(prefix_from);
+                     : pk_xstrdup(prefix_from);
     struct sd_plugin *sd = cs->scan->c->sd;
     int visited = sd->host->doc_list(sd->self, cs->scan->c->req->installation, SD_USER_TICKETS,
                                      from, to, 0, 0, visit_user_ticket, cs->scan);
@@ -457,14 +457,14 @@ static sb_status route_tickets(void *state, const sb_http_request *req, sb_resul
     /* Resume at the user of the cursor: "<customer>|<user>" for that user onward. */
     char *from = NULL;
     if (after && strchr(after, '|')) {
-        char *user_of_cursor = sd_xstrdup(after);
+        char *user_of_cursor = pk_xstrdup(after);
         *strchr(user_of_cursor, '|') = '\0';
         from = sd_pair_key(customer, user_of_cursor);
         free(user_of_cursor);
     } else {
-        from = sd_xasprintf("%s|", customer);
+        from = pk_xasprintf("%s|", customer);
     }
-    char *to = sd_xasprintf("%s}", customer);
+    char *to = pk_xasprintf("%s}", customer);
     sd->host->doc_list(sd->self, req->installation, SD_CUSTOMER_USERS, from, to, 0, 0,
                        visit_customer_user, &cs);
     free(from);
@@ -544,11 +544,11 @@ static sb_status route_sync(void *state, const sb_http_request *req, sb_result *
     if (run) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "started", json_object_new_boolean(0));
-        sd_add_str(o, "reason", "a sync is already running");
+        pk_add_str(o, "reason", "a sync is already running");
         json_object_object_add(o, "running", progress_of(run));
         return reply(&c, 409, o);
     }
-    bool full = sd_bool(req->body, "full", false);
+    bool full = pk_bool(req->body, "full", false);
     json_object *payload = json_object_new_object();
     json_object_object_add(payload, "full", json_object_new_boolean(full));
     json_object_object_add(payload, "requested_by", json_object_new_string("api"));
@@ -561,8 +561,8 @@ static sb_status route_sync(void *state, const sb_http_request *req, sb_result *
     json_object *mark = sd_get(sd, req->installation, SD_SYNC, "watermark");
     json_object *o = json_object_new_object();
     json_object_object_add(o, "started", json_object_new_boolean(1));
-    sd_add_int(o, "job_id", (int64_t)job);
-    sd_add_str(o, "mode", full || !mark ? "full" : "incremental");
+    pk_add_int(o, "job_id", (int64_t)job);
+    pk_add_str(o, "mode", full || !mark ? "full" : "incremental");
     json_object_put(mark);
     return reply(&c, 202, o);
 }
@@ -574,15 +574,15 @@ static sb_status route_status(void *state, const sb_http_request *req, sb_result
     if (!open_call(sd, req, &c, result))
         return SB_FAIL;
     json_object *o = json_object_new_object();
-    sd_add_str(o, "workspace_id", c.inst.workspace_id);
-    sd_add_str(o, "workspace_name", c.inst.workspace_name);
-    sd_add_str(o, "status", state_name(c.inst.state));
+    pk_add_str(o, "workspace_id", c.inst.workspace_id);
+    pk_add_str(o, "workspace_name", c.inst.workspace_name);
+    pk_add_str(o, "status", state_name(c.inst.state));
     json_object_object_add(o, "authenticated",
                            json_object_new_boolean(c.inst.state == SB_INSTALLATION_ACTIVE));
-    sd_add_str(o, "revoke", c.inst.state == SB_INSTALLATION_REVOKED ? NULL : "POST /api/startdeliver/revoke");
-    sd_add_str(o, "region", c.inst.region);
+    pk_add_str(o, "revoke", c.inst.state == SB_INSTALLATION_REVOKED ? NULL : "POST /api/startdeliver/revoke");
+    pk_add_str(o, "region", c.inst.region);
     json_object_object_add(o, "eu_data_hosting", json_object_new_boolean(c.settings.eu_data_hosting));
-    sd_add_str(o, "region_warning", sd_region_mismatch(&c.settings, c.inst.region));
+    pk_add_str(o, "region_warning", sd_region_mismatch(&c.settings, c.inst.region));
     json_object *last = sd_get(sd, req->installation, SD_SYNC, "last");
     json_object_object_add(o, "last_sync", last);
     struct sd_run *run = sd_run_find(sd, req->installation);
@@ -607,7 +607,7 @@ static sb_status route_revoke(void *state, const sb_http_request *req, sb_result
                != 0)
         return sb_result_set(result, SB_FAIL, "the revocation failed");
     json_object *o = json_object_new_object();
-    sd_add_str(o, "status", "revoked");
+    pk_add_str(o, "status", "revoked");
     return reply(&c, 200, o);
 }
 

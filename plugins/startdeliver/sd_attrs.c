@@ -20,12 +20,12 @@ const char *sd_model_name(enum sd_model_kind model)
 
 const char *sd_attr_type_name(enum sd_attr_type type)
 {
-    return (unsigned)type < SD_ARRAY_LEN(type_names) ? type_names[type] : "string";
+    return (unsigned)type < PK_ARRAY_LEN(type_names) ? type_names[type] : "string";
 }
 
 enum sd_attr_type sd_attr_type_parse(const char *data_type)
 {
-    for (size_t i = 0; data_type && i < SD_ARRAY_LEN(type_names); i++)
+    for (size_t i = 0; data_type && i < PK_ARRAY_LEN(type_names); i++)
         if (strcmp(type_names[i], data_type) == 0)
             return (enum sd_attr_type)i;
     return SD_ATTR_OTHER;
@@ -63,7 +63,7 @@ static void add_value(json_object *out, enum sd_model_kind model, const char *fi
     if (!value || (json_object_is_type(value, json_type_string)
                    && json_object_get_string_len(value) == 0))
         return; /* an empty value is no value: it would read as "cleared" on companies */
-    char *name = sd_xasprintf(PREFIX "%s", field);
+    char *name = pk_xasprintf(PREFIX "%s", field);
     json_object *v;
     if (model == SD_MODEL_COMPANY)
         v = company_text(value, is_time);
@@ -87,7 +87,7 @@ json_object *sd_attrs_desired(json_object *record, enum sd_model_kind model)
     add_value(out, model, "usage_health", member(record, "usage_health"), false, false);
     add_value(out, model, "health_score", member(record, "health_score"), false, true);
     add_value(out, model, "last_login", member(record, "last_login"), true, false);
-    json_object *fields = sd_obj(record, "custom_fields");
+    json_object *fields = pk_obj(record, "custom_fields");
     if (fields) {
         json_object_object_foreach(fields, key, value)
             add_value(out, model, key, value, false, false);

@@ -45,10 +45,10 @@ static void request_page(struct sd_run *run)
     char *path;
     if (s->param) {
         char *param = sd_url_encode(s->param);
-        path = sd_xasprintf("/companies/scroll?scroll_param=%s", param);
+        path = pk_xasprintf("/companies/scroll?scroll_param=%s", param);
         free(param);
     } else {
-        path = sd_xstrdup("/companies/scroll");
+        path = pk_xstrdup("/companies/scroll");
     }
     sb_intercom_request req = {.method = "GET", .path = path};
     sd_run_op_begin(run);
@@ -60,7 +60,7 @@ static int page_tx(void *arg)
 {
     struct sd_run *run = arg;
     struct scroll *s = run->phase_state;
-    json_object *data = sd_arr(s->page, "data");
+    json_object *data = pk_arr(s->page, "data");
     for (size_t i = 0; i < json_object_array_length(data); i++) {
         switch (sd_company_store(&run->env, json_object_array_get_idx(data, i))) {
         case SD_COMPANY_CREATED_CUSTOMER:
@@ -119,12 +119,12 @@ static void page_read(void *arg, const sb_intercom_response *res)
             restart_or_give_up(run, res);
         return;
     }
-    json_object *data = sd_arr(res->body, "data");
+    json_object *data = pk_arr(res->body, "data");
     if (!data || json_object_array_length(data) == 0) {
         sd_run_phase_done(run); /* the end of the scroll */
         return;
     }
-    const char *next = sd_str(res->body, "scroll_param");
+    const char *next = pk_str(res->body, "scroll_param");
     s->page = res->body;
     struct sd_counts before = run->counts;
     int rc = sd_run_transaction(run, page_tx, run);
@@ -139,7 +139,7 @@ static void page_read(void *arg, const sb_intercom_response *res)
         sd_run_phase_done(run);
         return;
     }
-    char *param = sd_xstrdup(next);
+    char *param = pk_xstrdup(next);
     free(s->param);
     s->param = param;
     request_page(run);
@@ -147,7 +147,7 @@ static void page_read(void *arg, const sb_intercom_response *res)
 
 void sd_companies_start(struct sd_run *run)
 {
-    struct scroll *s = sd_xcalloc(1, sizeof *s);
+    struct scroll *s = pk_xcalloc(1, sizeof *s);
     s->base = run->counts;
     run->phase_state = s;
     run->phase_state_free = scroll_free;

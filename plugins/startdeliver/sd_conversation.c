@@ -24,7 +24,7 @@ static size_t utf8_boundary(const char *s, size_t len)
 char *sd_plain_text(const char *html, size_t max)
 {
     size_t n = html ? strlen(html) : 0;
-    char *out = sd_xcalloc(n + 1, 1);
+    char *out = pk_xcalloc(n + 1, 1);
     size_t o = 0;
     int in_tag = 0, pending_space = 0;
     for (size_t i = 0; i < n; i++) {
@@ -41,7 +41,7 @@ char *sd_plain_text(const char *html, size_t max)
             continue;
         }
         if (c == '&') {
-            for (size_t e = 0; e < SD_ARRAY_LEN(entities); e++) {
+            for (size_t e = 0; e < PK_ARRAY_LEN(entities); e++) {
                 size_t el = strlen(entities[e].name);
                 if (strncmp(html + i, entities[e].name, el) == 0) {
                     c = entities[e].c;
@@ -68,17 +68,17 @@ char *sd_plain_text(const char *html, size_t max)
 /* A title is plain text already; subjects and bodies are HTML. */
 static char *title_of(json_object *conv)
 {
-    const char *title = sd_str(conv, "title");
+    const char *title = pk_str(conv, "title");
     if (title) {
-        char *text = sd_xstrdup(title);
+        char *text = pk_xstrdup(title);
         size_t n = strlen(text);
         if (n > SD_TITLE_MAX)
             text[utf8_boundary(text, SD_TITLE_MAX)] = '\0';
         return text;
     }
-    json_object *source = sd_obj(conv, "source");
-    const char *candidates[] = {sd_str(source, "subject"), sd_str(source, "body")};
-    for (size_t i = 0; i < SD_ARRAY_LEN(candidates); i++) {
+    json_object *source = pk_obj(conv, "source");
+    const char *candidates[] = {pk_str(source, "subject"), pk_str(source, "body")};
+    for (size_t i = 0; i < PK_ARRAY_LEN(candidates); i++) {
         if (!candidates[i])
             continue;
         char *text = sd_plain_text(candidates[i], SD_TITLE_MAX);
@@ -86,39 +86,39 @@ static char *title_of(json_object *conv)
             return text;
         free(text);
     }
-    return sd_xstrdup("");
+    return pk_xstrdup("");
 }
 
 static const char *state_of(json_object *conv)
 {
-    const char *state = sd_str(conv, "state");
+    const char *state = pk_str(conv, "state");
     if (state)
         return state;
     /* Older payloads only carry "open". */
-    return sd_bool(conv, "open", true) ? "open" : "closed";
+    return pk_bool(conv, "open", true) ? "open" : "closed";
 }
 
 int sd_conversation_parse(json_object *conv, struct sd_conversation *out, char *err,
                           size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    const char *id = sd_str(conv, "id");
+    const char *id = pk_str(conv, "id");
     if (!id) {
         snprintf(err, errlen, "conversation without an id");
         return -1;
     }
-    out->id = sd_xstrdup(id);
-    out->state = sd_xstrdup(state_of(conv));
+    out->id = pk_xstrdup(id);
+    out->state = pk_xstrdup(state_of(conv));
     out->title = title_of(conv);
-    out->created_at = sd_int(conv, "created_at", 0);
-    out->updated_at = sd_int(conv, "updated_at", out->created_at);
-    out->waiting_since = sd_int(conv, "waiting_since", 0);
-    json_object *list = sd_arr(sd_obj(conv, "contacts"), "contacts");
+    out->created_at = pk_int(conv, "created_at", 0);
+    out->updated_at = pk_int(conv, "updated_at", out->created_at);
+    out->waiting_since = pk_int(conv, "waiting_since", 0);
+    json_object *list = pk_arr(pk_obj(conv, "contacts"), "contacts");
     json_object *first = list && json_object_array_length(list)
                              ? json_object_array_get_idx(list, 0)
                              : NULL;
-    out->contact_id = sd_strdup_or_null(sd_str(first, "id"));
-    out->contact_external_id = sd_strdup_or_null(sd_str(first, "external_id"));
+    out->contact_id = sd_strdup_or_null(pk_str(first, "id"));
+    out->contact_external_id = sd_strdup_or_null(pk_str(first, "external_id"));
     return 0;
 }
 
@@ -135,18 +135,18 @@ void sd_conversation_free(struct sd_conversation *c)
 json_object *sd_conversation_facts(const struct sd_conversation *c)
 {
     json_object *o = json_object_new_object();
-    sd_add_str(o, "id", c->id);
-    sd_add_str(o, "state", c->state);
-    sd_add_str(o, "title", c->title);
-    sd_add_int(o, "created_at", c->created_at);
-    sd_add_int(o, "updated_at", c->updated_at);
+    pk_add_str(o, "id", c->id);
+    pk_add_str(o, "state", c->state);
+    pk_add_str(o, "title", c->title);
+    pk_add_int(o, "created_at", c->created_at);
+    pk_add_int(o, "updated_at", c->updated_at);
     sd_add_time(o, "waiting_since", c->waiting_since);
     json_object *contacts = json_object_new_object();
     json_object *list = json_object_new_array();
     if (c->contact_id) {
         json_object *first = json_object_new_object();
-        sd_add_str(first, "id", c->contact_id);
-        sd_add_str(first, "external_id", c->contact_external_id);
+        pk_add_str(first, "id", c->contact_id);
+        pk_add_str(first, "external_id", c->contact_external_id);
         json_object_array_add(list, first);
     }
     json_object_object_add(contacts, "contacts", list);
@@ -157,17 +157,17 @@ json_object *sd_conversation_facts(const struct sd_conversation *c)
 int sd_contact_parse(json_object *contact, struct sd_contact *out)
 {
     memset(out, 0, sizeof *out);
-    const char *id = sd_str(contact, "id");
+    const char *id = pk_str(contact, "id");
     if (!id)
         return -1;
-    out->id = sd_xstrdup(id);
-    out->email = sd_strdup_or_null(sd_str(contact, "email"));
-    out->external_id = sd_strdup_or_null(sd_str(contact, "external_id"));
-    out->name = sd_strdup_or_null(sd_str(contact, "name"));
-    json_object *companies = sd_arr(sd_obj(contact, "companies"), "data");
+    out->id = pk_xstrdup(id);
+    out->email = sd_strdup_or_null(pk_str(contact, "email"));
+    out->external_id = sd_strdup_or_null(pk_str(contact, "external_id"));
+    out->name = sd_strdup_or_null(pk_str(contact, "name"));
+    json_object *companies = pk_arr(pk_obj(contact, "companies"), "data");
     if (companies && json_object_array_length(companies))
         out->company_id =
-            sd_strdup_or_null(sd_str(json_object_array_get_idx(companies, 0), "id"));
+            sd_strdup_or_null(pk_str(json_object_array_get_idx(companies, 0), "id"));
     return 0;
 }
 
@@ -184,15 +184,15 @@ void sd_contact_free(struct sd_contact *c)
 json_object *sd_contact_facts(const struct sd_contact *c)
 {
     json_object *o = json_object_new_object();
-    sd_add_str(o, "id", c->id);
-    sd_add_str(o, "email", c->email);
-    sd_add_str(o, "external_id", c->external_id);
-    sd_add_str(o, "name", c->name);
+    pk_add_str(o, "id", c->id);
+    pk_add_str(o, "email", c->email);
+    pk_add_str(o, "external_id", c->external_id);
+    pk_add_str(o, "name", c->name);
     json_object *companies = json_object_new_object();
     json_object *data = json_object_new_array();
     if (c->company_id) {
         json_object *first = json_object_new_object();
-        sd_add_str(first, "id", c->company_id);
+        pk_add_str(first, "id", c->company_id);
         json_object_array_add(data, first);
     }
     json_object_object_add(companies, "data", data);
@@ -208,6 +208,6 @@ char *sd_conversation_link(const char *region, const char *workspace_id,
         host = "app.eu.intercom.com";
     else if (region && strcmp(region, "AU") == 0)
         host = "app.au.intercom.com";
-    return sd_xasprintf("https://%s/a/inbox/%s/inbox/conversation/%s", host, workspace_id,
+    return pk_xasprintf("https://%s/a/inbox/%s/inbox/conversation/%s", host, workspace_id,
                         conversation_id);
 }

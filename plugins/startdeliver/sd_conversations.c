@@ -95,9 +95,9 @@ static bool user_exists(struct sd_run *run, const char *id)
  */
 static void plan_contacts(struct sd_run *run, struct page *p)
 {
-    p->contacts = sd_xcalloc(p->n, sizeof *p->contacts);
-    p->missing = sd_xcalloc(p->n, sizeof *p->missing);
-    p->fetched = sd_xcalloc(p->n, sizeof *p->fetched);
+    p->contacts = pk_xcalloc(p->n, sizeof *p->contacts);
+    p->missing = pk_xcalloc(p->n, sizeof *p->missing);
+    p->fetched = pk_xcalloc(p->n, sizeof *p->fetched);
     for (size_t i = 0; i < p->n; i++) {
         const struct sd_conversation *c = &p->convs[i];
         if (!c->contact_id || contact_index(p, c->contact_id) >= 0
@@ -105,11 +105,11 @@ static void plan_contacts(struct sd_run *run, struct page *p)
             continue;
         struct sd_contact *slot = &p->contacts[p->n_contacts];
         json_object *cached = sd_get(run->sd, run->inst, SD_CONTACTS, c->contact_id);
-        if (cached && sd_str_eq(sd_str(cached, "run"), run->id)
+        if (cached && pk_str_eq(pk_str(cached, "run"), run->id)
             && sd_contact_parse(cached, slot) == 0) {
-            p->missing[p->n_contacts] = sd_bool(cached, "missing", false);
+            p->missing[p->n_contacts] = pk_bool(cached, "missing", false);
         } else {
-            slot->id = sd_xstrdup(c->contact_id);
+            slot->id = pk_xstrdup(c->contact_id);
             p->fetched[p->n_contacts] = true;
             p->outstanding++;
         }
@@ -132,7 +132,7 @@ static int cache_contacts(struct sd_run *run, const struct page *p)
         if (!p->fetched[i])
             continue;
         json_object *doc = sd_contact_facts(&p->contacts[i]);
-        sd_add_str(doc, "run", run->id);
+        pk_add_str(doc, "run", run->id);
         json_object_object_add(doc, "missing", json_object_new_boolean(p->missing[i]));
         if (sd_put_owned(run->sd, run->inst, SD_CONTACTS, p->contacts[i].id, doc) != 0)
             return -1;
@@ -263,9 +263,9 @@ static void read_contacts(struct sd_run *run, struct page *p)
     for (size_t i = 0; i < p->n_contacts; i++) {
         if (!p->fetched[i])
             continue;
-        char *path = sd_xasprintf("/contacts/%s", p->contacts[i].id);
+        char *path = pk_xasprintf("/contacts/%s", p->contacts[i].id);
         sb_intercom_request req = {.method = "GET", .path = path};
-        struct fetch *f = sd_xcalloc(1, sizeof *f);
+        struct fetch *f = pk_xcalloc(1, sizeof *f);
         f->run = run;
         f->index = i;
         sd_run_op_begin(run);
@@ -281,9 +281,9 @@ static sb_status page_cb(void *arg, const sb_intercom_response *res, json_object
 {
     struct sd_run *run = arg;
     struct phase *ph = run->phase_state;
-    struct page *p = sd_xcalloc(1, sizeof *p);
+    struct page *p = pk_xcalloc(1, sizeof *p);
     size_t n = items ? json_object_array_length(items) : 0;
-    p->convs = sd_xcalloc(n, sizeof *p->convs);
+    p->convs = pk_xcalloc(n, sizeof *p->convs);
     for (size_t i = 0; i < n; i++) {
         char err[128];
         if (sd_conversation_parse(json_object_array_get_idx(items, i), &p->convs[p->n], err,
@@ -295,7 +295,7 @@ static sb_status page_cb(void *arg, const sb_intercom_response *res, json_object
     }
     p->next = sd_strdup_or_null(next_cursor);
     if (!run->total)
-        run->total = sd_int(res->body, "total_count", 0);
+        run->total = pk_int(res->body, "total_count", 0);
     ph->page = p;
     plan_contacts(run, p);
     if (p->outstanding == 0) {
@@ -330,7 +330,7 @@ static void walk_done(void *arg, const sb_intercom_response *res)
 
 void sd_conversations_start(struct sd_run *run)
 {
-    struct phase *ph = sd_xcalloc(1, sizeof *ph);
+    struct phase *ph = pk_xcalloc(1, sizeof *ph);
     run->phase_state = ph;
     run->phase_state_free = phase_free;
     sb_intercom_request req;
@@ -342,12 +342,12 @@ void sd_conversations_start(struct sd_run *run)
     } else {
         body = json_object_new_object();
         json_object *query = json_object_new_object();
-        sd_add_str(query, "field", "updated_at");
-        sd_add_str(query, "operator", ">");
-        sd_add_int(query, "value", run->since_s);
+        pk_add_str(query, "field", "updated_at");
+        pk_add_str(query, "operator", ">");
+        pk_add_int(query, "value", run->since_s);
         json_object_object_add(body, "query", query);
         json_object *pagination = json_object_new_object();
-        sd_add_int(pagination, "per_page", PER_PAGE);
+        pk_add_int(pagination, "per_page", PER_PAGE);
         json_object_object_add(body, "pagination", pagination);
         req = (sb_intercom_request){.method = "POST", .path = "/conversations/search",
                                     .body = body};

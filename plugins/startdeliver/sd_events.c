@@ -85,8 +85,8 @@ static int page_tx(void *arg)
     struct user_walk *u = a->u;
     for (size_t i = 0; i < json_object_array_length(a->items); i++) {
         json_object *event = json_object_array_get_idx(a->items, i);
-        int64_t at = sd_int(event, "created_at", 0);
-        const char *name = sd_str(event, "event_name");
+        int64_t at = pk_int(event, "created_at", 0);
+        const char *name = pk_str(event, "event_name");
         if (at < u->mark) {
             u->reached_mark = true;
             continue;
@@ -95,16 +95,16 @@ static int page_tx(void *arg)
            by name and time): the usage key decides. */
         if (!name)
             continue;
-        char *key = sd_xasprintf("%s|%012" PRId64 "|%s", u->user_id, at, name);
+        char *key = pk_xasprintf("%s|%012" PRId64 "|%s", u->user_id, at, name);
         json_object *existing = sd_get(a->run->sd, a->run->inst, SD_USAGE, key);
         if (!existing) {
             json_object *doc = json_object_new_object();
-            sd_add_str(doc, "user_id", u->user_id);
-            sd_add_str(doc, "customer_id", u->customer_id);
-            sd_add_str(doc, "contact_id", u->contact_id);
-            sd_add_str(doc, "event", name);
-            sd_add_int(doc, "at", at);
-            json_object *metadata = sd_obj(event, "metadata");
+            pk_add_str(doc, "user_id", u->user_id);
+            pk_add_str(doc, "customer_id", u->customer_id);
+            pk_add_str(doc, "contact_id", u->contact_id);
+            pk_add_str(doc, "event", name);
+            pk_add_int(doc, "at", at);
+            json_object *metadata = pk_obj(event, "metadata");
             json_object_object_add(doc, "metadata",
                                    metadata ? json_object_get(metadata) : json_object_new_object());
             if (sd_put_owned(a->run->sd, a->run->inst, SD_USAGE, key, doc) != 0) {
@@ -160,7 +160,7 @@ static int batch_tx(void *arg)
         if (u->newest <= u->mark)
             continue;
         json_object *mark = json_object_new_object();
-        sd_add_int(mark, "latest", u->newest);
+        pk_add_int(mark, "latest", u->newest);
         if (sd_put_owned(run->sd, run->inst, SD_USAGE_MARKS, u->user_id, mark) != 0)
             return -1;
     }
@@ -227,16 +227,16 @@ static int collect(void *arg, const char *key, json_object *user)
     struct collect_ctx *c = arg;
     struct events *e = c->e;
     free(e->last_visited);
-    e->last_visited = sd_xstrdup(key);
+    e->last_visited = pk_xstrdup(key);
     c->visited++;
-    const char *contact = sd_str(user, "intercom_contact_id");
+    const char *contact = pk_str(user, "intercom_contact_id");
     if (contact) {
         struct user_walk *u = &e->users[e->n++];
-        u->user_id = sd_xstrdup(key);
-        u->contact_id = sd_xstrdup(contact);
-        u->customer_id = sd_strdup_or_null(sd_str(user, "customer_id"));
+        u->user_id = pk_xstrdup(key);
+        u->contact_id = pk_xstrdup(contact);
+        u->customer_id = sd_strdup_or_null(pk_str(user, "customer_id"));
         json_object *mark = sd_get(c->run->sd, c->run->inst, SD_USAGE_MARKS, key);
-        u->mark = sd_int(mark, "latest", 0);
+        u->mark = pk_int(mark, "latest", 0);
         u->newest = u->mark;
         json_object_put(mark);
     }
@@ -256,10 +256,10 @@ static void next_batch(struct sd_run *run)
     e->outstanding = 1; /* held until every walk is started */
     for (size_t i = 0; i < e->n; i++) {
         char *contact = sd_url_encode(e->users[i].contact_id);
-        char *path = sd_xasprintf("/events?type=user&intercom_user_id=%s", contact);
+        char *path = pk_xasprintf("/events?type=user&intercom_user_id=%s", contact);
         free(contact);
         sb_intercom_request req = {.method = "GET", .path = path};
-        struct walk_arg *w = sd_xcalloc(1, sizeof *w);
+        struct walk_arg *w = pk_xcalloc(1, sizeof *w);
         w->run = run;
         w->index = i;
         e->outstanding++;
@@ -274,7 +274,7 @@ static void next_batch(struct sd_run *run)
 
 void sd_events_start(struct sd_run *run)
 {
-    run->phase_state = sd_xcalloc(1, sizeof(struct events));
+    run->phase_state = pk_xcalloc(1, sizeof(struct events));
     run->phase_state_free = events_free;
     next_batch(run);
 }

@@ -43,7 +43,7 @@ char *sd_email_normalize(const char *email)
     const char *at = memchr(email, '@', n);
     if (!at || at == email || at == email + n - 1 || memchr(at + 1, '@', n - (size_t)(at - email) - 1))
         return NULL;
-    char *out = sd_xcalloc(n + 1, 1);
+    char *out = pk_xcalloc(n + 1, 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)email[i];
         if (isspace(c) || c < 0x20) {
@@ -187,7 +187,7 @@ json_object *sd_record_from_input(enum sd_record_kind kind, json_object *in, con
     json_object *out = json_object_new_object();
     if (!id_member(in, "id", out, err, errlen))
         goto fail;
-    const char *id = sd_str(out, "id");
+    const char *id = pk_str(out, "id");
     if (path_id && id && strcmp(path_id, id) != 0) {
         snprintf(err, errlen, "the body's id differs from the one in the path");
         goto fail;
@@ -206,8 +206,8 @@ json_object *sd_record_from_input(enum sd_record_kind kind, json_object *in, con
     if (kind == SD_RECORD_USER) {
         if (!id_member(in, "customer_id", out, err, errlen))
             goto fail;
-        const char *email = sd_str(in, "email");
-        if (email || (json_object_object_get_ex(in, "email", NULL) && !sd_is_null(in, "email"))) {
+        const char *email = pk_str(in, "email");
+        if (email || (json_object_object_get_ex(in, "email", NULL) && !pk_is_null(in, "email"))) {
             char *normalized = sd_email_normalize(email);
             if (!normalized) {
                 snprintf(err, errlen, "email is not an address");
@@ -281,13 +281,13 @@ enum sd_match sd_match_contact(const struct sd_user_lookup *lookup, const char *
 char *sd_created_user_id(const char *external_id, const char *contact_id)
 {
     if (sd_id_valid(external_id))
-        return sd_xstrdup(external_id);
-    return sd_xasprintf("intercom-%s", contact_id ? contact_id : "unknown");
+        return pk_xstrdup(external_id);
+    return pk_xasprintf("intercom-%s", contact_id ? contact_id : "unknown");
 }
 
 char *sd_created_customer_id(const char *company_id, const char *intercom_company_id)
 {
     if (sd_id_valid(company_id))
-        return sd_xstrdup(company_id);
-    return sd_xasprintf("intercom-company-%s", intercom_company_id ? intercom_company_id : "unknown");
+        return pk_xstrdup(company_id);
+    return pk_xasprintf("intercom-company-%s", intercom_company_id ? intercom_company_id : "unknown");
 }

@@ -127,7 +127,7 @@ static bool auth_failure(const sb_intercom_response *res)
 static void warn_once(struct sd_run *run, struct push *p, enum sd_model_kind model,
                       const char *name, const char *message)
 {
-    char *key = sd_xasprintf("%s:%s", sd_model_name(model), name);
+    char *key = pk_xasprintf("%s:%s", sd_model_name(model), name);
     if (!json_object_object_get_ex(p->warned, key, NULL)) {
         json_object_object_add(p->warned, key, json_object_new_boolean(1));
         sd_run_warn(run, "%s", message);
@@ -142,7 +142,7 @@ static void write_changes(struct sd_run *run);
 
 static char *pushed_key(enum sd_model_kind model, const char *target)
 {
-    return sd_xasprintf("%s:%s", sd_model_name(model), target);
+    return pk_xasprintf("%s:%s", sd_model_name(model), target);
 }
 
 /*
@@ -158,7 +158,7 @@ static int unlink_record(struct sd_run *run, enum stage stage, struct item *it)
     const char *collection = stage == STAGE_CUSTOMERS ? SD_CUSTOMERS : SD_USERS;
     const char *link = stage == STAGE_CUSTOMERS ? "intercom_company_id" : "intercom_contact_id";
     json_object *now = sd_get(run->sd, run->inst, collection, it->id);
-    if (!now || !sd_str_eq(sd_str(now, link), it->target)) {
+    if (!now || !pk_str_eq(pk_str(now, link), it->target)) {
         json_object_put(now);
         return 0;
     }
@@ -176,11 +176,11 @@ static int record_lookup(struct sd_run *run, struct item *it)
     json_object *now = sd_get(run->sd, run->inst, SD_USERS, it->id);
     if (!now)
         return 0;
-    if (it->found && !sd_str(now, "intercom_contact_id")) {
-        sd_add_str(now, "intercom_contact_id", it->target);
+    if (it->found && !pk_str(now, "intercom_contact_id")) {
+        pk_add_str(now, "intercom_contact_id", it->target);
         run->counts.contacts_linked++;
     }
-    sd_add_int(now, "link_checked_at", sd_int(it->record, "updated_at", 0));
+    pk_add_int(now, "link_checked_at", pk_int(it->record, "updated_at", 0));
     return sd_put_owned(run->sd, run->inst, SD_USERS, it->id, now);
 }
 
@@ -214,7 +214,7 @@ static int commit_tx(void *arg)
         }
     }
     char *after = sd_key_after(p->items[p->n - 1].id);
-    char *cursor = sd_xasprintf("%s%s", stage_prefix[p->stage], after);
+    char *cursor = pk_xasprintf("%s%s", stage_prefix[p->stage], after);
     free(after);
     sd_run_set_cursor(run, cursor);
     free(cursor);
@@ -279,13 +279,13 @@ static void write_changes(struct sd_run *run)
         struct item *it = &p->items[i];
         if (!it->changes || json_object_object_length(it->changes) == 0)
             continue;
-        char *path = sd_xasprintf("/%s/%s", model == SD_MODEL_COMPANY ? "companies" : "contacts",
+        char *path = pk_xasprintf("/%s/%s", model == SD_MODEL_COMPANY ? "companies" : "contacts",
                                   it->target);
         json_object *body = json_object_new_object();
         json_object_object_add(body, "custom_attributes", json_object_get(it->changes));
         sb_intercom_request req = {.method = "PUT", .path = path, .body = body,
                                    .flags = SB_INTERCOM_RETRY_SAFE};
-        struct call *c = sd_xcalloc(1, sizeof *c);
+        struct call *c = pk_xcalloc(1, sizeof *c);
         c->run = run;
         c->index = i;
         p->outstanding++;
@@ -363,8 +363,8 @@ static void plan_attribute(struct sd_run *run, struct push *p, struct item *it,
         }
     } else if (!json_object_object_get_ex(planned, name, NULL)) {
         json_object_object_add(planned, name, json_object_new_boolean(1));
-        p->creates = sd_xrealloc(p->creates, (p->n_creates + 1) * sizeof *p->creates);
-        p->creates[p->n_creates++] = (struct create){sd_xstrdup(name), model, wanted};
+        p->creates = pk_xrealloc(p->creates, (p->n_creates + 1) * sizeof *p->creates);
+        p->creates[p->n_creates++] = (struct create){pk_xstrdup(name), model, wanted};
     }
 }
 
@@ -404,14 +404,14 @@ static void create_attributes(struct sd_run *run)
     for (size_t i = 0; i < p->n_creates; i++) {
         const struct create *cr = &p->creates[i];
         json_object *body = json_object_new_object();
-        sd_add_str(body, "name", cr->name);
-        sd_add_str(body, "model", sd_model_name(cr->model));
-        sd_add_str(body, "data_type", sd_attr_type_name(cr->type));
-        char *description = sd_xasprintf("Startdeliver: %s", cr->name + 3 /* after "sd_" */);
-        sd_add_str(body, "description", description);
+        pk_add_str(body, "name", cr->name);
+        pk_add_str(body, "model", sd_model_name(cr->model));
+        pk_add_str(body, "data_type", sd_attr_type_name(cr->type));
+        char *description = pk_xasprintf("Startdeliver: %s", cr->name + 3 /* after "sd_" */);
+        pk_add_str(body, "description", description);
         free(description);
         sb_intercom_request req = {.method = "POST", .path = "/data_attributes", .body = body};
-        struct call *c = sd_xcalloc(1, sizeof *c);
+        struct call *c = pk_xcalloc(1, sizeof *c);
         c->run = run;
         c->index = i;
         sd_run_op_begin(run);
@@ -453,21 +453,21 @@ static void searched(void *arg, const sb_intercom_response *res)
     struct push *p = run->phase_state;
     struct item *it = &p->items[c.index];
     if (!res->error_code) {
-        json_object *data = sd_arr(res->body, "data");
-        const char *email = sd_str(it->record, "email");
+        json_object *data = pk_arr(res->body, "data");
+        const char *email = pk_str(it->record, "email");
         const char *by_external = NULL, *by_email = NULL;
         for (size_t i = 0; data && i < json_object_array_length(data); i++) {
             json_object *contact = json_object_array_get_idx(data, i);
-            char *found_email = sd_email_normalize(sd_str(contact, "email"));
-            if (!by_external && sd_str_eq(sd_str(contact, "external_id"), it->id))
-                by_external = sd_str(contact, "id");
-            else if (!by_email && email && sd_str_eq(found_email, email))
-                by_email = sd_str(contact, "id");
+            char *found_email = sd_email_normalize(pk_str(contact, "email"));
+            if (!by_external && pk_str_eq(pk_str(contact, "external_id"), it->id))
+                by_external = pk_str(contact, "id");
+            else if (!by_email && email && pk_str_eq(found_email, email))
+                by_email = pk_str(contact, "id");
             free(found_email);
         }
         const char *id = by_external ? by_external : by_email;
         if (id) {
-            it->target = sd_xstrdup(id);
+            it->target = pk_xstrdup(id);
             it->found = true;
         }
     } else {
@@ -484,9 +484,9 @@ static void searched(void *arg, const sb_intercom_response *res)
 static json_object *filter(const char *field, const char *value)
 {
     json_object *f = json_object_new_object();
-    sd_add_str(f, "field", field);
-    sd_add_str(f, "operator", "=");
-    sd_add_str(f, "value", value);
+    pk_add_str(f, "field", field);
+    pk_add_str(f, "operator", "=");
+    pk_add_str(f, "value", value);
     return f;
 }
 
@@ -499,10 +499,10 @@ static void search_contacts(struct sd_run *run)
         if (!it->search)
             continue;
         json_object *query;
-        const char *email = sd_str(it->record, "email");
+        const char *email = pk_str(it->record, "email");
         if (email) {
             query = json_object_new_object();
-            sd_add_str(query, "operator", "OR");
+            pk_add_str(query, "operator", "OR");
             json_object *either = json_object_new_array();
             json_object_array_add(either, filter("external_id", it->id));
             json_object_array_add(either, filter("email", email));
@@ -513,11 +513,11 @@ static void search_contacts(struct sd_run *run)
         json_object *body = json_object_new_object();
         json_object_object_add(body, "query", query);
         json_object *pagination = json_object_new_object();
-        sd_add_int(pagination, "per_page", SEARCH_PER_PAGE);
+        pk_add_int(pagination, "per_page", SEARCH_PER_PAGE);
         json_object_object_add(body, "pagination", pagination);
         sb_intercom_request req = {.method = "POST", .path = "/contacts/search", .body = body,
                                    .flags = SB_INTERCOM_RETRY_SAFE};
-        struct call *c = sd_xcalloc(1, sizeof *c);
+        struct call *c = pk_xcalloc(1, sizeof *c);
         c->run = run;
         c->index = i;
         p->outstanding++;
@@ -541,18 +541,18 @@ static int collect(void *arg, const char *key, json_object *record)
     struct collect_ctx *ctx = arg;
     struct push *p = ctx->p;
     struct item *it = &p->items[p->n++];
-    it->id = sd_xstrdup(key);
+    it->id = pk_xstrdup(key);
     it->record = json_object_get(record);
-    const char *link = sd_str(record, p->stage == STAGE_CUSTOMERS ? "intercom_company_id"
+    const char *link = pk_str(record, p->stage == STAGE_CUSTOMERS ? "intercom_company_id"
                                                                   : "intercom_contact_id");
     if (link) {
-        it->target = sd_xstrdup(link);
+        it->target = pk_xstrdup(link);
     } else if (p->stage == STAGE_USERS) {
         json_object *desired = sd_attrs_desired(record, SD_MODEL_CONTACT);
         bool has_values = json_object_object_length(desired) > 0;
         json_object_put(desired);
         it->search = has_values
-                     && sd_int(record, "link_checked_at", 0) < sd_int(record, "updated_at", 0);
+                     && pk_int(record, "link_checked_at", 0) < pk_int(record, "updated_at", 0);
     }
     return 0;
 }
@@ -564,7 +564,7 @@ static void next_batch(struct sd_run *run)
     const char *from = run->cursor && strncmp(run->cursor, prefix, strlen(prefix)) == 0
                            ? run->cursor + strlen(prefix)
                            : NULL;
-    p->items = sd_xcalloc(BATCH, sizeof *p->items);
+    p->items = pk_xcalloc(BATCH, sizeof *p->items);
     struct collect_ctx ctx = {run, p};
     run->sd->host->doc_list(run->sd->self, run->inst,
                             p->stage == STAGE_CUSTOMERS ? SD_CUSTOMERS : SD_USERS,
@@ -594,10 +594,10 @@ static void attributes_listed(void *arg, const sb_intercom_response *res)
         return;
     struct push *p = run->phase_state;
     if (!res->error_code) {
-        json_object *data = sd_arr(res->body, "data");
+        json_object *data = pk_arr(res->body, "data");
         for (size_t i = 0; data && i < json_object_array_length(data); i++) {
             json_object *attr = json_object_array_get_idx(data, i);
-            const char *name = sd_str(attr, "name"), *type = sd_str(attr, "data_type");
+            const char *name = pk_str(attr, "name"), *type = pk_str(attr, "data_type");
             if (name && type)
                 json_object_object_add(p->known[c.index], name, json_object_new_string(type));
         }
@@ -615,7 +615,7 @@ static void attributes_listed(void *arg, const sb_intercom_response *res)
 
 void sd_push_start(struct sd_run *run)
 {
-    struct push *p = sd_xcalloc(1, sizeof *p);
+    struct push *p = pk_xcalloc(1, sizeof *p);
     p->known[SD_MODEL_CONTACT] = json_object_new_object();
     p->known[SD_MODEL_COMPANY] = json_object_new_object();
     p->warned = json_object_new_object();
@@ -627,10 +627,10 @@ void sd_push_start(struct sd_run *run)
     run->phase_state_free = push_free;
     p->outstanding = 2;
     for (int model = 0; model < 2; model++) {
-        char *path = sd_xasprintf("/data_attributes?model=%s",
+        char *path = pk_xasprintf("/data_attributes?model=%s",
                                   sd_model_name((enum sd_model_kind)model));
         sb_intercom_request req = {.method = "GET", .path = path};
-        struct call *c = sd_xcalloc(1, sizeof *c);
+        struct call *c = pk_xcalloc(1, sizeof *c);
         c->run = run;
         c->index = (size_t)model;
         sd_run_op_begin(run);

@@ -40,21 +40,21 @@ static int64_t *count_at(struct sd_counts *c, size_t i)
 static json_object *counts_json(const struct sd_counts *counts)
 {
     json_object *o = json_object_new_object();
-    for (size_t i = 0; i < SD_ARRAY_LEN(count_fields); i++)
-        sd_add_int(o, count_fields[i].name, *count_at((struct sd_counts *)counts, i));
+    for (size_t i = 0; i < PK_ARRAY_LEN(count_fields); i++)
+        pk_add_int(o, count_fields[i].name, *count_at((struct sd_counts *)counts, i));
     return o;
 }
 
 static void counts_load(json_object *o, struct sd_counts *counts)
 {
     memset(counts, 0, sizeof *counts);
-    for (size_t i = 0; i < SD_ARRAY_LEN(count_fields); i++)
-        *count_at(counts, i) = sd_int(o, count_fields[i].name, 0);
+    for (size_t i = 0; i < PK_ARRAY_LEN(count_fields); i++)
+        *count_at(counts, i) = pk_int(o, count_fields[i].name, 0);
 }
 
 static enum sd_phase phase_parse(const char *name)
 {
-    for (size_t i = 0; name && i < SD_ARRAY_LEN(phase_names); i++)
+    for (size_t i = 0; name && i < PK_ARRAY_LEN(phase_names); i++)
         if (strcmp(name, phase_names[i]) == 0)
             return (enum sd_phase)i;
     return SD_PHASE_COMPANIES;
@@ -140,17 +140,17 @@ bool sd_run_op_end(struct sd_run *run, const sb_intercom_response *res)
 json_object *sd_run_checkpoint(const struct sd_run *run)
 {
     json_object *o = json_object_new_object();
-    sd_add_str(o, "run", run->id);
-    sd_add_str(o, "mode", run->full ? "full" : "incremental");
-    sd_add_int(o, "since", run->since_s);
-    sd_add_int(o, "started_at", run->started_ms);
-    sd_add_str(o, "phase", phase_names[run->phase]);
-    sd_add_str(o, "cursor", run->cursor);
+    pk_add_str(o, "run", run->id);
+    pk_add_str(o, "mode", run->full ? "full" : "incremental");
+    pk_add_int(o, "since", run->since_s);
+    pk_add_int(o, "started_at", run->started_ms);
+    pk_add_str(o, "phase", phase_names[run->phase]);
+    pk_add_str(o, "cursor", run->cursor);
     json_object_object_add(o, "counts", counts_json(&run->counts));
     json_object *progress = json_object_new_object();
-    sd_add_int(progress, "pages", run->pages);
-    sd_add_int(progress, "conversations", run->conversations);
-    sd_add_int(progress, "total", run->total);
+    pk_add_int(progress, "pages", run->pages);
+    pk_add_int(progress, "conversations", run->conversations);
+    pk_add_int(progress, "total", run->total);
     json_object_object_add(o, "progress", progress);
     json_object_object_add(o, "warnings", json_object_get(run->warnings));
     return o;
@@ -163,19 +163,19 @@ int sd_run_save(struct sd_run *run)
 
 static void load_checkpoint(struct sd_run *run, json_object *cp)
 {
-    run->id = sd_xstrdup(sd_str(cp, "run") ? sd_str(cp, "run") : "0");
-    const char *mode = sd_str(cp, "mode");
+    run->id = pk_xstrdup(pk_str(cp, "run") ? pk_str(cp, "run") : "0");
+    const char *mode = pk_str(cp, "mode");
     run->full = !mode || strcmp(mode, "full") == 0;
-    run->since_s = sd_int(cp, "since", 0);
-    run->started_ms = sd_int(cp, "started_at", 0);
-    run->phase = phase_parse(sd_str(cp, "phase"));
-    run->cursor = sd_strdup_or_null(sd_str(cp, "cursor"));
-    counts_load(sd_obj(cp, "counts"), &run->counts);
-    json_object *progress = sd_obj(cp, "progress");
-    run->pages = sd_int(progress, "pages", 0);
-    run->conversations = sd_int(progress, "conversations", 0);
-    run->total = sd_int(progress, "total", 0);
-    json_object *warnings = sd_arr(cp, "warnings");
+    run->since_s = pk_int(cp, "since", 0);
+    run->started_ms = pk_int(cp, "started_at", 0);
+    run->phase = phase_parse(pk_str(cp, "phase"));
+    run->cursor = sd_strdup_or_null(pk_str(cp, "cursor"));
+    counts_load(pk_obj(cp, "counts"), &run->counts);
+    json_object *progress = pk_obj(cp, "progress");
+    run->pages = pk_int(progress, "pages", 0);
+    run->conversations = pk_int(progress, "conversations", 0);
+    run->total = pk_int(progress, "total", 0);
+    json_object *warnings = pk_arr(cp, "warnings");
     run->warnings = warnings ? json_object_get(warnings) : json_object_new_array();
 }
 
@@ -196,12 +196,12 @@ int sd_run_transaction(struct sd_run *run, int (*fn)(void *arg), void *arg)
 static json_object *last_doc(const struct sd_run *run, const char *result, const char *error)
 {
     json_object *o = json_object_new_object();
-    sd_add_str(o, "run", run->id);
-    sd_add_str(o, "mode", run->full ? "full" : "incremental");
-    sd_add_int(o, "started_at", run->started_ms);
-    sd_add_int(o, "finished_at", run->sd->host->now_ms(run->sd->self));
-    sd_add_str(o, "result", result);
-    sd_add_str(o, "error", error);
+    pk_add_str(o, "run", run->id);
+    pk_add_str(o, "mode", run->full ? "full" : "incremental");
+    pk_add_int(o, "started_at", run->started_ms);
+    pk_add_int(o, "finished_at", run->sd->host->now_ms(run->sd->self));
+    pk_add_str(o, "result", result);
+    pk_add_str(o, "error", error);
     json_object_object_add(o, "counts", counts_json(&run->counts));
     json_object_object_add(o, "warnings", json_object_get(run->warnings));
     return o;
@@ -229,12 +229,12 @@ static int finish_tx(void *arg)
     json_object *last = last_doc(run, result, NULL);
     json_object *totals = json_object_new_object();
     static const char *const collections[] = {SD_TICKETS, SD_SKIPPED, SD_USERS, SD_CUSTOMERS};
-    for (size_t i = 0; i < SD_ARRAY_LEN(collections); i++)
-        sd_add_int(totals, collections[i], count_collection(run, collections[i]));
+    for (size_t i = 0; i < PK_ARRAY_LEN(collections); i++)
+        pk_add_int(totals, collections[i], count_collection(run, collections[i]));
     json_object_object_add(last, "totals", totals);
     json_object *watermark = json_object_new_object();
-    sd_add_str(watermark, "run", run->id);
-    sd_add_int(watermark, "started_at", run->started_ms);
+    pk_add_str(watermark, "run", run->id);
+    pk_add_int(watermark, "started_at", run->started_ms);
     if (sd_put_owned(run->sd, run->inst, SD_SYNC, "last", last) != 0
         || sd_put_owned(run->sd, run->inst, SD_SYNC, "watermark", watermark) != 0
         || sd_delete(run->sd, run->inst, SD_SYNC, "checkpoint") != 0)
@@ -420,12 +420,12 @@ void sd_run_later(struct sd_run *run, void (*fn)(struct sd_run *run))
 static struct sd_run *new_run(struct sd_plugin *sd, const sb_job *job,
                               const sb_installation *inst)
 {
-    struct sd_run *run = sd_xcalloc(1, sizeof *run);
+    struct sd_run *run = pk_xcalloc(1, sizeof *run);
     run->sd = sd;
     run->inst = job->installation;
     run->job = job->id;
-    run->workspace_id = sd_xstrdup(inst->workspace_id ? inst->workspace_id : "");
-    run->region = sd_xstrdup(inst->region ? inst->region : "US");
+    run->workspace_id = pk_xstrdup(inst->workspace_id ? inst->workspace_id : "");
+    run->region = pk_xstrdup(inst->region ? inst->region : "US");
     sd_settings_of(sd, job->installation, &run->settings);
     run->env = (struct sd_env){sd, run->inst, &run->settings, run->workspace_id, run->region,
                                NULL};
@@ -467,12 +467,12 @@ sb_status sd_sync_job(struct sd_plugin *sd, const sb_job *job, sb_result *result
     } else {
         json_object *mark = sd_get(sd, run->inst, SD_SYNC, "watermark");
         run->started_ms = sd->host->now_ms(sd->self);
-        run->id = sd_xasprintf("%lld", (long long)run->started_ms);
-        run->full = !mark || sd_bool(job->payload, "full", false);
+        run->id = pk_xasprintf("%lld", (long long)run->started_ms);
+        run->full = !mark || pk_bool(job->payload, "full", false);
         if (!run->full) {
             /* Intercom's times are whole seconds: an update in the very second the last run
                started may have come after its read, so that second is read again. */
-            run->since_s = sd_int(mark, "started_at", 0) / 1000 - 1 - sd->incremental_overlap_s;
+            run->since_s = pk_int(mark, "started_at", 0) / 1000 - 1 - sd->incremental_overlap_s;
             if (run->since_s < 0)
                 run->since_s = 0;
         }

@@ -24,7 +24,7 @@ struct batch {
 static int collect(void *arg, const char *key, json_object *value)
 {
     struct batch *b = arg;
-    b->keys[b->n] = sd_xstrdup(key);
+    b->keys[b->n] = pk_xstrdup(key);
     b->values[b->n] = json_object_get(value);
     b->n++;
     return 0;
@@ -64,9 +64,9 @@ static void reconsider(struct sd_run *run, json_object *doc)
     struct sd_conversation conv;
     struct sd_contact contact;
     char why[256];
-    if (sd_conversation_parse(sd_obj(doc, "conversation"), &conv, why, sizeof why) != 0)
+    if (sd_conversation_parse(pk_obj(doc, "conversation"), &conv, why, sizeof why) != 0)
         return;
-    if (sd_contact_parse(sd_obj(doc, "contact"), &contact) != 0)
+    if (sd_contact_parse(pk_obj(doc, "contact"), &contact) != 0)
         memset(&contact, 0, sizeof contact);
     if (!still_unmatched(run, &conv, &contact)) {
         switch (sd_place_ticket(&run->env, &conv, contact.id ? &contact : NULL, why, sizeof why)) {
@@ -98,7 +98,7 @@ static int batch_tx(void *arg)
 
 static void next_batch(struct sd_run *run)
 {
-    struct batch b = {sd_xcalloc(BATCH, sizeof(char *)), sd_xcalloc(BATCH, sizeof(json_object *)),
+    struct batch b = {pk_xcalloc(BATCH, sizeof(char *)), pk_xcalloc(BATCH, sizeof(json_object *)),
                       0};
     run->sd->host->doc_list(run->sd->self, run->inst, SD_SKIPPED, run->cursor, NULL, BATCH, 0,
                             collect, &b);

@@ -66,7 +66,7 @@ static sb_status init(sb_plugin *self, const sb_host *host, json_object *config,
     int64_t overlap;
     if (parse_options(config, &overlap, result) != SB_OK)
         return SB_FAIL;
-    struct sd_plugin *sd = sd_xcalloc(1, sizeof *sd);
+    struct sd_plugin *sd = pk_xcalloc(1, sizeof *sd);
     sd->self = self;
     sd->host = host;
     sd->incremental_overlap_s = overlap;
