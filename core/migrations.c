@@ -99,6 +99,14 @@ static const char *const steps[] = {
     "  at INTEGER NOT NULL);"
     "CREATE INDEX audit_timeline ON audit (plugin, installation_id, id);"
     "CREATE INDEX audit_by_subject ON audit (plugin, installation_id, subject, id);",
+    /*
+     * 2: indexes for pruning. Old events were found by scanning the whole events
+     * table (no index on received_at), and for each one every unfinished job was
+     * scanned for a reference to it (none on event_id): an hourly stall of the
+     * loop that grew with the tables (seconds at a million rows).
+     */
+    "CREATE INDEX events_by_received ON events (received_at);"
+    "CREATE INDEX jobs_by_event ON jobs (event_id) WHERE event_id IS NOT NULL;",
 };
 
 int migrations_count(void)

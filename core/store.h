@@ -10,7 +10,8 @@ struct store;
 
 /*
  * Open (creating folders and file), set WAL, synchronous=FULL (durable
- * commits), foreign keys and a busy timeout, then apply pending migrations.
+ * commits), foreign keys, an 8 MB page cache and a busy timeout, then apply
+ * pending migrations. WAL checkpoints run on a helper thread (store.c).
  */
 struct store *store_open(const char *path, char *err, size_t errlen);
 void store_close(struct store *st);

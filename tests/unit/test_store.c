@@ -3,6 +3,10 @@
 #include "store.h"
 #include "unit.h"
 
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 static char *dir;
 
 static struct store *open_db(const char *name)
@@ -35,7 +39,44 @@ static void migrations_apply_once(void)
     CHECK(sqlite3_step(q) == SQLITE_ROW);
     CHECK_INT(sqlite3_column_int(q, 0), 2); /* FULL */
     sqlite3_reset(q);
+    /* The prune reads these by name (INDEXED BY). */
+    q = store_stmt(st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+                       "('jobs_finished', 'events_by_received', 'jobs_by_event')");
+    CHECK(sqlite3_step(q) == SQLITE_ROW);
+    CHECK_INT(sqlite3_column_int(q, 0), 3);
+    sqlite3_reset(q);
     store_close(st);
+}
+
+static long long file_size(const char *name)
+{
+    char path[512];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+/* The log is checkpointed by the store's helper thread, and it is gone after a clean close. */
+static void wal_checkpointed_in_background(void)
+{
+    struct store *st = open_db("wal.db");
+    static char blob[32768];
+    memset(blob, 'x', sizeof blob - 1);
+    /* 400 commits of 32 KB: over 3,000 pages through the log, three checkpoint thresholds. */
+    sqlite3_stmt *q = store_stmt(st, "INSERT INTO audit (plugin, installation_id, action, detail, "
+                                     "at) VALUES ('p', 1, 'a', ?, 1)");
+    for (int i = 0; i < 400; i++) {
+        CHECK_INT(store_begin(st), 0);
+        sqlite3_bind_text(q, 1, blob, -1, SQLITE_STATIC);
+        CHECK_INT(store_step_done(st, q), 0);
+        CHECK_INT(store_commit(st), 0);
+    }
+    /* The writer never waited for a checkpoint; the thread copies the pages meanwhile. */
+    for (int i = 0; i < 1000 && file_size("wal.db") < 8 << 20; i++)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    CHECK(file_size("wal.db") >= 8 << 20);
+    store_close(st);
+    CHECK_INT(file_size("wal.db-wal"), -1); /* the last close checkpointed all and removed it */
 }
 
 static void newer_schema_is_refused(void)
@@ -133,6 +174,7 @@ int main(void)
     RUN(migrations_apply_once);
     RUN(newer_schema_is_refused);
     RUN(nested_transactions);
+    RUN(wal_checkpointed_in_background);
     RUN(documents);
     free(dir);
     UNIT_DONE();
