@@ -19,6 +19,7 @@
 #include "settings.h"
 #include "store.h"
 #include "util.h"
+#include "webhooks.h"
 
 #include <event2/event.h>
 #include <pthread.h>
@@ -31,10 +32,10 @@ void host_scope_enter(struct server *srv)
         log_error("host", "cannot open the transaction for plugin callbacks");
 }
 
-void host_scope_leave(struct server *srv)
+bool host_scope_leave(struct server *srv)
 {
     if (--srv->scope_depth > 0)
-        return;
+        return true;
     bool committed = false;
     if (store_in_transaction(srv->store))
         committed = store_commit(srv->store) == 0;
@@ -42,6 +43,43 @@ void host_scope_leave(struct server *srv)
         log_error("host", "plugin writes could not be committed; their answers become 503");
     if (srv->replies)
         replies_release(srv->replies, committed);
+    return committed;
+}
+
+/* ---- the commit turn ---- */
+
+static void turn_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)fd;
+    (void)what;
+    host_scope_enter(srv);
+    /* Jobs first: only rows committed by earlier turns are handed out, and results of the
+       handlers that finish at once are recorded in this same transaction. */
+    jobs_turn(srv->jobs);
+    intake_turn(srv->intake);
+    bool committed = host_scope_leave(srv);
+    jobs_turn_done(srv->jobs, committed);
+    intake_turn_done(srv->intake, committed);
+}
+
+void host_turn_init(struct server *srv)
+{
+    srv->turn_ev = event_new(srv->base, -1, 0, turn_cb, srv);
+    event_priority_set(srv->turn_ev, 2); /* after network I/O: see main.c */
+}
+
+void host_turn_free(struct server *srv)
+{
+    if (srv->turn_ev)
+        event_free(srv->turn_ev);
+    srv->turn_ev = NULL;
+}
+
+void host_turn_request(struct server *srv)
+{
+    if (srv->turn_ev)
+        event_active(srv->turn_ev, 0, 0);
 }
 
 /* A stray or stale pointer is a plugin bug: refuse loudly instead of corrupting the host. */

@@ -3,6 +3,7 @@
 #define SB_CORE_HOST_H
 
 #include <event2/event.h>
+#include <stdbool.h>
 
 struct sb_plugin;
 struct server;
@@ -18,7 +19,20 @@ struct server;
  * "record progress before moving on".
  */
 void host_scope_enter(struct server *srv);
-void host_scope_leave(struct server *srv);
+/* True if the outermost scope committed (or this one is nested). */
+bool host_scope_leave(struct server *srv);
+
+/*
+ * The commit turn: the durable work a loop iteration gathers - due jobs to
+ * hand out and job results to record (jobs.c), notifications received
+ * (webhooks.c) - is done once at its end, after the network I/O (a
+ * low-priority event), inside one scope: one transaction, one fsync for all
+ * of it. Webhook answers, held plugin answers and job bookkeeping follow the
+ * commit. A module with such work calls host_turn_request().
+ */
+void host_turn_init(struct server *srv);
+void host_turn_free(struct server *srv);
+void host_turn_request(struct server *srv);
 
 void host_init_post(struct event_base *base);
 void host_free_post(void);

@@ -1,11 +1,15 @@
 /*
  * jobs.c - durable queue, dispatcher and schedules.
  *
- * State changes are group-committed: a dispatch round marks its whole batch
- * running in one transaction, and completions are collected and written
- * together when the loop is otherwise idle (a low-priority event), so one
- * fsync covers many jobs. A completed job keeps its 'running' row until that
- * flush, which also keeps its key blocked until the outcome is durable.
+ * State changes are group-committed in the commit turn (host.h) at the end
+ * of each loop iteration: a dispatch round runs the handlers of its batch,
+ * and the results collected since the last turn (including those of that
+ * round) are written after it, all in the turn's one transaction, so one
+ * fsync covers many jobs - and the webhooks received in the same iteration.
+ * A job whose handler finished at once goes from 'queued' to its outcome in
+ * that one write; one still running (PENDING) is marked 'running' in it. A
+ * finished job keeps its active row until its result is written, which also
+ * keeps its key blocked until the outcome is durable.
  */
 #include "jobs.h"
 
@@ -18,13 +22,21 @@
 #include "settings.h"
 #include "store.h"
 #include "util.h"
+#include "webhooks.h"
 
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Pruning deletes finished jobs and old events in small batches, each its own
+ * short transaction, and comes back soon while a batch was full: a backlog is
+ * worked off at up to PRUNE_BATCH rows per table every PRUNE_PAUSE_MS without
+ * stalling the loop for more than a few milliseconds at a time.
+ */
 #define PRUNE_INTERVAL_S 3600
-#define PRUNE_BATCH 20000
+#define PRUNE_BATCH 500
+#define PRUNE_PAUSE_MS 100
 #define UNAVAILABLE_DELAY_MS 60000
 
 const char *const job_state_names[JOB_STATES] = {"queued", "waiting", "running", "pending",
@@ -48,6 +60,7 @@ enum outcome { OUTCOME_DONE, OUTCOME_RETRY, OUTCOME_DEAD };
 
 struct completion {
     int64_t id;
+    uint32_t attempt;            /* the run's number, recorded with its outcome */
     enum outcome outcome;
     int64_t run_at;
     char *error;
@@ -60,38 +73,33 @@ struct jobs {
     struct server *srv;
     struct hashmap *running; /* id -> running_job */
     int in_flight;
-    struct event *dispatch_ev;
+    bool dispatch_wanted;    /* the next turn runs a dispatch round */
     struct event *due_timer;
-    struct event *flush_ev;
+    struct event *retry_timer; /* results could not be written: try again */
     struct event *schedule_timer;
     struct event *prune_timer;
     struct completion *done;
     size_t n_done, cap_done;
+    size_t n_written;        /* the first n_written of done were written by the current turn */
+    bool write_ok;
+    int64_t pruned_jobs, pruned_events; /* by the prune in progress */
     bool stopped;
 };
 
-static void dispatch_cb(evutil_socket_t fd, short what, void *arg);
-static void flush_cb(evutil_socket_t fd, short what, void *arg);
+static void due_cb(evutil_socket_t fd, short what, void *arg);
+static void flush_now(struct jobs *jobs);
 static void schedule_cb(evutil_socket_t fd, short what, void *arg);
 static void prune_cb(evutil_socket_t fd, short what, void *arg);
 static void finish(struct jobs *jobs, struct running_job *rj, sb_status status,
                    const sb_result *result);
-
-static struct event *low_priority_event(struct event_base *base, event_callback_fn fn, void *arg)
-{
-    struct event *ev = event_new(base, -1, 0, fn, arg);
-    event_priority_set(ev, 2); /* after network I/O: see main.c */
-    return ev;
-}
 
 struct jobs *jobs_new(struct server *srv)
 {
     struct jobs *jobs = xcalloc(1, sizeof *jobs);
     jobs->srv = srv;
     jobs->running = hashmap_new();
-    jobs->dispatch_ev = low_priority_event(srv->base, dispatch_cb, jobs);
-    jobs->flush_ev = low_priority_event(srv->base, flush_cb, jobs);
-    jobs->due_timer = evtimer_new(srv->base, dispatch_cb, jobs);
+    jobs->due_timer = evtimer_new(srv->base, due_cb, jobs);
+    jobs->retry_timer = evtimer_new(srv->base, due_cb, jobs);
     jobs->schedule_timer = evtimer_new(srv->base, schedule_cb, jobs);
     jobs->prune_timer = evtimer_new(srv->base, prune_cb, jobs);
     return jobs;
@@ -115,13 +123,12 @@ void jobs_free(struct jobs *jobs)
 {
     if (!jobs)
         return;
-    if (jobs->n_done)
-        flush_cb(-1, 0, jobs);
+    jobs->stopped = true;
+    flush_now(jobs);
     hashmap_each(jobs->running, free_running, NULL);
     hashmap_free(jobs->running);
-    event_free(jobs->dispatch_ev);
-    event_free(jobs->flush_ev);
     event_free(jobs->due_timer);
+    event_free(jobs->retry_timer);
     event_free(jobs->schedule_timer);
     event_free(jobs->prune_timer);
     free(jobs->done);
@@ -187,8 +194,17 @@ int64_t jobs_insert(struct jobs *jobs, const char *plugin, int64_t installation,
 
 void jobs_kick(struct jobs *jobs)
 {
-    if (!jobs->stopped)
-        event_active(jobs->dispatch_ev, 0, 0);
+    if (jobs->stopped)
+        return;
+    jobs->dispatch_wanted = true;
+    host_turn_request(jobs->srv);
+}
+
+static void due_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    jobs_kick(arg);
 }
 
 /* ---- running a job ---- */
@@ -224,7 +240,7 @@ static void postpone(struct jobs *jobs, int64_t id, const char *why)
 {
     sqlite3_stmt *q = store_stmt(jobs->srv->store,
                                  "UPDATE jobs SET state = 'queued', run_at = ?2, last_error = ?3, "
-                                 "updated_at = ?4, attempts = max(attempts - 1, 0) WHERE id = ?1");
+                                 "updated_at = ?4 WHERE id = ?1");
     if (!q)
         return;
     int64_t now = time_now_ms();
@@ -256,42 +272,46 @@ static void cancel_job(struct jobs *jobs, const struct job_row *row, const char 
         store_rollback(st);
 }
 
-/* Deliver a webhook job: load its event, call on_event. */
+/* Deliver a webhook job: load its event (kept by the intake if it just came in), call on_event. */
 static sb_status call_event(struct jobs *jobs, struct sb_plugin *p, const struct job_row *row,
                             sb_result *result)
 {
-    sqlite3_stmt *q = store_stmt(jobs->srv->store,
-                                 "SELECT body, topic, notification_id, created_at FROM events "
-                                 "WHERE id = ?");
-    if (!q)
-        return sb_result_set(result, SB_RETRY, "cannot read the event");
-    sqlite3_bind_int64(q, 1, row->event_id);
-    if (sqlite3_step(q) != SQLITE_ROW) {
+    struct intake_envelope e;
+    if (!intake_take_envelope(jobs->srv->intake, row->event_id, &e)) {
+        sqlite3_stmt *q = store_stmt(jobs->srv->store,
+                                     "SELECT body, topic, notification_id, created_at FROM events "
+                                     "WHERE id = ?");
+        if (!q)
+            return sb_result_set(result, SB_RETRY, "cannot read the event");
+        sqlite3_bind_int64(q, 1, row->event_id);
+        if (sqlite3_step(q) != SQLITE_ROW) {
+            sqlite3_reset(q);
+            return sb_result_set(result, SB_FAIL, "event %lld no longer exists",
+                                 (long long)row->event_id);
+        }
+        e.envelope = json_tokener_parse(store_col_text(q, 0));
+        e.topic = col_dup(q, 1);
+        e.notification_id = col_dup(q, 2);
+        e.created_at = sqlite3_column_int64(q, 3);
         sqlite3_reset(q);
-        return sb_result_set(result, SB_FAIL, "event %lld no longer exists",
-                             (long long)row->event_id);
     }
-    json_object *envelope = json_tokener_parse(store_col_text(q, 0));
-    char *topic = col_dup(q, 1), *notification = col_dup(q, 2);
-    int64_t created_at = sqlite3_column_int64(q, 3);
-    sqlite3_reset(q);
     json_object *data = NULL, *item = NULL;
-    if (envelope && json_object_object_get_ex(envelope, "data", &data))
+    if (e.envelope && json_object_object_get_ex(e.envelope, "data", &data))
         json_object_object_get_ex(data, "item", &item);
     sb_event ev = {
         .job = (sb_job_id)row->id,
         .installation = row->installation,
-        .topic = topic,
-        .notification_id = notification,
-        .created_at = created_at,
+        .topic = e.topic,
+        .notification_id = e.notification_id,
+        .created_at = e.created_at,
         .item = item,
-        .envelope = envelope,
+        .envelope = e.envelope,
         .attempt = row->attempt,
     };
     sb_status st = p->desc.on_event(p->state, &ev, result);
-    json_object_put(envelope);
-    free(topic);
-    free(notification);
+    json_object_put(e.envelope);
+    free(e.topic);
+    free(e.notification_id);
     return st;
 }
 
@@ -329,6 +349,8 @@ static void pending_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static void run_job(struct jobs *jobs, struct job_row *row)
 {
     struct server *srv = jobs->srv;
+    if (hashmap_get_u64(jobs->running, row->id))
+        return; /* still running from an earlier round whose mark did not stick */
     struct sb_plugin *p = plugins_find(srv->plugins, row->plugin);
     if (!p || !p->running) {
         postpone(jobs, row->id, "plugin is not running");
@@ -392,13 +414,14 @@ static void queue_completion(struct jobs *jobs, const struct running_job *rj, en
     }
     struct completion *c = &jobs->done[jobs->n_done++];
     c->id = rj->id;
+    c->attempt = rj->attempt;
     c->outcome = outcome;
     c->run_at = run_at;
     c->error = error && *error ? xstrdup(error) : NULL;
     c->plugin = rj->key ? xstrdup(rj->plugin->name) : NULL;
     c->installation = rj->installation;
     c->key = rj->key ? xstrdup(rj->key) : NULL;
-    event_active(jobs->flush_ev, 0, 0);
+    host_turn_request(jobs->srv);
 }
 
 static void finish(struct jobs *jobs, struct running_job *rj, sb_status status,
@@ -491,6 +514,7 @@ static size_t select_due(struct jobs *jobs, struct job_row *rows, size_t max)
     return n;
 }
 
+/* Mark the jobs of a round that are still running (their handlers said PENDING). */
 static int mark_running(struct jobs *jobs, struct job_row *rows, size_t n)
 {
     struct store *st = jobs->srv->store;
@@ -500,6 +524,8 @@ static int mark_running(struct jobs *jobs, struct job_row *rows, size_t n)
                                      "updated_at = ?3 WHERE id = ?1");
     int64_t now = time_now_ms();
     for (size_t i = 0; q && i < n; i++) {
+        if (!hashmap_get_u64(jobs->running, rows[i].id))
+            continue;
         sqlite3_bind_int64(q, 1, rows[i].id);
         sqlite3_bind_int(q, 2, (int)rows[i].attempt);
         sqlite3_bind_int64(q, 3, now);
@@ -527,32 +553,35 @@ static void arm_due_timer(struct jobs *jobs)
     sqlite3_reset(q);
 }
 
-static void dispatch_cb(evutil_socket_t fd, short what, void *arg)
+/* One round: hand out up to 256 due jobs; true if there may be more. */
+static bool dispatch_round(struct jobs *jobs)
 {
-    struct jobs *jobs = arg;
-    (void)fd;
-    (void)what;
     int max = jobs->srv->cfg->job_max_in_flight;
-    while (!jobs->stopped && jobs->in_flight < max) {
-        size_t budget = (size_t)(max - jobs->in_flight);
-        if (budget > 256)
-            budget = 256;
-        struct job_row *rows = xcalloc(budget, sizeof *rows);
-        size_t n = select_due(jobs, rows, budget);
-        /* The whole round - marks, handlers and their writes - is one commit. */
-        host_scope_enter(jobs->srv);
-        if (n && mark_running(jobs, rows, n) != 0)
-            n = 0;
-        for (size_t i = 0; i < n; i++)
-            run_job(jobs, &rows[i]);
-        host_scope_leave(jobs->srv);
-        for (size_t i = 0; i < budget; i++)
-            job_row_free(&rows[i]);
-        free(rows);
-        if (n < budget)
-            break;
-    }
-    arm_due_timer(jobs);
+    if (jobs->stopped || jobs->in_flight >= max)
+        return false;
+    size_t budget = (size_t)(max - jobs->in_flight);
+    if (budget > 256)
+        budget = 256;
+    struct job_row *rows = xcalloc(budget, sizeof *rows);
+    size_t n = select_due(jobs, rows, budget);
+    /*
+     * Handlers, their writes and the marks go in the turn's commit. Nothing of
+     * the round is durable before that commit, so a 'running' mark written
+     * ahead of the handlers would say nothing more: a job whose handler
+     * finished at once goes from 'queued' to its outcome in one write (its
+     * result, written later in this turn), and only the jobs still running
+     * are marked, after their handlers returned.
+     */
+    host_scope_enter(jobs->srv);
+    for (size_t i = 0; i < n; i++)
+        run_job(jobs, &rows[i]);
+    if (n && mark_running(jobs, rows, n) != 0)
+        log_error("jobs", "cannot mark %zu running jobs", n);
+    host_scope_leave(jobs->srv);
+    for (size_t i = 0; i < budget; i++)
+        job_row_free(&rows[i]);
+    free(rows);
+    return n == budget;
 }
 
 static void completion_free(struct completion *c)
@@ -581,23 +610,24 @@ static int promote_next(struct jobs *jobs, const char *plugin, int64_t installat
     return store_step_done(jobs->srv->store, q);
 }
 
-static void flush_cb(evutil_socket_t fd, short what, void *arg)
+/* Write the results collected so far (a savepoint of the turn's transaction). */
+static void write_completions(struct jobs *jobs)
 {
-    struct jobs *jobs = arg;
-    (void)fd;
-    (void)what;
-    if (!jobs->n_done)
+    jobs->n_written = jobs->n_done;
+    jobs->write_ok = true;
+    if (!jobs->n_written)
         return;
     struct store *st = jobs->srv->store;
     int64_t now = time_now_ms();
     bool ok = store_begin(st) == 0;
     sqlite3_stmt *q = ok ? store_stmt(st,
-                                      "UPDATE jobs SET state = ?2, run_at = coalesce(?3, run_at),"
+                                      "UPDATE jobs SET state = ?2, attempts = ?6,"
+                                      " run_at = coalesce(?3, run_at),"
                                       " last_error = coalesce(?4, last_error), updated_at = ?5,"
                                       " finished_at = CASE WHEN ?2 = 'queued' THEN NULL ELSE ?5 END"
                                       " WHERE id = ?1")
                          : NULL;
-    for (size_t i = 0; q && i < jobs->n_done; i++) {
+    for (size_t i = 0; q && i < jobs->n_written; i++) {
         struct completion *c = &jobs->done[i];
         static const char *const states[] = {"done", "queued", "dead"};
         sqlite3_bind_int64(q, 1, c->id);
@@ -608,6 +638,7 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
             sqlite3_bind_null(q, 3);
         store_bind_text(q, 4, c->error);
         sqlite3_bind_int64(q, 5, now);
+        sqlite3_bind_int(q, 6, (int)c->attempt);
         if (store_step_done(st, q) != 0) {
             q = NULL;
             break;
@@ -617,20 +648,69 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
             && promote_next(jobs, c->plugin, c->installation, c->key, now) != 0)
             q = NULL;
     }
-    if (q && store_commit(st) == 0) {
-        for (size_t i = 0; i < jobs->n_done; i++)
-            completion_free(&jobs->done[i]);
-        jobs->n_done = 0;
-    } else {
-        if (ok && store_in_transaction(st))
-            store_rollback(st);
-        /* Keep the completions and try again shortly: losing them would re-run jobs. */
-        log_error("jobs", "cannot record %zu job results; retrying", jobs->n_done);
-        struct timeval tv = {1, 0};
-        event_add(jobs->flush_ev, &tv);
+    if (q && store_commit(st) == 0)
         return;
+    if (ok && store_in_transaction(st))
+        store_rollback(st);
+    jobs->write_ok = false;
+}
+
+void jobs_turn(struct jobs *jobs)
+{
+    if (!jobs)
+        return;
+    if (jobs->dispatch_wanted && !jobs->stopped
+        && jobs->in_flight < jobs->srv->cfg->job_max_in_flight) {
+        jobs->dispatch_wanted = false;
+        if (dispatch_round(jobs))
+            jobs->dispatch_wanted = true;
     }
-    jobs_kick(jobs);
+    write_completions(jobs);
+}
+
+void jobs_turn_done(struct jobs *jobs, bool committed)
+{
+    if (!jobs)
+        return;
+    if (jobs->n_written) {
+        if (jobs->write_ok && committed) {
+            for (size_t i = 0; i < jobs->n_written; i++)
+                completion_free(&jobs->done[i]);
+            memmove(jobs->done, jobs->done + jobs->n_written,
+                    (jobs->n_done - jobs->n_written) * sizeof *jobs->done);
+            jobs->n_done -= jobs->n_written;
+            jobs->dispatch_wanted = true; /* retries due now, promoted successors */
+        } else {
+            /* Keep the results and try again shortly: losing them would re-run jobs. */
+            log_error("jobs", "cannot record %zu job results; retrying", jobs->n_written);
+            struct timeval tv = {1, 0};
+            evtimer_add(jobs->retry_timer, &tv);
+        }
+        jobs->n_written = 0;
+    }
+    if (jobs->stopped)
+        return;
+    if (jobs->dispatch_wanted && jobs->in_flight < jobs->srv->cfg->job_max_in_flight)
+        host_turn_request(jobs->srv);
+    arm_due_timer(jobs);
+}
+
+/* Shutdown: write what is left in a transaction of its own. */
+static void flush_now(struct jobs *jobs)
+{
+    if (!jobs->n_done)
+        return;
+    struct store *st = jobs->srv->store;
+    bool ok = store_begin(st) == 0;
+    if (ok) {
+        write_completions(jobs);
+        ok = store_commit(st) == 0;
+    }
+    if (!jobs->n_written) { /* could not even begin */
+        jobs->n_written = jobs->n_done;
+        jobs->write_ok = false;
+    }
+    jobs_turn_done(jobs, ok);
 }
 
 /* ---- schedules ---- */
@@ -799,23 +879,39 @@ static void prune_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct server *srv = jobs->srv;
     int64_t now = time_now_ms();
+    int jobs_deleted = 0, events_deleted = 0;
+    /* (Named: without statistics SQLite would rather walk every 'done' row of jobs_by_state.) */
     sqlite3_stmt *q = store_stmt(
-        srv->store, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN "
-                    "('done', 'cancelled') AND finished_at < ? LIMIT " "20000" ")");
+        srv->store, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_finished "
+                    "WHERE state IN ('done', 'cancelled') AND finished_at < ?1 LIMIT ?2)");
     if (q) {
         sqlite3_bind_int64(q, 1, now - (int64_t)srv->cfg->job_retention_days * 86400000);
-        if (store_step_done(srv->store, q) == 0 && sqlite3_changes(store_db(srv->store)))
-            log_info("jobs", "pruned %d finished jobs", sqlite3_changes(store_db(srv->store)));
+        sqlite3_bind_int(q, 2, PRUNE_BATCH);
+        if (store_step_done(srv->store, q) == 0)
+            jobs_deleted = sqlite3_changes(store_db(srv->store));
     }
     /* Events are kept while a job that may still need them refers to them. */
     q = store_stmt(srv->store,
-                   "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE "
-                   "e.received_at < ? AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_id = e.id "
-                   "AND j.state IN ('queued', 'waiting', 'running', 'pending', 'dead')) LIMIT 20000)");
+                   "DELETE FROM events WHERE id IN (SELECT e.id FROM events e INDEXED BY "
+                   "events_by_received WHERE e.received_at < ?1 AND NOT EXISTS (SELECT 1 FROM "
+                   "jobs j INDEXED BY jobs_by_event WHERE j.event_id = e.id AND j.state IN "
+                   "('queued', 'waiting', 'running', 'pending', 'dead')) LIMIT ?2)");
     if (q) {
         sqlite3_bind_int64(q, 1, now - (int64_t)srv->cfg->event_retention_days * 86400000);
-        store_step_done(srv->store, q);
+        sqlite3_bind_int(q, 2, PRUNE_BATCH);
+        if (store_step_done(srv->store, q) == 0)
+            events_deleted = sqlite3_changes(store_db(srv->store));
     }
+    jobs->pruned_jobs += jobs_deleted;
+    jobs->pruned_events += events_deleted;
+    if (jobs_deleted >= PRUNE_BATCH || events_deleted >= PRUNE_BATCH) {
+        arm_timer(jobs->prune_timer, PRUNE_PAUSE_MS); /* more to do */
+        return;
+    }
+    if (jobs->pruned_jobs || jobs->pruned_events)
+        log_info("jobs", "pruned %lld finished jobs and %lld events",
+                 (long long)jobs->pruned_jobs, (long long)jobs->pruned_events);
+    jobs->pruned_jobs = jobs->pruned_events = 0;
     q = store_stmt(srv->store, "DELETE FROM oauth_states WHERE expires_at < ?");
     if (q) {
         sqlite3_bind_int64(q, 1, now / 1000 - 86400);
@@ -855,10 +951,10 @@ void jobs_stop(struct jobs *jobs)
 {
     jobs->stopped = true;
     evtimer_del(jobs->due_timer);
+    evtimer_del(jobs->retry_timer);
     evtimer_del(jobs->schedule_timer);
     evtimer_del(jobs->prune_timer);
-    if (jobs->n_done)
-        flush_cb(-1, 0, jobs);
+    flush_now(jobs);
 }
 
 int jobs_in_flight(const struct jobs *jobs)

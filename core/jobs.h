@@ -36,6 +36,9 @@ void jobs_stop(struct jobs *jobs);
 int64_t jobs_insert(struct jobs *jobs, const char *plugin, int64_t installation, const char *type,
                     const char *key, json_object *payload, int64_t event_id, int64_t delay_ms);
 void jobs_kick(struct jobs *jobs);
+/* The commit turn (host.h): a dispatch round, then the results to record; after the commit. */
+void jobs_turn(struct jobs *jobs);
+void jobs_turn_done(struct jobs *jobs, bool committed);
 
 /* A plugin finishes a job whose handler returned SB_PENDING. */
 int jobs_complete(struct jobs *jobs, struct sb_plugin *p, uint64_t job_id, sb_status status,

@@ -237,6 +237,7 @@ static void shutdown_server(struct server *srv)
         jobs_stop(srv->jobs);
     plugins_shutdown(srv->plugins);
     intake_free(srv->intake);
+    srv->intake = NULL;
     replies_free(srv->replies);
     srv->replies = NULL;
     http_server_free(srv->http);
@@ -247,6 +248,7 @@ static void shutdown_server(struct server *srv)
     installations_free(srv->installations);
     metrics_free(srv->metrics);
     store_close(srv->store);
+    host_turn_free(srv);
     host_cancel_timers(NULL);
     host_free_post();
     admin_free();
@@ -313,6 +315,7 @@ int main(int argc, char **argv)
         goto done;
     }
     host_init_post(srv.base);
+    host_turn_init(&srv);
     char err[512];
     if (load_secrets(&srv) != 0) {
         rc = EXIT_STARTUP;

@@ -38,6 +38,7 @@ struct server {
     char *admin_token;
     int64_t started_ms;
     int scope_depth; /* > 0 while plugin callbacks run: see host_scope_enter */
+    struct event *turn_ev; /* the commit turn: see host_turn_request */
     bool stopping;
 };
 

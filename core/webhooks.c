@@ -2,6 +2,7 @@
 #include "webhooks.h"
 
 #include "crypto.h"
+#include "host.h"
 #include "http.h"
 #include "installations.h"
 #include "jobs.h"
@@ -11,11 +12,16 @@
 #include "store.h"
 #include "util.h"
 
-#include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BATCH_MAX 512
+/*
+ * Envelopes kept for their delivery jobs: a ring indexed by event id, so a
+ * newer event evicts the one in its slot and memory stays bounded (at most
+ * this many parsed bodies) whatever becomes of the jobs.
+ */
+#define ENVELOPE_SLOTS 256
 
 struct pending_event {
     struct http_request *req;
@@ -27,35 +33,52 @@ struct pending_event {
     int64_t installation;
     int64_t created_at;
     const char *outcome; /* queued, ignored, unrouted, revoked */
+    json_object *envelope; /* the parsed body, kept for the delivery job */
+    int64_t event_id;      /* set once inserted with a job */
+};
+
+struct cached_envelope {
+    int64_t event_id; /* 0: empty */
+    struct intake_envelope e;
 };
 
 struct intake {
     struct server *srv;
     struct pending_event *batch;
     size_t n, cap;
-    struct event *flush_ev;
+    size_t written;  /* the first `written` of batch were inserted by the current turn */
+    bool write_ok;
+    bool *dup;       /* per written event: a duplicate notification id */
     struct intake_stats stats;
+    struct cached_envelope cache[ENVELOPE_SLOTS];
 };
 
-static void flush_cb(evutil_socket_t fd, short what, void *arg);
+static void flush_now(struct intake *in);
 
 struct intake *intake_new(struct server *srv)
 {
     struct intake *in = xcalloc(1, sizeof *in);
     in->srv = srv;
-    in->flush_ev = event_new(srv->base, -1, 0, flush_cb, in);
-    /* Lowest priority: the flush runs once the loop has read every ready request. */
-    event_priority_set(in->flush_ev, 2);
     return in;
+}
+
+static void envelope_free(struct intake_envelope *e)
+{
+    json_object_put(e->envelope);
+    free(e->topic);
+    free(e->notification_id);
+    memset(e, 0, sizeof *e);
 }
 
 void intake_free(struct intake *in)
 {
     if (!in)
         return;
-    flush_cb(-1, 0, in);
-    event_free(in->flush_ev);
+    flush_now(in);
+    for (size_t i = 0; i < ENVELOPE_SLOTS; i++)
+        envelope_free(&in->cache[i].e);
     free(in->batch);
+    free(in->dup);
     free(in);
 }
 
@@ -64,12 +87,38 @@ void intake_stats(const struct intake *in, struct intake_stats *out)
     *out = in->stats;
 }
 
+bool intake_take_envelope(struct intake *in, int64_t event_id, struct intake_envelope *out)
+{
+    if (!in || event_id <= 0)
+        return false;
+    struct cached_envelope *slot = &in->cache[(uint64_t)event_id % ENVELOPE_SLOTS];
+    if (slot->event_id != event_id)
+        return false;
+    *out = slot->e;
+    memset(slot, 0, sizeof *slot);
+    return true;
+}
+
+/* After the commit: keep the envelope of a queued notification for its job. */
+static void keep_envelope(struct intake *in, struct pending_event *e)
+{
+    struct cached_envelope *slot = &in->cache[(uint64_t)e->event_id % ENVELOPE_SLOTS];
+    envelope_free(&slot->e);
+    slot->event_id = e->event_id;
+    slot->e = (struct intake_envelope){.envelope = e->envelope, .topic = e->topic,
+                                       .notification_id = e->notification_id,
+                                       .created_at = e->created_at};
+    e->envelope = NULL;
+    e->topic = e->notification_id = NULL;
+}
+
 static void pending_free(struct pending_event *e)
 {
     free(e->notification_id);
     free(e->workspace_id);
     free(e->topic);
     free(e->job_key);
+    json_object_put(e->envelope);
 }
 
 static void ack(struct http_request *req, const char *status)
@@ -108,26 +157,36 @@ static bool insert_event(struct intake *in, struct pending_event *e, bool *dupli
     int64_t event_id = sqlite3_last_insert_rowid(store_db(st));
     int64_t job = jobs_insert(in->srv->jobs, e->plugin->name, e->installation, "webhook",
                               e->job_key, NULL, event_id, 0);
+    e->event_id = job ? event_id : 0;
     return job != 0;
 }
 
-static void flush_cb(evutil_socket_t fd, short what, void *arg)
+/* Inside the turn's transaction (a savepoint of it): one failed insert undoes the batch. */
+void intake_turn(struct intake *in)
 {
-    struct intake *in = arg;
-    (void)fd;
-    (void)what;
-    if (!in->n)
+    if (!in || !in->n)
         return;
     struct store *st = in->srv->store;
-    size_t n = in->n;
-    bool *dup = xcalloc(n, sizeof *dup);
+    in->written = in->n;
+    free(in->dup);
+    in->dup = xcalloc(in->written, sizeof *in->dup);
     bool ok = store_begin(st) == 0;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = insert_event(in, &in->batch[i], &dup[i]);
+    for (size_t i = 0; ok && i < in->written; i++)
+        ok = insert_event(in, &in->batch[i], &in->dup[i]);
     if (ok)
         ok = store_commit(st) == 0;
     else if (store_in_transaction(st))
         store_rollback(st);
+    in->write_ok = ok;
+}
+
+/* After the turn's commit: every notification of it gets its answer, 200 only if durable. */
+void intake_turn_done(struct intake *in, bool committed)
+{
+    if (!in || !in->written)
+        return;
+    size_t n = in->written;
+    bool ok = in->write_ok && committed;
     in->stats.commits++;
     if (!ok) {
         in->stats.commit_failures++;
@@ -139,24 +198,47 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
         if (!ok) {
             http_reply_error(e->req, 503, "store_unavailable",
                              "the notification could not be stored; please retry");
-        } else if (dup[i]) {
+        } else if (in->dup[i]) {
             in->stats.duplicates++;
             ack(e->req, "duplicate");
         } else {
-            if (strcmp(e->outcome, "queued") == 0)
+            if (strcmp(e->outcome, "queued") == 0) {
                 in->stats.accepted++;
-            else if (strcmp(e->outcome, "ignored") == 0)
+                if (e->event_id)
+                    keep_envelope(in, e);
+            } else if (strcmp(e->outcome, "ignored") == 0) {
                 in->stats.ignored++;
-            else
+            } else {
                 in->stats.unrouted++;
+            }
             ack(e->req, e->outcome);
         }
         pending_free(e);
     }
-    in->n = 0;
-    free(dup);
+    /* (Nothing arrives during a turn; keep anything that did for the next.) */
+    memmove(in->batch, in->batch + n, (in->n - n) * sizeof *in->batch);
+    in->n -= n;
+    in->written = 0;
+    if (in->n)
+        host_turn_request(in->srv);
     if (ok)
         jobs_kick(in->srv->jobs);
+}
+
+/* A full batch, or shutdown: store and answer now, in a transaction of its own. */
+static void flush_now(struct intake *in)
+{
+    if (!in->n)
+        return;
+    struct store *st = in->srv->store;
+    if (store_begin(st) != 0) {
+        in->written = in->n;
+        in->write_ok = false;
+        intake_turn_done(in, false);
+        return;
+    }
+    intake_turn(in);
+    intake_turn_done(in, store_commit(st) == 0);
 }
 
 static const char *string_member(json_object *o, const char *key)
@@ -276,6 +358,8 @@ void webhooks_handle(struct server *srv, struct http_request *req, const char *p
                         ? json_object_get_int64(created)
                         : 0;
     e->outcome = outcome;
+    e->event_id = 0;
+    e->envelope = strcmp(outcome, "queued") == 0 ? json_object_get(root) : NULL;
     json_object *item_id;
     e->job_key = json_object_object_get_ex(item, "id", &item_id)
                          && !json_object_is_type(item_id, json_type_null)
@@ -283,7 +367,7 @@ void webhooks_handle(struct server *srv, struct http_request *req, const char *p
                      : NULL;
     json_object_put(root);
     if (in->n >= BATCH_MAX)
-        flush_cb(-1, 0, in);
+        flush_now(in);
     else
-        event_active(in->flush_ev, 0, 0);
+        host_turn_request(srv);
 }
