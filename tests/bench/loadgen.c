@@ -10,7 +10,16 @@
  * usage: loadgen HOST PORT PATH SECRET CONNECTIONS SECONDS [WORKSPACES [BODY_BYTES [RATE]]]
  *   WORKSPACES  notifications cycle through app_id ws0..wsN-1 (default 1)
  *   BODY_BYTES  approximate body size (default 2048)
- *   RATE        open-loop: requests per second in total, spread evenly (default 0: closed loop)
+ *   RATE        open-loop: requests per second in total, spread evenly (default 0: closed loop);
+ *               latency is measured from each request's scheduled time, so a server that
+ *               falls behind is charged for the queueing it causes (no coordinated omission)
+ *
+ * environment:
+ *   LOADGEN_BODY_FILE  send this body with every request instead of generated notifications
+ *                      (a Canvas Kit request, say; WORKSPACES and BODY_BYTES are then ignored)
+ *   LOADGEN_SIGN       "webhook" (default): X-Hub-Signature: sha1=HMAC-SHA1(SECRET, body);
+ *                      "canvas": X-Body-Signature: HMAC-SHA256(SECRET, body), as Canvas Kit signs
+ *   LOADGEN_TOPIC      topic of the generated notifications (default conversation.user.replied)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,18 +37,19 @@
 
 #define MAX_CONNS 1024
 #define MAX_SAMPLES (8u << 20)
+#define MAX_FIXED_BODY (256u << 10)
 
 struct conn {
     int fd;
-    char out[8192];
-    size_t out_len, out_off;
-    char in[16384];
+    char *out;
+    size_t out_cap, out_len, out_off;
+    char in[65536];
     size_t in_len;
     int64_t sent_at_us;
     int busy;
 };
 
-static const char *host, *path, *secret;
+static const char *host, *path, *secret, *topic = "conversation.user.replied";
 static int port, workspaces = 1, body_bytes = 2048;
 static uint64_t seq;
 static uint32_t run_id;
@@ -47,6 +57,10 @@ static char padding[8192];
 static uint32_t *samples;
 static size_t n_samples;
 static uint64_t statuses[6], errors;
+static char *fixed_body;   /* LOADGEN_BODY_FILE, or NULL */
+static size_t fixed_len;
+static char fixed_sig[80];
+static int canvas_sign;
 
 static int64_t now_us(void)
 {
@@ -72,23 +86,63 @@ static void build_request(struct conn *c)
         "\"conversation_part.list\",\"total_count\":1,\"conversation_parts\":[{\"type\":"
         "\"conversation_part\",\"id\":\"%llu\",\"part_type\":\"comment\",\"body\":\"<p>%s</p>\","
         "\"created_at\":1732450100,\"author\":{\"type\":\"user\",\"id\":\"6762f0dd1bb69f9f2193bb83\"}}]}}},"
-        "\"links\":{},\"id\":\"notif_%08x_%llu\",\"topic\":\"conversation.user.replied\","
+        "\"links\":{},\"id\":\"notif_%08x_%llu\",\"topic\":\"%s\","
         "\"delivery_status\":\"pending\",\"delivery_attempts\":1,\"delivered_at\":0,"
         "\"first_sent_at\":1732450101,\"created_at\":1732450101,\"self\":null}",
         (unsigned long long)(n % (uint64_t)workspaces), (unsigned long long)(n % 5000),
-        (unsigned long long)n, padding, run_id, (unsigned long long)n);
+        (unsigned long long)n, padding, run_id, (unsigned long long)n, topic);
     unsigned char mac[20];
     unsigned int mac_len = 20;
     HMAC(EVP_sha1(), secret, (int)strlen(secret), (unsigned char *)body, (size_t)len, mac, &mac_len);
     char sig[41];
     for (int i = 0; i < 20; i++)
         snprintf(sig + 2 * i, 3, "%02x", mac[i]);
-    c->out_len = (size_t)snprintf(c->out, sizeof c->out,
+    c->out_len = (size_t)snprintf(c->out, c->out_cap,
                                   "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
                                   "User-Agent: intercom-parrot-service-client/1.0\r\n"
                                   "X-Hub-Signature: sha1=%s\r\nContent-Length: %d\r\n\r\n%s",
                                   path, host, sig, len, body);
     c->out_off = 0;
+}
+
+/* The same body every time (LOADGEN_BODY_FILE), signed once at start. */
+static void build_fixed_request(struct conn *c)
+{
+    int head = snprintf(c->out, c->out_cap,
+                        "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                        "Accept: application/json\r\n%s: %s\r\nContent-Length: %zu\r\n\r\n",
+                        path, host, canvas_sign ? "X-Body-Signature" : "X-Hub-Signature",
+                        fixed_sig, fixed_len);
+    memcpy(c->out + head, fixed_body, fixed_len);
+    c->out_len = (size_t)head + fixed_len;
+    c->out_off = 0;
+}
+
+static void load_fixed_body(const char *file)
+{
+    FILE *f = fopen(file, "rb");
+    if (!f) {
+        perror(file);
+        exit(2);
+    }
+    fixed_body = malloc(MAX_FIXED_BODY);
+    if (!fixed_body) {
+        fprintf(stderr, "loadgen: out of memory\n");
+        exit(2);
+    }
+    fixed_len = fread(fixed_body, 1, MAX_FIXED_BODY, f);
+    if (!feof(f)) {
+        fprintf(stderr, "loadgen: %s is larger than %u bytes\n", file, MAX_FIXED_BODY);
+        exit(2);
+    }
+    fclose(f);
+    unsigned char mac[32];
+    unsigned int mac_len = sizeof mac;
+    HMAC(canvas_sign ? EVP_sha256() : EVP_sha1(), secret, (int)strlen(secret),
+         (unsigned char *)fixed_body, fixed_len, mac, &mac_len);
+    size_t off = canvas_sign ? 0 : (size_t)snprintf(fixed_sig, sizeof fixed_sig, "sha1=");
+    for (unsigned int i = 0; i < mac_len; i++)
+        snprintf(fixed_sig + off + 2 * i, 3, "%02x", mac[i]);
 }
 
 static int connect_one(void)
@@ -165,6 +219,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "loadgen: bad arguments\n");
         return 2;
     }
+    if (getenv("LOADGEN_TOPIC") && *getenv("LOADGEN_TOPIC"))
+        topic = getenv("LOADGEN_TOPIC");
+    const char *sign = getenv("LOADGEN_SIGN");
+    canvas_sign = sign && strcmp(sign, "canvas") == 0;
+    const char *body_file = getenv("LOADGEN_BODY_FILE");
+    if (body_file && *body_file)
+        load_fixed_body(body_file);
     /* Filler text brings the body to the requested size, like a long customer message. */
     int pad = body_bytes - 1150;
     if (pad < 0)
@@ -177,8 +238,18 @@ int main(int argc, char **argv)
     run_id = (uint32_t)time(NULL) ^ (uint32_t)getpid() << 16;
     samples = malloc(MAX_SAMPLES * sizeof *samples);
     struct conn *conns = calloc((size_t)nconns, sizeof *conns);
+    if (!samples || !conns) {
+        fprintf(stderr, "loadgen: out of memory\n");
+        return 2;
+    }
     int ep = epoll_create1(0);
     for (int i = 0; i < nconns; i++) {
+        conns[i].out_cap = (fixed_body ? fixed_len : 8192) + 1024;
+        conns[i].out = malloc(conns[i].out_cap);
+        if (!conns[i].out) {
+            fprintf(stderr, "loadgen: out of memory\n");
+            return 2;
+        }
         conns[i].fd = connect_one();
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = &conns[i]};
         epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
@@ -190,17 +261,33 @@ int main(int argc, char **argv)
     int64_t t;
     while ((t = now_us()) < stop) {
         /* Start requests on idle connections: at once (closed loop) or on schedule (open loop). */
+        int idle = 0;
         for (int i = 0; i < nconns; i++) {
             struct conn *c = &conns[i];
-            if (c->busy || (interval_us > 0 && t < next_send))
+            if (c->busy)
                 continue;
-            build_request(c);
+            if (interval_us > 0 && t < next_send) {
+                idle = 1;
+                continue;
+            }
+            if (fixed_body)
+                build_fixed_request(c);
+            else
+                build_request(c);
             c->busy = 1;
             c->sent_at_us = interval_us > 0 ? next_send : t;
             next_send += (int64_t)interval_us;
             send_more(c);
         }
-        int n = epoll_wait(ep, events, 256, 1);
+        /*
+         * Open loop: sleep exactly until the next request is due (epoll_wait would round to
+         * milliseconds). With every connection busy an answer wakes us: no need to spin.
+         */
+        int64_t wait_us = 1000;
+        if (idle && next_send - now_us() < wait_us)
+            wait_us = next_send - now_us() > 0 ? next_send - now_us() : 0;
+        struct timespec ts = {0, (long)wait_us * 1000};
+        int n = epoll_pwait2(ep, events, 256, &ts, NULL);
         for (int i = 0; i < n; i++) {
             struct conn *c = events[i].data.ptr;
             if (events[i].events & EPOLLOUT)

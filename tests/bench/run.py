@@ -1,0 +1,986 @@
+#!/usr/bin/env python3
+"""Switchboard benchmarks: run each one against a baseline measured in the same run.
+
+    ./dev bench                           # everything, with the issue's parameters
+    ./dev bench --quick                   # shorter runs and smaller data sets (a smoke test)
+    ./dev bench --only intake,footprint   # some of: intake sync canvas governor footprint scaling
+    ./dev bench --profile build/bench-prof  # also perf-record the server in each measured phase
+
+Absolute figures drift on shared machines, so every benchmark measures its baseline in the same
+run, right before it, on the same loopback, with the same load generator:
+
+  intake     signed ~2 KB webhooks, 64 connections, closed loop: Switchboard (every 200 committed
+             with synchronous=FULL, each notification a job delivered to a plugin) against
+             bench_baseline_server, a minimal libevent server answering 200 to the same POSTs
+  sync       a full startdeliver sync of N conversations from the fake Intercom (pages of 150)
+             against a bare client fetching the same pages from the same fake without storing
+  canvas     sigsentry Canvas Kit initialize at a fixed rate (open loop) against the baseline
+             server answering the same signed requests
+  governor   a sync against a fake allowing 1,000 requests a minute (10-second windows): calls
+             per window against the allowance, and 429s
+  footprint  start-up to a ready /healthz with every bundled plugin, and idle RSS, against the
+             baseline server
+  scaling    intake with 1, 100 and 10,000 installations; webhook job latency with 0 and
+             1,000,000 finished jobs in the table (the first prune runs inside the window)
+
+The machine's description and one table (benchmark, figure, value, baseline, target, met?) are
+printed at the end. Python 3 standard library only; it builds nothing (./dev bench builds build/).
+All traffic stays on 127.0.0.1; every wait has a deadline.
+"""
+
+import argparse
+import datetime
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+sys.path.insert(0, str(REPO / "tests" / "fake_intercom"))
+
+import harness  # noqa: E402
+from harness import CLIENT_ID, CLIENT_SECRET, Server, free_port, wait_for  # noqa: E402
+
+LOADGEN = harness.BUILD / "tests" / "bench" / "bench_loadgen"
+BASELINE_SERVER = harness.BUILD / "tests" / "bench" / "bench_baseline_server"
+BENCHMARKS = ("intake", "sync", "canvas", "governor", "footprint", "scaling")
+
+# The issue's parameters, and the shortened ones of --quick.
+FULL = dict(intake_s=20, connections=64, sync_sizes=(10_000, 50_000, 100_000),
+            canvas_rate=500, canvas_s=20, governor_conversations=1200, footprint_runs=5,
+            scaling_installations=(1, 100, 10_000), scaling_s=10, finished_jobs=1_000_000,
+            latency_rate=200, latency_s=20, latency_offset_s=50)
+QUICK = dict(intake_s=5, connections=64, sync_sizes=(2_000, 5_000, 10_000), canvas_rate=500,
+             canvas_s=5, governor_conversations=450, footprint_runs=3,
+             scaling_installations=(1, 100, 1_000), scaling_s=3, finished_jobs=100_000,
+             latency_rate=200, latency_s=5, latency_offset_s=0)
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ---- results ----
+
+class Results:
+    def __init__(self):
+        self.rows = []
+        self.notes = []
+
+    def add(self, bench, figure, value, baseline="", target="", met=None):
+        self.rows.append({"benchmark": bench, "figure": figure, "value": value,
+                          "baseline": baseline, "target": target, "met": met})
+
+    def note(self, text):
+        self.notes.append(text)
+
+    def table(self):
+        head = ["benchmark", "figure", "value", "baseline", "target", "met?"]
+        cells = [[r["benchmark"], r["figure"], str(r["value"]), str(r["baseline"]),
+                  str(r["target"]), {True: "yes", False: "**NO**", None: "-"}[r["met"]]]
+                 for r in self.rows]
+        widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h)
+                  for i, h in enumerate(head)]
+        line = lambda cols: "| " + " | ".join(c.ljust(w) for c, w in zip(cols, widths)) + " |"
+        out = [line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+        out += [line(c) for c in cells]
+        return "\n".join(out)
+
+
+def ms(x):
+    return f"{x:.2f} ms"
+
+
+def rate(x, unit="req/s"):
+    return f"{x:,.0f} {unit}"
+
+
+def mb(kb):
+    return f"{kb / 1024:.1f} MB"
+
+
+# ---- processes ----
+
+def proc_status(pid):
+    """VmRSS and VmHWM of a process, in kB."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    out[line.split(":")[0]] = int(line.split()[1])
+    except OSError:
+        pass
+    return out
+
+
+def loadgen(port, path, secret, connections, seconds, workspaces=1, rps=0, body_file=None,
+            sign="webhook", topic=None):
+    env = dict(os.environ)
+    env.pop("LOADGEN_BODY_FILE", None)
+    env.pop("LOADGEN_TOPIC", None)
+    if body_file:
+        env["LOADGEN_BODY_FILE"] = str(body_file)
+    if topic:
+        env["LOADGEN_TOPIC"] = topic
+    env["LOADGEN_SIGN"] = sign
+    cmd = [str(LOADGEN), "127.0.0.1", str(port), path, secret, str(connections), str(seconds),
+           str(workspaces), "2048", str(rps)]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds + 60)
+    if p.returncode != 0:
+        raise RuntimeError(f"loadgen failed ({p.returncode}): {p.stderr.strip()}")
+    return json.loads(p.stdout)
+
+
+class BaselineServer:
+    """bench_baseline_server on a free loopback port."""
+
+    def __enter__(self):
+        self.port = free_port()
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen([str(BASELINE_SERVER), str(self.port)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        line = self.proc.stdout.readline()
+        if b"ready" not in line:
+            raise RuntimeError("baseline server did not start: " + self.proc.stderr.read().decode())
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+
+class Syscalls:
+    """Count fdatasync/fsync calls of a process with perf (if perf can trace syscalls here)."""
+
+    EVENTS = "syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync"
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.proc = None
+        self.counts = None
+
+    def __enter__(self):
+        if shutil.which("perf"):
+            self.proc = subprocess.Popen(["perf", "stat", "-x,", "-e", self.EVENTS, "-p",
+                                          str(self.pid)], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE, text=True)
+            time.sleep(0.3)  # let perf attach
+            if self.proc.poll() is not None:
+                self.proc = None
+        return self
+
+    def __exit__(self, *exc):
+        if not self.proc:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            err = self.proc.communicate(timeout=10)[1]
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return
+        counts = {}
+        for line in err.splitlines():
+            parts = line.split(",")
+            if len(parts) > 2 and parts[0].isdigit():
+                counts[parts[2].split(":")[-1]] = int(parts[0])
+        self.counts = counts or None
+
+
+class Profiler:
+    """perf record -g of the server during a measured phase (with --profile DIR)."""
+
+    def __init__(self, args, pid, name):
+        self.dir = Path(args.profile) if args.profile else None
+        self.pid, self.name, self.proc = pid, name, None
+
+    def __enter__(self):
+        if self.dir and shutil.which("perf"):
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self.data = self.dir / f"{self.name}.perf.data"
+            self.proc = subprocess.Popen(["perf", "record", "-F", "499", "--call-graph",
+                                          "dwarf,16384", "-o", str(self.data), "-p",
+                                          str(self.pid)], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc):
+        if not self.proc:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        report = subprocess.run(["perf", "report", "-i", str(self.data), "--no-children",
+                                 "--sort", "symbol", "--stdio", "--percent-limit", "1.5",
+                                 "-g", "none"], capture_output=True, text=True)
+        top = [l for l in report.stdout.splitlines() if re.match(r"^\s+\d", l)][:20]
+        (self.dir / f"{self.name}.top.txt").write_text("\n".join(top) + "\n")
+        log(f"profile of {self.name} (self time, top symbols) -> {self.data}\n"
+            + "\n".join(top))
+
+
+# ---- the server under test ----
+
+def bench_settings(extra=None):
+    cfg = {"log": {"level": "info", "access": False},
+           "server": {"keepalive_timeout_s": 60, "max_connections": 1024}}
+    for k, v in (extra or {}).items():
+        cfg.setdefault(k, {}).update(v)
+    return cfg
+
+
+class BenchServer(Server):
+    """harness.Server with a data folder this script removes itself, after reading it."""
+
+    def __init__(self, **kw):
+        super().__init__(workdir=tempfile.mkdtemp(prefix="switchboard-bench-"), **kw)
+
+    def start(self, args=(), expect_ready=True):
+        self.started_at = time.monotonic()
+        return super().start(args=args, expect_ready=expect_ready)
+
+    def close(self):
+        code = super().close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        return code
+
+
+def new_fake(**kw):
+    from fake_intercom import FakeIntercom
+    return FakeIntercom(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, **kw).start()
+
+
+def metrics(srv):
+    out = {}
+    for line in srv.request("GET", "/metrics").text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            try:
+                out[name] = float(value)
+            except ValueError:
+                pass
+    return out
+
+
+def wait_jobs_idle(srv, timeout=120):
+    """Until no job is queued or running (bounded)."""
+    def idle():
+        m = metrics(srv)
+        return (m.get('switchboard_jobs{state="queued"}', 0) == 0
+                and m.get('switchboard_jobs{state="running"}', 0) == 0
+                and m.get("switchboard_jobs_in_flight", 0) == 0)
+    try:
+        wait_for(idle, timeout=timeout, interval=0.25, message="jobs drained")
+        return True
+    except AssertionError:
+        return False
+
+
+def db_path(srv):
+    return srv.workdir / "data" / "switchboard.db"
+
+
+def percentile(values, p):
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return values[min(len(values) - 1, int((len(values) - 1) * p))]
+
+
+# ---- 1. webhook intake ----
+
+def bench_intake(args, P, res):
+    secs, conns = P["intake_s"], P["connections"]
+    log(f"intake: baseline server, {conns} connections, {secs} s")
+    with BaselineServer() as b:
+        base = loadgen(b.port, "/webhooks/testplug", CLIENT_SECRET, conns, secs)
+    log(f"intake: baseline {base['rps']:.0f} req/s p99 {base['p99_ms']:.2f} ms")
+
+    fake = new_fake()
+    fake.add_workspace("ws0", "Bench")
+    srv = BenchServer(plugins={"testplug": Server.plugin_config()}, intercom=fake,
+                 settings=bench_settings())
+    try:
+        srv.start()
+        assert srv.install("testplug", "ws0").status == 200
+        wait_jobs_idle(srv)
+        before = metrics(srv)
+        log(f"intake: switchboard, {conns} connections, {secs} s")
+        with Syscalls(srv.proc.pid) as sc, Profiler(args, srv.proc.pid, "intake"):
+            sw = loadgen(srv.port, "/webhooks/testplug", CLIENT_SECRET, conns, secs)
+        drained = wait_jobs_idle(srv, timeout=300)
+        after = metrics(srv)
+        rss = proc_status(srv.proc.pid)
+        # The same notifications with a topic no plugin subscribes to: verified, parsed and
+        # stored durably, but no job. Splits the cost between storing and delivering.
+        log(f"intake: switchboard, stored only (unsubscribed topic), {secs} s")
+        stored = loadgen(srv.port, "/webhooks/testplug", CLIENT_SECRET, conns, secs,
+                         topic="conversation.admin.noted")
+        code = srv.stop()
+        # Count what is on disk after a clean stop: every 200 must be a committed row.
+        db = sqlite3.connect(db_path(srv))
+        like = (f"notif_{sw['run_id']}_%",)
+        rows = db.execute("SELECT count(*) FROM events WHERE notification_id LIKE ?",
+                          like).fetchone()[0]
+        jobs_done = db.execute("SELECT count(*) FROM jobs j JOIN events e ON e.id = j.event_id "
+                               "WHERE e.notification_id LIKE ? AND j.state = 'done'",
+                               like).fetchone()[0]
+        stored_rows = db.execute("SELECT count(*) FROM events WHERE notification_id LIKE ? AND "
+                                 "outcome = 'ignored'", (f"notif_{stored['run_id']}_%",)
+                                 ).fetchone()[0]
+        db.close()
+    finally:
+        srv.close()
+        fake.stop()
+    log(f"intake: switchboard {sw['rps']:.0f} req/s p99 {sw['p99_ms']:.2f} ms; {rows} rows for "
+        f"{sw['status_2xx']} answers 200")
+
+    ratio = sw["rps"] / base["rps"] if base["rps"] else 0
+    res.add("1 intake", "throughput (64 conn, closed loop)", rate(sw["rps"]), rate(base["rps"]),
+            ">= 0.6 x baseline", ratio >= 0.6)
+    res.add("1 intake", "  ratio to baseline", f"{ratio:.2f} x", "", ">= 0.60", ratio >= 0.6)
+    res.add("1 intake", "latency p50", ms(sw["p50_ms"]), ms(base["p50_ms"]))
+    res.add("1 intake", "latency p99", ms(sw["p99_ms"]), ms(base["p99_ms"]), "<= 10 ms",
+            sw["p99_ms"] <= 10)
+    res.add("1 intake", "latency max", ms(sw["max_ms"]), ms(base["max_ms"]))
+    bad = sw["status_4xx"] + sw["status_5xx"] + sw["errors"]
+    res.add("1 intake", "answers 200 / rows committed", f"{sw['status_2xx']:,} / {rows:,}",
+            "", "every 200 committed", rows >= sw["status_2xx"] and bad == 0)
+    res.add("1 intake", "webhook jobs delivered (done)", f"{jobs_done:,}", "", "all rows",
+            jobs_done == rows and drained)
+    commits = after.get("switchboard_webhook_commits_total", 0) - before.get(
+        "switchboard_webhook_commits_total", 0)
+    batch = (sw["status_2xx"] / commits) if commits else 0
+    res.add("1 intake", "group commits (avg batch)", f"{commits:,.0f} ({batch:.1f}/commit)")
+    res.add("1 intake", "stored only, no delivery (p99)", f"{rate(stored['rps'])} "
+            f"({ms(stored['p99_ms'])})", rate(base["rps"]), "(where the time goes)",
+            None)
+    res.add("1 intake", "  answers 200 / rows committed",
+            f"{stored['status_2xx']:,} / {stored_rows:,}", "", "every 200 committed",
+            stored_rows >= stored["status_2xx"])
+    if sc.counts is not None:
+        syncs = sc.counts.get("sys_enter_fdatasync", 0) + sc.counts.get("sys_enter_fsync", 0)
+        res.add("1 intake", "fsyncs (WAL, synchronous=FULL)",
+                f"{syncs:,} ({syncs / commits:.2f}/intake commit)" if commits else f"{syncs:,}",
+                "", ">= 1 per commit (durable)", syncs >= commits > 0)
+    else:
+        res.add("1 intake", "fsyncs", "n/a (perf cannot trace syscalls)", "",
+                "synchronous=FULL (core/store.c)")
+    res.add("1 intake", "server RSS after run", mb(rss.get("VmHWM", 0)) + " peak")
+    if code not in (0, None):
+        res.note(f"intake: the server exited with {code}")
+
+
+# ---- 2. full sync ----
+
+def fetch_pages_main(argv):
+    """The sync baseline (a separate process, like the server): fetch every page, store nothing."""
+    base_url, token, per_page = argv[0], argv[1], int(argv[2])
+    parts = urllib.parse.urlsplit(base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json",
+               "Intercom-Version": "2.14"}
+    cursor, pages, convs = None, 0, 0
+    start = time.monotonic()
+    for _ in range(1_000_000):  # bounded: ends at the last page
+        q = {"per_page": per_page}
+        if cursor:
+            q["starting_after"] = cursor
+        conn.request("GET", "/conversations?" + urllib.parse.urlencode(q), headers=headers)
+        r = conn.getresponse()
+        body = json.loads(r.read())
+        if r.status != 200:
+            raise SystemExit(f"page {pages}: HTTP {r.status} {body}")
+        pages += 1
+        convs += len(body["conversations"])
+        cursor = ((body.get("pages") or {}).get("next") or {}).get("starting_after")
+        if not cursor:
+            break
+    print(json.dumps({"pages": pages, "conversations": convs,
+                      "seconds": time.monotonic() - start}))
+
+
+def sd_status(srv, ws):
+    r = srv.api("startdeliver", "GET", "/status", workspace=ws)
+    return r.json() if r.status == 200 else None
+
+
+def wait_sync(srv, ws, previous_run, timeout, samples=None):
+    """Until a sync other than previous_run has finished; sample the server's RSS meanwhile."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s = sd_status(srv, ws)
+        if samples is not None:
+            samples.append(proc_status(srv.proc.pid).get("VmRSS", 0))
+        last = s and s.get("last_sync")
+        if s and s.get("running") is None and last and last.get("run") != previous_run:
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"sync did not finish within {timeout} s")
+
+
+def one_sync(args, n):
+    fake = new_fake(rate_limit_per_minute=10 ** 9)  # no rate limit here: see governor
+    ws = "sync1"
+    fake.add_workspace(ws, "Bench sync")
+    srv = BenchServer(plugins={"startdeliver": Server.plugin_config()}, intercom=fake,
+                 plugin_dir=harness.BUNDLED_PLUGIN_DIR,
+                 settings=bench_settings({"jobs": {"pending_timeout_s": 3600}}))
+    try:
+        srv.start()
+        assert srv.install("startdeliver", ws).status == 200
+        first = wait_sync(srv, ws, None, timeout=60)  # the install's own sync, of nothing
+        # 1,000 customers' contacts, known to the product as users (matched by external id, so
+        # the sync reads no contacts), and n conversations spread over them.
+        contacts = fake.seed_contacts(ws, 1000)
+        users = [{"id": c["external_id"], "email": c["email"], "name": c["name"]}
+                 for c in contacts]
+        r = srv.api("startdeliver", "POST", "/users", workspace=ws, json_body={"users": users})
+        assert r.status == 200, r
+        log(f"sync {n:,}: seeding the fake")
+        fake.seed_conversations(ws, n, contacts=contacts)
+        # Baseline: a bare client fetching the same pages from the same fake, storing nothing.
+        token = "bench-baseline-token"
+        fake.tokens[token] = (ws, fake.workspace(ws).owner()["id"])
+        log(f"sync {n:,}: baseline client")
+        p = subprocess.run([sys.executable, str(Path(__file__)), "--fetch-pages",
+                            fake.base_url("US"), token, "150"], capture_output=True, text=True,
+                           timeout=3600)
+        if p.returncode != 0:
+            raise RuntimeError("baseline fetch failed: " + p.stderr)
+        base = json.loads(p.stdout)
+        log(f"sync {n:,}: baseline {base['conversations'] / base['seconds']:.0f} conv/s; "
+            "Switchboard sync")
+        hwm_before = proc_status(srv.proc.pid).get("VmHWM", 0)
+        samples = []
+        t0 = time.monotonic()
+        with Profiler(args, srv.proc.pid, f"sync-{n}"):
+            r = srv.api("startdeliver", "POST", "/sync", workspace=ws, json_body={"full": True})
+            assert r.status == 202, r
+            last = wait_sync(srv, ws, first["run"], timeout=3600, samples=samples)
+        wall = time.monotonic() - t0
+        st = proc_status(srv.proc.pid)
+    finally:
+        srv.close()
+        fake.stop()
+    seconds = (last["finished_at"] - last["started_at"]) / 1000 or wall
+    return {"n": n, "synced": last["counts"]["synced"], "result": last["result"],
+            "seconds": seconds, "wall": wall, "rate": n / seconds,
+            "base_rate": base["conversations"] / base["seconds"], "base": base,
+            "hwm": st.get("VmHWM", 0), "hwm_before": hwm_before,
+            "rss_max_sampled": max(samples or [0])}
+
+
+def bench_sync(args, P, res):
+    runs = [one_sync(args, n) for n in P["sync_sizes"]]
+    for r in runs:
+        tag = f"{r['n'] // 1000}k"
+        ok = r["result"] == "ok" and r["synced"] == r["n"]
+        ratio = r["rate"] / r["base_rate"]
+        # The throughput target is the issue's, for the largest size (100k); smaller runs show
+        # how the fixed per-page cost weighs when the fake answers fast.
+        largest = r is runs[-1]
+        res.add("2 sync", f"{tag}: conversations/s", rate(r["rate"], "conv/s"),
+                rate(r["base_rate"], "conv/s"), ">= 0.8 x baseline" if largest else "",
+                (ratio >= 0.8 and ok) if largest else None)
+        res.add("2 sync", f"{tag}: ratio to baseline", f"{ratio:.2f} x", "",
+                ">= 0.80" if largest else "", ratio >= 0.8 if largest else None)
+        res.add("2 sync", f"{tag}: tickets synced", f"{r['synced']:,} ({r['result']})", "",
+                f"{r['n']:,}", ok)
+        res.add("2 sync", f"{tag}: peak RSS (VmHWM)", mb(r["hwm"]),
+                f"{mb(r['hwm_before'])} before sync", "<= 64 MB", r["hwm"] <= 64 * 1024)
+    if len(runs) >= 2:
+        # SQLite's page cache (8 MB, core/store.c) fills on demand: a small sync may not fill
+        # it, a large one does. Beyond that bound nothing may grow with the conversations.
+        small, big = runs[0], runs[-1]
+        growth = (big["hwm"] - small["hwm"]) / 1024
+        res.add("2 sync", f"RSS flat: {big['n'] // 1000}k vs {small['n'] // 1000}k",
+                f"{mb(big['hwm'])} vs {mb(small['hwm'])} ({growth:+.1f} MB)", "",
+                "growth <= 8 MB page cache", growth <= 8)
+        if len(runs) >= 3:  # both past the cache bound: nothing else may grow
+            mid = runs[-2]
+            growth = (big["hwm"] - mid["hwm"]) / 1024
+            res.add("2 sync", f"RSS flat: {big['n'] // 1000}k vs {mid['n'] // 1000}k",
+                    f"{mb(big['hwm'])} vs {mb(mid['hwm'])} ({growth:+.1f} MB)", "",
+                    "growth <= 5 %", big["hwm"] <= mid["hwm"] * 1.05)
+    res.note("sync: the baseline is a separate Python process fetching the same pages "
+             "(GET /conversations?per_page=150, cursor by cursor) from the same fake and "
+             "storing nothing; the fake (Python, one page sorts and filters every "
+             "conversation) is the bottleneck of both at 100k.")
+
+
+# ---- 3. Canvas Kit initialize ----
+
+def bench_canvas(args, P, res):
+    from fake_intercom import _json_bytes
+    secs, rps = P["canvas_s"], P["canvas_rate"]
+    ws = "canvas1"
+    fake = new_fake()
+    fake.add_workspace(ws, "Bench canvas")
+    srv = BenchServer(plugins={"sigsentry": Server.plugin_config(
+                     settings={"auto_analyze_threshold": "critical"})},
+                 intercom=fake, plugin_dir=harness.BUNDLED_PLUGIN_DIR, settings=bench_settings())
+    body_file = Path(tempfile.mkstemp(prefix="bench-canvas-", suffix=".json")[1])
+    try:
+        srv.start()
+        assert srv.install("sigsentry", ws).status == 200
+        # A triaged conversation with an analysis, so the panel has its full content.
+        api = lambda m, p, b=None, raw=None: srv.api(
+            "sigsentry", m, p, workspace=ws, json_body=b if raw is None else None, body=raw,
+            headers={"Content-Type": "application/x-ndjson"} if raw is not None else None)
+        api("POST", "/projects", {"id": "shop", "name": "Shop", "retention_days": 7})
+        api("PUT", "/projects/shop/services/checkout-api", {"aliases": []})
+        now = time.time()
+        lines = [json.dumps({"time": datetime.datetime.fromtimestamp(
+                     now - 60 * (i + 1), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                     "service": "checkout-api", "level": "error" if i % 3 else "info",
+                     "message": f"timeout calling bank after {100 * i}ms"}) for i in range(30)]
+        api("POST", "/projects/shop/logs", raw="\n".join(lines) + "\n")
+        conv = fake.create_conversation(ws, "Checkout is down for everyone!")
+        fake.send_webhook(f"{srv.url}/webhooks/sigsentry", "conversation.user.created", ws, conv)
+        def settled():
+            r = api("GET", f"/conversations/{conv['id']}/triage")
+            return r.status == 200 and "pending" not in r.json().get("steps", {}).values()
+        try:
+            wait_for(settled, timeout=20, interval=0.1, message="triage")
+        except AssertionError:
+            res.note("canvas: the conversation's triage did not settle; the panel was "
+                     "measured as it was")
+        body_file.write_bytes(_json_bytes(fake.inbox_canvas_body(ws, conv["id"])))
+        size = body_file.stat().st_size
+        log(f"canvas: baseline server at {rps} req/s, {secs} s ({size} byte requests)")
+        with BaselineServer() as b:
+            base = loadgen(b.port, "/canvas/sigsentry/initialize", CLIENT_SECRET, 16, secs,
+                           rps=rps, body_file=body_file, sign="canvas")
+        log(f"canvas: switchboard at {rps} req/s, {secs} s")
+        with Profiler(args, srv.proc.pid, "canvas"):
+            sw = loadgen(srv.port, "/canvas/sigsentry/initialize", CLIENT_SECRET, 16, secs,
+                         rps=rps, body_file=body_file, sign="canvas")
+        probe = fake.canvas_request(f"{srv.url}/canvas/sigsentry/initialize",
+                                    fake.inbox_canvas_body(ws, conv["id"]))
+        components = len(json.loads(probe[2])["canvas"]["content"]["components"])
+    finally:
+        srv.close()
+        fake.stop()
+        body_file.unlink(missing_ok=True)
+    ok = sw["status_2xx"] == sw["requests"] and sw["errors"] == 0
+    res.add("3 canvas", f"rate achieved (open loop, target {rps}/s)", rate(sw["rps"]),
+            rate(base["rps"]), f"{rps} req/s", abs(sw["rps"] - rps) <= 0.02 * rps)
+    res.add("3 canvas", "latency p50", ms(sw["p50_ms"]), ms(base["p50_ms"]))
+    res.add("3 canvas", "latency p99", ms(sw["p99_ms"]), ms(base["p99_ms"]), "<= 20 ms",
+            sw["p99_ms"] <= 20)
+    res.add("3 canvas", "latency max", ms(sw["max_ms"]), ms(base["max_ms"]))
+    res.add("3 canvas", "answers 200", f"{sw['status_2xx']:,} of {sw['requests']:,} "
+            f"({components} components)", "", "all", ok)
+
+
+# ---- 4. rate governor ----
+
+def bench_governor(args, P, res):
+    n = P["governor_conversations"]
+    per_minute = 1000
+    allowed = per_minute // 6  # the fake's 10-second window, as Intercom's
+    ws = "gov1"
+    fake = new_fake(rate_limit_per_minute=per_minute)
+    fake.add_workspace(ws, "Bench governor")
+    # Each conversation has its own contact, unknown to the product: the sync reads every
+    # contact (GET /contacts/{id}), so it needs ~n requests: several windows' worth.
+    fake.seed_conversations(ws, n)
+    srv = BenchServer(plugins={"startdeliver": Server.plugin_config()}, intercom=fake,
+                 plugin_dir=harness.BUNDLED_PLUGIN_DIR,
+                 settings=bench_settings({"jobs": {"pending_timeout_s": 3600}}))
+    try:
+        srv.start()
+        log(f"governor: install and first sync ({n} conversations, ~{n + n // 150 + 3} requests, "
+            f"{allowed} allowed per 10 s)")
+        with Profiler(args, srv.proc.pid, "governor"):
+            assert srv.install("startdeliver", ws).status == 200
+            last = wait_sync(srv, ws, None, timeout=60 + 12 * (n // allowed + 2))
+        m = metrics(srv)
+    finally:
+        srv.close()
+        fake.stop()
+    rest = [r for r in fake.requests if not r["path"].startswith(("/oauth", "/auth/eagle"))]
+    windows = {}
+    for r in rest:
+        w = windows.setdefault(int(r["time"] // 10), {"calls": 0, "429": 0})
+        w["calls"] += 1
+        w["429"] += r["status"] == 429
+    keys = sorted(windows)
+    full = keys[1:-1]  # the first and last windows are partial (the sync starts and ends)
+    used = [windows[k]["calls"] - windows[k]["429"] for k in full]
+    per_window = ", ".join(f"{windows[k]['calls']}" + (f" ({windows[k]['429']}x429)"
+                                                       if windows[k]["429"] else "")
+                           for k in keys)
+    after_first = sum(windows[k]["429"] for k in keys[1:])
+    res.add("4 governor", "calls per 10 s window (all)", per_window, f"{allowed} allowed")
+    if used:
+        frac = min(used) / allowed
+        res.add("4 governor", "budget used, full windows (min / mean)",
+                f"{100 * frac:.0f} % / {100 * statistics.mean(used) / allowed:.0f} %",
+                f"{allowed}/window", ">= 90 %", frac >= 0.9)
+    else:
+        res.add("4 governor", "budget used", "no full window (run longer)", "", ">= 90 %")
+    res.add("4 governor", "429s (first window / after)",
+            f"{windows[keys[0]]['429'] if keys else 0} / {after_first}", "", "0 after first",
+            after_first == 0)
+    res.add("4 governor", "sync result", f"{last['result']}, {last['counts']['contacts_read']} "
+            f"contacts read, {len(rest)} requests",
+            "", "ok", last["result"] == "ok")
+    res.add("4 governor", "governor waits / 429s seen",
+            f"{m.get('switchboard_intercom_governor_waits_total', 0):.0f} / "
+            f"{m.get('switchboard_intercom_rate_limited_total', 0):.0f}")
+
+
+# ---- 5. footprint ----
+
+def time_to_ready(cmd, port, cwd, timeout=10.0):
+    """Seconds from exec to the first 200 on /healthz (polled every millisecond), and the pid."""
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = t0 + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if s.recv(64).startswith(b"HTTP/1.1 200"):
+                    return time.monotonic() - t0, proc
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"{cmd[0]} exited with {proc.returncode}")
+        time.sleep(0.001)
+    proc.kill()
+    raise RuntimeError(f"{cmd[0]} not ready within {timeout} s")
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+def bench_footprint(args, P, res):
+    fake = new_fake()
+    plugins = {name: Server.plugin_config() for name in sorted(
+        p.stem for p in harness.BUNDLED_PLUGIN_DIR.glob("*.so"))}
+    srv = BenchServer(plugins=plugins, intercom=fake, plugin_dir=harness.BUNDLED_PLUGIN_DIR,
+                 settings=bench_settings())
+    starts, rss, hwm = [], [], []
+    first = None
+    try:
+        for i in range(P["footprint_runs"] + 1):  # run 0: first start (creates keys, schema)
+            port = free_port()
+            srv.port = port
+            srv.write_config(public_port=port)
+            cmd = [str(harness.BIN), "-c", str(srv.config_path), "--listen", f"127.0.0.1:{port}",
+                   "--strict-plugins"]
+            t, proc = time_to_ready(cmd, port, srv.workdir)
+            time.sleep(1.0)  # idle
+            st = proc_status(proc.pid)
+            stop(proc)
+            if i == 0:
+                first = t
+            else:
+                starts.append(t)
+                rss.append(st.get("VmRSS", 0))
+                hwm.append(st.get("VmHWM", 0))
+        base_t, base_rss = [], []
+        for _ in range(P["footprint_runs"]):
+            port = free_port()
+            t, proc = time_to_ready([str(BASELINE_SERVER), str(port)], port, None)
+            time.sleep(1.0)
+            base_rss.append(proc_status(proc.pid).get("VmRSS", 0))
+            base_t.append(t)
+            stop(proc)
+    finally:
+        srv.close()
+        fake.stop()
+    med = statistics.median(starts)
+    res.add("5 footprint", f"start-up to ready /healthz ({len(plugins)} plugins), median",
+            ms(1000 * med), ms(1000 * statistics.median(base_t)), "<= 200 ms", med <= 0.2)
+    res.add("5 footprint", "start-up, worst / first start (new keys, schema)",
+            f"{ms(1000 * max(starts))} / {ms(1000 * first)}", "", "<= 200 ms",
+            max(starts) <= 0.2 and first <= 0.2)
+    res.add("5 footprint", "idle RSS (1 s after ready)", mb(statistics.median(rss)),
+            mb(statistics.median(base_rss)), "<= 20 MB", statistics.median(rss) <= 20 * 1024)
+
+
+# ---- 6. scaling ----
+
+def clone_installations(path, total):
+    """Installations ws1..ws{total-1}, copies of the real ws0 install, written with the server
+    stopped. Intake only looks installations up by workspace (in memory), so the copies behave
+    like real ones there; their sealed tokens are bound to installation 1 and are never used."""
+    db = sqlite3.connect(path)
+    db.execute("BEGIN")
+    row = db.execute("SELECT plugin, workspace_name, region, admin_id, admin_email, token, state, "
+                     "installed_at, updated_at FROM installations WHERE workspace_id = 'ws0'"
+                     ).fetchone()
+    db.executemany("INSERT INTO installations (plugin, workspace_id, workspace_name, region, "
+                   "admin_id, admin_email, token, state, installed_at, updated_at) VALUES "
+                   "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   ((row[0], f"ws{i}", *row[1:]) for i in range(1, total)))
+    db.commit()
+    db.close()
+
+
+def insert_finished_jobs(path, count):
+    """count finished webhook deliveries, written straight into the server's database with the
+    server stopped, on the schema the server created: each a 'done' job of installation 1 and
+    the ~2 KB event it delivered, as a busy server accumulates them. They finished over the last
+    ten days, so about 3/10 are past jobs.retention_days (7): the first prune (60 s after start)
+    has real work, on tables of a million rows."""
+    db = sqlite3.connect(path)
+    now = int(time.time() * 1000)
+    span = 10 * 86400 * 1000
+    body = json.dumps({"type": "notification_event", "app_id": "ws0", "data": {
+        "type": "notification_event_data", "item": {"type": "conversation", "id": "0",
+                                                    "source": {"body": "x" * 1800}}},
+        "topic": "conversation.user.replied", "id": "@"})
+    first_event = (db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]) + 1
+    db.execute("BEGIN")
+    db.executemany(
+        "INSERT INTO events (id, plugin, notification_id, installation_id, workspace_id, topic, "
+        "created_at, received_at, outcome, body) VALUES (?, 'testplug', ?, 1, 'ws0', "
+        "'conversation.user.replied', ?, ?, 'queued', ?)",
+        ((first_event + i, f"notif_old_{i}", t // 1000, t, body.replace("@", f"notif_old_{i}"))
+         for i, t in ((i, now - span + i * span // count) for i in range(count))))
+    db.executemany(
+        "INSERT INTO jobs (plugin, installation_id, type, key, event_id, state, attempts, "
+        "max_attempts, run_at, created_at, updated_at, finished_at) VALUES "
+        "('testplug', 1, 'webhook', ?, ?, 'done', 1, 8, ?, ?, ?, ?)",
+        ((f"item:{i % 5000}", first_event + i, t, t, t + 5, t + 5)
+         for i, t in ((i, now - span + i * span // count) for i in range(count))))
+    db.commit()
+    db.close()
+    os.sync()  # the gigabytes just written must not be flushed behind the server's fsyncs
+
+
+def scaling_server(fake, extra_setup=None):
+    srv = BenchServer(plugins={"testplug": Server.plugin_config()}, intercom=fake,
+                 settings=bench_settings())
+    srv.start()
+    assert srv.install("testplug", "ws0").status == 200
+    wait_jobs_idle(srv)
+    if extra_setup:
+        srv.stop()
+        extra_setup(db_path(srv))
+        srv.start()
+        wait_jobs_idle(srv, timeout=300)
+    return srv
+
+
+def written_bytes(pid):
+    """Bytes the process has caused to be written to storage (/proc/PID/io write_bytes)."""
+    try:
+        for line in open(f"/proc/{pid}/io"):
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def bench_scaling(args, P, res):
+    secs, conns = P["scaling_s"], P["connections"]
+    intake = []
+    for k in P["scaling_installations"]:
+        fake = new_fake()
+        fake.add_workspace("ws0", "Bench")
+        log(f"scaling: {k:,} installations")
+        srv = scaling_server(fake, (lambda p, k=k: clone_installations(p, k)) if k > 1 else None)
+        try:
+            rss0 = proc_status(srv.proc.pid).get("VmRSS", 0)
+            w0 = written_bytes(srv.proc.pid)
+            with Profiler(args, srv.proc.pid, f"scaling-{k}"):
+                r = loadgen(srv.port, "/webhooks/testplug", CLIENT_SECRET, conns, secs,
+                            workspaces=k)
+            per_req = (written_bytes(srv.proc.pid) - w0) / max(r["requests"], 1)
+            wait_jobs_idle(srv, timeout=300)
+            # The core's share alone: the same notifications stored, delivered to no plugin.
+            core = loadgen(srv.port, "/webhooks/testplug", CLIENT_SECRET, conns, secs,
+                           workspaces=k, topic="conversation.admin.noted")
+            st = proc_status(srv.proc.pid)
+            n_inst = int(metrics(srv).get('switchboard_installations{state="active"}', 0))
+        finally:
+            srv.close()
+            fake.stop()
+        intake.append((k, r, core, per_req, rss0, st, n_inst))
+    k1, r1, core1, per1, rss1, st1, _ = intake[0]
+    for k, r, core, per_req, rss0, st, n_inst in intake:
+        ratio = r["rps"] / r1["rps"]
+        res.add("6 scaling", f"intake, {k:,} installations ({n_inst:,} active)",
+                f"{rate(r['rps'])}, p99 {ms(r['p99_ms'])}", rate(r1["rps"]) + " (1 inst.)",
+                ">= 0.9 x (flat)", ratio >= 0.9 and r["status_2xx"] == r["requests"])
+        res.add("6 scaling", "  written to disk per webhook (WAL + checkpoints)",
+                f"{per_req / 1024:.1f} KB", f"{per1 / 1024:.1f} KB (1 inst.)")
+        res.add("6 scaling", "  stored only, no delivery (the core's share)",
+                f"{rate(core['rps'])}, p99 {ms(core['p99_ms'])}", rate(core1["rps"]),
+                ">= 0.9 x (flat)", core["rps"] >= 0.9 * core1["rps"])
+        res.add("6 scaling", f"  RSS idle / peak, {k:,} installations",
+                f"{mb(rss0)} / {mb(st.get('VmHWM', 0))}",
+                f"{mb(rss1)} / {mb(st1.get('VmHWM', 0))}", "<= 64 MB peak",
+                st.get("VmHWM", 0) <= 64 * 1024)
+
+    lat = []
+    for finished in (0, P["finished_jobs"]):
+        fake = new_fake()
+        fake.add_workspace("ws0", "Bench")
+        log(f"scaling: job latency with {finished:,} finished jobs"
+            + (" (writing them)" if finished else ""))
+        srv = scaling_server(fake, (lambda p: insert_finished_jobs(p, finished)) if finished
+                             else None)
+        try:
+            rows_before = count_rows(db_path(srv), "jobs")
+            # Start the measured window latency_offset_s after start-up, so that the first
+            # prune (60 s after start) falls inside it.
+            while time.monotonic() - srv.started_at < P["latency_offset_s"]:
+                time.sleep(0.2)
+            newest = srv.admin("GET", "/jobs?limit=1").json()["jobs"]
+            max_id = newest[0]["id"] if newest else 0
+            with Profiler(args, srv.proc.pid, f"latency-{finished}"):
+                r = loadgen(srv.port, "/webhooks/testplug", CLIENT_SECRET, 8, P["latency_s"],
+                            rps=P["latency_rate"])
+            wait_jobs_idle(srv, timeout=300)
+            st = proc_status(srv.proc.pid)
+            srv.stop()
+            db = sqlite3.connect(db_path(srv))
+            rows = [a for (a,) in db.execute(
+                "SELECT finished_at - created_at FROM jobs WHERE id > ? AND type = 'webhook' "
+                "AND state = 'done'", (max_id,))]
+            db.close()
+            rows_after = count_rows(db_path(srv), "jobs")
+        finally:
+            srv.close()
+            fake.stop()
+        lat.append((finished, r, rows, rows_before, rows_after, st))
+    p99_0 = percentile(lat[0][2], 0.99)
+    for finished, r, rows, before, after, st in lat:
+        p50, p99, mx = percentile(rows, 0.5), percentile(rows, 0.99), max(rows or [0])
+        flat = p99 <= max(1.5 * p99_0, p99_0 + 5)
+        res.add("6 scaling", f"job latency, {finished:,} finished jobs (p50 / p99 / max)",
+                f"{p50:.0f} / {p99:.0f} / {mx:.0f} ms", f"p99 {p99_0:.0f} ms (0 jobs)",
+                "p99 <= 1.5 x or +5 ms", flat and len(rows) == r["status_2xx"])
+        res.add("6 scaling", f"  webhooks at {P['latency_rate']}/s meanwhile: p99 / max",
+                f"{ms(r['p99_ms'])} / {ms(r['max_ms'])}", "", "p99 <= 10 ms",
+                r["p99_ms"] <= 10)
+        if finished:
+            res.add("6 scaling", "  job rows before / after (pruning)",
+                    f"{before:,} / {after:,}", "", "pruned in the window" if
+                    P["latency_offset_s"] else "", after < before if P["latency_offset_s"]
+                    else None)
+    if P["latency_offset_s"] == 0:
+        res.note("scaling: --quick measures job latency at once, before the first prune (60 s "
+                 "after start)")
+
+
+def count_rows(path, table):
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    finally:
+        db.close()
+
+
+# ---- main ----
+
+def machine():
+    cpu = "unknown"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+                                capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = "?"
+    return {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "loadavg": " ".join(open("/proc/loadavg").read().split()[:3]),
+            "commit": commit, "python": platform.python_version()}
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--fetch-pages":
+        return fetch_pages_main(sys.argv[2:])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--only", help="comma-separated: " + ",".join(BENCHMARKS))
+    ap.add_argument("--quick", action="store_true", help="short runs, small data sets")
+    ap.add_argument("--profile", metavar="DIR", help="perf-record the server in each phase")
+    ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    args = ap.parse_args()
+    chosen = args.only.split(",") if args.only else list(BENCHMARKS)
+    unknown = [c for c in chosen if c not in BENCHMARKS]
+    if unknown:
+        ap.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    for exe in (harness.BIN, LOADGEN, BASELINE_SERVER):
+        if not Path(exe).exists():
+            ap.error(f"{exe} is missing: build first (./dev bench builds build/)")
+    P = QUICK if args.quick else FULL
+    info = machine()
+    res = Results()
+    fns = {"intake": bench_intake, "sync": bench_sync, "canvas": bench_canvas,
+           "governor": bench_governor, "footprint": bench_footprint, "scaling": bench_scaling}
+    t0 = time.monotonic()
+    for name in BENCHMARKS:
+        if name not in chosen:
+            continue
+        t = time.monotonic()
+        try:
+            fns[name](args, P, res)
+        except Exception as e:  # one broken benchmark must not hide the others' figures
+            import traceback
+            traceback.print_exc()
+            res.add(name, "FAILED", f"{type(e).__name__}: {e}"[:120], "", "", False)
+        log(f"{name}: {time.monotonic() - t:.0f} s")
+    print()
+    print(f"Machine: {info['nproc']} CPUs, {info['cpu']}, Linux {info['kernel']}; "
+          f"{info['date']}; load before {info['loadavg']}; commit {info['commit']}"
+          + ("; --quick" if args.quick else ""))
+    print()
+    print(res.table())
+    for n in res.notes:
+        print(f"\n- {n}")
+    print(f"\n({time.monotonic() - t0:.0f} s)")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": info, "quick": args.quick,
+                                               "rows": res.rows, "notes": res.notes}, indent=1))
+    return 0 if all(r["met"] is not False for r in res.rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
