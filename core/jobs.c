@@ -82,12 +82,15 @@ struct jobs {
     size_t n_done, cap_done;
     size_t n_written;        /* the first n_written of done were written by the current turn */
     bool write_ok;
+    size_t round_from, round_to; /* done[round_from, round_to): from this turn's dispatch round */
+    bool results_owed;       /* results failed to be written: their rows may still say 'queued' */
     int64_t pruned_jobs, pruned_events; /* by the prune in progress */
     bool stopped;
 };
 
 static void due_cb(evutil_socket_t fd, short what, void *arg);
 static void flush_now(struct jobs *jobs);
+static void drop_completions(struct jobs *jobs, size_t from, size_t to);
 static void schedule_cb(evutil_socket_t fd, short what, void *arg);
 static void prune_cb(evutil_socket_t fd, short what, void *arg);
 static void finish(struct jobs *jobs, struct running_job *rj, sb_status status,
@@ -125,6 +128,7 @@ void jobs_free(struct jobs *jobs)
         return;
     jobs->stopped = true;
     flush_now(jobs);
+    drop_completions(jobs, 0, jobs->n_done); /* results that could not be written at all */
     hashmap_each(jobs->running, free_running, NULL);
     hashmap_free(jobs->running);
     event_free(jobs->due_timer);
@@ -655,15 +659,28 @@ static void write_completions(struct jobs *jobs)
     jobs->write_ok = false;
 }
 
+static void drop_completions(struct jobs *jobs, size_t from, size_t to)
+{
+    if (from == to)
+        return; /* (done may still be NULL) */
+    for (size_t i = from; i < to; i++)
+        completion_free(&jobs->done[i]);
+    memmove(jobs->done + from, jobs->done + to, (jobs->n_done - to) * sizeof *jobs->done);
+    jobs->n_done -= to - from;
+}
+
 void jobs_turn(struct jobs *jobs)
 {
     if (!jobs)
         return;
-    if (jobs->dispatch_wanted && !jobs->stopped
+    jobs->round_from = jobs->round_to = jobs->n_done;
+    /* While results are owed, their jobs may still look queued: handing them out would run them twice. */
+    if (jobs->dispatch_wanted && !jobs->results_owed && !jobs->stopped
         && jobs->in_flight < jobs->srv->cfg->job_max_in_flight) {
         jobs->dispatch_wanted = false;
         if (dispatch_round(jobs))
             jobs->dispatch_wanted = true;
+        jobs->round_to = jobs->n_done;
     }
     write_completions(jobs);
 }
@@ -674,21 +691,28 @@ void jobs_turn_done(struct jobs *jobs, bool committed)
         return;
     if (jobs->n_written) {
         if (jobs->write_ok && committed) {
-            for (size_t i = 0; i < jobs->n_written; i++)
-                completion_free(&jobs->done[i]);
-            memmove(jobs->done, jobs->done + jobs->n_written,
-                    (jobs->n_done - jobs->n_written) * sizeof *jobs->done);
-            jobs->n_done -= jobs->n_written;
+            drop_completions(jobs, 0, jobs->n_written);
+            jobs->results_owed = false;
             jobs->dispatch_wanted = true; /* retries due now, promoted successors */
         } else {
-            /* Keep the results and try again shortly: losing them would re-run jobs. */
-            log_error("jobs", "cannot record %zu job results; retrying", jobs->n_written);
-            struct timeval tv = {1, 0};
-            evtimer_add(jobs->retry_timer, &tv);
+            if (!committed && jobs->round_to > jobs->round_from) {
+                /* Their handlers' writes went with the turn and their rows are still
+                   queued: these jobs run again rather than being recorded as done. */
+                log_error("jobs", "the commit failed: %zu jobs will run again",
+                          jobs->round_to - jobs->round_from);
+                drop_completions(jobs, jobs->round_from, jobs->round_to);
+            }
+            /* Keep the other results and try again shortly: losing them would re-run jobs. */
+            jobs->results_owed = jobs->n_done > 0;
+            if (jobs->results_owed) {
+                log_error("jobs", "cannot record %zu job results; retrying", jobs->n_done);
+                struct timeval tv = {1, 0};
+                evtimer_add(jobs->retry_timer, &tv);
+            }
         }
         jobs->n_written = 0;
     }
-    if (jobs->stopped)
+    if (jobs->stopped || jobs->results_owed) /* the retry timer comes back */
         return;
     if (jobs->dispatch_wanted && jobs->in_flight < jobs->srv->cfg->job_max_in_flight)
         host_turn_request(jobs->srv);
@@ -700,6 +724,7 @@ static void flush_now(struct jobs *jobs)
 {
     if (!jobs->n_done)
         return;
+    jobs->round_from = jobs->round_to = 0; /* no round: nothing to run again */
     struct store *st = jobs->srv->store;
     bool ok = store_begin(st) == 0;
     if (ok) {
