@@ -184,23 +184,12 @@ class Syscalls:
         self.counts = None
 
     def __enter__(self):
-        if shutil.which("perf"):
-            self.proc = subprocess.Popen(["perf", "stat", "-x,", "-e", self.EVENTS, "-p",
-                                          str(self.pid)], stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.PIPE, text=True)
-            time.sleep(0.3)  # let perf attach
-            if self.proc.poll() is not None:
-                self.proc = None
+        self.proc = perf_attach(["perf", "stat", "-x,", "-e", self.EVENTS, "-p", str(self.pid)], 0.3)
         return self
 
     def __exit__(self, *exc):
-        if not self.proc:
-            return
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            err = self.proc.communicate(timeout=10)[1]
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        err = perf_detach(self.proc, 10) if self.proc else None
+        if err is None:
             return
         counts = {}
         for line in err.splitlines():
@@ -208,6 +197,26 @@ class Syscalls:
             if len(parts) > 2 and parts[0].isdigit():
                 counts[parts[2].split(":")[-1]] = int(parts[0])
         self.counts = counts or None
+
+
+def perf_attach(argv, settle_s):
+    """perf attached to a running process; None without perf or if it could not attach."""
+    if not shutil.which("perf"):
+        return None
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(settle_s)  # let perf attach
+    return proc if proc.poll() is None else None
+
+
+def perf_detach(proc, timeout):
+    """Stop perf (SIGINT makes it write its results): its stderr, or None if it hung."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
 
 
 class Profiler:
@@ -218,24 +227,16 @@ class Profiler:
         self.pid, self.name, self.proc = pid, name, None
 
     def __enter__(self):
-        if self.dir and shutil.which("perf"):
+        if self.dir:
             self.dir.mkdir(parents=True, exist_ok=True)
             self.data = self.dir / f"{self.name}.perf.data"
-            self.proc = subprocess.Popen(["perf", "record", "-F", "499", "--call-graph",
-                                          "dwarf,16384", "-o", str(self.data), "-p",
-                                          str(self.pid)], stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
-            time.sleep(0.5)
+            self.proc = perf_attach(["perf", "record", "-F", "499", "--call-graph", "dwarf,16384",
+                                     "-o", str(self.data), "-p", str(self.pid)], 0.5)
         return self
 
     def __exit__(self, *exc):
-        if not self.proc:
+        if not self.proc or perf_detach(self.proc, 60) is None:
             return
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
         report = subprocess.run(["perf", "report", "-i", str(self.data), "--no-children",
                                  "--sort", "symbol", "--stdio", "--percent-limit", "1.5",
                                  "-g", "none"], capture_output=True, text=True)

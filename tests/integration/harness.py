@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -264,6 +265,18 @@ class Server:
         if self.owns_workdir and not os.environ.get("SWITCHBOARD_TEST_KEEP"):
             shutil.rmtree(self.workdir, ignore_errors=True)
         return code
+
+    def refuse_in_store(self, head):
+        """Make the server's store refuse some writes, as a full disk or a broken file
+        would: `head` is a trigger's head ("BEFORE INSERT ON events WHEN ...").
+        Returns a function that lifts the refusal."""
+        db = sqlite3.connect(self.workdir / "data" / "switchboard.db", isolation_level=None)
+        db.execute(f"CREATE TRIGGER test_refuse {head} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+
+        def lift():
+            db.execute("DROP TRIGGER test_refuse")
+            db.close()
+        return lift
 
     # ---- logs ----
 

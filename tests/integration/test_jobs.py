@@ -138,13 +138,8 @@ class ResultsNotWritten(JobsTestCase):
     def test_job_is_not_run_again_while_its_result_is_owed(self):
         # A trigger makes the store refuse to record jobs as done (as a full disk or
         # a broken file would): the handler ran and its writes committed, its result did not.
-        db = sqlite3.connect(self.srv.workdir / "data" / "switchboard.db", isolation_level=None)
-        self.addCleanup(db.close)
-        db.executescript(
-            "CREATE TABLE test_refuse (x); INSERT INTO test_refuse VALUES (1);"
-            "CREATE TRIGGER test_refuse_done BEFORE UPDATE OF state ON jobs "
-            "WHEN NEW.state = 'done' AND NEW.type = 'work' AND EXISTS (SELECT 1 FROM test_refuse) "
-            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;")
+        lift = self.srv.refuse_in_store("BEFORE UPDATE OF state ON jobs "
+                                        "WHEN NEW.state = 'done' AND NEW.type = 'work'")
         job_id = self.enqueue(type="work", payload={"n": 1})
         # Retries (one a second) fail too; meanwhile the job, still 'queued' in its
         # row, must not be handed out again.
@@ -152,7 +147,7 @@ class ResultsNotWritten(JobsTestCase):
                  message="three failed attempts to record the result")
         self.assertEqual(self.job(job_id)["state"], "queued")
         self.assertEqual(len(self.srv.docs("testplug", "work", "ws1")), 1)
-        db.execute("DELETE FROM test_refuse")
+        lift()
         done = self.wait_state(job_id, "done")
         self.assertEqual(done["attempts"], 1)
         runs = self.srv.docs("testplug", "work", "ws1")

@@ -143,13 +143,7 @@ class StoreFailure(WebhookTestCase):
         # A trigger makes the store refuse new events (as a full disk would): the
         # notification gets a 503 (Intercom retries it), nothing of it is kept, and
         # the same notification sent again once the store works is stored and delivered once.
-        db = sqlite3.connect(self.srv.workdir / "data" / "switchboard.db", isolation_level=None)
-        self.addCleanup(db.close)
-        db.executescript(
-            "CREATE TABLE test_refuse (x); INSERT INTO test_refuse VALUES (1);"
-            "CREATE TRIGGER test_refuse_events BEFORE INSERT ON events "
-            "WHEN EXISTS (SELECT 1 FROM test_refuse) "
-            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;")
+        lift = self.srv.refuse_in_store("BEFORE INSERT ON events")
         env = envelope("conversation.user.created", "ws1", {"type": "conversation", "id": "sf1"})
         r = self.srv.webhook("testplug", env)
         self.assertEqual(r.status, 503)
@@ -157,7 +151,7 @@ class StoreFailure(WebhookTestCase):
         self.assertEqual(self.events(), [])
         jobs = self.srv.admin("GET", "/jobs?plugin=testplug").json()["jobs"]
         self.assertEqual([j for j in jobs if j["type"] == "webhook"], [])
-        db.execute("DELETE FROM test_refuse")
+        lift()
         r = self.srv.webhook("testplug", env)
         self.assertEqual((r.status, r.json()["status"]), (200, "queued"))
         wait_for(lambda: len(self.deliveries()) == 1, message="one delivery")
