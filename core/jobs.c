@@ -38,6 +38,7 @@
 #define PRUNE_BATCH 500
 #define PRUNE_PAUSE_MS 100
 #define UNAVAILABLE_DELAY_MS 60000
+#define DUE_RECHECK_MS 10
 
 const char *const job_state_names[JOB_STATES] = {"queued", "waiting", "running", "pending",
                                                  "done",   "dead",    "cancelled"};
@@ -551,8 +552,9 @@ static void arm_due_timer(struct jobs *jobs)
         return;
     if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
         int64_t delay = sqlite3_column_int64(q, 0) - time_now_ms();
-            if (delay > 0)
-            arm_timer(jobs->due_timer, delay);
+        /* Due already: it became due after the round looked (the commit's fsync lies
+           between), or no slot was free. Come back shortly rather than never. */
+        arm_timer(jobs->due_timer, delay > 0 ? delay : DUE_RECHECK_MS);
     }
     sqlite3_reset(q);
 }
