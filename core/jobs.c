@@ -76,7 +76,7 @@ struct jobs {
     int in_flight;
     bool dispatch_wanted;    /* the next turn runs a dispatch round */
     struct event *due_timer;
-    struct event *retry_timer; /* results could not be written: try again */
+    struct event *retry_timer; /* the store failed: try again after a pause */
     struct event *schedule_timer;
     struct event *prune_timer;
     struct completion *done;
@@ -85,11 +85,13 @@ struct jobs {
     bool write_ok;
     size_t round_from, round_to; /* done[round_from, round_to): from this turn's dispatch round */
     bool results_owed;       /* results failed to be written: their rows may still say 'queued' */
+    bool holding;            /* the store failed: nothing is handed out until retry_timer */
     int64_t pruned_jobs, pruned_events; /* by the prune in progress */
     bool stopped;
 };
 
 static void due_cb(evutil_socket_t fd, short what, void *arg);
+static void retry_cb(evutil_socket_t fd, short what, void *arg);
 static void flush_now(struct jobs *jobs);
 static void drop_completions(struct jobs *jobs, size_t from, size_t to);
 static void schedule_cb(evutil_socket_t fd, short what, void *arg);
@@ -103,7 +105,7 @@ struct jobs *jobs_new(struct server *srv)
     jobs->srv = srv;
     jobs->running = hashmap_new();
     jobs->due_timer = evtimer_new(srv->base, due_cb, jobs);
-    jobs->retry_timer = evtimer_new(srv->base, due_cb, jobs);
+    jobs->retry_timer = evtimer_new(srv->base, retry_cb, jobs);
     jobs->schedule_timer = evtimer_new(srv->base, schedule_cb, jobs);
     jobs->prune_timer = evtimer_new(srv->base, prune_cb, jobs);
     return jobs;
@@ -210,6 +212,15 @@ static void due_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     jobs_kick(arg);
+}
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct jobs *jobs = arg;
+    (void)fd;
+    (void)what;
+    jobs->holding = false;
+    jobs_kick(jobs);
 }
 
 /* ---- running a job ---- */
@@ -677,7 +688,7 @@ void jobs_turn(struct jobs *jobs)
         return;
     jobs->round_from = jobs->round_to = jobs->n_done;
     /* While results are owed, their jobs may still look queued: handing them out would run them twice. */
-    if (jobs->dispatch_wanted && !jobs->results_owed && !jobs->stopped
+    if (jobs->dispatch_wanted && !jobs->results_owed && !jobs->holding && !jobs->stopped
         && jobs->in_flight < jobs->srv->cfg->job_max_in_flight) {
         jobs->dispatch_wanted = false;
         if (dispatch_round(jobs))
@@ -706,15 +717,16 @@ void jobs_turn_done(struct jobs *jobs, bool committed)
             }
             /* Keep the other results and try again shortly: losing them would re-run jobs. */
             jobs->results_owed = jobs->n_done > 0;
-            if (jobs->results_owed) {
+            if (jobs->results_owed)
                 log_error("jobs", "cannot record %zu job results; retrying", jobs->n_done);
-                struct timeval tv = {1, 0};
-                evtimer_add(jobs->retry_timer, &tv);
-            }
+            /* Either way the store is failing: pause, rather than run handlers again at once. */
+            jobs->holding = true;
+            struct timeval tv = {1, 0};
+            evtimer_add(jobs->retry_timer, &tv);
         }
         jobs->n_written = 0;
     }
-    if (jobs->stopped || jobs->results_owed) /* the retry timer comes back */
+    if (jobs->stopped || jobs->holding) /* the retry timer comes back */
         return;
     if (jobs->dispatch_wanted && jobs->in_flight < jobs->srv->cfg->job_max_in_flight)
         host_turn_request(jobs->srv);

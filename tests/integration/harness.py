@@ -270,11 +270,24 @@ class Server:
         """Make the server's store refuse some writes, as a full disk or a broken file
         would: `head` is a trigger's head ("BEFORE INSERT ON events WHEN ...").
         Returns a function that lifts the refusal."""
+        return self._store_trigger(head, "SELECT RAISE(ABORT, 'refused by the test');")
+
+    def fail_commits_in_store(self, head):
+        """Make the server's commits fail (the statements themselves succeed) when a
+        transaction fires the trigger `head`: it breaks a deferred foreign key, which
+        SQLite checks at COMMIT. Returns a function that lifts it."""
+        return self._store_trigger(
+            head, "INSERT INTO test_broken VALUES (42);",
+            "CREATE TABLE IF NOT EXISTS test_target (id INTEGER PRIMARY KEY);"
+            "CREATE TABLE IF NOT EXISTS test_broken (target INTEGER REFERENCES test_target (id)"
+            " DEFERRABLE INITIALLY DEFERRED);")
+
+    def _store_trigger(self, head, body, setup=""):
         db = sqlite3.connect(self.workdir / "data" / "switchboard.db", isolation_level=None)
-        db.execute(f"CREATE TRIGGER test_refuse {head} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+        db.executescript(f"{setup} CREATE TRIGGER test_trigger {head} BEGIN {body} END;")
 
         def lift():
-            db.execute("DROP TRIGGER test_refuse")
+            db.execute("DROP TRIGGER test_trigger")
             db.close()
         return lift
 

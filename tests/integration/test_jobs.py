@@ -156,6 +156,24 @@ class ResultsNotWritten(JobsTestCase):
         self.wait_state(self.enqueue(type="work", payload={"n": 2}), "done")
 
 
+    def test_jobs_run_again_after_a_failed_commit_at_a_pause(self):
+        # The handler's document breaks a deferred foreign key: every commit of a turn that
+        # ran the job fails, its writes are undone, so the job must run again - once a
+        # second, not in a tight loop - and be recorded once the store works.
+        lift = self.srv.fail_commits_in_store("AFTER INSERT ON documents WHEN NEW.collection = 'work'")
+        job_id = self.enqueue(type="work", payload={"n": 1})
+        line = "the commit failed: 1 jobs will run again"
+        wait_for(lambda: self.srv.log_text().count(line) >= 3, message="three failed commits")
+        stamps = [l[:24] for l in self.srv.log_text().splitlines() if line in l][:3]
+        at = [time.mktime(time.strptime(t[:19], "%Y-%m-%dT%H:%M:%S")) + float(t[19:23]) for t in stamps]
+        self.assertTrue(all(b - a >= 0.9 for a, b in zip(at, at[1:])), stamps)
+        self.assertEqual(self.srv.docs("testplug", "work", "ws1"), [])  # undone with the commit
+        self.assertEqual(self.job(job_id)["state"], "queued")
+        lift()
+        done = self.wait_state(job_id, "done")
+        self.assertEqual(done["attempts"], 1)
+        self.assertEqual([r["value"]["attempt"] for r in self.srv.docs("testplug", "work", "ws1")], [1])
+
 class Schedules(JobsTestCase):
     plugin_settings = {"tick_interval_s": 2}
 
