@@ -48,12 +48,17 @@ bool host_scope_leave(struct server *srv)
 
 /* ---- the commit turn ---- */
 
-static void turn_cb(evutil_socket_t fd, short what, void *arg)
+#define TURN_RETRY_MS 100 /* the store could not open a transaction */
+
+bool host_turn_now(struct server *srv)
 {
-    struct server *srv = arg;
-    (void)fd;
-    (void)what;
     host_scope_enter(srv);
+    if (!store_in_transaction(srv->store)) {
+        /* Without the turn's transaction each module's writes would commit on their own
+           while being answered as failed: do nothing instead. */
+        host_scope_leave(srv);
+        return false;
+    }
     /* Jobs first: only rows committed by earlier turns are handed out, and results of the
        handlers that finish at once are recorded in this same transaction. */
     jobs_turn(srv->jobs);
@@ -61,6 +66,18 @@ static void turn_cb(evutil_socket_t fd, short what, void *arg)
     bool committed = host_scope_leave(srv);
     jobs_turn_done(srv->jobs, committed);
     intake_turn_done(srv->intake, committed);
+    return true;
+}
+
+static void turn_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)fd;
+    (void)what;
+    if (!host_turn_now(srv)) {
+        struct timeval tv = {0, TURN_RETRY_MS * 1000};
+        event_add(srv->turn_ev, &tv);
+    }
 }
 
 void host_turn_init(struct server *srv)

@@ -33,6 +33,9 @@ bool host_scope_leave(struct server *srv);
 void host_turn_init(struct server *srv);
 void host_turn_free(struct server *srv);
 void host_turn_request(struct server *srv);
+/* Run the turn at once (a full batch, shutdown); false if the store could not open its
+   transaction, in which case nothing was done. */
+bool host_turn_now(struct server *srv);
 
 void host_init_post(struct event_base *base);
 void host_free_post(void);

@@ -92,7 +92,6 @@ struct jobs {
 
 static void due_cb(evutil_socket_t fd, short what, void *arg);
 static void retry_cb(evutil_socket_t fd, short what, void *arg);
-static void flush_now(struct jobs *jobs);
 static void drop_completions(struct jobs *jobs, size_t from, size_t to);
 static void schedule_cb(evutil_socket_t fd, short what, void *arg);
 static void prune_cb(evutil_socket_t fd, short what, void *arg);
@@ -130,8 +129,11 @@ void jobs_free(struct jobs *jobs)
     if (!jobs)
         return;
     jobs->stopped = true;
-    flush_now(jobs);
-    drop_completions(jobs, 0, jobs->n_done); /* results that could not be written at all */
+    if (jobs->n_done)
+        host_turn_now(jobs->srv);
+    if (jobs->n_done) /* their jobs run again after the restart */
+        log_error("jobs", "%zu job results could not be written before the stop", jobs->n_done);
+    drop_completions(jobs, 0, jobs->n_done);
     hashmap_each(jobs->running, free_running, NULL);
     hashmap_free(jobs->running);
     event_free(jobs->due_timer);
@@ -733,25 +735,6 @@ void jobs_turn_done(struct jobs *jobs, bool committed)
     arm_due_timer(jobs);
 }
 
-/* Shutdown: write what is left in a transaction of its own. */
-static void flush_now(struct jobs *jobs)
-{
-    if (!jobs->n_done)
-        return;
-    jobs->round_from = jobs->round_to = 0; /* no round: nothing to run again */
-    struct store *st = jobs->srv->store;
-    bool ok = store_begin(st) == 0;
-    if (ok) {
-        write_completions(jobs);
-        ok = store_commit(st) == 0;
-    }
-    if (!jobs->n_written) { /* could not even begin */
-        jobs->n_written = jobs->n_done;
-        jobs->write_ok = false;
-    }
-    jobs_turn_done(jobs, ok);
-}
-
 /* ---- schedules ---- */
 
 static int64_t schedule_interval_s(struct server *srv, struct sb_plugin *p, int64_t inst,
@@ -993,7 +976,8 @@ void jobs_stop(struct jobs *jobs)
     evtimer_del(jobs->retry_timer);
     evtimer_del(jobs->schedule_timer);
     evtimer_del(jobs->prune_timer);
-    flush_now(jobs);
+    if (jobs->n_done)
+        host_turn_now(jobs->srv); /* stopped: writes the results, hands nothing out */
 }
 
 int jobs_in_flight(const struct jobs *jobs)

@@ -53,7 +53,7 @@ struct intake {
     struct cached_envelope cache[ENVELOPE_SLOTS];
 };
 
-static void flush_now(struct intake *in);
+static void store_now(struct intake *in);
 
 struct intake *intake_new(struct server *srv)
 {
@@ -74,7 +74,7 @@ void intake_free(struct intake *in)
 {
     if (!in)
         return;
-    flush_now(in);
+    store_now(in);
     for (size_t i = 0; i < ENVELOPE_SLOTS; i++)
         envelope_free(&in->cache[i].e);
     free(in->batch);
@@ -225,20 +225,14 @@ void intake_turn_done(struct intake *in, bool committed)
         jobs_kick(in->srv->jobs);
 }
 
-/* A full batch, or shutdown: store and answer now, in a transaction of its own. */
-static void flush_now(struct intake *in)
+/* A full batch, or shutdown: run the turn now; if the store cannot, answer 503 now. */
+static void store_now(struct intake *in)
 {
-    if (!in->n)
+    if (!in->n || host_turn_now(in->srv))
         return;
-    struct store *st = in->srv->store;
-    if (store_begin(st) != 0) {
-        in->written = in->n;
-        in->write_ok = false;
-        intake_turn_done(in, false);
-        return;
-    }
-    intake_turn(in);
-    intake_turn_done(in, store_commit(st) == 0);
+    in->written = in->n;
+    in->write_ok = false;
+    intake_turn_done(in, false);
 }
 
 static const char *string_member(json_object *o, const char *key)
@@ -367,7 +361,7 @@ void webhooks_handle(struct server *srv, struct http_request *req, const char *p
                      : NULL;
     json_object_put(root);
     if (in->n >= BATCH_MAX)
-        flush_now(in);
+        store_now(in);
     else
         host_turn_request(srv);
 }

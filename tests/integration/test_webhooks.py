@@ -158,6 +158,27 @@ class StoreFailure(WebhookTestCase):
         self.assertEqual([e["notification_id"] for e in self.events()], [env["id"]])
 
 
+    def test_store_locked_by_another_process_delays_the_answer(self):
+        # Another process holds the write lock past the busy timeout: the turn cannot
+        # open its transaction, does nothing and tries again; once the lock is gone the
+        # notification is stored, answered 200 and delivered once.
+        import concurrent.futures
+        db = sqlite3.connect(self.srv.workdir / "data" / "switchboard.db", isolation_level=None)
+        self.addCleanup(db.close)
+        db.execute("BEGIN IMMEDIATE")
+        env = envelope("conversation.user.created", "ws1", {"type": "conversation", "id": "lk1"})
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(lambda: self.srv.request(
+                "POST", "/webhooks/testplug", body=json.dumps(env).encode(), timeout=30,
+                headers={"X-Hub-Signature": sign_webhook(json.dumps(env).encode()),
+                         "Content-Type": "application/json"}))
+            self.srv.wait_log(r"cannot open the transaction", timeout=15)
+            db.execute("ROLLBACK")
+            r = answer.result(timeout=30)
+        self.assertEqual((r.status, r.json()["status"]), (200, "queued"))
+        wait_for(lambda: len(self.deliveries()) == 1, message="one delivery")
+        self.assertEqual([e["notification_id"] for e in self.events()], [env["id"]])
+
 class KillAndRestart(WebhookTestCase):
     # Each delivery stays PENDING for 50 ms, so the kill catches jobs mid-flight.
     plugin_settings = {"event_mode": "pending"}
