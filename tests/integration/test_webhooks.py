@@ -163,6 +163,10 @@ class StoreFailure(WebhookTestCase):
         # open its transaction, does nothing and tries again; once the lock is gone the
         # notification is stored, answered 200 and delivered once.
         import concurrent.futures
+        # First let the install's own work (the first schedule tick) finish, so that the
+        # webhook's turn is what meets the lock.
+        wait_for(lambda: (jobs := self.srv.admin("GET", "/jobs?plugin=testplug").json()["jobs"])
+                 and all(j["state"] == "done" for j in jobs), message="the first tick done")
         db = sqlite3.connect(self.srv.workdir / "data" / "switchboard.db", isolation_level=None)
         self.addCleanup(db.close)
         db.execute("BEGIN IMMEDIATE")
