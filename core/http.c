@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define MAX_HEADERS 100
@@ -746,32 +747,48 @@ static void conn_free(struct http_conn *c)
     free(c);
 }
 
-static void refuse_busy(evutil_socket_t fd)
+/*
+ * Past max_connections there is no connection object to answer through, so
+ * the 503 is written straight to the socket: one best-effort send, framed
+ * like every other error (Content-Length computed, request id included).
+ */
+static void refuse_busy(struct http_server *srv, evutil_socket_t fd)
 {
-    static const char busy[] =
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-        "Content-Length: 79\r\nConnection: close\r\n\r\n"
-        "{\"error\":{\"status\":503,\"code\":\"busy\",\"message\":\"too many open connections\"}}";
-    ssize_t rc = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    char id[40], body[256], head[512];
+    snprintf(id, sizeof id, "%08x%08llx", srv->id_prefix, (unsigned long long)++srv->next_id);
+    int body_len = snprintf(body, sizeof body,
+                            "{\"error\":{\"status\":503,\"code\":\"busy\",\"message\":"
+                            "\"too many open connections\",\"request_id\":\"%s\"}}",
+                            id);
+    int head_len = snprintf(head, sizeof head,
+                            "HTTP/1.1 503 Service Unavailable\r\nX-Request-Id: %s\r\n"
+                            "Content-Type: application/json\r\nContent-Length: %d\r\n"
+                            "Retry-After: 1\r\nConnection: close\r\n\r\n",
+                            id, body_len);
+    struct iovec iov[2] = {{head, (size_t)head_len}, {body, (size_t)body_len}};
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+    ssize_t rc = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)rc;
+    /* Unread input makes close() send RST, which can destroy the answer: drain what came. */
+    shutdown(fd, SHUT_WR);
+    char sink[4096];
+    for (int i = 0; i < 16 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++)
+        ;
     evutil_closesocket(fd);
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
-                      int socklen, void *arg)
+/* Take a connected socket into the server as a new connection; false if it was refused. */
+static bool conn_adopt(struct http_server *srv, evutil_socket_t fd, const struct sockaddr *addr)
 {
-    struct http_server *srv = arg;
-    (void)l;
-    (void)socklen;
     if (srv->stopping) {
         evutil_closesocket(fd);
-        return;
+        return false;
     }
     if ((int)srv->n_conns >= srv->limits.max_connections) {
         log_warn("http", "connection limit (%d) reached: refusing a connection",
                  srv->limits.max_connections);
-        refuse_busy(fd);
-        return;
+        refuse_busy(srv, fd);
+        return false;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -791,15 +808,15 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         if (c->resume)
             event_free(c->resume);
         free(c);
-        return;
+        return false;
     }
-    if (addr->sa_family == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *)addr;
+    if (addr && addr->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
         char ip[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
         snprintf(c->peer, sizeof c->peer, "%s:%d", ip, ntohs(in->sin_port));
-    } else if (addr->sa_family == AF_INET6) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
+    } else if (addr && addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
         char ip[INET6_ADDRSTRLEN];
         inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
         snprintf(c->peer, sizeof c->peer, "[%s]:%d", ip, ntohs(in6->sin6_port));
@@ -819,6 +836,21 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     c->phase = PHASE_HEAD;
     arm_timer(c, srv->limits.header_timeout_s);
+    return true;
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
+                      int socklen, void *arg)
+{
+    (void)l;
+    (void)socklen;
+    conn_adopt(arg, fd, addr);
+}
+
+bool http_server_adopt(struct http_server *srv, int fd)
+{
+    evutil_make_socket_nonblocking(fd);
+    return conn_adopt(srv, fd, NULL);
 }
 
 static void accept_error_cb(struct evconnlistener *l, void *arg)

@@ -39,6 +39,11 @@ int http_server_listen(struct http_server *srv, const char *host, int port, char
                        size_t errlen);
 int http_server_port(const struct http_server *srv);
 size_t http_server_connections(const struct http_server *srv);
+/*
+ * Serve an already-connected socket as if it had been accepted (the server
+ * owns fd from here on, even when it refuses it). For tests and fuzzing.
+ */
+bool http_server_adopt(struct http_server *srv, int fd);
 /* Stop accepting and close idle connections; busy ones finish their reply. */
 void http_server_stop(struct http_server *srv);
 void http_server_free(struct http_server *srv);
