@@ -1,39 +1,20 @@
 /*
- * main.c - command line, start-up order, the top-level router, shutdown.
+ * main.c - command line and configuration; start-up, the router and shutdown
+ * are in startup.c.
  */
-#include "admin.h"
-#include "api.h"
-#include "canvas.h"
 #include "config.h"
-#include "crypto.h"
-#include "host.h"
-#include "http.h"
-#include "installations.h"
-#include "intercom.h"
-#include "jobs.h"
 #include "log.h"
-#include "metrics.h"
-#include "oauth.h"
 #include "plugins.h"
-#include "replies.h"
-#include "router.h"
 #include "server.h"
-#include "store.h"
+#include "startup.h"
 #include "util.h"
-#include "webhooks.h"
 
 #include <curl/curl.h>
-#include <errno.h>
-#include <event2/event.h>
-#include <event2/thread.h>
 #include <getopt.h>
-#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum { EXIT_CONFIG = 2, EXIT_STARTUP = 1 };
 
 struct options {
     const char *config_path;
@@ -96,116 +77,10 @@ static int parse_args(int argc, char **argv, struct options *o)
     return 0;
 }
 
-/* ---- top-level routing ---- */
-
-enum top_route { R_HEALTH, R_METRICS, R_WEBHOOK, R_OAUTH, R_CANVAS, R_API, R_ADMIN };
-
-static struct router *top_routes;
-
-static void setup_routes(void)
-{
-    static const struct {
-        const char *pattern;
-        enum top_route route;
-    } table[] = {
-        {"/healthz", R_HEALTH},
-        {"/metrics", R_METRICS},
-        {"/webhooks/{plugin}", R_WEBHOOK},
-        {"/oauth/{plugin}/{action}", R_OAUTH},
-        {"/canvas/{plugin}/{flow}", R_CANVAS},
-        {"/api/{plugin}/*", R_API},
-        {"/admin/*", R_ADMIN},
-    };
-    top_routes = router_new();
-    for (size_t i = 0; i < ARRAY_LEN(table); i++)
-        router_add(top_routes, "*", table[i].pattern, (void *)(uintptr_t)(table[i].route + 1));
-}
-
-static void health(struct server *srv, struct http_request *req)
-{
-    http_set_label(req, "health");
-    if (strcmp(http_method(req), "GET") != 0 && !http_is_head(req)) {
-        http_reply_error(req, 405, "method_not_allowed", "use GET");
-        return;
-    }
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "status", json_object_new_string(srv->stopping ? "stopping" : "ok"));
-    json_object_object_add(o, "version", json_object_new_string(SWITCHBOARD_VERSION));
-    json_object_object_add(o, "plugins", json_object_new_int64((int64_t)srv->plugins->n));
-    json_object_object_add(o, "plugins_refused",
-                           json_object_new_int64((int64_t)srv->plugins->n_refused));
-    json_object_object_add(o, "uptime_s",
-                           json_object_new_int64((time_now_ms() - srv->started_ms) / 1000));
-    http_reply_json(req, srv->stopping ? 503 : 200, o);
-}
-
-static void dispatch(struct http_request *req, void *arg)
-{
-    struct server *srv = arg;
-    struct route_match m;
-    if (router_match(top_routes, http_method(req), http_path(req), &m, NULL) != ROUTE_FOUND) {
-        http_reply_error(req, 404, "not_found", "no route for %s %s", http_method(req),
-                         http_path(req));
-        return;
-    }
-    const char *plugin = route_param(&m, "plugin");
-    switch ((enum top_route)((uintptr_t)m.data - 1)) {
-    case R_HEALTH: health(srv, req); break;
-    case R_METRICS: metrics_handle(srv, req); break;
-    case R_WEBHOOK: webhooks_handle(srv, req, plugin); break;
-    case R_OAUTH: oauth_handle(srv, req, plugin, route_param(&m, "action")); break;
-    case R_CANVAS: canvas_handle(srv, req, plugin, route_param(&m, "flow")); break;
-    case R_API: api_handle(srv, req, plugin, route_param(&m, "*")); break;
-    case R_ADMIN: admin_handle(srv, req); break;
-    }
-    router_match_free(&m);
-}
-
-/* ---- start-up ---- */
-
-static int load_secrets(struct server *srv)
-{
-    char err[512];
-    char *hex = NULL;
-    if (secret_file_load_or_create(srv->cfg->key_file, SEAL_KEY_BYTES, &hex, err, sizeof err) != 0) {
-        log_error("main", "key file: %s", err);
-        return -1;
-    }
-    bool ok = strlen(hex) == 2 * SEAL_KEY_BYTES && hex_decode(hex, srv->seal_key, SEAL_KEY_BYTES);
-    OPENSSL_cleanse(hex, strlen(hex));
-    free(hex);
-    if (!ok) {
-        log_error("main", "key file %s must hold %d hex characters", srv->cfg->key_file,
-                  2 * SEAL_KEY_BYTES);
-        return -1;
-    }
-    const char *env = srv->cfg->admin_token_env ? getenv(srv->cfg->admin_token_env) : NULL;
-    if (env && *env) {
-        srv->admin_token = xstrdup(env);
-        return 0;
-    }
-    if (secret_file_load_or_create(srv->cfg->admin_token_file, 24, &srv->admin_token, err,
-                                   sizeof err)
-        != 0) {
-        log_error("main", "admin token: %s", err);
-        return -1;
-    }
-    log_info("main", "admin API token is in %s", srv->cfg->admin_token_file);
-    return 0;
-}
-
-static void print_report(const struct config_report *r)
-{
-    if (r->warnings.len)
-        fprintf(stderr, "%s", r->warnings.data);
-    if (r->errors.len)
-        fprintf(stderr, "%s", r->errors.data);
-}
-
 static int check_config(struct server *srv, struct config_report *report)
 {
     srv->plugins = plugins_load(srv, false, report);
-    print_report(report);
+    server_print_report(report);
     for (size_t i = 0; i < srv->plugins->n_refused; i++)
         fprintf(stderr, "%s: plugin '%s' cannot be loaded: %s\n", srv->cfg->path,
                 srv->plugins->refused[i].name, srv->plugins->refused[i].reason);
@@ -216,45 +91,6 @@ static int check_config(struct server *srv, struct config_report *report)
     plugins_free(srv->plugins);
     srv->plugins = NULL;
     return rc;
-}
-
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-    struct server *srv = arg;
-    (void)what;
-    if (srv->stopping)
-        return;
-    log_info("main", "received %s; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    srv->stopping = true;
-    http_server_stop(srv->http);
-    jobs_stop(srv->jobs);
-    event_base_loopexit(srv->base, NULL);
-}
-
-static void shutdown_server(struct server *srv)
-{
-    if (srv->jobs)
-        jobs_stop(srv->jobs);
-    plugins_shutdown(srv->plugins);
-    intake_free(srv->intake);
-    srv->intake = NULL;
-    replies_free(srv->replies);
-    srv->replies = NULL;
-    http_server_free(srv->http);
-    jobs_free(srv->jobs);
-    srv->jobs = NULL;
-    intercom_free(srv->intercom);
-    plugins_free(srv->plugins);
-    installations_free(srv->installations);
-    metrics_free(srv->metrics);
-    store_close(srv->store);
-    host_turn_free(srv);
-    host_cancel_timers(NULL);
-    host_free_post();
-    admin_free();
-    router_free(top_routes);
-    free(srv->admin_token);
-    OPENSSL_cleanse(srv->seal_key, sizeof srv->seal_key);
 }
 
 int main(int argc, char **argv)
@@ -270,7 +106,7 @@ int main(int argc, char **argv)
     srv.started_ms = time_now_ms();
     srv.cfg = config_load(opt.config_path, &report);
     if (!srv.cfg) {
-        print_report(&report);
+        server_print_report(&report);
         fprintf(stderr, "switchboard: configuration has %d error%s\n", report.n_errors,
                 report.n_errors == 1 ? "" : "s");
         config_report_free(&report);
@@ -302,96 +138,13 @@ int main(int argc, char **argv)
         log_info("main", "no -c given: using the embedded default configuration (data under %s)",
                  srv.cfg->db_path);
 
-    evthread_use_pthreads(); /* loop_post may wake the loop from a plugin's thread */
-    struct event_config *ecfg = event_config_new();
-    /* Batch epoll_ctl changes per loop iteration: event toggles that cancel out cost nothing. */
-    event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-    srv.base = event_base_new_with_config(ecfg);
-    event_config_free(ecfg);
-    /* 0: unused, 1: network and timers (the default), 2: batched commits after the I/O. */
-    if (!srv.base || event_base_priority_init(srv.base, 3) != 0) {
-        log_error("main", "cannot create the event loop");
-        rc = EXIT_STARTUP;
-        goto done;
-    }
-    host_init_post(srv.base);
-    host_turn_init(&srv);
-    char err[512];
-    if (load_secrets(&srv) != 0) {
-        rc = EXIT_STARTUP;
-        goto done;
-    }
-    srv.store = store_open(srv.cfg->db_path, err, sizeof err);
-    if (!srv.store) {
-        log_error("main", "database: %s", err);
-        rc = EXIT_STARTUP;
-        goto done;
-    }
-    srv.installations = installations_load(&srv, err, sizeof err);
-    srv.intercom = srv.installations ? intercom_new(&srv, err, sizeof err) : NULL;
-    if (!srv.installations || !srv.intercom) {
-        log_error("main", "%s", err);
-        rc = EXIT_STARTUP;
-        goto done;
-    }
-    srv.metrics = metrics_new();
-    srv.replies = replies_new(&srv);
-    srv.intake = intake_new(&srv);
-    srv.jobs = jobs_new(&srv);
-    admin_init();
-    setup_routes();
-
-    srv.plugins = plugins_load(&srv, true, &report);
-    if (report.warnings.len)
-        log_warn("config", "%.*s", (int)report.warnings.len - 1, report.warnings.data);
-    if (report.n_errors) {
-        print_report(&report);
-        fprintf(stderr, "switchboard: configuration has %d error%s\n", report.n_errors,
-                report.n_errors == 1 ? "" : "s");
-        rc = EXIT_CONFIG;
-        goto done;
-    }
-    if (opt.strict_plugins && srv.plugins->n_refused) {
-        log_error("main", "--strict-plugins: %zu plugin%s refused; exiting",
-                  srv.plugins->n_refused, srv.plugins->n_refused == 1 ? " was" : "s were");
-        rc = EXIT_STARTUP;
-        goto done;
-    }
-
-    struct http_limits limits = {
-        .max_body_bytes = srv.cfg->max_body_bytes,
-        .max_connections = srv.cfg->max_connections,
-        .header_timeout_s = srv.cfg->header_timeout_s,
-        .body_timeout_s = srv.cfg->body_timeout_s,
-        .keepalive_timeout_s = srv.cfg->keepalive_timeout_s,
-    };
-    srv.http = http_server_new(srv.base, &limits, dispatch, metrics_observe, &srv);
-    if (http_server_listen(srv.http, srv.cfg->listen_host, srv.cfg->listen_port, err, sizeof err)
-        != 0) {
-        log_error("main", "%s", err);
-        rc = EXIT_STARTUP;
-        goto done;
-    }
-    if (jobs_start(srv.jobs) != 0) {
-        rc = EXIT_STARTUP;
-        goto done;
-    }
-    struct event *sigint = evsignal_new(srv.base, SIGINT, on_signal, &srv);
-    struct event *sigterm = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
-    event_add(sigint, NULL);
-    event_add(sigterm, NULL);
-    log_info("main", "switchboard %s listening on http://%s:%d (%zu plugins, %zu refused)",
-             SWITCHBOARD_VERSION, srv.cfg->listen_host, http_server_port(srv.http),
-             srv.plugins->n, srv.plugins->n_refused);
-    event_base_dispatch(srv.base);
-    event_free(sigint);
-    event_free(sigterm);
-    log_info("main", "stopped");
+    struct server_start_options start = {.strict_plugins = opt.strict_plugins};
+    rc = server_start(&srv, &report, &start);
+    if (rc == 0)
+        server_run(&srv);
 
 done:
-    shutdown_server(&srv);
-    if (srv.base)
-        event_base_free(srv.base);
+    server_stop(&srv);
     config_free(srv.cfg);
     config_report_free(&report);
     curl_global_cleanup();
