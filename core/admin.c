@@ -12,6 +12,7 @@
 #include "installations.h"
 #include "intercom.h"
 #include "jobs.h"
+#include "json_input.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "plugins.h"
@@ -178,11 +179,14 @@ static void put_settings(struct server *srv, struct http_request *req, const str
         http_reply_error(req, 409, "plugin_not_loaded", "plugin '%s' is not loaded", inst->plugin);
         return;
     }
-    enum json_tokener_error jerr;
-    json_object *changes = json_tokener_parse_verbose(http_body(req, NULL), &jerr);
+    size_t len;
+    const char *raw = http_body(req, &len);
+    char parse_error[128];
+    json_object *changes = json_parse_whole(raw, len, parse_error, sizeof parse_error);
     if (!changes || !json_object_is_type(changes, json_type_object)) {
+        http_reply_error(req, 400, "malformed_json", "expected a JSON object of settings (%s)",
+                         changes ? "wrong type" : parse_error);
         json_object_put(changes);
-        http_reply_error(req, 400, "malformed_json", "expected a JSON object of settings");
         return;
     }
     struct buf err;

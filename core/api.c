@@ -5,6 +5,7 @@
 #include "host.h"
 #include "http.h"
 #include "installations.h"
+#include "json_input.h"
 #include "log.h"
 #include "plugins.h"
 #include "replies.h"
@@ -83,12 +84,12 @@ void api_handle(struct server *srv, struct http_request *req, const char *plugin
     const char *ctype = http_header(req, "Content-Type");
     json_object *body = NULL;
     if (len && is_json(ctype)) {
-        enum json_tokener_error jerr;
-        body = json_tokener_parse_verbose(raw, &jerr);
+        char parse_error[128];
+        body = json_parse_whole(raw, len, parse_error, sizeof parse_error);
         if (!body) {
             router_match_free(&m);
             http_reply_error(req, 400, "malformed_json", "the body is not valid JSON: %s",
-                             json_tokener_error_desc(jerr));
+                             parse_error);
             return;
         }
     }

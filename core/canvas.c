@@ -5,6 +5,7 @@
 #include "host.h"
 #include "http.h"
 #include "installations.h"
+#include "json_input.h"
 #include "log.h"
 #include "plugins.h"
 #include "replies.h"
@@ -77,12 +78,14 @@ void canvas_handle(struct server *srv, struct http_request *req, const char *plu
                                    : "X-Body-Signature is missing");
         return;
     }
-    json_object *root = json_tokener_parse(body);
+    char parse_error[128];
+    json_object *root = json_parse_whole(body, len, parse_error, sizeof parse_error);
     if (!root || !json_object_is_type(root, json_type_object)) {
+        log_warn("canvas", "plugin %s: request %s is not a JSON object (%s)", p->name,
+                 http_request_id(req), root ? "wrong type" : parse_error);
+        http_reply_error(req, 400, "malformed_request", "the body is not a JSON object (%s)",
+                         root ? "wrong type" : parse_error);
         json_object_put(root);
-        log_warn("canvas", "plugin %s: request %s is not a JSON object", p->name,
-                 http_request_id(req));
-        http_reply_error(req, 400, "malformed_request", "the body is not a JSON object");
         return;
     }
     char s1[32], s2[32], s3[32], s4[32], s5[32];

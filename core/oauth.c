@@ -18,6 +18,7 @@
 #include "http.h"
 #include "installations.h"
 #include "intercom.h"
+#include "json_input.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "plugins.h"
@@ -441,7 +442,8 @@ static void handle_uninstalled(struct server *srv, struct http_request *req, con
         http_reply_error(req, 401, "bad_signature", "X-Body-Signature does not match the body");
         return;
     }
-    json_object *root = json_tokener_parse(body);
+    char parse_error[128];
+    json_object *root = json_parse_whole(body, len, parse_error, sizeof parse_error);
     const char *app_id = dig_string(root, "app_id", NULL);
     if (!app_id || !*app_id) {
         json_object_put(root);

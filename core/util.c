@@ -174,7 +174,11 @@ bool url_decode(char *s, bool plus_is_space)
             int lo = hi < 0 ? -1 : hex_value(s[2]);
             if (hi < 0 || lo < 0)
                 return false;
-            *out++ = (char)(hi * 16 + lo);
+            int byte = hi * 16 + lo;
+            /* %00 would cut the string short, other controls would reach logs and lookups. */
+            if (byte < 0x20 || byte == 0x7f)
+                return false;
+            *out++ = (char)byte;
             s += 2;
         } else if (*s == '+' && plus_is_space) {
             *out++ = ' ';

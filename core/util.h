@@ -40,7 +40,11 @@ void buf_url_encode(struct buf *b, const char *s);
 /* Hand the data over to the caller (who frees it) and reset the buffer. */
 char *buf_steal(struct buf *b);
 
-/* Decode %XX and '+' (when plus_is_space) in place; false on a bad escape. */
+/*
+ * Decode %XX and '+' (when plus_is_space) in place; false on a bad escape or
+ * one that decodes to a control byte (%00-%1F, %7F), so a decoded string is
+ * never cut short by an embedded NUL.
+ */
 bool url_decode(char *s, bool plus_is_space);
 
 /* Time. */

@@ -6,6 +6,7 @@
 #include "http.h"
 #include "installations.h"
 #include "jobs.h"
+#include "json_input.h"
 #include "log.h"
 #include "plugins.h"
 #include "server.h"
@@ -291,11 +292,11 @@ void webhooks_handle(struct server *srv, struct http_request *req, const char *p
                                    : "X-Hub-Signature is missing");
         return;
     }
-    enum json_tokener_error jerr;
-    json_object *root = json_tokener_parse_verbose(body, &jerr);
+    char parse_error[128];
+    json_object *root = json_parse_whole(body, len, parse_error, sizeof parse_error);
     if (!root || !json_object_is_type(root, json_type_object)) {
         char *why = xasprintf("body is not a JSON object (%s)",
-                              root ? "wrong type" : json_tokener_error_desc(jerr));
+                              root ? "wrong type" : parse_error);
         malformed(in, req, p->name, why);
         free(why);
         json_object_put(root);

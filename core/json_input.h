@@ -1,0 +1,22 @@
+/*
+ * json_input.h - parsing JSON that arrives from outside (webhooks, Canvas Kit,
+ * admin and product-API bodies): the whole input must be exactly one value.
+ *
+ * json-c's one-shot parsers stop at the end of the first value and at the
+ * first NUL, so `{"a":1}garbage` or `{"a":1}\0...` would pass as `{"a":1}`
+ * while the signature covered different bytes. Here anything after the value
+ * but whitespace is an error.
+ */
+#ifndef SB_CORE_JSON_INPUT_H
+#define SB_CORE_JSON_INPUT_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+/*
+ * Parse text[0..len) as one JSON value. On failure returns NULL and writes a
+ * short reason (never containing input bytes) into why.
+ */
+json_object *json_parse_whole(const char *text, size_t len, char *why, size_t why_len);
+
+#endif
