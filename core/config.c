@@ -79,6 +79,17 @@ void config_warning(struct config_report *r, const char *file, int line, const c
     r->n_warnings++;
 }
 
+void config_log_warnings(const struct config_report *r)
+{
+    /* report_add ends every entry with a newline. */
+    for (const char *w = r->warnings.len ? r->warnings.data : ""; *w;) {
+        const char *end = strchr(w, '\n');
+        size_t len = end ? (size_t)(end - w) : strlen(w);
+        log_warn("config", "%.*s", (int)len, w);
+        w += len + (end != NULL);
+    }
+}
+
 /* ---- key tables ---- */
 
 enum key_kind { KEY_STRING, KEY_PATH, KEY_INT, KEY_INT64, KEY_BOOL, KEY_GROUP_SKIP };
@@ -154,10 +165,63 @@ static const struct key_spec jobs_keys[] = {
     {NULL, 0, 0, 0, 0},
 };
 
-static const char *src_file(const config_setting_t *s, const char *fallback)
+/*
+ * Where settings were written. libconfig (1.5) names an @included file as
+ * written in the @include line, although it opened it relative to the
+ * include folder (the main file's folder); every setting is located here by
+ * the name the file can be opened with from the current folder, so messages
+ * point at it and relative paths in it resolve against its own folder.
+ */
+struct sources {
+    const char *main_file;   /* cfg->path: the file read, or the embedded default's virtual path */
+    char *include_dir;       /* what libconfig prefixes to @include names; NULL: none */
+    char *cwd;               /* to make resolved paths absolute; NULL if unknown */
+    struct source_name {
+        const char *raw;     /* libconfig's name (stable while the config_t lives) */
+        char *shown;
+    } *names;
+    size_t n_names;
+};
+
+static void sources_free(struct sources *src)
 {
-    const char *f = config_setting_source_file(s);
-    return f ? f : fallback;
+    free(src->include_dir);
+    free(src->cwd);
+    for (size_t i = 0; i < src->n_names; i++)
+        free(src->names[i].shown);
+    free(src->names);
+}
+
+static const char *src_file(const config_setting_t *s, struct sources *src)
+{
+    const char *raw = config_setting_source_file(s);
+    /* NULL: the embedded default, read from a string (its includes are inlined). */
+    if (!raw || strcmp(raw, src->main_file) == 0)
+        return src->main_file;
+    for (size_t i = 0; i < src->n_names; i++)
+        if (src->names[i].raw == raw)
+            return src->names[i].shown;
+    src->names = xrealloc(src->names, (src->n_names + 1) * sizeof *src->names);
+    struct source_name *name = &src->names[src->n_names++];
+    name->raw = raw;
+    name->shown = src->include_dir ? xasprintf("%s/%s", src->include_dir, raw) : xstrdup(raw);
+    return name->shown;
+}
+
+/*
+ * A path-valued setting written in @p file: relative to the file's folder,
+ * and absolute even when that folder is "." (a bare file name), so that
+ * dlopen never searches the library path for it and a later chdir changes
+ * nothing.
+ */
+static char *resolve_path(const struct sources *src, const char *file, const char *value)
+{
+    if (value[0] == '/' || file[0] == '/' || !src->cwd)
+        return path_relative_to(file, value);
+    char *absolute_file = xasprintf("%s/%s", src->cwd, file);
+    char *path = path_relative_to(absolute_file, value);
+    free(absolute_file);
+    return path;
 }
 
 static int src_line(const config_setting_t *s)
@@ -196,9 +260,9 @@ static const struct key_spec *find_key(const struct key_spec *specs, const char 
 
 /* Apply one setting by its spec. Specs with offset 0 only check the type here. */
 static void apply_key(struct config *cfg, const struct key_spec *spec, const config_setting_t *s,
-                      const char *group, struct config_report *r, const char *fallback_file)
+                      const char *group, struct config_report *r, struct sources *src)
 {
-    const char *file = src_file(s, fallback_file);
+    const char *file = src_file(s, src);
     int line = src_line(s);
     int type = config_setting_type(s);
     switch (spec->kind) {
@@ -209,9 +273,14 @@ static void apply_key(struct config *cfg, const struct key_spec *spec, const con
                          type_name(type));
             return;
         }
+        if (!*config_setting_get_string(s)) {
+            /* An empty path would silently become the file's folder; an empty name means nothing. */
+            config_error(r, file, line, "%s.%s is empty", group, spec->name);
+            return;
+        }
         if (spec->offset) {
             const char *v = config_setting_get_string(s);
-            char *value = spec->kind == KEY_PATH ? path_relative_to(file, v) : xstrdup(v);
+            char *value = spec->kind == KEY_PATH ? resolve_path(src, file, v) : xstrdup(v);
             replace_string((char **)((char *)cfg + spec->offset), value);
         }
         return;
@@ -250,10 +319,10 @@ static void apply_key(struct config *cfg, const struct key_spec *spec, const con
 /* Walk a group: unknown keys are errors; known ones are applied. */
 static void parse_group(struct config *cfg, const config_setting_t *group, const char *name,
                         const struct key_spec *specs, struct config_report *r,
-                        const char *fallback_file)
+                        struct sources *src)
 {
     if (!config_setting_is_group(group)) {
-        config_error(r, src_file(group, fallback_file), src_line(group),
+        config_error(r, src_file(group, src), src_line(group),
                      "'%s' must be a group { ... }", name);
         return;
     }
@@ -262,11 +331,11 @@ static void parse_group(struct config *cfg, const config_setting_t *group, const
         const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
         const struct key_spec *spec = find_key(specs, config_setting_name(s));
         if (!spec) {
-            config_error(r, src_file(s, fallback_file), src_line(s), "unknown key '%s' in '%s'",
+            config_error(r, src_file(s, src), src_line(s), "unknown key '%s' in '%s'",
                          config_setting_name(s), name);
             continue;
         }
-        apply_key(cfg, spec, s, name, r, fallback_file);
+        apply_key(cfg, spec, s, name, r, src);
     }
 }
 
@@ -319,8 +388,8 @@ static json_object *setting_to_json(const config_setting_t *s)
  * name_env = "VARIABLE" (exactly one). Returns true if the key belongs to the
  * secret (whatever its validity).
  */
-static bool parse_secret(const config_setting_t *s, const char *name, char **out,
-                         const char *fallback_file, struct config_report *r)
+static bool parse_secret(const config_setting_t *s, const char *plugin, const char *name,
+                         char **out, struct sources *src, struct config_report *r)
 {
     const char *key = config_setting_name(s);
     size_t n = strlen(name);
@@ -329,7 +398,7 @@ static bool parse_secret(const config_setting_t *s, const char *name, char **out
     const char *suffix = key + n;
     if (*suffix && strcmp(suffix, "_file") != 0 && strcmp(suffix, "_env") != 0)
         return false;
-    const char *file = src_file(s, fallback_file);
+    const char *file = src_file(s, src);
     int line = src_line(s);
     if (config_setting_type(s) != CONFIG_TYPE_STRING) {
         config_error(r, file, line, "%s must be a string", key);
@@ -341,6 +410,11 @@ static bool parse_secret(const config_setting_t *s, const char *name, char **out
         return true;
     }
     const char *v = config_setting_get_string(s);
+    if (!*v) {
+        /* Like a _file that holds nothing or an _env that is unset: no secret is not a secret. */
+        config_error(r, file, line, "plugins.%s.%s is empty", plugin, key);
+        return true;
+    }
     if (!*suffix) {
         *out = xstrdup(v);
     } else if (strcmp(suffix, "_env") == 0) {
@@ -350,7 +424,7 @@ static bool parse_secret(const config_setting_t *s, const char *name, char **out
         else
             *out = xstrdup(env);
     } else {
-        char *path = path_relative_to(file, v);
+        char *path = resolve_path(src, file, v);
         char *text = file_read_all(path, NULL);
         if (!text) {
             config_error(r, file, line, "%s: cannot read %s: %s", key, path, strerror(errno));
@@ -371,9 +445,9 @@ static bool parse_secret(const config_setting_t *s, const char *name, char **out
 /* ---- plugins ---- */
 
 static void parse_plugin(struct plugin_config *pc, const config_setting_t *g,
-                         const char *fallback_file, struct config_report *r)
+                         struct sources *src, struct config_report *r)
 {
-    const char *file = src_file(g, fallback_file);
+    const char *file = src_file(g, src);
     pc->name = xstrdup(config_setting_name(g));
     pc->file = xstrdup(file);
     pc->line = src_line(g);
@@ -393,10 +467,10 @@ static void parse_plugin(struct plugin_config *pc, const config_setting_t *g,
         const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
         const char *key = config_setting_name(s);
         int type = config_setting_type(s);
-        const char *sfile = src_file(s, fallback_file);
+        const char *sfile = src_file(s, src);
         int line = src_line(s);
-        if (parse_secret(s, "client_secret", &pc->client_secret, fallback_file, r)
-            || parse_secret(s, "api_key", &pc->api_key, fallback_file, r))
+        if (parse_secret(s, pc->name, "client_secret", &pc->client_secret, src, r)
+            || parse_secret(s, pc->name, "api_key", &pc->api_key, src, r))
             continue;
         if (strcmp(key, "enabled") == 0) {
             if (type != CONFIG_TYPE_BOOL)
@@ -409,8 +483,10 @@ static void parse_plugin(struct plugin_config *pc, const config_setting_t *g,
                 continue;
             }
             const char *v = config_setting_get_string(s);
-            if (key[0] == 'p')
-                replace_string(&pc->path, path_relative_to(sfile, v));
+            if (!*v)
+                config_error(r, sfile, line, "plugins.%s.%s is empty", pc->name, key);
+            else if (key[0] == 'p')
+                replace_string(&pc->path, resolve_path(src, sfile, v));
             else
                 replace_string(&pc->client_id, xstrdup(v));
         } else if (strcmp(key, "settings") == 0 || strcmp(key, "options") == 0) {
@@ -442,23 +518,23 @@ static void parse_plugin(struct plugin_config *pc, const config_setting_t *g,
                      pc->name);
 }
 
-static void parse_plugins(struct config *cfg, const config_setting_t *g, const char *fallback_file,
+static void parse_plugins(struct config *cfg, const config_setting_t *g, struct sources *src,
                           struct config_report *r)
 {
     if (!config_setting_is_group(g)) {
-        config_error(r, src_file(g, fallback_file), src_line(g), "'plugins' must be a group");
+        config_error(r, src_file(g, src), src_line(g), "'plugins' must be a group");
         return;
     }
     int n = config_setting_length(g);
     cfg->plugins = xcalloc((size_t)n, sizeof *cfg->plugins);
     for (int i = 0; i < n; i++)
         parse_plugin(&cfg->plugins[cfg->n_plugins++], config_setting_get_elem(g, (unsigned)i),
-                     fallback_file, r);
+                     src, r);
 }
 
 /* ---- top level ---- */
 
-static void set_defaults(struct config *cfg, const char *base_file)
+static void set_defaults(struct config *cfg, const struct sources *src)
 {
     cfg->listen_host = xstrdup("127.0.0.1");
     cfg->listen_port = 8080;
@@ -472,11 +548,11 @@ static void set_defaults(struct config *cfg, const char *base_file)
     cfg->api_deadline_ms = 30000;
     cfg->log_level = LOG_INFO;
     cfg->access_log = true;
-    cfg->db_path = path_relative_to(base_file, "../var/switchboard.db");
+    cfg->db_path = resolve_path(src, src->main_file, "../var/switchboard.db");
     cfg->job_retention_days = 7;
     cfg->event_retention_days = 30;
-    cfg->key_file = path_relative_to(base_file, "../var/secret.key");
-    cfg->admin_token_file = path_relative_to(base_file, "../var/admin.token");
+    cfg->key_file = resolve_path(src, src->main_file, "../var/secret.key");
+    cfg->admin_token_file = resolve_path(src, src->main_file, "../var/admin.token");
     cfg->oauth_state_ttl_s = 600;
     cfg->intercom_version = xstrdup("2.14");
     cfg->oauth_url = xstrdup("https://app.intercom.com/oauth");
@@ -523,7 +599,8 @@ bool config_parse_listen(const char *text, char **host, int *port)
     return true;
 }
 
-static void parse_root(struct config *cfg, config_t *lc, const char *file, struct config_report *r)
+static void parse_root(struct config *cfg, config_t *lc, struct sources *src,
+                       struct config_report *r)
 {
     static const struct {
         const char *name;
@@ -540,22 +617,24 @@ static void parse_root(struct config *cfg, config_t *lc, const char *file, struc
         bool known = false;
         for (size_t g = 0; g < ARRAY_LEN(groups); g++) {
             if (strcmp(name, groups[g].name) == 0) {
-                parse_group(cfg, s, name, groups[g].keys, r, file);
+                parse_group(cfg, s, name, groups[g].keys, r, src);
                 known = true;
             }
         }
         if (known)
             continue;
         if (strcmp(name, "plugins") == 0) {
-            parse_plugins(cfg, s, file, r);
+            parse_plugins(cfg, s, src, r);
         } else if (strcmp(name, "plugin_dir") == 0) {
             if (config_setting_type(s) != CONFIG_TYPE_STRING)
-                config_error(r, src_file(s, file), src_line(s), "plugin_dir must be a string");
+                config_error(r, src_file(s, src), src_line(s), "plugin_dir must be a string");
+            else if (!*config_setting_get_string(s))
+                config_error(r, src_file(s, src), src_line(s), "plugin_dir is empty");
             else
-                replace_string(&cfg->plugin_dir,
-                               path_relative_to(src_file(s, file), config_setting_get_string(s)));
+                replace_string(&cfg->plugin_dir, resolve_path(src, src_file(s, src),
+                                                              config_setting_get_string(s)));
         } else {
-            config_error(r, src_file(s, file), src_line(s), "unknown key '%s'", name);
+            config_error(r, src_file(s, src), src_line(s), "unknown key '%s'", name);
         }
     }
 
@@ -567,7 +646,7 @@ static void parse_root(struct config *cfg, config_t *lc, const char *file, struc
         int port;
         const config_setting_t *s = config_setting_get_member(server, "listen");
         if (!config_parse_listen(listen, &host, &port)) {
-            config_error(r, src_file(s, file), src_line(s),
+            config_error(r, src_file(s, src), src_line(s),
                          "server.listen must be \"host:port\", not \"%s\"", listen);
         } else {
             replace_string(&cfg->listen_host, host);
@@ -578,13 +657,13 @@ static void parse_root(struct config *cfg, config_t *lc, const char *file, struc
     const char *level = member_string(log, "level");
     if (level && !log_level_parse(level, &cfg->log_level)) {
         const config_setting_t *s = config_setting_get_member(log, "level");
-        config_error(r, src_file(s, file), src_line(s),
+        config_error(r, src_file(s, src), src_line(s),
                      "log.level must be debug, info, warn or error, not \"%s\"", level);
     }
     const config_setting_t *api_url = config_lookup(lc, "intercom.api_url");
     if (api_url) {
         if (!config_setting_is_group(api_url)) {
-            config_error(r, src_file(api_url, file), src_line(api_url),
+            config_error(r, src_file(api_url, src), src_line(api_url),
                          "intercom.api_url must be a group { US = \"...\"; EU = ...; AU = ...; }");
         } else {
             int m = config_setting_length(api_url);
@@ -593,7 +672,7 @@ static void parse_root(struct config *cfg, config_t *lc, const char *file, struc
                 enum region reg;
                 if (!region_parse(config_setting_name(s), &reg)
                     || config_setting_type(s) != CONFIG_TYPE_STRING) {
-                    config_error(r, src_file(s, file), src_line(s),
+                    config_error(r, src_file(s, src), src_line(s),
                                  "intercom.api_url.%s: expected US, EU or AU = \"https://...\"",
                                  config_setting_name(s));
                     continue;
@@ -606,7 +685,7 @@ static void parse_root(struct config *cfg, config_t *lc, const char *file, struc
     for (int i = 0; i < REGION_COUNT; i++)
         strip_trailing_slash(cfg->api_url[i]);
     if (cfg->job_backoff_base_s > cfg->job_backoff_cap_s)
-        config_error(r, file, 0, "jobs.backoff_base_s must not exceed jobs.backoff_cap_s");
+        config_error(r, src->main_file, 0, "jobs.backoff_base_s must not exceed jobs.backoff_cap_s");
     for (size_t i = 0; i < cfg->n_plugins; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(cfg->plugins[i].name, cfg->plugins[j].name) == 0)
@@ -627,16 +706,22 @@ struct config *config_load(const char *path, struct config_report *r)
     struct config *cfg = xcalloc(1, sizeof *cfg);
     cfg->embedded = path == NULL;
     cfg->path = path ? xstrdup(path) : embedded_virtual_path();
-    set_defaults(cfg, cfg->path);
+    struct sources src = {.main_file = cfg->path};
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd))
+        src.cwd = xstrdup(cwd);
+    set_defaults(cfg, &src);
 
     config_t lc;
     config_init(&lc);
-    /* @include resolves against the main file's folder, like every other relative path. */
-    char *dir = xstrdup(cfg->path);
-    char *slash = strrchr(dir, '/');
+    /*
+     * @include resolves against the main file's folder, like every other
+     * relative path (without a folder in the name, that is the current one).
+     */
+    const char *slash = strrchr(cfg->path, '/');
     if (slash) {
-        *slash = '\0';
-        config_set_include_dir(&lc, dir);
+        src.include_dir = xstrndup(cfg->path, (size_t)(slash - cfg->path));
+        config_set_include_dir(&lc, src.include_dir);
     }
     int ok = path ? config_read_file(&lc, path) : config_read_string(&lc, default_config_text);
     if (!ok) {
@@ -647,10 +732,10 @@ struct config *config_load(const char *path, struct config_report *r)
             config_error(r, efile ? efile : cfg->path, config_error_line(&lc), "%s",
                          config_error_text(&lc));
     } else {
-        parse_root(cfg, &lc, cfg->path, r);
+        parse_root(cfg, &lc, &src, r);
     }
     config_destroy(&lc);
-    free(dir);
+    sources_free(&src);
     if (r->n_errors) {
         config_free(cfg);
         return NULL;

@@ -97,6 +97,8 @@ void config_error(struct config_report *r, const char *file, int line, const cha
     __attribute__((format(printf, 4, 5)));
 void config_warning(struct config_report *r, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Log each warning as a log line of its own (the log turns newlines into spaces). */
+void config_log_warnings(const struct config_report *r);
 
 /*
  * Load from a file, or from the embedded default when path is NULL (relative

@@ -167,6 +167,12 @@ static struct sb_plugin *load_one(struct server *srv, struct plugin_registry *re
                                   struct config_report *report)
 {
     char *path = pc->path ? xstrdup(pc->path) : xasprintf("%s/%s.so", dir, pc->name);
+    if (!strchr(path, '/')) {
+        /* dlopen would search the library path for a bare name, never the current folder. */
+        char *here = xasprintf("./%s", path);
+        free(path);
+        path = here;
+    }
     struct sb_plugin *p = NULL;
     if (access(path, R_OK) != 0) {
         refuse(reg, pc->name, path, "cannot read the file: %s", strerror(errno));

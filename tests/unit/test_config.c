@@ -2,6 +2,7 @@
 #include "config.h"
 #include "unit.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char *dir;
@@ -184,6 +185,142 @@ static void duplicate_plugin(void)
     config_report_free(&r);
 }
 
+static void empty_values_are_errors(void)
+{
+    struct config_report r;
+    struct config *cfg = load_text("empty.conf",
+                                   "plugins: {\n"
+                                   "  a: { client_id = \"x\"; client_secret = \"\"; };\n"
+                                   "  b: { api_key = \"\"; };\n"
+                                   "  c: { client_id = \"\"; };\n"
+                                   "  d: { client_id = \"y\"; client_secret_env = \"\"; };\n"
+                                   "  e: { api_key_file = \"\"; };\n"
+                                   "  f: { path = \"\"; };\n"
+                                   "};\n"
+                                   "security: { admin_token_env = \"\"; key_file = \"\"; };\n"
+                                   "storage: { path = \"\"; };\n",
+                                   &r);
+    CHECK(cfg == NULL);
+    CHECK_CONTAINS(r.errors.data, "empty.conf:2: plugins.a.client_secret is empty");
+    CHECK_CONTAINS(r.errors.data, "empty.conf:3: plugins.b.api_key is empty");
+    CHECK_CONTAINS(r.errors.data, "empty.conf:4: plugins.c.client_id is empty");
+    CHECK_CONTAINS(r.errors.data, "empty.conf:5: plugins.d.client_secret_env is empty");
+    CHECK_CONTAINS(r.errors.data, "empty.conf:6: plugins.e.api_key_file is empty");
+    CHECK_CONTAINS(r.errors.data, "empty.conf:7: plugins.f.path is empty");
+    CHECK_CONTAINS(r.errors.data, "empty.conf:9: security.admin_token_env is empty");
+    CHECK_CONTAINS(r.errors.data, "empty.conf:9: security.key_file is empty");
+    CHECK_CONTAINS(r.errors.data, "empty.conf:10: storage.path is empty");
+    CHECK_INT(r.n_errors, 9);
+    config_report_free(&r);
+}
+
+/* Run from the file's own folder with a bare file name: every path still comes out absolute. */
+static void paths_from_a_bare_file_name_are_absolute(void)
+{
+    char secret[512], cwd[4096];
+    snprintf(secret, sizeof secret, "%s/bare.secret", dir);
+    unit_write(secret, "bare-secret\n");
+    char main_path[512];
+    snprintf(main_path, sizeof main_path, "%s/bare.conf", dir);
+    unit_write(main_path, "storage: { path = \"data/db.sqlite\"; };\n"
+                          "security: { key_file = \"keys/secret.key\"; admin_token_file = \"a.token\"; };\n"
+                          "plugin_dir = \"plugins\";\n"
+                          "plugins: {\n"
+                          "  demo: { path = \"demo.so\"; client_id = \"x\";\n"
+                          "          client_secret_file = \"bare.secret\"; };\n"
+                          "};\n");
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    CHECK(chdir(dir) == 0);
+    struct config_report r;
+    config_report_init(&r);
+    struct config *cfg = config_load("bare.conf", &r);
+    CHECK(chdir(cwd) == 0);
+    CHECK(cfg != NULL);
+    if (!cfg) {
+        fprintf(stderr, "%s", r.errors.data ? r.errors.data : "");
+        config_report_free(&r);
+        return;
+    }
+    char expect[600];
+    snprintf(expect, sizeof expect, "%s/data/db.sqlite", dir);
+    CHECK_STR(cfg->db_path, expect);
+    snprintf(expect, sizeof expect, "%s/keys/secret.key", dir);
+    CHECK_STR(cfg->key_file, expect);
+    snprintf(expect, sizeof expect, "%s/a.token", dir);
+    CHECK_STR(cfg->admin_token_file, expect);
+    snprintf(expect, sizeof expect, "%s/plugins", dir);
+    CHECK_STR(cfg->plugin_dir, expect);
+    const struct plugin_config *pc = config_plugin(cfg, "demo");
+    CHECK(pc != NULL);
+    if (pc) {
+        snprintf(expect, sizeof expect, "%s/demo.so", dir);
+        CHECK_STR(pc->path, expect);
+        CHECK_STR(pc->client_secret, "bare-secret");
+    }
+    config_free(cfg);
+    config_report_free(&r);
+}
+
+/*
+ * libconfig opens an @include relative to the main file's folder but names
+ * it as written; paths (and messages) in it must still follow its real folder,
+ * from whatever folder the server was started.
+ */
+static void included_file_is_located_and_resolves_its_own_paths(void)
+{
+    char path[512], cwd[4096];
+    snprintf(path, sizeof path, "%s/site", dir);
+    CHECK(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/site/parts", dir);
+    CHECK(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/site/parts/inc.secret", dir);
+    unit_write(path, "included-secret\n");
+    snprintf(path, sizeof path, "%s/site/parts/demo.conf", dir);
+    unit_write(path, "# the demo plugin\n"
+                     "demo: {\n"
+                     "  path = \"../lib/demo.so\";\n"
+                     "  client_id = \"x\";\n"
+                     "  client_secret_file = \"inc.secret\";\n"
+                     "};\n");
+    snprintf(path, sizeof path, "%s/site/main.conf", dir);
+    unit_write(path, "plugins: {\n@include \"parts/demo.conf\"\n};\n");
+    snprintf(path, sizeof path, "%s/site/parts/typo.conf", dir);
+    unit_write(path, "other: {\n  colour = \"red\";\n};\n");
+    snprintf(path, sizeof path, "%s/site/typo.conf", dir);
+    unit_write(path, "plugins: {\n@include \"parts/typo.conf\"\n};\n");
+
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    CHECK(chdir(dir) == 0);
+    struct config_report r;
+    config_report_init(&r);
+    struct config *cfg = config_load("site/main.conf", &r);
+    struct config_report typo;
+    config_report_init(&typo);
+    struct config *bad = config_load("site/typo.conf", &typo);
+    CHECK(chdir(cwd) == 0);
+
+    CHECK(cfg != NULL);
+    const struct plugin_config *pc = cfg ? config_plugin(cfg, "demo") : NULL;
+    CHECK(pc != NULL);
+    if (pc) {
+        char expect[600];
+        snprintf(expect, sizeof expect, "%s/site/lib/demo.so", dir);
+        CHECK_STR(pc->path, expect);
+        CHECK_STR(pc->client_secret, "included-secret");
+        /* Where the plugin's warnings point: the included file, by a name valid from here. */
+        CHECK_STR(pc->file, "site/parts/demo.conf");
+        CHECK_INT(pc->line, 2);
+    } else if (r.errors.data) {
+        fprintf(stderr, "%s", r.errors.data);
+    }
+    CHECK(bad == NULL);
+    CHECK_CONTAINS(typo.errors.data, "site/parts/typo.conf:2: unknown key 'colour' in plugins.other");
+    config_free(cfg);
+    config_free(bad);
+    config_report_free(&r);
+    config_report_free(&typo);
+}
+
 static void embedded_default_is_valid(void)
 {
     struct config_report r;
@@ -213,6 +350,9 @@ int main(void)
     RUN(secret_problems);
     RUN(include_errors_name_the_included_file);
     RUN(duplicate_plugin);
+    RUN(empty_values_are_errors);
+    RUN(paths_from_a_bare_file_name_are_absolute);
+    RUN(included_file_is_located_and_resolves_its_own_paths);
     RUN(embedded_default_is_valid);
     free(dir);
     UNIT_DONE();
