@@ -215,8 +215,7 @@ int server_start(struct server *srv, struct config_report *report,
     setup_routes();
 
     srv->plugins = plugins_load(srv, true, report);
-    if (report->warnings.len)
-        log_warn("config", "%.*s", (int)report->warnings.len - 1, report->warnings.data);
+    config_log_warnings(report);
     if (report->n_errors) {
         server_print_report(report);
         fprintf(stderr, "switchboard: configuration has %d error%s\n", report->n_errors,
