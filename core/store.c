@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct stmt_slot {
     const char *sql; /* key: the literal's address */
@@ -49,11 +50,28 @@ struct store {
     struct checkpointer *ckpt; /* NULL: SQLite checkpoints in the commit, as it does alone */
 };
 
+/*
+ * SQLite's message, plus the system's reason when the failure came from the
+ * file system: "disk I/O error" alone does not tell a full disk from a
+ * read-only one.
+ */
+static void describe_error(sqlite3 *db, const char *msg, char *out, size_t outlen)
+{
+    int primary = sqlite3_errcode(db) & 0xff;
+    int sys_errno = sqlite3_system_errno(db);
+    if (sys_errno != 0
+        && (primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN || primary == SQLITE_FULL
+            || primary == SQLITE_READONLY))
+        snprintf(out, outlen, "%s (%s)", msg ? msg : sqlite3_errmsg(db), strerror(sys_errno));
+    else
+        snprintf(out, outlen, "%s", msg ? msg : sqlite3_errmsg(db));
+}
+
 static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+        describe_error(db, msg, err, errlen);
         sqlite3_free(msg);
         return -1;
     }
@@ -201,7 +219,17 @@ struct store *store_open(const char *path, char *err, size_t errlen)
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
     if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "no memory");
+        char why[320] = "no memory";
+        if (db)
+            describe_error(db, NULL, why, sizeof why);
+        snprintf(err, errlen, "cannot open %s: %s", path, why);
+        sqlite3_close(db);
+        return NULL;
+    }
+    /* SQLite falls back to read-only by itself; every write would then fail later. */
+    if (sqlite3_db_readonly(db, "main") == 1) {
+        snprintf(err, errlen, "cannot open %s for writing: %s", path,
+                 access(path, W_OK) != 0 ? strerror(errno) : "it is read-only");
         sqlite3_close(db);
         return NULL;
     }
@@ -213,13 +241,15 @@ struct store *store_open(const char *path, char *err, size_t errlen)
      * land on at random - notification ids, plugin document keys - once those
      * indexes outgrow 2 MB; it is filled on demand and never exceeds 8 MB.
      */
-    char pragma_err[512];
-    if (exec_sql(db,
-                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                 "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
-                 "PRAGMA cache_size = -8192;",
-                 pragma_err, sizeof pragma_err) != 0
-        || migrate(db, path, pragma_err, sizeof pragma_err) != 0) {
+    char pragma_err[512], why[400];
+    bool set_up = exec_sql(db,
+                           "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                           "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
+                           "PRAGMA cache_size = -8192;",
+                           why, sizeof why) == 0;
+    if (!set_up) /* the first read or write of the file: name it, say why */
+        snprintf(pragma_err, sizeof pragma_err, "cannot open %s: %s", path, why);
+    if (!set_up || migrate(db, path, pragma_err, sizeof pragma_err) != 0) {
         snprintf(err, errlen, "%s", pragma_err);
         sqlite3_close(db);
         return NULL;
