@@ -13,8 +13,10 @@ per workspace, expiring), data attributes that must exist before they are
 written, and `POST /events` answering 202 with no body.
 
 Faults are injected with inject(): a status (with Intercom's error body), a
-429 with a reset time, a delay, or a dropped connection, for the next N
-matching requests. hold() stops matching requests at a gate until the test
+429 with a reset time, a delay, a dropped connection (cut off mid-body), a
+reset connection (RST before any answer) or a truncated answer (a 200 whose
+JSON is cut short but whose Content-Length matches), for the next N matching
+requests. hold() stops matching requests at a gate until the test
 releases them, so a test can act at an exact point of a client's work (read
 its progress, change data, kill it).
 
@@ -31,6 +33,7 @@ import json
 import os
 import re
 import socket
+import struct
 import sys
 import threading
 import time
@@ -220,19 +223,25 @@ class FakeIntercom:
         self._authorizing = (workspace_id, admin_id or ws.owner()["id"], deny)
 
     def inject(self, method=None, path=None, status=None, body=None, times=1, drop=False,
-               delay_ms=0, reset_in_s=None, headers=None, hold=None, query=None, skip=0):
+               delay_ms=0, reset_in_s=None, headers=None, hold=None, query=None, skip=0,
+               reset=False, truncate=False):
         """Make the next @times requests matching method and path (a regex) misbehave.
 
         @query (a regex) must also match the raw query string when given; the first
         @skip matching requests pass untouched. @hold (a Hold) keeps each matching
-        request waiting until the test releases it.
+        request waiting until the test releases it. @reset closes the connection with
+        a TCP reset instead of answering; @truncate answers the normal reply with its
+        JSON cut in half (Content-Length is that of the half). @reset_in_s="window"
+        makes a 429 reset when the fake's own rate window does, as Intercom's does.
+        A rule with none of these set lets its requests through untouched.
         """
         with self._lock:
             self._injections.append({"method": method, "path": re.compile(path or ".*"),
                                      "query": re.compile(query) if query is not None else None,
                                      "status": status, "body": body, "times": times, "drop": drop,
                                      "delay_ms": delay_ms, "reset_in_s": reset_in_s,
-                                     "headers": headers or {}, "hold": hold, "skip": skip})
+                                     "headers": headers or {}, "hold": hold, "skip": skip,
+                                     "reset": reset, "truncate": truncate})
 
     def hold(self, method=None, path=None, times=1, query=None, skip=0, timeout_s=60):
         """The next @times matching requests (after @skip of them) wait until Hold.release()."""
@@ -314,6 +323,12 @@ class FakeIntercom:
             conv = ws.conversation(conv_id)
             conv.update(state="snoozed", snoozed_until=int(until))
             return ws.add_part(conv, "snoozed", ws.author_of_admin(ws.owner()), None, at=at)
+
+    def delete_conversation(self, workspace_id, conv_id):
+        """The conversation is deleted in Intercom: from now on every request about it is 404."""
+        ws = self.workspaces[workspace_id]
+        with ws.lock:
+            del ws.conversations[str(ws.conversation(conv_id)["id"])]
 
     def seed_companies(self, workspace_id, count, start=0, prefix="company-", created_at=None,
                        **fields):
@@ -448,7 +463,24 @@ class FakeIntercom:
             except OSError:
                 pass
             return
+        if fault and fault.get("reset"):
+            # SO_LINGER with a zero timeout: close() sends RST, not FIN.
+            record["status"] = 0
+            h.close_connection = True
+            try:
+                h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                        struct.pack("ii", 1, 0))
+                h.connection.close()
+            except OSError:
+                pass
+            return
         reply = self._answer(req, fault)
+        if fault and fault.get("truncate") and reply.raw is None and reply.body is not None:
+            whole = _json_bytes(reply.body)
+            reply = Reply(reply.status, headers=dict(reply.headers,
+                                                     **{"Content-Type": "application/json; charset=utf-8"}),
+                          raw=whole[:max(1, len(whole) // 2)])
+            record["truncated"] = True
         record["status"] = reply.status
         try:
             self._write(h, reply)
@@ -518,8 +550,12 @@ class FakeIntercom:
         status = fault["status"]
         headers = dict(limits)
         headers.update(fault["headers"])
-        if status == 429:
-            reset = int(time.time()) + (fault["reset_in_s"] if fault["reset_in_s"] is not None else 10)
+        if status == 429 and fault["reset_in_s"] == "window" and "X-RateLimit-Reset" in limits:
+            headers.update({"X-RateLimit-Limit": self.rate_limit_per_minute,
+                            "X-RateLimit-Remaining": 0})
+        elif status == 429:
+            reset_in = fault["reset_in_s"] if isinstance(fault["reset_in_s"], int) else 10
+            reset = int(time.time()) + reset_in
             headers.update({"X-RateLimit-Limit": self.rate_limit_per_minute,
                             "X-RateLimit-Remaining": 0, "X-RateLimit-Reset": reset})
         body = fault["body"]
