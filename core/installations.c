@@ -3,6 +3,7 @@
 
 #include "crypto.h"
 #include "hashmap.h"
+#include "keyrotate.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -95,6 +96,10 @@ static struct installation *row_to_installation(sqlite3_stmt *q)
 
 struct installations *installations_load(struct server *srv, char *err, size_t errlen)
 {
+    /* Before any token is read: which key opens them is settled here (keyrotate.h). */
+    if (srv->cfg && keyrotate_recover(srv->store, srv->cfg->key_file, srv->seal_key, err, errlen)
+                        != 0)
+        return NULL;
     struct installations *all = xcalloc(1, sizeof *all);
     all->by_id = hashmap_new();
     all->by_workspace = hashmap_new();
@@ -155,7 +160,7 @@ int installations_each(struct installations *all, const char *plugin,
     return 0;
 }
 
-static char *token_aad(const char *plugin, const char *workspace)
+char *installation_token_aad(const char *plugin, const char *workspace)
 {
     return xasprintf("%s/%s", plugin, workspace);
 }
@@ -166,7 +171,7 @@ struct installation *installations_save(struct server *srv, const char *plugin,
 {
     size_t tlen = strlen(token);
     unsigned char *sealed = xmalloc(tlen + SEAL_OVERHEAD);
-    char *aad = token_aad(plugin, who->workspace_id);
+    char *aad = installation_token_aad(plugin, who->workspace_id);
     int rc = seal(srv->seal_key, aad, strlen(aad), token, tlen, sealed);
     free(aad);
     if (rc != 0) {
@@ -243,7 +248,7 @@ char *installation_token(struct server *srv, const struct installation *inst)
         int len = sqlite3_column_bytes(q, 0);
         if (len > SEAL_OVERHEAD) {
             unsigned char *plain = xmalloc((size_t)len - SEAL_OVERHEAD + 1);
-            char *aad = token_aad(inst->plugin, inst->workspace_id);
+            char *aad = installation_token_aad(inst->plugin, inst->workspace_id);
             long n = unseal(srv->seal_key, aad, strlen(aad), blob, (size_t)len, plain);
             free(aad);
             if (n < 0) {

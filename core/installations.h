@@ -35,6 +35,7 @@ struct installation_identity {
     enum region region;
 };
 
+/* Settles an interrupted key rotation first (keyrotate_recover: may replace srv->seal_key). */
 struct installations *installations_load(struct server *srv, char *err, size_t errlen);
 void installations_free(struct installations *all);
 
@@ -53,6 +54,8 @@ int installations_each(struct installations *all, const char *plugin,
 struct installation *installations_save(struct server *srv, const char *plugin,
                                         const struct installation_identity *who,
                                         const char *token, bool *created);
+/* The additional data a token is sealed with: "plugin/workspace" (caller frees). */
+char *installation_token_aad(const char *plugin, const char *workspace);
 /* The unsealed token (caller frees with installation_token_free), or NULL. */
 char *installation_token(struct server *srv, const struct installation *inst);
 void installation_token_free(char *token);

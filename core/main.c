@@ -3,6 +3,7 @@
  * are in startup.c.
  */
 #include "config.h"
+#include "keyrotate.h"
 #include "log.h"
 #include "plugins.h"
 #include "server.h"
@@ -21,6 +22,7 @@ struct options {
     const char *listen;
     bool check_config;
     bool strict_plugins;
+    bool rotate_key;
 };
 
 static void usage(FILE *out)
@@ -38,6 +40,9 @@ static void usage(FILE *out)
             "      --check-config    validate the configuration and every plugin's settings,\n"
             "                        print problems with file and line, then exit\n"
             "      --strict-plugins  exit with an error if any plugin is refused\n"
+            "      --rotate-key      generate a new sealing key, re-seal every stored token\n"
+            "                        under it and replace the key file, then exit; run it\n"
+            "                        with the server stopped (refused while one runs)\n"
             "  -V, --version         print the version and SDK ABI, then exit\n"
             "  -h, --help            print this help, then exit\n"
             "\n"
@@ -46,11 +51,12 @@ static void usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    enum { OPT_LISTEN = 256, OPT_CHECK, OPT_STRICT };
+    enum { OPT_LISTEN = 256, OPT_CHECK, OPT_STRICT, OPT_ROTATE_KEY };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},  {"listen", required_argument, NULL, OPT_LISTEN},
         {"check-config", no_argument, NULL, OPT_CHECK},
         {"strict-plugins", no_argument, NULL, OPT_STRICT},
+        {"rotate-key", no_argument, NULL, OPT_ROTATE_KEY},
         {"version", no_argument, NULL, 'V'},       {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -61,6 +67,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         case OPT_LISTEN: o->listen = optarg; break;
         case OPT_CHECK: o->check_config = true; break;
         case OPT_STRICT: o->strict_plugins = true; break;
+        case OPT_ROTATE_KEY: o->rotate_key = true; break;
         case 'V':
             printf("switchboard %s (plugin SDK %s, ABI %d.%d)\n", SWITCHBOARD_VERSION,
                    SB_SDK_VERSION, SB_ABI_MAJOR, SB_ABI_MINOR);
@@ -132,6 +139,10 @@ int main(int argc, char **argv)
     int rc = 0;
     if (opt.check_config) {
         rc = check_config(&srv, &report);
+        goto done;
+    }
+    if (opt.rotate_key) {
+        rc = keyrotate_run(srv.cfg, stdout);
         goto done;
     }
     if (srv.cfg->embedded)

@@ -6,11 +6,13 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 struct stmt_slot {
@@ -48,6 +50,7 @@ struct store {
     size_t n_used;
     int depth;      /* open transaction levels */
     struct checkpointer *ckpt; /* NULL: SQLite checkpoints in the commit, as it does alone */
+    int lock_fd;    /* holds flock(LOCK_EX) on the database file while open; -1 for :memory: */
 };
 
 /*
@@ -233,6 +236,26 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         sqlite3_close(db);
         return NULL;
     }
+    /*
+     * One process per database: a second server, or --rotate-key beside a
+     * running server, is refused. flock on the file itself, which SQLite's
+     * own (fcntl) locks never touch; the kernel drops it when the process
+     * dies, even by kill -9.
+     */
+    int lock_fd = -1;
+    if (strcmp(path, ":memory:") != 0) {
+        lock_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            if (errno == EWOULDBLOCK)
+                snprintf(err, errlen, "%s is in use by another switchboard process", path);
+            else
+                snprintf(err, errlen, "cannot lock %s: %s", path, strerror(errno));
+            if (lock_fd >= 0)
+                close(lock_fd);
+            sqlite3_close(db);
+            return NULL;
+        }
+    }
     sqlite3_busy_timeout(db, 5000);
     /*
      * WAL lets readers run beside the writer; synchronous=FULL makes every
@@ -252,10 +275,13 @@ struct store *store_open(const char *path, char *err, size_t errlen)
     if (!set_up || migrate(db, path, pragma_err, sizeof pragma_err) != 0) {
         snprintf(err, errlen, "%s", pragma_err);
         sqlite3_close(db);
+        if (lock_fd >= 0)
+            close(lock_fd);
         return NULL;
     }
     struct store *st = xcalloc(1, sizeof *st);
     st->db = db;
+    st->lock_fd = lock_fd;
     st->n_slots = 256;
     st->slots = xcalloc(st->n_slots, sizeof *st->slots);
     st->ckpt = checkpointer_start(db, path);
@@ -274,6 +300,8 @@ void store_close(struct store *st)
             sqlite3_finalize(st->slots[i].stmt);
     free(st->slots);
     sqlite3_close(st->db);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd); /* after the close, which may still checkpoint */
     free(st);
 }
 
