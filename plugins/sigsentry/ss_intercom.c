@@ -62,6 +62,24 @@ sb_status ss_call_failure(const sb_intercom_response *res, const char *what, sb_
                          res->error_message ? res->error_message : "", res->status);
 }
 
+bool ss_conversation_gone(const sb_intercom_response *res)
+{
+    /* Other 404s (admin_not_found, conversation_attribute_not_found) are about something else. */
+    return res->error_code && res->status == 404 && strcmp(res->error_code, "not_found") == 0;
+}
+
+sb_status ss_skip_gone_conversation(struct ss_plugin *ss, sb_installation_id inst,
+                                    const char *conversation_id, sb_result *result)
+{
+    sb_result_set(result, SB_OK, "conversation %s no longer exists at Intercom (404)",
+                  conversation_id);
+    if (ss->host->audit(ss->self, inst, conversation_id, "skipped", result->message) != 0)
+        return sb_result_set(result, SB_RETRY, "could not record that conversation %s is gone",
+                             conversation_id);
+    ss->host->log(ss->self, SB_LOG_INFO, "skipped: %s", result->message);
+    return SB_OK;
+}
+
 bool ss_attribute_error_is_permanent(const sb_intercom_response *res)
 {
     /* 400/404/422: the attribute does not exist, has another type, ... */

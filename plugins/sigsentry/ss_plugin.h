@@ -150,6 +150,18 @@ void ss_put_attributes(struct ss_plugin *ss, sb_installation_id inst, const char
 sb_status ss_call_failure(const sb_intercom_response *res, const char *what, sb_result *result);
 /** True when a failed attribute write is the workspace's configuration, not a passing fault. */
 bool ss_attribute_error_is_permanent(const sb_intercom_response *res);
+/** True when Intercom answered that the conversation does not exist (any more): 404 not_found. */
+bool ss_conversation_gone(const sb_intercom_response *res);
+/**
+ * End a job about a conversation Intercom no longer has: the SDK has no
+ * "skipped" outcome, so the job completes as done (a retry would meet the
+ * same 404, and a dead job would ask an integrator to replay it for
+ * nothing) and the reason goes to the conversation's audit timeline as
+ * action "skipped" and to @p result's message. RETRY if the reason could
+ * not be recorded.
+ */
+sb_status ss_skip_gone_conversation(struct ss_plugin *ss, sb_installation_id inst,
+                                    const char *conversation_id, sb_result *result);
 
 /* ---- ss_api.c and ss_panel.c ---- */
 

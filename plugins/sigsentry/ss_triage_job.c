@@ -361,7 +361,9 @@ static void fetched(void *arg, const sb_intercom_response *res)
     struct fetch *f = arg;
     sb_result result = {0};
     sb_status st;
-    if (res->error_code)
+    if (ss_conversation_gone(res))
+        st = ss_skip_gone_conversation(f->ss, f->inst, f->conversation_id, &result);
+    else if (res->error_code)
         st = ss_call_failure(res, "reading the conversation", &result);
     else
         st = decide(f, res->body, &result);

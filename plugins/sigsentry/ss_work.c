@@ -82,6 +82,26 @@ static void finish(struct ss_work *w, sb_status status, const sb_result *result)
     work_free(w);
 }
 
+/*
+ * The conversation was deleted in Intercom: no pending step can succeed, now
+ * or on a retry. They are marked skipped with the reason, saved, and the job
+ * ends as skipped (ss_skip_gone_conversation).
+ */
+static sb_status skip_the_rest(struct ss_work *w, sb_result *result)
+{
+    sb_status st = ss_skip_gone_conversation(w->ss, w->inst, w->conversation_id, result);
+    if (st != SB_OK)
+        return st;
+    json_object *steps = pk_obj(w->doc, "steps");
+    for (const struct ss_step *step = w->steps; steps && step->name; step++)
+        if (strcmp(ss_step_state(w->doc, step->name), "pending") == 0)
+            pk_add_str(steps, step->name, "skipped");
+    pk_add_str(w->doc, "skipped_reason", result->message);
+    if (ss_put(w->ss, w->inst, w->collection, w->key, json_object_get(w->doc)) != 0)
+        return sb_result_set(result, SB_RETRY, "could not save progress");
+    return SB_OK;
+}
+
 void ss_work_call_done(void *arg, const sb_intercom_response *res)
 {
     struct ss_work *w = arg;
@@ -97,6 +117,9 @@ void ss_work_call_done(void *arg, const sb_intercom_response *res)
             return;
         }
         w->ss->host->audit(w->ss->self, w->inst, w->conversation_id, step->name, step->what);
+    } else if (ss_conversation_gone(res)) {
+        finish(w, skip_the_rest(w, &result), &result);
+        return;
     } else if (step->tolerate_rejection && ss_attribute_error_is_permanent(res)) {
         char *key = pk_xasprintf("%s_error", step->name);
         char *why = pk_xasprintf("%s (HTTP %d): %s", res->error_code, res->status,

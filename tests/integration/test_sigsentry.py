@@ -463,6 +463,71 @@ class RetryIsIdempotent(SigsentryTestCase):
         self.assertEqual(len(self.puts(conv["id"])), 4)
 
 
+class MissingConversation(SigsentryTestCase):
+    """A conversation deleted in Intercom before its job is done: the job ends skipped, with
+    the reason in the audit timeline, instead of dying (nothing a retry could change)."""
+    binding = {"auto_analyze_threshold": "critical", "attribute_severity": "severity"}
+
+    def gone(self, conv_id):
+        return f"conversation {conv_id} no longer exists at Intercom (404)"
+
+    def skipped(self, conv_id):
+        r = self.srv.admin("GET", f"/audit?plugin=sigsentry&subject={conv_id}")
+        self.assertEqual(r.status, 200, r)
+        return [e["detail"] for e in r.json()["audit"] if e["action"] == "skipped"]
+
+    def finished(self, type_):
+        return wait_for(lambda: [j for j in self.jobs(type_) if j["state"] in ("done", "dead")],
+                        timeout=15, message=f"{type_} job finished")[0]
+
+    def test_deleted_before_the_job_reads_it(self):
+        conv = self.conversation(CRITICAL)
+        self.fake.delete_conversation(WS, conv["id"])
+        self.webhook(conv)
+        job = self.finished("webhook")
+        self.assertEqual((job["state"], job["attempts"]), ("done", 1), job)
+        self.assertEqual(self.skipped(conv["id"]), [self.gone(conv["id"])])
+        self.assertIsNone(self.triage(conv["id"]))
+        self.assertEqual([r["method"] for r in self.sent(conv["id"])], ["GET"])
+
+    def test_deleted_while_the_triage_note_is_posted(self):
+        conv = self.conversation(CRITICAL)
+        gate = self.fake.hold(method="POST", path=rf"^/conversations/{conv['id']}/reply$")
+        self.webhook(conv)
+        gate.wait_arrived()
+        self.fake.delete_conversation(WS, conv["id"])
+        gate.release()
+        job = self.finished("webhook")
+        self.assertEqual((job["state"], job["attempts"]), ("done", 1), job)
+        self.assertEqual(self.skipped(conv["id"]), [self.gone(conv["id"])])
+        # The steps after the note are not attempted: no attribute write, no analysis.
+        triage = self.triage(conv["id"])
+        self.assertEqual(triage["steps"], {"note": "skipped", "reply": "skipped",
+                                           "attributes": "skipped", "analysis": "skipped"})
+        self.assertEqual(triage["skipped_reason"], self.gone(conv["id"]))
+        self.assertEqual(self.puts(conv["id"]), [])
+        self.assertEqual(self.analyses(conv["id"]), [])
+
+    def test_deleted_before_a_requested_analysis_is_posted(self):
+        self.set_binding(auto_analyze_threshold="disabled")
+        conv = self.conversation(HIGH)
+        self.webhook(conv)
+        self.settled(conv["id"])
+        panel = self.canvas("initialize", conv["id"])
+        # The teammate clicks "Run analysis" as the conversation is being deleted.
+        body = self.fake.inbox_canvas_body(WS, conv["id"], component_id="run_analysis",
+                                           current_canvas=panel)
+        self.fake.delete_conversation(WS, conv["id"])
+        status, _, _ = self.fake.canvas_request(f"{self.srv.url}/canvas/sigsentry/submit", body)
+        self.assertEqual(status, 200)
+        job = self.finished("post_analysis")
+        self.assertEqual((job["state"], job["attempts"]), ("done", 1), job)
+        self.assertEqual(self.skipped(conv["id"]), [self.gone(conv["id"])])
+        analysis = self.analyses(conv["id"])[0]
+        self.assertEqual(analysis["steps"], {"note": "skipped", "url_attribute": "skipped"})
+        self.assertEqual(len(self.notes(conv["id"])), 2)  # the triage note; the analysis note was refused
+
+
 class Replies(SigsentryTestCase):
     binding = {"auto_analyze_threshold": "critical"}
 
