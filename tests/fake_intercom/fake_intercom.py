@@ -330,12 +330,6 @@ class FakeIntercom:
         with ws.lock:
             del ws.conversations[str(ws.conversation(conv_id)["id"])]
 
-    def delete_conversation(self, workspace_id, conv_id):
-        """The conversation is deleted in Intercom: from now on every request about it is 404."""
-        ws = self.workspaces[workspace_id]
-        with ws.lock:
-            del ws.conversations[str(ws.conversation(conv_id)["id"])]
-
     def seed_companies(self, workspace_id, count, start=0, prefix="company-", created_at=None,
                        **fields):
         """@count companies with company_id "<prefix><n>", created one second apart."""
