@@ -1264,6 +1264,35 @@ class EventsAsUsage(StartdeliverCase):
         self.assertEqual(len(self.all("/usage")), 131)
 
 
+    def test_user_whose_contact_was_deleted_is_skipped(self):
+        ws, now = self.ws, int(time.time())
+        with ws.lock:
+            ca = ws.add_contact(email="a@usage.test", name="A", external_id="ua")
+            cb = ws.add_contact(email="b@usage.test", name="B", external_id="ub")
+        for contact in (ca, cb):
+            conversations_of(ws, contact, 1, now - 3 * HOUR)
+        self.fake.seed_events(WS, ws.contacts[ca["id"]], [("login", now - 500)])
+        self.fake.seed_events(WS, ws.contacts[cb["id"]], [("login", now - 400)])
+        first = self.install(lambda: self.push_users([{"id": "ua"}, {"id": "ub"}]))
+        self.assertEqual(first["counts"]["usage_events"], 2)
+
+        # ub's contact is deleted in Intercom; ua has a new event.
+        self.fake.delete_contact(WS, cb["id"])
+        self.fake.seed_events(WS, ws.contacts[ca["id"]], [("export", now - 60)])
+        since = self.mark()
+        last = self.sync()
+        self.assertEqual((last["result"], last["counts"]["usage_events"]), ("ok", 1))
+        statuses = {r["query"]["intercom_user_id"]: r["status"]
+                    for r in self.sent("GET", r"^/events$", since)}
+        self.assertEqual(statuses, {ca["id"]: 200, cb["id"]: 404})
+        self.srv.wait_log(rf"contact {cb['id']} of user ub no longer exists in Intercom \(404\); "
+                          r"no usage events imported for it")
+        self.assertEqual(sorted(u["event"] for u in self.all("/usage?user_id=ua")),
+                         ["export", "login"])
+        self.assertEqual([u["event"] for u in self.all("/usage?user_id=ub")], ["login"])
+        self.assertEqual([j for j in self.srv.admin("GET", "/jobs/dead").json()["jobs"]], [])
+
+
 # ---------------------------------------------------------------------------
 # Regions
 # ---------------------------------------------------------------------------
