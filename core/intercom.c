@@ -57,6 +57,7 @@ struct ic_request {
     CURL *easy;
     struct curl_slist *headers;
     struct buf response;
+    json_object *parsed;        /* a 2xx body, parsed once on arrival */
     char error[CURL_ERROR_SIZE];
     int64_t rl_limit, rl_remaining, rl_reset; /* -1: header absent */
     struct event *retry_timer;
@@ -195,6 +196,7 @@ static void request_free(struct ic_request *r)
     if (r->retry_timer)
         event_free(r->retry_timer);
     buf_free(&r->response);
+    json_object_put(r->parsed);
     free(r->method);
     free(r->url);
     free(r->path);
@@ -233,8 +235,9 @@ static void deliver_one(struct ic_request *r)
                   r->response.len, r->final_code ? r->final_message : NULL);
         return;
     }
-    json_object *body = NULL;
-    if (r->response.len) {
+    json_object *body = r->parsed;
+    r->parsed = NULL;
+    if (!body && r->response.len) {
         enum json_tokener_error jerr;
         body = json_tokener_parse_verbose(r->response.data, &jerr);
     }
@@ -640,6 +643,20 @@ static void finished(struct ic_request *r, CURLcode result)
     }
     if (status >= 200 && status < 300) {
         ic->stats.responses_2xx++;
+        /* A 2xx body that does not parse was cut off on the way: handed on as a NULL body
+           it would read as an empty page, the end of a list, and a sync would stop early. */
+        if (r->plugin && r->response.len && !(r->parsed = json_tokener_parse(r->response.data))) {
+            ic->stats.transport_errors++;
+            if (may_retry(r) && r->attempts < (uint32_t)ic->srv->cfg->request_max_attempts) {
+                log_info("intercom", "%s %s: HTTP %ld with a body that is not valid JSON"
+                         " (attempt %u); retrying", r->method, r->path, status, r->attempts);
+                schedule_retry(r, retry_delay(ic->srv->cfg, r->attempts));
+            } else {
+                complete(r, 0, "invalid_response",
+                         "Intercom's answer was not valid JSON (cut off on the way?)");
+            }
+            return;
+        }
         complete(r, (int)status, NULL, NULL);
         return;
     }
