@@ -171,6 +171,7 @@ class FakeIntercom:
         self._authorizing = None    # (workspace id, admin id, deny)
         self._injections = []
         self._windows = {}          # workspace id -> (window number, requests counted)
+        self.window_counts = {}     # (workspace id, window number) -> requests counted in it
         self._lock = threading.RLock()
         self._servers = {}
         self._routes = self._route_table()
@@ -592,6 +593,7 @@ class FakeIntercom:
                 used = 0
             used += 1
             self._windows[ws.id_code] = (window, used)
+            self.window_counts[(ws.id_code, window)] = used
         return {"X-RateLimit-Limit": self.rate_limit_per_minute,
                 "X-RateLimit-Remaining": per_window - used, "X-RateLimit-Reset": (window + 1) * 10}
 
