@@ -88,9 +88,13 @@ static int check_config(struct server *srv, struct config_report *report)
 {
     srv->plugins = plugins_load(srv, false, report);
     server_print_report(report);
-    for (size_t i = 0; i < srv->plugins->n_refused; i++)
-        fprintf(stderr, "%s: plugin '%s' cannot be loaded: %s\n", srv->cfg->path,
+    for (size_t i = 0; i < srv->plugins->n_refused; i++) {
+        /* Located at the plugin's group, which may be in an @included file. */
+        const struct plugin_config *pc = config_plugin(srv->cfg, srv->plugins->refused[i].name);
+        fprintf(stderr, "%s:%d: plugin '%s' cannot be loaded: %s\n",
+                pc ? pc->file : srv->cfg->path, pc ? pc->line : 0,
                 srv->plugins->refused[i].name, srv->plugins->refused[i].reason);
+    }
     int rc = report->n_errors || srv->plugins->n_refused ? EXIT_CONFIG : 0;
     if (!rc)
         printf("%s: configuration OK (%zu plugins, %d warnings)\n", srv->cfg->path,

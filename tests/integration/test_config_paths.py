@@ -87,6 +87,23 @@ class ConfigPaths(ServerTestCase):
         self.assertRegex(err, r"(?m)^site/plugins/testplug\.conf:2: plugin 'testplug' "
                               + re.escape(NO_CREDENTIALS))
 
+    def test_refused_plugin_in_an_included_file_is_located_there(self):
+        site = self.dir / "site"
+        (site / "plugins").mkdir(parents=True)
+        (site / "plugins" / "ghost.conf").write_text(
+            "\n"
+            "ghost: {\n"
+            '  path = "../lib/ghost.so";\n'
+            "};\n")
+        (site / "switchboard.conf").write_text(
+            "plugins: {\n"
+            '@include "plugins/ghost.conf"\n'
+            "};\n")
+        code, _, err = check_config(self.dir, "site/switchboard.conf")
+        self.assertEqual(code, 2, err)
+        self.assertRegex(err, r"(?m)^site/plugins/ghost\.conf:2: plugin 'ghost' cannot be loaded: "
+                              r"cannot read the file")
+
     def test_empty_inline_client_secret_is_a_configuration_error(self):
         (self.dir / "switchboard.conf").write_text(
             f'plugin_dir = "{harness.TEST_PLUGIN_DIR}";\n'
