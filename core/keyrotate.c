@@ -347,12 +347,19 @@ int keyrotate_run(const struct config *cfg, FILE *out)
         }
     }
     test_pause_at("before-commit");
+    /*
+     * From here the new key stays, even if the commit reports a failure: an
+     * I/O error may come after the commit reached the disk, and only the
+     * tokens can tell (the next start, or rotation, reads them and decides).
+     */
+    remove_new = false;
     if (store_commit(st) != 0) {
-        snprintf(err, sizeof err, "cannot commit the re-sealed tokens: %s",
-                 sqlite3_errmsg(store_db(st)));
+        snprintf(err, sizeof err,
+                 "cannot commit the re-sealed tokens (%s); %s is kept and the next start "
+                 "settles which key the tokens are under",
+                 sqlite3_errmsg(store_db(st)), new_path);
         goto out;
     }
-    remove_new = false; /* the tokens need the new key now */
     test_pause_at("committed");
     if (rename(new_path, cfg->key_file) != 0) {
         snprintf(err, sizeof err,

@@ -249,6 +249,40 @@ class RotateKey(SecretsTestCase):
         self.srv.start()
         self.assert_tokens_work()
 
+    def test_failed_commit_keeps_the_new_key_for_the_next_start(self):
+        self.srv.stop()
+        old_key = self.key_file.read_text()
+        # A deferred foreign key broken by the re-sealing: the statements pass, COMMIT fails.
+        db = sqlite3.connect(self.data / "switchboard.db", isolation_level=None)
+        db.executescript(
+            "CREATE TABLE test_target (id INTEGER PRIMARY KEY);"
+            "CREATE TABLE test_broken (target INTEGER REFERENCES test_target (id)"
+            " DEFERRABLE INITIALLY DEFERRED);"
+            "CREATE TRIGGER test_trigger AFTER UPDATE OF token ON installations"
+            " BEGIN INSERT INTO test_broken VALUES (42); END;")
+        db.close()
+        failed = self.rotate()
+        self.assertEqual(failed.returncode, 1, failed)
+        self.assertIn("cannot commit the re-sealed tokens", failed.stderr)
+        self.assertTrue(self.key_file.with_name("secret.key.new").exists())
+        db = sqlite3.connect(self.data / "switchboard.db", isolation_level=None)
+        db.execute("DROP TRIGGER test_trigger")
+        db.close()
+        since = len(self.srv.lines)
+        self.srv.start()
+        self.srv.wait_log("undid an interrupted key rotation", since=since)
+        self.assertEqual(self.key_file.read_text(), old_key)
+        self.assertFalse(self.key_file.with_name("secret.key.new").exists())
+        self.assert_tokens_work()
+
+    def test_second_server_on_the_same_database_is_refused(self):
+        second = subprocess.run([str(BIN), "-c", str(self.srv.config_path),
+                                 "--listen", "127.0.0.1:0"],
+                                capture_output=True, text=True, timeout=30, cwd=self.srv.workdir)
+        self.assertEqual(second.returncode, 1, second)
+        self.assertIn("in use by another switchboard process", second.stderr)
+        self.assert_tokens_work()  # the first one is undisturbed
+
     def test_rotate_without_database_or_key(self):
         self.srv.stop()
         self.key_file.rename(self.data / "elsewhere.key")
