@@ -27,11 +27,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #define MAX_HEADERS 100
+/* What a lingering close reads and drops before it gives up on the client. */
+#define LINGER_MAX_BYTES (256 * 1024)
 
 enum phase { PHASE_HEAD, PHASE_BODY, PHASE_HANDLING, PHASE_WRITING };
 
@@ -62,7 +65,12 @@ struct http_request {
     size_t body_cap;
     int64_t content_length; /* -1: chunked */
     size_t chunk_left;      /* chunked: bytes left in the current chunk */
+    bool chunk_crlf;        /* chunked: the CRLF after a chunk's data is due */
     bool chunk_trailers;    /* chunked: reading trailers after the last chunk */
+    size_t trailer_bytes;   /* chunked: size of the trailer section so far */
+    size_t head_scanned;    /* bytes of the head already checked by scan_head */
+    bool absolute_form;     /* the target named scheme and authority */
+    const char *refusal;    /* why the request was refused, for the error message */
     bool keep_alive;
     char id[40];
     const char *label;
@@ -82,6 +90,7 @@ struct http_conn {
     struct http_request *req;
     bool close_after_write;
     bool lingering;         /* answered and half-closed: draining what the client still sends */
+    size_t lingered;        /* bytes drained while lingering */
     bool peer_closed;       /* the client half-closed while we worked: answer, then close */
     bool got_bytes;         /* any byte of the current request seen */
     char peer[64];
@@ -354,67 +363,168 @@ void http_redirect(struct http_request *req, const char *location)
     http_reply(req, 302, "text/plain; charset=utf-8", "", 0);
 }
 
-/* ---- parsing ---- */
+/* ---- parsing (RFC 9112) ---- */
+
+/* Every refusal names its reason; the client gets it in the JSON error. */
+static int refuse(struct http_request *req, int status, const char *why)
+{
+    req->refusal = why;
+    return status;
+}
 
 static bool is_tchar(unsigned char ch)
 {
-    return isalnum(ch) || strchr("!#$%&'*+-.^_`|~", ch);
+    return isalnum(ch) || (ch && strchr("!#$%&'*+-.^_`|~", ch));
 }
 
-/* Split the head in place into request line and headers; returns an HTTP status or 0. */
-static int parse_head(struct http_request *req)
+static bool is_hex(unsigned char ch)
 {
-    char *line = req->head, *end = strstr(line, "\r\n");
-    if (!end)
-        return 400;
-    *end = '\0';
-    char *sp1 = strchr(line, ' ');
-    char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-    if (!sp1 || !sp2 || strchr(sp2 + 1, ' '))
-        return 400;
-    *sp1 = *sp2 = '\0';
-    req->method = line;
-    for (const char *m = line; *m; m++)
-        if (!is_tchar((unsigned char)*m))
-            return 400;
-    char *target = sp1 + 1, *version = sp2 + 1;
-    if (strcmp(version, "HTTP/1.1") == 0)
-        req->minor_version = 1;
-    else if (strcmp(version, "HTTP/1.0") == 0)
-        req->minor_version = 0;
-    else
-        return str_starts_with(version, "HTTP/") ? 505 : 400;
+    return isxdigit(ch) != 0;
+}
+
+/* RFC 3986 pchar and query characters, without '%' (checked with its two digits). */
+static bool is_target_char(unsigned char ch)
+{
+    return isalnum(ch) || (ch && strchr("-._~!$&'()*+,;=:@/?", ch));
+}
+
+/* A case-insensitive comma-separated list member test (Connection: keep-alive, close). */
+static bool list_has_token(const char *list, const char *token)
+{
+    size_t n = strlen(token);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *start = p;
+        while (*p && *p != ',')
+            p++;
+        const char *end = p;
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if ((size_t)(end - start) == n && strncasecmp(start, token, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* uri-host [ ":" port ], or empty; reg-name and IPv6 literals only by their characters. */
+static bool host_value_valid(const char *v)
+{
+    const char *p = v;
+    if (*p == '[') {
+        while (*++p && *p != ']')
+            if (!is_hex((unsigned char)*p) && *p != ':' && *p != '.')
+                return false;
+        if (*p++ != ']')
+            return false;
+    } else {
+        for (; *p && *p != ':'; p++)
+            if (!isalnum((unsigned char)*p) && !strchr("-._~!$&'()*+,;=%", *p))
+                return false;
+    }
+    if (*p == ':')
+        for (p++; *p; p++)
+            if (!isdigit((unsigned char)*p))
+                return false;
+    return *p == '\0';
+}
+
+/* Validate the request target in place and split path and query; returns a status or 0. */
+static int parse_target(struct http_request *req, char *target)
+{
+    if (strcmp(target, "*") == 0) {
+        if (strcmp(req->method, "OPTIONS") != 0)
+            return refuse(req, 400, "the asterisk form is for OPTIONS only");
+        req->path = target;
+        return 0;
+    }
+    for (const unsigned char *t = (const unsigned char *)target; *t; t++) {
+        if (*t == '%') {
+            if (!is_hex(t[1]) || !is_hex(t[2]))
+                return refuse(req, 400, "malformed percent-escape in the request target");
+            t += 2;
+        } else if (!is_target_char(*t)) {
+            return refuse(req, 400, "the request target has a character that must be escaped");
+        }
+    }
+    /* The absolute form (RFC 9112 3.2.2) must be accepted; its authority replaces Host. */
+    if (strncasecmp(target, "http://", 7) == 0 || strncasecmp(target, "https://", 8) == 0) {
+        char *authority = strstr(target, "://") + 3;
+        char *slash = authority + strcspn(authority, "/?");
+        if (slash == authority)
+            return refuse(req, 400, "the absolute-form target has no host");
+        req->absolute_form = true;
+        if (*slash != '/') { /* "http://host" or "http://host?q": the path is "/" */
+            memmove(slash + 1, slash, strlen(slash) + 1);
+            *slash = '/';
+        }
+        target = slash;
+    }
     if (target[0] != '/')
-        return 400;
-    for (const char *t = target; *t; t++)
-        if ((unsigned char)*t <= 0x20 || *t == 0x7f)
-            return 400;
+        return refuse(req, 400, "the request target must begin with '/'");
     char *q = strchr(target, '?');
     if (q) {
         *q = '\0';
         req->query = q + 1;
     }
-    char *frag = strchr(q ? q + 1 : target, '#');
-    if (frag)
-        *frag = '\0';
     req->path = target;
+    return 0;
+}
 
+/* The request line: method SP request-target SP HTTP-version. */
+static int parse_request_line(struct http_request *req, char *line)
+{
+    char *sp1 = strchr(line, ' ');
+    char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    if (!sp1 || !sp2 || strchr(sp2 + 1, ' ') || sp1 == line || sp2 == sp1 + 1)
+        return refuse(req, 400, "malformed request line");
+    *sp1 = *sp2 = '\0';
+    req->method = line;
+    for (const char *m = line; *m; m++)
+        if (!is_tchar((unsigned char)*m))
+            return refuse(req, 400, "malformed method");
+    const char *v = sp2 + 1;
+    if (strncmp(v, "HTTP/", 5) != 0 || !isdigit((unsigned char)v[5]) || v[6] != '.'
+        || !isdigit((unsigned char)v[7]) || v[8])
+        return refuse(req, 400, "malformed HTTP version");
+    if (v[5] != '1')
+        return refuse(req, 505, "only HTTP/1.x is served here");
+    /* A higher minor version is served as the highest one we speak (RFC 9110 2.5). */
+    req->minor_version = v[7] == '0' ? 0 : 1;
+    return parse_target(req, sp1 + 1);
+}
+
+/*
+ * Split the head in place into request line and fields. The raw bytes were
+ * already checked by scan_head (CRLF only, no control bytes but HTAB), so
+ * C string functions see the whole head. Returns an HTTP status or 0.
+ */
+static int parse_head(struct http_request *req)
+{
+    char *line = req->head, *end = strstr(line, "\r\n");
+    if (!end)
+        return refuse(req, 400, "malformed request line");
+    *end = '\0';
+    int status = parse_request_line(req, line);
+    if (status)
+        return status;
+    int hosts = 0, transfer_encodings = 0;
     for (line = end + 2; *line; line = end + 2) {
         end = strstr(line, "\r\n");
         if (!end)
-            return 400;
+            return refuse(req, 400, "malformed header block");
         *end = '\0';
         if (line == end)
             break;
-        if (*line == ' ' || *line == '\t') /* obsolete folding: refuse, as RFC 9112 allows */
-            return 400;
+        if (*line == ' ' || *line == '\t') /* obsolete line folding: refuse, as RFC 9112 allows */
+            return refuse(req, 400, "obsolete line folding in a header field");
         char *colon = strchr(line, ':');
         if (!colon || colon == line)
-            return 400;
+            return refuse(req, 400, "malformed header field");
         *colon = '\0';
         for (const char *n = line; *n; n++)
             if (!is_tchar((unsigned char)*n))
-                return 400;
+                return refuse(req, 400, "malformed header field name");
         char *value = colon + 1;
         while (*value == ' ' || *value == '\t')
             value++;
@@ -422,11 +532,21 @@ static int parse_head(struct http_request *req)
         while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t'))
             *--vend = '\0';
         if (req->n_headers == MAX_HEADERS)
-            return 431;
+            return refuse(req, 431, "too many header fields");
+        if (str_eq_nocase(line, "Host")) {
+            if (++hosts > 1)
+                return refuse(req, 400, "more than one Host header field");
+            if (!host_value_valid(value))
+                return refuse(req, 400, "malformed Host header field");
+        } else if (str_eq_nocase(line, "Transfer-Encoding") && ++transfer_encodings > 1) {
+            return refuse(req, 400, "more than one Transfer-Encoding header field");
+        }
         req->headers[req->n_headers].name = line;
         req->headers[req->n_headers].value = value;
         req->n_headers++;
     }
+    if (req->minor_version == 1 && hosts == 0)
+        return refuse(req, 400, "an HTTP/1.1 request needs a Host header field");
     return 0;
 }
 
@@ -435,33 +555,40 @@ static int prepare_body(struct http_request *req, int64_t max_body)
 {
     const char *connection = http_header(req, "Connection");
     if (req->minor_version == 1)
-        req->keep_alive = !(connection && str_eq_nocase(connection, "close"));
+        req->keep_alive = !(connection && list_has_token(connection, "close"));
     else
-        req->keep_alive = connection && str_eq_nocase(connection, "keep-alive");
+        req->keep_alive = connection && list_has_token(connection, "keep-alive");
 
     const char *te = http_header(req, "Transfer-Encoding");
     const char *cl = http_header(req, "Content-Length");
     if (te) {
+        if (req->minor_version == 0)
+            return refuse(req, 400, "Transfer-Encoding in an HTTP/1.0 request");
         /* Both framings at once is the classic smuggling vector: refuse. */
-        if (cl || !str_eq_nocase(te, "chunked"))
-            return 400;
+        if (cl)
+            return refuse(req, 400, "both Transfer-Encoding and Content-Length");
+        /* chunked is the only coding served; anything else or before it can't be framed. */
+        if (!str_eq_nocase(te, "chunked"))
+            return refuse(req, 400, "the only Transfer-Encoding served is a single chunked");
         req->content_length = -1;
         return 0;
     }
     req->content_length = 0;
     if (cl) {
+        if (!*cl)
+            return refuse(req, 400, "malformed Content-Length");
         for (const char *p = cl; *p; p++)
             if (!isdigit((unsigned char)*p))
-                return 400;
-        if (!str_to_i64(cl, &req->content_length))
-            return 400;
+                return refuse(req, 400, "malformed Content-Length");
+        if (!str_to_i64(cl, &req->content_length)) /* overflow: certainly too large */
+            return refuse(req, 413, "the request body exceeds the server's limit");
         for (int i = 0; i < req->n_headers; i++) /* duplicates must agree */
             if (str_eq_nocase(req->headers[i].name, "Content-Length")
                 && strcmp(req->headers[i].value, cl) != 0)
-                return 400;
+                return refuse(req, 400, "conflicting Content-Length fields");
     }
     if (req->content_length > max_body)
-        return 413;
+        return refuse(req, 413, "the request body exceeds the server's limit");
     return 0;
 }
 
@@ -479,6 +606,62 @@ static void body_append(struct http_request *req, struct evbuffer *in, size_t n)
     req->body[req->body_len] = '\0';
 }
 
+/* Longest chunk-size line (with extensions) and trailer section we read. */
+#define MAX_CHUNK_LINE 1024
+
+/*
+ * chunk-size [ chunk-ext ]: plain hex digits (no sign, space or 0x), then
+ * nothing or BWS ";" and extension text. The size is checked against what is
+ * left of the limit digit by digit, so no value can overflow. Returns 0 with
+ * *size set, or an HTTP status.
+ */
+static int parse_chunk_size(struct http_request *req, const char *line, size_t len,
+                            uint64_t room, uint64_t *size)
+{
+    size_t i = 0;
+    uint64_t value = 0;
+    bool over = false;
+    for (; i < len && is_hex((unsigned char)line[i]); i++) {
+        unsigned digit = (unsigned)(isdigit((unsigned char)line[i])
+                                        ? line[i] - '0'
+                                        : tolower((unsigned char)line[i]) - 'a' + 10);
+        if (!over && (digit > room || value > (room - digit) / 16))
+            over = true; /* keep reading: a malformed line is 400 before it is 413 */
+        else if (!over)
+            value = value * 16 + digit;
+    }
+    if (i == 0)
+        return refuse(req, 400, "malformed chunk size");
+    size_t j = i;
+    while (j < len && (line[j] == ' ' || line[j] == '\t'))
+        j++;
+    if (j < len && line[j] != ';')
+        return refuse(req, 400, "malformed chunk size");
+    if (j == len && j != i)
+        return refuse(req, 400, "malformed chunk size");
+    for (; j < len; j++)
+        if (((unsigned char)line[j] < 0x20 && line[j] != '\t') || line[j] == 0x7f)
+            return refuse(req, 400, "control byte in a chunk extension");
+    if (over)
+        return refuse(req, 413, "the request body exceeds the server's limit");
+    *size = value;
+    return 0;
+}
+
+/* A trailer field line: same rules as a header field; trailers are read and dropped. */
+static bool trailer_line_valid(const char *line, size_t len)
+{
+    size_t i = 0;
+    while (i < len && is_tchar((unsigned char)line[i]))
+        i++;
+    if (i == 0 || i == len || line[i] != ':')
+        return false;
+    for (i++; i < len; i++)
+        if (((unsigned char)line[i] < 0x20 && line[i] != '\t') || line[i] == 0x7f)
+            return false;
+    return true;
+}
+
 /* Read chunked framing; returns 1 when complete, 0 for more input, or a negative HTTP status. */
 static int read_chunked(struct http_request *req, struct evbuffer *in, int64_t max_body)
 {
@@ -492,37 +675,53 @@ static int read_chunked(struct http_request *req, struct evbuffer *in, int64_t m
             req->chunk_left -= n;
             if (req->chunk_left > 0)
                 return 0;
-            /* The CRLF after the chunk data is consumed with the next size line. */
+            req->chunk_crlf = true;
+        }
+        if (req->chunk_crlf) { /* exactly CRLF after the chunk data */
+            if (evbuffer_get_length(in) < 2)
+                return 0;
+            char crlf[2];
+            evbuffer_remove(in, crlf, 2);
+            if (crlf[0] != '\r' || crlf[1] != '\n')
+                return -refuse(req, 400, "chunk data not followed by CRLF");
+            req->chunk_crlf = false;
         }
         size_t line_len;
-        char *line = evbuffer_readln(in, &line_len, EVBUFFER_EOL_CRLF);
-        if (!line)
-            return evbuffer_get_length(in) > 1024 ? -400 : 0;
+        char *line = evbuffer_readln(in, &line_len, EVBUFFER_EOL_CRLF_STRICT);
+        if (!line) {
+            if (evbuffer_get_length(in) > MAX_CHUNK_LINE)
+                return -refuse(req, 400, req->chunk_trailers ? "trailer field too long"
+                                                             : "chunk size line too long");
+            return 0;
+        }
+        if (line_len > MAX_CHUNK_LINE || memchr(line, '\n', line_len)
+            || memchr(line, '\r', line_len)) {
+            free(line);
+            return -refuse(req, 400, "malformed chunked framing");
+        }
         if (req->chunk_trailers) {
             bool done = line_len == 0;
+            bool valid = done || trailer_line_valid(line, line_len);
+            req->trailer_bytes += line_len + 2;
             free(line);
             if (done)
                 return 1;
+            if (!valid)
+                return -refuse(req, 400, "malformed trailer field");
+            if (req->trailer_bytes > req->srv->limits.max_header_bytes)
+                return -refuse(req, 431, "trailer section too large");
             continue;
         }
-        if (line_len == 0 && req->body_len > 0) { /* the CRLF that ends a chunk */
-            free(line);
-            continue;
-        }
-        char *end;
-        errno = 0;
-        unsigned long long size = strtoull(line, &end, 16);
-        bool bad = end == line || errno || (*end && *end != ';');
+        uint64_t size = 0;
+        int status = parse_chunk_size(req, line, line_len,
+                                      (uint64_t)max_body - (uint64_t)req->body_len, &size);
         free(line);
-        if (bad)
-            return -400;
-        if ((int64_t)(req->body_len + size) > max_body)
-            return -413;
-        if (size == 0) {
+        if (status)
+            return -status;
+        if (size == 0)
             req->chunk_trailers = true;
-            continue;
-        }
-        req->chunk_left = (size_t)size;
+        else
+            req->chunk_left = (size_t)size;
     }
 }
 
@@ -536,13 +735,13 @@ static void reply_and_close(struct http_conn *c, int status)
     if (!req->id[0])
         assign_request_id(req);
     req->keep_alive = false;
+    const char *why = req->refusal ? req->refusal : http_status_text(status);
     http_reply_error(req, status, status == 408   ? "timeout"
                                   : status == 413 ? "payload_too_large"
                                   : status == 431 ? "headers_too_large"
                                   : status == 505 ? "version_not_supported"
                                                   : "bad_request",
-                     "%s", status == 413 ? "the request body exceeds the server's limit"
-                                         : http_status_text(status));
+                     "%s", why);
 }
 
 static void assign_request_id(struct http_request *req)
@@ -566,6 +765,59 @@ static void start_handling(struct http_conn *c)
     c->srv->dispatch(req, c->srv->arg);
 }
 
+/*
+ * Check the head's raw bytes as they arrive, before any C string function
+ * sees them: lines end in CRLF only (a bare LF or CR is refused, RFC 9112
+ * 2.2), and no control byte but HTAB appears (a NUL would hide what follows
+ * it). Returns the head's length once its empty line arrived, 0 for more
+ * input, or a negative HTTP status.
+ */
+static long scan_head(struct http_request *req, struct evbuffer *in, size_t limit)
+{
+    size_t avail = evbuffer_get_length(in);
+    size_t n = avail < limit + 1 ? avail : limit + 1;
+    const unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)n);
+    size_t i = req->head_scanned;
+    for (; i < n; i++) {
+        unsigned char ch = p[i];
+        if (ch == '\r') {
+            if (i + 1 == n)
+                break; /* its LF may still come */
+            if (p[i + 1] != '\n')
+                return -refuse(req, 400, "bare CR in the request head");
+            if (i >= 2 && p[i - 2] == '\r' && p[i - 1] == '\n')
+                return (long)(i + 2);
+            i++;
+        } else if (ch == '\n') {
+            return -refuse(req, 400, "bare LF in the request head");
+        } else if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+            return -refuse(req, 400, "control byte in the request head");
+        }
+    }
+    req->head_scanned = i;
+    if (avail > limit)
+        return -refuse(req, 431, "the request head exceeds the server's limit");
+    return 0;
+}
+
+/* Empty lines before a request line are skipped (RFC 9112 2.2); false: wait for more. */
+static bool skip_leading_empty_lines(struct evbuffer *in)
+{
+    for (;;) {
+        unsigned char two[2];
+        ev_ssize_t got = evbuffer_copyout(in, two, 2);
+        if (got < 1)
+            return false;
+        if (two[0] != '\r')
+            return true;
+        if (got < 2)
+            return false;
+        if (two[1] != '\n')
+            return true; /* scan_head refuses the bare CR */
+        evbuffer_drain(in, 2);
+    }
+}
+
 static void read_head(struct http_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -577,20 +829,17 @@ static void read_head(struct http_conn *c)
         c->req = request_new(c);
         arm_timer(c, c->srv->limits.header_timeout_s);
     }
-    struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-    if (end.pos < 0) {
-        if (avail > c->srv->limits.max_header_bytes)
-            reply_and_close(c, 431);
-        return;
-    }
-    size_t head_len = (size_t)end.pos + 4;
-    if (head_len > c->srv->limits.max_header_bytes) {
-        reply_and_close(c, 431);
-        return;
-    }
     struct http_request *req = c->req;
-    req->head = xmalloc(head_len + 1);
-    evbuffer_remove(in, req->head, head_len);
+    if (req->head_scanned == 0 && !skip_leading_empty_lines(in))
+        return;
+    long head_len = scan_head(req, in, c->srv->limits.max_header_bytes);
+    if (head_len <= 0) {
+        if (head_len < 0)
+            reply_and_close(c, (int)-head_len);
+        return;
+    }
+    req->head = xmalloc((size_t)head_len + 1);
+    evbuffer_remove(in, req->head, (size_t)head_len);
     req->head[head_len] = '\0';
     int status = parse_head(req);
     if (!status)
@@ -641,7 +890,11 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     struct http_conn *c = arg;
     if (c->lingering) {
         struct evbuffer *in = bufferevent_get_input(bev);
+        c->lingered += evbuffer_get_length(in);
         evbuffer_drain(in, evbuffer_get_length(in));
+        /* Draining is for the answer's sake, not the client's: a sender that keeps on is cut off. */
+        if (c->lingered > LINGER_MAX_BYTES)
+            conn_free(c);
         return;
     }
     conn_process(c);
