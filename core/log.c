@@ -44,11 +44,59 @@ bool log_access_enabled(void)
     return access_enabled;
 }
 
+/* Length of the valid UTF-8 sequence at p (up to end), or 0 if it is not one. */
+static size_t utf8_sequence(const unsigned char *p, const unsigned char *end)
+{
+    size_t n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+    if (!n || p[0] > 0xf4 || (size_t)(end - p) < n)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xf0 && p[1] < 0x90) /* overlong */
+        || (p[0] == 0xed && p[1] >= 0xa0) || (p[0] == 0xf4 && p[1] >= 0x90) /* surrogate, > U+10FFFF */
+        || (p[0] == 0xc2 && p[1] < 0xa0)) /* C1 controls */
+        return 0;
+    return n;
+}
+
+/*
+ * Copy a message into out, escaping what could forge or hide log content:
+ * every C0 control (CR and LF would split entries, ESC drives terminals), DEL,
+ * C1 controls and bytes that are not valid UTF-8 become \xNN. Returns the
+ * length written; stops early rather than cutting an escape in half.
+ */
+static size_t escape_message(char *out, size_t cap, const char *msg, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)msg, *end = p + len;
+    size_t used = 0;
+    while (p < end) {
+        size_t n = *p >= 0x20 && *p < 0x7f ? 1 : *p >= 0x80 ? utf8_sequence(p, end) : 0;
+        if (n) {
+            if (used + n > cap)
+                break;
+            memcpy(out + used, p, n);
+            used += n;
+            p += n;
+            continue;
+        }
+        if (used + 4 > cap)
+            break;
+        out[used++] = '\\';
+        out[used++] = 'x';
+        out[used++] = hex[*p >> 4];
+        out[used++] = hex[*p & 15];
+        p++;
+    }
+    return used;
+}
+
 void log_vmsg(enum log_level level, const char *component, const char *fmt, va_list ap)
 {
     if (level < current_level)
         return;
-    char line[2048];
+    char line[4096], msg[2048];
     struct timeval tv;
     struct tm tm;
     gettimeofday(&tv, NULL);
@@ -56,16 +104,14 @@ void log_vmsg(enum log_level level, const char *component, const char *fmt, va_l
     int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %-5s [%s] ",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                      tm.tm_sec, (int)(tv.tv_usec / 1000), level_names[level], component);
-    if (n < 0)
+    if (n < 0 || (size_t)n >= sizeof line)
         return;
-    size_t used = (size_t)n;
-    int m = vsnprintf(line + used, sizeof line - used - 1, fmt, ap);
-    if (m > 0)
-        used += (size_t)m < sizeof line - used - 1 ? (size_t)m : sizeof line - used - 2;
-    /* A message must stay one line: newlines from callers would let input forge entries. */
-    for (size_t i = (size_t)n; i < used; i++)
-        if (line[i] == '\n' || line[i] == '\r')
-            line[i] = ' ';
+    int m = vsnprintf(msg, sizeof msg, fmt, ap);
+    if (m < 0)
+        return;
+    size_t msg_len = (size_t)m < sizeof msg ? (size_t)m : sizeof msg - 1;
+    /* A message must stay one line of text: input must never forge entries or hide bytes. */
+    size_t used = (size_t)n + escape_message(line + n, sizeof line - (size_t)n - 1, msg, msg_len);
     line[used++] = '\n';
     ssize_t rc = write(STDERR_FILENO, line, used);
     (void)rc;
