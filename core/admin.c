@@ -396,8 +396,9 @@ void admin_handle(struct server *srv, struct http_request *req)
         return;
     }
     if (r != ROUTE_FOUND) {
-        http_reply_error(req, 404, "not_found", "no admin route %s %s", http_method(req),
-                         http_path(req));
+        http_reply_error(req, r == ROUTE_BAD_PATH ? 400 : 404,
+                         r == ROUTE_BAD_PATH ? "bad_path" : "not_found", "no admin route %s %s",
+                         http_method(req), http_path(req));
         return;
     }
     const struct {

@@ -56,7 +56,8 @@ void api_handle(struct server *srv, struct http_request *req, const char *plugin
         return;
     }
     if (found != ROUTE_FOUND) {
-        http_reply_error(req, found == ROUTE_BAD_PATH ? 400 : 404, "not_found",
+        http_reply_error(req, found == ROUTE_BAD_PATH ? 400 : 404,
+                         found == ROUTE_BAD_PATH ? "bad_path" : "not_found",
                          "plugin '%s' has no route %s %s", p->name, http_method(req), rest);
         return;
     }

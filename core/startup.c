@@ -78,7 +78,14 @@ static void dispatch(struct http_request *req, void *arg)
 {
     struct server *srv = arg;
     struct route_match m;
-    if (router_match(top_routes, http_method(req), http_path(req), &m, NULL) != ROUTE_FOUND) {
+    enum router_result found = router_match(top_routes, http_method(req), http_path(req), &m, NULL);
+    if (found == ROUTE_BAD_PATH) {
+        http_reply_error(req, 400, "bad_path",
+                         "the path has a malformed escape, an escaped control byte or too many "
+                         "segments");
+        return;
+    }
+    if (found != ROUTE_FOUND) {
         http_reply_error(req, 404, "not_found", "no route for %s %s", http_method(req),
                          http_path(req));
         return;
