@@ -500,6 +500,73 @@ class StorageFaults(ServerTestCase):
                f" recovery_ms={recovery_ms:.0f} " + " ".join(f"{k}={v}" for k, v in counts.items()))
         self.assertEqual(srv.proc.poll(), None, "the server died")
 
+    def test_disk_full_under_load(self):
+        """The disk fills while four clients keep sending: every answer is 200 (stored) or 503
+        (not stored), and once there is room the 503'd notifications, sent again, are stored."""
+        fs = self.mount("tmpfs", 8)
+        srv = self.start_on(fs)
+        lock, stop = threading.Lock(), threading.Event()
+        acked, refused, odd = [], [], []
+
+        def sender(number):
+            serial = 0
+            while not stop.is_set():
+                serial += 1
+                env = envelope("conversation.user.replied", "ws1",
+                               {"type": "conversation", "id": f"l{number}-{serial % 5}"},
+                               notification_id=f"notif_load{number}_{serial}")
+                try:
+                    status, what = post_webhook(srv.port, env)
+                except OSError as e:
+                    status, what = 0, repr(e)
+                with lock:
+                    if status == 200 and what == "queued":
+                        acked.append(env["id"])
+                    elif (status, what) == (503, "store_unavailable"):
+                        refused.append(env)
+                    else:
+                        odd.append((status, what))
+                if status == 503:
+                    stop.wait(0.02)  # Intercom backs off too; this only keeps the log short
+
+        threads = [threading.Thread(target=sender, args=(i,), daemon=True) for i in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            wait_for(lambda: len(acked) >= 100, timeout=20, message="load before the fill")
+            filler_bytes = fs.fill()
+            wait_for(lambda: len(refused) >= 40, timeout=20, message="503s once the disk is full")
+            self.assertTrue(srv.request("GET", "/healthz", timeout=2).status == 200)
+            db = open_db(srv.workdir)
+            self.assertEqual(db.execute("PRAGMA integrity_check").fetchall(), [("ok",)])
+            self.assertEqual(events_without_job(db), 0)
+            db.close()
+            fs.unfill()
+            with lock:
+                refused_before = len(refused)
+            wait_for(lambda: len(acked) >= 100 + refused_before + 100, timeout=20,
+                     message="load accepted again once there is room")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=20)
+        self.assertEqual(odd, [])
+        refused_ids = {e["id"] for e in refused}
+        db = open_db(srv.workdir)
+        self.assertEqual(stored_ids(db) & refused_ids, set(), "a notification answered 503 was kept")
+        db.close()
+        resent = 0
+        for env in refused:  # Intercom's retries
+            status, what = post_webhook(srv.port, env)
+            self.assertEqual((status, what), (200, "queued"))
+            acked.append(env["id"])
+            resent += 1
+        counts = self.check_database(srv, acked)
+        report(f"disk-full-under-load: filler_bytes={filler_bytes} acknowledged={len(acked)}"
+               f" answered-503={len(refused)} resent-and-stored={resent} "
+               + " ".join(f"{k}={v}" for k, v in counts.items()))
+        self.assertEqual(srv.proc.poll(), None, "the server died")
+
     def test_disk_full_at_start(self):
         fs = self.mount("tmpfs", 4)
         srv = self.start_on(fs)
