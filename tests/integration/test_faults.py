@@ -24,6 +24,7 @@ import time
 import unittest
 from pathlib import Path
 
+import harness
 from harness import Server, ServerTestCase, envelope, sign_webhook, wait_for
 
 
@@ -309,6 +310,75 @@ class IntercomStorm(ServerTestCase):
                             if r["path"].pattern == r"^/conversations/\d+$"),
                         "not every injected fault was met")
         self.assertGreaterEqual(len(done), len(items) - len(always_500) - len(missing) - 6)
+
+
+class SigsentryStorm(ServerTestCase):
+    """sigsentry's triage (read the conversation, post a note, write attributes) and analysis
+    jobs against the same misbehaving Intercom: each job ends done or dead, saying why."""
+
+    settings = IntercomStorm.settings
+    TEXTS = ["Checkout is down for everyone!",
+             "Our checkout integration keeps failing with a 502 error, urgent",
+             "Checkout feels slow today", "How do I export my checkout receipts?"]
+
+    def test_every_sigsentry_job_ends_with_a_readable_reason(self):
+        fake = self.fake_intercom()
+        fake.add_workspace(id_code="ws1", name="Acme", region="US")
+        srv = self.server(plugins={"sigsentry": Server.plugin_config()}, intercom=fake,
+                          plugin_dir=harness.BUNDLED_PLUGIN_DIR, settings=self.settings).start()
+        self.assertEqual(srv.install("sigsentry", "ws1").status, 200)
+
+        def api(method, path, body):
+            r = srv.api("sigsentry", method, path, workspace="ws1", json_body=body)
+            self.assertIn(r.status, (200, 201), r)
+
+        api("POST", "/projects", {"id": "shop", "name": "Shop", "retention_days": 7})
+        api("PUT", "/projects/shop/services/checkout-api", {"aliases": []})
+        seed = int(os.environ.get("SWITCHBOARD_FAULT_SEED", random.randrange(1 << 30)))
+        rng = random.Random(seed)
+        kinds = (["429"] * 2 + ["500"] * 5 + ["503"] * 5 + ["slow"] * 4 + ["reset"] * 5
+                 + ["drop"] * 5 + ["truncate"] * 5 + ["pass"] * 20)
+        rng.shuffle(kinds)
+        for kind in kinds:
+            rule = {"429": dict(status=429, reset_in_s="window"), "500": dict(status=500),
+                    "503": dict(status=503), "slow": dict(delay_ms=1600),
+                    "reset": dict(reset=True), "drop": dict(drop=True),
+                    "truncate": dict(truncate=True), "pass": {}}[kind]
+            fake.inject(path=r"^/conversations/\d+(/reply)?$", times=1, **rule)
+        convs = [fake.create_conversation("ws1", self.TEXTS[i % len(self.TEXTS)]) for i in range(16)]
+        for conv in convs:
+            status, _, _ = fake.send_webhook(f"{srv.url}/webhooks/sigsentry",
+                                             "conversation.user.created", "ws1", conv)
+            self.assertEqual(status, 200)
+
+        def jobs():
+            listed = srv.admin("GET", "/jobs?plugin=sigsentry&limit=1000").json()["jobs"]
+            return [j for j in listed if j["type"] in ("webhook", "post_analysis")]
+
+        wait_for(lambda: len([j for j in jobs() if j["type"] == "webhook"]) == len(convs)
+                 and all(j["state"] in ("done", "dead") for j in jobs()),
+                 timeout=120, interval=0.25, message="every sigsentry job done or dead")
+        final = [srv.admin("GET", f"/jobs/{j['id']}").json() for j in jobs()]
+        for job in final:
+            reason = job.get("last_error")
+            if job["state"] == "dead":
+                self.assertTrue(reason, job)
+            if reason is not None:
+                self.assertTrue(reason.strip() and reason.isprintable() and len(reason) < 1024,
+                                f"unreadable reason {reason!r}")
+        notes = {}
+        for r in fake.requests:
+            if r["method"] == "POST" and (r.get("json") or {}).get("message_type") == "note" \
+                    and r["status"] == 200 and not r.get("truncated"):
+                notes[r["path"]] = notes.get(r["path"], 0) + 1
+        states = {}
+        for job in final:
+            states[(job["type"], job["state"])] = states.get((job["type"], job["state"]), 0) + 1
+        dead_reasons = sorted({j["last_error"][:80] for j in final if j["state"] == "dead"})
+        report(f"sigsentry-storm: seed={seed} jobs={len(final)} by-type-and-state={states}"
+               f" requests={len(fake.requests)} conversations-with-a-note={len(notes)}"
+               f" most-notes-on-one={max(notes.values()) if notes else 0} dead-reasons={dead_reasons}")
+        self.assertTrue(all(r["times"] == 0 for r in fake._injections), "not every fault was met")
 
 
 class CutOffAnswers(ServerTestCase):
