@@ -181,10 +181,11 @@ class KillNine(ServerTestCase):
         self.assertEqual(set(states), {"done"})
         self.assertEqual(events_without_job(db), 0)
         self.assertTrue(stored <= attempted)
-        # The admin API agrees with the table.
-        r = srv.admin("GET", "/events?plugin=testplug&limit=1000")
-        if len(stored) <= 1000:
-            self.assertEqual({e["notification_id"] for e in r.json()["events"]}, stored)
+        # The admin API agrees with the table (a sample: the table holds thousands).
+        rows = db.execute("SELECT id, notification_id FROM events WHERE plugin = 'testplug'").fetchall()
+        for event_id, nid in rng.sample(rows, min(20, len(rows))):
+            event = srv.admin("GET", f"/events/{event_id}").json()
+            self.assertEqual((event["notification_id"], event["outcome"]), (nid, "queued"))
 
 
 class IntercomStorm(ServerTestCase):
