@@ -21,7 +21,6 @@ import sys
 import tempfile
 import threading
 import time
-import unittest
 from pathlib import Path
 
 import harness
@@ -486,6 +485,8 @@ class StorageFaults(ServerTestCase):
     def mount(self, kind="tmpfs", size_mb=8):
         if os.geteuid() != 0:
             self.skipTest("skipped: needs root to mount a small filesystem")
+        if kind == "ext4" and not (shutil.which("mkfs.ext4") and shutil.which("chattr")):
+            self.skipTest("skipped: needs mkfs.ext4 and chattr (e2fsprogs)")
         try:
             fs = SmallFilesystem(kind, size_mb)
         except (OSError, subprocess.CalledProcessError) as e:
