@@ -1,0 +1,34 @@
+/*
+ * fuzz_product_api - the plugin's product-side API with its api_key: the
+ * input is "METHOD PATH\nBODY" (PATH under /api/testplug, BODY sent as
+ * JSON), e.g. "POST /jobs?workspace_id=ws_fuzz\n{...}". The host parses the
+ * body and query, finds the installation and the route, and runs the
+ * plugin's handler. Every request gets a well-formed answer (a 500 is
+ * allowed: testplug fails some routes on purpose, e.g. without workspace_id).
+ */
+#include "server_harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    fuzz_server_boot();
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct buf req;
+    buf_init(&req);
+    fuzz_line_request(&req, data, size, "/api/" FUZZ_PLUGIN,
+                      "Authorization: Bearer " FUZZ_API_KEY "\r\n");
+    int status = fuzz_server_request(req.data, req.len, NULL);
+    buf_free(&req);
+    if (status == 0) {
+        fprintf(stderr, "fuzz: the product API answered %d\n", status);
+        abort();
+    }
+    return 0;
+}
