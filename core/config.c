@@ -192,12 +192,39 @@ static void sources_free(struct sources *src)
     free(src->names);
 }
 
+static const char *src_file_named(struct sources *src, const char *raw);
+
+/* The part of the embedded default that holds its line `line`. */
+static const struct embedded_source *embedded_part(unsigned line)
+{
+    const struct embedded_source *part = &default_config_sources[0];
+    for (const struct embedded_source *e = part; e->first_line; e++)
+        if (e->first_line <= line)
+            part = e;
+    return part;
+}
+
+/* A line number of the embedded default, as a line of the file it came from. */
+static int embedded_line(unsigned line)
+{
+    const struct embedded_source *part = embedded_part(line);
+    return (int)(part->file_line + (line - part->first_line));
+}
+
 static const char *src_file(const config_setting_t *s, struct sources *src)
 {
     const char *raw = config_setting_source_file(s);
-    /* NULL: the embedded default, read from a string (its includes are inlined). */
+    /* NULL: the embedded default, read from a string; its includes were pasted in. */
+    if (!raw)
+        raw = embedded_part(config_setting_source_line(s))->file;
     if (!raw || strcmp(raw, src->main_file) == 0)
         return src->main_file;
+    return src_file_named(src, raw);
+}
+
+/* How a file libconfig names `raw` is shown (and opened) from the current folder. */
+static const char *src_file_named(struct sources *src, const char *raw)
+{
     for (size_t i = 0; i < src->n_names; i++)
         if (src->names[i].raw == raw)
             return src->names[i].shown;
@@ -226,7 +253,8 @@ static char *resolve_path(const struct sources *src, const char *file, const cha
 
 static int src_line(const config_setting_t *s)
 {
-    return (int)config_setting_source_line(s);
+    unsigned line = config_setting_source_line(s);
+    return config_setting_source_file(s) ? (int)line : embedded_line(line);
 }
 
 static const char *type_name(int type)
@@ -726,11 +754,16 @@ struct config *config_load(const char *path, struct config_report *r)
     int ok = path ? config_read_file(&lc, path) : config_read_string(&lc, default_config_text);
     if (!ok) {
         const char *efile = config_error_file(&lc);
+        int eline = config_error_line(&lc);
+        if (!path) { /* the embedded default: name the file the line came from */
+            const struct embedded_source *part = embedded_part((unsigned)eline);
+            eline = embedded_line((unsigned)eline);
+            efile = part->file ? src_file_named(&src, part->file) : NULL;
+        }
         if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
             config_error(r, efile ? efile : cfg->path, 0, "cannot read: %s", strerror(errno));
         else
-            config_error(r, efile ? efile : cfg->path, config_error_line(&lc), "%s",
-                         config_error_text(&lc));
+            config_error(r, efile ? efile : cfg->path, eline, "%s", config_error_text(&lc));
     } else {
         parse_root(cfg, &lc, &src, r);
     }

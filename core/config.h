@@ -115,5 +115,16 @@ const struct plugin_config *config_plugin(const struct config *cfg, const char *
 
 /* The embedded copy of etc/switchboard.conf (generated at build time). */
 extern const char default_config_text[];
+/*
+ * Where its lines came from, since its @includes are pasted in: from line
+ * first_line of the text on, lines are file's (NULL: the main file) from
+ * file_line on. In order; ends with first_line 0.
+ */
+struct embedded_source {
+    unsigned first_line;
+    const char *file;
+    unsigned file_line;
+};
+extern const struct embedded_source default_config_sources[];
 
 #endif

@@ -132,3 +132,28 @@ class ConfigPaths(ServerTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class EmbeddedDefaultLocations(unittest.TestCase):
+    def test_warnings_name_the_included_file_and_its_line(self):
+        """The embedded default has its @includes pasted in; its messages still name
+        etc/plugins/<name>.conf and the line there, not the main file."""
+        etc = harness.REPO / "etc"
+        with tempfile.TemporaryDirectory() as cwd:
+            p = subprocess.run([str(harness.BIN), "--check-config"], cwd=cwd, capture_output=True,
+                               timeout=60)
+            err = p.stderr.decode()
+            self.assertEqual(p.returncode, 0, err)
+            located = 0
+            for conf in sorted((etc / "plugins").glob("*.conf")):
+                name = conf.stem
+                lines = conf.read_text().splitlines()
+                group_line = next(i for i, text in enumerate(lines, 1)
+                                  if re.match(rf"\s*{name}\s*[:=]\s*\{{", text))
+                if NO_CREDENTIALS not in err:
+                    continue
+                self.assertIn(f"{cwd}/etc/plugins/{name}.conf:{group_line}: plugin '{name}' "
+                              f"{NO_CREDENTIALS}", err)
+                located += 1
+            self.assertGreater(located, 0, err)
+            self.assertNotRegex(err, r"etc/switchboard\.conf:\d+: plugin")
