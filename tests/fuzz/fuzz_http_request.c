@@ -48,8 +48,11 @@ static void dispatch(struct http_request *req, void *arg)
     (void)http_peer(req);
     size_t len;
     const char *body = http_body(req, &len);
-    if (body[len] != '\0' || strlen(http_request_id(req)) == 0)
-        abort(); /* the accessors promise a NUL-terminated body and a request id */
+    /* The accessors promise a method, a path starting with '/', a NUL-terminated body, an id. */
+    bool head = strcmp(http_method(req), "HEAD") == 0;
+    if (!*http_method(req) || http_path(req)[0] != '/' || body[len] != '\0'
+        || !*http_request_id(req) || http_is_head(req) != head)
+        abort();
     const char *path = http_path(req);
     if (str_starts_with(path, "/query")) {
         json_object *o = json_object_new_object();
