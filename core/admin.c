@@ -215,7 +215,8 @@ static void list_jobs(struct server *srv, struct http_request *req, const struct
         known |= strcmp(state, job_state_names[i]) == 0;
     if (!known) {
         http_reply_error(req, 400, "bad_state",
-                         "state must be queued, waiting, running, done, dead or cancelled");
+                         "state must be queued, waiting, running, pending, done, dead, "
+                         "cancelled or skipped");
         return;
     }
     reply_list(req, "jobs",

@@ -40,8 +40,8 @@
 #define UNAVAILABLE_DELAY_MS 60000
 #define DUE_RECHECK_MS 10
 
-const char *const job_state_names[JOB_STATES] = {"queued", "waiting", "running", "pending",
-                                                 "done",   "dead",    "cancelled"};
+const char *const job_state_names[JOB_STATES] = {"queued", "waiting", "running",   "pending",
+                                                 "done",   "dead",    "cancelled", "skipped"};
 
 /* The states in which a job holds its key. */
 #define ACTIVE_STATES "('queued', 'waiting', 'running', 'pending')"
@@ -57,7 +57,7 @@ struct running_job {
     struct event *pending_timer; /* set while the plugin owes a job_complete */
 };
 
-enum outcome { OUTCOME_DONE, OUTCOME_RETRY, OUTCOME_DEAD };
+enum outcome { OUTCOME_DONE, OUTCOME_RETRY, OUTCOME_DEAD, OUTCOME_SKIPPED };
 
 struct completion {
     int64_t id;
@@ -471,6 +471,15 @@ static void finish(struct jobs *jobs, struct running_job *rj, sb_status status,
         }
         break;
     case SB_FAIL:
+        /* What the job is about is gone (a deleted conversation): nothing to retry or replay. */
+        if (result && (result->http_status == 404 || result->http_status == 410)) {
+            log_info("jobs", "job %lld (%s) skipped: %s", (long long)rj->id, rj->plugin->name,
+                     msg ? msg : "its object no longer exists");
+            queue_completion(jobs, rj, OUTCOME_SKIPPED, 0,
+                             msg ? msg : "its object no longer exists");
+            break;
+        }
+        /* fall through */
     default:
         log_warn("jobs", "job %lld (%s) failed: %s", (long long)rj->id, rj->plugin->name,
                  msg ? msg : "(no message)");
@@ -648,7 +657,7 @@ static void write_completions(struct jobs *jobs)
                          : NULL;
     for (size_t i = 0; q && i < jobs->n_written; i++) {
         struct completion *c = &jobs->done[i];
-        static const char *const states[] = {"done", "queued", "dead"};
+        static const char *const states[] = {"done", "queued", "dead", "skipped"};
         sqlite3_bind_int64(q, 1, c->id);
         sqlite3_bind_text(q, 2, states[c->outcome], -1, SQLITE_STATIC);
         if (c->outcome == OUTCOME_RETRY)
@@ -905,7 +914,7 @@ static void prune_cb(evutil_socket_t fd, short what, void *arg)
     /* (Named: without statistics SQLite would rather walk every 'done' row of jobs_by_state.) */
     sqlite3_stmt *q = store_stmt(
         srv->store, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_finished "
-                    "WHERE state IN ('done', 'cancelled') AND finished_at < ?1 LIMIT ?2)");
+                    "WHERE state IN ('done', 'cancelled', 'skipped') AND finished_at < ?1 LIMIT ?2)");
     if (q) {
         sqlite3_bind_int64(q, 1, now - (int64_t)srv->cfg->job_retention_days * 86400000);
         sqlite3_bind_int(q, 2, PRUNE_BATCH);
@@ -994,7 +1003,7 @@ int jobs_replay(struct jobs *jobs, int64_t job_id, char *err, size_t errlen)
             "WHERE a.plugin = jobs.plugin AND a.installation_id = jobs.installation_id AND a.key = "
             "jobs.key AND a.state IN " ACTIVE_STATES ") THEN 'waiting' ELSE 'queued' END, "
             "attempts = 0, run_at = ?2, updated_at = ?2, finished_at = NULL WHERE id = ?1 AND "
-            "state IN ('dead', 'cancelled')");
+            "state IN ('dead', 'cancelled', 'skipped')");
     if (!q) {
         snprintf(err, errlen, "database error");
         return -1;
@@ -1006,7 +1015,7 @@ int jobs_replay(struct jobs *jobs, int64_t job_id, char *err, size_t errlen)
         return -1;
     }
     if (sqlite3_changes(store_db(st)) == 0) {
-        snprintf(err, errlen, "job %lld is not dead or cancelled", (long long)job_id);
+        snprintf(err, errlen, "job %lld is not dead, cancelled or skipped", (long long)job_id);
         return -1;
     }
     log_info("jobs", "job %lld replayed", (long long)job_id);

@@ -56,7 +56,7 @@ json_object *jobs_list(struct jobs *jobs, const char *state, const char *plugin,
 json_object *jobs_get(struct jobs *jobs, int64_t job_id);
 json_object *jobs_schedules(struct jobs *jobs, const char *plugin);
 /* Counts by state, for /metrics. */
-#define JOB_STATES 7
+#define JOB_STATES 8
 void jobs_counts(struct jobs *jobs, int64_t counts[JOB_STATES]);
 extern const char *const job_state_names[JOB_STATES];
 int jobs_in_flight(const struct jobs *jobs);

@@ -107,6 +107,43 @@ static const char *const steps[] = {
      */
     "CREATE INDEX events_by_received ON events (received_at);"
     "CREATE INDEX jobs_by_event ON jobs (event_id) WHERE event_id IS NOT NULL;",
+    /*
+     * 3: the 'skipped' job state - a job whose object no longer exists at
+     * Intercom ends there with its reason, neither done nor dead. SQLite cannot
+     * change a CHECK constraint in place, so the table is rebuilt (same columns,
+     * same ids) and its indexes made again.
+     */
+    "CREATE TABLE jobs_v3 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  plugin TEXT NOT NULL,"
+    "  installation_id INTEGER NOT NULL DEFAULT 0,"
+    "  type TEXT NOT NULL,"
+    "  key TEXT,"
+    "  payload TEXT,"
+    "  event_id INTEGER,"
+    "  state TEXT NOT NULL"
+    "    CHECK (state IN ('queued', 'waiting', 'running', 'pending', 'done', 'dead',"
+    "                     'cancelled', 'skipped')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  max_attempts INTEGER NOT NULL,"
+    "  run_at INTEGER NOT NULL,"
+    "  last_error TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  finished_at INTEGER);"
+    "INSERT INTO jobs_v3 (id, plugin, installation_id, type, key, payload, event_id, state,"
+    "  attempts, max_attempts, run_at, last_error, created_at, updated_at, finished_at)"
+    "  SELECT id, plugin, installation_id, type, key, payload, event_id, state, attempts,"
+    "  max_attempts, run_at, last_error, created_at, updated_at, finished_at FROM jobs;"
+    "DROP TABLE jobs;"
+    "ALTER TABLE jobs_v3 RENAME TO jobs;"
+    "CREATE INDEX jobs_due ON jobs (run_at, id) WHERE state = 'queued';"
+    "CREATE INDEX jobs_active_key ON jobs (plugin, installation_id, key, id)"
+    "  WHERE key IS NOT NULL AND state IN ('queued', 'waiting', 'running', 'pending');"
+    "CREATE INDEX jobs_by_state ON jobs (state, id);"
+    "CREATE INDEX jobs_finished ON jobs (finished_at)"
+    "  WHERE state IN ('done', 'cancelled', 'skipped');"
+    "CREATE INDEX jobs_by_event ON jobs (event_id) WHERE event_id IS NOT NULL;",
 };
 
 int migrations_count(void)

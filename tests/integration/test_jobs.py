@@ -61,6 +61,21 @@ class Retries(JobsTestCase):
         dead = self.wait_state(job_id, "dead")
         self.assertEqual((dead["attempts"], dead["last_error"]), (1, "payload asked to fail"))
 
+    def test_fail_with_404_is_skipped_with_its_reason(self):
+        """FAIL with http_status 404: the job's object is gone - skipped, not dead, not retried."""
+        job_id = self.enqueue(type="work", payload={"outcome": "gone"})
+        skipped = self.wait_state(job_id, "skipped")
+        self.assertEqual((skipped["attempts"], skipped["last_error"]),
+                         (1, "conversation 42 no longer exists"))
+        listed = self.srv.admin("GET", "/jobs?state=skipped").json()["jobs"]
+        self.assertEqual([j["id"] for j in listed], [job_id])
+        self.assertEqual(self.srv.admin("GET", "/jobs/dead").json()["jobs"], [])
+        self.assertEqual(len(self.srv.docs("testplug", "work", "ws1")), 1)  # ran once
+        # An integrator who knows the object is back can still run it again.
+        r = self.srv.admin("POST", f"/jobs/{job_id}/replay")
+        self.assertEqual((r.status, r.json()["state"]), (200, "queued"))
+        wait_for(lambda: len(self.srv.docs("testplug", "work", "ws1")) == 2, message="replayed run")
+
     def test_event_retry_until_dead_then_replay(self):
         self.settings(event_mode="retry")
         r = self.srv.webhook("testplug", envelope("conversation.user.created", "ws1",

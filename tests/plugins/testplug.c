@@ -230,6 +230,10 @@ static sb_status on_job(void *state, const sb_job *job, sb_result *result)
         return sb_result_set(result, SB_RETRY, "payload asked to retry");
     if (outcome && strcmp(outcome, "fail") == 0)
         return sb_result_set(result, SB_FAIL, "payload asked to fail");
+    if (outcome && strcmp(outcome, "gone") == 0) { /* what the job is about no longer exists */
+        result->http_status = 404;
+        return sb_result_set(result, SB_FAIL, "conversation 42 no longer exists");
+    }
     return SB_OK;
 }
 

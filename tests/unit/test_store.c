@@ -1,5 +1,6 @@
 /* Unit tests: store.c, migrations.c and documents.c on a real SQLite file. */
 #include "documents.h"
+#include "migrations.h"
 #include "store.h"
 #include "unit.h"
 
@@ -44,6 +45,46 @@ static void migrations_apply_once(void)
                        "('jobs_finished', 'events_by_received', 'jobs_by_event')");
     CHECK(sqlite3_step(q) == SQLITE_ROW);
     CHECK_INT(sqlite3_column_int(q, 0), 3);
+    sqlite3_reset(q);
+    store_close(st);
+}
+
+/* Migration 3 rebuilds jobs for the 'skipped' state: every row, id and index survives. */
+static void skipped_state_migration_keeps_jobs(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/v2.db", dir);
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, migrations_step(1), NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, migrations_step(2), NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "PRAGMA user_version = 2;"
+                       "INSERT INTO jobs (id, plugin, type, key, state, attempts, max_attempts,"
+                       " run_at, last_error, created_at, updated_at) VALUES"
+                       " (7, 'p', 'webhook', 'item:1', 'dead', 8, 8, 1, 'gave up', 1, 2),"
+                       " (9, 'p', 'webhook', 'item:1', 'queued', 0, 8, 5, NULL, 3, 3);"
+                       "INSERT INTO jobs (plugin, type, state, max_attempts, run_at, created_at,"
+                       " updated_at) VALUES ('p', 'x', 'skipped', 1, 1, 1, 1);",
+                       NULL, NULL, NULL)
+          != SQLITE_OK); /* version 2 knows no 'skipped' */
+    sqlite3_close(db);
+    struct store *st = open_db("v2.db");
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    CHECK_INT(store_schema_version(st), store_latest_version());
+    sqlite3_stmt *q = store_stmt(st, "SELECT group_concat(id || ':' || state || ':' || "
+                                     "coalesce(last_error, '-'), ',') FROM jobs ORDER BY id");
+    CHECK(sqlite3_step(q) == SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(q, 0), "7:dead:gave up,9:queued:-");
+    sqlite3_reset(q);
+    CHECK(store_exec(st, "UPDATE jobs SET state = 'skipped' WHERE id = 7") == 0);
+    q = store_stmt(st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = "
+                       "'jobs' AND name IN ('jobs_due', 'jobs_active_key', 'jobs_by_state', "
+                       "'jobs_finished', 'jobs_by_event')");
+    CHECK(sqlite3_step(q) == SQLITE_ROW);
+    CHECK_INT(sqlite3_column_int(q, 0), 5);
     sqlite3_reset(q);
     store_close(st);
 }
@@ -172,6 +213,7 @@ int main(void)
 {
     dir = unit_tempdir();
     RUN(migrations_apply_once);
+    RUN(skipped_state_migration_keeps_jobs);
     RUN(newer_schema_is_refused);
     RUN(nested_transactions);
     RUN(wal_checkpointed_in_background);

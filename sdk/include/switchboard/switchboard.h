@@ -83,7 +83,13 @@ typedef enum sb_status {
  */
 typedef struct sb_result {
     uint32_t retry_after_s; /**< RETRY: seconds to wait; 0 lets the host back off */
-    int http_status;        /**< FAIL from a product-API route: status to answer (default 500) */
+    /**
+     * FAIL from a product-API route: status to answer (default 500). FAIL from
+     * a job or webhook handler with 404 or 410: what the job is about no longer
+     * exists (a deleted conversation, say), so it ends 'skipped' with message as
+     * the reason, neither retried nor dead (an older host records it dead).
+     */
+    int http_status;
     char message[256];      /**< RETRY/FAIL: why */
 } sb_result;
 
