@@ -71,13 +71,14 @@ bool ss_conversation_gone(const sb_intercom_response *res)
 sb_status ss_skip_gone_conversation(struct ss_plugin *ss, sb_installation_id inst,
                                     const char *conversation_id, sb_result *result)
 {
-    sb_result_set(result, SB_OK, "conversation %s no longer exists at Intercom (404)",
+    sb_result_set(result, SB_FAIL, "conversation %s no longer exists at Intercom (404)",
                   conversation_id);
     if (ss->host->audit(ss->self, inst, conversation_id, "skipped", result->message) != 0)
         return sb_result_set(result, SB_RETRY, "could not record that conversation %s is gone",
                              conversation_id);
     ss->host->log(ss->self, SB_LOG_INFO, "skipped: %s", result->message);
-    return SB_OK;
+    result->http_status = 404; /* the host ends the job 'skipped', with the message as reason */
+    return SB_FAIL;
 }
 
 bool ss_attribute_error_is_permanent(const sb_intercom_response *res)

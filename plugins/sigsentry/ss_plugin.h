@@ -153,12 +153,12 @@ bool ss_attribute_error_is_permanent(const sb_intercom_response *res);
 /** True when Intercom answered that the conversation does not exist (any more): 404 not_found. */
 bool ss_conversation_gone(const sb_intercom_response *res);
 /**
- * End a job about a conversation Intercom no longer has: the SDK has no
- * "skipped" outcome, so the job completes as done (a retry would meet the
- * same 404, and a dead job would ask an integrator to replay it for
- * nothing) and the reason goes to the conversation's audit timeline as
- * action "skipped" and to @p result's message. RETRY if the reason could
- * not be recorded.
+ * End a job about a conversation Intercom no longer has: FAIL with
+ * http_status 404, which the host records as a 'skipped' job (a retry would
+ * meet the same 404, and a dead job would ask an integrator to replay it for
+ * nothing); the reason goes to @p result's message and to the conversation's
+ * audit timeline as action "skipped". RETRY if the reason could not be
+ * recorded.
  */
 sb_status ss_skip_gone_conversation(struct ss_plugin *ss, sb_installation_id inst,
                                     const char *conversation_id, sb_result *result);

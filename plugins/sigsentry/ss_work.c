@@ -90,16 +90,18 @@ static void finish(struct ss_work *w, sb_status status, const sb_result *result)
 static sb_status skip_the_rest(struct ss_work *w, sb_result *result)
 {
     sb_status st = ss_skip_gone_conversation(w->ss, w->inst, w->conversation_id, result);
-    if (st != SB_OK)
+    if (st == SB_RETRY)
         return st;
     json_object *steps = pk_obj(w->doc, "steps");
     for (const struct ss_step *step = w->steps; steps && step->name; step++)
         if (strcmp(ss_step_state(w->doc, step->name), "pending") == 0)
             pk_add_str(steps, step->name, "skipped");
     pk_add_str(w->doc, "skipped_reason", result->message);
-    if (ss_put(w->ss, w->inst, w->collection, w->key, json_object_get(w->doc)) != 0)
+    if (ss_put(w->ss, w->inst, w->collection, w->key, json_object_get(w->doc)) != 0) {
+        result->http_status = 0;
         return sb_result_set(result, SB_RETRY, "could not save progress");
-    return SB_OK;
+    }
+    return st;
 }
 
 void ss_work_call_done(void *arg, const sb_intercom_response *res)

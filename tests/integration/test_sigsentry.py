@@ -477,7 +477,8 @@ class MissingConversation(SigsentryTestCase):
         return [e["detail"] for e in r.json()["audit"] if e["action"] == "skipped"]
 
     def finished(self, type_):
-        return wait_for(lambda: [j for j in self.jobs(type_) if j["state"] in ("done", "dead")],
+        return wait_for(lambda: [j for j in self.jobs(type_)
+                                 if j["state"] in ("done", "dead", "skipped")],
                         timeout=15, message=f"{type_} job finished")[0]
 
     def test_deleted_before_the_job_reads_it(self):
@@ -485,7 +486,8 @@ class MissingConversation(SigsentryTestCase):
         self.fake.delete_conversation(WS, conv["id"])
         self.webhook(conv)
         job = self.finished("webhook")
-        self.assertEqual((job["state"], job["attempts"]), ("done", 1), job)
+        self.assertEqual((job["state"], job["attempts"], job["last_error"]),
+                         ("skipped", 1, self.gone(conv["id"])), job)
         self.assertEqual(self.skipped(conv["id"]), [self.gone(conv["id"])])
         self.assertIsNone(self.triage(conv["id"]))
         self.assertEqual([r["method"] for r in self.sent(conv["id"])], ["GET"])
@@ -498,7 +500,8 @@ class MissingConversation(SigsentryTestCase):
         self.fake.delete_conversation(WS, conv["id"])
         gate.release()
         job = self.finished("webhook")
-        self.assertEqual((job["state"], job["attempts"]), ("done", 1), job)
+        self.assertEqual((job["state"], job["attempts"], job["last_error"]),
+                         ("skipped", 1, self.gone(conv["id"])), job)
         self.assertEqual(self.skipped(conv["id"]), [self.gone(conv["id"])])
         # The steps after the note are not attempted: no attribute write, no analysis.
         triage = self.triage(conv["id"])
@@ -521,7 +524,8 @@ class MissingConversation(SigsentryTestCase):
         status, _, _ = self.fake.canvas_request(f"{self.srv.url}/canvas/sigsentry/submit", body)
         self.assertEqual(status, 200)
         job = self.finished("post_analysis")
-        self.assertEqual((job["state"], job["attempts"]), ("done", 1), job)
+        self.assertEqual((job["state"], job["attempts"], job["last_error"]),
+                         ("skipped", 1, self.gone(conv["id"])), job)
         self.assertEqual(self.skipped(conv["id"]), [self.gone(conv["id"])])
         analysis = self.analyses(conv["id"])[0]
         self.assertEqual(analysis["steps"], {"note": "skipped", "url_attribute": "skipped"})
