@@ -40,7 +40,8 @@ bool host_scope_leave(struct server *srv)
     if (store_in_transaction(srv->store))
         committed = store_commit(srv->store) == 0;
     if (!committed)
-        log_error("host", "plugin writes could not be committed; their answers become 503");
+        log_error("host", "the turn's writes could not be committed; what waited on them is "
+                          "answered 503 or run again");
     if (srv->replies)
         replies_release(srv->replies, committed);
     return committed;
