@@ -438,6 +438,27 @@ static int parse_target(struct http_request *req, char *target)
         req->path = target;
         return 0;
     }
+    /* The absolute form (RFC 9112 3.2.2) must be accepted; its authority replaces Host. */
+    if (strncasecmp(target, "http://", 7) == 0 || strncasecmp(target, "https://", 8) == 0) {
+        char *authority = strstr(target, "://") + 3;
+        size_t len = strcspn(authority, "/?");
+        char saved = authority[len];
+        authority[len] = '\0';
+        /* No userinfo (RFC 9110 4.2.4): "user@host" is refused like any bad host. */
+        bool valid = len > 0 && host_value_valid(authority);
+        authority[len] = saved;
+        if (!valid)
+            return refuse(req, 400, "the absolute-form target has no valid host");
+        req->absolute_form = true;
+        target = authority + len;
+        if (*target != '/') { /* "http://host" or "http://host?q": the path is "/", written
+                                 over the authority's last byte, which is no longer needed */
+            target--;
+            *target = '/';
+        }
+    }
+    if (target[0] != '/')
+        return refuse(req, 400, "the request target must begin with '/'");
     for (const unsigned char *t = (const unsigned char *)target; *t; t++) {
         if (*t == '%') {
             if (!is_hex(t[1]) || !is_hex(t[2]))
@@ -447,21 +468,6 @@ static int parse_target(struct http_request *req, char *target)
             return refuse(req, 400, "the request target has a character that must be escaped");
         }
     }
-    /* The absolute form (RFC 9112 3.2.2) must be accepted; its authority replaces Host. */
-    if (strncasecmp(target, "http://", 7) == 0 || strncasecmp(target, "https://", 8) == 0) {
-        char *authority = strstr(target, "://") + 3;
-        char *slash = authority + strcspn(authority, "/?");
-        if (slash == authority)
-            return refuse(req, 400, "the absolute-form target has no host");
-        req->absolute_form = true;
-        if (*slash != '/') { /* "http://host" or "http://host?q": the path is "/" */
-            memmove(slash + 1, slash, strlen(slash) + 1);
-            *slash = '/';
-        }
-        target = slash;
-    }
-    if (target[0] != '/')
-        return refuse(req, 400, "the request target must begin with '/'");
     char *q = strchr(target, '?');
     if (q) {
         *q = '\0';

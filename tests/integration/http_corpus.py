@@ -40,6 +40,8 @@ CORPUS = [
     ok("absolute-form target", b"GET http://x/healthz HTTP/1.1\r\n" + H + b"\r\n", 200),
     ok("absolute-form https with query", b"GET https://x:8443/healthz?a=1 HTTP/1.1\r\n" + H + b"\r\n", 200),
     ok("absolute-form without path", b"GET http://x HTTP/1.1\r\n" + H + b"\r\n", 404),
+    ok("absolute-form with only a query", b"GET http://x?a=1 HTTP/1.1\r\n" + H + b"\r\n", 404),
+    ok("absolute-form with an IPv6 host", b"GET http://[::1]:8080/healthz HTTP/1.1\r\n" + H + b"\r\n", 200),
     ok("higher minor version served as 1.1", b"GET /healthz HTTP/1.2\r\n" + H + b"\r\n", 200),
     ok("field name case", b"GET /healthz HTTP/1.1\r\nhOsT: x\r\n\r\n", 200),
     ok("optional whitespace around a value", b"GET /healthz HTTP/1.1\r\nHost: \t x \t\r\n\r\n", 200),
@@ -87,6 +89,7 @@ CORPUS = [
     bad("backslash in the target", b"GET /a\\b HTTP/1.1\r\n" + H + b"\r\n"),
     bad("malformed percent-escape", b"GET /a%zz HTTP/1.1\r\n" + H + b"\r\n"),
     bad("cut percent-escape", b"GET /a%2 HTTP/1.1\r\n" + H + b"\r\n"),
+    bad("absolute-form with userinfo", b"GET http://user@x/healthz HTTP/1.1\r\n" + H + b"\r\n"),
     bad("absolute-form without host", b"GET http:///healthz HTTP/1.1\r\n" + H + b"\r\n"),
 
     # --- line endings and control bytes ---
@@ -170,6 +173,7 @@ KNOWN_NODE_DIFFERENCES = {
     "malformed percent-escape": "RFC 3986 2.1: '%' takes two hex digits",
     "cut percent-escape": "RFC 3986 2.1: '%' takes two hex digits",
     "absolute-form without host": "RFC 9112 3.2.2: the absolute form names a host",
+    "absolute-form with userinfo": "RFC 9110 4.2.4: userinfo in an http URI is an error",
     "two Host fields": "RFC 9112 3.2: more than one Host is 400",
     "two Host fields in HTTP/1.0": "RFC 9112 3.2: more than one Host is 400, in any version",
     "Host with a space": "RFC 9112 3.2: an invalid Host value is 400",
