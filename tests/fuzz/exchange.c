@@ -1,5 +1,6 @@
 /* exchange.c - one request over a socketpair through the real connection code (exchange.h). */
 #include "exchange.h"
+#include "logcheck.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -77,15 +78,15 @@ static void send_all(struct event_base *base, struct client *c, const uint8_t *p
 
 static void dump_and_abort(const struct buf *r, const char *what)
 {
-    fprintf(stderr, "fuzz: %s; %zu bytes came back:\n", what, r->len);
+    fprintf(fuzz_diag(), "fuzz: %s; %zu bytes came back:\n", what, r->len);
     for (size_t i = 0; i < r->len && i < 4096; i++) {
         unsigned char ch = (unsigned char)r->data[i];
         if (ch == '\n' || (ch >= 0x20 && ch < 0x7f && ch != '\\'))
-            fputc(ch, stderr);
+            fputc(ch, fuzz_diag());
         else
-            fprintf(stderr, "\\x%02x", ch);
+            fprintf(fuzz_diag(), "\\x%02x", ch);
     }
-    fputc('\n', stderr);
+    fputc('\n', fuzz_diag());
     abort();
 }
 
@@ -118,7 +119,7 @@ void fuzz_exchange(struct event_base *base, struct http_server *srv, const void 
     event_add(tick, &tick_tv);
     while (!c.eof || http_server_connections(srv) > 0) {
         if (time_mono_ms() > deadline) {
-            fprintf(stderr, "fuzz: after %d ms the server still holds the connection (%s)\n",
+            fprintf(fuzz_diag(), "fuzz: after %d ms the server still holds the connection (%s)\n",
                     EXCHANGE_DEADLINE_MS, c.eof ? "client saw the end" : "no end of answer");
             dump_and_abort(response, "hang");
         }

@@ -5,6 +5,7 @@
  * request gets a well-formed answer that is never a 5xx other than 502/503
  * (an Intercom call meeting the closed port; a store refusing).
  */
+#include "logcheck.h"
 #include "server_harness.h"
 
 #include <stdio.h>
@@ -12,7 +13,7 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    (void)argc, (void)argv;
+    fuzz_log_init(*argc, *argv);
     fuzz_server_boot();
     return 0;
 }
@@ -26,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int status = fuzz_server_request(req.data, req.len, NULL);
     buf_free(&req);
     if (status == 0 || status == 500 || status == 504 || status > 599) {
-        fprintf(stderr, "fuzz: the admin API answered %d\n", status);
+        fprintf(fuzz_diag(), "fuzz: the admin API answered %d\n", status);
         abort();
     }
     return 0;

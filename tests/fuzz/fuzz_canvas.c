@@ -6,6 +6,7 @@
  * plugin's canvas callback and the check of its answer. A complete, signed
  * request always gets a verdict: 200 (a canvas), 400 or 413.
  */
+#include "logcheck.h"
 #include "server_harness.h"
 
 #include <openssl/evp.h>
@@ -16,7 +17,7 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    (void)argc, (void)argv;
+    fuzz_log_init(*argc, *argv);
     fuzz_server_boot();
     return 0;
 }

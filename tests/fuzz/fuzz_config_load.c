@@ -6,7 +6,7 @@
  * real files. A configuration comes back exactly when there is no error.
  */
 #include "config.h"
-#include "log.h"
+#include "logcheck.h"
 #include "tempdir.h"
 #include "util.h"
 
@@ -34,8 +34,7 @@ static void write_file(const char *name, const void *data, size_t len)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    (void)argc, (void)argv;
-    log_set_level(getenv("SWITCHBOARD_FUZZ_LOG") ? LOG_DEBUG : LOG_ERROR);
+    fuzz_log_init(*argc, *argv);
     fuzz_temp_dir(dir, sizeof dir, "switchboard-fuzz-config");
     static const char plugin[] = "client_id = \"id\";\nclient_secret_file = \"secret.txt\";\n"
                                  "settings: { label = \"x\"; };\n";
@@ -52,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     config_report_init(&report);
     struct config *cfg = config_load(conf_path, &report);
     if ((cfg != NULL) != (report.n_errors == 0)) {
-        fprintf(stderr, "fuzz: config_load returned %s with %d errors\n", cfg ? "a config" : "NULL",
+        fprintf(fuzz_diag(), "fuzz: config_load returned %s with %d errors\n", cfg ? "a config" : "NULL",
                 report.n_errors);
         abort();
     }
@@ -60,5 +59,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* the report is a C string */
     config_free(cfg);
     config_report_free(&report);
+    fuzz_log_check();
     return 0;
 }

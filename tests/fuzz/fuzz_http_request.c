@@ -11,7 +11,7 @@
  */
 #include "exchange.h"
 #include "http.h"
-#include "log.h"
+#include "logcheck.h"
 #include "util.h"
 
 #include <event2/event.h>
@@ -82,11 +82,8 @@ static void dispatch(struct http_request *req, void *arg)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    (void)argc;
-    (void)argv;
     signal(SIGPIPE, SIG_IGN);
-    log_set_level(getenv("SWITCHBOARD_FUZZ_LOG") ? LOG_DEBUG : LOG_ERROR);
-    log_set_access(getenv("SWITCHBOARD_FUZZ_LOG") != NULL);
+    fuzz_log_init(*argc, *argv);
     base = event_base_new();
     struct http_limits limits = {
         .max_body_bytes = 2048,
@@ -113,5 +110,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         event_base_loop(base, EVLOOP_ONCE);
     fuzz_check_responses(&response);
     buf_free(&response);
+    fuzz_log_check();
     return 0;
 }

@@ -7,6 +7,7 @@
  * parameters behind the state check are reached too (the token exchange
  * then meets a closed port). Every callback gets a page: 200, 302, 400 or 502.
  */
+#include "logcheck.h"
 #include "server_harness.h"
 
 #include <stdio.h>
@@ -15,7 +16,7 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    (void)argc, (void)argv;
+    fuzz_log_init(*argc, *argv);
     fuzz_server_boot();
     return 0;
 }
@@ -35,7 +36,7 @@ static char *fresh_state(void)
     }
     buf_free(&response);
     if (!state) {
-        fprintf(stderr, "fuzz: /oauth/%s/install gave no state (status %d)\n", FUZZ_PLUGIN, status);
+        fprintf(fuzz_diag(), "fuzz: /oauth/%s/install gave no state (status %d)\n", FUZZ_PLUGIN, status);
         abort();
     }
     return state;

@@ -6,6 +6,7 @@
  * plugin's handler. Every request gets a well-formed answer (a 500 is
  * allowed: testplug fails some routes on purpose, e.g. without workspace_id).
  */
+#include "logcheck.h"
 #include "server_harness.h"
 
 #include <stdio.h>
@@ -13,7 +14,7 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    (void)argc, (void)argv;
+    fuzz_log_init(*argc, *argv);
     fuzz_server_boot();
     return 0;
 }
@@ -27,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int status = fuzz_server_request(req.data, req.len, NULL);
     buf_free(&req);
     if (status == 0) {
-        fprintf(stderr, "fuzz: the product API answered %d\n", status);
+        fprintf(fuzz_diag(), "fuzz: the product API answered %d\n", status);
         abort();
     }
     return 0;

@@ -5,6 +5,7 @@
  * JSON parsing, validation, dedup and storage behind it. A complete, signed
  * request always gets a verdict: 200 (stored or ignored), 400 or 413.
  */
+#include "logcheck.h"
 #include "server_harness.h"
 
 #include <openssl/evp.h>
@@ -15,7 +16,7 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    (void)argc, (void)argv;
+    fuzz_log_init(*argc, *argv);
     fuzz_server_boot();
     return 0;
 }

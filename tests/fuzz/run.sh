@@ -33,7 +33,7 @@ replay)
         echo "$target: no regression inputs"
         exit 0
     fi
-    "$binary" -timeout=10 "${inputs[@]}"
+    "$binary" -timeout=10 -close_fd_mask=2 "${inputs[@]}"
     echo "$target: ${#inputs[@]} regression inputs replayed, no failure"
     ;;
 fuzz)
@@ -42,7 +42,7 @@ fuzz)
     dirs=("$work/corpus/$target")
     [ -d "$seeds" ] && dirs+=("$seeds")
     [ -d "$regressions" ] && dirs+=("$regressions")
-    "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -close_fd_mask=2 \
         -print_final_stats=1 -artifact_prefix="$work/crashes/$target/" "${dirs[@]}"
     ;;
 *)

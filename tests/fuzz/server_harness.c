@@ -4,7 +4,7 @@
 #include "config.h"
 #include "exchange.h"
 #include "installations.h"
-#include "log.h"
+#include "logcheck.h"
 #include "server.h"
 #include "startup.h"
 #include "tempdir.h"
@@ -88,15 +88,12 @@ void fuzz_server_boot(void)
         server_print_report(&report);
         abort();
     }
-    bool verbose = getenv("SWITCHBOARD_FUZZ_LOG") != NULL;
-    log_set_level(verbose ? LOG_DEBUG : LOG_ERROR);
-    log_set_access(verbose);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     booted = true;
     atexit(teardown); /* registered after the folder's removal, so it runs before it */
     struct server_start_options opt = {.strict_plugins = true, .no_listen = true};
     if (server_start(&srv, &report, &opt) != 0) {
-        fprintf(stderr, "fuzz: the server did not start (folder %s)\n", workdir);
+        fprintf(fuzz_diag(), "fuzz: the server did not start (folder %s)\n", workdir);
         abort();
     }
     struct installation_identity who = {
@@ -108,7 +105,7 @@ void fuzz_server_boot(void)
     };
     bool created;
     if (!installations_save(&srv, FUZZ_PLUGIN, &who, "fuzz-token", &created)) {
-        fprintf(stderr, "fuzz: cannot store the installation\n");
+        fprintf(fuzz_diag(), "fuzz: cannot store the installation\n");
         abort();
     }
 }
@@ -122,6 +119,7 @@ int fuzz_server_request(const void *request, size_t len, struct buf *response)
     fuzz_check_responses(r);
     int status = fuzz_first_status(r);
     buf_free(&own);
+    fuzz_log_check();
     return status;
 }
 
@@ -173,6 +171,6 @@ void fuzz_expect_status(int status, const int *allowed, const char *what)
     for (const int *a = allowed; *a; a++)
         if (status == *a)
             return;
-    fprintf(stderr, "fuzz: %s answered %d, which it never should\n", what, status);
+    fprintf(fuzz_diag(), "fuzz: %s answered %d, which it never should\n", what, status);
     abort();
 }

@@ -19,7 +19,7 @@
 #define FUZZ_API_KEY "fuzz-api-key"
 #define FUZZ_ADMIN_TOKEN "fuzz-admin-token-4f1c2a"
 
-/* Boot the server unless it is up (LLVMFuzzerInitialize calls this). */
+/* Boot the server unless it is up (LLVMFuzzerInitialize calls this, after fuzz_log_init). */
 void fuzz_server_boot(void);
 
 /*
