@@ -6,8 +6,9 @@
  * write); the rest is what the client sends before half-closing. The
  * dispatch answers in several ways chosen by the path (echo, query
  * parameters as JSON, redirect, any status, error body, deferred reply) and
- * reads headers, query and body through the accessors. Whatever comes back
- * must be well-formed HTTP/1.1 responses; nothing may leak across inputs.
+ * reads headers, query and body through the accessors. No body handed to it
+ * may exceed the limit; whatever comes back must be well-formed HTTP/1.1
+ * responses; nothing may leak across inputs.
  */
 #include "exchange.h"
 #include "http.h"
@@ -19,6 +20,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define MAX_BODY 2048 /* small, so inputs can cross it, whatever the framing */
 
 static struct event_base *base;
 static struct http_server *server;
@@ -48,10 +51,10 @@ static void dispatch(struct http_request *req, void *arg)
     (void)http_peer(req);
     size_t len;
     const char *body = http_body(req, &len);
-    /* The accessors promise a method, a path starting with '/', a NUL-terminated body, an id. */
+    /* A method, a path from '/', a NUL-terminated body within the limit, an id: as promised. */
     bool head = strcmp(http_method(req), "HEAD") == 0;
     if (!*http_method(req) || http_path(req)[0] != '/' || body[len] != '\0'
-        || !*http_request_id(req) || http_is_head(req) != head)
+        || !*http_request_id(req) || http_is_head(req) != head || len > MAX_BODY)
         abort();
     const char *path = http_path(req);
     if (str_starts_with(path, "/query")) {
@@ -86,7 +89,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fuzz_log_init(*argc, *argv);
     base = event_base_new();
     struct http_limits limits = {
-        .max_body_bytes = 2048,
+        .max_body_bytes = MAX_BODY,
         .max_connections = 4,
         .header_timeout_s = 1,
         .body_timeout_s = 1,
