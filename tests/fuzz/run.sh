@@ -19,8 +19,13 @@ seeds="$here/corpus/$target"
 regressions="$here/regressions/$target"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-# A scratch folder per run, removed even when the target crashed.
-SWITCHBOARD_FUZZ_TMPDIR=$(mktemp -d "$( [ -w /dev/shm ] && echo /dev/shm || echo /tmp )/switchboard-fuzz-run-XXXXXX")
+# A scratch folder per run, removed even when the target crashed; on tmpfs
+# when there is room (the store fsyncs every commit, and grows a few MB a minute).
+scratch=/tmp
+if [ -w /dev/shm ] && [ "$(df -Pk /dev/shm | awk 'NR == 2 { print $4 }')" -ge 1048576 ]; then
+    scratch=/dev/shm
+fi
+SWITCHBOARD_FUZZ_TMPDIR=$(mktemp -d "$scratch/switchboard-fuzz-run-XXXXXX")
 export SWITCHBOARD_FUZZ_TMPDIR
 trap 'rm -rf "$SWITCHBOARD_FUZZ_TMPDIR"' EXIT
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/lsan.supp:print_suppressions=0}
