@@ -159,7 +159,7 @@ class ResultsNotWritten(JobsTestCase):
         # Retries (one a second) fail too; meanwhile the job, still 'queued' in its
         # row, must not be handed out again.
         wait_for(lambda: self.srv.log_text().count("cannot record 1 job results; retrying") >= 3,
-                 message="three failed attempts to record the result")
+                 timeout=30, message="three failed attempts to record the result")
         self.assertEqual(self.job(job_id)["state"], "queued")
         self.assertEqual(len(self.srv.docs("testplug", "work", "ws1")), 1)
         lift()
