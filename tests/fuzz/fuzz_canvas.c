@@ -4,7 +4,8 @@
  * "component_id"), signed with the plugin's client_secret (X-Body-Signature:
  * hex HMAC-SHA256) so it reaches the JSON parsing, the workspace lookup, the
  * plugin's canvas callback and the check of its answer. A complete, signed
- * request always gets a verdict: 200 (a canvas), 400 or 413.
+ * request always gets a verdict: 200 (a canvas), 400 or 413, and 200 only
+ * for a body that is one JSON object with nothing after it.
  */
 #include "logcheck.h"
 #include "server_harness.h"
@@ -40,6 +41,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf_append(&req, data, size);
     int status = fuzz_server_request(req.data, req.len, NULL);
     buf_free(&req);
+    if (status == 200 && !fuzz_one_json_object(data, size)) {
+        fprintf(fuzz_diag(), "fuzz: a signed canvas request that is not one JSON object got 200\n");
+        abort();
+    }
     static const int allowed[] = {200, 400, 413, 0};
     fuzz_expect_status(status, allowed, "a signed canvas request");
     return 0;

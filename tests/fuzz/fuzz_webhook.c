@@ -3,7 +3,8 @@
  * POST /webhooks/testplug, signed with the plugin's client_secret
  * (X-Hub-Signature: sha1=HMAC) so it gets past the signature check into the
  * JSON parsing, validation, dedup and storage behind it. A complete, signed
- * request always gets a verdict: 200 (stored or ignored), 400 or 413.
+ * request always gets a verdict: 200 (stored or ignored), 400 or 413, and
+ * 200 only for a body that is one JSON object with nothing after it.
  */
 #include "logcheck.h"
 #include "server_harness.h"
@@ -38,6 +39,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf_append(&req, data, size);
     int status = fuzz_server_request(req.data, req.len, NULL);
     buf_free(&req);
+    if (status == 200 && !fuzz_one_json_object(data, size)) {
+        fprintf(fuzz_diag(), "fuzz: a signed webhook that is not one JSON object got 200\n");
+        abort();
+    }
     static const int allowed[] = {200, 400, 413, 0};
     fuzz_expect_status(status, allowed, "a signed webhook");
     return 0;

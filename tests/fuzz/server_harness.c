@@ -10,6 +10,7 @@
 #include "tempdir.h"
 
 #include <curl/curl.h>
+#include <json-c/json.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -164,6 +165,25 @@ void fuzz_line_request(struct buf *out, const uint8_t *data, size_t size, const 
                     "Content-Length: %zu\r\n\r\n",
                extra_headers, body_len);
     buf_append(out, body, body_len);
+}
+
+bool fuzz_one_json_object(const uint8_t *data, size_t size)
+{
+    if (size > 1 << 30 || memchr(data, '\0', size))
+        return false;
+    size_t end = size;
+    while (end > 0 && strchr(" \t\r\n", data[end - 1]))
+        end--;
+    if (end == 0 || data[end - 1] != '}')
+        return false;
+    json_tokener *tok = json_tokener_new();
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT); /* RFC 8259: no comments, no single quotes */
+    json_object *value = json_tokener_parse_ex(tok, (const char *)data, (int)end);
+    bool one = value && json_object_is_type(value, json_type_object)
+               && json_tokener_get_parse_end(tok) == end;
+    json_object_put(value);
+    json_tokener_free(tok);
+    return one;
 }
 
 void fuzz_expect_status(int status, const int *allowed, const char *what)

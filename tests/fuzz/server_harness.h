@@ -10,6 +10,7 @@
 
 #include "util.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,13 @@ void fuzz_append_target(struct buf *b, const uint8_t *s, size_t len);
  */
 void fuzz_line_request(struct buf *out, const uint8_t *data, size_t size, const char *prefix,
                        const char *extra_headers);
+
+/*
+ * Whether a body is one JSON object (RFC 8259, as json-c's strict mode reads
+ * it) and nothing after it but whitespace, no NUL anywhere: what a signed
+ * webhook or canvas body must be to be answered anything but 400 or 413.
+ */
+bool fuzz_one_json_object(const uint8_t *data, size_t size);
 
 /* Abort with the input's status unless status is one of the allowed ones (0-terminated list). */
 void fuzz_expect_status(int status, const int *allowed, const char *what);
