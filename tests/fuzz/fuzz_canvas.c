@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf_append(&req, data, size);
     int status = fuzz_server_request(req.data, req.len, NULL);
     buf_free(&req);
-    if (status == 200 && !fuzz_one_json_object(data, size)) {
+    if (status == 200 && !fuzz_strict_json(data, size, true)) {
         fprintf(fuzz_diag(), "fuzz: a signed canvas request that is not one JSON object got 200\n");
         abort();
     }

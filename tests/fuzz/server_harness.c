@@ -144,8 +144,8 @@ void fuzz_line_request(struct buf *out, const uint8_t *data, size_t size, const 
 {
     const uint8_t *nl = memchr(data, '\n', size);
     size_t line_len = nl ? (size_t)(nl - data) : size;
-    const uint8_t *body = nl ? nl + 1 : data + size;
-    size_t body_len = (size_t)(data + size - body);
+    size_t body_len;
+    const uint8_t *body = fuzz_line_body(data, size, &body_len);
     const uint8_t *sp = memchr(data, ' ', line_len);
     size_t method_len = sp ? (size_t)(sp - data) : 0;
     bool method_ok = method_len > 0 && method_len <= 16;
@@ -167,23 +167,35 @@ void fuzz_line_request(struct buf *out, const uint8_t *data, size_t size, const 
     buf_append(out, body, body_len);
 }
 
-bool fuzz_one_json_object(const uint8_t *data, size_t size)
+bool fuzz_strict_json(const uint8_t *data, size_t size, bool object)
 {
     if (size > 1 << 30 || memchr(data, '\0', size))
         return false;
     size_t end = size;
     while (end > 0 && strchr(" \t\r\n", data[end - 1]))
         end--;
-    if (end == 0 || data[end - 1] != '}')
+    if (end == 0 || (object && data[end - 1] != '}'))
         return false;
     json_tokener *tok = json_tokener_new();
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT); /* RFC 8259: no comments, no single quotes */
     json_object *value = json_tokener_parse_ex(tok, (const char *)data, (int)end);
-    bool one = value && json_object_is_type(value, json_type_object)
-               && json_tokener_get_parse_end(tok) == end;
+    size_t used = json_tokener_get_parse_end(tok);
+    if (!value && json_tokener_get_error(tok) == json_tokener_continue) {
+        value = json_tokener_parse_ex(tok, "", 1); /* a top-level number ends with the input */
+        used = end;
+    }
+    bool one = value && used == end && (!object || json_object_is_type(value, json_type_object));
     json_object_put(value);
     json_tokener_free(tok);
     return one;
+}
+
+const uint8_t *fuzz_line_body(const uint8_t *data, size_t size, size_t *body_len)
+{
+    const uint8_t *nl = memchr(data, '\n', size);
+    const uint8_t *body = nl ? nl + 1 : data + size;
+    *body_len = (size_t)(data + size - body);
+    return body;
 }
 
 void fuzz_expect_status(int status, const int *allowed, const char *what)

@@ -42,11 +42,15 @@ void fuzz_line_request(struct buf *out, const uint8_t *data, size_t size, const 
                        const char *extra_headers);
 
 /*
- * Whether a body is one JSON object (RFC 8259, as json-c's strict mode reads
- * it) and nothing after it but whitespace, no NUL anywhere: what a signed
- * webhook or canvas body must be to be answered anything but 400 or 413.
+ * Whether a body is one JSON value (an object, if object is set) as RFC 8259
+ * has it (json-c's strict mode) with nothing after it but whitespace and no
+ * NUL anywhere: what a body from outside must be before anything but a 4xx
+ * answers it.
  */
-bool fuzz_one_json_object(const uint8_t *data, size_t size);
+bool fuzz_strict_json(const uint8_t *data, size_t size, bool object);
+
+/* The BODY part of a "METHOD PATH\nBODY" input (see fuzz_line_request). */
+const uint8_t *fuzz_line_body(const uint8_t *data, size_t size, size_t *body_len);
 
 /* Abort with the input's status unless status is one of the allowed ones (0-terminated list). */
 void fuzz_expect_status(int status, const int *allowed, const char *what);
