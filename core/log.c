@@ -1,6 +1,8 @@
 /* log.c - formatted log lines, written with one write(2) so threads never interleave. */
 #include "log.h"
 
+#include "util.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -44,20 +46,11 @@ bool log_access_enabled(void)
     return access_enabled;
 }
 
-/* Length of the valid UTF-8 sequence at p (up to end), or 0 if it is not one. */
-static size_t utf8_sequence(const unsigned char *p, const unsigned char *end)
+/* A well-formed UTF-8 character that is not a C1 control (U+0080-U+009F): its length, else 0. */
+static size_t printable_utf8(const unsigned char *p, const unsigned char *end)
 {
-    size_t n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
-    if (!n || p[0] > 0xf4 || (size_t)(end - p) < n)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xf0 && p[1] < 0x90) /* overlong */
-        || (p[0] == 0xed && p[1] >= 0xa0) || (p[0] == 0xf4 && p[1] >= 0x90) /* surrogate, > U+10FFFF */
-        || (p[0] == 0xc2 && p[1] < 0xa0)) /* C1 controls */
-        return 0;
-    return n;
+    size_t n = utf8_char_length(p, (size_t)(end - p));
+    return n == 2 && p[0] == 0xc2 && p[1] < 0xa0 ? 0 : n;
 }
 
 /*
@@ -72,7 +65,7 @@ static size_t escape_message(char *out, size_t cap, const char *msg, size_t len)
     const unsigned char *p = (const unsigned char *)msg, *end = p + len;
     size_t used = 0;
     while (p < end) {
-        size_t n = *p >= 0x20 && *p < 0x7f ? 1 : *p >= 0x80 ? utf8_sequence(p, end) : 0;
+        size_t n = *p >= 0x20 && *p < 0x7f ? 1 : *p >= 0x80 ? printable_utf8(p, end) : 0;
         if (n) {
             if (used + n > cap)
                 break;

@@ -190,6 +190,26 @@ bool url_decode(char *s, bool plus_is_space)
     return true;
 }
 
+size_t utf8_char_length(const unsigned char *p, size_t avail)
+{
+    if (!avail)
+        return 0;
+    if (p[0] < 0x80)
+        return 1;
+    size_t n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 && p[0] < 0xf0 ? 3
+             : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
+    if (!n || avail < n)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xf0 && p[1] < 0x90) /* overlong */
+        || (p[0] == 0xed && p[1] >= 0xa0)                               /* surrogate */
+        || (p[0] == 0xf4 && p[1] >= 0x90))                              /* past U+10FFFF */
+        return 0;
+    return n;
+}
+
 int64_t time_now_ms(void)
 {
     struct timespec ts;

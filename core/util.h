@@ -47,6 +47,10 @@ char *buf_steal(struct buf *b);
  */
 bool url_decode(char *s, bool plus_is_space);
 
+/* Length of the well-formed UTF-8 sequence at p (at most avail bytes), or 0 if there is none
+   (overlong forms, surrogates and code points past U+10FFFF are not well-formed). */
+size_t utf8_char_length(const unsigned char *p, size_t avail);
+
 /* Time. */
 int64_t time_now_ms(void);     /* wall clock, ms since the epoch */
 int64_t time_mono_ms(void);    /* monotonic, ms */
