@@ -22,7 +22,9 @@ run) and the last window (the last 10 %), compared by median: RSS by more than
 first minutes; a leak keeps going), descriptors by more than 5. Connections to
 Intercom are judged apart: libcurl keeps idle ones for reuse, up to
 intercom.max_in_flight (32 here), so their number is a high-water mark of the
-concurrency seen so far and may step up late in a run; more than 32 fails. It also fails on any unexpected answer, a job left dead or
+concurrency seen so far and may step up late in a run; more than 32 fails,
+and a run of 300 s or more ends by letting them age out (libcurl drops one
+idle for 118 s): more than 2 left after that fails. It also fails on any unexpected answer, a job left dead or
 unfinished, or a server that does not shut down cleanly. In a sanitizer
 build (SWITCHBOARD_SANITIZE) RSS is shown but not judged - ASan's quarantine
 holds freed memory on purpose - and LeakSanitizer judges at exit instead. Each load loop stops
@@ -54,6 +56,7 @@ FD_TOLERANCE = 5
 # intercom.max_in_flight, so their number follows the highest concurrency seen so far.
 OUTBOUND = "tcp to the fake Intercom"
 MAX_IN_FLIGHT = 32
+POOL_AFTER_IDLE = 2  # runs of --seconds >= 300 end with the pool drained to this
 
 # Requests per second each load loop aims for; 2 cores are shared, so modest.
 RATES = {"webhooks": 30, "canvas": 6, "admin": 6, "api": 10}
@@ -129,6 +132,7 @@ class Soak:
         self.stop_at = None
         self.crashed = []
         self.fds_warm = self.fds_end = None  # descriptors by kind, 25 % in and at the end
+        self.pool_drained = None  # (pool left, seconds) after the idle drain
 
     # ---- set-up ----
 
@@ -347,6 +351,20 @@ class Soak:
         for t in threads:
             t.join()
 
+    def drain_pool(self, timeout=180):
+        """After the load: the idle connections to Intercom must go (libcurl closes one
+        idle past 118 s when it next looks for one to reuse, so one call every 5 s).
+        Returns (pool left, seconds it took); a leaked socket would stay."""
+        t0 = time.monotonic()
+        while True:
+            r = self.srv.api("testplug", "POST", "/intercom", workspace=WS,
+                             json_body={"method": "GET", "path": "/admins"})
+            self.stats.count("api", ok=r.status == 200, what=repr(r))
+            pool = self.sample()[2]
+            if pool <= POOL_AFTER_IDLE or time.monotonic() - t0 >= timeout:
+                return pool, time.monotonic() - t0
+            time.sleep(5)
+
     def drain_jobs(self, timeout=120):
         """Wait until no job is queued, waiting or running; returns the count left."""
         deadline = time.monotonic() + timeout
@@ -431,6 +449,13 @@ class Soak:
             problems.append(f"the server exited with {exit_code} on SIGTERM")
         if self.crashed:
             problems.append("a load loop crashed:\n" + "\n".join(self.crashed))
+        if self.pool_drained is not None:
+            left, took = self.pool_drained
+            print(f"connections to Intercom after the load, once idle ones aged out: {left} "
+                  f"(after {took:.0f} s)")
+            if left > POOL_AFTER_IDLE:
+                problems.append(f"{left} connections to Intercom still open {took:.0f} s after "
+                                f"the load (> {POOL_AFTER_IDLE}): sockets nobody reuses")
         print(f"jobs: {unfinished} unfinished, {dead} dead; server exit status {exit_code}")
         print("\nverdict: " + ("PASS" if not problems else "FAIL\n  " + "\n  ".join(problems)))
         return not problems
@@ -442,6 +467,8 @@ def main():
         soak.start()
         soak.run()
         unfinished = soak.drain_jobs()
+        if soak.seconds >= 300:
+            soak.pool_drained = soak.drain_pool()
         dead = len(soak.srv.admin("GET", "/jobs/dead?limit=500").json()["jobs"])
     except Exception:
         traceback.print_exc()
