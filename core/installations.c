@@ -97,8 +97,10 @@ static struct installation *row_to_installation(sqlite3_stmt *q)
 struct installations *installations_load(struct server *srv, char *err, size_t errlen)
 {
     /* Before any token is read: which key opens them is settled here (keyrotate.h). */
-    if (srv->cfg && keyrotate_recover(srv->store, srv->cfg->key_file, srv->seal_key, err, errlen)
-                        != 0)
+    if (srv->cfg
+        && (keyrotate_recover(srv->store, srv->cfg->key_file, srv->seal_key, err, errlen) != 0
+            || keyrotate_check_key(srv->store, srv->cfg->key_file, srv->seal_key, err, errlen)
+                   != 0))
         return NULL;
     struct installations *all = xcalloc(1, sizeof *all);
     all->by_id = hashmap_new();

@@ -257,6 +257,32 @@ out:
     return rc;
 }
 
+int keyrotate_check_key(struct store *st, const char *key_file,
+                        const unsigned char key[SEAL_KEY_BYTES], char *err, size_t errlen)
+{
+    struct sealed_tokens tokens = {0};
+    if (tokens_load(st, &tokens, err, errlen) != 0)
+        return -1;
+    size_t opened = 0;
+    for (size_t i = 0; i < tokens.n; i++)
+        opened += token_opens(&tokens.items[i], key);
+    size_t total = tokens.n;
+    tokens_free(&tokens);
+    if (total && !opened) {
+        snprintf(err, errlen,
+                 "the key in %s opens none of the %zu stored tokens: it is not the key that "
+                 "sealed them (was the key file lost and made anew, or replaced?). Restore that "
+                 "key file; nothing was changed",
+                 key_file, total);
+        return -1;
+    }
+    if (opened < total)
+        log_error("keyrotate", "%zu of %zu stored tokens do not open with %s; those "
+                               "installations need to be installed again",
+                  total - opened, total, key_file);
+    return 0;
+}
+
 static int reseal(struct store *st, const struct sealed_token *t,
                   const unsigned char old_key[SEAL_KEY_BYTES],
                   const unsigned char new_key[SEAL_KEY_BYTES], char *err, size_t errlen)

@@ -58,6 +58,15 @@ int keyrotate_run(const struct config *cfg, FILE *out);
 int keyrotate_recover(struct store *st, const char *key_file, unsigned char key[SEAL_KEY_BYTES],
                       char *err, size_t errlen);
 
+/*
+ * At start-up: refuse a key that opens none of the stored tokens (a lost key
+ * file silently recreated, or another workspace's key), which would otherwise
+ * show only as every installation failing at its first call. Returns 0, or -1
+ * with a reason in err. Tokens that open with no key are only logged.
+ */
+int keyrotate_check_key(struct store *st, const char *key_file,
+                        const unsigned char key[SEAL_KEY_BYTES], char *err, size_t errlen);
+
 /* Read a key file (64 hex characters, optional newline); -1 with a reason in err. */
 int keyrotate_read_key(const char *path, unsigned char key[SEAL_KEY_BYTES], char *err,
                        size_t errlen);

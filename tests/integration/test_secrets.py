@@ -146,6 +146,26 @@ class NoSecretInClear(SecretsTestCase):
             self.assertNotIn(token, self.srv.log_text())
 
 
+class LostKey(SecretsTestCase):
+    def test_start_refuses_a_key_that_opens_no_token(self):
+        """A lost key file is made anew at start; with tokens sealed under the old one the
+        server must refuse to run rather than fail every installation at its first call."""
+        self.srv.stop()
+        old_key = self.key_file.read_text()
+        self.key_file.unlink()
+        p = subprocess.run([str(BIN), "-c", str(self.srv.config_path), "--listen", "127.0.0.1:0"],
+                           capture_output=True, text=True, timeout=30, cwd=self.srv.workdir)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(f"opens none of the {len(WORKSPACES)} stored tokens", p.stderr)
+        self.assertIn("Restore that key file", p.stderr)
+        self.assertNotIn(old_key.strip(), p.stderr)
+        # Restored, everything works again.
+        self.key_file.write_text(old_key)
+        self.key_file.chmod(0o600)
+        self.srv.start()
+        self.assert_tokens_work()
+
+
 class RotateKey(SecretsTestCase):
     def test_rotate_on_stopped_server(self):
         old_key = self.key_file.read_text()
