@@ -506,6 +506,20 @@ class StorageFaults(ServerTestCase):
         return [envelope("conversation.user.replied", "ws1", {"type": "conversation", "id": f"{prefix}{i}"},
                          notification_id=f"notif_{prefix}_{i}") for i in range(n)]
 
+    def resend_after_recovery(self, srv, refused, acked, more, condition):
+        """Re-send what was answered 503, as Intercom would, until the server takes it; then
+        send `more` new ones. Returns how long the first acceptance took (ms)."""
+        recovered_at = time.monotonic()
+        for env in refused:
+            wait_for(lambda: srv.webhook("testplug", env).status == 200, timeout=15, interval=0.1,
+                     message=f"a re-sent webhook accepted after {condition}")
+            acked.append(env["id"])
+        recovery_ms = (time.monotonic() - recovered_at) * 1000
+        for env in self.envelopes("after", more):
+            self.assertEqual(srv.webhook("testplug", env).status, 200)
+            acked.append(env["id"])
+        return recovery_ms
+
     def check_database(self, srv, acked):
         """integrity_check passes; every acknowledged notification is stored with its job and
         delivered once in effect; nothing is stored without its job. Returns the counts."""
@@ -557,15 +571,7 @@ class StorageFaults(ServerTestCase):
         srv.wait_log(r"(?i)full")
         # Space returns: the server recovers by itself; Intercom's retries are stored once.
         fs.unfill()
-        recovered_at = time.monotonic()
-        for env in refused:
-            wait_for(lambda: srv.webhook("testplug", env).status == 200, timeout=15, interval=0.1,
-                     message="a re-sent webhook accepted after the disk has room again")
-            acked.append(env["id"])
-        recovery_ms = (time.monotonic() - recovered_at) * 1000
-        for env in self.envelopes("after", 20):
-            self.assertEqual(srv.webhook("testplug", env).status, 200)
-            acked.append(env["id"])
+        recovery_ms = self.resend_after_recovery(srv, refused, acked, 20, "the disk has room again")
         counts = self.check_database(srv, acked)
         report(f"disk-full-mid-run: filler_bytes={filler_bytes} acknowledged={len(acked)}"
                f" accepted-while-filling={accepted_while_full} answered-503={len(refused)}"
@@ -694,15 +700,8 @@ class StorageFaults(ServerTestCase):
             refused.append(env)
         self.assertTrue(srv.request("GET", "/healthz", timeout=2).status == 200)
         subprocess.run(["chattr", "-i", *map(str, files)], check=True)
-        recovered_at = time.monotonic()
-        for env in refused:
-            wait_for(lambda: srv.webhook("testplug", env).status == 200, timeout=15, interval=0.1,
-                     message="a re-sent webhook accepted after the database is writable again")
-            acked.append(env["id"])
-        recovery_ms = (time.monotonic() - recovered_at) * 1000
-        for env in self.envelopes("after", 10):
-            self.assertEqual(srv.webhook("testplug", env).status, 200)
-            acked.append(env["id"])
+        recovery_ms = self.resend_after_recovery(srv, refused, acked, 10,
+                                                 "the database is writable again")
         counts = self.check_database(srv, acked)
         report(f"read-only-mid-run: acknowledged={len(acked)} answered-503={len(refused)}"
                f" recovery_ms={recovery_ms:.0f} " + " ".join(f"{k}={v}" for k, v in counts.items()))
