@@ -56,6 +56,10 @@ static bool scan_string(struct scan *s)
     s->p++; /* the opening quote */
     while (s->p < s->end) {
         unsigned char c = *s->p;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') { /* the common case, first */
+            s->p++;
+            continue;
+        }
         if (c == '"') {
             s->p++;
             return true;
