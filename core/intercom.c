@@ -31,6 +31,8 @@
 
 #define MAX_RATE_LIMIT_WAITS 10
 #define JITTER_MS 1000
+/* Intercom splits its per-minute limit into windows of this length. */
+#define RATE_WINDOW_MS 10000
 
 struct governor;
 struct walk;
@@ -329,10 +331,27 @@ static void governor_wait(struct governor *g, int64_t delay_ms)
  * The budget estimate is spent as requests leave and corrected by each
  * response's headers.
  */
+/*
+ * A window ended and no answer has told about the next one yet (the first
+ * answers of a window may all be resets, time-outs or faults without the
+ * headers): assume Intercom's next 10-second window and its share of the
+ * per-minute limit, rather than a window with no budget at all. The next
+ * answer with headers corrects the guess.
+ */
+static void governor_roll_window(struct governor *g, int64_t now)
+{
+    if (g->reset_ms <= 0 || now < g->reset_ms || g->limit <= 0)
+        return;
+    g->reset_ms += ((now - g->reset_ms) / RATE_WINDOW_MS + 1) * RATE_WINDOW_MS;
+    g->remaining = g->limit * RATE_WINDOW_MS / 60000;
+    g->next_send_ms = 0;
+}
+
 static int64_t governor_delay(struct governor *g, int64_t now)
 {
     if (now < g->paused_until_ms)
         return g->paused_until_ms - now;
+    governor_roll_window(g, now);
     if (g->remaining < 0 || now >= g->reset_ms)
         return 0; /* unknown or a fresh window: the next response tells us */
     int64_t available = g->remaining;
@@ -428,16 +447,23 @@ static void governor_observe(struct governor *g, const struct ic_request *r, int
 {
     if (r->rl_limit >= 0)
         g->limit = r->rl_limit;
+    bool new_window = false;
     if (r->rl_reset >= 0) {
         int64_t reset_ms = r->rl_reset * 1000;
-        if (reset_ms != g->reset_ms)
+        new_window = reset_ms != g->reset_ms;
+        if (new_window)
             g->next_send_ms = 0;
         g->reset_ms = reset_ms;
     }
     if (r->rl_remaining >= 0) {
         /* Requests still in flight were sent after this count was taken. */
         int64_t estimate = r->rl_remaining - g->in_flight;
-        g->remaining = estimate > 0 ? estimate : 0;
+        if (estimate < 0)
+            estimate = 0;
+        /* Answers overtake one another: within a window an older, higher count must not
+           give back budget that later requests already spent. */
+        if (new_window || g->remaining < 0 || estimate < g->remaining)
+            g->remaining = estimate;
     }
     if (status == 429) {
         int64_t now = time_now_ms();
