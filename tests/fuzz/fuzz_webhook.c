@@ -10,7 +10,6 @@
 #include "server_harness.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,17 +23,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
-    HMAC(EVP_sha1(), FUZZ_CLIENT_SECRET, (int)strlen(FUZZ_CLIENT_SECRET), data, size, mac,
-         &mac_len);
     struct buf req;
     buf_init(&req);
     buf_puts(&req, "POST /webhooks/" FUZZ_PLUGIN " HTTP/1.1\r\nHost: fuzz\r\n"
                    "User-Agent: intercom-parrot-service-client/1.0\r\n"
                    "Content-Type: application/json\r\nX-Hub-Signature: sha1=");
-    for (unsigned int i = 0; i < mac_len; i++)
-        buf_printf(&req, "%02x", mac[i]);
+    fuzz_append_signature(&req, EVP_sha1(), data, size);
     buf_printf(&req, "\r\nContent-Length: %zu\r\n\r\n", size);
     buf_append(&req, data, size);
     int status = fuzz_server_request(req.data, req.len, NULL);

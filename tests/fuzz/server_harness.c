@@ -11,6 +11,8 @@
 
 #include <curl/curl.h>
 #include <json-c/json.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -196,6 +198,16 @@ const uint8_t *fuzz_line_body(const uint8_t *data, size_t size, size_t *body_len
     const uint8_t *body = nl ? nl + 1 : data + size;
     *body_len = (size_t)(data + size - body);
     return body;
+}
+
+void fuzz_append_signature(struct buf *b, const void *md, const uint8_t *data, size_t size)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    HMAC((const EVP_MD *)md, FUZZ_CLIENT_SECRET, (int)strlen(FUZZ_CLIENT_SECRET), data, size, mac,
+         &mac_len);
+    for (unsigned int i = 0; i < mac_len; i++)
+        buf_printf(b, "%02x", mac[i]);
 }
 
 void fuzz_expect_status(int status, const int *allowed, const char *what)

@@ -52,6 +52,9 @@ bool fuzz_strict_json(const uint8_t *data, size_t size, bool object);
 /* The BODY part of a "METHOD PATH\nBODY" input (see fuzz_line_request). */
 const uint8_t *fuzz_line_body(const uint8_t *data, size_t size, size_t *body_len);
 
+/* Append the hex HMAC of data under the plugin's client_secret (md: EVP_sha1() or EVP_sha256()). */
+void fuzz_append_signature(struct buf *b, const void *md, const uint8_t *data, size_t size);
+
 /* Abort with the input's status unless status is one of the allowed ones (0-terminated list). */
 void fuzz_expect_status(int status, const int *allowed, const char *what);
 
