@@ -441,17 +441,17 @@ static sb_status route_silent(void *state, const sb_http_request *req, sb_result
 }
 
 static const sb_route routes[] = {
-    {"GET", "/docs/{collection}", route_docs, 0},
-    {"POST", "/intercom", route_intercom, 0},
-    {"POST", "/paginate", route_paginate, 0},
-    {"POST", "/jobs", route_jobs, 0},
-    {"GET", "/settings", route_settings, 0},
-    {"POST", "/revoke", route_revoke, 0},
-    {"GET", "/audit", route_audit, 0},
-    {"GET", "/public/ping", route_ping, SB_ROUTE_PUBLIC},
-    {"POST", "/fail", route_fail, 0},
-    {"POST", "/silent", route_silent, 0},
-    {NULL, NULL, NULL, 0},
+    {"GET", "/docs/{collection}", route_docs, 0, NULL},
+    {"POST", "/intercom", route_intercom, 0, NULL},
+    {"POST", "/paginate", route_paginate, 0, NULL},
+    {"POST", "/jobs", route_jobs, 0, NULL},
+    {"GET", "/settings", route_settings, 0, NULL},
+    {"POST", "/revoke", route_revoke, 0, NULL},
+    {"GET", "/audit", route_audit, 0, NULL},
+    {"GET", "/public/ping", route_ping, SB_ROUTE_PUBLIC, NULL},
+    {"POST", "/fail", route_fail, 0, NULL},
+    {"POST", "/silent", route_silent, 0, NULL},
+    {NULL, NULL, NULL, 0, NULL},
 };
 
 /* ---- canvas ---- */

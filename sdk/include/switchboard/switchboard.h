@@ -8,26 +8,52 @@
  * callbacks. The host validates the descriptor, then calls init() with a
  * table of host services (sb_host). Plugins never link against the host.
  *
- * Compatibility rules (the host enforces them when loading):
- *  - abi_major must equal the host's; abi_minor must not exceed the host's.
- *  - struct_size says how much of the descriptor the plugin knows about; the
- *    host copies that much into a zeroed copy, so older plugins keep loading
- *    when the descriptor grows at its end. A descriptor larger than the
- *    host's is refused.
- *  - The host table grows only at its end. A plugin that uses a member added
- *    after ABI 1.0 tests for it with SB_HOST_HAS() first.
- *  - Every struct here is append-only. Never reorder or remove members.
+ * Versioning - the one rule (the host enforces it when loading):
+ *  - SB_ABI_MAJOR changes only when something is removed, reordered or
+ *    changes meaning; a plugin built for another major is refused.
+ *  - A minor only appends: members at the end of structs, services at the
+ *    end of sb_host, new enum values and flag bits. Every member added after
+ *    1.0 is marked "since 1.N" below.
+ *  - The host honours the minor a plugin declares in its descriptor. A struct
+ *    the plugin allocates - the descriptor, its sb_route / sb_setting /
+ *    sb_schedule arrays, and every struct the plugin passes to a service or
+ *    has a service fill (sb_installation, sb_intercom_request, sb_result,
+ *    sb_outbound_request) - is read and written only as far as that struct
+ *    reached in the plugin's minor. A plugin therefore keeps working,
+ *    unchanged and without a rebuild, on every later host of its major.
+ *  - A plugin built for a newer minor than the host's loads too: the host
+ *    walks its arrays with the element sizes the descriptor records (since
+ *    1.1) and ignores members it does not know. Such a plugin must not rely
+ *    on anything newer than the host: it tests a service with SB_HOST_HAS()
+ *    and reads or writes a member "since 1.N" of a struct the host hands it
+ *    only when SB_HOST_AT_LEAST(host, 1, N). A route flag or setting type
+ *    the host does not know refuses the plugin rather than being ignored.
+ *  - Structs the host allocates and hands to a callback (sb_host, sb_event,
+ *    sb_job, sb_http_request, sb_canvas_request, the responses, sb_result)
+ *    may be larger than the plugin knows; it only touches its own members.
  *
  * Threading: the host runs one event loop thread. Every callback below runs
  * on it, and every host service must be called from it (loop_post() is the
  * one exception). Callbacks must not block: slow work goes through host
  * services (Intercom requests, timers, jobs) that complete through callbacks.
  *
- * Memory: strings and JSON the host passes to a callback are borrowed and
- * valid only during that callback unless a comment says otherwise. JSON is
- * json-c; a json_object returned by a host call is a new reference the
- * plugin releases with json_object_put(). JSON handed to the host is
- * borrowed unless the member says "takes ownership".
+ * Memory - the one rule: strings and JSON the host passes to a callback are
+ * borrowed and valid only during that callback unless a comment says
+ * otherwise. JSON is json-c. A json_object a host call returns is a new
+ * reference the plugin releases with json_object_put(). Every pointer the
+ * plugin passes to a service is borrowed: the host copies what it keeps
+ * before the call returns and never releases the plugin's references.
+ * (ABI 1.0 made respond() the one exception, taking ownership of its body;
+ * the host keeps doing so for plugins that declare minor 0.)
+ *
+ * Transactions: every callback the host makes into a plugin - handlers,
+ * timers, Intercom and outbound completions, loop_post callbacks - runs
+ * inside one storage transaction that the host opens before the call and
+ * commits after it returns, together with the job's or webhook's own result.
+ * All doc_*, job_enqueue, job_checkpoint, audit and product_event calls of
+ * one callback therefore commit together or not at all, and none is visible
+ * to other requests before the callback returns. transaction() nests inside
+ * it: a group of writes that is undone alone when its function fails.
  *
  * Secrets: plugins never see access tokens or OAuth client secrets; the host
  * adds credentials to Intercom requests itself.
@@ -49,9 +75,12 @@ extern "C" {
 /** ABI major version: plugins built against another major are refused. */
 #define SB_ABI_MAJOR 1
 /** ABI minor version: grows when members are appended. */
-#define SB_ABI_MINOR 0
-/** SDK release, for humans. */
-#define SB_SDK_VERSION "1.0.0"
+#define SB_ABI_MINOR 1
+/**
+ * The release of Switchboard and of this SDK, MAJOR.MINOR.PATCH: the one
+ * place it is written (the build, pkg-config and the User-Agent read it here).
+ */
+#define SB_SDK_VERSION "1.1.0"
 
 /** Name of the one symbol a plugin exports. */
 #define SB_ENTRY_SYMBOL "switchboard_plugin_entry"
@@ -77,6 +106,53 @@ typedef enum sb_status {
 } sb_status;
 
 /**
+ * Why something failed: the one vocabulary for Intercom requests, outbound
+ * HTTP and handler results. Values are only ever appended (since 1.1).
+ */
+typedef enum sb_error_kind {
+    SB_ERR_NONE = 0,            /**< no failure */
+    SB_ERR_RATE_LIMITED = 1,    /**< 429 after the host waited out its own budget */
+    SB_ERR_NEEDS_REAUTH = 2,    /**< 401: the token stopped working; the workspace must install again */
+    SB_ERR_REVOKED = 3,         /**< the installation was uninstalled or revoked */
+    SB_ERR_NOT_FOUND = 4,       /**< 404 or 410: what the request is about does not exist */
+    SB_ERR_INVALID_REQUEST = 5, /**< another 4xx: the request itself is wrong; retrying will not help */
+    SB_ERR_FORBIDDEN = 6,       /**< 403: the app lacks the permission (scope) */
+    SB_ERR_SERVER_ERROR = 7,    /**< 5xx, or a 2xx whose body could not be read */
+    SB_ERR_NETWORK = 8,         /**< timeout, connection refused or reset, DNS: no answer arrived */
+    SB_ERR_CANCELLED = 9,       /**< cancelled by the plugin or the host (shutdown, walk stopped) */
+    SB_ERR_NOT_ALLOWED = 10     /**< refused before sending: host not in outbound_hosts, bad URL, too large */
+} sb_error_kind;
+
+/** A kind's stable name, e.g. "rate_limited": the `code` of the host's JSON errors. */
+static inline const char *sb_error_kind_name(sb_error_kind kind)
+{
+    static const char *const names[] = {
+        "none",           "rate_limited", "needs_reauth", "revoked",   "not_found",  "invalid_request",
+        "forbidden",      "server_error", "network",      "cancelled", "not_allowed"};
+    return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "error";
+}
+
+/**
+ * The classifier: what a handler should return when work failed for @p kind.
+ * RETRY for what heals by itself (rate limits, 5xx, the network, a cancelled
+ * call, a token that comes back when the workspace installs again); FAIL for
+ * what does not. NOT_FOUND and REVOKED are FAIL but end a job 'skipped', not
+ * dead: see sb_result.http_status and the result_from_error service.
+ */
+static inline sb_status sb_error_status(sb_error_kind kind)
+{
+    switch (kind) {
+    case SB_ERR_NONE: return SB_OK;
+    case SB_ERR_RATE_LIMITED:
+    case SB_ERR_NEEDS_REAUTH:
+    case SB_ERR_SERVER_ERROR:
+    case SB_ERR_NETWORK:
+    case SB_ERR_CANCELLED: return SB_RETRY;
+    default: return SB_FAIL;
+    }
+}
+
+/**
  * Details a handler may add to its status. The host zeroes it before each
  * call; the message reaches logs, the admin API and a job's last error, so it
  * must never contain secrets.
@@ -91,6 +167,12 @@ typedef struct sb_result {
      */
     int http_status;
     char message[256];      /**< RETRY/FAIL: why */
+    /**
+     * Since 1.1. RETRY/FAIL: a machine-readable reason, [a-z0-9_]; a product-API
+     * route's error answers {"error":{"code":code,"message":message}} with it
+     * (default "plugin_error"). sb_error_kind_name() gives the standard ones.
+     */
+    char code[48];
 } sb_result;
 
 /** Fill a result's message and return @p status; for one-line error exits. */
@@ -101,6 +183,18 @@ sb_result_set(sb_result *result, sb_status status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(result->message, sizeof result->message, fmt, ap);
     va_end(ap);
+    return status;
+}
+
+/** Since 1.1: like sb_result_set(), with a machine-readable code (see sb_result.code). */
+static inline SB_PRINTF(4, 5) sb_status
+sb_result_fail(sb_result *result, sb_status status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(result->message, sizeof result->message, fmt, ap);
+    va_end(ap);
+    snprintf(result->code, sizeof result->code, "%s", code ? code : "");
     return status;
 }
 
@@ -145,6 +239,17 @@ typedef enum sb_installation_state {
     SB_INSTALLATION_REVOKED = 2       /**< uninstalled in Intercom or revoked from our side */
 } sb_installation_state;
 
+/** Since 1.1: a state's stable name ("active", "needs_reauth", "revoked"), as the admin API shows it. */
+static inline const char *sb_installation_state_name(sb_installation_state state)
+{
+    switch (state) {
+    case SB_INSTALLATION_ACTIVE: return "active";
+    case SB_INSTALLATION_NEEDS_REAUTH: return "needs_reauth";
+    case SB_INSTALLATION_REVOKED: return "revoked";
+    }
+    return "unknown";
+}
+
 /** Why on_installation is called. */
 typedef enum sb_installation_event {
     SB_INSTALLED = 0,         /**< first install, or a re-install that replaced the token */
@@ -179,6 +284,8 @@ typedef struct sb_event {
     json_object *item;               /**< data.item */
     json_object *envelope;           /**< the whole notification */
     uint32_t attempt;                /**< 1 on the first delivery */
+    /** Since 1.1: what job_checkpoint() last saved for this delivery; NULL if nothing. */
+    json_object *checkpoint;
 } sb_event;
 
 /** A job the plugin enqueued, or a due schedule (type = schedule name). */
@@ -189,6 +296,11 @@ typedef struct sb_job {
     const char *key;                 /**< ordering key; NULL if none */
     json_object *payload;            /**< NULL if none */
     uint32_t attempt;                /**< 1 on the first run */
+    /**
+     * Since 1.1: what job_checkpoint() last saved for this job, NULL if
+     * nothing: a retried, restarted or replayed job resumes from it.
+     */
+    json_object *checkpoint;
 } sb_job;
 
 /** A product-API request (/api/{plugin}/...). */
@@ -204,6 +316,8 @@ typedef struct sb_http_request {
     const char *raw_body;            /**< the body bytes (e.g. NDJSON); NUL-terminated */
     size_t raw_body_len;
     const char *content_type;        /**< NULL if absent */
+    /** Since 1.1: the matched route's sb_route.arg. */
+    void *route_arg;
 } sb_http_request;
 
 /** A Canvas Kit request from the Intercom inbox, signature already verified. */
@@ -244,6 +358,10 @@ typedef struct sb_intercom_response {
                                      "connection", "cancelled", "needs_reauth", "revoked" */
     const char *error_message;  /**< human text for error_code; NULL on 2xx */
     uint32_t attempts;          /**< how many times the host sent it */
+    /** Since 1.1: the failure's kind; SB_ERR_NONE on 2xx. Classify by this, not by error_code. */
+    sb_error_kind kind;
+    /** Since 1.1: RATE_LIMITED / SERVER_ERROR: seconds Intercom asked to wait; 0 if unknown. */
+    uint32_t retry_after_s;
 } sb_intercom_response;
 
 /** Completion of intercom_request (called exactly once, always later, never inside the call). */
@@ -258,6 +376,58 @@ typedef void (*sb_intercom_cb)(void *arg, const sb_intercom_response *response);
  */
 typedef sb_status (*sb_page_cb)(void *arg, const sb_intercom_response *page,
                                 json_object *items, const char *next_cursor);
+
+/** Since 1.1: what set_attributes() writes to. */
+typedef enum sb_object_type {
+    SB_OBJECT_CONTACT = 0,      /**< PUT /contacts/{id} */
+    SB_OBJECT_COMPANY = 1,      /**< PUT /companies/{id} (Intercom's id, not company_id) */
+    SB_OBJECT_CONVERSATION = 2  /**< PUT /conversations/{id} */
+} sb_object_type;
+
+/** Since 1.1: what conversation_reply() adds. */
+typedef enum sb_reply_type {
+    SB_REPLY_COMMENT = 0,  /**< visible to the customer */
+    SB_REPLY_NOTE = 1      /**< internal note, teammates only */
+} sb_reply_type;
+
+/* ------------------------------------------------------------------------ */
+/* Outbound HTTP (since 1.1): calls that are not Intercom's                 */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * A request to a host listed in the plugin's outbound_hosts configuration.
+ * Anything else fails at once with SB_ERR_NOT_ALLOWED and nothing is sent.
+ */
+typedef struct sb_outbound_request {
+    const char *method;          /**< "GET", "POST", "PUT", "PATCH", "DELETE" */
+    const char *url;             /**< absolute http:// or https:// URL */
+    /**
+     * Extra header lines "Name: value", NULL-terminated; may be NULL. Values
+     * are never logged (they often carry the vendor's API key).
+     */
+    const char *const *headers;
+    const void *body;            /**< NULL for none; copied before the call returns */
+    size_t body_len;
+    uint32_t timeout_ms;         /**< whole request; 0: 30 seconds */
+} sb_outbound_request;
+
+/** What came back. Borrowed for the callback. */
+typedef struct sb_outbound_response {
+    sb_request_id request;
+    int status;                  /**< HTTP status; 0 when no response arrived */
+    sb_error_kind kind;          /**< SB_ERR_NONE on 2xx; else why (4xx/5xx mapped like Intercom's) */
+    const char *error_message;   /**< human text when kind != SB_ERR_NONE; NULL otherwise */
+    const char *body;            /**< the body bytes, NUL-terminated; "" if none */
+    size_t body_len;
+    json_object *json;           /**< the body parsed, when it is JSON; else NULL */
+    const char *content_type;    /**< NULL if absent */
+    /** The value of response header @p name (case-insensitive), or NULL. */
+    const char *(*header)(const struct sb_outbound_response *response, const char *name);
+    uint32_t retry_after_s;      /**< from Retry-After on 429/503; 0 if absent */
+} sb_outbound_response;
+
+/** Completion of an outbound request: exactly once, always later, on the loop thread. */
+typedef void (*sb_outbound_cb)(void *arg, const sb_outbound_response *response);
 
 /* ------------------------------------------------------------------------ */
 /* Documents                                                                */
@@ -276,7 +446,11 @@ typedef int (*sb_doc_cb)(void *arg, const char *key, json_object *value);
 /**
  * Services the host offers, passed to init(). Valid until shutdown() returns.
  * Functions returning int return 0 on success and -1 on failure (with a log
- * line from the host) unless stated otherwise.
+ * line from the host) unless stated otherwise. Services returning an id
+ * return 0 only when the call itself was wrong (an invalid handle, a missing
+ * argument, a callback from another thread): the host logs why, and the
+ * callback never runs. Every other failure, including an unknown or revoked
+ * installation, reaches the callback, later, with its kind.
  */
 typedef struct sb_host {
     uint32_t struct_size;     /**< sizeof(sb_host) of the host: test with SB_HOST_HAS */
@@ -342,10 +516,15 @@ typedef struct sb_host {
     int (*doc_delete_range)(sb_plugin *self, sb_installation_id inst, const char *collection,
                             const char *from, const char *to);
     /**
-     * Run @p fn in one transaction: every doc_*, job_enqueue and audit call it
-     * makes commits together, or not at all when fn returns non-zero. Use it
-     * for bulk writes and to record progress atomically with its effects.
-     * Returns fn's result, or -1 if the commit failed.
+     * Run @p fn as one group of writes inside the callback's transaction (see
+     * "Transactions" at the top): every doc_*, job_enqueue, job_checkpoint,
+     * audit and product_event call it makes is kept, or undone together when
+     * fn returns non-zero. Returns 0 when fn returned 0 and its writes stand;
+     * fn's value when fn returned a positive value (writes undone); -1 when
+     * fn returned a negative value or the store failed (writes undone, a log
+     * line says which). Return positive values from fn to tell your own
+     * reasons apart from a store failure. Writes are durable once the
+     * enclosing callback returns.
      */
     int (*transaction)(sb_plugin *self, int (*fn)(void *arg), void *arg);
 
@@ -380,8 +559,10 @@ typedef struct sb_host {
      * Send an Intercom REST request for an installation. The host adds the
      * regional base URL, token, Accept, Content-Type and Intercom-Version,
      * applies the rate governor and retries (GETs always; writes only with
-     * SB_INTERCOM_RETRY_SAFE). @p cb runs exactly once, later. Returns the
-     * request id (never 0).
+     * SB_INTERCOM_RETRY_SAFE). @p cb runs exactly once, later, on the loop
+     * thread - also when the installation is unknown or revoked (kind says
+     * so). Returns the request id; 0 only for a wrong call (see above), and
+     * then @p cb never runs.
      */
     sb_request_id (*intercom_request)(sb_plugin *self, sb_installation_id inst,
                                       const sb_intercom_request *req, sb_intercom_cb cb,
@@ -405,20 +586,87 @@ typedef struct sb_host {
     /* --- answering HTTP --- */
 
     /**
-     * Answer a product-API or canvas request with JSON. Takes ownership of
-     * @p body (may be NULL for an empty body). Returns -1 if the token is
+     * Answer a product-API or canvas request with JSON; @p body (NULL: an
+     * empty body) is borrowed. (A plugin that declares minor 0 hands over its
+     * reference instead, as ABI 1.0 specified.) Returns -1 if the token is
      * unknown or already answered (e.g. the deadline passed).
      */
     int (*respond)(sb_plugin *self, sb_reply_token reply, int http_status, json_object *body);
     /** Answer with raw bytes of a given content type (e.g. "text/html; charset=utf-8"). */
     int (*respond_raw)(sb_plugin *self, sb_reply_token reply, int http_status,
                        const char *content_type, const void *data, size_t len);
+
+    /* --- since 1.1 --- */
+
+    /**
+     * The classifier for a failed Intercom call: fills @p result (message
+     * "<what>: <Intercom's code and text> (HTTP n)", code = the kind's name,
+     * retry_after_s, and http_status 404/410 for NOT_FOUND/REVOKED so a job
+     * ends 'skipped') and returns the status a handler should return
+     * (sb_error_status of the kind). @p what says what was being done.
+     */
+    sb_status (*result_from_error)(sb_plugin *self, const sb_intercom_response *response,
+                                   const char *what, sb_result *result);
+    /**
+     * Save a checkpoint for a running job or webhook delivery (@p job is
+     * sb_job.id or sb_event.job; @p checkpoint borrowed). It commits with the
+     * callback's other writes and comes back as sb_job/sb_event.checkpoint on
+     * every later attempt, after a crash and after a replay, until the job
+     * ends ok or skipped. NULL clears it.
+     */
+    int (*job_checkpoint)(sb_plugin *self, sb_job_id job, json_object *checkpoint);
+    /**
+     * Set custom attributes (@p attributes: an object, borrowed) on a
+     * contact, company or conversation: PUT {"custom_attributes": {...}},
+     * retried safely (it is idempotent). Completes like intercom_request.
+     */
+    sb_request_id (*set_attributes)(sb_plugin *self, sb_installation_id inst,
+                                    sb_object_type type, const char *id,
+                                    json_object *attributes, sb_intercom_cb cb, void *arg);
+    /**
+     * Reply to a conversation as an admin (@p admin_id NULL: the installing
+     * admin) with a comment or an internal note whose body is HTML (escape
+     * what you interpolate: sb_html_escape in <switchboard/helpers.h>). Not
+     * retried after an uncertain failure: a reply must not appear twice.
+     */
+    sb_request_id (*conversation_reply)(sb_plugin *self, sb_installation_id inst,
+                                        const char *conversation_id, sb_reply_type type,
+                                        const char *body_html, const char *admin_id,
+                                        sb_intercom_cb cb, void *arg);
+    /**
+     * Send an event to the vendor's product: a durable, signed (Standard
+     * Webhooks), retried POST to the plugin's product.webhook_url of
+     * {"type": type, "timestamp": ..., "installation": {...}, "data": payload}.
+     * It commits with the callback's writes (see "Transactions"). @p payload
+     * is borrowed; @p inst may be 0 for plugin-wide events. Returns 0, or -1
+     * when no product webhook is configured or the arguments are wrong.
+     */
+    int (*product_event)(sb_plugin *self, sb_installation_id inst, const char *type,
+                         json_object *payload);
+    /**
+     * An HTTP request that is not Intercom's (a bot engine, a vendor API),
+     * only to hosts listed in the plugin's outbound_hosts: anything else
+     * completes with SB_ERR_NOT_ALLOWED without a byte leaving the machine.
+     * Not retried by the host. @p cb runs exactly once, later, on the loop
+     * thread. Returns the request id; 0 only for a wrong call.
+     */
+    sb_request_id (*outbound_request)(sb_plugin *self, const sb_outbound_request *req,
+                                      sb_outbound_cb cb, void *arg);
+    /** Cancel an outbound request: its callback runs with SB_ERR_CANCELLED. */
+    void (*outbound_cancel)(sb_plugin *self, sb_request_id request);
 } sb_host;
 
-/** True if @p host offers @p member (appended members are absent on older hosts). */
+/**
+ * True if @p host offers service @p member. Services appended after the
+ * host's minor are absent; a host may also leave one unset (NULL).
+ */
 #define SB_HOST_HAS(host, member)                                               \
     ((host)->struct_size >= offsetof(sb_host, member) + sizeof((host)->member) \
      && (host)->member != NULL)
+
+/** Since 1.1: true if the host runs ABI @p major.@p minor or a later minor of that major. */
+#define SB_HOST_AT_LEAST(host, major, minor)                                   \
+    ((host)->abi_major == (major) && (host)->abi_minor >= (minor))
 
 /* ------------------------------------------------------------------------ */
 /* The descriptor                                                           */
@@ -454,10 +702,20 @@ typedef struct sb_route {
     const char *pattern;
     sb_status (*handler)(void *state, const sb_http_request *req, sb_result *result);
     unsigned flags;       /**< SB_ROUTE_* */
+    /** Since 1.1: handed to the handler as req->route_arg (one handler, many routes). */
+    void *arg;
 } sb_route;
 
 /** Route flag: no API key needed (e.g. a page linked from an Intercom note). */
 #define SB_ROUTE_PUBLIC 0x1u
+/**
+ * Since 1.1. Route flag: the request must name an active installation
+ * (?workspace_id= or X-Switchboard-Workspace). The host answers 400
+ * installation_required when it is missing, 404 unknown_installation when no
+ * installation of this plugin has it, 409 installation_revoked or
+ * installation_needs_reauth when it cannot act, so the handler never sees 0.
+ */
+#define SB_ROUTE_NEEDS_INSTALLATION 0x2u
 
 /** A periodic job per installation; the array ends with a {NULL} entry. */
 typedef struct sb_schedule {
@@ -503,12 +761,20 @@ typedef struct sb_plugin_descriptor {
     sb_status (*on_job)(void *state, const sb_job *job, sb_result *result);
     /** Optional: Canvas Kit initialize and submit. */
     sb_status (*canvas)(void *state, const sb_canvas_request *req, sb_result *result);
+
+    /* --- since 1.1: element sizes of the arrays above (SB_DESCRIPTOR_HEADER sets them) --- */
+    uint16_t route_size;    /**< sizeof(sb_route) */
+    uint16_t setting_size;  /**< sizeof(sb_setting) */
+    uint16_t schedule_size; /**< sizeof(sb_schedule) */
 } sb_plugin_descriptor;
 
 /** The version fields every descriptor starts with. */
 #define SB_DESCRIPTOR_HEADER                                                   \
     .abi_major = SB_ABI_MAJOR, .abi_minor = SB_ABI_MINOR,                      \
-    .struct_size = (uint32_t)sizeof(sb_plugin_descriptor)
+    .struct_size = (uint32_t)sizeof(sb_plugin_descriptor),                     \
+    .route_size = (uint16_t)sizeof(sb_route),                                  \
+    .setting_size = (uint16_t)sizeof(sb_setting),                              \
+    .schedule_size = (uint16_t)sizeof(sb_schedule)
 
 /** Signature of the entry point. */
 typedef const sb_plugin_descriptor *(*sb_entry_fn)(void);
