@@ -144,6 +144,14 @@ static const char *const steps[] = {
     "CREATE INDEX jobs_finished ON jobs (finished_at)"
     "  WHERE state IN ('done', 'cancelled', 'skipped');"
     "CREATE INDEX jobs_by_event ON jobs (event_id) WHERE event_id IS NOT NULL;",
+    /*
+     * 4: SDK 1.1 - a job's checkpoint (job_checkpoint: JSON the plugin saves
+     * to resume from, handed back on every later attempt, cleared when the job
+     * ends done or skipped) and the machine-readable code of its last error
+     * (sb_result.code).
+     */
+    "ALTER TABLE jobs ADD COLUMN checkpoint TEXT;"
+    "ALTER TABLE jobs ADD COLUMN last_error_code TEXT;",
 };
 
 int migrations_count(void)
