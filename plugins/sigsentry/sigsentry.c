@@ -98,7 +98,7 @@ static sb_status on_installation(void *state, const sb_installation *inst,
     case SB_UNINSTALLED: {
         /* Keep the reason of a disconnect made through the product API. */
         json_object *binding = ss_get(ss, inst->id, SS_BINDING, "state");
-        if (pk_bool(binding, "active", true))
+        if (sb_json_bool(binding, "active", true))
             ss_binding_set(ss, inst->id, false, "uninstalled in Intercom or revoked by an admin");
         json_object_put(binding);
         break;

@@ -120,25 +120,25 @@ void ss_analysis_sort(struct ss_analysis *a)
 json_object *ss_analysis_json(const struct ss_analysis *a, size_t top)
 {
     json_object *o = json_object_new_object();
-    pk_add_int(o, "records", a->records);
+    sb_json_add_int(o, "records", a->records);
     json_object *levels = json_object_new_object();
     for (int l = 0; l < SS_LEVEL_COUNT; l++)
-        pk_add_int(levels, ss_level_name((enum ss_level)l), a->by_level[l]);
+        sb_json_add_int(levels, ss_level_name((enum ss_level)l), a->by_level[l]);
     json_object_object_add(o, "by_level", levels);
-    pk_add_int(o, "errors", a->errors);
-    pk_add_int(o, "distinct_signatures", (int64_t)a->n_stats);
-    pk_add_int(o, "ungrouped", a->ungrouped);
+    sb_json_add_int(o, "errors", a->errors);
+    sb_json_add_int(o, "distinct_signatures", (int64_t)a->n_stats);
+    sb_json_add_int(o, "ungrouped", a->ungrouped);
     json_object *list = json_object_new_array();
     for (size_t i = 0; i < a->n_stats && i < top; i++) {
         const struct ss_signature_stat *st = &a->stats[i];
         json_object *e = json_object_new_object();
-        pk_add_str(e, "signature", st->signature);
-        pk_add_int(e, "count", st->count);
-        pk_add_int(e, "first_seen", st->first_ms);
-        pk_add_int(e, "last_seen", st->last_ms);
-        pk_add_str(e, "level", ss_level_name(st->level));
-        pk_add_str(e, "service", st->service);
-        pk_add_str(e, "sample", st->sample);
+        sb_json_add_str(e, "signature", st->signature);
+        sb_json_add_int(e, "count", st->count);
+        sb_json_add_int(e, "first_seen", st->first_ms);
+        sb_json_add_int(e, "last_seen", st->last_ms);
+        sb_json_add_str(e, "level", ss_level_name(st->level));
+        sb_json_add_str(e, "service", st->service);
+        sb_json_add_str(e, "sample", st->sample);
         json_object_array_add(list, e);
     }
     json_object_object_add(o, "top", list);

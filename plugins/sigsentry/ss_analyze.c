@@ -42,9 +42,9 @@ static int scan_record(void *arg, const char *key, json_object *value)
     }
     s->budget--;
     enum ss_level level = SS_LEVEL_INFO;
-    ss_level_parse(pk_str(value, "level"), &level);
-    ss_analysis_add(s->agg, s->service, pk_int(value, "time", 0), level,
-                    pk_str(value, "message"));
+    ss_level_parse(sb_json_str(value, "level"), &level);
+    ss_analysis_add(s->agg, s->service, sb_json_int(value, "time", 0), level,
+                    sb_json_str(value, "message"));
     return 0;
 }
 
@@ -106,12 +106,12 @@ static int store_analysis(void *arg)
     if (ss_put(ss, c->inst, SS_ANALYSES, c->key, json_object_get(c->doc)) != 0)
         return -1;
     json_object *index = json_object_new_object();
-    pk_add_int(index, "installation", c->inst);
-    pk_add_str(index, "key", c->key);
+    sb_json_add_int(index, "installation", c->inst);
+    sb_json_add_str(index, "key", c->key);
     if (ss_put(ss, 0, SS_ANALYSIS_IDS, c->id, index) != 0)
         return -1;
     json_object *payload = json_object_new_object();
-    pk_add_str(payload, "key", c->key);
+    sb_json_add_str(payload, "key", c->key);
     char *order = pk_xasprintf("analysis:%s", c->conversation_id);
     sb_job_id job =
         ss->host->job_enqueue(ss->self, c->inst, SS_JOB_POST_ANALYSIS, order, payload, 0);
@@ -134,7 +134,7 @@ json_object *ss_analysis_run(struct ss_plugin *ss, sb_installation_id inst,
     } else {
         json_object *known = ss_services_list(ss, inst);
         for (size_t i = 0; i < json_object_array_length(known); i++) {
-            const char *name = pk_str(json_object_array_get_idx(known, i), "name");
+            const char *name = sb_json_str(json_object_array_get_idx(known, i), "name");
             if (name)
                 json_object_array_add(services, json_object_new_string(name));
         }
@@ -152,27 +152,27 @@ json_object *ss_analysis_run(struct ss_plugin *ss, sb_installation_id inst,
     ss_settings_of(ss, inst, &settings);
     int64_t now = ss_now_ms(ss);
     json_object *doc = json_object_new_object();
-    pk_add_str(doc, "id", id);
-    pk_add_str(doc, "conversation_id", req->conversation_id);
-    pk_add_str(doc, "trigger", req->trigger);
-    pk_add_str(doc, "requested_by", req->requested_by);
-    pk_add_str(doc, "service", req->service);
+    sb_json_add_str(doc, "id", id);
+    sb_json_add_str(doc, "conversation_id", req->conversation_id);
+    sb_json_add_str(doc, "trigger", req->trigger);
+    sb_json_add_str(doc, "requested_by", req->requested_by);
+    sb_json_add_str(doc, "service", req->service);
     json_object_object_add(doc, "services", services);
-    pk_add_int(doc, "window_start", req->window_start);
-    pk_add_int(doc, "window_end", req->window_end);
-    pk_add_int(doc, "created_at", now);
+    sb_json_add_int(doc, "window_start", req->window_start);
+    sb_json_add_int(doc, "window_end", req->window_end);
+    sb_json_add_int(doc, "created_at", now);
     char *url = pk_xasprintf("%s/api/sigsentry/analyses/%s", ss->host->public_url(ss->self), id);
-    pk_add_str(doc, "url", url);
-    pk_add_bool(doc, "truncated", scan.truncated);
+    sb_json_add_str(doc, "url", url);
+    sb_json_add_bool(doc, "truncated", scan.truncated);
     json_object_object_add(doc, "triage_revision",
                            req->triage_revision ? json_object_new_int64(req->triage_revision)
                                                 : NULL);
     json_object_object_add(doc, "result",
                            ss_analysis_json(&agg, (size_t)ss->options.top_signatures));
-    pk_add_str(doc, "url_attribute", settings.attribute_analysis_url);
+    sb_json_add_str(doc, "url_attribute", settings.attribute_analysis_url);
     json_object *steps = json_object_new_object();
-    pk_add_str(steps, "note", "pending");
-    pk_add_str(steps, "url_attribute", settings.attribute_analysis_url ? "pending" : "skipped");
+    sb_json_add_str(steps, "note", "pending");
+    sb_json_add_str(steps, "url_attribute", settings.attribute_analysis_url ? "pending" : "skipped");
     json_object_object_add(doc, "steps", steps);
     ss_settings_clear(&settings);
     ss_analysis_free(&agg);
@@ -197,8 +197,8 @@ json_object *ss_analysis_run(struct ss_plugin *ss, sb_installation_id inst,
 json_object *ss_analysis_by_id(struct ss_plugin *ss, const char *id, sb_installation_id *inst)
 {
     json_object *index = ss_get(ss, 0, SS_ANALYSIS_IDS, id);
-    const char *key = pk_str(index, "key");
-    *inst = pk_int(index, "installation", 0);
+    const char *key = sb_json_str(index, "key");
+    *inst = sb_json_int(index, "installation", 0);
     json_object *doc = key && *inst ? ss_get(ss, *inst, SS_ANALYSES, key) : NULL;
     json_object_put(index);
     return doc;
@@ -219,7 +219,7 @@ static sb_status write_url(struct ss_work *w, sb_result *result)
 {
     (void)result;
     json_object *attributes = json_object_new_object();
-    pk_add_str(attributes, pk_str(w->doc, "url_attribute"), pk_str(w->doc, "url"));
+    sb_json_add_str(attributes, sb_json_str(w->doc, "url_attribute"), sb_json_str(w->doc, "url"));
     ss_put_attributes(w->ss, w->inst, w->conversation_id, attributes, ss_work_call_done, w);
     json_object_put(attributes);
     return SB_PENDING;
@@ -233,7 +233,7 @@ static const struct ss_step analysis_steps[] = {
 
 sb_status ss_post_analysis_job(struct ss_plugin *ss, const sb_job *job, sb_result *result)
 {
-    const char *key = pk_str(job->payload, "key");
+    const char *key = sb_json_str(job->payload, "key");
     json_object *doc = key ? ss_get(ss, job->installation, SS_ANALYSES, key) : NULL;
     if (!doc)
         return SB_OK; /* pruned or never stored: nothing to post */
@@ -241,7 +241,7 @@ sb_status ss_post_analysis_job(struct ss_plugin *ss, const sb_job *job, sb_resul
         json_object_put(doc);
         return SB_OK;
     }
-    const char *conversation = pk_str(doc, "conversation_id");
+    const char *conversation = sb_json_str(doc, "conversation_id");
     if (!conversation) {
         json_object_put(doc);
         return sb_result_set(result, SB_FAIL, "analysis %s has no conversation", key);
@@ -263,9 +263,9 @@ json_object *ss_analysis_request_for(struct ss_plugin *ss, sb_installation_id in
     out->conversation_id = conversation_id;
     out->window_end = now;
     if (triage) {
-        out->service = pk_str(triage, "affected_service");
-        out->window_start = pk_int(triage, "window_start", now);
-        out->triage_revision = pk_int(triage, "revision", 0);
+        out->service = sb_json_str(triage, "affected_service");
+        out->window_start = sb_json_int(triage, "window_start", now);
+        out->triage_revision = sb_json_int(triage, "revision", 0);
     } else {
         struct ss_settings settings;
         ss_settings_of(ss, inst, &settings);

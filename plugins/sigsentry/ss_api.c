@@ -43,10 +43,10 @@ static PK_PRINTF(5, 6) sb_status fail(struct ss_plugin *ss, const sb_http_reques
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
     json_object *err = json_object_new_object();
-    pk_add_int(err, "status", status);
-    pk_add_str(err, "code", code);
-    pk_add_str(err, "message", message);
-    pk_add_str(err, "request_id", req->request_id);
+    sb_json_add_int(err, "status", status);
+    sb_json_add_str(err, "code", code);
+    sb_json_add_str(err, "message", message);
+    sb_json_add_str(err, "request_id", req->request_id);
     json_object *root = json_object_new_object();
     json_object_object_add(root, "error", err);
     return answer(ss, req, status, root);
@@ -64,9 +64,9 @@ static bool need_workspace(struct ss_plugin *ss, const sb_http_request *req)
 /* The binding's project when the path names it; answers 404 otherwise. */
 static json_object *project_of(struct ss_plugin *ss, const sb_http_request *req)
 {
-    const char *wanted = pk_str(req->params, "project");
+    const char *wanted = sb_json_str(req->params, "project");
     json_object *project = ss_project_get(ss, req->installation);
-    if (project && pk_str_eq(pk_str(project, "id"), wanted))
+    if (project && pk_str_eq(sb_json_str(project, "id"), wanted))
         return project;
     json_object_put(project);
     fail(ss, req, 404, "unknown_project", "this workspace's binding has no project '%s'",
@@ -104,14 +104,14 @@ static json_object *binding_json(struct ss_plugin *ss, sb_installation_id inst)
     json_object *o = json_object_new_object();
     if (ss->host->installation_get(ss->self, inst, &view) != 0)
         return o;
-    pk_add_str(o, "workspace_id", view.workspace_id);
-    pk_add_str(o, "workspace_name", view.workspace_name);
-    pk_add_str(o, "installation_state", state_name(view.state));
-    pk_add_bool(o, "active", ss_binding_active(ss, inst));
+    sb_json_add_str(o, "workspace_id", view.workspace_id);
+    sb_json_add_str(o, "workspace_name", view.workspace_name);
+    sb_json_add_str(o, "installation_state", state_name(view.state));
+    sb_json_add_bool(o, "active", ss_binding_active(ss, inst));
     json_object *state = ss_get(ss, inst, SS_BINDING, "state");
     json_object_object_add(o, "changed_at",
-                           state ? json_object_new_int64(pk_int(state, "changed_at", 0)) : NULL);
-    pk_add_str(o, "reason", pk_str(state, "reason"));
+                           state ? json_object_new_int64(sb_json_int(state, "changed_at", 0)) : NULL);
+    sb_json_add_str(o, "reason", sb_json_str(state, "reason"));
     json_object_put(state);
     json_object *settings = ss->host->settings_get(ss->self, inst);
     struct ss_settings typed;
@@ -141,7 +141,7 @@ static sb_status disconnect(void *state, const sb_http_request *req, sb_result *
     (void)result;
     if (!need_workspace(ss, req))
         return SB_OK;
-    const char *reason = pk_str(req->body, "reason");
+    const char *reason = sb_json_str(req->body, "reason");
     char *why = pk_xasprintf("disconnected through the product API%s%s", reason ? ": " : "",
                              reason ? reason : "");
     sb_installation view;
@@ -211,11 +211,11 @@ static sb_status create_project(void *state, const sb_http_request *req, sb_resu
     if (existing) {
         sb_status st = fail(ss, req, 409, "project_exists",
                             "this workspace's binding already has project '%s'",
-                            pk_str(existing, "id") ? pk_str(existing, "id") : "");
+                            sb_json_str(existing, "id") ? sb_json_str(existing, "id") : "");
         json_object_put(existing);
         return st;
     }
-    const char *name = NULL, *id = pk_str(req->body, "id");
+    const char *name = NULL, *id = sb_json_str(req->body, "id");
     int64_t days = RETENTION_DEFAULT_DAYS;
     if (!read_name(ss, req, true, &name) || !read_retention(ss, req, &days))
         return SB_OK;
@@ -232,12 +232,12 @@ static sb_status create_project(void *state, const sb_http_request *req, sb_resu
     }
     int64_t now = ss_now_ms(ss);
     json_object *project = json_object_new_object();
-    pk_add_str(project, "id", id);
-    pk_add_str(project, "name", name);
-    pk_add_int(project, "retention_days", days);
-    pk_add_int(project, "created_at", now);
-    pk_add_int(project, "updated_at", now);
-    pk_add_int(project, "next_seq", 1);
+    sb_json_add_str(project, "id", id);
+    sb_json_add_str(project, "name", name);
+    sb_json_add_int(project, "retention_days", days);
+    sb_json_add_int(project, "created_at", now);
+    sb_json_add_int(project, "updated_at", now);
+    sb_json_add_int(project, "next_seq", 1);
     if (ss_put(ss, req->installation, SS_PROJECT, "project", json_object_get(project)) != 0) {
         json_object_put(project);
         return fail(ss, req, 503, "store_error", "the project could not be saved");
@@ -258,7 +258,7 @@ static sb_status get_project(void *state, const sb_http_request *req, sb_result 
         return SB_OK;
     json_object_object_del(project, "next_seq");
     json_object *services = ss_services_list(ss, req->installation);
-    pk_add_int(project, "services", (int64_t)json_object_array_length(services));
+    sb_json_add_int(project, "services", (int64_t)json_object_array_length(services));
     json_object_put(services);
     return answer(ss, req, 200, project);
 }
@@ -273,15 +273,15 @@ static sb_status update_project(void *state, const sb_http_request *req, sb_resu
     if (!project)
         return SB_OK;
     const char *name = NULL;
-    int64_t days = pk_int(project, "retention_days", RETENTION_DEFAULT_DAYS);
+    int64_t days = sb_json_int(project, "retention_days", RETENTION_DEFAULT_DAYS);
     if (!read_name(ss, req, false, &name) || !read_retention(ss, req, &days)) {
         json_object_put(project);
         return SB_OK;
     }
     if (name)
-        pk_add_str(project, "name", name);
-    pk_add_int(project, "retention_days", days);
-    pk_add_int(project, "updated_at", ss_now_ms(ss));
+        sb_json_add_str(project, "name", name);
+    sb_json_add_int(project, "retention_days", days);
+    sb_json_add_int(project, "updated_at", ss_now_ms(ss));
     if (ss_put(ss, req->installation, SS_PROJECT, "project", json_object_get(project)) != 0) {
         json_object_put(project);
         return fail(ss, req, 503, "store_error", "the project could not be saved");
@@ -315,7 +315,7 @@ static sb_status ingest_logs(void *state, const sb_http_request *req, sb_result 
         json_object_put(report);
         return fail(ss, req, 503, "store_error", "the log records could not be stored; retry");
     }
-    int64_t accepted = pk_int(report, "accepted", 0), rejected = pk_int(report, "rejected", 0);
+    int64_t accepted = sb_json_int(report, "accepted", 0), rejected = sb_json_int(report, "rejected", 0);
     /* Nothing usable in a non-empty batch is the sender's mistake; partial batches are 200. */
     return answer(ss, req, accepted == 0 && rejected > 0 ? 422 : 200, report);
 }
@@ -346,10 +346,10 @@ static sb_status put_service(void *state, const sb_http_request *req, sb_result 
         return SB_OK;
     json_object_put(project);
     char name[SS_SERVICE_MAX + 1];
-    if (!ss_service_normalize(pk_str(req->params, "service"), name))
+    if (!ss_service_normalize(sb_json_str(req->params, "service"), name))
         return fail(ss, req, 400, "invalid_request",
                     "a service name is 1-64 characters of a-z, 0-9, '.', '_' or '-'");
-    json_object *aliases = pk_arr(req->body, "aliases");
+    json_object *aliases = sb_json_arr(req->body, "aliases");
     size_t n = aliases ? json_object_array_length(aliases) : 0;
     if (!aliases || n > ALIASES_MAX)
         return fail(ss, req, 400, "invalid_request",
@@ -369,8 +369,8 @@ static sb_status put_service(void *state, const sb_http_request *req, sb_result 
     if (!svc) {
         /* Declared before it logs anything: triage knows it from now on. */
         svc = json_object_new_object();
-        pk_add_str(svc, "name", name);
-        pk_add_int(svc, "records", 0);
+        sb_json_add_str(svc, "name", name);
+        sb_json_add_int(svc, "records", 0);
         json_object_object_add(svc, "first_seen", NULL);
         json_object_object_add(svc, "last_seen", NULL);
     }
@@ -386,7 +386,7 @@ static sb_status put_service(void *state, const sb_http_request *req, sb_result 
 
 static const char *conversation_param(struct ss_plugin *ss, const sb_http_request *req)
 {
-    const char *id = pk_str(req->params, "conversation");
+    const char *id = sb_json_str(req->params, "conversation");
     if (ss_conversation_id_valid(id))
         return id;
     fail(ss, req, 400, "invalid_request", "not a conversation id");
@@ -414,7 +414,7 @@ static sb_status list_analyses(void *state, const sb_http_request *req, sb_resul
     const char *conversation;
     if (!need_workspace(ss, req) || !(conversation = conversation_param(ss, req)))
         return SB_OK;
-    int64_t limit = pk_int(req->query, "limit", ANALYSES_PAGE_DEFAULT);
+    int64_t limit = sb_json_int(req->query, "limit", ANALYSES_PAGE_DEFAULT);
     if (limit < 1 || limit > ANALYSES_PAGE_MAX)
         return fail(ss, req, 400, "invalid_request", "limit must be from 1 to %d",
                     ANALYSES_PAGE_MAX);
@@ -437,7 +437,7 @@ static sb_status run_analysis(void *state, const sb_http_request *req, sb_result
     struct ss_analysis_request ar;
     json_object *triage = ss_analysis_request_for(ss, req->installation, conversation, 0, &ar);
     char service[SS_SERVICE_MAX + 1];
-    const char *wanted = pk_str(req->body, "service");
+    const char *wanted = sb_json_str(req->body, "service");
     if (wanted) {
         if (!ss_service_normalize(wanted, service)) {
             json_object_put(triage);
@@ -469,10 +469,10 @@ static sb_status analysis_page(void *state, const sb_http_request *req, sb_resul
 {
     struct ss_plugin *ss = state;
     (void)result;
-    const char *id = pk_str(req->params, "analysis");
+    const char *id = sb_json_str(req->params, "analysis");
     sb_installation_id inst = 0;
     json_object *analysis = analysis_id_valid(id) ? ss_analysis_by_id(ss, id, &inst) : NULL;
-    bool as_json = pk_str_eq(pk_str(req->query, "format"), "json");
+    bool as_json = pk_str_eq(sb_json_str(req->query, "format"), "json");
     if (!analysis) {
         if (as_json)
             return fail(ss, req, 404, "not_found", "no such analysis");

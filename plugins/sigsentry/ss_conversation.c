@@ -71,7 +71,7 @@ char *ss_html_to_text(const char *html)
 
 static bool customer_author(json_object *author)
 {
-    const char *type = pk_str(author, "type");
+    const char *type = sb_json_str(author, "type");
     return type && (strcmp(type, "user") == 0 || strcmp(type, "lead") == 0
                     || strcmp(type, "contact") == 0);
 }
@@ -92,30 +92,30 @@ static void append_text(struct ss_buf *b, const char *html)
 bool ss_conversation_facts(json_object *conversation, struct ss_conversation_facts *out)
 {
     memset(out, 0, sizeof *out);
-    const char *id = pk_str(conversation, "id");
+    const char *id = sb_json_str(conversation, "id");
     if (!id)
         return false;
     out->id = pk_xstrdup(id);
-    out->created_ms = pk_int(conversation, "created_at", 0) * 1000;
+    out->created_ms = sb_json_int(conversation, "created_at", 0) * 1000;
     struct ss_buf text = {0};
-    json_object *source = pk_obj(conversation, "source");
-    json_object *author = pk_obj(source, "author");
+    json_object *source = sb_json_obj(conversation, "source");
+    json_object *author = sb_json_obj(source, "author");
     if (customer_author(author)) {
-        append_text(&text, pk_str(source, "subject"));
-        append_text(&text, pk_str(source, "body"));
-        if (pk_str(author, "name"))
-            out->customer_name = pk_xstrdup(pk_str(author, "name"));
+        append_text(&text, sb_json_str(source, "subject"));
+        append_text(&text, sb_json_str(source, "body"));
+        if (sb_json_str(author, "name"))
+            out->customer_name = pk_xstrdup(sb_json_str(author, "name"));
     }
-    json_object *parts = pk_arr(pk_obj(conversation, "conversation_parts"), "conversation_parts");
+    json_object *parts = sb_json_arr(sb_json_obj(conversation, "conversation_parts"), "conversation_parts");
     size_t n = parts ? json_object_array_length(parts) : 0;
     for (size_t i = 0; i < n; i++) {
         json_object *part = json_object_array_get_idx(parts, i);
-        json_object *part_author = pk_obj(part, "author");
+        json_object *part_author = sb_json_obj(part, "author");
         if (!customer_author(part_author))
             continue;
-        append_text(&text, pk_str(part, "body"));
-        if (!out->customer_name && pk_str(part_author, "name"))
-            out->customer_name = pk_xstrdup(pk_str(part_author, "name"));
+        append_text(&text, sb_json_str(part, "body"));
+        if (!out->customer_name && sb_json_str(part_author, "name"))
+            out->customer_name = pk_xstrdup(sb_json_str(part_author, "name"));
     }
     if (text.len > SS_CONVERSATION_TEXT_MAX) {
         size_t len = SS_CONVERSATION_TEXT_MAX;

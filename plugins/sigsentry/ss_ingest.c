@@ -30,44 +30,44 @@ static void tally(json_object *totals, const struct ss_log_record *r)
     json_object *t;
     if (!json_object_object_get_ex(totals, r->service, &t)) {
         t = json_object_new_object();
-        pk_add_int(t, "records", 0);
-        pk_add_int(t, "first_seen", r->time_ms);
-        pk_add_int(t, "last_seen", r->time_ms);
+        sb_json_add_int(t, "records", 0);
+        sb_json_add_int(t, "first_seen", r->time_ms);
+        sb_json_add_int(t, "last_seen", r->time_ms);
         json_object *levels = json_object_new_object();
         for (int l = 0; l < SS_LEVEL_COUNT; l++)
-            pk_add_int(levels, ss_level_name((enum ss_level)l), 0);
+            sb_json_add_int(levels, ss_level_name((enum ss_level)l), 0);
         json_object_object_add(t, "by_level", levels);
         json_object_object_add(totals, r->service, t);
     }
-    pk_add_int(t, "records", pk_int(t, "records", 0) + 1);
-    if (r->time_ms < pk_int(t, "first_seen", 0))
-        pk_add_int(t, "first_seen", r->time_ms);
-    if (r->time_ms > pk_int(t, "last_seen", 0))
-        pk_add_int(t, "last_seen", r->time_ms);
-    json_object *levels = pk_obj(t, "by_level");
+    sb_json_add_int(t, "records", sb_json_int(t, "records", 0) + 1);
+    if (r->time_ms < sb_json_int(t, "first_seen", 0))
+        sb_json_add_int(t, "first_seen", r->time_ms);
+    if (r->time_ms > sb_json_int(t, "last_seen", 0))
+        sb_json_add_int(t, "last_seen", r->time_ms);
+    json_object *levels = sb_json_obj(t, "by_level");
     const char *level = ss_level_name(r->level);
-    pk_add_int(levels, level, pk_int(levels, level, 0) + 1);
+    sb_json_add_int(levels, level, sb_json_int(levels, level, 0) + 1);
 }
 
 static json_object *merge_service(json_object *existing, const char *name, json_object *batch)
 {
     json_object *svc = json_object_new_object();
-    pk_add_str(svc, "name", name);
-    json_object *aliases = pk_arr(existing, "aliases");
+    sb_json_add_str(svc, "name", name);
+    json_object *aliases = sb_json_arr(existing, "aliases");
     json_object_object_add(svc, "aliases",
                            aliases ? json_object_get(aliases) : json_object_new_array());
-    pk_add_int(svc, "records", pk_int(existing, "records", 0) + pk_int(batch, "records", 0));
-    json_object *levels = json_object_new_object(), *old = pk_obj(existing, "by_level"),
-                *add = pk_obj(batch, "by_level");
+    sb_json_add_int(svc, "records", sb_json_int(existing, "records", 0) + sb_json_int(batch, "records", 0));
+    json_object *levels = json_object_new_object(), *old = sb_json_obj(existing, "by_level"),
+                *add = sb_json_obj(batch, "by_level");
     for (int l = 0; l < SS_LEVEL_COUNT; l++) {
         const char *level = ss_level_name((enum ss_level)l);
-        pk_add_int(levels, level, pk_int(old, level, 0) + pk_int(add, level, 0));
+        sb_json_add_int(levels, level, sb_json_int(old, level, 0) + sb_json_int(add, level, 0));
     }
     json_object_object_add(svc, "by_level", levels);
-    int64_t first = pk_int(existing, "first_seen", 0), last = pk_int(existing, "last_seen", 0);
-    int64_t bfirst = pk_int(batch, "first_seen", 0), blast = pk_int(batch, "last_seen", 0);
-    pk_add_int(svc, "first_seen", first && first < bfirst ? first : bfirst);
-    pk_add_int(svc, "last_seen", last > blast ? last : blast);
+    int64_t first = sb_json_int(existing, "first_seen", 0), last = sb_json_int(existing, "last_seen", 0);
+    int64_t bfirst = sb_json_int(batch, "first_seen", 0), blast = sb_json_int(batch, "last_seen", 0);
+    sb_json_add_int(svc, "first_seen", first && first < bfirst ? first : bfirst);
+    sb_json_add_int(svc, "last_seen", last > blast ? last : blast);
     return svc;
 }
 
@@ -75,7 +75,7 @@ static int store_batch(void *arg)
 {
     struct ingest *in = arg;
     struct ss_plugin *ss = in->ss;
-    int64_t seq = pk_int(in->project, "next_seq", 1);
+    int64_t seq = sb_json_int(in->project, "next_seq", 1);
     json_object *totals = json_object_new_object();
     int rc = 0;
     for (size_t i = 0; i < in->n && rc == 0; i++) {
@@ -84,9 +84,9 @@ static int store_batch(void *arg)
         ss_time_iso(r->time_ms, iso);
         snprintf(key, sizeof key, "%s|%s|%012lld", r->service, iso, (long long)seq++);
         json_object *doc = json_object_new_object();
-        pk_add_int(doc, "time", r->time_ms);
-        pk_add_str(doc, "level", ss_level_name(r->level));
-        pk_add_str(doc, "message", r->message);
+        sb_json_add_int(doc, "time", r->time_ms);
+        sb_json_add_str(doc, "level", ss_level_name(r->level));
+        sb_json_add_str(doc, "message", r->message);
         rc = ss_put(ss, in->inst, SS_LOGS, key, doc);
         tally(totals, r);
     }
@@ -100,7 +100,7 @@ static int store_batch(void *arg)
     json_object_put(totals);
     if (rc == 0) {
         json_object *project = json_object_get(in->project);
-        pk_add_int(project, "next_seq", seq);
+        sb_json_add_int(project, "next_seq", seq);
         rc = ss_put(ss, in->inst, SS_PROJECT, "project", project);
     }
     return rc;
@@ -108,14 +108,14 @@ static int store_batch(void *arg)
 
 static void add_error(json_object *report, size_t line, const char *why)
 {
-    json_object *errors = pk_arr(report, "errors");
+    json_object *errors = sb_json_arr(report, "errors");
     if (json_object_array_length(errors) >= MAX_REPORTED_ERRORS) {
-        pk_add_bool(report, "errors_truncated", true);
+        sb_json_add_bool(report, "errors_truncated", true);
         return;
     }
     json_object *e = json_object_new_object();
-    pk_add_int(e, "line", (int64_t)line);
-    pk_add_str(e, "error", why);
+    sb_json_add_int(e, "line", (int64_t)line);
+    sb_json_add_str(e, "error", why);
     json_object_array_add(errors, e);
 }
 
@@ -123,11 +123,11 @@ json_object *ss_ingest(struct ss_plugin *ss, sb_installation_id inst, json_objec
                        const char *body, size_t len, bool *stored)
 {
     struct ingest in = {.ss = ss, .inst = inst, .project = project};
-    int64_t now = ss_now_ms(ss), days = pk_int(project, "retention_days", 0);
+    int64_t now = ss_now_ms(ss), days = sb_json_int(project, "retention_days", 0);
     int64_t oldest = days > 0 ? now - days * 86400 * 1000 : 0;
     json_object *report = json_object_new_object();
     json_object_object_add(report, "errors", json_object_new_array());
-    pk_add_bool(report, "errors_truncated", false);
+    sb_json_add_bool(report, "errors_truncated", false);
     int64_t rejected = 0;
     size_t line_no = 0;
     for (size_t pos = 0; pos < len;) {
@@ -159,8 +159,8 @@ json_object *ss_ingest(struct ss_plugin *ss, sb_installation_id inst, json_objec
     *stored = true;
     if (in.n && ss->host->transaction(ss->self, store_batch, &in) != 0)
         *stored = false;
-    pk_add_int(report, "accepted", *stored ? (int64_t)in.n : 0);
-    pk_add_int(report, "rejected", rejected);
+    sb_json_add_int(report, "accepted", *stored ? (int64_t)in.n : 0);
+    sb_json_add_int(report, "rejected", rejected);
     for (size_t i = 0; i < in.n; i++)
         ss_log_record_clear(&in.records[i]);
     free(in.records);

@@ -23,10 +23,10 @@ bool ss_post_reply(struct ss_plugin *ss, sb_installation_id inst, const char *co
         return false;
     }
     json_object *body = json_object_new_object();
-    pk_add_str(body, "message_type", message_type);
-    pk_add_str(body, "type", "admin");
-    pk_add_str(body, "admin_id", view.admin_id);
-    pk_add_str(body, "body", html);
+    sb_json_add_str(body, "message_type", message_type);
+    sb_json_add_str(body, "type", "admin");
+    sb_json_add_str(body, "admin_id", view.admin_id);
+    sb_json_add_str(body, "body", html);
     char path[160];
     snprintf(path, sizeof path, "/conversations/%s/reply", conversation_id);
     sb_intercom_request req = {.method = "POST", .path = path, .body = body};

@@ -11,7 +11,7 @@
 
 static void human_time(json_object *doc, const char *key, char out[SS_TIME_LEN])
 {
-    ss_time_human(pk_int(doc, key, 0), out);
+    ss_time_human(sb_json_int(doc, key, 0), out);
 }
 
 /* "2026-11-24 08:00 UTC to 2026-11-24 10:05 UTC" */
@@ -25,16 +25,16 @@ static char *window_text(json_object *doc)
 
 static const char *service_label(json_object *doc, const char *key)
 {
-    const char *s = pk_str(doc, key);
+    const char *s = sb_json_str(doc, key);
     return s ? s : "not identified";
 }
 
 char *ss_render_analysis_summary(json_object *analysis)
 {
-    json_object *result = pk_obj(analysis, "result");
-    int64_t errors = pk_int(result, "errors", 0);
-    int64_t records = pk_int(result, "records", 0);
-    int64_t signatures = pk_int(result, "distinct_signatures", 0);
+    json_object *result = sb_json_obj(analysis, "result");
+    int64_t errors = sb_json_int(result, "errors", 0);
+    int64_t records = sb_json_int(result, "records", 0);
+    int64_t signatures = sb_json_int(result, "distinct_signatures", 0);
     if (!errors)
         return pk_xasprintf("no errors in %lld log record%s", (long long)records,
                             records == 1 ? "" : "s");
@@ -45,7 +45,7 @@ char *ss_render_analysis_summary(json_object *analysis)
 /* "checkout-api" or "all services" */
 static char *analysis_scope(json_object *analysis)
 {
-    const char *service = pk_str(analysis, "service");
+    const char *service = sb_json_str(analysis, "service");
     return service ? pk_xstrdup(service) : pk_xstrdup("all services");
 }
 
@@ -54,25 +54,25 @@ static char *analysis_scope(json_object *analysis)
 char *ss_render_triage_note(json_object *triage)
 {
     struct ss_buf b = {0};
-    int64_t revision = pk_int(triage, "revision", 1);
+    int64_t revision = sb_json_int(triage, "revision", 1);
     ss_buf_puts(&b, revision > 1 ? "<p><b>SigSentry triage (updated)</b></p><ul>"
                                  : "<p><b>SigSentry triage</b></p><ul>");
     ss_buf_puts(&b, "<li><b>Severity:</b> ");
-    ss_buf_html(&b, pk_str(triage, "severity") ? pk_str(triage, "severity") : "low");
+    ss_buf_html(&b, sb_json_str(triage, "severity") ? sb_json_str(triage, "severity") : "low");
     ss_buf_puts(&b, " &mdash; ");
-    ss_buf_html(&b, pk_str(triage, "score_explanation") ? pk_str(triage, "score_explanation") : "");
+    ss_buf_html(&b, sb_json_str(triage, "score_explanation") ? sb_json_str(triage, "score_explanation") : "");
     ss_buf_puts(&b, "</li><li><b>Affected service:</b> ");
     ss_buf_html(&b, service_label(triage, "affected_service"));
     ss_buf_puts(&b, " &mdash; ");
-    ss_buf_html(&b, pk_str(triage, "service_explanation") ? pk_str(triage, "service_explanation")
+    ss_buf_html(&b, sb_json_str(triage, "service_explanation") ? sb_json_str(triage, "service_explanation")
                                                           : "");
     char *window = window_text(triage);
     ss_buf_puts(&b, "</li><li><b>Suggested log window:</b> ");
     ss_buf_html(&b, window);
     ss_buf_puts(&b, "</li></ul>");
     free(window);
-    json_object *plan = pk_obj(triage, "plan");
-    if (pk_bool(plan, "analysis", false))
+    json_object *plan = sb_json_obj(triage, "plan");
+    if (sb_json_bool(plan, "analysis", false))
         ss_buf_puts(&b, "<p>The severity reaches the auto-analyze threshold: an analysis of "
                         "this window follows.</p>");
     return ss_buf_steal(&b);
@@ -83,15 +83,15 @@ char *ss_render_analysis_note(json_object *analysis)
     struct ss_buf b = {0};
     char *scope = analysis_scope(analysis), *window = window_text(analysis);
     char *summary = ss_render_analysis_summary(analysis);
-    json_object *result = pk_obj(analysis, "result");
+    json_object *result = sb_json_obj(analysis, "result");
     ss_buf_puts(&b, "<p><b>SigSentry analysis</b> of ");
     ss_buf_html(&b, scope);
     ss_buf_puts(&b, ", ");
     ss_buf_html(&b, window);
-    ss_buf_printf(&b, "</p><p>%lld log records read: ", (long long)pk_int(result, "records", 0));
+    ss_buf_printf(&b, "</p><p>%lld log records read: ", (long long)sb_json_int(result, "records", 0));
     ss_buf_html(&b, summary);
     ss_buf_puts(&b, ".</p>");
-    json_object *top = pk_arr(result, "top");
+    json_object *top = sb_json_arr(result, "top");
     size_t n = top ? json_object_array_length(top) : 0;
     if (n) {
         ss_buf_puts(&b, "<ol>");
@@ -101,17 +101,17 @@ char *ss_render_analysis_note(json_object *analysis)
             human_time(sig, "first_seen", first);
             human_time(sig, "last_seen", last);
             ss_buf_puts(&b, "<li><code>");
-            ss_buf_html(&b, pk_str(sig, "signature") ? pk_str(sig, "signature") : "");
-            ss_buf_printf(&b, "</code>: %lld&times; (", (long long)pk_int(sig, "count", 0));
-            ss_buf_html(&b, pk_str(sig, "service") ? pk_str(sig, "service") : "");
+            ss_buf_html(&b, sb_json_str(sig, "signature") ? sb_json_str(sig, "signature") : "");
+            ss_buf_printf(&b, "</code>: %lld&times; (", (long long)sb_json_int(sig, "count", 0));
+            ss_buf_html(&b, sb_json_str(sig, "service") ? sb_json_str(sig, "service") : "");
             ss_buf_printf(&b, "), first %s, last %s</li>", first, last);
         }
         ss_buf_puts(&b, "</ol>");
     }
-    if (pk_bool(analysis, "truncated", false))
+    if (sb_json_bool(analysis, "truncated", false))
         ss_buf_puts(&b, "<p>The analysis stopped at its record limit; later records of the "
                         "window were not read.</p>");
-    const char *url = pk_str(analysis, "url");
+    const char *url = sb_json_str(analysis, "url");
     if (url) {
         ss_buf_puts(&b, "<p><a href=\"");
         ss_buf_html(&b, url);
@@ -128,18 +128,18 @@ char *ss_render_analysis_note(json_object *analysis)
 static json_object *text_component(const char *text, const char *style)
 {
     json_object *t = json_object_new_object();
-    pk_add_str(t, "type", "text");
-    pk_add_str(t, "text", text);
-    pk_add_str(t, "style", style);
+    sb_json_add_str(t, "type", "text");
+    sb_json_add_str(t, "text", text);
+    sb_json_add_str(t, "style", style);
     return t;
 }
 
 static void add_field(json_object *items, const char *field, const char *value)
 {
     json_object *item = json_object_new_object();
-    pk_add_str(item, "type", "field-value");
-    pk_add_str(item, "field", field);
-    pk_add_str(item, "value", value);
+    sb_json_add_str(item, "type", "field-value");
+    sb_json_add_str(item, "field", field);
+    sb_json_add_str(item, "value", value);
     json_object_array_add(items, item);
 }
 
@@ -167,15 +167,15 @@ static json_object *triage_table(json_object *triage)
     char *window = window_text(triage);
     char triaged[SS_TIME_LEN];
     human_time(triage, "triaged_at", triaged);
-    add_field(items, "Severity", pk_str(triage, "severity") ? pk_str(triage, "severity") : "low");
+    add_field(items, "Severity", sb_json_str(triage, "severity") ? sb_json_str(triage, "severity") : "low");
     add_field(items, "Affected service", service_label(triage, "affected_service"));
     add_field(items, "Log window", window);
     add_field(items, "Why",
-              pk_str(triage, "score_explanation") ? pk_str(triage, "score_explanation") : "");
+              sb_json_str(triage, "score_explanation") ? sb_json_str(triage, "score_explanation") : "");
     add_field(items, "Triaged", triaged);
     free(window);
     json_object *table = json_object_new_object();
-    pk_add_str(table, "type", "data-table");
+    sb_json_add_str(table, "type", "data-table");
     json_object_object_add(table, "items", items);
     return table;
 }
@@ -183,7 +183,7 @@ static json_object *triage_table(json_object *triage)
 static json_object *analysis_item(json_object *analysis)
 {
     json_object *item = json_object_new_object();
-    char *id = pk_xasprintf("analysis-%s", pk_str(analysis, "id") ? pk_str(analysis, "id") : "");
+    char *id = pk_xasprintf("analysis-%s", sb_json_str(analysis, "id") ? sb_json_str(analysis, "id") : "");
     char *summary = ss_render_analysis_summary(analysis);
     char *scope = analysis_scope(analysis);
     char when[SS_TIME_LEN];
@@ -191,16 +191,16 @@ static json_object *analysis_item(json_object *analysis)
     /* Capitalise the summary for a title. */
     if (summary[0] >= 'a' && summary[0] <= 'z')
         summary[0] = (char)(summary[0] - 'a' + 'A');
-    pk_add_str(item, "type", "item");
-    pk_add_str(item, "id", id);
-    pk_add_str(item, "title", summary);
-    pk_add_str(item, "subtitle", when);
-    pk_add_str(item, "tertiary_text", scope);
-    const char *url = pk_str(analysis, "url");
+    sb_json_add_str(item, "type", "item");
+    sb_json_add_str(item, "id", id);
+    sb_json_add_str(item, "title", summary);
+    sb_json_add_str(item, "subtitle", when);
+    sb_json_add_str(item, "tertiary_text", scope);
+    const char *url = sb_json_str(analysis, "url");
     if (url) {
         json_object *action = json_object_new_object();
-        pk_add_str(action, "type", "url");
-        pk_add_str(action, "url", url);
+        sb_json_add_str(action, "type", "url");
+        sb_json_add_str(action, "url", url);
         json_object_object_add(item, "action", action);
     }
     free(id);
@@ -224,7 +224,7 @@ json_object *ss_render_panel(json_object *triage, json_object *analyses, const c
     if (notice)
         json_object_array_add(components, text_component(notice, "paragraph"));
     json_object *divider = json_object_new_object();
-    pk_add_str(divider, "type", "divider");
+    sb_json_add_str(divider, "type", "divider");
     json_object_array_add(components, divider);
     json_object_array_add(components, text_component("Recent analyses", "header"));
     size_t n = analyses ? json_object_array_length(analyses) : 0;
@@ -233,7 +233,7 @@ json_object *ss_render_panel(json_object *triage, json_object *analyses, const c
         for (size_t i = 0; i < n; i++)
             json_object_array_add(items, analysis_item(json_object_array_get_idx(analyses, i)));
         json_object *list = json_object_new_object();
-        pk_add_str(list, "type", "list");
+        sb_json_add_str(list, "type", "list");
         json_object_object_add(list, "items", items);
         json_object_array_add(components, list);
     } else {
@@ -241,12 +241,12 @@ json_object *ss_render_panel(json_object *triage, json_object *analyses, const c
     }
     if (offer_run) {
         json_object *button = json_object_new_object();
-        pk_add_str(button, "type", "button");
-        pk_add_str(button, "id", SS_PANEL_RUN_ANALYSIS);
-        pk_add_str(button, "label", "Run analysis");
-        pk_add_str(button, "style", "primary");
+        sb_json_add_str(button, "type", "button");
+        sb_json_add_str(button, "id", SS_PANEL_RUN_ANALYSIS);
+        sb_json_add_str(button, "label", "Run analysis");
+        sb_json_add_str(button, "style", "primary");
         json_object *action = json_object_new_object();
-        pk_add_str(action, "type", "submit");
+        sb_json_add_str(action, "type", "submit");
         json_object_object_add(button, "action", action);
         json_object_array_add(components, button);
     }
@@ -262,7 +262,7 @@ char *ss_render_analysis_page(json_object *analysis)
     char *summary = ss_render_analysis_summary(analysis);
     char created[SS_TIME_LEN];
     human_time(analysis, "created_at", created);
-    json_object *result = pk_obj(analysis, "result");
+    json_object *result = sb_json_obj(analysis, "result");
     ss_buf_puts(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
                     "<meta name=\"robots\" content=\"noindex\">"
                     "<title>SigSentry analysis</title>"
@@ -270,16 +270,16 @@ char *ss_render_analysis_page(json_object *analysis)
                     "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;"
                     "text-align:left;vertical-align:top}code{white-space:pre-wrap}</style>"
                     "</head><body>\n<h1>SigSentry analysis</h1>\n<p>Conversation ");
-    ss_buf_html(&b, pk_str(analysis, "conversation_id") ? pk_str(analysis, "conversation_id") : "");
+    ss_buf_html(&b, sb_json_str(analysis, "conversation_id") ? sb_json_str(analysis, "conversation_id") : "");
     ss_buf_puts(&b, " &middot; ");
     ss_buf_html(&b, scope);
     ss_buf_puts(&b, " &middot; ");
     ss_buf_html(&b, window);
     ss_buf_printf(&b, " &middot; run %s</p>\n<p>%lld log records read: ", created,
-                  (long long)pk_int(result, "records", 0));
+                  (long long)sb_json_int(result, "records", 0));
     ss_buf_html(&b, summary);
     ss_buf_puts(&b, ".</p>\n<table><tr><th>Level</th><th>Records</th></tr>");
-    json_object *levels = pk_obj(result, "by_level");
+    json_object *levels = sb_json_obj(result, "by_level");
     if (levels) {
         json_object_object_foreach(levels, level, count) {
             ss_buf_puts(&b, "<tr><td>");
@@ -288,7 +288,7 @@ char *ss_render_analysis_page(json_object *analysis)
         }
     }
     ss_buf_puts(&b, "</table>\n<h2>Top error signatures</h2>\n");
-    json_object *top = pk_arr(result, "top");
+    json_object *top = sb_json_arr(result, "top");
     size_t n = top ? json_object_array_length(top) : 0;
     if (!n)
         ss_buf_puts(&b, "<p>No errors in this window.</p>\n");
@@ -299,25 +299,25 @@ char *ss_render_analysis_page(json_object *analysis)
     for (size_t i = 0; i < n; i++) {
         json_object *sig = json_object_array_get_idx(top, i);
         char first[SS_TIME_LEN], last[SS_TIME_LEN];
-        ss_time_iso(pk_int(sig, "first_seen", 0), first);
-        ss_time_iso(pk_int(sig, "last_seen", 0), last);
+        ss_time_iso(sb_json_int(sig, "first_seen", 0), first);
+        ss_time_iso(sb_json_int(sig, "last_seen", 0), last);
         ss_buf_printf(&b, "<tr><td>%zu</td><td><code>", i + 1);
-        ss_buf_html(&b, pk_str(sig, "signature") ? pk_str(sig, "signature") : "");
-        ss_buf_printf(&b, "</code></td><td>%lld</td><td>", (long long)pk_int(sig, "count", 0));
-        ss_buf_html(&b, pk_str(sig, "service") ? pk_str(sig, "service") : "");
+        ss_buf_html(&b, sb_json_str(sig, "signature") ? sb_json_str(sig, "signature") : "");
+        ss_buf_printf(&b, "</code></td><td>%lld</td><td>", (long long)sb_json_int(sig, "count", 0));
+        ss_buf_html(&b, sb_json_str(sig, "service") ? sb_json_str(sig, "service") : "");
         ss_buf_puts(&b, "</td><td>");
-        ss_buf_html(&b, pk_str(sig, "level") ? pk_str(sig, "level") : "");
+        ss_buf_html(&b, sb_json_str(sig, "level") ? sb_json_str(sig, "level") : "");
         ss_buf_printf(&b, "</td><td>%s</td><td>%s</td><td><code>", first, last);
-        ss_buf_html(&b, pk_str(sig, "sample") ? pk_str(sig, "sample") : "");
+        ss_buf_html(&b, sb_json_str(sig, "sample") ? sb_json_str(sig, "sample") : "");
         ss_buf_puts(&b, "</code></td></tr>\n");
     }
     if (n)
         ss_buf_puts(&b, "</table>\n");
-    int64_t ungrouped = pk_int(result, "ungrouped", 0);
+    int64_t ungrouped = sb_json_int(result, "ungrouped", 0);
     if (ungrouped)
         ss_buf_printf(&b, "<p>%lld further errors had too many distinct signatures to group.</p>\n",
                       (long long)ungrouped);
-    if (pk_bool(analysis, "truncated", false))
+    if (sb_json_bool(analysis, "truncated", false))
         ss_buf_puts(&b, "<p>The analysis stopped at its record limit; later records of the "
                         "window were not read.</p>\n");
     ss_buf_puts(&b, "</body></html>\n");

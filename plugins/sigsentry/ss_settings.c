@@ -29,28 +29,28 @@ bool ss_threshold_reached(int threshold, enum ss_severity severity)
 /* A mapped attribute name, or NULL when the setting is empty. */
 static char *attribute_name(json_object *settings, const char *key)
 {
-    const char *v = pk_str(settings, key);
+    const char *v = sb_json_str(settings, key);
     return v ? pk_xstrdup(v) : NULL;
 }
 
 void ss_settings_from_json(json_object *settings, struct ss_settings *out)
 {
     memset(out, 0, sizeof *out);
-    const char *mode = pk_str(settings, "posting_mode");
+    const char *mode = sb_json_str(settings, "posting_mode");
     for (int i = 0; mode && i <= SS_POST_BOTH; i++)
         if (strcmp(mode, posting_names[i]) == 0)
             out->posting_mode = (enum ss_posting_mode)i;
-    const char *threshold = pk_str(settings, "auto_analyze_threshold");
+    const char *threshold = sb_json_str(settings, "auto_analyze_threshold");
     enum ss_severity sev;
     out->threshold = threshold && ss_severity_parse(threshold, &sev) ? (int)sev
                                                                      : SS_THRESHOLD_DISABLED;
-    out->buffer_hours = (int)pk_int(settings, "time_buffer_hours", 2);
+    out->buffer_hours = (int)sb_json_int(settings, "time_buffer_hours", 2);
     out->attribute_severity = attribute_name(settings, "attribute_severity");
     out->attribute_affected_service = attribute_name(settings, "attribute_affected_service");
     out->attribute_analysis_url = attribute_name(settings, "attribute_analysis_url");
-    const char *tmpl = pk_str(settings, "public_reply_template");
+    const char *tmpl = sb_json_str(settings, "public_reply_template");
     out->reply_template = pk_xstrdup(tmpl ? tmpl : "");
-    json_object *keywords = pk_arr(settings, "triage_keywords");
+    json_object *keywords = sb_json_arr(settings, "triage_keywords");
     size_t n = keywords ? json_object_array_length(keywords) : 0;
     out->keywords = pk_xcalloc(n ? n : 1, sizeof *out->keywords);
     for (size_t i = 0; i < n; i++) {

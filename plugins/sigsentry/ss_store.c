@@ -58,7 +58,7 @@ bool ss_binding_active(struct ss_plugin *ss, sb_installation_id inst)
         || view.state != SB_INSTALLATION_ACTIVE)
         return false;
     json_object *state = ss_get(ss, inst, SS_BINDING, "state");
-    bool active = pk_bool(state, "active", true);
+    bool active = sb_json_bool(state, "active", true);
     json_object_put(state);
     return active;
 }
@@ -66,9 +66,9 @@ bool ss_binding_active(struct ss_plugin *ss, sb_installation_id inst)
 int ss_binding_set(struct ss_plugin *ss, sb_installation_id inst, bool active, const char *reason)
 {
     json_object *state = json_object_new_object();
-    pk_add_bool(state, "active", active);
-    pk_add_int(state, "changed_at", ss_now_ms(ss));
-    pk_add_str(state, "reason", reason);
+    sb_json_add_bool(state, "active", active);
+    sb_json_add_int(state, "changed_at", ss_now_ms(ss));
+    sb_json_add_str(state, "reason", reason);
     return ss_put(ss, inst, SS_BINDING, "state", state);
 }
 
@@ -102,7 +102,7 @@ struct first_key {
 static int first_time(void *arg, const char *key, json_object *value)
 {
     (void)key;
-    ((struct first_key *)arg)->time = pk_int(value, "time", 0);
+    ((struct first_key *)arg)->time = sb_json_int(value, "time", 0);
     return 1;
 }
 
@@ -124,7 +124,7 @@ static int prune_in_transaction(void *arg)
     size_t n = json_object_array_length(services);
     for (size_t i = 0; i < n && !p->failed; i++) {
         json_object *svc = json_object_array_get_idx(services, i);
-        const char *name = pk_str(svc, "name");
+        const char *name = sb_json_str(svc, "name");
         if (!name)
             continue;
         char *from = pk_xasprintf("%s|", name), *to = pk_xasprintf("%s|%s", name, cutoff_iso);
@@ -137,8 +137,8 @@ static int prune_in_transaction(void *arg)
             struct first_key first = {0};
             ss->host->doc_list(ss->self, p->inst, SS_LOGS, from, end, 1, 0, first_time, &first);
             json_object *copy = json_object_get(svc);
-            int64_t left = pk_int(copy, "records", 0) - gone;
-            pk_add_int(copy, "records", left > 0 ? left : 0);
+            int64_t left = sb_json_int(copy, "records", 0) - gone;
+            sb_json_add_int(copy, "records", left > 0 ? left : 0);
             json_object_object_add(copy, "first_seen",
                                    first.time ? json_object_new_int64(first.time) : NULL);
             if (!first.time)
@@ -160,7 +160,7 @@ int ss_logs_prune(struct ss_plugin *ss, sb_installation_id inst)
     json_object *project = ss_project_get(ss, inst);
     if (!project)
         return 0;
-    int64_t days = pk_int(project, "retention_days", 0);
+    int64_t days = sb_json_int(project, "retention_days", 0);
     json_object_put(project);
     if (days <= 0)
         return 0;

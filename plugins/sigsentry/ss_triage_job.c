@@ -55,18 +55,18 @@ static sb_status post_triage_note(struct ss_work *w, sb_result *result)
 
 static sb_status post_public_reply(struct ss_work *w, sb_result *result)
 {
-    const char *tmpl = pk_str(w->doc, "reply_template");
+    const char *tmpl = sb_json_str(w->doc, "reply_template");
     char start[SS_TIME_LEN], end[SS_TIME_LEN];
-    ss_time_human(pk_int(w->doc, "window_start", 0), start);
-    ss_time_human(pk_int(w->doc, "window_end", 0), end);
-    const char *service = pk_str(w->doc, "affected_service");
+    ss_time_human(sb_json_int(w->doc, "window_start", 0), start);
+    ss_time_human(sb_json_int(w->doc, "window_end", 0), end);
+    const char *service = sb_json_str(w->doc, "affected_service");
     const struct ss_template_var vars[] = {
-        {"severity", pk_str(w->doc, "severity")},
+        {"severity", sb_json_str(w->doc, "severity")},
         {"affected_service", service ? service : "not identified yet"},
         {"window_start", start},
         {"window_end", end},
         {"conversation_id", w->conversation_id},
-        {"customer_name", pk_str(w->doc, "customer_name") ? pk_str(w->doc, "customer_name")
+        {"customer_name", sb_json_str(w->doc, "customer_name") ? sb_json_str(w->doc, "customer_name")
                                                           : "there"},
     };
     char *html = ss_template_render_html(tmpl ? tmpl : "", vars, PK_ARRAY_LEN(vars));
@@ -85,7 +85,7 @@ static sb_status post_public_reply(struct ss_work *w, sb_result *result)
 static sb_status write_attributes(struct ss_work *w, sb_result *result)
 {
     (void)result;
-    json_object *attributes = pk_obj(pk_obj(w->doc, "plan"), "attributes");
+    json_object *attributes = sb_json_obj(sb_json_obj(w->doc, "plan"), "attributes");
     ss_put_attributes(w->ss, w->inst, w->conversation_id, attributes, ss_work_call_done, w);
     return SB_PENDING;
 }
@@ -100,20 +100,20 @@ static int analyse_in_transaction(void *arg)
 {
     struct analysis_step *a = arg;
     struct ss_work *w = a->w;
-    const char *service = pk_str(w->doc, "affected_service");
+    const char *service = sb_json_str(w->doc, "affected_service");
     struct ss_analysis_request req = {
         .conversation_id = w->conversation_id,
         .service = service,
-        .window_start = pk_int(w->doc, "window_start", 0),
-        .window_end = pk_int(w->doc, "window_end", 0),
+        .window_start = sb_json_int(w->doc, "window_start", 0),
+        .window_end = sb_json_int(w->doc, "window_end", 0),
         .trigger = "auto",
-        .triage_revision = pk_int(w->doc, "revision", 0),
+        .triage_revision = sb_json_int(w->doc, "revision", 0),
     };
     a->analysis = ss_analysis_run(w->ss, w->inst, &req);
     if (!a->analysis)
         return -1;
-    pk_add_str(w->doc, "analysis_id", pk_str(a->analysis, "id"));
-    json_object *done = pk_arr(w->doc, "auto_analyzed_services");
+    sb_json_add_str(w->doc, "analysis_id", sb_json_str(a->analysis, "id"));
+    json_object *done = sb_json_arr(w->doc, "auto_analyzed_services");
     if (!done) {
         done = json_object_new_array();
         json_object_object_add(w->doc, "auto_analyzed_services", done);
@@ -157,16 +157,16 @@ static void service_refs_load(struct ss_plugin *ss, sb_installation_id inst,
     out->refs = pk_xcalloc(out->n ? out->n : 1, sizeof *out->refs);
     size_t total = 0;
     for (size_t i = 0; i < out->n; i++) {
-        json_object *aliases = pk_arr(json_object_array_get_idx(out->docs, i), "aliases");
+        json_object *aliases = sb_json_arr(json_object_array_get_idx(out->docs, i), "aliases");
         total += aliases ? json_object_array_length(aliases) : 0;
     }
     out->aliases = pk_xcalloc(total ? total : 1, sizeof *out->aliases);
     size_t used = 0;
     for (size_t i = 0; i < out->n; i++) {
         json_object *svc = json_object_array_get_idx(out->docs, i);
-        json_object *aliases = pk_arr(svc, "aliases");
+        json_object *aliases = sb_json_arr(svc, "aliases");
         size_t na = aliases ? json_object_array_length(aliases) : 0;
-        out->refs[i].name = pk_str(svc, "name") ? pk_str(svc, "name") : "";
+        out->refs[i].name = sb_json_str(svc, "name") ? sb_json_str(svc, "name") : "";
         out->refs[i].aliases = out->aliases + used;
         for (size_t a = 0; a < na; a++)
             out->aliases[used + a] = json_object_get_string(json_object_array_get_idx(aliases, a));
@@ -184,7 +184,7 @@ static void service_refs_free(struct service_refs *r)
 
 static bool already_auto_analyzed(json_object *previous, const char *service)
 {
-    json_object *done = pk_arr(previous, "auto_analyzed_services");
+    json_object *done = sb_json_arr(previous, "auto_analyzed_services");
     for (size_t i = 0; done && i < json_object_array_length(done); i++)
         if (strcmp(json_object_get_string(json_object_array_get_idx(done, i)),
                    service ? service : "*")
@@ -215,79 +215,79 @@ static json_object *new_revision(struct ss_plugin *ss, sb_installation_id inst,
     const char *service = t.service[0] ? t.service : NULL;
 
     json_object *doc = json_object_new_object();
-    pk_add_str(doc, "conversation_id", facts->id);
-    pk_add_int(doc, "revision", pk_int(previous, "revision", 0) + 1);
-    pk_add_str(doc, "notification_id", ev->notification_id);
-    pk_add_str(doc, "severity", ss_severity_name(t.severity));
-    pk_add_int(doc, "score", t.score);
+    sb_json_add_str(doc, "conversation_id", facts->id);
+    sb_json_add_int(doc, "revision", sb_json_int(previous, "revision", 0) + 1);
+    sb_json_add_str(doc, "notification_id", ev->notification_id);
+    sb_json_add_str(doc, "severity", ss_severity_name(t.severity));
+    sb_json_add_int(doc, "score", t.score);
     json_object *matches = json_object_new_array();
     for (size_t i = 0; i < t.n_matches; i++) {
         json_object *m = json_object_new_object();
-        pk_add_str(m, "phrase", t.matches[i].phrase);
-        pk_add_int(m, "weight", t.matches[i].weight);
+        sb_json_add_str(m, "phrase", t.matches[i].phrase);
+        sb_json_add_int(m, "weight", t.matches[i].weight);
         json_object_array_add(matches, m);
     }
     json_object_object_add(doc, "matches", matches);
     char *why_score = ss_triage_explain_score(&rules, &t);
     char *why_service = ss_triage_explain_service(&t);
-    pk_add_str(doc, "score_explanation", why_score);
-    pk_add_str(doc, "affected_service", service);
-    pk_add_str(doc, "service_explanation", why_service);
+    sb_json_add_str(doc, "score_explanation", why_score);
+    sb_json_add_str(doc, "affected_service", service);
+    sb_json_add_str(doc, "service_explanation", why_service);
     free(why_score);
     free(why_service);
-    pk_add_int(doc, "window_start", start);
-    pk_add_int(doc, "window_end", end);
-    pk_add_int(doc, "conversation_created_at", created);
-    pk_add_str(doc, "customer_name", facts->customer_name);
-    pk_add_int(doc, "triaged_at", now);
-    pk_add_int(doc, "last_checked_at", now);
-    pk_add_str(doc, "posting_mode", ss_posting_mode_name(settings.posting_mode));
-    pk_add_str(doc, "threshold", ss_threshold_name(settings.threshold));
-    pk_add_str(doc, "reply_template", settings.reply_template);
+    sb_json_add_int(doc, "window_start", start);
+    sb_json_add_int(doc, "window_end", end);
+    sb_json_add_int(doc, "conversation_created_at", created);
+    sb_json_add_str(doc, "customer_name", facts->customer_name);
+    sb_json_add_int(doc, "triaged_at", now);
+    sb_json_add_int(doc, "last_checked_at", now);
+    sb_json_add_str(doc, "posting_mode", ss_posting_mode_name(settings.posting_mode));
+    sb_json_add_str(doc, "threshold", ss_threshold_name(settings.threshold));
+    sb_json_add_str(doc, "reply_template", settings.reply_template);
 
     /* The plan: what this revision does, fixed now. */
     bool note = settings.posting_mode != SS_POST_PUBLIC;
     bool reply = settings.posting_mode != SS_POST_INTERNAL;
     json_object *attributes = json_object_new_object();
     if (settings.attribute_severity)
-        pk_add_str(attributes, settings.attribute_severity, ss_severity_name(t.severity));
+        sb_json_add_str(attributes, settings.attribute_severity, ss_severity_name(t.severity));
     if (settings.attribute_affected_service && service)
-        pk_add_str(attributes, settings.attribute_affected_service, service);
+        sb_json_add_str(attributes, settings.attribute_affected_service, service);
     bool write = json_object_object_length(attributes) > 0;
     bool analyse = ss_threshold_reached(settings.threshold, t.severity)
                    && !already_auto_analyzed(previous, service);
     json_object *plan = json_object_new_object();
-    pk_add_bool(plan, "note", note);
-    pk_add_bool(plan, "reply", reply);
+    sb_json_add_bool(plan, "note", note);
+    sb_json_add_bool(plan, "reply", reply);
     json_object_object_add(plan, "attributes", write ? attributes : NULL);
     if (!write)
         json_object_put(attributes);
-    pk_add_bool(plan, "analysis", analyse);
+    sb_json_add_bool(plan, "analysis", analyse);
     json_object_object_add(doc, "plan", plan);
     json_object *steps = json_object_new_object();
-    pk_add_str(steps, "note", note ? "pending" : "skipped");
-    pk_add_str(steps, "reply", reply ? "pending" : "skipped");
-    pk_add_str(steps, "attributes", write ? "pending" : "skipped");
-    pk_add_str(steps, "analysis", analyse ? "pending" : "skipped");
+    sb_json_add_str(steps, "note", note ? "pending" : "skipped");
+    sb_json_add_str(steps, "reply", reply ? "pending" : "skipped");
+    sb_json_add_str(steps, "attributes", write ? "pending" : "skipped");
+    sb_json_add_str(steps, "analysis", analyse ? "pending" : "skipped");
     json_object_object_add(doc, "steps", steps);
 
     /* Carry over what earlier revisions did. */
-    json_object *auto_done = pk_arr(previous, "auto_analyzed_services");
+    json_object *auto_done = sb_json_arr(previous, "auto_analyzed_services");
     json_object_object_add(doc, "auto_analyzed_services",
                            auto_done ? json_object_get(auto_done) : json_object_new_array());
-    if (pk_str(previous, "analysis_id"))
-        pk_add_str(doc, "analysis_id", pk_str(previous, "analysis_id"));
+    if (sb_json_str(previous, "analysis_id"))
+        sb_json_add_str(doc, "analysis_id", sb_json_str(previous, "analysis_id"));
     json_object *history = json_object_new_array();
-    json_object *old = pk_arr(previous, "history");
+    json_object *old = sb_json_arr(previous, "history");
     size_t n_old = old ? json_object_array_length(old) : 0;
     for (size_t i = n_old >= HISTORY_MAX ? n_old - HISTORY_MAX + 1 : 0; i < n_old; i++)
         json_object_array_add(history, json_object_get(json_object_array_get_idx(old, i)));
     if (previous) {
         json_object *h = json_object_new_object();
-        pk_add_int(h, "revision", pk_int(previous, "revision", 0));
-        pk_add_str(h, "severity", pk_str(previous, "severity"));
-        pk_add_str(h, "affected_service", pk_str(previous, "affected_service"));
-        pk_add_int(h, "triaged_at", pk_int(previous, "triaged_at", 0));
+        sb_json_add_int(h, "revision", sb_json_int(previous, "revision", 0));
+        sb_json_add_str(h, "severity", sb_json_str(previous, "severity"));
+        sb_json_add_str(h, "affected_service", sb_json_str(previous, "affected_service"));
+        sb_json_add_int(h, "triaged_at", sb_json_int(previous, "triaged_at", 0));
         json_object_array_add(history, h);
     }
     json_object_object_add(doc, "history", history);
@@ -300,8 +300,8 @@ static json_object *new_revision(struct ss_plugin *ss, sb_installation_id inst,
 
 static bool same_outcome(json_object *a, json_object *b)
 {
-    return pk_str_eq(pk_str(a, "severity"), pk_str(b, "severity"))
-           && pk_str_eq(pk_str(a, "affected_service"), pk_str(b, "affected_service"));
+    return pk_str_eq(sb_json_str(a, "severity"), sb_json_str(b, "severity"))
+           && pk_str_eq(sb_json_str(a, "affected_service"), sb_json_str(b, "affected_service"));
 }
 
 /* ---- the event ---- */
@@ -337,14 +337,14 @@ static sb_status decide(struct fetch *f, json_object *conversation, sb_result *r
         /* Nothing new to say: remember this notification, finish any pending step. */
         json_object_put(next);
         doc = previous;
-        pk_add_str(doc, "notification_id", f->notification_id);
-        pk_add_int(doc, "last_checked_at", ss_now_ms(ss));
+        sb_json_add_str(doc, "notification_id", f->notification_id);
+        sb_json_add_int(doc, "last_checked_at", ss_now_ms(ss));
     } else {
         json_object_put(previous);
         doc = next;
-        const char *service = pk_str(doc, "affected_service");
-        char *detail = pk_xasprintf("revision %lld: %s, %s", (long long)pk_int(doc, "revision", 1),
-                                    pk_str(doc, "severity"),
+        const char *service = sb_json_str(doc, "affected_service");
+        char *detail = pk_xasprintf("revision %lld: %s, %s", (long long)sb_json_int(doc, "revision", 1),
+                                    sb_json_str(doc, "severity"),
                                     service ? service : "service not identified");
         ss->host->audit(ss->self, f->inst, f->conversation_id, "triaged", detail);
         free(detail);
@@ -385,12 +385,12 @@ sb_status ss_on_event(void *state, const sb_event *ev, sb_result *result)
                       ev->notification_id, (long long)ev->installation);
         return SB_OK;
     }
-    const char *conversation_id = pk_str(ev->item, "id");
+    const char *conversation_id = sb_json_str(ev->item, "id");
     if (!ss_conversation_id_valid(conversation_id))
         return sb_result_set(result, SB_FAIL, "notification %s has no usable conversation id",
                              ev->notification_id);
     json_object *doc = ss_get(ss, ev->installation, SS_TRIAGE, conversation_id);
-    if (doc && pk_str_eq(pk_str(doc, "notification_id"), ev->notification_id))
+    if (doc && pk_str_eq(sb_json_str(doc, "notification_id"), ev->notification_id))
         return resume(ss, ev->job, ev->installation, conversation_id, doc, result);
     json_object_put(doc);
 

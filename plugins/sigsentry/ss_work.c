@@ -32,18 +32,18 @@ static void work_free(struct ss_work *w)
 
 const char *ss_step_state(json_object *doc, const char *step)
 {
-    const char *state = pk_str(pk_obj(doc, "steps"), step);
+    const char *state = sb_json_str(sb_json_obj(doc, "steps"), step);
     return state ? state : "skipped";
 }
 
 int ss_work_set_step(struct ss_work *w, const char *step, const char *state)
 {
-    json_object *steps = pk_obj(w->doc, "steps");
+    json_object *steps = sb_json_obj(w->doc, "steps");
     if (!steps) {
         steps = json_object_new_object();
         json_object_object_add(w->doc, "steps", steps);
     }
-    pk_add_str(steps, step, state);
+    sb_json_add_str(steps, step, state);
     return ss_put(w->ss, w->inst, w->collection, w->key, json_object_get(w->doc));
 }
 
@@ -92,11 +92,11 @@ static sb_status skip_the_rest(struct ss_work *w, sb_result *result)
     sb_status st = ss_skip_gone_conversation(w->ss, w->inst, w->conversation_id, result);
     if (st == SB_RETRY)
         return st;
-    json_object *steps = pk_obj(w->doc, "steps");
+    json_object *steps = sb_json_obj(w->doc, "steps");
     for (const struct ss_step *step = w->steps; steps && step->name; step++)
         if (strcmp(ss_step_state(w->doc, step->name), "pending") == 0)
-            pk_add_str(steps, step->name, "skipped");
-    pk_add_str(w->doc, "skipped_reason", result->message);
+            sb_json_add_str(steps, step->name, "skipped");
+    sb_json_add_str(w->doc, "skipped_reason", result->message);
     if (ss_put(w->ss, w->inst, w->collection, w->key, json_object_get(w->doc)) != 0) {
         result->http_status = 0;
         return sb_result_set(result, SB_RETRY, "could not save progress");
@@ -126,7 +126,7 @@ void ss_work_call_done(void *arg, const sb_intercom_response *res)
         char *key = pk_xasprintf("%s_error", step->name);
         char *why = pk_xasprintf("%s (HTTP %d): %s", res->error_code, res->status,
                                  res->error_message ? res->error_message : "");
-        pk_add_str(w->doc, key, why);
+        sb_json_add_str(w->doc, key, why);
         w->ss->host->log(w->ss->self, SB_LOG_WARN, "conversation %s: %s rejected: %s",
                          w->conversation_id, step->what, why);
         w->ss->host->audit(w->ss->self, w->inst, w->conversation_id, "failed", why);

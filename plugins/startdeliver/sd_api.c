@@ -62,12 +62,12 @@ static sb_status client_error(sb_result *result, int status, const char *message
 
 static const char *query(const sb_http_request *req, const char *name)
 {
-    return pk_str(req->query, name);
+    return sb_json_str(req->query, name);
 }
 
 static const char *param(const sb_http_request *req, const char *name)
 {
-    return pk_str(req->params, name);
+    return sb_json_str(req->params, name);
 }
 
 /* ?limit= within bounds; 0 if invalid. */
@@ -114,7 +114,7 @@ static json_object *page_finish(struct page *p, bool more)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "data", p->data);
-    pk_add_str(o, "next", more ? p->next : NULL);
+    sb_json_add_str(o, "next", more ? p->next : NULL);
     free(p->next);
     return o;
 }
@@ -171,7 +171,7 @@ static json_object *record_view(struct call *c, enum sd_record_kind kind, json_o
     if (json_object_deep_copy(record, &view, NULL) != 0 || !view)
         return json_object_new_object();
     json_object_object_add(view, "support_health",
-                           sd_health_json(&c->env, pk_str(record, "id"), now_s));
+                           sd_health_json(&c->env, sb_json_str(record, "id"), now_s));
     return view;
 }
 
@@ -208,8 +208,8 @@ static sb_status store_records(struct call *c, enum sd_record_kind kind, json_ob
                                                                                   : "customers",
                        "pushed", detail);
     json_object *o = json_object_new_object();
-    pk_add_int(o, "stored", (int64_t)n);
-    pk_add_int(o, "created", (int64_t)t.created);
+    sb_json_add_int(o, "stored", (int64_t)n);
+    sb_json_add_int(o, "created", (int64_t)t.created);
     return reply(c, 200, o);
 }
 
@@ -235,7 +235,7 @@ static sb_status bulk_records(struct sd_plugin *sd, const sb_http_request *req, 
     if (!open_call(sd, req, &c, result))
         return SB_FAIL;
     const char *member = kind == SD_RECORD_USER ? "users" : "customers";
-    json_object *list = pk_arr(req->body, member);
+    json_object *list = sb_json_arr(req->body, member);
     if (!list) {
         char message[80];
         snprintf(message, sizeof message, "send {\"%s\": [...]}", member);
@@ -364,7 +364,7 @@ static sb_status route_customer_health(void *state, const sb_http_request *req, 
     if (!customer)
         return client_error(result, 404, "no such customer");
     json_object *health = sd_health_json(&c.env, id, sd_now_s(sd));
-    pk_add_str(health, "customer_id", id);
+    sb_json_add_str(health, "customer_id", id);
     return reply(&c, 200, health);
 }
 
@@ -379,7 +379,7 @@ static int add_ticket(struct scan *s, const char *conversation_id, const char *c
     json_object *view = sd_ticket_view(&s->c->env, ticket, s->now_s);
     json_object_put(ticket);
     if (s->status >= 0
-        && sd_ticket_status_parse(pk_str(view, "status")) != s->status) {
+        && sd_ticket_status_parse(sb_json_str(view, "status")) != s->status) {
         json_object_put(view);
         return 0;
     }
@@ -544,11 +544,11 @@ static sb_status route_sync(void *state, const sb_http_request *req, sb_result *
     if (run) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "started", json_object_new_boolean(0));
-        pk_add_str(o, "reason", "a sync is already running");
+        sb_json_add_str(o, "reason", "a sync is already running");
         json_object_object_add(o, "running", progress_of(run));
         return reply(&c, 409, o);
     }
-    bool full = pk_bool(req->body, "full", false);
+    bool full = sb_json_bool(req->body, "full", false);
     json_object *payload = json_object_new_object();
     json_object_object_add(payload, "full", json_object_new_boolean(full));
     json_object_object_add(payload, "requested_by", json_object_new_string("api"));
@@ -561,8 +561,8 @@ static sb_status route_sync(void *state, const sb_http_request *req, sb_result *
     json_object *mark = sd_get(sd, req->installation, SD_SYNC, "watermark");
     json_object *o = json_object_new_object();
     json_object_object_add(o, "started", json_object_new_boolean(1));
-    pk_add_int(o, "job_id", (int64_t)job);
-    pk_add_str(o, "mode", full || !mark ? "full" : "incremental");
+    sb_json_add_int(o, "job_id", (int64_t)job);
+    sb_json_add_str(o, "mode", full || !mark ? "full" : "incremental");
     json_object_put(mark);
     return reply(&c, 202, o);
 }
@@ -574,15 +574,15 @@ static sb_status route_status(void *state, const sb_http_request *req, sb_result
     if (!open_call(sd, req, &c, result))
         return SB_FAIL;
     json_object *o = json_object_new_object();
-    pk_add_str(o, "workspace_id", c.inst.workspace_id);
-    pk_add_str(o, "workspace_name", c.inst.workspace_name);
-    pk_add_str(o, "status", state_name(c.inst.state));
+    sb_json_add_str(o, "workspace_id", c.inst.workspace_id);
+    sb_json_add_str(o, "workspace_name", c.inst.workspace_name);
+    sb_json_add_str(o, "status", state_name(c.inst.state));
     json_object_object_add(o, "authenticated",
                            json_object_new_boolean(c.inst.state == SB_INSTALLATION_ACTIVE));
-    pk_add_str(o, "revoke", c.inst.state == SB_INSTALLATION_REVOKED ? NULL : "POST /api/startdeliver/revoke");
-    pk_add_str(o, "region", c.inst.region);
+    sb_json_add_str(o, "revoke", c.inst.state == SB_INSTALLATION_REVOKED ? NULL : "POST /api/startdeliver/revoke");
+    sb_json_add_str(o, "region", c.inst.region);
     json_object_object_add(o, "eu_data_hosting", json_object_new_boolean(c.settings.eu_data_hosting));
-    pk_add_str(o, "region_warning", sd_region_mismatch(&c.settings, c.inst.region));
+    sb_json_add_str(o, "region_warning", sd_region_mismatch(&c.settings, c.inst.region));
     json_object *last = sd_get(sd, req->installation, SD_SYNC, "last");
     json_object_object_add(o, "last_sync", last);
     struct sd_run *run = sd_run_find(sd, req->installation);
@@ -607,7 +607,7 @@ static sb_status route_revoke(void *state, const sb_http_request *req, sb_result
                != 0)
         return sb_result_set(result, SB_FAIL, "the revocation failed");
     json_object *o = json_object_new_object();
-    pk_add_str(o, "status", "revoked");
+    sb_json_add_str(o, "status", "revoked");
     return reply(&c, 200, o);
 }
 

@@ -87,7 +87,7 @@ json_object *sd_attrs_desired(json_object *record, enum sd_model_kind model)
     add_value(out, model, "usage_health", member(record, "usage_health"), false, false);
     add_value(out, model, "health_score", member(record, "health_score"), false, true);
     add_value(out, model, "last_login", member(record, "last_login"), true, false);
-    json_object *fields = pk_obj(record, "custom_fields");
+    json_object *fields = sb_json_obj(record, "custom_fields");
     if (fields) {
         json_object_object_foreach(fields, key, value)
             add_value(out, model, key, value, false, false);

@@ -60,7 +60,7 @@ static int page_tx(void *arg)
 {
     struct sd_run *run = arg;
     struct scroll *s = run->phase_state;
-    json_object *data = pk_arr(s->page, "data");
+    json_object *data = sb_json_arr(s->page, "data");
     for (size_t i = 0; i < json_object_array_length(data); i++) {
         switch (sd_company_store(&run->env, json_object_array_get_idx(data, i))) {
         case SD_COMPANY_CREATED_CUSTOMER:
@@ -119,12 +119,12 @@ static void page_read(void *arg, const sb_intercom_response *res)
             restart_or_give_up(run, res);
         return;
     }
-    json_object *data = pk_arr(res->body, "data");
+    json_object *data = sb_json_arr(res->body, "data");
     if (!data || json_object_array_length(data) == 0) {
         sd_run_phase_done(run); /* the end of the scroll */
         return;
     }
-    const char *next = pk_str(res->body, "scroll_param");
+    const char *next = sb_json_str(res->body, "scroll_param");
     s->page = res->body;
     struct sd_counts before = run->counts;
     int rc = sd_run_transaction(run, page_tx, run);

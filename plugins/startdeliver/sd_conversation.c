@@ -68,7 +68,7 @@ char *sd_plain_text(const char *html, size_t max)
 /* A title is plain text already; subjects and bodies are HTML. */
 static char *title_of(json_object *conv)
 {
-    const char *title = pk_str(conv, "title");
+    const char *title = sb_json_str(conv, "title");
     if (title) {
         char *text = pk_xstrdup(title);
         size_t n = strlen(text);
@@ -76,8 +76,8 @@ static char *title_of(json_object *conv)
             text[utf8_boundary(text, SD_TITLE_MAX)] = '\0';
         return text;
     }
-    json_object *source = pk_obj(conv, "source");
-    const char *candidates[] = {pk_str(source, "subject"), pk_str(source, "body")};
+    json_object *source = sb_json_obj(conv, "source");
+    const char *candidates[] = {sb_json_str(source, "subject"), sb_json_str(source, "body")};
     for (size_t i = 0; i < PK_ARRAY_LEN(candidates); i++) {
         if (!candidates[i])
             continue;
@@ -91,18 +91,18 @@ static char *title_of(json_object *conv)
 
 static const char *state_of(json_object *conv)
 {
-    const char *state = pk_str(conv, "state");
+    const char *state = sb_json_str(conv, "state");
     if (state)
         return state;
     /* Older payloads only carry "open". */
-    return pk_bool(conv, "open", true) ? "open" : "closed";
+    return sb_json_bool(conv, "open", true) ? "open" : "closed";
 }
 
 int sd_conversation_parse(json_object *conv, struct sd_conversation *out, char *err,
                           size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    const char *id = pk_str(conv, "id");
+    const char *id = sb_json_str(conv, "id");
     if (!id) {
         snprintf(err, errlen, "conversation without an id");
         return -1;
@@ -110,15 +110,15 @@ int sd_conversation_parse(json_object *conv, struct sd_conversation *out, char *
     out->id = pk_xstrdup(id);
     out->state = pk_xstrdup(state_of(conv));
     out->title = title_of(conv);
-    out->created_at = pk_int(conv, "created_at", 0);
-    out->updated_at = pk_int(conv, "updated_at", out->created_at);
-    out->waiting_since = pk_int(conv, "waiting_since", 0);
-    json_object *list = pk_arr(pk_obj(conv, "contacts"), "contacts");
+    out->created_at = sb_json_int(conv, "created_at", 0);
+    out->updated_at = sb_json_int(conv, "updated_at", out->created_at);
+    out->waiting_since = sb_json_int(conv, "waiting_since", 0);
+    json_object *list = sb_json_arr(sb_json_obj(conv, "contacts"), "contacts");
     json_object *first = list && json_object_array_length(list)
                              ? json_object_array_get_idx(list, 0)
                              : NULL;
-    out->contact_id = sd_strdup_or_null(pk_str(first, "id"));
-    out->contact_external_id = sd_strdup_or_null(pk_str(first, "external_id"));
+    out->contact_id = sd_strdup_or_null(sb_json_str(first, "id"));
+    out->contact_external_id = sd_strdup_or_null(sb_json_str(first, "external_id"));
     return 0;
 }
 
@@ -135,18 +135,18 @@ void sd_conversation_free(struct sd_conversation *c)
 json_object *sd_conversation_facts(const struct sd_conversation *c)
 {
     json_object *o = json_object_new_object();
-    pk_add_str(o, "id", c->id);
-    pk_add_str(o, "state", c->state);
-    pk_add_str(o, "title", c->title);
-    pk_add_int(o, "created_at", c->created_at);
-    pk_add_int(o, "updated_at", c->updated_at);
+    sb_json_add_str(o, "id", c->id);
+    sb_json_add_str(o, "state", c->state);
+    sb_json_add_str(o, "title", c->title);
+    sb_json_add_int(o, "created_at", c->created_at);
+    sb_json_add_int(o, "updated_at", c->updated_at);
     sd_add_time(o, "waiting_since", c->waiting_since);
     json_object *contacts = json_object_new_object();
     json_object *list = json_object_new_array();
     if (c->contact_id) {
         json_object *first = json_object_new_object();
-        pk_add_str(first, "id", c->contact_id);
-        pk_add_str(first, "external_id", c->contact_external_id);
+        sb_json_add_str(first, "id", c->contact_id);
+        sb_json_add_str(first, "external_id", c->contact_external_id);
         json_object_array_add(list, first);
     }
     json_object_object_add(contacts, "contacts", list);
@@ -157,17 +157,17 @@ json_object *sd_conversation_facts(const struct sd_conversation *c)
 int sd_contact_parse(json_object *contact, struct sd_contact *out)
 {
     memset(out, 0, sizeof *out);
-    const char *id = pk_str(contact, "id");
+    const char *id = sb_json_str(contact, "id");
     if (!id)
         return -1;
     out->id = pk_xstrdup(id);
-    out->email = sd_strdup_or_null(pk_str(contact, "email"));
-    out->external_id = sd_strdup_or_null(pk_str(contact, "external_id"));
-    out->name = sd_strdup_or_null(pk_str(contact, "name"));
-    json_object *companies = pk_arr(pk_obj(contact, "companies"), "data");
+    out->email = sd_strdup_or_null(sb_json_str(contact, "email"));
+    out->external_id = sd_strdup_or_null(sb_json_str(contact, "external_id"));
+    out->name = sd_strdup_or_null(sb_json_str(contact, "name"));
+    json_object *companies = sb_json_arr(sb_json_obj(contact, "companies"), "data");
     if (companies && json_object_array_length(companies))
         out->company_id =
-            sd_strdup_or_null(pk_str(json_object_array_get_idx(companies, 0), "id"));
+            sd_strdup_or_null(sb_json_str(json_object_array_get_idx(companies, 0), "id"));
     return 0;
 }
 
@@ -184,15 +184,15 @@ void sd_contact_free(struct sd_contact *c)
 json_object *sd_contact_facts(const struct sd_contact *c)
 {
     json_object *o = json_object_new_object();
-    pk_add_str(o, "id", c->id);
-    pk_add_str(o, "email", c->email);
-    pk_add_str(o, "external_id", c->external_id);
-    pk_add_str(o, "name", c->name);
+    sb_json_add_str(o, "id", c->id);
+    sb_json_add_str(o, "email", c->email);
+    sb_json_add_str(o, "external_id", c->external_id);
+    sb_json_add_str(o, "name", c->name);
     json_object *companies = json_object_new_object();
     json_object *data = json_object_new_array();
     if (c->company_id) {
         json_object *first = json_object_new_object();
-        pk_add_str(first, "id", c->company_id);
+        sb_json_add_str(first, "id", c->company_id);
         json_object_array_add(data, first);
     }
     json_object_object_add(companies, "data", data);

@@ -105,9 +105,9 @@ static void plan_contacts(struct sd_run *run, struct page *p)
             continue;
         struct sd_contact *slot = &p->contacts[p->n_contacts];
         json_object *cached = sd_get(run->sd, run->inst, SD_CONTACTS, c->contact_id);
-        if (cached && pk_str_eq(pk_str(cached, "run"), run->id)
+        if (cached && pk_str_eq(sb_json_str(cached, "run"), run->id)
             && sd_contact_parse(cached, slot) == 0) {
-            p->missing[p->n_contacts] = pk_bool(cached, "missing", false);
+            p->missing[p->n_contacts] = sb_json_bool(cached, "missing", false);
         } else {
             slot->id = pk_xstrdup(c->contact_id);
             p->fetched[p->n_contacts] = true;
@@ -132,7 +132,7 @@ static int cache_contacts(struct sd_run *run, const struct page *p)
         if (!p->fetched[i])
             continue;
         json_object *doc = sd_contact_facts(&p->contacts[i]);
-        pk_add_str(doc, "run", run->id);
+        sb_json_add_str(doc, "run", run->id);
         json_object_object_add(doc, "missing", json_object_new_boolean(p->missing[i]));
         if (sd_put_owned(run->sd, run->inst, SD_CONTACTS, p->contacts[i].id, doc) != 0)
             return -1;
@@ -295,7 +295,7 @@ static sb_status page_cb(void *arg, const sb_intercom_response *res, json_object
     }
     p->next = sd_strdup_or_null(next_cursor);
     if (!run->total)
-        run->total = pk_int(res->body, "total_count", 0);
+        run->total = sb_json_int(res->body, "total_count", 0);
     ph->page = p;
     plan_contacts(run, p);
     if (p->outstanding == 0) {
@@ -342,12 +342,12 @@ void sd_conversations_start(struct sd_run *run)
     } else {
         body = json_object_new_object();
         json_object *query = json_object_new_object();
-        pk_add_str(query, "field", "updated_at");
-        pk_add_str(query, "operator", ">");
-        pk_add_int(query, "value", run->since_s);
+        sb_json_add_str(query, "field", "updated_at");
+        sb_json_add_str(query, "operator", ">");
+        sb_json_add_int(query, "value", run->since_s);
         json_object_object_add(body, "query", query);
         json_object *pagination = json_object_new_object();
-        pk_add_int(pagination, "per_page", PER_PAGE);
+        sb_json_add_int(pagination, "per_page", PER_PAGE);
         json_object_object_add(body, "pagination", pagination);
         req = (sb_intercom_request){.method = "POST", .path = "/conversations/search",
                                     .body = body};

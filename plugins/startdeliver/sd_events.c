@@ -85,8 +85,8 @@ static int page_tx(void *arg)
     struct user_walk *u = a->u;
     for (size_t i = 0; i < json_object_array_length(a->items); i++) {
         json_object *event = json_object_array_get_idx(a->items, i);
-        int64_t at = pk_int(event, "created_at", 0);
-        const char *name = pk_str(event, "event_name");
+        int64_t at = sb_json_int(event, "created_at", 0);
+        const char *name = sb_json_str(event, "event_name");
         if (at < u->mark) {
             u->reached_mark = true;
             continue;
@@ -99,12 +99,12 @@ static int page_tx(void *arg)
         json_object *existing = sd_get(a->run->sd, a->run->inst, SD_USAGE, key);
         if (!existing) {
             json_object *doc = json_object_new_object();
-            pk_add_str(doc, "user_id", u->user_id);
-            pk_add_str(doc, "customer_id", u->customer_id);
-            pk_add_str(doc, "contact_id", u->contact_id);
-            pk_add_str(doc, "event", name);
-            pk_add_int(doc, "at", at);
-            json_object *metadata = pk_obj(event, "metadata");
+            sb_json_add_str(doc, "user_id", u->user_id);
+            sb_json_add_str(doc, "customer_id", u->customer_id);
+            sb_json_add_str(doc, "contact_id", u->contact_id);
+            sb_json_add_str(doc, "event", name);
+            sb_json_add_int(doc, "at", at);
+            json_object *metadata = sb_json_obj(event, "metadata");
             json_object_object_add(doc, "metadata",
                                    metadata ? json_object_get(metadata) : json_object_new_object());
             if (sd_put_owned(a->run->sd, a->run->inst, SD_USAGE, key, doc) != 0) {
@@ -160,7 +160,7 @@ static int batch_tx(void *arg)
         if (u->newest <= u->mark)
             continue;
         json_object *mark = json_object_new_object();
-        pk_add_int(mark, "latest", u->newest);
+        sb_json_add_int(mark, "latest", u->newest);
         if (sd_put_owned(run->sd, run->inst, SD_USAGE_MARKS, u->user_id, mark) != 0)
             return -1;
     }
@@ -233,14 +233,14 @@ static int collect(void *arg, const char *key, json_object *user)
     free(e->last_visited);
     e->last_visited = pk_xstrdup(key);
     c->visited++;
-    const char *contact = pk_str(user, "intercom_contact_id");
+    const char *contact = sb_json_str(user, "intercom_contact_id");
     if (contact) {
         struct user_walk *u = &e->users[e->n++];
         u->user_id = pk_xstrdup(key);
         u->contact_id = pk_xstrdup(contact);
-        u->customer_id = sd_strdup_or_null(pk_str(user, "customer_id"));
+        u->customer_id = sd_strdup_or_null(sb_json_str(user, "customer_id"));
         json_object *mark = sd_get(c->run->sd, c->run->inst, SD_USAGE_MARKS, key);
-        u->mark = pk_int(mark, "latest", 0);
+        u->mark = sb_json_int(mark, "latest", 0);
         u->newest = u->mark;
         json_object_put(mark);
     }

@@ -187,7 +187,7 @@ json_object *sd_record_from_input(enum sd_record_kind kind, json_object *in, con
     json_object *out = json_object_new_object();
     if (!id_member(in, "id", out, err, errlen))
         goto fail;
-    const char *id = pk_str(out, "id");
+    const char *id = sb_json_str(out, "id");
     if (path_id && id && strcmp(path_id, id) != 0) {
         snprintf(err, errlen, "the body's id differs from the one in the path");
         goto fail;
@@ -206,8 +206,8 @@ json_object *sd_record_from_input(enum sd_record_kind kind, json_object *in, con
     if (kind == SD_RECORD_USER) {
         if (!id_member(in, "customer_id", out, err, errlen))
             goto fail;
-        const char *email = pk_str(in, "email");
-        if (email || (json_object_object_get_ex(in, "email", NULL) && !pk_is_null(in, "email"))) {
+        const char *email = sb_json_str(in, "email");
+        if (email || (json_object_object_get_ex(in, "email", NULL) && !sb_json_is_null(in, "email"))) {
             char *normalized = sd_email_normalize(email);
             if (!normalized) {
                 snprintf(err, errlen, "email is not an address");

@@ -158,7 +158,7 @@ static int unlink_record(struct sd_run *run, enum stage stage, struct item *it)
     const char *collection = stage == STAGE_CUSTOMERS ? SD_CUSTOMERS : SD_USERS;
     const char *link = stage == STAGE_CUSTOMERS ? "intercom_company_id" : "intercom_contact_id";
     json_object *now = sd_get(run->sd, run->inst, collection, it->id);
-    if (!now || !pk_str_eq(pk_str(now, link), it->target)) {
+    if (!now || !pk_str_eq(sb_json_str(now, link), it->target)) {
         json_object_put(now);
         return 0;
     }
@@ -176,11 +176,11 @@ static int record_lookup(struct sd_run *run, struct item *it)
     json_object *now = sd_get(run->sd, run->inst, SD_USERS, it->id);
     if (!now)
         return 0;
-    if (it->found && !pk_str(now, "intercom_contact_id")) {
-        pk_add_str(now, "intercom_contact_id", it->target);
+    if (it->found && !sb_json_str(now, "intercom_contact_id")) {
+        sb_json_add_str(now, "intercom_contact_id", it->target);
         run->counts.contacts_linked++;
     }
-    pk_add_int(now, "link_checked_at", pk_int(it->record, "updated_at", 0));
+    sb_json_add_int(now, "link_checked_at", sb_json_int(it->record, "updated_at", 0));
     return sd_put_owned(run->sd, run->inst, SD_USERS, it->id, now);
 }
 
@@ -404,11 +404,11 @@ static void create_attributes(struct sd_run *run)
     for (size_t i = 0; i < p->n_creates; i++) {
         const struct create *cr = &p->creates[i];
         json_object *body = json_object_new_object();
-        pk_add_str(body, "name", cr->name);
-        pk_add_str(body, "model", sd_model_name(cr->model));
-        pk_add_str(body, "data_type", sd_attr_type_name(cr->type));
+        sb_json_add_str(body, "name", cr->name);
+        sb_json_add_str(body, "model", sd_model_name(cr->model));
+        sb_json_add_str(body, "data_type", sd_attr_type_name(cr->type));
         char *description = pk_xasprintf("Startdeliver: %s", cr->name + 3 /* after "sd_" */);
-        pk_add_str(body, "description", description);
+        sb_json_add_str(body, "description", description);
         free(description);
         sb_intercom_request req = {.method = "POST", .path = "/data_attributes", .body = body};
         struct call *c = pk_xcalloc(1, sizeof *c);
@@ -453,16 +453,16 @@ static void searched(void *arg, const sb_intercom_response *res)
     struct push *p = run->phase_state;
     struct item *it = &p->items[c.index];
     if (!res->error_code) {
-        json_object *data = pk_arr(res->body, "data");
-        const char *email = pk_str(it->record, "email");
+        json_object *data = sb_json_arr(res->body, "data");
+        const char *email = sb_json_str(it->record, "email");
         const char *by_external = NULL, *by_email = NULL;
         for (size_t i = 0; data && i < json_object_array_length(data); i++) {
             json_object *contact = json_object_array_get_idx(data, i);
-            char *found_email = sd_email_normalize(pk_str(contact, "email"));
-            if (!by_external && pk_str_eq(pk_str(contact, "external_id"), it->id))
-                by_external = pk_str(contact, "id");
+            char *found_email = sd_email_normalize(sb_json_str(contact, "email"));
+            if (!by_external && pk_str_eq(sb_json_str(contact, "external_id"), it->id))
+                by_external = sb_json_str(contact, "id");
             else if (!by_email && email && pk_str_eq(found_email, email))
-                by_email = pk_str(contact, "id");
+                by_email = sb_json_str(contact, "id");
             free(found_email);
         }
         const char *id = by_external ? by_external : by_email;
@@ -484,9 +484,9 @@ static void searched(void *arg, const sb_intercom_response *res)
 static json_object *filter(const char *field, const char *value)
 {
     json_object *f = json_object_new_object();
-    pk_add_str(f, "field", field);
-    pk_add_str(f, "operator", "=");
-    pk_add_str(f, "value", value);
+    sb_json_add_str(f, "field", field);
+    sb_json_add_str(f, "operator", "=");
+    sb_json_add_str(f, "value", value);
     return f;
 }
 
@@ -499,10 +499,10 @@ static void search_contacts(struct sd_run *run)
         if (!it->search)
             continue;
         json_object *query;
-        const char *email = pk_str(it->record, "email");
+        const char *email = sb_json_str(it->record, "email");
         if (email) {
             query = json_object_new_object();
-            pk_add_str(query, "operator", "OR");
+            sb_json_add_str(query, "operator", "OR");
             json_object *either = json_object_new_array();
             json_object_array_add(either, filter("external_id", it->id));
             json_object_array_add(either, filter("email", email));
@@ -513,7 +513,7 @@ static void search_contacts(struct sd_run *run)
         json_object *body = json_object_new_object();
         json_object_object_add(body, "query", query);
         json_object *pagination = json_object_new_object();
-        pk_add_int(pagination, "per_page", SEARCH_PER_PAGE);
+        sb_json_add_int(pagination, "per_page", SEARCH_PER_PAGE);
         json_object_object_add(body, "pagination", pagination);
         sb_intercom_request req = {.method = "POST", .path = "/contacts/search", .body = body,
                                    .flags = SB_INTERCOM_RETRY_SAFE};
@@ -543,7 +543,7 @@ static int collect(void *arg, const char *key, json_object *record)
     struct item *it = &p->items[p->n++];
     it->id = pk_xstrdup(key);
     it->record = json_object_get(record);
-    const char *link = pk_str(record, p->stage == STAGE_CUSTOMERS ? "intercom_company_id"
+    const char *link = sb_json_str(record, p->stage == STAGE_CUSTOMERS ? "intercom_company_id"
                                                                   : "intercom_contact_id");
     if (link) {
         it->target = pk_xstrdup(link);
@@ -552,7 +552,7 @@ static int collect(void *arg, const char *key, json_object *record)
         bool has_values = json_object_object_length(desired) > 0;
         json_object_put(desired);
         it->search = has_values
-                     && pk_int(record, "link_checked_at", 0) < pk_int(record, "updated_at", 0);
+                     && sb_json_int(record, "link_checked_at", 0) < sb_json_int(record, "updated_at", 0);
     }
     return 0;
 }
@@ -594,10 +594,10 @@ static void attributes_listed(void *arg, const sb_intercom_response *res)
         return;
     struct push *p = run->phase_state;
     if (!res->error_code) {
-        json_object *data = pk_arr(res->body, "data");
+        json_object *data = sb_json_arr(res->body, "data");
         for (size_t i = 0; data && i < json_object_array_length(data); i++) {
             json_object *attr = json_object_array_get_idx(data, i);
-            const char *name = pk_str(attr, "name"), *type = pk_str(attr, "data_type");
+            const char *name = sb_json_str(attr, "name"), *type = sb_json_str(attr, "data_type");
             if (name && type)
                 json_object_object_add(p->known[c.index], name, json_object_new_string(type));
         }

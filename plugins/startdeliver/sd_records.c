@@ -81,7 +81,7 @@ static int index_email(const struct sd_env *env, const char *user_id, const char
     if (old_email) {
         /* Only drop the entry if it still names this user: another may have taken the address. */
         json_object *entry = sd_get(env->sd, env->inst, SD_USER_EMAILS, old_email);
-        bool ours = pk_str_eq(pk_str(entry, "user_id"), user_id);
+        bool ours = pk_str_eq(sb_json_str(entry, "user_id"), user_id);
         json_object_put(entry);
         if (ours && sd_delete(env->sd, env->inst, SD_USER_EMAILS, old_email) != 0)
             return -1;
@@ -89,7 +89,7 @@ static int index_email(const struct sd_env *env, const char *user_id, const char
     if (!new_email)
         return 0;
     json_object *entry = json_object_new_object();
-    pk_add_str(entry, "user_id", user_id);
+    sb_json_add_str(entry, "user_id", user_id);
     return sd_put_owned(env->sd, env->inst, SD_USER_EMAILS, new_email, entry);
 }
 
@@ -111,7 +111,7 @@ int sd_record_store(const struct sd_env *env, enum sd_record_kind kind, json_obj
 {
     const char *collection = kind == SD_RECORD_USER ? SD_USERS : SD_CUSTOMERS;
     const char *link_key = kind == SD_RECORD_USER ? "intercom_contact_id" : "intercom_company_id";
-    const char *id = pk_str(fields, "id");
+    const char *id = sb_json_str(fields, "id");
     if (!id)
         return -1;
     json_object *old = sd_get(env->sd, env->inst, collection, id);
@@ -126,23 +126,23 @@ int sd_record_store(const struct sd_env *env, enum sd_record_kind kind, json_obj
         if (old && json_object_object_get_ex(old, *k, &v) && v)
             json_object_object_add(doc, *k, json_object_get(v));
     }
-    const char *old_origin = pk_str(old, "origin");
+    const char *old_origin = sb_json_str(old, "origin");
     bool product = strcmp(origin, "product") == 0 || pk_str_eq(old_origin, "product");
-    pk_add_str(doc, "origin", product ? "product" : "intercom");
+    sb_json_add_str(doc, "origin", product ? "product" : "intercom");
     if (intercom_id)
-        pk_add_str(doc, link_key, intercom_id);
+        sb_json_add_str(doc, link_key, intercom_id);
     json_object *run_mark;
     if (old && json_object_object_get_ex(old, "created_by_run", &run_mark) && run_mark)
         json_object_object_add(doc, "created_by_run", json_object_get(run_mark));
     else if (!old && env->run_id && !product)
-        pk_add_str(doc, "created_by_run", env->run_id);
-    pk_add_int(doc, "updated_at", env->sd->host->now_ms(env->sd->self));
+        sb_json_add_str(doc, "created_by_run", env->run_id);
+    sb_json_add_int(doc, "updated_at", env->sd->host->now_ms(env->sd->self));
 
     int rc = 0;
     if (kind == SD_RECORD_USER) {
-        rc = index_email(env, id, pk_str(old, "email"), pk_str(doc, "email"));
+        rc = index_email(env, id, sb_json_str(old, "email"), sb_json_str(doc, "email"));
         if (rc == 0)
-            rc = index_customer(env, id, pk_str(old, "customer_id"), pk_str(doc, "customer_id"));
+            rc = index_customer(env, id, sb_json_str(old, "customer_id"), sb_json_str(doc, "customer_id"));
     }
     if (rc == 0)
         rc = sd_put(env->sd, env->inst, collection, id, doc);
@@ -165,7 +165,7 @@ static char *user_by_email(void *arg, const char *email)
 {
     const struct sd_env *env = arg;
     json_object *entry = sd_get(env->sd, env->inst, SD_USER_EMAILS, email);
-    char *id = sd_strdup_or_null(pk_str(entry, "user_id"));
+    char *id = sd_strdup_or_null(sb_json_str(entry, "user_id"));
     json_object_put(entry);
     return id;
 }
@@ -182,8 +182,8 @@ static int link_contact(const struct sd_env *env, const char *user_id, const cha
     if (!user)
         return -1;
     int rc = 0;
-    if (!pk_str(user, "intercom_contact_id")) {
-        pk_add_str(user, "intercom_contact_id", contact_id);
+    if (!sb_json_str(user, "intercom_contact_id")) {
+        sb_json_add_str(user, "intercom_contact_id", contact_id);
         rc = sd_put(env->sd, env->inst, SD_USERS, user_id, user);
     }
     json_object_put(user);
@@ -197,7 +197,7 @@ static char *customer_of_company(const struct sd_env *env, const char *company_i
     if (!company_id)
         return NULL;
     json_object *company = sd_get(env->sd, env->inst, SD_COMPANIES, company_id);
-    char *customer = sd_strdup_or_null(pk_str(company, "customer_id"));
+    char *customer = sd_strdup_or_null(sb_json_str(company, "customer_id"));
     json_object_put(company);
     return customer;
 }
@@ -217,7 +217,7 @@ static bool created_by_this_run(const struct sd_env *env, const char *customer_i
     if (!env->run_id)
         return false;
     json_object *c = sd_get(env->sd, env->inst, SD_CUSTOMERS, customer_id);
-    bool same = pk_str_eq(pk_str(c, "created_by_run"), env->run_id);
+    bool same = pk_str_eq(sb_json_str(c, "created_by_run"), env->run_id);
     json_object_put(c);
     return same;
 }
@@ -229,8 +229,8 @@ static int link_company(const struct sd_env *env, const char *customer_id, const
     if (!customer)
         return -1;
     int rc = 0;
-    if (!pk_str_eq(pk_str(customer, "intercom_company_id"), company_id)) {
-        pk_add_str(customer, "intercom_company_id", company_id);
+    if (!pk_str_eq(sb_json_str(customer, "intercom_company_id"), company_id)) {
+        sb_json_add_str(customer, "intercom_company_id", company_id);
         rc = sd_put(env->sd, env->inst, SD_CUSTOMERS, customer_id, customer);
     }
     json_object_put(customer);
@@ -239,11 +239,11 @@ static int link_company(const struct sd_env *env, const char *customer_id, const
 
 enum sd_company_result sd_company_store(const struct sd_env *env, json_object *company)
 {
-    const char *id = pk_str(company, "id");
+    const char *id = sb_json_str(company, "id");
     if (!id)
         return SD_COMPANY_INVALID;
-    const char *company_id = pk_str(company, "company_id");
-    const char *name = pk_str(company, "name");
+    const char *company_id = sb_json_str(company, "company_id");
+    const char *name = sb_json_str(company, "name");
     enum sd_company_result result = SD_COMPANY_UNMATCHED;
     char *customer_id = NULL;
     if (customer_exists(env, company_id)) {
@@ -255,9 +255,9 @@ enum sd_company_result sd_company_store(const struct sd_env *env, json_object *c
         bool created = created_by_this_run(env, customer_id);
         if (!customer_exists(env, customer_id)) {
             json_object *fields = json_object_new_object();
-            pk_add_str(fields, "id", customer_id);
+            sb_json_add_str(fields, "id", customer_id);
             if (name)
-                pk_add_str(fields, "name", name);
+                sb_json_add_str(fields, "name", name);
             int rc = sd_record_store(env, SD_RECORD_CUSTOMER, fields, "intercom", id, &created);
             json_object_put(fields);
             if (rc != 0) {
@@ -270,9 +270,9 @@ enum sd_company_result sd_company_store(const struct sd_env *env, json_object *c
     if (customer_id && link_company(env, customer_id, id) != 0)
         result = SD_COMPANY_INVALID;
     json_object *doc = json_object_new_object();
-    pk_add_str(doc, "company_id", company_id);
-    pk_add_str(doc, "name", name);
-    pk_add_str(doc, "customer_id", customer_id);
+    sb_json_add_str(doc, "company_id", company_id);
+    sb_json_add_str(doc, "name", name);
+    sb_json_add_str(doc, "customer_id", customer_id);
     if (sd_put_owned(env->sd, env->inst, SD_COMPANIES, id, doc) != 0)
         result = SD_COMPANY_INVALID;
     free(customer_id);
@@ -287,7 +287,7 @@ static int remove_ticket(const struct sd_env *env, const char *conversation_id)
     if (!old)
         return 0;
     int rc = 0;
-    const char *user = pk_str(old, "user_id");
+    const char *user = sb_json_str(old, "user_id");
     if (user) {
         char *key = sd_pair_key(user, conversation_id);
         rc = sd_delete(env->sd, env->inst, SD_USER_TICKETS, key);
@@ -312,7 +312,7 @@ static int write_skipped(const struct sd_env *env, const struct sd_conversation 
                                    .external_id = conv->contact_external_id};
         json_object_object_add(doc, "contact", sd_contact_facts(&known));
     }
-    pk_add_str(doc, "reason", why);
+    sb_json_add_str(doc, "reason", why);
     int rc = sd_put_owned(env->sd, env->inst, SD_SKIPPED, conv->id, doc);
     return rc == 0 ? remove_ticket(env, conv->id) : rc;
 }
@@ -321,7 +321,7 @@ static int write_ticket(const struct sd_env *env, const struct sd_conversation *
                         const char *user_id, enum sd_match match)
 {
     json_object *old = sd_get(env->sd, env->inst, SD_TICKETS, conv->id);
-    const char *old_user = pk_str(old, "user_id");
+    const char *old_user = sb_json_str(old, "user_id");
     int rc = 0;
     if (old_user && strcmp(old_user, user_id) != 0) {
         char *old_key = sd_pair_key(old_user, conv->id);
@@ -333,26 +333,26 @@ static int write_ticket(const struct sd_env *env, const struct sd_conversation *
         return rc;
 
     json_object *index = json_object_new_object();
-    pk_add_str(index, "state", conv->state);
+    sb_json_add_str(index, "state", conv->state);
     sd_add_time(index, "waiting_since", conv->waiting_since);
     char *key = sd_pair_key(user_id, conv->id);
     rc = sd_put_owned(env->sd, env->inst, SD_USER_TICKETS, key, index);
     free(key);
 
     json_object *ticket = json_object_new_object();
-    pk_add_str(ticket, "id", conv->id);
-    pk_add_str(ticket, "title", conv->title);
-    pk_add_str(ticket, "state", conv->state);
-    pk_add_int(ticket, "created_at", conv->created_at);
-    pk_add_int(ticket, "updated_at", conv->updated_at);
+    sb_json_add_str(ticket, "id", conv->id);
+    sb_json_add_str(ticket, "title", conv->title);
+    sb_json_add_str(ticket, "state", conv->state);
+    sb_json_add_int(ticket, "created_at", conv->created_at);
+    sb_json_add_int(ticket, "updated_at", conv->updated_at);
     sd_add_time(ticket, "waiting_since", conv->waiting_since);
     char *link = sd_conversation_link(env->region, env->workspace_id, conv->id);
-    pk_add_str(ticket, "link", link);
+    sb_json_add_str(ticket, "link", link);
     free(link);
-    pk_add_str(ticket, "contact_id", conv->contact_id);
-    pk_add_str(ticket, "user_id", user_id);
-    pk_add_str(ticket, "matched_by", sd_match_name(match));
-    pk_add_int(ticket, "synced_at", env->sd->host->now_ms(env->sd->self));
+    sb_json_add_str(ticket, "contact_id", conv->contact_id);
+    sb_json_add_str(ticket, "user_id", user_id);
+    sb_json_add_str(ticket, "matched_by", sd_match_name(match));
+    sb_json_add_int(ticket, "synced_at", env->sd->host->now_ms(env->sd->self));
     if (rc == 0)
         rc = sd_put(env->sd, env->inst, SD_TICKETS, conv->id, ticket);
     json_object_put(ticket);
@@ -376,16 +376,16 @@ static char *user_for_unmatched(const struct sd_env *env, const struct sd_conver
         return existing;
     }
     json_object *fields = json_object_new_object();
-    pk_add_str(fields, "id", id);
+    sb_json_add_str(fields, "id", id);
     char *email = contact ? sd_email_normalize(contact->email) : NULL;
     if (email)
-        pk_add_str(fields, "email", email);
+        sb_json_add_str(fields, "email", email);
     free(email);
     if (contact && contact->name)
-        pk_add_str(fields, "name", contact->name);
+        sb_json_add_str(fields, "name", contact->name);
     char *customer = customer_of_company(env, contact ? contact->company_id : NULL);
     if (customer)
-        pk_add_str(fields, "customer_id", customer);
+        sb_json_add_str(fields, "customer_id", customer);
     free(customer);
     int rc = sd_record_store(env, SD_RECORD_USER, fields, "intercom", conv->contact_id, created);
     json_object_put(fields);
@@ -445,10 +445,10 @@ json_object *sd_ticket_view(const struct sd_env *env, json_object *ticket, int64
     if (!view)
         return json_object_new_object();
     enum sd_ticket_status status = sd_ticket_status(
-        pk_str(ticket, "state"), pk_int(ticket, "waiting_since", 0), now_s, &env->settings->rules);
-    pk_add_str(view, "status", sd_ticket_status_name(status));
-    json_object *user = sd_get(env->sd, env->inst, SD_USERS, pk_str(ticket, "user_id"));
-    pk_add_str(view, "customer_id", pk_str(user, "customer_id"));
+        sb_json_str(ticket, "state"), sb_json_int(ticket, "waiting_since", 0), now_s, &env->settings->rules);
+    sb_json_add_str(view, "status", sd_ticket_status_name(status));
+    json_object *user = sd_get(env->sd, env->inst, SD_USERS, sb_json_str(ticket, "user_id"));
+    sb_json_add_str(view, "customer_id", sb_json_str(user, "customer_id"));
     json_object_put(user);
     return view;
 }
@@ -466,7 +466,7 @@ static int count_ticket(void *arg, const char *key, json_object *value)
     struct count_ctx *c = arg;
     (void)key;
     sd_ticket_counts_add(c->counts,
-                         sd_ticket_status(pk_str(value, "state"), pk_int(value, "waiting_since", 0),
+                         sd_ticket_status(sb_json_str(value, "state"), sb_json_int(value, "waiting_since", 0),
                                           c->now_s, &c->env->settings->rules));
     return 0;
 }
@@ -510,19 +510,19 @@ json_object *sd_health_json(const struct sd_env *env, const char *customer_id, i
     char reason[160];
     sd_health_reason(&counts, rules, health, reason, sizeof reason);
     json_object *o = json_object_new_object();
-    pk_add_str(o, "health", sd_health_name(health));
-    pk_add_str(o, "reason", reason);
+    sb_json_add_str(o, "health", sd_health_name(health));
+    sb_json_add_str(o, "reason", reason);
     json_object *tickets = json_object_new_object();
-    pk_add_int(tickets, "open", counts.open);
-    pk_add_int(tickets, "overdue", counts.overdue);
-    pk_add_int(tickets, "resolved", counts.resolved);
+    sb_json_add_int(tickets, "open", counts.open);
+    sb_json_add_int(tickets, "overdue", counts.overdue);
+    sb_json_add_int(tickets, "resolved", counts.resolved);
     json_object_object_add(o, "tickets", tickets);
     json_object *thresholds = json_object_new_object();
-    pk_add_int(thresholds, "overdue_threshold_hours", rules->overdue_after_s / 3600);
-    pk_add_int(thresholds, "fair_overdue", rules->fair_overdue);
-    pk_add_int(thresholds, "poor_overdue", rules->poor_overdue);
-    pk_add_int(thresholds, "fair_unresolved", rules->fair_unresolved);
+    sb_json_add_int(thresholds, "overdue_threshold_hours", rules->overdue_after_s / 3600);
+    sb_json_add_int(thresholds, "fair_overdue", rules->fair_overdue);
+    sb_json_add_int(thresholds, "poor_overdue", rules->poor_overdue);
+    sb_json_add_int(thresholds, "fair_unresolved", rules->fair_unresolved);
     json_object_object_add(o, "thresholds", thresholds);
-    pk_add_int(o, "as_of", now_s);
+    sb_json_add_int(o, "as_of", now_s);
     return o;
 }

@@ -41,7 +41,7 @@ static json_object *counts_json(const struct sd_counts *counts)
 {
     json_object *o = json_object_new_object();
     for (size_t i = 0; i < PK_ARRAY_LEN(count_fields); i++)
-        pk_add_int(o, count_fields[i].name, *count_at((struct sd_counts *)counts, i));
+        sb_json_add_int(o, count_fields[i].name, *count_at((struct sd_counts *)counts, i));
     return o;
 }
 
@@ -49,7 +49,7 @@ static void counts_load(json_object *o, struct sd_counts *counts)
 {
     memset(counts, 0, sizeof *counts);
     for (size_t i = 0; i < PK_ARRAY_LEN(count_fields); i++)
-        *count_at(counts, i) = pk_int(o, count_fields[i].name, 0);
+        *count_at(counts, i) = sb_json_int(o, count_fields[i].name, 0);
 }
 
 static enum sd_phase phase_parse(const char *name)
@@ -140,17 +140,17 @@ bool sd_run_op_end(struct sd_run *run, const sb_intercom_response *res)
 json_object *sd_run_checkpoint(const struct sd_run *run)
 {
     json_object *o = json_object_new_object();
-    pk_add_str(o, "run", run->id);
-    pk_add_str(o, "mode", run->full ? "full" : "incremental");
-    pk_add_int(o, "since", run->since_s);
-    pk_add_int(o, "started_at", run->started_ms);
-    pk_add_str(o, "phase", phase_names[run->phase]);
-    pk_add_str(o, "cursor", run->cursor);
+    sb_json_add_str(o, "run", run->id);
+    sb_json_add_str(o, "mode", run->full ? "full" : "incremental");
+    sb_json_add_int(o, "since", run->since_s);
+    sb_json_add_int(o, "started_at", run->started_ms);
+    sb_json_add_str(o, "phase", phase_names[run->phase]);
+    sb_json_add_str(o, "cursor", run->cursor);
     json_object_object_add(o, "counts", counts_json(&run->counts));
     json_object *progress = json_object_new_object();
-    pk_add_int(progress, "pages", run->pages);
-    pk_add_int(progress, "conversations", run->conversations);
-    pk_add_int(progress, "total", run->total);
+    sb_json_add_int(progress, "pages", run->pages);
+    sb_json_add_int(progress, "conversations", run->conversations);
+    sb_json_add_int(progress, "total", run->total);
     json_object_object_add(o, "progress", progress);
     json_object_object_add(o, "warnings", json_object_get(run->warnings));
     return o;
@@ -163,19 +163,19 @@ int sd_run_save(struct sd_run *run)
 
 static void load_checkpoint(struct sd_run *run, json_object *cp)
 {
-    run->id = pk_xstrdup(pk_str(cp, "run") ? pk_str(cp, "run") : "0");
-    const char *mode = pk_str(cp, "mode");
+    run->id = pk_xstrdup(sb_json_str(cp, "run") ? sb_json_str(cp, "run") : "0");
+    const char *mode = sb_json_str(cp, "mode");
     run->full = !mode || strcmp(mode, "full") == 0;
-    run->since_s = pk_int(cp, "since", 0);
-    run->started_ms = pk_int(cp, "started_at", 0);
-    run->phase = phase_parse(pk_str(cp, "phase"));
-    run->cursor = sd_strdup_or_null(pk_str(cp, "cursor"));
-    counts_load(pk_obj(cp, "counts"), &run->counts);
-    json_object *progress = pk_obj(cp, "progress");
-    run->pages = pk_int(progress, "pages", 0);
-    run->conversations = pk_int(progress, "conversations", 0);
-    run->total = pk_int(progress, "total", 0);
-    json_object *warnings = pk_arr(cp, "warnings");
+    run->since_s = sb_json_int(cp, "since", 0);
+    run->started_ms = sb_json_int(cp, "started_at", 0);
+    run->phase = phase_parse(sb_json_str(cp, "phase"));
+    run->cursor = sd_strdup_or_null(sb_json_str(cp, "cursor"));
+    counts_load(sb_json_obj(cp, "counts"), &run->counts);
+    json_object *progress = sb_json_obj(cp, "progress");
+    run->pages = sb_json_int(progress, "pages", 0);
+    run->conversations = sb_json_int(progress, "conversations", 0);
+    run->total = sb_json_int(progress, "total", 0);
+    json_object *warnings = sb_json_arr(cp, "warnings");
     run->warnings = warnings ? json_object_get(warnings) : json_object_new_array();
 }
 
@@ -196,12 +196,12 @@ int sd_run_transaction(struct sd_run *run, int (*fn)(void *arg), void *arg)
 static json_object *last_doc(const struct sd_run *run, const char *result, const char *error)
 {
     json_object *o = json_object_new_object();
-    pk_add_str(o, "run", run->id);
-    pk_add_str(o, "mode", run->full ? "full" : "incremental");
-    pk_add_int(o, "started_at", run->started_ms);
-    pk_add_int(o, "finished_at", run->sd->host->now_ms(run->sd->self));
-    pk_add_str(o, "result", result);
-    pk_add_str(o, "error", error);
+    sb_json_add_str(o, "run", run->id);
+    sb_json_add_str(o, "mode", run->full ? "full" : "incremental");
+    sb_json_add_int(o, "started_at", run->started_ms);
+    sb_json_add_int(o, "finished_at", run->sd->host->now_ms(run->sd->self));
+    sb_json_add_str(o, "result", result);
+    sb_json_add_str(o, "error", error);
     json_object_object_add(o, "counts", counts_json(&run->counts));
     json_object_object_add(o, "warnings", json_object_get(run->warnings));
     return o;
@@ -230,11 +230,11 @@ static int finish_tx(void *arg)
     json_object *totals = json_object_new_object();
     static const char *const collections[] = {SD_TICKETS, SD_SKIPPED, SD_USERS, SD_CUSTOMERS};
     for (size_t i = 0; i < PK_ARRAY_LEN(collections); i++)
-        pk_add_int(totals, collections[i], count_collection(run, collections[i]));
+        sb_json_add_int(totals, collections[i], count_collection(run, collections[i]));
     json_object_object_add(last, "totals", totals);
     json_object *watermark = json_object_new_object();
-    pk_add_str(watermark, "run", run->id);
-    pk_add_int(watermark, "started_at", run->started_ms);
+    sb_json_add_str(watermark, "run", run->id);
+    sb_json_add_int(watermark, "started_at", run->started_ms);
     if (sd_put_owned(run->sd, run->inst, SD_SYNC, "last", last) != 0
         || sd_put_owned(run->sd, run->inst, SD_SYNC, "watermark", watermark) != 0
         || sd_delete(run->sd, run->inst, SD_SYNC, "checkpoint") != 0)
@@ -468,11 +468,11 @@ sb_status sd_sync_job(struct sd_plugin *sd, const sb_job *job, sb_result *result
         json_object *mark = sd_get(sd, run->inst, SD_SYNC, "watermark");
         run->started_ms = sd->host->now_ms(sd->self);
         run->id = pk_xasprintf("%lld", (long long)run->started_ms);
-        run->full = !mark || pk_bool(job->payload, "full", false);
+        run->full = !mark || sb_json_bool(job->payload, "full", false);
         if (!run->full) {
             /* Intercom's times are whole seconds: an update in the very second the last run
                started may have come after its read, so that second is read again. */
-            run->since_s = pk_int(mark, "started_at", 0) / 1000 - 1 - sd->incremental_overlap_s;
+            run->since_s = sb_json_int(mark, "started_at", 0) / 1000 - 1 - sd->incremental_overlap_s;
             if (run->since_s < 0)
                 run->since_s = 0;
         }

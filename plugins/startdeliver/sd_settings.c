@@ -47,23 +47,23 @@ const sb_setting sd_settings_schema[] = {
 
 static int64_t positive(json_object *settings, const char *key, int64_t fallback)
 {
-    int64_t v = pk_int(settings, key, fallback);
+    int64_t v = sb_json_int(settings, key, fallback);
     return v > 0 ? v : fallback;
 }
 
 void sd_settings_parse(json_object *settings, struct sd_settings *out)
 {
     memset(out, 0, sizeof *out);
-    out->create_users = pk_bool(settings, "create_users", false);
-    out->eu_data_hosting = pk_bool(settings, "eu_data_hosting", false);
-    out->events_as_usage = pk_bool(settings, "events_as_usage", false);
-    out->advanced_push = pk_bool(settings, "advanced_push", false);
+    out->create_users = sb_json_bool(settings, "create_users", false);
+    out->eu_data_hosting = sb_json_bool(settings, "eu_data_hosting", false);
+    out->events_as_usage = sb_json_bool(settings, "events_as_usage", false);
+    out->advanced_push = sb_json_bool(settings, "advanced_push", false);
     out->sync_interval_hours = positive(settings, "sync_interval_hours", DEFAULT_INTERVAL_H);
     out->rules.overdue_after_s =
         positive(settings, "overdue_threshold_hours", DEFAULT_OVERDUE_H) * 3600;
     out->rules.fair_overdue = positive(settings, "health_fair_overdue", DEFAULT_FAIR_OVERDUE);
     out->rules.poor_overdue = positive(settings, "health_poor_overdue", DEFAULT_POOR_OVERDUE);
-    int64_t unresolved = pk_int(settings, "health_fair_unresolved", DEFAULT_FAIR_UNRESOLVED);
+    int64_t unresolved = sb_json_int(settings, "health_fair_unresolved", DEFAULT_FAIR_UNRESOLVED);
     out->rules.fair_unresolved = unresolved >= 0 ? unresolved : DEFAULT_FAIR_UNRESOLVED;
 }
 

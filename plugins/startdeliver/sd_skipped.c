@@ -64,9 +64,9 @@ static void reconsider(struct sd_run *run, json_object *doc)
     struct sd_conversation conv;
     struct sd_contact contact;
     char why[256];
-    if (sd_conversation_parse(pk_obj(doc, "conversation"), &conv, why, sizeof why) != 0)
+    if (sd_conversation_parse(sb_json_obj(doc, "conversation"), &conv, why, sizeof why) != 0)
         return;
-    if (sd_contact_parse(pk_obj(doc, "contact"), &contact) != 0)
+    if (sd_contact_parse(sb_json_obj(doc, "contact"), &contact) != 0)
         memset(&contact, 0, sizeof contact);
     if (!still_unmatched(run, &conv, &contact)) {
         switch (sd_place_ticket(&run->env, &conv, contact.id ? &contact : NULL, why, sizeof why)) {

@@ -54,7 +54,7 @@ static const char *field(const char *collection, const char *key, const char *na
 {
     static char buf[256];
     json_object *d = doc(collection, key);
-    const char *v = pk_str(d, name);
+    const char *v = sb_json_str(d, name);
     snprintf(buf, sizeof buf, "%s", v ? v : "(null)");
     json_object_put(d);
     return buf;
@@ -202,12 +202,12 @@ static void test_health_follows_the_product_mapping(void)
     CHECK_INT(c.overdue, 2);
     CHECK_INT(c.resolved, 1);
     json_object *h = sd_health_json(&env, "acme", NOW_S);
-    CHECK_STR(pk_str(h, "health"), "Fair");
+    CHECK_STR(sb_json_str(h, "health"), "Fair");
     json_object_put(h);
     /* one second later ticket 2 is overdue too: 3 overdue reach Poor */
     h = sd_health_json(&env, "acme", NOW_S + 1);
-    CHECK_STR(pk_str(h, "health"), "Poor");
-    CHECK_STR(pk_str(h, "reason"), "3 overdue tickets reach the Poor threshold of 3");
+    CHECK_STR(sb_json_str(h, "health"), "Poor");
+    CHECK_STR(sb_json_str(h, "reason"), "3 overdue tickets reach the Poor threshold of 3");
     json_object_put(h);
     /* u2 moves to beta in the product: its tickets count for beta from now on */
     store(SD_RECORD_USER, "{\"id\":\"u2\",\"customer_id\":\"beta\"}");
@@ -222,7 +222,7 @@ static void test_health_follows_the_product_mapping(void)
     CHECK(!exists(SD_USER_TICKETS, "u3|5"));
     CHECK(exists(SD_USER_TICKETS, "u4|5"));
     h = sd_health_json(&env, "nobody", NOW_S);
-    CHECK_STR(pk_str(h, "health"), "Good");
+    CHECK_STR(sb_json_str(h, "health"), "Good");
     json_object_put(h);
 }
 
@@ -233,11 +233,11 @@ static void test_ticket_view_status_is_live(void)
     place(conversation("9", "open", NOW_S - 3600, "c1", "u1"), NULL);
     json_object *ticket = doc(SD_TICKETS, "9");
     json_object *v = sd_ticket_view(&env, ticket, NOW_S);
-    CHECK_STR(pk_str(v, "status"), "open");
-    CHECK_STR(pk_str(v, "customer_id"), "acme");
+    CHECK_STR(sb_json_str(v, "status"), "open");
+    CHECK_STR(sb_json_str(v, "customer_id"), "acme");
     json_object_put(v);
     v = sd_ticket_view(&env, ticket, NOW_S + 23 * 3600);
-    CHECK_STR(pk_str(v, "status"), "overdue");
+    CHECK_STR(sb_json_str(v, "status"), "overdue");
     json_object_put(v);
     json_object_put(ticket);
 }
