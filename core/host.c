@@ -5,11 +5,14 @@
  */
 #include "host.h"
 
+#include "abi.h"
 #include "audit.h"
 #include "documents.h"
+#include "errors.h"
 #include "hashmap.h"
 #include "installations.h"
 #include "intercom.h"
+#include "intercom_writes.h"
 #include "jobs.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -323,7 +326,10 @@ static int h_installation_get(sb_plugin *self, sb_installation_id id, sb_install
     struct installation *inst = installations_get(p->srv->installations, id);
     if (!out || !inst || strcmp(inst->plugin, p->name) != 0)
         return -1;
-    installation_to_sdk(inst, out);
+    sb_installation view;
+    installation_to_sdk(inst, &view);
+    /* out is the plugin's: as large as sb_installation was in its minor, maybe smaller. */
+    abi_copy_out(out, &view, sizeof view, p->desc.abi_minor, ABI_INSTALLATION);
     return 0;
 }
 
@@ -441,17 +447,29 @@ static int h_doc_delete_range(sb_plugin *self, sb_installation_id inst, const ch
     return doc_delete_range(p->srv->store, &ns, from, to);
 }
 
+/* See sb_host.transaction: 0, fn's positive value, or -1 (fn < 0 or the store failed). */
 static int h_transaction(sb_plugin *self, int (*fn)(void *), void *arg)
 {
     CHECKED(self, "transaction", -1);
-    if (!fn || store_begin(p->srv->store) != 0)
+    if (!fn) {
+        log_warn("host", "plugin %s: transaction called without a function", p->name);
         return -1;
+    }
+    if (store_begin(p->srv->store) != 0) {
+        log_error("host", "plugin %s: transaction: the store could not open it", p->name);
+        return -1;
+    }
     int rc = fn(arg);
     if (rc != 0) {
         store_rollback(p->srv->store);
-        return rc;
+        return rc > 0 ? rc : -1;
     }
-    return store_commit(p->srv->store) == 0 ? 0 : -1;
+    if (store_commit(p->srv->store) != 0) {
+        log_error("host", "plugin %s: transaction: the store could not keep its writes (undone)",
+                  p->name);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- jobs ---- */
@@ -478,8 +496,15 @@ static int h_job_complete(sb_plugin *self, sb_job_id job, sb_status status,
                           const sb_result *result)
 {
     CHECKED(self, "job_complete", -1);
-    sb_result empty = {0};
-    return jobs_complete(p->srv->jobs, p, job, status, result ? result : &empty);
+    sb_result copy; /* members the plugin's minor lacks read as zero */
+    abi_copy_in(&copy, sizeof copy, result, p->desc.abi_minor, ABI_RESULT);
+    return jobs_complete(p->srv->jobs, p, job, status, &copy);
+}
+
+static int h_job_checkpoint(sb_plugin *self, sb_job_id job, json_object *checkpoint)
+{
+    CHECKED(self, "job_checkpoint", -1);
+    return jobs_checkpoint(p->srv->jobs, p, job, checkpoint);
 }
 
 /* ---- audit ---- */
@@ -509,7 +534,9 @@ static sb_request_id h_intercom_request(sb_plugin *self, sb_installation_id inst
                                         void *arg)
 {
     CHECKED(self, "intercom_request", 0);
-    return intercom_request(p->srv->intercom, p, inst, req, cb, arg);
+    sb_intercom_request copy;
+    abi_copy_in(&copy, sizeof copy, req, p->desc.abi_minor, ABI_INTERCOM_REQUEST);
+    return intercom_request(p->srv->intercom, p, inst, req ? &copy : NULL, cb, arg);
 }
 
 static sb_request_id h_intercom_paginate(sb_plugin *self, sb_installation_id inst,
@@ -518,7 +545,10 @@ static sb_request_id h_intercom_paginate(sb_plugin *self, sb_installation_id ins
                                          sb_intercom_cb done, void *arg)
 {
     CHECKED(self, "intercom_paginate", 0);
-    return intercom_paginate(p->srv->intercom, p, inst, req, starting_after, page_cb, done, arg);
+    sb_intercom_request copy;
+    abi_copy_in(&copy, sizeof copy, req, p->desc.abi_minor, ABI_INTERCOM_REQUEST);
+    return intercom_paginate(p->srv->intercom, p, inst, req ? &copy : NULL, starting_after,
+                             page_cb, done, arg);
 }
 
 static int h_paginate_resume(sb_plugin *self, sb_request_id walk, int go_on)
@@ -533,15 +563,40 @@ static void h_intercom_cancel(sb_plugin *self, sb_request_id id)
     intercom_cancel(p->srv->intercom, p, id);
 }
 
+static sb_status h_result_from_error(sb_plugin *self, const sb_intercom_response *response,
+                                     const char *what, sb_result *result)
+{
+    CHECKED(self, "result_from_error", SB_FAIL);
+    return errors_result_from_response(response, what, result);
+}
+
+static sb_request_id h_set_attributes(sb_plugin *self, sb_installation_id inst,
+                                      sb_object_type type, const char *id,
+                                      json_object *attributes, sb_intercom_cb cb, void *arg)
+{
+    CHECKED(self, "set_attributes", 0);
+    return intercom_set_attributes(p->srv, p, inst, type, id, attributes, cb, arg);
+}
+
+static sb_request_id h_conversation_reply(sb_plugin *self, sb_installation_id inst,
+                                          const char *conversation_id, sb_reply_type type,
+                                          const char *body_html, const char *admin_id,
+                                          sb_intercom_cb cb, void *arg)
+{
+    CHECKED(self, "conversation_reply", 0);
+    return intercom_conversation_reply(p->srv, p, inst, conversation_id, type, body_html,
+                                       admin_id, cb, arg);
+}
+
 /* ---- answering HTTP ---- */
 
 static int h_respond(sb_plugin *self, sb_reply_token reply, int status, json_object *body)
 {
-    struct sb_plugin *p = check(self, "respond");
-    if (!p) {
-        json_object_put(body);
-        return -1;
-    }
+    /* With an invalid handle the plugin's minor, and so who owns body, is unknown: keep it. */
+    CHECKED(self, "respond", -1);
+    /* ABI 1.0 handed the reference over; from 1.1 on the plugin keeps its own. */
+    if (p->desc.abi_minor >= 1)
+        json_object_get(body);
     return replies_json(p->srv->replies, p, reply, status, body);
 }
 
@@ -583,4 +638,8 @@ const sb_host host_services = {
     .intercom_cancel = h_intercom_cancel,
     .respond = h_respond,
     .respond_raw = h_respond_raw,
+    .result_from_error = h_result_from_error,
+    .job_checkpoint = h_job_checkpoint,
+    .set_attributes = h_set_attributes,
+    .conversation_reply = h_conversation_reply,
 };

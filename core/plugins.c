@@ -9,6 +9,7 @@
  */
 #include "plugins.h"
 
+#include "abi.h"
 #include "host.h"
 #include "intercom.h"
 #include "log.h"
@@ -26,6 +27,10 @@
 
 /* The descriptor fields every ABI-1 plugin has, up to and including shutdown. */
 #define DESCRIPTOR_MIN_SIZE (offsetof(sb_plugin_descriptor, shutdown) + sizeof(void (*)(void *)))
+/* More routes, settings or schedules than this means a missing {NULL} terminator. */
+#define MAX_ARRAY_ELEMENTS 1024
+/* The route flags this host knows; any other bit refuses the plugin. */
+#define KNOWN_ROUTE_FLAGS (SB_ROUTE_PUBLIC | SB_ROUTE_NEEDS_INSTALLATION)
 
 #ifndef SWITCHBOARD_PLUGIN_INSTALL_DIR
 #define SWITCHBOARD_PLUGIN_INSTALL_DIR "/usr/local/lib/switchboard/plugins"
@@ -123,6 +128,10 @@ static char *descriptor_problem(const sb_plugin_descriptor *d, const char *confi
     for (const sb_route *r = d->routes; r && r->method; r++) {
         if (!r->pattern || !r->handler)
             return xasprintf("route %s has no pattern or handler", r->method);
+        if (r->flags & ~KNOWN_ROUTE_FLAGS)
+            return xasprintf("route %s %s has flags 0x%x this host does not know (ABI %d.%d)",
+                             r->method, r->pattern, r->flags & ~KNOWN_ROUTE_FLAGS, SB_ABI_MAJOR,
+                             SB_ABI_MINOR);
         if (strcmp(r->method, "GET") && strcmp(r->method, "POST") && strcmp(r->method, "PUT")
             && strcmp(r->method, "DELETE") && strcmp(r->method, "PATCH"))
             return xasprintf("route %s %s has an unsupported method", r->method, r->pattern);
@@ -145,6 +154,68 @@ static char *descriptor_problem(const sb_plugin_descriptor *d, const char *confi
         return buf_steal(&err);
     buf_free(&err);
     return NULL;
+}
+
+/* The descriptor's size must fit its minor; returns a reason or NULL. */
+static char *descriptor_size_problem(const sb_plugin_descriptor *d)
+{
+    if (d->struct_size < DESCRIPTOR_MIN_SIZE)
+        return xasprintf("descriptor is %u bytes, too small for ABI %d", d->struct_size,
+                         SB_ABI_MAJOR);
+    size_t known = abi_struct_size(ABI_DESCRIPTOR, d->abi_minor);
+    if (d->abi_minor <= SB_ABI_MINOR && d->struct_size > known)
+        return xasprintf("descriptor is %u bytes, larger than the %zu of ABI %u.%u it declares",
+                         d->struct_size, known, d->abi_major, d->abi_minor);
+    if (d->abi_minor > SB_ABI_MINOR
+        && (d->struct_size < known || d->struct_size > ABI_MAX_DESCRIPTOR_SIZE))
+        return xasprintf("descriptor of ABI %u.%u is %u bytes; it must be %zu to %u bytes",
+                         d->abi_major, d->abi_minor, d->struct_size, known,
+                         ABI_MAX_DESCRIPTOR_SIZE);
+    return NULL;
+}
+
+/*
+ * Copy one of the plugin's arrays into host layout (see struct sb_plugin).
+ * Returns 0, or -1 with the reason in why.
+ */
+static int copy_array(const sb_plugin_descriptor *d, const void *plugin_array,
+                      enum abi_struct kind, void **table, char *why, size_t why_len)
+{
+    *table = NULL;
+    if (!plugin_array)
+        return 0;
+    size_t stride = abi_element_size(d, kind, why, why_len);
+    if (!stride)
+        return -1;
+    *table = abi_copy_array(plugin_array, stride, kind, MAX_ARRAY_ELEMENTS, why, why_len);
+    return *table ? 0 : -1;
+}
+
+/* Replace desc's routes, settings and schedules by host-layout copies; returns a reason or NULL. */
+static char *copy_arrays(struct sb_plugin *p)
+{
+    char why[256];
+    void *routes, *settings, *schedules;
+    if (copy_array(&p->desc, p->desc.routes, ABI_ROUTE, &routes, why, sizeof why) != 0)
+        return xstrdup(why);
+    p->route_table = routes;
+    if (copy_array(&p->desc, p->desc.settings, ABI_SETTING, &settings, why, sizeof why) != 0)
+        return xstrdup(why);
+    p->setting_table = settings;
+    if (copy_array(&p->desc, p->desc.schedules, ABI_SCHEDULE, &schedules, why, sizeof why) != 0)
+        return xstrdup(why);
+    p->schedule_table = schedules;
+    p->desc.routes = p->route_table;
+    p->desc.settings = p->setting_table;
+    p->desc.schedules = p->schedule_table;
+    return NULL;
+}
+
+static void free_arrays(struct sb_plugin *p)
+{
+    free(p->route_table);
+    free(p->setting_table);
+    free(p->schedule_table);
 }
 
 struct line_report {
@@ -207,21 +278,17 @@ static struct sb_plugin *load_one(struct server *srv, struct plugin_registry *re
                d->abi_major, d->abi_minor, SB_ABI_MAJOR, SB_ABI_MINOR);
         goto out;
     }
-    if (d->abi_minor > SB_ABI_MINOR) {
-        refuse(reg, pc->name, path,
-               "built for SDK ABI %u.%u, newer than this host's %d.%d (upgrade switchboard)",
-               d->abi_major, d->abi_minor, SB_ABI_MAJOR, SB_ABI_MINOR);
-        goto out;
-    }
-    if (d->struct_size > sizeof(sb_plugin_descriptor)) {
-        refuse(reg, pc->name, path,
-               "descriptor is %u bytes, larger than the %zu this host knows for ABI %d.%d",
-               d->struct_size, sizeof(sb_plugin_descriptor), SB_ABI_MAJOR, SB_ABI_MINOR);
-        goto out;
-    }
-    if (d->struct_size < DESCRIPTOR_MIN_SIZE) {
-        refuse(reg, pc->name, path, "descriptor is %u bytes, too small for ABI %d",
-               d->struct_size, SB_ABI_MAJOR);
+    /*
+     * A newer minor of the same major loads too. (The first design refused it;
+     * that made SB_HOST_HAS always true and left a plugin author no way to
+     * ship one binary that uses a new service where it exists.) Its
+     * descriptor and arrays may have grown: the host reads the prefix it
+     * knows, and the plugin tests for anything newer itself.
+     */
+    char *problem = descriptor_size_problem(d);
+    if (problem) {
+        refuse(reg, pc->name, path, "%s", problem);
+        free(problem);
         goto out;
     }
     p = xcalloc(1, sizeof *p);
@@ -229,11 +296,14 @@ static struct sb_plugin *load_one(struct server *srv, struct plugin_registry *re
     p->srv = srv;
     p->cfg = pc;
     /* Fields the plugin predates stay zero: older plugins keep loading as the struct grows. */
-    memcpy(&p->desc, d, d->struct_size);
-    char *problem = descriptor_problem(&p->desc, pc->name);
+    memcpy(&p->desc, d, d->struct_size < sizeof p->desc ? d->struct_size : sizeof p->desc);
+    problem = copy_arrays(p);
+    if (!problem)
+        problem = descriptor_problem(&p->desc, pc->name);
     if (problem) {
         refuse(reg, pc->name, path, "%s", problem);
         free(problem);
+        free_arrays(p);
         free(p);
         p = NULL;
         goto out;
@@ -246,6 +316,7 @@ static struct sb_plugin *load_one(struct server *srv, struct plugin_registry *re
         if (router_add(p->routes, r->method, r->pattern, (void *)r) != 0) {
             refuse(reg, pc->name, p->path, "route pattern '%s' is malformed", r->pattern);
             router_free(p->routes);
+            free_arrays(p);
             free(p->name);
             free(p->path);
             free(p);
@@ -297,6 +368,7 @@ static bool start_one(struct plugin_registry *reg, struct sb_plugin *p)
 static void plugin_free(struct sb_plugin *p)
 {
     router_free(p->routes);
+    free_arrays(p);
     json_object_put(p->defaults);
     free(p->name);
     free(p->path);

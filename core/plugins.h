@@ -24,7 +24,16 @@ struct sb_plugin {
     char *name;
     char *path;
     const struct plugin_config *cfg;
-    sb_plugin_descriptor desc; /* zero-extended copy of the plugin's descriptor */
+    /*
+     * Zero-extended copy of the plugin's descriptor. Its routes, settings and
+     * schedules point at the host-layout copies below, never at the plugin's
+     * own arrays, whose elements may be smaller (older minor) or larger
+     * (newer minor) than the host's.
+     */
+    sb_plugin_descriptor desc;
+    sb_route *route_table;       /* owned; NULL when the plugin declares none */
+    sb_setting *setting_table;   /* owned */
+    sb_schedule *schedule_table; /* owned */
     void *state;               /* what init stored */
     bool running;              /* init succeeded, shutdown not yet called */
     struct router *routes;     /* product-API routes */

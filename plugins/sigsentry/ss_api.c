@@ -31,6 +31,7 @@ static sb_status answer(struct ss_plugin *ss, const sb_http_request *req, int st
                         json_object *body)
 {
     ss->host->respond(ss->self, req->reply, status, body);
+    json_object_put(body); /* respond borrows it */
     return SB_OK;
 }
 

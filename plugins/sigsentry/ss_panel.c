@@ -64,5 +64,6 @@ sb_status ss_canvas(void *state, const sb_canvas_request *req, sb_result *result
         free(notice);
     }
     ss->host->respond(ss->self, req->reply, 200, panel);
+    json_object_put(panel); /* respond borrows it */
     return SB_OK;
 }

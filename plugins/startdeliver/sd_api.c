@@ -51,6 +51,7 @@ static bool open_call(struct sd_plugin *sd, const sb_http_request *req, struct c
 static sb_status reply(struct call *c, int status, json_object *body)
 {
     c->sd->host->respond(c->sd->self, c->req->reply, status, body);
+    json_object_put(body); /* respond borrows it */
     return SB_OK;
 }
 

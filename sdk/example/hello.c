@@ -152,6 +152,7 @@ static sb_status canvas(void *state, const sb_canvas_request *req, sb_result *re
     json_object *answer = json_object_new_object();
     json_object_object_add(answer, "canvas", canvas);
     h->host->respond(h->self, req->reply, 200, answer);
+    json_object_put(answer); /* respond borrows the body: release our reference */
     return SB_OK;
 }
 
@@ -168,6 +169,7 @@ static sb_status route_stats(void *state, const sb_http_request *req, sb_result 
     json_object_object_add(o, "conversations",
                            json_object_new_int64(count_get(h, req->installation)));
     h->host->respond(h->self, req->reply, 200, o);
+    json_object_put(o);
     return SB_OK;
 }
 

@@ -268,6 +268,7 @@ static sb_status route_docs(void *state, const sb_http_request *req, sb_result *
     json_object *o = obj();
     json_object_object_add(o, "documents", ctx.arr);
     s->host->respond(s->self, req->reply, 200, o);
+    json_object_put(o); /* respond borrows the body */
     return SB_OK;
 }
 
@@ -293,7 +294,9 @@ static json_object *response_json(const sb_intercom_response *res)
 static void intercom_done(void *arg, const sb_intercom_response *res)
 {
     struct call_ctx *c = arg;
-    c->s->host->respond(c->s->self, c->reply, 200, response_json(res));
+    json_object *o = response_json(res);
+    c->s->host->respond(c->s->self, c->reply, 200, o);
+    json_object_put(o);
     free(c);
 }
 
@@ -346,6 +349,7 @@ static void walk_done(void *arg, const sb_intercom_response *res)
     json_object_object_del(o, "body");
     json_object_object_add(o, "pages", c->pages);
     c->s->host->respond(c->s->self, c->reply, 200, o);
+    json_object_put(o);
     free(c);
 }
 
@@ -385,6 +389,7 @@ static sb_status route_jobs(void *state, const sb_http_request *req, sb_result *
     json_object *o = obj();
     json_object_object_add(o, "id", json_object_new_int64((int64_t)id));
     s->host->respond(s->self, req->reply, 201, o);
+    json_object_put(o);
     return SB_OK;
 }
 
@@ -392,7 +397,9 @@ static sb_status route_settings(void *state, const sb_http_request *req, sb_resu
 {
     struct state *s = state;
     (void)result;
-    s->host->respond(s->self, req->reply, 200, s->host->settings_get(s->self, req->installation));
+    json_object *settings = s->host->settings_get(s->self, req->installation);
+    s->host->respond(s->self, req->reply, 200, settings);
+    json_object_put(settings);
     return SB_OK;
 }
 
@@ -414,6 +421,7 @@ static sb_status route_audit(void *state, const sb_http_request *req, sb_result 
     json_object *o = obj();
     json_object_object_add(o, "audit", s->host->audit_list(s->self, req->installation, NULL, 0));
     s->host->respond(s->self, req->reply, 200, o);
+    json_object_put(o);
     return SB_OK;
 }
 
@@ -492,7 +500,9 @@ struct late_canvas {
 static void canvas_later(void *arg)
 {
     struct late_canvas *l = arg;
-    l->s->host->respond(l->s->self, l->reply, 200, panel("slow hello", l->conversation));
+    json_object *o = panel("slow hello", l->conversation);
+    l->s->host->respond(l->s->self, l->reply, 200, o);
+    json_object_put(o);
     free(l);
 }
 
@@ -501,10 +511,11 @@ static sb_status canvas(void *state, const sb_canvas_request *req, sb_result *re
     struct state *s = state;
     char *mode = setting_string(s, req->installation, "canvas_mode");
     sb_status st = SB_OK;
+    json_object *answer = NULL; /* respond borrows it; released below */
     if (strcmp(req->flow, "submit") == 0) {
         char text[128];
         snprintf(text, sizeof text, "clicked %s", req->component_id ? req->component_id : "?");
-        s->host->respond(s->self, req->reply, 200, panel(text, req->conversation_id));
+        answer = panel(text, req->conversation_id);
     } else if (strcmp(mode, "late") == 0) {
         st = SB_PENDING;
     } else if (strcmp(mode, "slow_ok") == 0) {
@@ -516,13 +527,16 @@ static sb_status canvas(void *state, const sb_canvas_request *req, sb_result *re
         s->host->timer_add(s->self, 200, canvas_later, l);
         st = SB_PENDING;
     } else if (strcmp(mode, "invalid") == 0) {
-        json_object *o = obj();
-        json_object_object_add(o, "nonsense", json_object_new_boolean(1));
-        s->host->respond(s->self, req->reply, 200, o);
+        answer = obj();
+        json_object_object_add(answer, "nonsense", json_object_new_boolean(1));
     } else if (strcmp(mode, "fail") == 0) {
         st = sb_result_set(result, SB_FAIL, "canvas_mode is fail");
     } else {
-        s->host->respond(s->self, req->reply, 200, panel("hello", req->conversation_id));
+        answer = panel("hello", req->conversation_id);
+    }
+    if (answer) {
+        s->host->respond(s->self, req->reply, 200, answer);
+        json_object_put(answer);
     }
     free(mode);
     return st;
