@@ -75,6 +75,9 @@ static void decoding(void)
     buf_init(&b);
     buf_url_encode(&b, "a b/c=d~");
     CHECK_STR(b.data, "a%20b%2Fc%3Dd~");
+    buf_html_escape(&b, "<a href=\"x\">'&'</a>");
+    CHECK_STR(b.data, "a%20b%2Fc%3Dd~&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    CHECK_INT(b.len, strlen(b.data));
     buf_free(&b);
     int64_t v;
     CHECK(str_to_i64("-12", &v) && v == -12);

@@ -1,0 +1,257 @@
+/* Unit tests: <switchboard/helpers.h>, built against the SDK alone, as a plugin is. */
+#include "unit.h"
+
+#include <math.h>
+#include <switchboard/helpers.h>
+
+static json_object *parse(const char *text)
+{
+    json_object *o = json_tokener_parse(text);
+    if (!o) {
+        fprintf(stderr, "bad test JSON: %s\n", text);
+        exit(2);
+    }
+    return o;
+}
+
+static const char *plain(json_object *o)
+{
+    return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+static void json_getters(void)
+{
+    json_object *o = parse("{\"num_id\":42,\"str_id\":\"abc\",\"empty\":\"\",\"nul\":null,"
+                           "\"yes\":true,\"obj\":{\"k\":1},\"arr\":[1],\"dbl\":1.5}");
+    CHECK_STR(sb_json_str(o, "num_id"), "42");
+    CHECK_STR(sb_json_str(o, "str_id"), "abc");
+    CHECK(sb_json_str(o, "empty") == NULL);
+    CHECK(sb_json_str(o, "nul") == NULL);
+    CHECK(sb_json_str(o, "absent") == NULL);
+    CHECK(sb_json_str(o, "yes") == NULL);
+    CHECK(sb_json_str(o, "obj") == NULL);
+    CHECK(sb_json_str(o, "dbl") == NULL);
+
+    CHECK(sb_json_obj(o, "obj") == json_object_object_get(o, "obj"));
+    CHECK(sb_json_obj(o, "arr") == NULL);
+    CHECK(sb_json_arr(o, "arr") == json_object_object_get(o, "arr"));
+    CHECK(sb_json_arr(o, "obj") == NULL);
+    CHECK(sb_json_get(o, "nul") == NULL);
+    CHECK(sb_json_get(o, "yes") != NULL);
+
+    CHECK(sb_json_bool(o, "yes", false));
+    CHECK(!sb_json_bool(o, "absent", false));
+    CHECK(sb_json_bool(o, "num_id", true)); /* not a boolean: the fallback */
+
+    CHECK(sb_json_is_null(o, "nul"));
+    CHECK(!sb_json_is_null(o, "absent"));
+    CHECK(!sb_json_is_null(o, "empty"));
+
+    /* Not an object, or no object at all: every getter says absent. */
+    json_object *arr = json_object_object_get(o, "arr");
+    CHECK(sb_json_str(arr, "0") == NULL);
+    CHECK(sb_json_obj(NULL, "obj") == NULL);
+    CHECK_INT(sb_json_int(NULL, "num_id", -1), -1);
+    CHECK(!sb_json_is_null(NULL, "nul"));
+    json_object_put(o);
+}
+
+static void json_int(void)
+{
+    json_object *o = parse("{\"i\":-7,\"big\":9007199254740993,\"whole\":1.7e9,\"frac\":1.5,"
+                           "\"huge\":1e300,\"s\":\"42\",\"neg\":\"-12\",\"junk\":\"12abc\","
+                           "\"blank\":\"\",\"over\":\"99999999999999999999\",\"b\":true}");
+    CHECK_INT(sb_json_int(o, "i", 0), -7);
+    CHECK_INT(sb_json_int(o, "big", 0), 9007199254740993LL);
+    CHECK_INT(sb_json_int(o, "whole", 0), 1700000000);
+    CHECK_INT(sb_json_int(o, "frac", -1), -1);
+    CHECK_INT(sb_json_int(o, "huge", -1), -1);
+    CHECK_INT(sb_json_int(o, "s", 0), 42);
+    CHECK_INT(sb_json_int(o, "neg", 0), -12);
+    CHECK_INT(sb_json_int(o, "junk", -1), -1);
+    CHECK_INT(sb_json_int(o, "blank", -1), -1);
+    CHECK_INT(sb_json_int(o, "over", -1), -1);
+    CHECK_INT(sb_json_int(o, "b", -1), -1);
+    CHECK_INT(sb_json_int(o, "absent", 5), 5);
+    json_object_object_add(o, "nan", json_object_new_double(NAN));
+    CHECK_INT(sb_json_int(o, "nan", -1), -1);
+    json_object_put(o);
+}
+
+static void json_adders(void)
+{
+    json_object *o = json_object_new_object();
+    CHECK_INT(sb_json_add_str(o, "s", "a \"quoted\" <b>"), 0);
+    CHECK_INT(sb_json_add_str(o, "none", NULL), 0);
+    CHECK_INT(sb_json_add_int(o, "n", INT64_MIN), 0);
+    CHECK_INT(sb_json_add_bool(o, "t", true), 0);
+    CHECK_INT(sb_json_add_int(o, "s2", 1), 0);
+    CHECK_INT(sb_json_add_str(o, "s2", "replaced"), 0);
+    CHECK_STR(plain(o), "{\"s\":\"a \\\"quoted\\\" <b>\",\"none\":null,\"n\":-9223372036854775808,"
+                        "\"t\":true,\"s2\":\"replaced\"}");
+    CHECK(sb_json_is_null(o, "none"));
+    json_object_put(o);
+}
+
+static void html_escaping(void)
+{
+    char *s = sb_html_escape("<script>alert(\"x\" + 'y')</script> & co");
+    CHECK_STR(s, "&lt;script&gt;alert(&quot;x&quot; + &#39;y&#39;)&lt;/script&gt; &amp; co");
+    free(s);
+    /* An attribute value cannot be closed early, whatever quotes it is in. */
+    s = sb_html_escape("\" onmouseover=\"x' a='");
+    CHECK(strchr(s, '"') == NULL && strchr(s, '\'') == NULL);
+    free(s);
+    /* Already escaped text is escaped again: the helper never guesses. */
+    s = sb_html_escape("&amp;");
+    CHECK_STR(s, "&amp;amp;");
+    free(s);
+    /* UTF-8 and control bytes are kept as they are. */
+    s = sb_html_escape("Zo\xc3\xab \xe2\x98\x83 \xf0\x9f\x90\x9b \x01\x1f\x7f\t\n");
+    CHECK_STR(s, "Zo\xc3\xab \xe2\x98\x83 \xf0\x9f\x90\x9b \x01\x1f\x7f\t\n");
+    free(s);
+    s = sb_html_escape(NULL);
+    CHECK_STR(s, "");
+    free(s);
+    s = sb_html_escape("");
+    CHECK_STR(s, "");
+    free(s);
+}
+
+static void escaping_into_a_buffer(void)
+{
+    char out[16];
+    /* Like snprintf: the length needed, whatever fits. */
+    CHECK_INT(sb_html_escape_into(NULL, 0, "a<b"), 6);
+    CHECK_INT(sb_html_escape_into(out, sizeof out, "a<b"), 6);
+    CHECK_STR(out, "a&lt;b");
+    CHECK_INT(sb_html_escape_into(out, 7, "a<b"), 6); /* exactly enough, with the NUL */
+    CHECK_STR(out, "a&lt;b");
+    /* Too small: whole entities only, never "a&l". */
+    CHECK_INT(sb_html_escape_into(out, 6, "a<b"), 6);
+    CHECK_STR(out, "a&lt;");
+    CHECK_INT(sb_html_escape_into(out, 4, "a<b"), 6);
+    CHECK_STR(out, "a");
+    memset(out, 'x', sizeof out);
+    CHECK_INT(sb_html_escape_into(out, 1, "<"), 4);
+    CHECK_STR(out, "");
+    /* Nothing is written past cap. */
+    memset(out, 'x', sizeof out);
+    sb_url_escape_into(out, 5, "a b c");
+    CHECK_STR(out, "a%20");
+    CHECK(out[5] == 'x');
+    CHECK_INT(sb_url_escape_into(out, 5, "a b c"), 9);
+    CHECK_INT(sb_url_escape_into(out, 10, "a b c"), 9);
+    CHECK_STR(out, "a%20b%20c");
+}
+
+static void url_escaping(void)
+{
+    char *s = sb_url_escape("ABCxyz019-._~");
+    CHECK_STR(s, "ABCxyz019-._~");
+    free(s);
+    /* Everything that could change a URL's structure is encoded. */
+    s = sb_url_escape("a b/c?d=e&f#g+h%i;j:k@l");
+    CHECK_STR(s, "a%20b%2Fc%3Fd%3De%26f%23g%2Bh%25i%3Bj%3Ak%40l");
+    free(s);
+    s = sb_url_escape("../../admin");
+    CHECK_STR(s, "..%2F..%2Fadmin");
+    free(s);
+    /* Non-ASCII: each UTF-8 byte, upper-case hex. */
+    s = sb_url_escape("caf\xc3\xa9 \xe2\x82\xac");
+    CHECK_STR(s, "caf%C3%A9%20%E2%82%AC");
+    free(s);
+    /* Control bytes and bytes that are not UTF-8 at all. */
+    s = sb_url_escape("\x01\r\n\x7f\xff<\"'>");
+    CHECK_STR(s, "%01%0D%0A%7F%FF%3C%22%27%3E");
+    free(s);
+    s = sb_url_escape(NULL);
+    CHECK_STR(s, "");
+    free(s);
+}
+
+static void canvas_builders(void)
+{
+    json_object *components = json_object_new_array();
+    json_object_array_add(components, sb_canvas_text("*Triage*", "header"));
+    json_object_array_add(components, sb_canvas_text("plain", NULL));
+    json_object *rows = json_object_new_array();
+    json_object_array_add(rows, sb_canvas_field_value("Severity", "high"));
+    json_object_array_add(components, sb_canvas_data_table(rows));
+    json_object_array_add(components, sb_canvas_divider());
+    json_object_array_add(components, sb_canvas_spacer("m"));
+    json_object *items = json_object_new_array();
+    json_object_array_add(items, sb_canvas_list_item("a-1", "Title", "Sub", "Third",
+                                                     "https://x.example/a?b=1"));
+    json_object_array_add(items, sb_canvas_list_item("a-2", "Only a title", NULL, NULL, NULL));
+    json_object_array_add(components, sb_canvas_list(items));
+    json_object_array_add(components, sb_canvas_input("email", "Email", "you@example.com", NULL));
+    json_object_array_add(components, sb_canvas_input("name", "Name", NULL, "Zo\xc3\xab"));
+    json_object_array_add(components, sb_canvas_button("run", "Run analysis", "primary"));
+    json_object_array_add(components, sb_canvas_button("later", "Later", NULL));
+    json_object *canvas = sb_canvas(components);
+    CHECK_STR(plain(canvas),
+              "{\"canvas\":{\"content\":{\"components\":["
+              "{\"type\":\"text\",\"text\":\"*Triage*\",\"style\":\"header\"},"
+              "{\"type\":\"text\",\"text\":\"plain\"},"
+              "{\"type\":\"data-table\",\"items\":[{\"type\":\"field-value\",\"field\":\"Severity\","
+              "\"value\":\"high\"}]},"
+              "{\"type\":\"divider\"},"
+              "{\"type\":\"spacer\",\"size\":\"m\"},"
+              "{\"type\":\"list\",\"items\":["
+              "{\"type\":\"item\",\"id\":\"a-1\",\"title\":\"Title\",\"subtitle\":\"Sub\","
+              "\"tertiary_text\":\"Third\",\"action\":{\"type\":\"url\","
+              "\"url\":\"https://x.example/a?b=1\"}},"
+              "{\"type\":\"item\",\"id\":\"a-2\",\"title\":\"Only a title\"}]},"
+              "{\"type\":\"input\",\"id\":\"email\",\"label\":\"Email\","
+              "\"placeholder\":\"you@example.com\"},"
+              "{\"type\":\"input\",\"id\":\"name\",\"label\":\"Name\",\"value\":\"Zo\xc3\xab\"},"
+              "{\"type\":\"button\",\"id\":\"run\",\"label\":\"Run analysis\",\"style\":\"primary\","
+              "\"action\":{\"type\":\"submit\"}},"
+              "{\"type\":\"button\",\"id\":\"later\",\"label\":\"Later\","
+              "\"action\":{\"type\":\"submit\"}}]}}}");
+    json_object_put(canvas);
+}
+
+static void canvas_hostile_text(void)
+{
+    /* Text is data: quotes, markup and control bytes come back as they went in. */
+    const char *hostile = "</script><b onclick=\"x\">'\\\x01\x1f";
+    json_object *components = json_object_new_array();
+    json_object_array_add(components, sb_canvas_text(hostile, "muted"));
+    json_object *canvas = sb_canvas(components);
+    json_object *again = parse(plain(canvas));
+    json_object *first = json_object_array_get_idx(
+        sb_json_arr(sb_json_obj(sb_json_obj(again, "canvas"), "content"), "components"), 0);
+    CHECK_STR(sb_json_str(first, "text"), hostile);
+    json_object_put(again);
+    json_object_put(canvas);
+}
+
+static void canvas_failures_release(void)
+{
+    /* A failure upstream (NULL) makes the container NULL and releases what it was handed. */
+    CHECK(sb_canvas(NULL) == NULL);
+    CHECK(sb_canvas_list(NULL) == NULL);
+    CHECK(sb_canvas_data_table(NULL) == NULL);
+    /* Taking over: the array handed in is freed with the canvas (LeakSanitizer would say). */
+    json_object *components = json_object_new_array();
+    json_object_array_add(components, sb_canvas_divider());
+    json_object *canvas = sb_canvas(components);
+    CHECK(canvas != NULL);
+    json_object_put(canvas);
+}
+
+int main(void)
+{
+    RUN(json_getters);
+    RUN(json_int);
+    RUN(json_adders);
+    RUN(html_escaping);
+    RUN(escaping_into_a_buffer);
+    RUN(url_escaping);
+    RUN(canvas_builders);
+    RUN(canvas_hostile_text);
+    RUN(canvas_failures_release);
+    UNIT_DONE();
+}
