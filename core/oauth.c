@@ -35,31 +35,17 @@
 
 /* ---- pages ---- */
 
-static void html_escape(struct buf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': buf_puts(b, "&lt;"); break;
-        case '>': buf_puts(b, "&gt;"); break;
-        case '&': buf_puts(b, "&amp;"); break;
-        case '"': buf_puts(b, "&quot;"); break;
-        case '\'': buf_puts(b, "&#39;"); break;
-        default: buf_putc(b, *s);
-        }
-    }
-}
-
 static void page(struct http_request *req, int status, const char *title, const char *message)
 {
     struct buf b;
     buf_init(&b);
     buf_puts(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>");
-    html_escape(&b, title);
+    buf_html_escape(&b, title);
     buf_puts(&b, "</title><style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em "
                  "auto;padding:0 1em;color:#222}</style></head><body><h1>");
-    html_escape(&b, title);
+    buf_html_escape(&b, title);
     buf_puts(&b, "</h1><p>");
-    html_escape(&b, message);
+    buf_html_escape(&b, message);
     buf_puts(&b, "</p></body></html>\n");
     http_add_header(req, "Cache-Control", "no-store");
     http_reply(req, status, "text/html; charset=utf-8", b.data, b.len);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <switchboard/helpers.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -133,18 +134,24 @@ void buf_printf(struct buf *b, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Append s as an SDK escaper (which writes like snprintf) makes it: the host escapes as plugins do. */
+static void buf_escaped(struct buf *b, const char *s,
+                        size_t (*escape_into)(char *out, size_t cap, const char *s))
+{
+    size_t n = escape_into(NULL, 0, s);
+    buf_reserve(b, n);
+    escape_into(b->data + b->len, n + 1, s);
+    b->len += n;
+}
+
 void buf_url_encode(struct buf *b, const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            buf_putc(b, (char)c);
-        } else {
-            char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-            buf_append(b, esc, 3);
-        }
-    }
+    buf_escaped(b, s, sb_url_escape_into);
+}
+
+void buf_html_escape(struct buf *b, const char *s)
+{
+    buf_escaped(b, s, sb_html_escape_into);
 }
 
 char *buf_steal(struct buf *b)

@@ -35,8 +35,10 @@ void buf_append(struct buf *b, const void *data, size_t len);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Percent-encode for a URL query component (RFC 3986 unreserved kept). */
+/* Percent-encode for a URL path segment or query component (RFC 3986 unreserved kept). */
 void buf_url_encode(struct buf *b, const char *s);
+/* Escape & < > " ' for HTML text and attribute values. */
+void buf_html_escape(struct buf *b, const char *s);
 /* Hand the data over to the caller (who frees it) and reset the buffer. */
 char *buf_steal(struct buf *b);
 
