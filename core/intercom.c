@@ -13,6 +13,7 @@
 #include "intercom.h"
 
 #include "crypto.h"
+#include "errors.h"
 #include "hashmap.h"
 #include "host.h"
 #include "http.h"
@@ -62,10 +63,13 @@ struct ic_request {
     json_object *parsed;        /* a 2xx body, parsed once on arrival */
     char error[CURL_ERROR_SIZE];
     int64_t rl_limit, rl_remaining, rl_reset; /* -1: header absent */
+    int64_t retry_after;        /* Retry-After in seconds, -1: absent */
     struct event *retry_timer;
     struct ic_request *next;    /* governor queue */
     /* Completion waiting to be delivered (callbacks never run inside the caller). */
     int final_status;
+    sb_error_kind final_kind;
+    uint32_t final_retry_after_s;
     char *final_code;
     char *final_message;
 };
@@ -212,11 +216,34 @@ static void request_free(struct ic_request *r)
 
 static void deliver_cb(evutil_socket_t fd, short what, void *arg);
 
-/* Finish a request: its callback runs from the deliver event, never in the caller's frame. */
-static void complete(struct ic_request *r, int status, const char *code, const char *message)
+/*
+ * Seconds Intercom asked to wait: Retry-After, or for a 429 the end of the
+ * rate window (X-RateLimit-Reset, Unix seconds); 0 if it did not say.
+ */
+static uint32_t asked_wait_s(const struct ic_request *r, int status)
+{
+    int64_t wait = r->retry_after > 0 ? r->retry_after : 0;
+    if (status == 429 && r->rl_reset > 0) {
+        int64_t until_reset = r->rl_reset - time_now_ms() / 1000;
+        if (until_reset > wait)
+            wait = until_reset;
+    }
+    return wait > 86400 ? 86400 : (uint32_t)wait;
+}
+
+/*
+ * Finish a request: its callback runs from the deliver event, never in the
+ * caller's frame. @p kind is what the plugin classifies by (error_code keeps
+ * Intercom's own code).
+ */
+static void complete(struct ic_request *r, int status, sb_error_kind kind, const char *code,
+                     const char *message)
 {
     struct intercom *ic = r->ic;
     r->final_status = status;
+    r->final_kind = kind;
+    if (kind == SB_ERR_RATE_LIMITED || kind == SB_ERR_SERVER_ERROR)
+        r->final_retry_after_s = asked_wait_s(r, status);
     r->final_code = code ? xstrdup(code) : NULL;
     r->final_message = message ? xstrdup(message) : NULL;
     hashmap_remove_u64(ic->requests, r->id);
@@ -251,6 +278,8 @@ static void deliver_one(struct ic_request *r)
         .error_code = r->final_code,
         .error_message = r->final_message,
         .attempts = r->attempts,
+        .kind = r->final_kind,
+        .retry_after_s = r->final_retry_after_s,
     };
     if (r->walk)
         walk_page_done(r->walk, &res);
@@ -502,8 +531,9 @@ static size_t header_cb(char *data, size_t size, size_t n, void *arg)
     struct ic_request *r = arg;
     size_t len = size * n;
     if (!header_value(data, len, "X-RateLimit-Limit", &r->rl_limit)
-        && !header_value(data, len, "X-RateLimit-Remaining", &r->rl_remaining))
-        header_value(data, len, "X-RateLimit-Reset", &r->rl_reset);
+        && !header_value(data, len, "X-RateLimit-Remaining", &r->rl_remaining)
+        && !header_value(data, len, "X-RateLimit-Reset", &r->rl_reset))
+        header_value(data, len, "Retry-After", &r->retry_after);
     return len;
 }
 
@@ -516,19 +546,20 @@ static void send_now(struct ic_request *r)
     if (!url) {
         struct installation *inst = installations_get(ic->srv->installations, r->installation);
         if (!inst || inst->state != SB_INSTALLATION_ACTIVE) {
-            complete(r, 0, !inst || inst->state == SB_INSTALLATION_REVOKED ? "revoked" : "needs_reauth",
-                     "the installation cannot call Intercom");
+            bool revoked = !inst || inst->state == SB_INSTALLATION_REVOKED;
+            complete(r, 0, revoked ? SB_ERR_REVOKED : SB_ERR_NEEDS_REAUTH,
+                     revoked ? "revoked" : "needs_reauth", "the installation cannot call Intercom");
             return;
         }
         token = installation_token(ic->srv, inst);
         if (!token) {
-            complete(r, 0, "needs_reauth", "no usable token for this installation");
+            complete(r, 0, SB_ERR_NEEDS_REAUTH, "needs_reauth", "no usable token for this installation");
             return;
         }
         url = xasprintf("%s%s", cfg->api_url[inst->region], r->path);
     }
     buf_free(&r->response);
-    r->rl_limit = r->rl_remaining = r->rl_reset = -1;
+    r->rl_limit = r->rl_remaining = r->rl_reset = r->retry_after = -1;
     r->error[0] = '\0';
     if (r->easy)
         curl_easy_cleanup(r->easy);
@@ -587,7 +618,7 @@ static void send_now(struct ic_request *r)
         ic->in_flight--;
         if (r->gov)
             r->gov->in_flight--;
-        complete(r, 0, "connection", curl_multi_strerror(mc));
+        complete(r, 0, SB_ERR_NETWORK, "connection", curl_multi_strerror(mc));
     }
 }
 
@@ -663,7 +694,7 @@ static void finished(struct ic_request *r, CURLcode result)
                      r->path ? r->path : "-", code, r->attempts);
             schedule_retry(r, retry_delay(ic->srv->cfg, r->attempts));
         } else {
-            complete(r, 0, code, r->error[0] ? r->error : curl_easy_strerror(result));
+            complete(r, 0, SB_ERR_NETWORK, code, r->error[0] ? r->error : curl_easy_strerror(result));
         }
         return;
     }
@@ -678,12 +709,12 @@ static void finished(struct ic_request *r, CURLcode result)
                          " (attempt %u); retrying", r->method, r->path, status, r->attempts);
                 schedule_retry(r, retry_delay(ic->srv->cfg, r->attempts));
             } else {
-                complete(r, 0, "invalid_response",
+                complete(r, 0, SB_ERR_SERVER_ERROR, "invalid_response",
                          "Intercom's answer was not valid JSON (cut off on the way?)");
             }
             return;
         }
-        complete(r, (int)status, NULL, NULL);
+        complete(r, (int)status, SB_ERR_NONE, NULL, NULL);
         return;
     }
     if (status >= 500)
@@ -692,8 +723,9 @@ static void finished(struct ic_request *r, CURLcode result)
         ic->stats.responses_4xx++;
     char *code, *message;
     parse_error(r, &code, &message);
+    sb_error_kind kind = errors_kind_for_status((int)status);
     if (!r->plugin) { /* raw: the caller reads the body itself */
-        complete(r, (int)status, code ? code : "http_error", message);
+        complete(r, (int)status, kind, code ? code : "http_error", message);
     } else if (status == 429) {
         ic->stats.rate_limited++;
         /* A 429 means Intercom did nothing, so even writes are safe to send again. */
@@ -703,13 +735,13 @@ static void finished(struct ic_request *r, CURLcode result)
             r->attempts--;
             enqueue(r, true);
         } else {
-            complete(r, 429, code ? code : "rate_limit_exceeded", message);
+            complete(r, 429, kind, code ? code : "rate_limit_exceeded", message);
         }
     } else if (status == 401) {
         struct installation *inst = installations_get(ic->srv->installations, r->installation);
         if (inst && inst->state == SB_INSTALLATION_ACTIVE)
             lifecycle_needs_reauth(ic->srv, inst, message ? message : "Intercom answered 401");
-        complete(r, 401, code ? code : "unauthorized", message);
+        complete(r, 401, kind, code ? code : "unauthorized", message);
     } else if (status >= 500 && may_retry(r)
                && r->attempts < (uint32_t)ic->srv->cfg->request_max_attempts) {
         log_info("intercom", "%s %s: HTTP %ld (attempt %u); retrying", r->method, r->path, status,
@@ -718,7 +750,8 @@ static void finished(struct ic_request *r, CURLcode result)
     } else {
         char fallback[32];
         snprintf(fallback, sizeof fallback, "http_%ld", status);
-        complete(r, (int)status, code ? code : fallback, message ? message : http_status_text((int)status));
+        complete(r, (int)status, kind, code ? code : fallback,
+                 message ? message : http_status_text((int)status));
     }
     free(code);
     free(message);
@@ -776,7 +809,7 @@ static struct ic_request *request_new(struct intercom *ic, const char *method)
     r->ic = ic;
     r->id = ++ic->next_id;
     r->method = xstrdup(method);
-    r->rl_limit = r->rl_remaining = r->rl_reset = -1;
+    r->rl_limit = r->rl_remaining = r->rl_reset = r->retry_after = -1;
     buf_init(&r->response);
     hashmap_put_u64(ic->requests, r->id, r);
     return r;
@@ -816,23 +849,42 @@ static struct ic_request *plugin_request(struct intercom *ic, struct sb_plugin *
     return r;
 }
 
-/* Checks every request must pass before it may leave; NULL if fine. */
-static const char *request_problem(struct intercom *ic, struct sb_plugin *p, int64_t installation,
-                                   const sb_intercom_request *req, const char **code)
+/*
+ * A call the plugin got wrong is refused with 0 and a log line, and its
+ * callback never runs (switchboard.h); true if @p req is one.
+ */
+static bool wrong_call(const struct sb_plugin *p, const char *service,
+                       const sb_intercom_request *req, bool has_callbacks)
+{
+    const char *why = NULL;
+    if (!req || !valid_method(req->method))
+        why = "method must be GET, POST, PUT, PATCH or DELETE";
+    else if (!req->path || req->path[0] != '/')
+        why = "path must start with '/'";
+    else if (!has_callbacks)
+        why = "a callback is required";
+    if (why)
+        log_warn("intercom", "plugin %s: %s refused: %s", p->name, service, why);
+    return why != NULL;
+}
+
+/*
+ * Why the installation cannot call Intercom now, or NULL. Not the plugin's
+ * mistake: it completes through the callback, later, with *kind.
+ */
+static const char *installation_problem(struct intercom *ic, const struct sb_plugin *p,
+                                        int64_t installation, sb_error_kind *kind,
+                                        const char **code)
 {
     struct installation *inst = installations_get(ic->srv->installations, installation);
-    *code = "invalid_request";
-    if (!req || !valid_method(req->method))
-        return "method must be GET, POST, PUT, PATCH or DELETE";
-    if (!req->path || req->path[0] != '/')
-        return "path must start with '/'";
+    *kind = SB_ERR_REVOKED;
+    *code = "revoked";
     if (!inst || strcmp(inst->plugin, p->name) != 0)
         return "no such installation for this plugin";
-    if (inst->state == SB_INSTALLATION_REVOKED) {
-        *code = "revoked";
+    if (inst->state == SB_INSTALLATION_REVOKED)
         return "the installation was revoked";
-    }
     if (inst->state == SB_INSTALLATION_NEEDS_REAUTH) {
+        *kind = SB_ERR_NEEDS_REAUTH;
         *code = "needs_reauth";
         return "the workspace must install the app again";
     }
@@ -842,15 +894,17 @@ static const char *request_problem(struct intercom *ic, struct sb_plugin *p, int
 sb_request_id intercom_request(struct intercom *ic, struct sb_plugin *p, int64_t installation,
                                const sb_intercom_request *req, sb_intercom_cb cb, void *arg)
 {
+    if (wrong_call(p, "intercom_request", req, cb != NULL))
+        return 0;
+    sb_error_kind kind;
     const char *code;
-    const char *problem = request_problem(ic, p, installation, req, &code);
-    struct ic_request *r = plugin_request(ic, p, installation, req ? req->method : "GET",
-                                          req ? req->path : "", req ? req->body : NULL,
-                                          req ? req->flags : 0);
+    const char *problem = installation_problem(ic, p, installation, &kind, &code);
+    struct ic_request *r = plugin_request(ic, p, installation, req->method, req->path, req->body,
+                                          req->flags);
     r->cb = cb;
     r->arg = arg;
     if (problem)
-        complete(r, 0, code, problem);
+        complete(r, 0, kind, code, problem);
     else
         enqueue(r, false);
     return r->id;
@@ -868,6 +922,7 @@ static void walk_free(struct walk *w)
     free(w);
 }
 
+/* End a walk: with the last page's response, or stopped (@p code set: a CANCELLED walk). */
 static void walk_finish(struct walk *w, const sb_intercom_response *res, const char *code,
                         const char *message)
 {
@@ -878,6 +933,8 @@ static void walk_finish(struct walk *w, const sb_intercom_response *res, const c
     if (code) {
         out.error_code = code;
         out.error_message = message;
+        out.kind = SB_ERR_CANCELLED;
+        out.retry_after_s = 0;
     }
     sb_intercom_cb done = w->done;
     void *arg = w->arg;
@@ -993,28 +1050,33 @@ sb_request_id intercom_paginate(struct intercom *ic, struct sb_plugin *p, int64_
                                 const sb_intercom_request *req, const char *starting_after,
                                 sb_page_cb page_cb, sb_intercom_cb done, void *arg)
 {
+    if (wrong_call(p, "intercom_paginate", req, page_cb && done))
+        return 0;
     struct walk *w = xcalloc(1, sizeof *w);
     w->ic = ic;
     w->id = ++ic->next_id;
     w->plugin = p;
     w->installation = installation;
-    w->method = xstrdup(req && valid_method(req->method) ? req->method : "GET");
-    w->path = xstrdup(req && req->path ? req->path : "");
-    w->body = req && req->body ? json_object_get(req->body) : NULL;
-    w->flags = req ? req->flags : 0;
+    w->method = xstrdup(req->method);
+    w->path = xstrdup(req->path);
+    /* The plugin's body is borrowed: keep a copy it cannot change under the walk. */
+    if (req->body && json_object_deep_copy(req->body, &w->body, NULL) != 0)
+        w->body = NULL;
+    w->flags = req->flags;
     w->cursor = starting_after && *starting_after ? xstrdup(starting_after) : NULL;
     w->page_cb = page_cb;
     w->done = done;
     w->arg = arg;
     hashmap_put_u64(ic->walks, w->id, w);
+    sb_error_kind kind;
     const char *code;
-    const char *problem = request_problem(ic, p, installation, req, &code);
-    if (problem || !page_cb) {
+    const char *problem = installation_problem(ic, p, installation, &kind, &code);
+    if (problem) {
         /* Report through a request so the callback still runs later, not in this frame. */
         struct ic_request *r = plugin_request(ic, p, installation, w->method, w->path, NULL, 0);
         r->walk = w;
         w->current = r->id;
-        complete(r, 0, problem ? code : "invalid_request", problem ? problem : "page_cb is NULL");
+        complete(r, 0, kind, code, problem);
     } else {
         walk_fetch(w);
     }
@@ -1052,7 +1114,7 @@ static void cancel_request(struct intercom *ic, struct ic_request *r)
         if (r->gov)
             r->gov->in_flight--;
     }
-    complete(r, 0, "cancelled", "cancelled");
+    complete(r, 0, SB_ERR_CANCELLED, "cancelled", "cancelled");
 }
 
 void intercom_cancel(struct intercom *ic, struct sb_plugin *p, sb_request_id id)
