@@ -13,6 +13,7 @@
  */
 #include "jobs.h"
 
+#include "errors.h"
 #include "hashmap.h"
 #include "host.h"
 #include "installations.h"
@@ -39,6 +40,8 @@
 #define PRUNE_PAUSE_MS 100
 #define UNAVAILABLE_DELAY_MS 60000
 #define DUE_RECHECK_MS 10
+/* A checkpoint is progress to resume from, not a document store. */
+#define CHECKPOINT_MAX_BYTES 65536
 
 const char *const job_state_names[JOB_STATES] = {"queued", "waiting", "running",   "pending",
                                                  "done",   "dead",    "cancelled", "skipped"};
@@ -65,6 +68,7 @@ struct completion {
     enum outcome outcome;
     int64_t run_at;
     char *error;
+    char *error_code;            /* sb_result.code, with error */
     char *plugin;                /* with key: whose successor to promote */
     int64_t installation;
     char *key;
@@ -237,6 +241,7 @@ struct job_row {
     int64_t event_id;
     uint32_t attempt; /* this run's number */
     uint32_t max_attempts;
+    char *checkpoint; /* what job_checkpoint saved, NULL if nothing */
 };
 
 static void job_row_free(struct job_row *r)
@@ -245,6 +250,7 @@ static void job_row_free(struct job_row *r)
     free(r->type);
     free(r->key);
     free(r->payload);
+    free(r->checkpoint);
 }
 
 static char *col_dup(sqlite3_stmt *q, int i)
@@ -325,8 +331,10 @@ static sb_status call_event(struct jobs *jobs, struct sb_plugin *p, const struct
         .item = item,
         .envelope = e.envelope,
         .attempt = row->attempt,
+        .checkpoint = row->checkpoint ? json_tokener_parse(row->checkpoint) : NULL,
     };
     sb_status st = p->desc.on_event(p->state, &ev, result);
+    json_object_put(ev.checkpoint);
     json_object_put(e.envelope);
     free(e.topic);
     free(e.notification_id);
@@ -343,8 +351,10 @@ static sb_status call_job(struct sb_plugin *p, const struct job_row *row, sb_res
         .key = row->key,
         .payload = payload,
         .attempt = row->attempt,
+        .checkpoint = row->checkpoint ? json_tokener_parse(row->checkpoint) : NULL,
     };
     sb_status st = p->desc.on_job(p->state, &job, result);
+    json_object_put(job.checkpoint);
     json_object_put(payload);
     return st;
 }
@@ -424,7 +434,7 @@ static void run_job(struct jobs *jobs, struct job_row *row)
 }
 
 static void queue_completion(struct jobs *jobs, const struct running_job *rj, enum outcome outcome,
-                             int64_t run_at, const char *error)
+                             int64_t run_at, const char *error, const char *error_code)
 {
     if (jobs->n_done == jobs->cap_done) {
         jobs->cap_done = jobs->cap_done ? jobs->cap_done * 2 : 64;
@@ -436,6 +446,7 @@ static void queue_completion(struct jobs *jobs, const struct running_job *rj, en
     c->outcome = outcome;
     c->run_at = run_at;
     c->error = error && *error ? xstrdup(error) : NULL;
+    c->error_code = c->error && error_code && *error_code ? xstrdup(error_code) : NULL;
     c->plugin = rj->key ? xstrdup(rj->plugin->name) : NULL;
     c->installation = rj->installation;
     c->key = rj->key ? xstrdup(rj->key) : NULL;
@@ -446,10 +457,12 @@ static void finish(struct jobs *jobs, struct running_job *rj, sb_status status,
                    const sb_result *result)
 {
     const char *msg = result && result->message[0] ? result->message : NULL;
+    char code[sizeof result->code];
+    errors_code_clean(result ? result->code : NULL, NULL, code, sizeof code);
     int64_t now = time_now_ms();
     switch (status) {
     case SB_OK:
-        queue_completion(jobs, rj, OUTCOME_DONE, 0, NULL);
+        queue_completion(jobs, rj, OUTCOME_DONE, 0, NULL, NULL);
         break;
     case SB_RETRY:
     case SB_PENDING: /* PENDING is not a final answer: treat as a transient failure */
@@ -457,7 +470,7 @@ static void finish(struct jobs *jobs, struct running_job *rj, sb_status status,
             char *why = xasprintf("gave up after %u attempts: %s", rj->attempt,
                                   msg ? msg : "retry requested");
             log_warn("jobs", "job %lld (%s) is dead: %s", (long long)rj->id, rj->plugin->name, why);
-            queue_completion(jobs, rj, OUTCOME_DEAD, 0, why);
+            queue_completion(jobs, rj, OUTCOME_DEAD, 0, why, code);
             free(why);
         } else {
             int64_t delay = result && result->retry_after_s
@@ -467,7 +480,7 @@ static void finish(struct jobs *jobs, struct running_job *rj, sb_status status,
                      (long long)rj->id, rj->plugin->name, rj->attempt, msg ? msg : "retry",
                      (long long)delay);
             queue_completion(jobs, rj, OUTCOME_RETRY, now + delay,
-                             msg ? msg : "retry requested");
+                             msg ? msg : "retry requested", code);
         }
         break;
     case SB_FAIL:
@@ -476,19 +489,48 @@ static void finish(struct jobs *jobs, struct running_job *rj, sb_status status,
             log_info("jobs", "job %lld (%s) skipped: %s", (long long)rj->id, rj->plugin->name,
                      msg ? msg : "its object no longer exists");
             queue_completion(jobs, rj, OUTCOME_SKIPPED, 0,
-                             msg ? msg : "its object no longer exists");
+                             msg ? msg : "its object no longer exists", code);
             break;
         }
         /* fall through */
     default:
         log_warn("jobs", "job %lld (%s) failed: %s", (long long)rj->id, rj->plugin->name,
                  msg ? msg : "(no message)");
-        queue_completion(jobs, rj, OUTCOME_DEAD, 0, msg ? msg : "failed");
+        queue_completion(jobs, rj, OUTCOME_DEAD, 0, msg ? msg : "failed", code);
         break;
     }
     hashmap_remove_u64(jobs->running, rj->id);
     running_free(rj);
     jobs->in_flight--;
+}
+
+int jobs_checkpoint(struct jobs *jobs, struct sb_plugin *p, uint64_t job_id,
+                    json_object *checkpoint)
+{
+    struct running_job *rj = hashmap_get_u64(jobs->running, job_id);
+    if (!rj || rj->plugin != p) {
+        log_warn("jobs", "plugin %s saved a checkpoint for job %llu, which it is not running",
+                 p->name, (unsigned long long)job_id);
+        return -1;
+    }
+    size_t len = 0;
+    const char *text = checkpoint ? json_object_to_json_string_length(
+                                        checkpoint,
+                                        JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+                                        &len)
+                                  : NULL;
+    if (len > CHECKPOINT_MAX_BYTES) {
+        log_warn("jobs", "plugin %s: the checkpoint of job %llu is %zu bytes, over the %d allowed",
+                 p->name, (unsigned long long)job_id, len, CHECKPOINT_MAX_BYTES);
+        return -1;
+    }
+    /* In the callback's transaction: it commits with the writes it describes, or not at all. */
+    sqlite3_stmt *q = store_stmt(jobs->srv->store, "UPDATE jobs SET checkpoint = ?2 WHERE id = ?1");
+    if (!q)
+        return -1;
+    sqlite3_bind_int64(q, 1, rj->id);
+    store_bind_text(q, 2, text);
+    return store_step_done(jobs->srv->store, q);
 }
 
 int jobs_complete(struct jobs *jobs, struct sb_plugin *p, uint64_t job_id, sb_status status,
@@ -513,8 +555,8 @@ int jobs_complete(struct jobs *jobs, struct sb_plugin *p, uint64_t job_id, sb_st
 
 /* Only runnable rows are 'queued' (a busy key's later jobs wait as 'waiting'). */
 static const char due_sql[] =
-    "SELECT id, plugin, installation_id, type, key, payload, event_id, attempts, max_attempts "
-    "FROM jobs WHERE state = 'queued' AND run_at <= ?1 ORDER BY run_at, id LIMIT ?2";
+    "SELECT id, plugin, installation_id, type, key, payload, event_id, attempts, max_attempts, "
+    "checkpoint FROM jobs WHERE state = 'queued' AND run_at <= ?1 ORDER BY run_at, id LIMIT ?2";
 
 static size_t select_due(struct jobs *jobs, struct job_row *rows, size_t max)
 {
@@ -536,6 +578,7 @@ static size_t select_due(struct jobs *jobs, struct job_row *rows, size_t max)
         r->event_id = sqlite3_column_int64(q, 6);
         r->attempt = (uint32_t)sqlite3_column_int(q, 7) + 1;
         r->max_attempts = (uint32_t)sqlite3_column_int(q, 8);
+        r->checkpoint = col_dup(q, 9);
     }
     sqlite3_reset(q);
     return n;
@@ -615,6 +658,7 @@ static bool dispatch_round(struct jobs *jobs)
 static void completion_free(struct completion *c)
 {
     free(c->error);
+    free(c->error_code);
     free(c->plugin);
     free(c->key);
 }
@@ -651,8 +695,13 @@ static void write_completions(struct jobs *jobs)
     sqlite3_stmt *q = ok ? store_stmt(st,
                                       "UPDATE jobs SET state = ?2, attempts = ?6,"
                                       " run_at = coalesce(?3, run_at),"
+                                      " last_error_code = CASE WHEN ?4 IS NULL THEN"
+                                      " last_error_code ELSE ?7 END,"
                                       " last_error = coalesce(?4, last_error), updated_at = ?5,"
-                                      " finished_at = CASE WHEN ?2 = 'queued' THEN NULL ELSE ?5 END"
+                                      " finished_at = CASE WHEN ?2 = 'queued' THEN NULL ELSE ?5 END,"
+                                      /* Nothing is left to resume once it ended well. */
+                                      " checkpoint = CASE WHEN ?2 IN ('done', 'skipped') THEN NULL"
+                                      " ELSE checkpoint END"
                                       " WHERE id = ?1")
                          : NULL;
     for (size_t i = 0; q && i < jobs->n_written; i++) {
@@ -667,6 +716,7 @@ static void write_completions(struct jobs *jobs)
         store_bind_text(q, 4, c->error);
         sqlite3_bind_int64(q, 5, now);
         sqlite3_bind_int(q, 6, (int)c->attempt);
+        store_bind_text(q, 7, c->error_code);
         if (store_step_done(st, q) != 0) {
             q = NULL;
             break;
@@ -1069,12 +1119,16 @@ static json_object *row_json(sqlite3_stmt *q)
     json_object_object_add(o, "finished_at", sqlite3_column_type(q, 14) == SQLITE_NULL
                                                  ? NULL
                                                  : json_object_new_int64(sqlite3_column_int64(q, 14)));
+    const char *checkpoint = store_col_text(q, 15), *code = store_col_text(q, 16);
+    json_object_object_add(o, "checkpoint", checkpoint ? json_tokener_parse(checkpoint) : NULL);
+    json_object_object_add(o, "last_error_code", code ? json_object_new_string(code) : NULL);
     return o;
 }
 
 #define JOB_COLUMNS                                                                        \
     "id, plugin, installation_id, type, key, payload, event_id, state, attempts, "         \
-    "max_attempts, run_at, last_error, created_at, updated_at, finished_at"
+    "max_attempts, run_at, last_error, created_at, updated_at, finished_at, checkpoint, "    \
+    "last_error_code"
 
 json_object *jobs_list(struct jobs *jobs, const char *state, const char *plugin,
                        int64_t installation, int64_t before_id, int limit)

@@ -43,6 +43,13 @@ void jobs_turn_done(struct jobs *jobs, bool committed);
 /* A plugin finishes a job whose handler returned SB_PENDING. */
 int jobs_complete(struct jobs *jobs, struct sb_plugin *p, uint64_t job_id, sb_status status,
                   const sb_result *result);
+/*
+ * A plugin saves (NULL: clears) the checkpoint of a job or webhook delivery
+ * it is running, in the current transaction; handed back in sb_job/sb_event
+ * on later attempts, cleared when the job ends done or skipped.
+ */
+int jobs_checkpoint(struct jobs *jobs, struct sb_plugin *p, uint64_t job_id,
+                    json_object *checkpoint);
 /* Dead (or cancelled) job -> queued with a fresh attempt count. */
 int jobs_replay(struct jobs *jobs, int64_t job_id, char *err, size_t errlen);
 /* An installation was revoked: cancel what it still has queued. */
