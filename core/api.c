@@ -29,6 +29,31 @@ static void add_query(void *arg, const char *k, const char *v)
     json_object_object_add(arg, k, json_object_new_string(v));
 }
 
+/*
+ * For a route flagged SB_ROUTE_NEEDS_INSTALLATION: answer for the handler
+ * when the request names no installation that can act. True if answered.
+ */
+static bool refused_for_installation(struct http_request *req, const struct sb_plugin *p,
+                                     const char *workspace, const struct installation *inst)
+{
+    if (!workspace || !*workspace) {
+        http_reply_error(req, 400, "installation_required",
+                         "this route needs a workspace: ?workspace_id= or X-Switchboard-Workspace");
+    } else if (!inst) {
+        http_reply_error(req, 404, "unknown_installation",
+                         "workspace '%s' has not installed plugin '%s'", workspace, p->name);
+    } else if (inst->state == SB_INSTALLATION_REVOKED) {
+        http_reply_error(req, 409, "installation_revoked",
+                         "workspace '%s' uninstalled plugin '%s'", workspace, p->name);
+    } else if (inst->state == SB_INSTALLATION_NEEDS_REAUTH) {
+        http_reply_error(req, 409, "installation_needs_reauth",
+                         "workspace '%s' must install plugin '%s' again", workspace, p->name);
+    } else {
+        return false;
+    }
+    return true;
+}
+
 static bool is_json(const char *content_type)
 {
     return content_type && (str_starts_with(content_type, "application/json")
@@ -100,6 +125,12 @@ void api_handle(struct server *srv, struct http_request *req, const char *plugin
         workspace = http_header(req, "X-Switchboard-Workspace");
     struct installation *inst =
         workspace ? installations_find(srv->installations, p->name, workspace) : NULL;
+    if ((route->flags & SB_ROUTE_NEEDS_INSTALLATION)
+        && refused_for_installation(req, p, workspace, inst)) {
+        router_match_free(&m);
+        json_object_put(body);
+        return;
+    }
     if (workspace && !inst) {
         router_match_free(&m);
         json_object_put(body);
@@ -130,6 +161,7 @@ void api_handle(struct server *srv, struct http_request *req, const char *plugin
         .raw_body = raw,
         .raw_body_len = len,
         .content_type = ctype,
+        .route_arg = route->arg,
     };
     preq.reply = replies_open(srv->replies, req, p, REPLY_API, srv->cfg->api_deadline_ms);
     sb_result result = {0};

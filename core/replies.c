@@ -1,6 +1,7 @@
 /* replies.c - pending plugin answers with deadlines. */
 #include "replies.h"
 
+#include "errors.h"
 #include "hashmap.h"
 #include "http.h"
 #include "log.h"
@@ -150,13 +151,15 @@ const char *canvas_problem(json_object *body, size_t *size_out)
     return NULL;
 }
 
-static void answer_for_plugin(struct reply *r, int status, const char *message)
+/* @p code: the error's code for the API (NULL: the host's own for @p status). */
+static void answer_for_plugin(struct reply *r, int status, const char *code, const char *message)
 {
     if (r->kind == REPLY_CANVAS) {
         /* Intercom shows a 200 canvas; an HTTP error would only show a broken panel. */
         http_reply_json(r->req, 200, canvas_text(message, "error"));
     } else {
-        http_reply_error(r->req, status, status == 504 ? "plugin_timeout" : "plugin_error", "%s",
+        http_reply_error(r->req, status,
+                         code ? code : status == 504 ? "plugin_timeout" : "plugin_error", "%s",
                          message);
     }
     reply_close(r);
@@ -169,7 +172,7 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     log_warn("replies", "plugin %s did not answer %s request %s in time", r->plugin->name,
              r->kind == REPLY_CANVAS ? "a canvas" : "an API", http_request_id(r->req));
-    answer_for_plugin(r, 504,
+    answer_for_plugin(r, 504, NULL,
                       r->kind == REPLY_CANVAS
                           ? "This panel took too long to load. Please try again in a moment."
                           : "the plugin did not answer in time");
@@ -255,12 +258,13 @@ void replies_after_handler(struct replies *rs, sb_reply_token token, sb_status s
     const char *msg = result->message[0] ? result->message : NULL;
     if (status == SB_OK) {
         log_warn("replies", "plugin %s returned OK without answering", r->plugin->name);
-        answer_for_plugin(r, 500, r->kind == REPLY_CANVAS ? "This panel has nothing to show."
-                                                          : "the plugin returned no answer");
+        answer_for_plugin(r, 500, NULL,
+                          r->kind == REPLY_CANVAS ? "This panel has nothing to show."
+                                                  : "the plugin returned no answer");
     } else if (r->kind == REPLY_CANVAS) {
         log_warn("canvas", "plugin %s canvas handler failed: %s", r->plugin->name,
                  msg ? msg : "(no message)");
-        answer_for_plugin(r, 500, "This panel could not be loaded. Please try again.");
+        answer_for_plugin(r, 500, NULL, "This panel could not be loaded. Please try again.");
     } else {
         int http = status == SB_RETRY ? 503
                    : result->http_status >= 400 && result->http_status <= 599 ? result->http_status
@@ -270,7 +274,10 @@ void replies_after_handler(struct replies *rs, sb_reply_token token, sb_status s
             snprintf(secs, sizeof secs, "%u", result->retry_after_s);
             http_add_header(r->req, "Retry-After", secs);
         }
-        answer_for_plugin(r, http, msg ? msg : "the plugin failed");
+        /* The plugin's own reason (sb_result.code), made safe for the host's error format. */
+        char code[sizeof result->code];
+        errors_code_clean(result->code, "plugin_error", code, sizeof code);
+        answer_for_plugin(r, http, code, msg ? msg : "the plugin failed");
     }
 }
 
@@ -312,7 +319,7 @@ void replies_free(struct replies *rs)
     struct reply **all = xcalloc(n ? n : 1, sizeof *all), **cursor = all;
     hashmap_each(rs->open, collect, &cursor);
     for (size_t i = 0; i < n; i++)
-        answer_for_plugin(all[i], 503, "the server is shutting down");
+        answer_for_plugin(all[i], 503, NULL, "the server is shutting down");
     free(all);
     hashmap_free(rs->open);
     free(rs->held);
