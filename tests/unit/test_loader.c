@@ -7,6 +7,7 @@
 #include "plugins.h"
 #include "server.h"
 #include "unit.h"
+#include "util.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -67,6 +68,10 @@ static void corpus(void)
              "  bad_nullcb: { };\n"
              "  bad_initfail: { };\n"
              "  old_minor: { };\n"
+             "  plugin_v10: { };\n"
+             "  plugin_v19: { };\n"
+             "  bad_route_flag: { };\n"
+             "  bad_setting_type: { };\n"
              "  missing: { };\n"
              "  garbage: { path = \"%s\"; };\n"
              "  folder: { path = \"%s\"; };\n"
@@ -79,16 +84,25 @@ static void corpus(void)
     CHECK(reg != NULL);
     if (!reg)
         return;
-    CHECK_INT(reg->n, 2);
+    CHECK_INT(reg->n, 4);
     CHECK(plugins_find(reg, "testplug") != NULL);
     CHECK(plugins_find(reg, "testplug")->running);
     struct sb_plugin *old = plugins_find(reg, "old_minor");
     CHECK(old != NULL);
     if (old) /* members beyond its struct_size are zero, whatever the plugin's memory held */
         CHECK(old->desc.canvas == NULL && old->desc.on_event == NULL);
-    CHECK_CONTAINS(refusal(reg, "bad_major"), "built for SDK ABI 2.0; this host runs ABI 1.0");
-    CHECK_CONTAINS(refusal(reg, "bad_minor"), "newer than this host's 1.0");
+    char expected[128];
+    snprintf(expected, sizeof expected, "built for SDK ABI 2.0; this host runs ABI 1.%d",
+             SB_ABI_MINOR);
+    CHECK_CONTAINS(refusal(reg, "bad_major"), expected);
+    /* A newer minor loads (plugin_v19), but only with the element sizes of its arrays. */
+    snprintf(expected, sizeof expected, "declares sb_route elements of 0 bytes for ABI 1.%d",
+             SB_ABI_MINOR + 1);
+    CHECK_CONTAINS(refusal(reg, "bad_minor"), expected);
     CHECK_CONTAINS(refusal(reg, "bad_oversize"), "larger than the");
+    CHECK_CONTAINS(refusal(reg, "bad_route_flag"),
+                   "route GET /odd has flags 0x40 this host does not know");
+    CHECK_CONTAINS(refusal(reg, "bad_setting_type"), "setting 'colour' has unknown type 5");
     CHECK_CONTAINS(refusal(reg, "bad_noentry"), "no entry point switchboard_plugin_entry");
     CHECK_CONTAINS(refusal(reg, "bad_nullcb"), "required callback shutdown is NULL");
     CHECK_CONTAINS(refusal(reg, "bad_initfail"), "init failed: cannot reach the vendor's licence server");
@@ -97,7 +111,62 @@ static void corpus(void)
     CHECK_CONTAINS(refusal(reg, "folder"), "dlopen failed");
     CHECK_CONTAINS(refusal(reg, "renamed"), "descriptor name 'testplug' does not match");
     CHECK(refusal(reg, "disabled") == NULL);
-    CHECK_INT(reg->n_refused, 10);
+    CHECK_INT(reg->n_refused, 12);
+    finish(&srv, reg, &r);
+}
+
+/* The host reads a 1.0 plugin's arrays with 1.0 strides, a 1.9 plugin's with its recorded ones. */
+static void arrays_of_other_minors(void)
+{
+    struct server srv = {0};
+    struct config_report r;
+    struct plugin_registry *reg =
+        load(&srv, "  plugin_v10: { };\n  plugin_v19: { settings: { every_s = 5; }; };\n", &r);
+    CHECK(reg != NULL);
+    if (!reg)
+        return;
+    CHECK_INT(reg->n, 2);
+    CHECK_INT(r.n_errors, 0);
+    struct sb_plugin *v10 = plugins_find(reg, "plugin_v10");
+    struct sb_plugin *v19 = plugins_find(reg, "plugin_v19");
+    CHECK(v10 && v19);
+    if (!v10 || !v19) {
+        finish(&srv, reg, &r);
+        return;
+    }
+    const char *v10_patterns[] = {"/hello", "/installation", "/settings", "/intercom", "/jobs",
+                                  "/ticks"};
+    size_t n = 0;
+    for (const sb_route *route = v10->desc.routes; route->method; route++, n++) {
+        CHECK_STR(route->pattern, n < ARRAY_LEN(v10_patterns) ? v10_patterns[n] : "?");
+        CHECK(route->arg == NULL); /* 1.0 had no arg: never read from the next element */
+        CHECK(route->flags == (n == 0 ? SB_ROUTE_PUBLIC : 0));
+    }
+    CHECK_INT(n, ARRAY_LEN(v10_patterns));
+    CHECK(v10->desc.routes == v10->route_table);
+    const char *v10_settings[] = {"loud", "tick_every_s", "greeting", "mode", "channels",
+                                  "api_token"};
+    n = 0;
+    for (const sb_setting *s = v10->desc.settings; s->name; s++, n++)
+        CHECK_STR(s->name, n < ARRAY_LEN(v10_settings) ? v10_settings[n] : "?");
+    CHECK_INT(n, ARRAY_LEN(v10_settings));
+    CHECK_STR(v10->desc.schedules[0].interval_setting, "tick_every_s");
+    CHECK(v10->desc.schedules[1].name == NULL);
+    /* plugin_v19's elements are wider than the host's. */
+    CHECK_STR(v19->desc.routes[0].pattern, "/probe");
+    CHECK_STR(v19->desc.routes[1].pattern, "/echo/{what}");
+    CHECK_INT(v19->desc.routes[1].flags, SB_ROUTE_PUBLIC);
+    CHECK(v19->desc.routes[2].method == NULL);
+    CHECK_STR(v19->desc.settings[1].name, "every_s");
+    CHECK_INT(v19->desc.settings[1].max, 3600);
+    CHECK(v19->desc.settings[3].name == NULL);
+    CHECK_STR(v19->desc.schedules[1].name, "audit");
+    CHECK_INT(v19->desc.schedules[1].interval_s, 86400);
+    CHECK(v19->desc.schedules[2].name == NULL);
+    CHECK(v19->desc.on_event == NULL && v19->desc.canvas == NULL);
+    json_object *every = NULL;
+    CHECK(json_object_object_get_ex(v19->defaults, "every_s", &every)
+          && json_object_get_int(every) == 5);
     finish(&srv, reg, &r);
 }
 
@@ -176,6 +245,7 @@ int main(void)
 {
     dir = unit_tempdir();
     RUN(corpus);
+    RUN(arrays_of_other_minors);
     RUN(unreadable_file);
     RUN(settings_errors_are_config_errors);
     RUN(options_are_checked_and_passed);
