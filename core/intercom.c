@@ -6,13 +6,14 @@
  * -Reset, per 10-second window): it sends freely while the window has room,
  * spaces requests out as the remaining budget nears zero, waits for the
  * window to reset when it is spent, and after a 429 holds everything until
- * the reset time plus jitter. Transfers run on libcurl's multi interface,
- * whose sockets and timer are libevent events, so nothing ever blocks the
- * loop and connections are reused.
+ * the reset time plus jitter. Transfers run on a curl_loop (libcurl's multi
+ * interface on libevent), so nothing ever blocks the loop and connections
+ * are reused.
  */
 #include "intercom.h"
 
 #include "crypto.h"
+#include "curl_loop.h"
 #include "errors.h"
 #include "hashmap.h"
 #include "host.h"
@@ -58,6 +59,7 @@ struct ic_request {
     intercom_raw_cb raw_cb;
     struct walk *walk;          /* set when this request fetches a page of a walk */
     CURL *easy;
+    struct curl_transfer transfer;
     struct curl_slist *headers;
     struct buf response;
     json_object *parsed;        /* a 2xx body, parsed once on arrival */
@@ -108,8 +110,7 @@ struct walk {
 
 struct intercom {
     struct server *srv;
-    CURLM *multi;
-    struct event *curl_timer;
+    struct curl_loop *transport;
     struct event *deliver_ev;
     struct hashmap *requests;   /* id -> ic_request */
     struct hashmap *walks;      /* id -> walk */
@@ -126,71 +127,7 @@ static void pump(struct governor *g);
 static void pump_all(struct intercom *ic);
 static void walk_fetch(struct walk *w);
 
-/* ---- libevent <-> libcurl ---- */
-
-struct sock_ctx {
-    struct event *ev;
-};
-
-static void check_done(struct intercom *ic);
-
-static void sock_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct intercom *ic = arg;
-    int flags = (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
-    int running;
-    curl_multi_socket_action(ic->multi, fd, flags, &running);
-    check_done(ic);
-}
-
-static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-    struct intercom *ic = userp;
-    struct sock_ctx *ctx = socketp;
-    (void)easy;
-    if (what == CURL_POLL_REMOVE) {
-        if (ctx) {
-            event_free(ctx->ev);
-            free(ctx);
-            curl_multi_assign(ic->multi, s, NULL);
-        }
-        return 0;
-    }
-    short kind = (short)(EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0)
-                         | (what & CURL_POLL_OUT ? EV_WRITE : 0));
-    if (!ctx) {
-        ctx = xcalloc(1, sizeof *ctx);
-        curl_multi_assign(ic->multi, s, ctx);
-    } else {
-        event_free(ctx->ev);
-    }
-    ctx->ev = event_new(ic->srv->base, s, kind, sock_event_cb, ic);
-    event_add(ctx->ev, NULL);
-    return 0;
-}
-
-static void curl_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct intercom *ic = arg;
-    (void)fd;
-    (void)what;
-    int running;
-    curl_multi_socket_action(ic->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(ic);
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-    struct intercom *ic = userp;
-    (void)multi;
-    if (timeout_ms < 0) {
-        evtimer_del(ic->curl_timer);
-    } else {
-        struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-        evtimer_add(ic->curl_timer, &tv);
-    }
-    return 0;
-}
+static void transfer_done(void *owner, CURLcode result);
 
 /* ---- request lifetime ---- */
 
@@ -579,8 +516,7 @@ static void send_now(struct ic_request *r)
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "switchboard/" SB_SDK_VERSION);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, CURL_LOOP_USER_AGENT);
     if (strcmp(r->method, "HEAD") == 0)
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     r->headers = curl_slist_append(r->headers, "Accept: application/json");
@@ -613,7 +549,8 @@ static void send_now(struct ic_request *r)
     if (r->gov)
         r->gov->in_flight++;
     ic->stats.requests++;
-    CURLMcode mc = curl_multi_add_handle(ic->multi, e);
+    r->transfer = (struct curl_transfer){transfer_done, r};
+    CURLMcode mc = curl_loop_add(ic->transport, e, &r->transfer);
     if (mc != CURLM_OK) {
         ic->in_flight--;
         if (r->gov)
@@ -759,23 +696,15 @@ static void finished(struct ic_request *r, CURLcode result)
         pump(g);
 }
 
-static void check_done(struct intercom *ic)
+static void transfer_done(void *owner, CURLcode result)
 {
-    CURLMsg *msg;
-    int left;
-    bool any = false;
-    while ((msg = curl_multi_info_read(ic->multi, &left))) {
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        struct ic_request *r;
-        CURLcode result = msg->data.result;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-        curl_multi_remove_handle(ic->multi, msg->easy_handle);
-        finished(r, result);
-        any = true;
-    }
-    if (any)
-        pump_all(ic);
+    finished(owner, result);
+}
+
+/* Transfers ended: their slots may let queued requests go. */
+static void transport_idle(void *arg)
+{
+    pump_all(arg);
 }
 
 /* ---- public API ---- */
@@ -784,22 +713,16 @@ struct intercom *intercom_new(struct server *srv, char *err, size_t errlen)
 {
     struct intercom *ic = xcalloc(1, sizeof *ic);
     ic->srv = srv;
-    ic->multi = curl_multi_init();
-    if (!ic->multi) {
+    ic->transport = curl_loop_new(srv->base, (long)srv->cfg->max_in_flight, transport_idle, ic);
+    if (!ic->transport) {
         snprintf(err, errlen, "cannot initialise libcurl");
         free(ic);
         return NULL;
     }
-    ic->curl_timer = evtimer_new(srv->base, curl_timer_cb, ic);
     ic->deliver_ev = event_new(srv->base, -1, 0, deliver_cb, ic);
     ic->requests = hashmap_new();
     ic->walks = hashmap_new();
     ic->governors = hashmap_new();
-    curl_multi_setopt(ic->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-    curl_multi_setopt(ic->multi, CURLMOPT_SOCKETDATA, ic);
-    curl_multi_setopt(ic->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-    curl_multi_setopt(ic->multi, CURLMOPT_TIMERDATA, ic);
-    curl_multi_setopt(ic->multi, CURLMOPT_MAXCONNECTS, (long)srv->cfg->max_in_flight);
     return ic;
 }
 
@@ -1109,7 +1032,7 @@ static void cancel_request(struct intercom *ic, struct ic_request *r)
     } else if (r->retry_timer && evtimer_pending(r->retry_timer, NULL)) {
         evtimer_del(r->retry_timer);
     } else if (r->easy) {
-        curl_multi_remove_handle(ic->multi, r->easy);
+        curl_loop_remove(ic->transport, r->easy);
         ic->in_flight--;
         if (r->gov)
             r->gov->in_flight--;
@@ -1197,9 +1120,8 @@ void intercom_free(struct intercom *ic)
     hashmap_free(ic->governors);
     hashmap_free(ic->requests);
     hashmap_free(ic->walks);
-    event_free(ic->curl_timer);
     event_free(ic->deliver_ev);
-    curl_multi_cleanup(ic->multi);
+    curl_loop_free(ic->transport);
     free(ic);
 }
 

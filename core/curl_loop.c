@@ -1,0 +1,149 @@
+/*
+ * curl_loop.c - libcurl's socket and timer callbacks as libevent events.
+ *
+ * libcurl tells which sockets to watch (socket_cb) and when it next needs to
+ * be woken (timer_cb); each readiness or timeout is handed back with
+ * curl_multi_socket_action, after which finished transfers are collected and
+ * their done callbacks run. Nothing blocks the loop and connections are
+ * reused across transfers of the same curl_loop.
+ */
+#include "curl_loop.h"
+
+#include "util.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+
+struct curl_loop {
+    struct event_base *base;
+    CURLM *multi;
+    struct event *timer;
+    void (*after_done)(void *arg);
+    void *after_done_arg;
+};
+
+/* What one watched socket has: its event, replaced when libcurl changes the interest. */
+struct sock_ctx {
+    struct event *ev;
+};
+
+static void collect_done(struct curl_loop *cl)
+{
+    CURLMsg *msg;
+    int left;
+    bool any = false;
+    while ((msg = curl_multi_info_read(cl->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        struct curl_transfer *t = NULL;
+        CURL *easy = msg->easy_handle;
+        CURLcode result = msg->data.result;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
+        curl_multi_remove_handle(cl->multi, easy);
+        if (t && t->done)
+            t->done(t->owner, result);
+        any = true;
+    }
+    if (any && cl->after_done)
+        cl->after_done(cl->after_done_arg);
+}
+
+static void sock_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct curl_loop *cl = arg;
+    int flags = (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
+    int running;
+    curl_multi_socket_action(cl->multi, fd, flags, &running);
+    collect_done(cl);
+}
+
+static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    struct curl_loop *cl = userp;
+    struct sock_ctx *ctx = socketp;
+    (void)easy;
+    if (what == CURL_POLL_REMOVE) {
+        if (ctx) {
+            event_free(ctx->ev);
+            free(ctx);
+            curl_multi_assign(cl->multi, s, NULL);
+        }
+        return 0;
+    }
+    short kind = (short)(EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0)
+                         | (what & CURL_POLL_OUT ? EV_WRITE : 0));
+    if (!ctx) {
+        ctx = xcalloc(1, sizeof *ctx);
+        curl_multi_assign(cl->multi, s, ctx);
+    } else {
+        event_free(ctx->ev);
+    }
+    ctx->ev = event_new(cl->base, s, kind, sock_event_cb, cl);
+    event_add(ctx->ev, NULL);
+    return 0;
+}
+
+static void timer_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct curl_loop *cl = arg;
+    (void)fd;
+    (void)what;
+    int running;
+    curl_multi_socket_action(cl->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    collect_done(cl);
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct curl_loop *cl = userp;
+    (void)multi;
+    if (timeout_ms < 0) {
+        evtimer_del(cl->timer);
+    } else {
+        struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+        evtimer_add(cl->timer, &tv);
+    }
+    return 0;
+}
+
+struct curl_loop *curl_loop_new(struct event_base *base, long max_connects,
+                                void (*after_done)(void *arg), void *arg)
+{
+    struct curl_loop *cl = xcalloc(1, sizeof *cl);
+    cl->multi = curl_multi_init();
+    if (!cl->multi) {
+        free(cl);
+        return NULL;
+    }
+    cl->base = base;
+    cl->after_done = after_done;
+    cl->after_done_arg = arg;
+    cl->timer = evtimer_new(base, timer_event_cb, cl);
+    curl_multi_setopt(cl->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+    curl_multi_setopt(cl->multi, CURLMOPT_SOCKETDATA, cl);
+    curl_multi_setopt(cl->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(cl->multi, CURLMOPT_TIMERDATA, cl);
+    curl_multi_setopt(cl->multi, CURLMOPT_MAXCONNECTS, max_connects);
+    return cl;
+}
+
+void curl_loop_free(struct curl_loop *cl)
+{
+    if (!cl)
+        return;
+    /* Closes the kept connections, which removes their socket events through socket_cb. */
+    curl_multi_cleanup(cl->multi);
+    event_free(cl->timer);
+    free(cl);
+}
+
+CURLMcode curl_loop_add(struct curl_loop *cl, CURL *easy, struct curl_transfer *transfer)
+{
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer);
+    return curl_multi_add_handle(cl->multi, easy);
+}
+
+void curl_loop_remove(struct curl_loop *cl, CURL *easy)
+{
+    curl_multi_remove_handle(cl->multi, easy);
+}
