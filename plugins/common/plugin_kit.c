@@ -44,6 +44,13 @@ char *pk_xstrndup(const char *s, size_t n)
     return d;
 }
 
+void *pk_xchecked(void *p)
+{
+    if (!p)
+        out_of_memory();
+    return p;
+}
+
 char *pk_xasprintf(const char *fmt, ...)
 {
     va_list ap;

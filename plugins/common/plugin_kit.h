@@ -29,6 +29,8 @@ void *pk_xrealloc(void *p, size_t size);
 char *pk_xstrdup(const char *s);
 char *pk_xstrndup(const char *s, size_t n);
 char *pk_xasprintf(const char *fmt, ...) PK_PRINTF(1, 2);
+/** @p p, made elsewhere (the SDK helpers answer NULL when out of memory); NULL aborts. */
+void *pk_xchecked(void *p);
 
 /* ---- strings ---- */
 

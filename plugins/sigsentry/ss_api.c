@@ -89,16 +89,6 @@ static bool slug_valid(const char *s, size_t max)
 
 /* ---- binding ---- */
 
-static const char *state_name(sb_installation_state state)
-{
-    switch (state) {
-    case SB_INSTALLATION_ACTIVE: return "active";
-    case SB_INSTALLATION_NEEDS_REAUTH: return "needs_reauth";
-    case SB_INSTALLATION_REVOKED: return "revoked";
-    }
-    return "unknown";
-}
-
 static json_object *binding_json(struct ss_plugin *ss, sb_installation_id inst)
 {
     sb_installation view;
@@ -107,7 +97,7 @@ static json_object *binding_json(struct ss_plugin *ss, sb_installation_id inst)
         return o;
     sb_json_add_str(o, "workspace_id", view.workspace_id);
     sb_json_add_str(o, "workspace_name", view.workspace_name);
-    sb_json_add_str(o, "installation_state", state_name(view.state));
+    sb_json_add_str(o, "installation_state", sb_installation_state_name(view.state));
     sb_json_add_bool(o, "active", ss_binding_active(ss, inst));
     json_object *state = ss_get(ss, inst, SS_BINDING, "state");
     json_object_object_add(o, "changed_at",

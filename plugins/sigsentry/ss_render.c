@@ -125,40 +125,16 @@ char *ss_render_analysis_note(json_object *analysis)
 
 /* ---- Canvas Kit ---- */
 
-static json_object *text_component(const char *text, const char *style)
-{
-    json_object *t = json_object_new_object();
-    sb_json_add_str(t, "type", "text");
-    sb_json_add_str(t, "text", text);
-    sb_json_add_str(t, "style", style);
-    return t;
-}
-
 static void add_field(json_object *items, const char *field, const char *value)
 {
-    json_object *item = json_object_new_object();
-    sb_json_add_str(item, "type", "field-value");
-    sb_json_add_str(item, "field", field);
-    sb_json_add_str(item, "value", value);
-    json_object_array_add(items, item);
-}
-
-static json_object *wrap_canvas(json_object *components)
-{
-    json_object *content = json_object_new_object();
-    json_object_object_add(content, "components", components);
-    json_object *canvas = json_object_new_object();
-    json_object_object_add(canvas, "content", content);
-    json_object *root = json_object_new_object();
-    json_object_object_add(root, "canvas", canvas);
-    return root;
+    json_object_array_add(items, sb_canvas_field_value(field, value));
 }
 
 json_object *ss_render_panel_text(const char *text)
 {
     json_object *components = json_object_new_array();
-    json_object_array_add(components, text_component(text, "muted"));
-    return wrap_canvas(components);
+    json_object_array_add(components, sb_canvas_text(text, "muted"));
+    return sb_canvas(components);
 }
 
 static json_object *triage_table(json_object *triage)
@@ -174,15 +150,11 @@ static json_object *triage_table(json_object *triage)
               sb_json_str(triage, "score_explanation") ? sb_json_str(triage, "score_explanation") : "");
     add_field(items, "Triaged", triaged);
     free(window);
-    json_object *table = json_object_new_object();
-    sb_json_add_str(table, "type", "data-table");
-    json_object_object_add(table, "items", items);
-    return table;
+    return sb_canvas_data_table(items);
 }
 
 static json_object *analysis_item(json_object *analysis)
 {
-    json_object *item = json_object_new_object();
     char *id = pk_xasprintf("analysis-%s", sb_json_str(analysis, "id") ? sb_json_str(analysis, "id") : "");
     char *summary = ss_render_analysis_summary(analysis);
     char *scope = analysis_scope(analysis);
@@ -191,18 +163,7 @@ static json_object *analysis_item(json_object *analysis)
     /* Capitalise the summary for a title. */
     if (summary[0] >= 'a' && summary[0] <= 'z')
         summary[0] = (char)(summary[0] - 'a' + 'A');
-    sb_json_add_str(item, "type", "item");
-    sb_json_add_str(item, "id", id);
-    sb_json_add_str(item, "title", summary);
-    sb_json_add_str(item, "subtitle", when);
-    sb_json_add_str(item, "tertiary_text", scope);
-    const char *url = sb_json_str(analysis, "url");
-    if (url) {
-        json_object *action = json_object_new_object();
-        sb_json_add_str(action, "type", "url");
-        sb_json_add_str(action, "url", url);
-        json_object_object_add(item, "action", action);
-    }
+    json_object *item = sb_canvas_list_item(id, summary, when, scope, sb_json_str(analysis, "url"));
     free(id);
     free(summary);
     free(scope);
@@ -213,44 +174,31 @@ json_object *ss_render_panel(json_object *triage, json_object *analyses, const c
                              bool offer_run)
 {
     json_object *components = json_object_new_array();
-    json_object_array_add(components, text_component("SigSentry triage", "header"));
+    json_object_array_add(components, sb_canvas_text("SigSentry triage", "header"));
     if (triage)
         json_object_array_add(components, triage_table(triage));
     else
         json_object_array_add(components,
-                              text_component("SigSentry has not triaged this conversation yet. "
+                              sb_canvas_text("SigSentry has not triaged this conversation yet. "
                                              "It triages conversations when a customer writes.",
                                              "muted"));
     if (notice)
-        json_object_array_add(components, text_component(notice, "paragraph"));
-    json_object *divider = json_object_new_object();
-    sb_json_add_str(divider, "type", "divider");
-    json_object_array_add(components, divider);
-    json_object_array_add(components, text_component("Recent analyses", "header"));
+        json_object_array_add(components, sb_canvas_text(notice, "paragraph"));
+    json_object_array_add(components, sb_canvas_divider());
+    json_object_array_add(components, sb_canvas_text("Recent analyses", "header"));
     size_t n = analyses ? json_object_array_length(analyses) : 0;
     if (n) {
         json_object *items = json_object_new_array();
         for (size_t i = 0; i < n; i++)
             json_object_array_add(items, analysis_item(json_object_array_get_idx(analyses, i)));
-        json_object *list = json_object_new_object();
-        sb_json_add_str(list, "type", "list");
-        json_object_object_add(list, "items", items);
-        json_object_array_add(components, list);
+        json_object_array_add(components, sb_canvas_list(items));
     } else {
-        json_object_array_add(components, text_component("No analyses yet.", "muted"));
+        json_object_array_add(components, sb_canvas_text("No analyses yet.", "muted"));
     }
-    if (offer_run) {
-        json_object *button = json_object_new_object();
-        sb_json_add_str(button, "type", "button");
-        sb_json_add_str(button, "id", SS_PANEL_RUN_ANALYSIS);
-        sb_json_add_str(button, "label", "Run analysis");
-        sb_json_add_str(button, "style", "primary");
-        json_object *action = json_object_new_object();
-        sb_json_add_str(action, "type", "submit");
-        json_object_object_add(button, "action", action);
-        json_object_array_add(components, button);
-    }
-    return wrap_canvas(components);
+    if (offer_run)
+        json_object_array_add(components,
+                              sb_canvas_button(SS_PANEL_RUN_ANALYSIS, "Run analysis", "primary"));
+    return sb_canvas(components);
 }
 
 /* ---- the analysis page ---- */

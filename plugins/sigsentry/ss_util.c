@@ -53,16 +53,10 @@ void ss_buf_printf(struct ss_buf *b, const char *fmt, ...)
 
 void ss_buf_html(struct ss_buf *b, const char *s)
 {
-    for (const char *p = s; *p; p++) {
-        switch (*p) {
-        case '&': ss_buf_puts(b, "&amp;"); break;
-        case '<': ss_buf_puts(b, "&lt;"); break;
-        case '>': ss_buf_puts(b, "&gt;"); break;
-        case '"': ss_buf_puts(b, "&quot;"); break;
-        case '\'': ss_buf_puts(b, "&#39;"); break;
-        default: ss_buf_put(b, p, 1);
-        }
-    }
+    size_t n = sb_html_escape_into(NULL, 0, s);
+    buf_reserve(b, n);
+    sb_html_escape_into(b->data + b->len, n + 1, s);
+    b->len += n;
 }
 
 char *ss_buf_steal(struct ss_buf *b)
@@ -78,13 +72,6 @@ void ss_buf_free(struct ss_buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
-}
-
-char *ss_html_escape(const char *s)
-{
-    struct ss_buf b = {0};
-    ss_buf_html(&b, s ? s : "");
-    return ss_buf_steal(&b);
 }
 
 /* ---- time ---- */

@@ -25,14 +25,11 @@ struct ss_buf {
 void ss_buf_put(struct ss_buf *b, const char *s, size_t n);
 void ss_buf_puts(struct ss_buf *b, const char *s);
 void ss_buf_printf(struct ss_buf *b, const char *fmt, ...) PK_PRINTF(2, 3);
-/** Append @p s with &, <, >, " and ' escaped for HTML text and attribute values. */
+/** Append @p s HTML-escaped (sb_html_escape_into: text and attribute values). */
 void ss_buf_html(struct ss_buf *b, const char *s);
 /** The contents (never NULL) handed to the caller, who frees them; @p b is reset. */
 char *ss_buf_steal(struct ss_buf *b);
 void ss_buf_free(struct ss_buf *b);
-
-/** @p s HTML-escaped. Caller frees. */
-char *ss_html_escape(const char *s);
 
 /* ---- time (all UTC) ---- */
 

@@ -44,7 +44,7 @@ static void request_page(struct sd_run *run)
     struct scroll *s = run->phase_state;
     char *path;
     if (s->param) {
-        char *param = sd_url_encode(s->param);
+        char *param = pk_xchecked(sb_url_escape(s->param));
         path = pk_xasprintf("/companies/scroll?scroll_param=%s", param);
         free(param);
     } else {

@@ -259,7 +259,7 @@ static void next_batch(struct sd_run *run)
     }
     e->outstanding = 1; /* held until every walk is started */
     for (size_t i = 0; i < e->n; i++) {
-        char *contact = sd_url_encode(e->users[i].contact_id);
+        char *contact = pk_xchecked(sb_url_escape(e->users[i].contact_id));
         char *path = pk_xasprintf("/events?type=user&intercom_user_id=%s", contact);
         free(contact);
         sb_intercom_request req = {.method = "GET", .path = path};

@@ -1,7 +1,7 @@
 /*
  * sd_util.h - startdeliver's own helpers (allocation and JSON members come
- * from plugins/common/plugin_kit.h): optional strings and timestamps, and URL
- * encoding.
+ * from plugins/common/plugin_kit.h, escaping from the SDK's helpers): optional
+ * strings and timestamps.
  *
  * No host calls here, so the unit tests link it directly.
  */
@@ -20,8 +20,5 @@ char *sd_strdup_or_null(const char *s);
 
 /** Add an integer member, or null when @p value is 0 (for optional timestamps). */
 void sd_add_time(json_object *o, const char *key, int64_t value);
-
-/** @p s percent-encoded for a URL query value. Caller frees. */
-char *sd_url_encode(const char *s);
 
 #endif
