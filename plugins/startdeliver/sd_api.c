@@ -20,6 +20,14 @@
 
 /* ---- request helpers ---- */
 
+/* Route arguments: the kind of record a handler shared by the users and customers routes serves. */
+static enum sd_record_kind user_records = SD_RECORD_USER, customer_records = SD_RECORD_CUSTOMER;
+
+static enum sd_record_kind route_kind(const sb_http_request *req)
+{
+    return *(const enum sd_record_kind *)req->route_arg;
+}
+
 /* What a route needs about its installation, valid for the handler's duration. */
 struct call {
     struct sd_plugin *sd;
@@ -214,9 +222,10 @@ static sb_status store_records(struct call *c, enum sd_record_kind kind, json_ob
     return reply(c, 200, o);
 }
 
-static sb_status put_record(struct sd_plugin *sd, const sb_http_request *req, sb_result *result,
-                            enum sd_record_kind kind)
+static sb_status route_record_put(void *state, const sb_http_request *req, sb_result *result)
 {
+    struct sd_plugin *sd = state;
+    enum sd_record_kind kind = route_kind(req);
     struct call c;
     if (!open_call(sd, req, &c, result))
         return SB_FAIL;
@@ -229,9 +238,10 @@ static sb_status put_record(struct sd_plugin *sd, const sb_http_request *req, sb
     return st;
 }
 
-static sb_status bulk_records(struct sd_plugin *sd, const sb_http_request *req, sb_result *result,
-                              enum sd_record_kind kind)
+static sb_status route_records_post(void *state, const sb_http_request *req, sb_result *result)
 {
+    struct sd_plugin *sd = state;
+    enum sd_record_kind kind = route_kind(req);
     struct call c;
     if (!open_call(sd, req, &c, result))
         return SB_FAIL;
@@ -268,9 +278,10 @@ static sb_status bulk_records(struct sd_plugin *sd, const sb_http_request *req, 
     return st;
 }
 
-static sb_status get_record(struct sd_plugin *sd, const sb_http_request *req, sb_result *result,
-                            enum sd_record_kind kind)
+static sb_status route_record_get(void *state, const sb_http_request *req, sb_result *result)
 {
+    struct sd_plugin *sd = state;
+    enum sd_record_kind kind = route_kind(req);
     struct call c;
     if (!open_call(sd, req, &c, result))
         return SB_FAIL;
@@ -301,9 +312,10 @@ static int list_record(void *arg, const char *key, json_object *value)
     return full;
 }
 
-static sb_status list_records(struct sd_plugin *sd, const sb_http_request *req, sb_result *result,
-                              enum sd_record_kind kind)
+static sb_status route_records_list(void *state, const sb_http_request *req, sb_result *result)
 {
+    struct sd_plugin *sd = state;
+    enum sd_record_kind kind = route_kind(req);
     struct call c;
     if (!open_call(sd, req, &c, result))
         return SB_FAIL;
@@ -311,46 +323,6 @@ static sb_status list_records(struct sd_plugin *sd, const sb_http_request *req, 
                              .kind = kind};
     return list_collection(&c, kind == SD_RECORD_USER ? SD_USERS : SD_CUSTOMERS, NULL, list_record,
                            &rs.scan, result);
-}
-
-static sb_status route_user_put(void *state, const sb_http_request *req, sb_result *result)
-{
-    return put_record(state, req, result, SD_RECORD_USER);
-}
-
-static sb_status route_users_post(void *state, const sb_http_request *req, sb_result *result)
-{
-    return bulk_records(state, req, result, SD_RECORD_USER);
-}
-
-static sb_status route_user_get(void *state, const sb_http_request *req, sb_result *result)
-{
-    return get_record(state, req, result, SD_RECORD_USER);
-}
-
-static sb_status route_users_list(void *state, const sb_http_request *req, sb_result *result)
-{
-    return list_records(state, req, result, SD_RECORD_USER);
-}
-
-static sb_status route_customer_put(void *state, const sb_http_request *req, sb_result *result)
-{
-    return put_record(state, req, result, SD_RECORD_CUSTOMER);
-}
-
-static sb_status route_customers_post(void *state, const sb_http_request *req, sb_result *result)
-{
-    return bulk_records(state, req, result, SD_RECORD_CUSTOMER);
-}
-
-static sb_status route_customer_get(void *state, const sb_http_request *req, sb_result *result)
-{
-    return get_record(state, req, result, SD_RECORD_CUSTOMER);
-}
-
-static sb_status route_customers_list(void *state, const sb_http_request *req, sb_result *result)
-{
-    return list_records(state, req, result, SD_RECORD_CUSTOMER);
 }
 
 static sb_status route_customer_health(void *state, const sb_http_request *req, sb_result *result)
@@ -616,14 +588,14 @@ const sb_route sd_routes[] = {
     {"POST", "/sync", route_sync, 0, NULL},
     {"GET", "/status", route_status, 0, NULL},
     {"POST", "/revoke", route_revoke, 0, NULL},
-    {"POST", "/users", route_users_post, 0, NULL},
-    {"GET", "/users", route_users_list, 0, NULL},
-    {"PUT", "/users/{id}", route_user_put, 0, NULL},
-    {"GET", "/users/{id}", route_user_get, 0, NULL},
-    {"POST", "/customers", route_customers_post, 0, NULL},
-    {"GET", "/customers", route_customers_list, 0, NULL},
-    {"PUT", "/customers/{id}", route_customer_put, 0, NULL},
-    {"GET", "/customers/{id}", route_customer_get, 0, NULL},
+    {"POST", "/users", route_records_post, 0, &user_records},
+    {"GET", "/users", route_records_list, 0, &user_records},
+    {"PUT", "/users/{id}", route_record_put, 0, &user_records},
+    {"GET", "/users/{id}", route_record_get, 0, &user_records},
+    {"POST", "/customers", route_records_post, 0, &customer_records},
+    {"GET", "/customers", route_records_list, 0, &customer_records},
+    {"PUT", "/customers/{id}", route_record_put, 0, &customer_records},
+    {"GET", "/customers/{id}", route_record_get, 0, &customer_records},
     {"GET", "/customers/{id}/health", route_customer_health, 0, NULL},
     {"GET", "/tickets", route_tickets, 0, NULL},
     {"GET", "/tickets/{id}", route_ticket_get, 0, NULL},
