@@ -12,6 +12,7 @@
 #include "abi.h"
 #include "host.h"
 #include "intercom.h"
+#include "outbound.h"
 #include "log.h"
 #include "router.h"
 #include "server.h"
@@ -394,6 +395,8 @@ struct plugin_registry *plugins_load(struct server *srv, bool init_plugins,
             host_cancel_timers(p);
             if (srv->intercom)
                 intercom_cancel_plugin(srv->intercom, p);
+            if (srv->outbound)
+                outbound_cancel_plugin(srv->outbound, p);
             plugin_free(p);
             continue;
         }
@@ -416,6 +419,8 @@ void plugins_shutdown(struct plugin_registry *reg)
         host_cancel_timers(p);
         if (p->srv->intercom)
             intercom_cancel_plugin(p->srv->intercom, p);
+        if (p->srv->outbound)
+            outbound_cancel_plugin(p->srv->outbound, p);
         p->desc.shutdown(p->state);
         p->running = false;
         log_info("plugins", "plugin %s shut down", p->name);
