@@ -1,29 +1,61 @@
 /*
- * Records on a mock host: indexes follow users, conversations land in exactly
+ * Records on the SDK's testing kit: indexes follow users, conversations land in exactly
  * one of tickets and skipped, users are created once, health counts follow
  * the product's current user-to-customer mapping, companies map to customers.
  */
 #include "unit.h"
 
-#include "mock_host.h"
 #include "sd_records.h"
 #include "sd_util.h"
 
-#define INST 7
+#include <switchboard/testing.h>
+
 #define NOW_S 1800000000
 
 static struct sd_plugin plugin;
 static struct sd_settings settings;
 static struct sd_env env;
 
+/* The record code needs only the host table: a descriptor with nothing but a lifecycle. */
+static sb_status records_init(sb_plugin *self, const sb_host *host, json_object *config,
+                              void **state, sb_result *result)
+{
+    (void)self, (void)host, (void)config, (void)result;
+    *state = NULL;
+    return SB_OK;
+}
+
+static void records_shutdown(void *state)
+{
+    (void)state;
+}
+
+static const sb_plugin_descriptor records_descriptor = {
+    SB_DESCRIPTOR_HEADER,
+    .name = "startdeliver",
+    .version = "test",
+    .init = records_init,
+    .shutdown = records_shutdown,
+};
+
+static sbt_kit *kit;
+static sb_installation_id inst;
+
 static void setup(bool create_users)
 {
-    mock_host_reset();
-    mock_host_set_now_ms((int64_t)NOW_S * 1000);
-    plugin = (struct sd_plugin){.self = mock_plugin(), .host = mock_host()};
+    char err[256];
+    sbt_free(kit);
+    kit = sbt_new(&records_descriptor, err, sizeof err);
+    if (!kit || sbt_start(kit, NULL) != SB_OK) {
+        fprintf(stderr, "testing kit: %s\n", kit ? sbt_result(kit)->message : err);
+        exit(2);
+    }
+    sbt_clock_set(kit, (int64_t)NOW_S * 1000);
+    inst = sbt_install(kit, "ws1");
+    plugin = (struct sd_plugin){.self = sbt_plugin(kit), .host = sbt_host(kit)};
     sd_settings_parse(NULL, &settings);
     settings.create_users = create_users;
-    env = (struct sd_env){&plugin, INST, &settings, "ws1", "EU", "run-1"};
+    env = (struct sd_env){&plugin, inst, &settings, "ws1", "EU", "run-1"};
 }
 
 static void store(enum sd_record_kind kind, const char *text)
@@ -40,7 +72,7 @@ static void store(enum sd_record_kind kind, const char *text)
 
 static json_object *doc(const char *collection, const char *key)
 {
-    return sd_get(&plugin, INST, collection, key);
+    return sd_get(&plugin, inst, collection, key);
 }
 
 static bool exists(const char *collection, const char *key)
@@ -91,7 +123,7 @@ static void test_indexes_follow_the_user(void)
     store(SD_RECORD_USER, "{\"id\":\"u2\",\"email\":\"ann@y.io\"}");
     store(SD_RECORD_USER, "{\"id\":\"u1\",\"email\":\"ann@z.io\"}");
     CHECK_STR(field(SD_USER_EMAILS, "ann@y.io", "user_id"), "u2");
-    CHECK_INT(mock_host_count(INST, SD_CUSTOMER_USERS), 0);
+    CHECK_INT(sbt_doc_count(kit, inst, SD_CUSTOMER_USERS), 0);
     CHECK_STR(field(SD_USERS, "u1", "origin"), "product");
 }
 
@@ -120,7 +152,7 @@ static void test_skipped_then_matched(void)
     CHECK_INT(place(conversation("200", "open", 0, "c9", NULL), &contact), SD_NOT_PLACED);
     CHECK(exists(SD_SKIPPED, "200"));
     CHECK(!exists(SD_TICKETS, "200"));
-    CHECK_INT(mock_host_count(INST, SD_USERS), 0);
+    CHECK_INT(sbt_doc_count(kit, inst, SD_USERS), 0);
     store(SD_RECORD_USER, "{\"id\":\"u7\",\"email\":\"bob@x.io\"}");
     CHECK_INT(place(conversation("200", "open", 0, "c9", NULL), &contact), SD_PLACED);
     CHECK(!exists(SD_SKIPPED, "200"));
@@ -152,7 +184,7 @@ static void test_created_once_with_company_customer(void)
                                  .company_id = "co1"};
     CHECK_INT(place(conversation("400", "open", 0, "c5", NULL), &contact), SD_PLACED_NEW_USER);
     CHECK_INT(place(conversation("401", "open", 0, "c5", NULL), &contact), SD_PLACED);
-    CHECK_INT(mock_host_count(INST, SD_USERS), 1);
+    CHECK_INT(sbt_doc_count(kit, inst, SD_USERS), 1);
     /* the created user matches by email from now on, so it is found, not recreated */
     CHECK_STR(field(SD_USERS, "intercom-c5", "email"), "dee@x.io");
     CHECK_STR(field(SD_USERS, "intercom-c5", "customer_id"), "acme");
@@ -178,7 +210,7 @@ static void test_companies_unmatched_without_create(void)
     CHECK_INT(sd_company_store(&env, bad), SD_COMPANY_INVALID);
     CHECK_STR(field(SD_COMPANIES, "co2", "customer_id"), "(null)");
     CHECK_STR(field(SD_CUSTOMERS, "acme", "intercom_company_id"), "co1");
-    CHECK_INT(mock_host_count(INST, SD_CUSTOMERS), 1);
+    CHECK_INT(sbt_doc_count(kit, inst, SD_CUSTOMERS), 1);
     json_object_put(a);
     json_object_put(b);
     json_object_put(bad);
@@ -251,6 +283,6 @@ int main(void)
     RUN(test_companies_unmatched_without_create);
     RUN(test_health_follows_the_product_mapping);
     RUN(test_ticket_view_status_is_live);
-    mock_host_reset();
+    sbt_free(kit);
     UNIT_DONE();
 }
