@@ -35,6 +35,16 @@ BUNDLED_PLUGIN_DIR = Path(os.environ.get("SWITCHBOARD_PLUGIN_DIR", BUILD / "plug
 
 sys.path.insert(0, str(REPO / "tests" / "fake_intercom"))
 
+
+def sdk_header_version():
+    """(SB_SDK_VERSION, "major.minor") as the SDK header states them: the one source of both."""
+    text = (REPO / "sdk" / "include" / "switchboard" / "switchboard.h").read_text()
+    release = re.search(r'^#define SB_SDK_VERSION "([^"]+)"', text, re.M).group(1)
+    major = re.search(r"^#define SB_ABI_MAJOR (\d+)", text, re.M).group(1)
+    minor = re.search(r"^#define SB_ABI_MINOR (\d+)", text, re.M).group(1)
+    return release, f"{major}.{minor}"
+
+
 CLIENT_ID = "test-client"
 CLIENT_SECRET = "test-secret"
 API_KEY = "test-api-key"
