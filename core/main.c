@@ -69,8 +69,9 @@ static int parse_args(int argc, char **argv, struct options *o)
         case OPT_STRICT: o->strict_plugins = true; break;
         case OPT_ROTATE_KEY: o->rotate_key = true; break;
         case 'V':
-            printf("switchboard %s (plugin SDK %s, ABI %d.%d)\n", SWITCHBOARD_VERSION,
-                   SB_SDK_VERSION, SB_ABI_MAJOR, SB_ABI_MINOR);
+            /* One version: Switchboard's release is its SDK's (SB_SDK_VERSION). */
+            printf("switchboard %s (plugin SDK ABI %d.%d)\n", SB_SDK_VERSION, SB_ABI_MAJOR,
+                   SB_ABI_MINOR);
             exit(0);
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;

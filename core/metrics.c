@@ -174,7 +174,7 @@ void metrics_handle(struct server *srv, struct http_request *req)
     buf_printf(&b, "switchboard_uptime_seconds %.3f\n",
                (double)(time_now_ms() - srv->started_ms) / 1000.0);
     family(&b, "switchboard_build_info", "gauge", "Version information.");
-    buf_printf(&b, "switchboard_build_info{version=\"%s\",abi=\"%d.%d\"} 1\n", SWITCHBOARD_VERSION,
+    buf_printf(&b, "switchboard_build_info{version=\"%s\",abi=\"%d.%d\"} 1\n", SB_SDK_VERSION,
                SB_ABI_MAJOR, SB_ABI_MINOR);
     http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
     buf_free(&b);
