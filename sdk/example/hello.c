@@ -174,8 +174,8 @@ static sb_status route_stats(void *state, const sb_http_request *req, sb_result 
 }
 
 static const sb_route routes[] = {
-    {"GET", "/stats", route_stats, 0},
-    {NULL, NULL, NULL, 0},
+    {.method = "GET", .pattern = "/stats", .handler = route_stats},
+    {.method = NULL},
 };
 
 /* ---- lifecycle ---- */
