@@ -61,9 +61,12 @@ class Requests(ClientTestCase):
         self.assertEqual(res["attempts"], 1)
 
     def test_bad_requests_fail_without_sending(self):
+        """A wrong call is refused at once (0, no callback): nothing is sent."""
         before = len(self.fake.requests)
-        self.assertEqual(self.call("FETCH", "/admins")["error_code"], "invalid_request")
-        self.assertEqual(self.call("GET", "admins")["error_code"], "invalid_request")
+        for method, path in (("FETCH", "/admins"), ("GET", "admins")):
+            r = self.srv.api("testplug", "POST", "/intercom", workspace="ws1",
+                             json_body={"method": method, "path": path})
+            self.assertEqual((r.status, r.json()["error"]["code"]), (400, "wrong_call"))
         self.assertEqual(len(self.fake.requests), before)
 
 

@@ -14,7 +14,8 @@ struct state {
     const sb_host *host;
 };
 
-static const char *const event_modes[] = {"ok", "retry", "fail", "pending", "call", NULL};
+static const char *const event_modes[] = {"ok", "retry", "fail", "pending", "call",
+                                          "checkpoint", NULL};
 static const char *const canvas_modes[] = {"ok", "late", "slow_ok", "invalid", "fail", NULL};
 
 static const sb_setting settings[] = {
@@ -75,6 +76,19 @@ static const char *str_member(json_object *o, const char *key)
 {
     json_object *v;
     return o && json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+static int64_t int_member(json_object *o, const char *key, int64_t fallback)
+{
+    json_object *v;
+    return o && json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : fallback;
+}
+
+/* Answer with @p body and release it (respond borrows). */
+static void answer(struct state *s, sb_reply_token reply, int status, json_object *body)
+{
+    s->host->respond(s->self, reply, status, body);
+    json_object_put(body);
 }
 
 /* ---- lifecycle ---- */
@@ -179,6 +193,8 @@ static sb_status on_event(void *state, const sb_event *ev, sb_result *result)
     json_object_object_add(v, "job", json_object_new_int64((int64_t)ev->job));
     const char *item_id = str_member(ev->item, "id");
     json_object_object_add(v, "item_id", item_id ? json_object_new_string(item_id) : NULL);
+    json_object_object_add(v, "checkpoint",
+                           ev->checkpoint ? json_object_get(ev->checkpoint) : NULL);
     /* One document per delivery, in time order (a replay starts again at attempt 1). */
     char key[192];
     snprintf(key, sizeof key, "%s#%013lld-%u", ev->notification_id,
@@ -191,6 +207,13 @@ static sb_status on_event(void *state, const sb_event *ev, sb_result *result)
         st = sb_result_set(result, SB_RETRY, "event_mode is retry");
     } else if (strcmp(mode, "fail") == 0) {
         st = sb_result_set(result, SB_FAIL, "event_mode is fail");
+    } else if (strcmp(mode, "checkpoint") == 0 && !ev->checkpoint) {
+        /* The first delivery leaves a mark and asks again; the next one finds it. */
+        json_object *cp = obj();
+        json_object_object_add(cp, "seen_at_attempt", json_object_new_int((int)ev->attempt));
+        s->host->job_checkpoint(s->self, ev->job, cp);
+        json_object_put(cp);
+        st = sb_result_set(result, SB_RETRY, "checkpoint saved, come back");
     } else if (strcmp(mode, "pending") == 0 || strcmp(mode, "call") == 0) {
         struct pending_event *p = calloc(1, sizeof *p);
         p->s = s;
@@ -213,6 +236,37 @@ static sb_status on_event(void *state, const sb_event *ev, sb_result *result)
 
 /* ---- jobs ---- */
 
+/*
+ * A resumable job: each run does one step after the checkpoint's and saves
+ * it. Before payload.until it asks to be retried; at until it ends as
+ * payload.final says ("pending": never completes, for crash tests; "fail";
+ * "gone"; else ok); past until (a replay) it is done.
+ */
+static sb_status run_steps(struct state *s, const sb_job *job, sb_result *result)
+{
+    int64_t step = int_member(job->checkpoint, "step", 0) + 1;
+    int64_t until = int_member(job->payload, "until", 1);
+    json_object *cp = obj();
+    json_object_object_add(cp, "step", json_object_new_int64(step));
+    int rc = s->host->job_checkpoint(s->self, job->id, cp);
+    json_object_put(cp);
+    if (rc != 0)
+        return sb_result_fail(result, SB_FAIL, "checkpoint_refused", "job_checkpoint failed");
+    if (step < until)
+        return sb_result_set(result, SB_RETRY, "step %lld of %lld done", (long long)step,
+                             (long long)until);
+    const char *final = step == until ? str_member(job->payload, "final") : NULL;
+    if (final && strcmp(final, "pending") == 0)
+        return SB_PENDING;
+    if (final && strcmp(final, "fail") == 0)
+        return sb_result_fail(result, SB_FAIL, "step_failed", "the last step failed");
+    if (final && strcmp(final, "gone") == 0) {
+        result->http_status = 410;
+        return sb_result_set(result, SB_FAIL, "what the steps were about is gone");
+    }
+    return SB_OK;
+}
+
 static sb_status on_job(void *state, const sb_job *job, sb_result *result)
 {
     struct state *s = state;
@@ -224,7 +278,11 @@ static sb_status on_job(void *state, const sb_job *job, sb_result *result)
     json_object_object_add(v, "attempt", json_object_new_int((int)job->attempt));
     json_object_object_add(v, "at", json_object_new_int64(s->host->now_ms(s->self)));
     json_object_object_add(v, "payload", job->payload ? json_object_get(job->payload) : NULL);
+    json_object_object_add(v, "checkpoint",
+                           job->checkpoint ? json_object_get(job->checkpoint) : NULL);
     record(s, job->installation, strcmp(job->type, "tick") == 0 ? "ticks" : "work", key, v);
+    if (strcmp(job->type, "steps") == 0)
+        return run_steps(s, job, result);
     const char *outcome = str_member(job->payload, "outcome");
     if (outcome && strcmp(outcome, "retry") == 0)
         return sb_result_set(result, SB_RETRY, "payload asked to retry");
@@ -276,11 +334,25 @@ struct call_ctx {
     struct state *s;
     sb_reply_token reply;
     json_object *pages;
+    int64_t stop_after; /* pages; 0: walk to the end */
 };
 
-static json_object *response_json(const sb_intercom_response *res)
+static json_object *response_json(struct state *s, const sb_intercom_response *res)
 {
     json_object *o = obj();
+    json_object_object_add(o, "kind", json_object_new_string(sb_error_kind_name(res->kind)));
+    json_object_object_add(o, "retry_after_s", json_object_new_int64(res->retry_after_s));
+    if (res->kind != SB_ERR_NONE) {
+        sb_result r = {0};
+        sb_status st = s->host->result_from_error(s->self, res, "calling Intercom", &r);
+        json_object *c = obj();
+        json_object_object_add(c, "status", json_object_new_int((int)st));
+        json_object_object_add(c, "message", json_object_new_string(r.message));
+        json_object_object_add(c, "code", json_object_new_string(r.code));
+        json_object_object_add(c, "http_status", json_object_new_int(r.http_status));
+        json_object_object_add(c, "retry_after_s", json_object_new_int64(r.retry_after_s));
+        json_object_object_add(o, "classified", c);
+    }
     json_object_object_add(o, "status", json_object_new_int(res->status));
     json_object_object_add(o, "error_code",
                            res->error_code ? json_object_new_string(res->error_code) : NULL);
@@ -294,7 +366,7 @@ static json_object *response_json(const sb_intercom_response *res)
 static void intercom_done(void *arg, const sb_intercom_response *res)
 {
     struct call_ctx *c = arg;
-    json_object *o = response_json(res);
+    json_object *o = response_json(c->s, res);
     c->s->host->respond(c->s->self, c->reply, 200, o);
     json_object_put(o);
     free(c);
@@ -319,7 +391,13 @@ static sb_status route_intercom(void *state, const sb_http_request *req, sb_resu
     struct call_ctx *c = calloc(1, sizeof *c);
     c->s = s;
     c->reply = req->reply;
-    s->host->intercom_request(s->self, req->installation, &ireq, intercom_done, c);
+    /* "installation" names another (unknown, foreign) installation to call for. */
+    sb_installation_id inst = int_member(req->body, "installation", req->installation);
+    if (!s->host->intercom_request(s->self, inst, &ireq, intercom_done, c)) {
+        free(c); /* a wrong call: the callback never runs */
+        result->http_status = 400;
+        return sb_result_fail(result, SB_FAIL, "wrong_call", "intercom_request returned 0");
+    }
     return SB_PENDING;
 }
 
@@ -339,13 +417,15 @@ static sb_status page_cb(void *arg, const sb_intercom_response *page, json_objec
     }
     json_object_object_add(o, "ids", ids);
     json_object_array_add(c->pages, o);
-    return SB_OK;
+    return c->stop_after && (int64_t)json_object_array_length(c->pages) >= c->stop_after
+               ? SB_FAIL
+               : SB_OK;
 }
 
 static void walk_done(void *arg, const sb_intercom_response *res)
 {
     struct call_ctx *c = arg;
-    json_object *o = response_json(res);
+    json_object *o = response_json(c->s, res);
     json_object_object_del(o, "body");
     json_object_object_add(o, "pages", c->pages);
     c->s->host->respond(c->s->self, c->reply, 200, o);
@@ -369,8 +449,15 @@ static sb_status route_paginate(void *state, const sb_http_request *req, sb_resu
     c->s = s;
     c->reply = req->reply;
     c->pages = json_object_new_array();
-    s->host->intercom_paginate(s->self, req->installation, &ireq,
-                               str_member(req->body, "starting_after"), page_cb, walk_done, c);
+    c->stop_after = int_member(req->body, "stop_after", 0);
+    if (!s->host->intercom_paginate(s->self, req->installation, &ireq,
+                                    str_member(req->body, "starting_after"), page_cb, walk_done,
+                                    c)) {
+        json_object_put(c->pages);
+        free(c); /* a wrong call: the callbacks never run */
+        result->http_status = 400;
+        return sb_result_fail(result, SB_FAIL, "wrong_call", "intercom_paginate returned 0");
+    }
     return SB_PENDING;
 }
 
@@ -448,6 +535,120 @@ static sb_status route_silent(void *state, const sb_http_request *req, sb_result
     return SB_PENDING; /* never answers: the host's deadline must */
 }
 
+/* Fails without answering, as the body says: status "fail" or "retry", code, http_status. */
+static sb_status route_fail_code(void *state, const sb_http_request *req, sb_result *result)
+{
+    (void)state;
+    const char *status = str_member(req->body, "status");
+    result->http_status = (int)int_member(req->body, "http_status", 0);
+    result->retry_after_s = (uint32_t)int_member(req->body, "retry_after_s", 0);
+    return sb_result_fail(result, status && strcmp(status, "retry") == 0 ? SB_RETRY : SB_FAIL,
+                          str_member(req->body, "code"), "%s",
+                          str_member(req->body, "message") ? str_member(req->body, "message")
+                                                           : "asked to fail");
+}
+
+/* One handler for several routes: which one is its sb_route.arg. */
+static sb_status route_which(void *state, const sb_http_request *req, sb_result *result)
+{
+    (void)result;
+    json_object *o = obj();
+    json_object_object_add(o, "arg", req->route_arg ? json_object_new_string(req->route_arg)
+                                                    : NULL);
+    json_object_object_add(o, "installation", json_object_new_int64(req->installation));
+    answer(state, req->reply, 200, o);
+    return SB_OK;
+}
+
+static void typed_write_done(void *arg, const sb_intercom_response *res)
+{
+    struct call_ctx *c = arg;
+    answer(c->s, c->reply, 200, response_json(c->s, res));
+    free(c);
+}
+
+/* Typed writes: {"write": "attributes", "object": "contact"|..., "id", "attributes"} or
+   {"write": "reply", "id", "reply": "note"|"comment", "body", "admin_id"}. */
+static sb_status route_typed_write(void *state, const sb_http_request *req, sb_result *result)
+{
+    struct state *s = state;
+    const char *write = str_member(req->body, "write"), *id = str_member(req->body, "id");
+    struct call_ctx *c = calloc(1, sizeof *c);
+    c->s = s;
+    c->reply = req->reply;
+    sb_request_id sent = 0;
+    if (write && strcmp(write, "attributes") == 0) {
+        static const char *const objects[] = {"contact", "company", "conversation"};
+        const char *object = str_member(req->body, "object");
+        int type = 99; /* an unknown object type is a wrong call */
+        for (int i = 0; object && i < 3; i++)
+            if (strcmp(object, objects[i]) == 0)
+                type = i;
+        json_object *attributes = NULL;
+        json_object_object_get_ex(req->body, "attributes", &attributes);
+        sent = s->host->set_attributes(s->self, req->installation, (sb_object_type)type, id,
+                                       attributes, typed_write_done, c);
+    } else if (write && strcmp(write, "reply") == 0) {
+        const char *kind = str_member(req->body, "reply");
+        sent = s->host->conversation_reply(
+            s->self, req->installation, id,
+            kind && strcmp(kind, "note") == 0 ? SB_REPLY_NOTE : SB_REPLY_COMMENT,
+            str_member(req->body, "body"), str_member(req->body, "admin_id"), typed_write_done, c);
+    }
+    if (!sent) {
+        free(c);
+        result->http_status = 400;
+        return sb_result_fail(result, SB_FAIL, "wrong_call", "the typed write returned 0");
+    }
+    return SB_PENDING;
+}
+
+struct group {
+    struct state *s;
+    sb_installation_id inst;
+    int returns;
+};
+
+static int write_group(void *arg)
+{
+    struct group *g = arg;
+    json_object *v = obj();
+    json_object_object_add(v, "returns", json_object_new_int(g->returns));
+    record(g->s, g->inst, "groups", "last", v);
+    return g->returns;
+}
+
+/* transaction(): {"returns": n} -> what transaction() returned and whether the write stayed. */
+static sb_status route_transaction(void *state, const sb_http_request *req, sb_result *result)
+{
+    struct state *s = state;
+    (void)result;
+    s->host->doc_delete(s->self, req->installation, "groups", "last");
+    struct group g = {s, req->installation, (int)int_member(req->body, "returns", 0)};
+    int rc = s->host->transaction(s->self, write_group, &g);
+    json_object *kept = s->host->doc_get(s->self, req->installation, "groups", "last");
+    json_object *o = obj();
+    json_object_object_add(o, "rc", json_object_new_int(rc));
+    json_object_object_add(o, "kept", json_object_new_boolean(kept != NULL));
+    json_object_put(kept);
+    answer(s, req->reply, 200, o);
+    return SB_OK;
+}
+
+/* job_checkpoint for a job this request does not run: {"job": id} -> what it returned. */
+static sb_status route_checkpoint(void *state, const sb_http_request *req, sb_result *result)
+{
+    struct state *s = state;
+    (void)result;
+    json_object *cp = obj();
+    int rc = s->host->job_checkpoint(s->self, (sb_job_id)int_member(req->body, "job", 0), cp);
+    json_object_put(cp);
+    json_object *o = obj();
+    json_object_object_add(o, "rc", json_object_new_int(rc));
+    answer(s, req->reply, 200, o);
+    return SB_OK;
+}
+
 static const sb_route routes[] = {
     {"GET", "/docs/{collection}", route_docs, 0, NULL},
     {"POST", "/intercom", route_intercom, 0, NULL},
@@ -459,6 +660,15 @@ static const sb_route routes[] = {
     {"GET", "/public/ping", route_ping, SB_ROUTE_PUBLIC, NULL},
     {"POST", "/fail", route_fail, 0, NULL},
     {"POST", "/silent", route_silent, 0, NULL},
+    {"POST", "/fail_code", route_fail_code, 0, NULL},
+    {"GET", "/which/one", route_which, 0, "one"},
+    {"GET", "/which/two", route_which, 0, "two"},
+    {"GET", "/which/installed", route_which, SB_ROUTE_NEEDS_INSTALLATION, "installed"},
+    {"GET", "/which/public", route_which, SB_ROUTE_PUBLIC | SB_ROUTE_NEEDS_INSTALLATION,
+     "public"},
+    {"POST", "/typed_write", route_typed_write, SB_ROUTE_NEEDS_INSTALLATION, NULL},
+    {"POST", "/transaction", route_transaction, 0, NULL},
+    {"POST", "/checkpoint", route_checkpoint, 0, NULL},
     {NULL, NULL, NULL, 0, NULL},
 };
 
