@@ -59,8 +59,11 @@ bool hex_decode(const char *in, unsigned char *out, size_t out_len)
 }
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char b64std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-char *base64url_encode(const unsigned char *in, size_t len)
+/* One encoder for both alphabets: RFC 4648 section 4 (padded) and 5 (url, unpadded). */
+static char *base64_encode_with(const char *alphabet, bool pad, const unsigned char *in,
+                                size_t len)
 {
     char *out = xmalloc((len + 2) / 3 * 4 + 1);
     size_t o = 0;
@@ -70,27 +73,33 @@ char *base64url_encode(const unsigned char *in, size_t len)
             v |= (uint32_t)in[i + 1] << 8;
         if (i + 2 < len)
             v |= in[i + 2];
-        out[o++] = b64url[(v >> 18) & 63];
-        out[o++] = b64url[(v >> 12) & 63];
+        out[o++] = alphabet[(v >> 18) & 63];
+        out[o++] = alphabet[(v >> 12) & 63];
         if (i + 1 < len)
-            out[o++] = b64url[(v >> 6) & 63];
+            out[o++] = alphabet[(v >> 6) & 63];
+        else if (pad)
+            out[o++] = '=';
         if (i + 2 < len)
-            out[o++] = b64url[v & 63];
+            out[o++] = alphabet[v & 63];
+        else if (pad)
+            out[o++] = '=';
     }
     out[o] = '\0';
     return out;
 }
 
-long base64url_decode(const char *in, unsigned char *out, size_t out_cap)
+/* Decodes up to the first '=' (or the end); *end is set to where it stopped. */
+static long base64_decode_with(const char *alphabet, const char *in, const char **end,
+                               unsigned char *out, size_t out_cap)
 {
     uint32_t acc = 0;
     int bits = 0;
     size_t o = 0;
     for (; *in && *in != '='; in++) {
-        const char *p = strchr(b64url, *in);
+        const char *p = strchr(alphabet, *in);
         if (!p)
             return -1;
-        acc = (acc << 6) | (uint32_t)(p - b64url);
+        acc = (acc << 6) | (uint32_t)(p - alphabet);
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
@@ -99,7 +108,37 @@ long base64url_decode(const char *in, unsigned char *out, size_t out_cap)
             out[o++] = (unsigned char)(acc >> bits);
         }
     }
+    *end = in;
     return (long)o;
+}
+
+char *base64url_encode(const unsigned char *in, size_t len)
+{
+    return base64_encode_with(b64url, false, in, len);
+}
+
+long base64url_decode(const char *in, unsigned char *out, size_t out_cap)
+{
+    const char *end;
+    return base64_decode_with(b64url, in, &end, out, out_cap);
+}
+
+char *base64_encode(const unsigned char *in, size_t len)
+{
+    return base64_encode_with(b64std, true, in, len);
+}
+
+long base64_decode(const char *in, unsigned char *out, size_t out_cap)
+{
+    const char *end;
+    long n = base64_decode_with(b64std, in, &end, out, out_cap);
+    if (n < 0)
+        return -1;
+    /* Padded to a multiple of four characters, and nothing after the padding. */
+    size_t pad = strspn(end, "=");
+    if (end[pad] != '\0' || pad > 2 || (size_t)(end - in + (long)pad) % 4 != 0)
+        return -1;
+    return n;
 }
 
 void hmac_sha1(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[20])

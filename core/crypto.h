@@ -18,6 +18,10 @@ bool hex_decode(const char *in, unsigned char *out, size_t out_len);
 char *base64url_encode(const unsigned char *in, size_t len);
 /* Decode base64url (padding optional); returns bytes written or -1. */
 long base64url_decode(const char *in, unsigned char *out, size_t out_cap);
+/* Standard base64 with padding (RFC 4648 section 4); returns a new string. */
+char *base64_encode(const unsigned char *in, size_t len);
+/* Decode standard, padded base64 strictly; returns bytes written or -1. */
+long base64_decode(const char *in, unsigned char *out, size_t out_cap);
 
 void hmac_sha1(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[20]);
 void hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
