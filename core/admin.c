@@ -16,6 +16,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "plugins.h"
+#include "product_events.h"
 #include "router.h"
 #include "server.h"
 #include "settings.h"
@@ -83,16 +84,52 @@ static void list_plugins(struct server *srv, struct http_request *req, const str
     http_reply_json(req, 200, o);
 }
 
-static void get_plugin(struct server *srv, struct http_request *req, const struct route_match *m)
+static struct sb_plugin *plugin_param(struct server *srv, struct http_request *req,
+                                      const struct route_match *m)
 {
     struct sb_plugin *p = plugins_find(srv->plugins, route_param(m, "name"));
-    if (!p) {
+    if (!p)
         http_reply_error(req, 404, "not_found", "no plugin '%s' is loaded", route_param(m, "name"));
+    return p;
+}
+
+static void get_plugin(struct server *srv, struct http_request *req, const struct route_match *m)
+{
+    struct sb_plugin *p = plugin_param(srv, req, m);
+    if (!p)
         return;
-    }
     json_object *o = plugin_describe(p);
     json_object_object_add(o, "defaults", settings_redacted(p->desc.settings, p->defaults));
+    json_object_object_add(o, "product", product_endpoint_json(srv->products, p));
     http_reply_json(req, 200, o);
+}
+
+/* ---- product webhooks ---- */
+
+static void get_product(struct server *srv, struct http_request *req, const struct route_match *m)
+{
+    struct sb_plugin *p = plugin_param(srv, req, m);
+    if (p)
+        http_reply_json(req, 200, product_endpoint_json(srv->products, p));
+}
+
+static void enable_product(struct server *srv, struct http_request *req,
+                           const struct route_match *m)
+{
+    struct sb_plugin *p = plugin_param(srv, req, m);
+    if (!p)
+        return;
+    if (!p->cfg || !p->cfg->product.webhook_url) {
+        http_reply_error(req, 409, "not_configured", "plugins.%s.product.webhook_url is not set",
+                         p->name);
+        return;
+    }
+    char err[160];
+    if (product_endpoint_enable(srv->products, p, err, sizeof err) != 0) {
+        http_reply_error(req, 500, "store_error", "%s", err);
+        return;
+    }
+    http_reply_json(req, 200, product_endpoint_json(srv->products, p));
 }
 
 /* ---- installations ---- */
@@ -347,6 +384,8 @@ static const struct {
 } routes[] = {
     {"GET", "/admin/plugins", list_plugins},
     {"GET", "/admin/plugins/{name}", get_plugin},
+    {"GET", "/admin/plugins/{name}/product", get_product},
+    {"POST", "/admin/plugins/{name}/product/enable", enable_product},
     {"GET", "/admin/installations", list_installations},
     {"GET", "/admin/installations/{id}", get_installation},
     {"POST", "/admin/installations/{id}/revoke", revoke_installation},

@@ -19,6 +19,7 @@
 #include "installations.h"
 #include "log.h"
 #include "plugins.h"
+#include "product_events.h"
 #include "server.h"
 #include "settings.h"
 #include "store.h"
@@ -60,7 +61,8 @@ struct running_job {
     struct event *pending_timer; /* set while the plugin owes a job_complete */
 };
 
-enum outcome { OUTCOME_DONE, OUTCOME_RETRY, OUTCOME_DEAD, OUTCOME_SKIPPED };
+/* HELD: back to 'queued' for later without counting the run (product_events.h). */
+enum outcome { OUTCOME_DONE, OUTCOME_RETRY, OUTCOME_DEAD, OUTCOME_SKIPPED, OUTCOME_HELD };
 
 struct completion {
     int64_t id;
@@ -174,8 +176,9 @@ static int64_t backoff_ms(const struct config *cfg, uint32_t attempt)
     return delay / 2 + (int64_t)(r % (uint64_t)(delay / 2 + 1));
 }
 
-int64_t jobs_insert(struct jobs *jobs, const char *plugin, int64_t installation, const char *type,
-                    const char *key, json_object *payload, int64_t event_id, int64_t delay_ms)
+static int64_t insert_job(struct jobs *jobs, const char *plugin, int64_t installation,
+                          const char *type, const char *key, json_object *payload,
+                          int64_t event_id, int64_t delay_ms, int max_attempts)
 {
     struct server *srv = jobs->srv;
     sqlite3_stmt *q = store_stmt(
@@ -197,12 +200,25 @@ int64_t jobs_insert(struct jobs *jobs, const char *plugin, int64_t installation,
                           -1, SQLITE_TRANSIENT);
     if (event_id)
         sqlite3_bind_int64(q, 6, event_id);
-    sqlite3_bind_int(q, 7, srv->cfg->job_max_attempts);
+    sqlite3_bind_int(q, 7, max_attempts);
     sqlite3_bind_int64(q, 8, now + (delay_ms > 0 ? delay_ms : 0));
     sqlite3_bind_int64(q, 9, now);
     if (store_step_done(srv->store, q) != 0)
         return 0;
     return sqlite3_last_insert_rowid(store_db(srv->store));
+}
+
+int64_t jobs_insert(struct jobs *jobs, const char *plugin, int64_t installation, const char *type,
+                    const char *key, json_object *payload, int64_t event_id, int64_t delay_ms)
+{
+    return insert_job(jobs, plugin, installation, type, key, payload, event_id, delay_ms,
+                      jobs->srv->cfg->job_max_attempts);
+}
+
+int64_t jobs_insert_host(struct jobs *jobs, const char *plugin, int64_t installation,
+                         const char *type, json_object *payload, int max_attempts)
+{
+    return insert_job(jobs, plugin, installation, type, NULL, payload, 0, 0, max_attempts);
 }
 
 void jobs_kick(struct jobs *jobs)
@@ -384,7 +400,10 @@ static void run_job(struct jobs *jobs, struct job_row *row)
         postpone(jobs, row->id, "plugin is not running");
         return;
     }
-    if (row->installation) {
+    /* A product event tells of something that happened: it is delivered even after its
+       installation was revoked (the uninstall itself is such an event). */
+    bool is_product = product_job_type(row->type);
+    if (row->installation && !is_product) {
         struct installation *inst = installations_get(srv->installations, row->installation);
         if (!inst || inst->state == SB_INSTALLATION_REVOKED) {
             cancel_job(jobs, row, "installation revoked");
@@ -396,7 +415,7 @@ static void run_job(struct jobs *jobs, struct job_row *row)
         }
     }
     bool is_event = row->event_id != 0;
-    if ((is_event && !p->desc.on_event) || (!is_event && !p->desc.on_job)) {
+    if (!is_product && ((is_event && !p->desc.on_event) || (!is_event && !p->desc.on_job))) {
         cancel_job(jobs, row, is_event ? "plugin has no on_event handler"
                                        : "plugin has no on_job handler");
         return;
@@ -414,7 +433,9 @@ static void run_job(struct jobs *jobs, struct job_row *row)
 
     sb_result result = {0};
     p->callbacks++;
-    sb_status st = is_event ? call_event(jobs, p, row, &result) : call_job(p, row, &result);
+    sb_status st = is_product ? product_deliver(srv->products, p, row->id, row->payload, &result)
+                   : is_event ? call_event(jobs, p, row, &result)
+                              : call_job(p, row, &result);
     /* The handler may have completed the job itself (job_complete inside the call). */
     rj = hashmap_get_u64(jobs->running, row->id);
     if (!rj)
@@ -442,7 +463,7 @@ static void queue_completion(struct jobs *jobs, const struct running_job *rj, en
     }
     struct completion *c = &jobs->done[jobs->n_done++];
     c->id = rj->id;
-    c->attempt = rj->attempt;
+    c->attempt = outcome == OUTCOME_HELD ? rj->attempt - 1 : rj->attempt;
     c->outcome = outcome;
     c->run_at = run_at;
     c->error = error && *error ? xstrdup(error) : NULL;
@@ -451,6 +472,14 @@ static void queue_completion(struct jobs *jobs, const struct running_job *rj, en
     c->installation = rj->installation;
     c->key = rj->key ? xstrdup(rj->key) : NULL;
     host_turn_request(jobs->srv);
+}
+
+/* The job's run ended (its outcome is queued for the turn's write): forget it. */
+static void release(struct jobs *jobs, struct running_job *rj)
+{
+    hashmap_remove_u64(jobs->running, rj->id);
+    running_free(rj);
+    jobs->in_flight--;
 }
 
 static void finish(struct jobs *jobs, struct running_job *rj, sb_status status,
@@ -499,9 +528,19 @@ static void finish(struct jobs *jobs, struct running_job *rj, sb_status status,
         queue_completion(jobs, rj, OUTCOME_DEAD, 0, msg ? msg : "failed", code);
         break;
     }
-    hashmap_remove_u64(jobs->running, rj->id);
-    running_free(rj);
-    jobs->in_flight--;
+    release(jobs, rj);
+}
+
+int jobs_hold(struct jobs *jobs, struct sb_plugin *p, uint64_t job_id, const char *why,
+              int64_t recheck_ms)
+{
+    struct running_job *rj = hashmap_get_u64(jobs->running, job_id);
+    if (!rj || rj->plugin != p)
+        return -1;
+    log_debug("jobs", "job %lld (%s) held: %s", (long long)rj->id, p->name, why);
+    queue_completion(jobs, rj, OUTCOME_HELD, time_now_ms() + recheck_ms, why, NULL);
+    release(jobs, rj);
+    return 0;
 }
 
 int jobs_checkpoint(struct jobs *jobs, struct sb_plugin *p, uint64_t job_id,
@@ -706,10 +745,11 @@ static void write_completions(struct jobs *jobs)
                          : NULL;
     for (size_t i = 0; q && i < jobs->n_written; i++) {
         struct completion *c = &jobs->done[i];
-        static const char *const states[] = {"done", "queued", "dead", "skipped"};
+        static const char *const states[] = {"done", "queued", "dead", "skipped", "queued"};
         sqlite3_bind_int64(q, 1, c->id);
         sqlite3_bind_text(q, 2, states[c->outcome], -1, SQLITE_STATIC);
-        if (c->outcome == OUTCOME_RETRY)
+        bool again = c->outcome == OUTCOME_RETRY || c->outcome == OUTCOME_HELD;
+        if (again)
             sqlite3_bind_int64(q, 3, c->run_at);
         else
             sqlite3_bind_null(q, 3);
@@ -722,7 +762,7 @@ static void write_completions(struct jobs *jobs)
             break;
         }
         /* After the row left 'running': promote_next waits while its key has an active job. */
-        if (c->key && c->outcome != OUTCOME_RETRY
+        if (c->key && !again
             && promote_next(jobs, c->plugin, c->installation, c->key, now) != 0)
             q = NULL;
     }
@@ -1076,9 +1116,11 @@ int jobs_replay(struct jobs *jobs, int64_t job_id, char *err, size_t errlen)
 int jobs_cancel_installation(struct jobs *jobs, int64_t installation)
 {
     struct store *st = jobs->srv->store;
+    /* Product events are still delivered: they tell of what happened before. */
     sqlite3_stmt *q = store_stmt(st, "UPDATE jobs SET state = 'cancelled', last_error = "
                                      "'installation revoked', finished_at = ?2, updated_at = ?2 "
-                                     "WHERE installation_id = ?1 AND state IN ('queued', 'waiting')");
+                                     "WHERE installation_id = ?1 AND state IN ('queued', 'waiting')"
+                                     " AND type NOT GLOB '" PRODUCT_JOB_PREFIX "*'");
     if (!q)
         return -1;
     sqlite3_bind_int64(q, 1, installation);

@@ -35,6 +35,12 @@ void jobs_stop(struct jobs *jobs);
  */
 int64_t jobs_insert(struct jobs *jobs, const char *plugin, int64_t installation, const char *type,
                     const char *key, json_object *payload, int64_t event_id, int64_t delay_ms);
+/*
+ * A job the host runs itself instead of calling the plugin (a product
+ * delivery, see product_events.h), with its own attempt budget.
+ */
+int64_t jobs_insert_host(struct jobs *jobs, const char *plugin, int64_t installation,
+                         const char *type, json_object *payload, int max_attempts);
 void jobs_kick(struct jobs *jobs);
 /* The commit turn (host.h): a dispatch round, then the results to record; after the commit. */
 void jobs_turn(struct jobs *jobs);
@@ -43,6 +49,13 @@ void jobs_turn_done(struct jobs *jobs, bool committed);
 /* A plugin finishes a job whose handler returned SB_PENDING. */
 int jobs_complete(struct jobs *jobs, struct sb_plugin *p, uint64_t job_id, sb_status status,
                   const sb_result *result);
+/*
+ * End a running job's run without counting it: back to 'queued', due again
+ * after recheck_ms unless something releases it sooner (a disabled product
+ * webhook holds its deliveries this way).
+ */
+int jobs_hold(struct jobs *jobs, struct sb_plugin *p, uint64_t job_id, const char *why,
+              int64_t recheck_ms);
 /*
  * A plugin saves (NULL: clears) the checkpoint of a job or webhook delivery
  * it is running, in the current transaction; handed back in sb_job/sb_event

@@ -152,6 +152,17 @@ static const char *const steps[] = {
      */
     "ALTER TABLE jobs ADD COLUMN checkpoint TEXT;"
     "ALTER TABLE jobs ADD COLUMN last_error_code TEXT;",
+    /*
+     * 5: SDK 1.1 product events - deliveries are jobs the host runs itself
+     * (type 'product:<event type>'); a plugin's product webhook that answered
+     * 410 Gone stays disabled, its deliveries held, until an integrator
+     * enables it again.
+     */
+    "CREATE TABLE product_endpoints ("
+    "  plugin TEXT PRIMARY KEY,"
+    "  disabled_at INTEGER," /* ms; NULL: enabled */
+    "  disabled_reason TEXT,"
+    "  enabled_at INTEGER);",
 };
 
 int migrations_count(void)
