@@ -63,6 +63,12 @@ static sb_status check_config(json_object *config, sb_result *result)
 static sb_status init(sb_plugin *self, const sb_host *host, json_object *config, void **state,
                       sb_result *result)
 {
+    /* Bundled with the host, so a host without these is a broken build. */
+    if (!SB_HOST_HAS(host, result_from_error) || !SB_HOST_HAS(host, set_attributes)
+        || !SB_HOST_HAS(host, conversation_reply))
+        return sb_result_set(result, SB_FAIL,
+                             "the host lacks result_from_error, set_attributes or "
+                             "conversation_reply");
     struct ss_plugin *ss = pk_xcalloc(1, sizeof *ss);
     char err[256];
     if (!ss_options_parse(config, &ss->options, err, sizeof err)) {

@@ -209,7 +209,7 @@ json_object *ss_analysis_by_id(struct ss_plugin *ss, const char *id, sb_installa
 static sb_status post_note(struct ss_work *w, sb_result *result)
 {
     char *html = ss_render_analysis_note(w->doc);
-    bool started = ss_post_reply(w->ss, w->inst, w->conversation_id, "note", html,
+    bool started = ss_post_reply(w->ss, w->inst, w->conversation_id, SB_REPLY_NOTE, html,
                                  ss_work_call_done, w, result);
     free(html);
     return started ? SB_PENDING : SB_FAIL;
@@ -217,12 +217,12 @@ static sb_status post_note(struct ss_work *w, sb_result *result)
 
 static sb_status write_url(struct ss_work *w, sb_result *result)
 {
-    (void)result;
     json_object *attributes = json_object_new_object();
     sb_json_add_str(attributes, sb_json_str(w->doc, "url_attribute"), sb_json_str(w->doc, "url"));
-    ss_put_attributes(w->ss, w->inst, w->conversation_id, attributes, ss_work_call_done, w);
+    bool started = ss_put_attributes(w->ss, w->inst, w->conversation_id, attributes,
+                                     ss_work_call_done, w, result);
     json_object_put(attributes);
-    return SB_PENDING;
+    return started ? SB_PENDING : SB_FAIL;
 }
 
 static const struct ss_step analysis_steps[] = {

@@ -135,19 +135,23 @@ sb_status ss_on_event(void *state, const sb_event *ev, sb_result *result);
 
 typedef void (*ss_call_done)(void *arg, const sb_intercom_response *res);
 
-/** POST /conversations/{id}/reply as the installing admin (message_type note or comment). */
-bool ss_post_reply(struct ss_plugin *ss, sb_installation_id inst, const char *conversation_id,
-                   const char *message_type, const char *html, ss_call_done done, void *arg,
-                   sb_result *result);
-/** PUT /conversations/{id} {"custom_attributes": @p attributes} (borrowed). */
-void ss_put_attributes(struct ss_plugin *ss, sb_installation_id inst, const char *conversation_id,
-                       json_object *attributes, ss_call_done done, void *arg);
 /**
- * How a failed call ends a job: OK when the binding was revoked meanwhile
- * (nothing is left to do), RETRY for what may pass later (timeouts, 429,
- * 5xx, lost token), FAIL for the rest; fills @p result's message.
+ * A note or a comment on the conversation as the installing admin
+ * (conversation_reply). False, with @p result filled, when the host refused
+ * the call itself: @p done is not called then.
  */
-sb_status ss_call_failure(const sb_intercom_response *res, const char *what, sb_result *result);
+bool ss_post_reply(struct ss_plugin *ss, sb_installation_id inst, const char *conversation_id,
+                   sb_reply_type type, const char *html, ss_call_done done, void *arg,
+                   sb_result *result);
+/** The conversation's custom attributes (@p attributes borrowed; set_attributes); as ss_post_reply. */
+bool ss_put_attributes(struct ss_plugin *ss, sb_installation_id inst, const char *conversation_id,
+                       json_object *attributes, ss_call_done done, void *arg, sb_result *result);
+/**
+ * How a failed call ends a job: the host's classifier (result_from_error),
+ * except that a binding revoked meanwhile ends it OK: nothing is left to do.
+ */
+sb_status ss_call_failure(struct ss_plugin *ss, const sb_intercom_response *res, const char *what,
+                          sb_result *result);
 /** True when a failed attribute write is the workspace's configuration, not a passing fault. */
 bool ss_attribute_error_is_permanent(const sb_intercom_response *res);
 /** True when Intercom answered that the conversation does not exist (any more): 404 not_found. */

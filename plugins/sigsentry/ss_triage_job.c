@@ -47,7 +47,7 @@ static const char *const topic_replied = "conversation.user.replied";
 static sb_status post_triage_note(struct ss_work *w, sb_result *result)
 {
     char *html = ss_render_triage_note(w->doc);
-    bool started = ss_post_reply(w->ss, w->inst, w->conversation_id, "note", html,
+    bool started = ss_post_reply(w->ss, w->inst, w->conversation_id, SB_REPLY_NOTE, html,
                                  ss_work_call_done, w, result);
     free(html);
     return started ? SB_PENDING : SB_FAIL;
@@ -76,7 +76,7 @@ static sb_status post_public_reply(struct ss_work *w, sb_result *result)
         ss_work_set_step(w, "reply", "skipped");
         return SB_OK;
     }
-    bool started = ss_post_reply(w->ss, w->inst, w->conversation_id, "comment", html,
+    bool started = ss_post_reply(w->ss, w->inst, w->conversation_id, SB_REPLY_COMMENT, html,
                                  ss_work_call_done, w, result);
     free(html);
     return started ? SB_PENDING : SB_FAIL;
@@ -84,10 +84,11 @@ static sb_status post_public_reply(struct ss_work *w, sb_result *result)
 
 static sb_status write_attributes(struct ss_work *w, sb_result *result)
 {
-    (void)result;
     json_object *attributes = sb_json_obj(sb_json_obj(w->doc, "plan"), "attributes");
-    ss_put_attributes(w->ss, w->inst, w->conversation_id, attributes, ss_work_call_done, w);
-    return SB_PENDING;
+    return ss_put_attributes(w->ss, w->inst, w->conversation_id, attributes, ss_work_call_done, w,
+                             result)
+               ? SB_PENDING
+               : SB_FAIL;
 }
 
 struct analysis_step {
@@ -364,7 +365,7 @@ static void fetched(void *arg, const sb_intercom_response *res)
     if (ss_conversation_gone(res))
         st = ss_skip_gone_conversation(f->ss, f->inst, f->conversation_id, &result);
     else if (res->error_code)
-        st = ss_call_failure(res, "reading the conversation", &result);
+        st = ss_call_failure(f->ss, res, "reading the conversation", &result);
     else
         st = decide(f, res->body, &result);
     if (st != SB_PENDING)

@@ -137,7 +137,7 @@ void ss_work_call_done(void *arg, const sb_intercom_response *res)
             return;
         }
     } else {
-        sb_status st = ss_call_failure(res, step->what, &result);
+        sb_status st = ss_call_failure(w->ss, res, step->what, &result);
         if (st == SB_OK)
             w->ss->host->log(w->ss->self, SB_LOG_INFO, "conversation %s: %s", w->conversation_id,
                              result.message);
