@@ -19,7 +19,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #define MAX_RESTARTS 2
 
@@ -112,8 +111,7 @@ static void page_read(void *arg, const sb_intercom_response *res)
         return;
     struct scroll *s = run->phase_state;
     if (res->error_code) {
-        if (res->status == 401 || strcmp(res->error_code, "needs_reauth") == 0
-            || strcmp(res->error_code, "revoked") == 0)
+        if (sd_installation_lost(res))
             sd_run_fail_response(run, res, "scrolling companies");
         else
             restart_or_give_up(run, res);

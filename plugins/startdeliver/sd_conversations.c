@@ -238,11 +238,11 @@ static void contact_read(void *arg, const sb_intercom_response *res)
         } else {
             p->missing[f.index] = true;
         }
-    } else if (res->status == 404) {
+    } else if (res->kind == SB_ERR_NOT_FOUND) {
         p->missing[f.index] = true;
     } else if (!p->failed) {
         p->failed = true;
-        p->fail_status = sd_run_classify(res, "reading a contact", p->fail_message,
+        p->fail_status = sd_run_classify(run, res, "reading a contact", p->fail_message,
                                          sizeof p->fail_message);
     }
     if (--p->outstanding > 0)

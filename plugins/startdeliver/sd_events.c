@@ -202,7 +202,7 @@ static void walk_done(void *arg, const sb_intercom_response *res)
     struct user_walk *u = &e->users[w.index];
     bool stopped_here = res->error_code && strcmp(res->error_code, "stopped") == 0;
     if (res->error_code && !(stopped_here && u->reached_mark) && !e->failed) {
-        if (res->status == 404) {
+        if (res->kind == SB_ERR_NOT_FOUND) {
             /* Intercom knows no such user any more: nothing to import, and nothing to retry. */
             run->sd->host->log(run->sd->self, SB_LOG_INFO,
                                "installation %lld: contact %s of user %s no longer exists in "
@@ -210,7 +210,7 @@ static void walk_done(void *arg, const sb_intercom_response *res)
                                (long long)run->inst, u->contact_id, u->user_id);
         } else if (!stopped_here) {
             e->failed = true;
-            e->fail_status = sd_run_classify(res, "listing events", e->fail_message,
+            e->fail_status = sd_run_classify(run, res, "listing events", e->fail_message,
                                              sizeof e->fail_message);
         }
     }

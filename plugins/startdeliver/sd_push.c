@@ -108,19 +108,13 @@ static void push_free(void *arg)
 }
 
 /* Record an answer that ends the run once the batch's other calls are back. */
-static void note_failure(struct push *p, const sb_intercom_response *res, const char *what)
+static void note_failure(struct sd_run *run, const sb_intercom_response *res, const char *what)
 {
+    struct push *p = run->phase_state;
     if (p->failed)
         return;
     p->failed = true;
-    p->fail_status = sd_run_classify(res, what, p->fail_message, sizeof p->fail_message);
-}
-
-static bool auth_failure(const sb_intercom_response *res)
-{
-    return res->status == 401
-           || (res->error_code && (strcmp(res->error_code, "needs_reauth") == 0
-                                   || strcmp(res->error_code, "revoked") == 0));
+    p->fail_status = sd_run_classify(run, res, what, p->fail_message, sizeof p->fail_message);
 }
 
 /* Report a problem with one attribute once per run, however many records hit it. */
@@ -255,10 +249,11 @@ static void written(void *arg, const sb_intercom_response *res)
     struct item *it = &p->items[c.index];
     if (!res->error_code) {
         it->result = ITEM_WRITTEN;
-    } else if (res->status == 404) {
+    } else if (res->kind == SB_ERR_NOT_FOUND) {
         it->result = ITEM_GONE;
-    } else if (auth_failure(res) || res->status == 0 || res->status >= 500) {
-        note_failure(p, res, "writing attributes");
+    } else if (sd_installation_lost(res) || sb_error_status(res->kind) == SB_RETRY) {
+        /* Not about this record (the installation, Intercom, the network): the run stops. */
+        note_failure(run, res, "writing attributes");
     } else {
         it->result = ITEM_REFUSED;
         run->sd->host->log(run->sd->self, SB_LOG_WARN,
@@ -279,20 +274,19 @@ static void write_changes(struct sd_run *run)
         struct item *it = &p->items[i];
         if (!it->changes || json_object_object_length(it->changes) == 0)
             continue;
-        char *path = pk_xasprintf("/%s/%s", model == SD_MODEL_COMPANY ? "companies" : "contacts",
-                                  it->target);
-        json_object *body = json_object_new_object();
-        json_object_object_add(body, "custom_attributes", json_object_get(it->changes));
-        sb_intercom_request req = {.method = "PUT", .path = path, .body = body,
-                                   .flags = SB_INTERCOM_RETRY_SAFE};
         struct call *c = pk_xcalloc(1, sizeof *c);
         c->run = run;
         c->index = i;
+        sb_object_type type = model == SD_MODEL_COMPANY ? SB_OBJECT_COMPANY : SB_OBJECT_CONTACT;
+        if (!run->sd->host->set_attributes(run->sd->self, run->inst, type, it->target,
+                                           it->changes, written, c)) {
+            /* The host refused the call itself (and logged why): the target is not an id. */
+            free(c);
+            it->result = ITEM_REFUSED;
+            continue;
+        }
         p->outstanding++;
         sd_run_op_begin(run);
-        run->sd->host->intercom_request(run->sd->self, run->inst, &req, written, c);
-        json_object_put(body);
-        free(path);
     }
     if (--p->outstanding == 0)
         commit_batch(run);
@@ -322,8 +316,8 @@ static void attribute_created(void *arg, const sb_intercom_response *res)
                                json_object_new_string(sd_attr_type_name(cr->type)));
         run->counts.attributes_created++;
         run->sd->host->audit(run->sd->self, run->inst, "push", "attribute_created", cr->name);
-    } else if (auth_failure(res)) {
-        note_failure(p, res, "creating a data attribute");
+    } else if (sd_installation_lost(res)) {
+        note_failure(run, res, "creating a data attribute");
     } else {
         char message[200];
         snprintf(message, sizeof message, "the %s attribute %s could not be created (%d %s)",
@@ -471,7 +465,7 @@ static void searched(void *arg, const sb_intercom_response *res)
             it->found = true;
         }
     } else {
-        note_failure(p, res, "searching a contact");
+        note_failure(run, res, "searching a contact");
     }
     if (--p->outstanding > 0)
         return;
@@ -602,7 +596,7 @@ static void attributes_listed(void *arg, const sb_intercom_response *res)
                 json_object_object_add(p->known[c.index], name, json_object_new_string(type));
         }
     } else {
-        note_failure(p, res, "listing data attributes");
+        note_failure(run, res, "listing data attributes");
     }
     if (--p->outstanding > 0)
         return;

@@ -295,29 +295,31 @@ void sd_run_fail(struct sd_run *run, sb_status status, const char *fmt, ...)
     release(run);
 }
 
-sb_status sd_run_classify(const sb_intercom_response *res, const char *what, char *message,
-                          size_t len)
+sb_status sd_run_classify(struct sd_run *run, const sb_intercom_response *res, const char *what,
+                          char *message, size_t len)
 {
-    const char *code = res->error_code ? res->error_code : "error";
-    bool installation_gone = strcmp(code, "needs_reauth") == 0 || strcmp(code, "revoked") == 0
-                             || res->status == 401;
-    if (installation_gone) {
+    if (sd_installation_lost(res)) {
+        /* A run does not wait for the workspace to install again: it ends, and the next run
+           starts from the last successful one. */
         snprintf(message, len, "%s: the installation needs to be installed again (%s)", what,
-                 code);
+                 sb_error_kind_name(res->kind));
         return SB_FAIL;
     }
-    snprintf(message, len, "%s: Intercom answered %d %s %s", what, res->status, code,
-             res->error_message ? res->error_message : "");
-    /* Other client errors will not heal by retrying; timeouts, 5xx and 429s may. */
-    bool permanent = res->status >= 400 && res->status < 500 && res->status != 408
-                     && res->status != 409 && res->status != 429;
-    return permanent ? SB_FAIL : SB_RETRY;
+    sb_result result = {0};
+    sb_status status = run->sd->host->result_from_error(run->sd->self, res, what, &result);
+    snprintf(message, len, "%s", result.message);
+    return status;
+}
+
+bool sd_installation_lost(const sb_intercom_response *res)
+{
+    return res->kind == SB_ERR_NEEDS_REAUTH || res->kind == SB_ERR_REVOKED;
 }
 
 void sd_run_fail_response(struct sd_run *run, const sb_intercom_response *res, const char *what)
 {
     char message[256];
-    sb_status status = sd_run_classify(res, what, message, sizeof message);
+    sb_status status = sd_run_classify(run, res, what, message, sizeof message);
     sd_run_fail(run, status, "%s", message);
 }
 

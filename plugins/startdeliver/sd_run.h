@@ -106,9 +106,14 @@ void sd_run_warn(struct sd_run *run, const char *fmt, ...) SB_PRINTF(2, 3);
 void sd_run_stop_with(struct sd_run *run, sb_status status, const char *reason);
 /** End the run: the job gets @p status (RETRY resumes from the checkpoint). */
 void sd_run_fail(struct sd_run *run, sb_status status, const char *fmt, ...) SB_PRINTF(3, 4);
-/** How a failed Intercom call ends a run: RETRY or FAIL, with a message. */
-sb_status sd_run_classify(const sb_intercom_response *res, const char *what, char *message,
-                          size_t len);
+/**
+ * How a failed Intercom call ends a run, with why in @p message: FAIL when the installation
+ * was lost (the workspace must install again), else the host's classifier (result_from_error).
+ */
+sb_status sd_run_classify(struct sd_run *run, const sb_intercom_response *res, const char *what,
+                          char *message, size_t len);
+/** The failure says the installation cannot act any more (token gone, or revoked). */
+bool sd_installation_lost(const sb_intercom_response *res);
 /** End the run because of a failed Intercom call (chooses RETRY or FAIL by its error). */
 void sd_run_fail_response(struct sd_run *run, const sb_intercom_response *res, const char *what);
 

@@ -63,6 +63,9 @@ static sb_status check_config(json_object *config, sb_result *result)
 static sb_status init(sb_plugin *self, const sb_host *host, json_object *config, void **state,
                       sb_result *result)
 {
+    /* Bundled with the host, so a host without these is a broken build. */
+    if (!SB_HOST_HAS(host, result_from_error) || !SB_HOST_HAS(host, set_attributes))
+        return sb_result_set(result, SB_FAIL, "the host lacks result_from_error or set_attributes");
     int64_t overlap;
     if (parse_options(config, &overlap, result) != SB_OK)
         return SB_FAIL;

@@ -1409,8 +1409,8 @@ class Status(StartdeliverCase):
         self.api("POST", "/sync", expect=202)
         failed = wait_for(lambda: (s := self.status())["last_sync"]["result"] == "failed"
                           and s["running"] is None and s, message="a failed sync")
-        self.assertIn("searching conversations: Intercom answered 503 service_unavailable",
-                      failed["last_sync"]["error"])
+        self.assertEqual(failed["last_sync"]["error"],
+                         "searching conversations: service_unavailable: Service Unavailable (HTTP 503)")
         self.assertEqual((failed["interrupted"]["mode"], failed["interrupted"]["phase"]),
                          ("incremental", "conversations"))
         self.assertNotIn("cursor", failed["interrupted"])
