@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <switchboard/helpers.h>
 #include <switchboard/switchboard.h>
 
 struct hello {
@@ -58,10 +59,10 @@ static void note_posted(void *arg, const sb_intercom_response *res)
     struct note_call *c = arg;
     sb_result result = {0};
     sb_status status = SB_OK;
-    if (res->error_code) {
-        /* The host already retried what it safely could; let the job queue back off. */
-        snprintf(result.message, sizeof result.message, "note failed: %s", res->error_code);
-        status = res->status >= 400 && res->status < 500 && res->status != 429 ? SB_FAIL : SB_RETRY;
+    if (res->kind != SB_ERR_NONE) {
+        /* The host already retried what it safely could: its classifier says whether the job
+           queue should back off (RETRY), give up (FAIL), or skip a deleted conversation. */
+        status = c->h->host->result_from_error(c->h->self, res, "note", &result);
     } else {
         /* Record the note before counting it, so a retried job never posts twice. */
         json_object *done = json_object_new_boolean(1);
@@ -97,8 +98,11 @@ static sb_status on_event(void *state, const sb_event *ev, sb_result *result)
 
     json_object *settings = h->host->settings_get(h->self, ev->installation), *greeting;
     json_object_object_get_ex(settings, "greeting", &greeting);
-    char text[512];
-    snprintf(text, sizeof text, "<p>%s %s.</p>", json_object_get_string(greeting), who);
+    /* Both come from outside (an integrator, a customer): escape them into the HTML. */
+    char greeting_html[256], who_html[256], text[600];
+    sb_html_escape_into(greeting_html, sizeof greeting_html, json_object_get_string(greeting));
+    sb_html_escape_into(who_html, sizeof who_html, who);
+    snprintf(text, sizeof text, "<p>%s %s.</p>", greeting_html, who_html);
     json_object_put(settings);
 
     json_object *body = json_object_new_object();
@@ -106,8 +110,13 @@ static sb_status on_event(void *state, const sb_event *ev, sb_result *result)
     json_object_object_add(body, "type", json_object_new_string("admin"));
     json_object_object_add(body, "admin_id", json_object_new_string(inst.admin_id));
     json_object_object_add(body, "body", json_object_new_string(text));
-    char path[128];
-    snprintf(path, sizeof path, "/conversations/%s/reply", conversation);
+    /* The id becomes one path segment: escaped, it cannot reach another path. */
+    char id_segment[192], path[256];
+    if (sb_url_escape_into(id_segment, sizeof id_segment, conversation) >= sizeof id_segment) {
+        json_object_put(body);
+        return sb_result_set(result, SB_FAIL, "conversation id too long");
+    }
+    snprintf(path, sizeof path, "/conversations/%s/reply", id_segment);
     sb_intercom_request req = {.method = "POST", .path = path, .body = body};
 
     struct note_call *c = calloc(1, sizeof *c);
