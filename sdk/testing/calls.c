@@ -156,18 +156,23 @@ int kit_canned_add(struct sbt_kit *kit, bool intercom, const char *method, const
 
 /* ---- delivery ---- */
 
+static void deliver_next(struct sbt_kit *kit)
+{
+    struct pending p = kit->pending[kit->pending_head++];
+    if (p.walk_end)
+        kit_walk_end_deliver(kit, p.walk_end);
+    else if (p.call->service == CALL_OUTBOUND)
+        kit_outbound_deliver(kit, p.call);
+    else
+        kit_intercom_deliver(kit, p.call);
+}
+
 size_t sbt_deliver_pending(sbt_kit *kit)
 {
     size_t delivered = 0;
     /* Callbacks may queue more: the loop runs until the queue is empty. */
     while (kit->pending_head < kit->n_pending) {
-        struct pending p = kit->pending[kit->pending_head++];
-        if (p.walk_end)
-            kit_walk_end_deliver(kit, p.walk_end);
-        else if (p.call->service == CALL_OUTBOUND)
-            kit_outbound_deliver(kit, p.call);
-        else
-            kit_intercom_deliver(kit, p.call);
+        deliver_next(kit);
         delivered++;
     }
     kit->n_pending = kit->pending_head = 0;
@@ -193,14 +198,21 @@ static void call_free(struct kit_call *c)
     free(c);
 }
 
+void kit_calls_cancel(struct sbt_kit *kit)
+{
+    /* Callbacks may call again: those complete as cancelled too, in the same loop. */
+    while (kit->started && sbt_pending_count(kit)) {
+        for (size_t i = kit->pending_head; i < kit->n_pending; i++)
+            if (kit->pending[i].call)
+                kit_call_force(kit->pending[i].call, 0, SB_ERR_CANCELLED, "cancelled",
+                               "shutting down");
+        deliver_next(kit);
+    }
+    kit->n_pending = kit->pending_head = 0;
+}
+
 void kit_calls_free(struct sbt_kit *kit)
 {
-    /* Like the host before shutdown: what is still pending completes as cancelled. */
-    for (size_t i = kit->pending_head; i < kit->n_pending; i++)
-        if (kit->pending[i].call)
-            kit_call_force(kit->pending[i].call, 0, SB_ERR_CANCELLED, "cancelled", "shutting down");
-    if (kit->started)
-        sbt_deliver_pending(kit);
     for (size_t i = 0; i < kit->n_calls; i++)
         call_free(kit->calls[i]);
     free(kit->calls);

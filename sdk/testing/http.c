@@ -324,7 +324,10 @@ static int h_respond_raw(sb_plugin *self, sb_reply_token token, int status,
     if (!r)
         return -1;
     if (r->canvas) {
-        json_object *body = data ? json_tokener_parse(data) : NULL;
+        /* Canvas answers must be JSON the host can check: parsed, they go the JSON way. */
+        char *text = data ? xstrndup(data, len) : NULL;
+        json_object *body = text ? json_tokener_parse(text) : NULL;
+        free(text);
         reply_canvas(kit, r, body);
         json_object_put(body);
         return 0;

@@ -208,11 +208,14 @@ void sbt_free(sbt_kit *kit)
 {
     if (!kit)
         return;
-    /* Like the host: the plugin's timers and calls end before its shutdown. */
+    /* Like the host: the plugin's calls complete as cancelled and its timers go before its
+       shutdown; the clock is cleared again after it, for timers set on the way. */
+    kit_calls_cancel(kit);
     kit_clock_free(kit);
-    kit_calls_free(kit);
     if (kit->started)
         kit->desc.shutdown(kit->state);
+    kit_calls_free(kit);
+    kit_clock_free(kit);
     kit_jobs_free(kit);
     kit_http_free(kit);
     kit_store_free(kit);

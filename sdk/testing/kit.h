@@ -255,6 +255,8 @@ void kit_http_free(struct sbt_kit *kit);
 
 /* calls.c: Intercom, outbound, completions (see calls.h) */
 void kit_install_calls(sb_host *host);
+/* Complete every pending call as cancelled, as the host does before a shutdown. */
+void kit_calls_cancel(struct sbt_kit *kit);
 void kit_calls_free(struct sbt_kit *kit);
 
 /* Parse JSON test input; NULL input gives NULL, invalid JSON aborts the test with a message. */

@@ -63,6 +63,8 @@ static const char *refusal(struct sbt_kit *kit, const sb_outbound_request *req, 
     for (size_t i = 0; i < kit->n_allowed_hosts; i++)
         if (outbound_host_parse(kit->allowed_hosts[i], &hosts[n], why, why_len))
             n++;
+        else
+            kit_log(kit, SB_LOG_ERROR, "sbt_outbound_allow(\"%s\"): %s", kit->allowed_hosts[i], why);
     bool allowed = outbound_hosts_allow(hosts, n, &target);
     free(hosts);
     if (!allowed) {
