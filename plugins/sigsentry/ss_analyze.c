@@ -172,7 +172,8 @@ json_object *ss_analysis_run(struct ss_plugin *ss, sb_installation_id inst,
     sb_json_add_str(doc, "url_attribute", settings.attribute_analysis_url);
     json_object *steps = json_object_new_object();
     sb_json_add_str(steps, "note", "pending");
-    sb_json_add_str(steps, "url_attribute", settings.attribute_analysis_url ? "pending" : "skipped");
+    sb_json_add_str(steps, "url_attribute",
+                    settings.attribute_analysis_url ? "pending" : "skipped");
     json_object_object_add(doc, "steps", steps);
     ss_settings_clear(&settings);
     ss_analysis_free(&agg);

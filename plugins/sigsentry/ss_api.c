@@ -101,7 +101,8 @@ static json_object *binding_json(struct ss_plugin *ss, sb_installation_id inst)
     sb_json_add_bool(o, "active", ss_binding_active(ss, inst));
     json_object *state = ss_get(ss, inst, SS_BINDING, "state");
     json_object_object_add(o, "changed_at",
-                           state ? json_object_new_int64(sb_json_int(state, "changed_at", 0)) : NULL);
+                           state ? json_object_new_int64(sb_json_int(state, "changed_at", 0))
+                                 : NULL);
     sb_json_add_str(o, "reason", sb_json_str(state, "reason"));
     json_object_put(state);
     json_object *settings = ss->host->settings_get(ss->self, inst);
@@ -306,7 +307,8 @@ static sb_status ingest_logs(void *state, const sb_http_request *req, sb_result 
         json_object_put(report);
         return fail(ss, req, 503, "store_error", "the log records could not be stored; retry");
     }
-    int64_t accepted = sb_json_int(report, "accepted", 0), rejected = sb_json_int(report, "rejected", 0);
+    int64_t accepted = sb_json_int(report, "accepted", 0);
+    int64_t rejected = sb_json_int(report, "rejected", 0);
     /* Nothing usable in a non-empty batch is the sender's mistake; partial batches are 200. */
     return answer(ss, req, accepted == 0 && rejected > 0 ? 422 : 200, report);
 }

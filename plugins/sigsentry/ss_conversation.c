@@ -106,7 +106,8 @@ bool ss_conversation_facts(json_object *conversation, struct ss_conversation_fac
         if (sb_json_str(author, "name"))
             out->customer_name = pk_xstrdup(sb_json_str(author, "name"));
     }
-    json_object *parts = sb_json_arr(sb_json_obj(conversation, "conversation_parts"), "conversation_parts");
+    json_object *parts =
+        sb_json_arr(sb_json_obj(conversation, "conversation_parts"), "conversation_parts");
     size_t n = parts ? json_object_array_length(parts) : 0;
     for (size_t i = 0; i < n; i++) {
         json_object *part = json_object_array_get_idx(parts, i);

@@ -56,7 +56,8 @@ static json_object *merge_service(json_object *existing, const char *name, json_
     json_object *aliases = sb_json_arr(existing, "aliases");
     json_object_object_add(svc, "aliases",
                            aliases ? json_object_get(aliases) : json_object_new_array());
-    sb_json_add_int(svc, "records", sb_json_int(existing, "records", 0) + sb_json_int(batch, "records", 0));
+    sb_json_add_int(svc, "records",
+                    sb_json_int(existing, "records", 0) + sb_json_int(batch, "records", 0));
     json_object *levels = json_object_new_object(), *old = sb_json_obj(existing, "by_level"),
                 *add = sb_json_obj(batch, "by_level");
     for (int l = 0; l < SS_LEVEL_COUNT; l++) {
@@ -64,8 +65,10 @@ static json_object *merge_service(json_object *existing, const char *name, json_
         sb_json_add_int(levels, level, sb_json_int(old, level, 0) + sb_json_int(add, level, 0));
     }
     json_object_object_add(svc, "by_level", levels);
-    int64_t first = sb_json_int(existing, "first_seen", 0), last = sb_json_int(existing, "last_seen", 0);
-    int64_t bfirst = sb_json_int(batch, "first_seen", 0), blast = sb_json_int(batch, "last_seen", 0);
+    int64_t first = sb_json_int(existing, "first_seen", 0);
+    int64_t last = sb_json_int(existing, "last_seen", 0);
+    int64_t bfirst = sb_json_int(batch, "first_seen", 0);
+    int64_t blast = sb_json_int(batch, "last_seen", 0);
     sb_json_add_int(svc, "first_seen", first && first < bfirst ? first : bfirst);
     sb_json_add_int(svc, "last_seen", last > blast ? last : blast);
     return svc;

@@ -143,7 +143,7 @@ typedef void (*ss_call_done)(void *arg, const sb_intercom_response *res);
 bool ss_post_reply(struct ss_plugin *ss, sb_installation_id inst, const char *conversation_id,
                    sb_reply_type type, const char *html, ss_call_done done, void *arg,
                    sb_result *result);
-/** The conversation's custom attributes (@p attributes borrowed; set_attributes); as ss_post_reply. */
+/** Set the conversation's custom attributes (@p attributes borrowed); see ss_post_reply. */
 bool ss_put_attributes(struct ss_plugin *ss, sb_installation_id inst, const char *conversation_id,
                        json_object *attributes, ss_call_done done, void *arg, sb_result *result);
 /**

@@ -60,12 +60,11 @@ char *ss_render_triage_note(json_object *triage)
     ss_buf_puts(&b, "<li><b>Severity:</b> ");
     ss_buf_html(&b, sb_json_str(triage, "severity") ? sb_json_str(triage, "severity") : "low");
     ss_buf_puts(&b, " &mdash; ");
-    ss_buf_html(&b, sb_json_str(triage, "score_explanation") ? sb_json_str(triage, "score_explanation") : "");
+    ss_buf_html(&b, sb_json_str(triage, "score_explanation"));
     ss_buf_puts(&b, "</li><li><b>Affected service:</b> ");
     ss_buf_html(&b, service_label(triage, "affected_service"));
     ss_buf_puts(&b, " &mdash; ");
-    ss_buf_html(&b, sb_json_str(triage, "service_explanation") ? sb_json_str(triage, "service_explanation")
-                                                          : "");
+    ss_buf_html(&b, sb_json_str(triage, "service_explanation"));
     char *window = window_text(triage);
     ss_buf_puts(&b, "</li><li><b>Suggested log window:</b> ");
     ss_buf_html(&b, window);
@@ -88,7 +87,8 @@ char *ss_render_analysis_note(json_object *analysis)
     ss_buf_html(&b, scope);
     ss_buf_puts(&b, ", ");
     ss_buf_html(&b, window);
-    ss_buf_printf(&b, "</p><p>%lld log records read: ", (long long)sb_json_int(result, "records", 0));
+    ss_buf_printf(&b, "</p><p>%lld log records read: ",
+                  (long long)sb_json_int(result, "records", 0));
     ss_buf_html(&b, summary);
     ss_buf_puts(&b, ".</p>");
     json_object *top = sb_json_arr(result, "top");
@@ -143,11 +143,12 @@ static json_object *triage_table(json_object *triage)
     char *window = window_text(triage);
     char triaged[SS_TIME_LEN];
     human_time(triage, "triaged_at", triaged);
-    add_field(items, "Severity", sb_json_str(triage, "severity") ? sb_json_str(triage, "severity") : "low");
+    const char *severity = sb_json_str(triage, "severity");
+    const char *why = sb_json_str(triage, "score_explanation");
+    add_field(items, "Severity", severity ? severity : "low");
     add_field(items, "Affected service", service_label(triage, "affected_service"));
     add_field(items, "Log window", window);
-    add_field(items, "Why",
-              sb_json_str(triage, "score_explanation") ? sb_json_str(triage, "score_explanation") : "");
+    add_field(items, "Why", why ? why : "");
     add_field(items, "Triaged", triaged);
     free(window);
     return sb_canvas_data_table(items);
@@ -155,7 +156,8 @@ static json_object *triage_table(json_object *triage)
 
 static json_object *analysis_item(json_object *analysis)
 {
-    char *id = pk_xasprintf("analysis-%s", sb_json_str(analysis, "id") ? sb_json_str(analysis, "id") : "");
+    const char *analysis_id = sb_json_str(analysis, "id");
+    char *id = pk_xasprintf("analysis-%s", analysis_id ? analysis_id : "");
     char *summary = ss_render_analysis_summary(analysis);
     char *scope = analysis_scope(analysis);
     char when[SS_TIME_LEN];
@@ -218,7 +220,7 @@ char *ss_render_analysis_page(json_object *analysis)
                     "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;"
                     "text-align:left;vertical-align:top}code{white-space:pre-wrap}</style>"
                     "</head><body>\n<h1>SigSentry analysis</h1>\n<p>Conversation ");
-    ss_buf_html(&b, sb_json_str(analysis, "conversation_id") ? sb_json_str(analysis, "conversation_id") : "");
+    ss_buf_html(&b, sb_json_str(analysis, "conversation_id"));
     ss_buf_puts(&b, " &middot; ");
     ss_buf_html(&b, scope);
     ss_buf_puts(&b, " &middot; ");

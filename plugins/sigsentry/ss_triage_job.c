@@ -60,14 +60,14 @@ static sb_status post_public_reply(struct ss_work *w, sb_result *result)
     ss_time_human(sb_json_int(w->doc, "window_start", 0), start);
     ss_time_human(sb_json_int(w->doc, "window_end", 0), end);
     const char *service = sb_json_str(w->doc, "affected_service");
+    const char *customer = sb_json_str(w->doc, "customer_name");
     const struct ss_template_var vars[] = {
         {"severity", sb_json_str(w->doc, "severity")},
         {"affected_service", service ? service : "not identified yet"},
         {"window_start", start},
         {"window_end", end},
         {"conversation_id", w->conversation_id},
-        {"customer_name", sb_json_str(w->doc, "customer_name") ? sb_json_str(w->doc, "customer_name")
-                                                          : "there"},
+        {"customer_name", customer ? customer : "there"},
     };
     char *html = ss_template_render_html(tmpl ? tmpl : "", vars, PK_ARRAY_LEN(vars));
     if (!*html) {
@@ -344,7 +344,8 @@ static sb_status decide(struct fetch *f, json_object *conversation, sb_result *r
         json_object_put(previous);
         doc = next;
         const char *service = sb_json_str(doc, "affected_service");
-        char *detail = pk_xasprintf("revision %lld: %s, %s", (long long)sb_json_int(doc, "revision", 1),
+        char *detail = pk_xasprintf("revision %lld: %s, %s",
+                                    (long long)sb_json_int(doc, "revision", 1),
                                     sb_json_str(doc, "severity"),
                                     service ? service : "service not identified");
         ss->host->audit(ss->self, f->inst, f->conversation_id, "triaged", detail);

@@ -552,7 +552,9 @@ static sb_status route_status(void *state, const sb_http_request *req, sb_result
     sb_json_add_str(o, "status", state_name(c.inst.state));
     json_object_object_add(o, "authenticated",
                            json_object_new_boolean(c.inst.state == SB_INSTALLATION_ACTIVE));
-    sb_json_add_str(o, "revoke", c.inst.state == SB_INSTALLATION_REVOKED ? NULL : "POST /api/startdeliver/revoke");
+    sb_json_add_str(o, "revoke", c.inst.state == SB_INSTALLATION_REVOKED
+                                     ? NULL
+                                     : "POST /api/startdeliver/revoke");
     sb_json_add_str(o, "region", c.inst.region);
     json_object_object_add(o, "eu_data_hosting", json_object_new_boolean(c.settings.eu_data_hosting));
     sb_json_add_str(o, "region_warning", sd_region_mismatch(&c.settings, c.inst.region));

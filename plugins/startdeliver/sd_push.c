@@ -546,7 +546,8 @@ static int collect(void *arg, const char *key, json_object *record)
         bool has_values = json_object_object_length(desired) > 0;
         json_object_put(desired);
         it->search = has_values
-                     && sb_json_int(record, "link_checked_at", 0) < sb_json_int(record, "updated_at", 0);
+                     && sb_json_int(record, "link_checked_at", 0)
+                            < sb_json_int(record, "updated_at", 0);
     }
     return 0;
 }

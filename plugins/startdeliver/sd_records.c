@@ -142,7 +142,8 @@ int sd_record_store(const struct sd_env *env, enum sd_record_kind kind, json_obj
     if (kind == SD_RECORD_USER) {
         rc = index_email(env, id, sb_json_str(old, "email"), sb_json_str(doc, "email"));
         if (rc == 0)
-            rc = index_customer(env, id, sb_json_str(old, "customer_id"), sb_json_str(doc, "customer_id"));
+            rc = index_customer(env, id, sb_json_str(old, "customer_id"),
+                                sb_json_str(doc, "customer_id"));
     }
     if (rc == 0)
         rc = sd_put(env->sd, env->inst, collection, id, doc);
@@ -444,8 +445,9 @@ json_object *sd_ticket_view(const struct sd_env *env, json_object *ticket, int64
     json_object_deep_copy(ticket, &view, NULL);
     if (!view)
         return json_object_new_object();
-    enum sd_ticket_status status = sd_ticket_status(
-        sb_json_str(ticket, "state"), sb_json_int(ticket, "waiting_since", 0), now_s, &env->settings->rules);
+    enum sd_ticket_status status =
+        sd_ticket_status(sb_json_str(ticket, "state"), sb_json_int(ticket, "waiting_since", 0),
+                         now_s, &env->settings->rules);
     sb_json_add_str(view, "status", sd_ticket_status_name(status));
     json_object *user = sd_get(env->sd, env->inst, SD_USERS, sb_json_str(ticket, "user_id"));
     sb_json_add_str(view, "customer_id", sb_json_str(user, "customer_id"));
@@ -465,9 +467,9 @@ static int count_ticket(void *arg, const char *key, json_object *value)
 {
     struct count_ctx *c = arg;
     (void)key;
-    sd_ticket_counts_add(c->counts,
-                         sd_ticket_status(sb_json_str(value, "state"), sb_json_int(value, "waiting_since", 0),
-                                          c->now_s, &c->env->settings->rules));
+    sd_ticket_counts_add(c->counts, sd_ticket_status(sb_json_str(value, "state"),
+                                                     sb_json_int(value, "waiting_since", 0),
+                                                     c->now_s, &c->env->settings->rules));
     return 0;
 }
 

@@ -474,7 +474,8 @@ sb_status sd_sync_job(struct sd_plugin *sd, const sb_job *job, sb_result *result
         if (!run->full) {
             /* Intercom's times are whole seconds: an update in the very second the last run
                started may have come after its read, so that second is read again. */
-            run->since_s = sb_json_int(mark, "started_at", 0) / 1000 - 1 - sd->incremental_overlap_s;
+            run->since_s =
+                sb_json_int(mark, "started_at", 0) / 1000 - 1 - sd->incremental_overlap_s;
             if (run->since_s < 0)
                 run->since_s = 0;
         }
