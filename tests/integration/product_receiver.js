@@ -6,7 +6,8 @@
 //
 // Prints "control <port> hook <port>" once both listen. The hook server takes
 // deliveries on any path; the control server (JSON over HTTP) steers it:
-//   POST /answer {"status": n}  status for the next deliveries (default 200)
+//   POST /answer {"status": n}  status for the next deliveries (default 200; 0: never
+//                               answer, the request hangs)
 //   POST /down                  stop listening: new connections are refused
 //   POST /up                    listen again on the same port
 //   GET  /deliveries            every delivery so far, in arrival order
@@ -48,6 +49,7 @@ const hook = http.createServer((req, res) => {
       }
     }
     deliveries.push(record);
+    if (answerStatus === 0) return; // hangs until the sender gives up
     res.writeHead(answerStatus, { "Content-Type": "application/json" });
     res.end("{}");
   });

@@ -263,6 +263,29 @@ class Retries(ProductEventsTestCase):
         self.assertEqual(self.srv.admin("POST", "/plugins/nope/product/enable").status, 404)
 
 
+class Timeout(ProductEventsTestCase):
+    def plugin_config(self, **product):
+        return super().plugin_config(timeout_s=1, **product)
+
+    def test_a_receiver_that_never_answers_times_out_and_a_stop_abandons_cleanly(self):
+        self.receiver.answer(0)
+        self.emit("slow.one")
+        timed_out = wait_for(lambda: [j for j in self.product_jobs("queued")
+                                      if "timed out" in (j["last_error"] or "")],
+                             timeout=20, message="an attempt that timed out")
+        self.assertEqual(timed_out[0]["type"], "product:slow.one")
+        # Stopped while an attempt hangs: a clean exit (no leak under the sanitizers), and
+        # the delivery goes out after the restart.
+        wait_for(lambda: len([d for d in self.receiver.deliveries()
+                              if d["body"]["type"] == "slow.one"]) >= 2, timeout=20,
+                 message="the next attempt in flight")
+        self.assertEqual(self.srv.stop(), 0, self.srv.log_text()[-2000:])
+        self.receiver.answer(200)
+        self.srv.start()
+        self.wait_delivered("slow.one", 1)
+        self.assert_all_verified()
+
+
 class DeadAndReplay(ProductEventsTestCase):
     max_attempts = 2
 
