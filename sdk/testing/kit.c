@@ -13,7 +13,7 @@
 #define DESCRIPTOR_MIN_SIZE (offsetof(sb_plugin_descriptor, shutdown) + sizeof(void (*)(void *)))
 #define MAX_ARRAY_ELEMENTS 1024
 #define KNOWN_ROUTE_FLAGS (SB_ROUTE_PUBLIC | SB_ROUTE_NEEDS_INSTALLATION)
-#define DEFAULT_NOW_MS 1799999200000 /* 2027-01-15T08:00:00Z */
+#define DEFAULT_NOW_MS 1800000000000 /* 2027-01-15T08:00:00Z */
 
 struct sbt_kit *kit_of(sb_plugin *self, const char *call)
 {
