@@ -209,21 +209,16 @@ json_object *ss_analysis_by_id(struct ss_plugin *ss, const char *id, sb_installa
 
 static sb_status post_note(struct ss_work *w, sb_result *result)
 {
-    char *html = ss_render_analysis_note(w->doc);
-    bool started = ss_post_reply(w->ss, w->inst, w->conversation_id, SB_REPLY_NOTE, html,
-                                 ss_work_call_done, w, result);
-    free(html);
-    return started ? SB_PENDING : SB_FAIL;
+    return ss_work_reply(w, SB_REPLY_NOTE, ss_render_analysis_note(w->doc), result);
 }
 
 static sb_status write_url(struct ss_work *w, sb_result *result)
 {
     json_object *attributes = json_object_new_object();
     sb_json_add_str(attributes, sb_json_str(w->doc, "url_attribute"), sb_json_str(w->doc, "url"));
-    bool started = ss_put_attributes(w->ss, w->inst, w->conversation_id, attributes,
-                                     ss_work_call_done, w, result);
+    sb_status st = ss_work_set_attributes(w, attributes, result);
     json_object_put(attributes);
-    return started ? SB_PENDING : SB_FAIL;
+    return st;
 }
 
 static const struct ss_step analysis_steps[] = {

@@ -1,36 +1,13 @@
 /*
- * ss_intercom.c - the Intercom writes sigsentry makes, and how their
- * failures end a job. The host does not retry notes and replies (if
- * Intercom stored one but the answer was lost, sending it again would post
- * it twice), so such a failure goes back to the job queue, whose retry
- * re-reads the progress documents first. Attribute writes are idempotent
- * and the host retries them.
+ * ss_intercom.c - how failed Intercom calls end sigsentry's jobs. The host
+ * does not retry notes and replies (if Intercom stored one but the answer
+ * was lost, sending it again would post it twice), so such a failure goes
+ * back to the job queue, whose retry re-reads the progress documents first.
+ * Attribute writes are idempotent and the host retries them.
  */
 #include "ss_plugin.h"
 
 #include "ss_util.h"
-
-bool ss_post_reply(struct ss_plugin *ss, sb_installation_id inst, const char *conversation_id,
-                   sb_reply_type type, const char *html, ss_call_done done, void *arg,
-                   sb_result *result)
-{
-    if (ss->host->conversation_reply(ss->self, inst, conversation_id, type, html, NULL, done, arg))
-        return true;
-    /* The ids are checked before: what is left is an installation without an admin (logged). */
-    sb_result_set(result, SB_FAIL, "the host refused to post the %s (no admin to write as?)",
-                  type == SB_REPLY_NOTE ? "note" : "reply");
-    return false;
-}
-
-bool ss_put_attributes(struct ss_plugin *ss, sb_installation_id inst, const char *conversation_id,
-                       json_object *attributes, ss_call_done done, void *arg, sb_result *result)
-{
-    if (ss->host->set_attributes(ss->self, inst, SB_OBJECT_CONVERSATION, conversation_id,
-                                 attributes, done, arg))
-        return true;
-    sb_result_set(result, SB_FAIL, "the host refused the attribute write (see its log)");
-    return false;
-}
 
 sb_status ss_call_failure(struct ss_plugin *ss, const sb_intercom_response *res, const char *what,
                           sb_result *result)

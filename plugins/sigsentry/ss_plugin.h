@@ -131,21 +131,8 @@ json_object *ss_analysis_by_id(struct ss_plugin *ss, const char *id, sb_installa
 
 sb_status ss_on_event(void *state, const sb_event *ev, sb_result *result);
 
-/* ---- ss_intercom.c: calls shared by the triage and analysis jobs ---- */
+/* ---- ss_intercom.c: how failed calls end the triage and analysis jobs ---- */
 
-typedef void (*ss_call_done)(void *arg, const sb_intercom_response *res);
-
-/**
- * A note or a comment on the conversation as the installing admin
- * (conversation_reply). False, with @p result filled, when the host refused
- * the call itself: @p done is not called then.
- */
-bool ss_post_reply(struct ss_plugin *ss, sb_installation_id inst, const char *conversation_id,
-                   sb_reply_type type, const char *html, ss_call_done done, void *arg,
-                   sb_result *result);
-/** Set the conversation's custom attributes (@p attributes borrowed); see ss_post_reply. */
-bool ss_put_attributes(struct ss_plugin *ss, sb_installation_id inst, const char *conversation_id,
-                       json_object *attributes, ss_call_done done, void *arg, sb_result *result);
 /**
  * How a failed call ends a job: the host's classifier (result_from_error),
  * except that a binding revoked meanwhile ends it OK: nothing is left to do.

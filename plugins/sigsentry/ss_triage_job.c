@@ -46,11 +46,7 @@ static const char *const topic_replied = "conversation.user.replied";
 
 static sb_status post_triage_note(struct ss_work *w, sb_result *result)
 {
-    char *html = ss_render_triage_note(w->doc);
-    bool started = ss_post_reply(w->ss, w->inst, w->conversation_id, SB_REPLY_NOTE, html,
-                                 ss_work_call_done, w, result);
-    free(html);
-    return started ? SB_PENDING : SB_FAIL;
+    return ss_work_reply(w, SB_REPLY_NOTE, ss_render_triage_note(w->doc), result);
 }
 
 static sb_status post_public_reply(struct ss_work *w, sb_result *result)
@@ -76,19 +72,13 @@ static sb_status post_public_reply(struct ss_work *w, sb_result *result)
         ss_work_set_step(w, "reply", "skipped");
         return SB_OK;
     }
-    bool started = ss_post_reply(w->ss, w->inst, w->conversation_id, SB_REPLY_COMMENT, html,
-                                 ss_work_call_done, w, result);
-    free(html);
-    return started ? SB_PENDING : SB_FAIL;
+    return ss_work_reply(w, SB_REPLY_COMMENT, html, result);
 }
 
 static sb_status write_attributes(struct ss_work *w, sb_result *result)
 {
     json_object *attributes = sb_json_obj(sb_json_obj(w->doc, "plan"), "attributes");
-    return ss_put_attributes(w->ss, w->inst, w->conversation_id, attributes, ss_work_call_done, w,
-                             result)
-               ? SB_PENDING
-               : SB_FAIL;
+    return ss_work_set_attributes(w, attributes, result);
 }
 
 struct analysis_step {

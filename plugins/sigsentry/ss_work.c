@@ -104,6 +104,27 @@ static sb_status skip_the_rest(struct ss_work *w, sb_result *result)
     return st;
 }
 
+sb_status ss_work_reply(struct ss_work *w, sb_reply_type type, char *html, sb_result *result)
+{
+    sb_request_id started = w->ss->host->conversation_reply(
+        w->ss->self, w->inst, w->conversation_id, type, html, NULL, ss_work_call_done, w);
+    free(html);
+    if (started)
+        return SB_PENDING;
+    /* The ids are checked before: what is left is an installation without an admin (logged). */
+    return sb_result_set(result, SB_FAIL, "the host refused to post the %s (no admin to write as?)",
+                         w->current->what);
+}
+
+sb_status ss_work_set_attributes(struct ss_work *w, json_object *attributes, sb_result *result)
+{
+    if (w->ss->host->set_attributes(w->ss->self, w->inst, SB_OBJECT_CONVERSATION,
+                                    w->conversation_id, attributes, ss_work_call_done, w))
+        return SB_PENDING;
+    return sb_result_set(result, SB_FAIL, "the host refused the %s (see its log)",
+                         w->current->what);
+}
+
 void ss_work_call_done(void *arg, const sb_intercom_response *res)
 {
     struct ss_work *w = arg;

@@ -54,6 +54,14 @@ struct ss_work *ss_work_new(struct ss_plugin *ss, sb_job_id job, sb_installation
 sb_status ss_work_start(struct ss_work *w, sb_result *result);
 /** The callback every step's Intercom call must use. */
 void ss_work_call_done(void *arg, const sb_intercom_response *res);
+/**
+ * Start a step's note or comment on the conversation, as the installing
+ * admin (@p html taken over). SB_PENDING, or SB_FAIL with @p result when the
+ * host refused the call itself.
+ */
+sb_status ss_work_reply(struct ss_work *w, sb_reply_type type, char *html, sb_result *result);
+/** Start a step's write of the conversation's custom attributes (borrowed); as ss_work_reply. */
+sb_status ss_work_set_attributes(struct ss_work *w, json_object *attributes, sb_result *result);
 /** Set a step's state ("done", "failed", "skipped") and save the document. */
 int ss_work_set_step(struct ss_work *w, const char *step, const char *state);
 /** A step's state, or "skipped" when the document does not plan it. */
