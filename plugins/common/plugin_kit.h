@@ -1,8 +1,9 @@
 /*
  * plugin_kit.h - the bundled plugins' own policy, compiled into each one
  * (plugins share no code at run time): allocation that aborts on exhaustion
- * (the host's policy, see the top-level README). Everything else they share
- * comes from the SDK, so this includes <switchboard/helpers.h> for them.
+ * (the host's policy, see the top-level README) and NULL-safe string
+ * equality. Everything else they share comes from the SDK, so this includes
+ * <switchboard/helpers.h> for them.
  *
  * No host calls here, so plugins' unit tests link it directly.
  */
