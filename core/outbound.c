@@ -675,6 +675,15 @@ static void cancel_all(struct outbound *ob, struct sb_plugin *p)
 void outbound_cancel_plugin(struct outbound *ob, struct sb_plugin *p)
 {
     cancel_all(ob, p);
+    /* Nothing of the plugin is left: forget its share, which names it. */
+    for (struct client **link = &ob->clients; *link; link = &(*link)->next) {
+        if ((*link)->plugin == p) {
+            struct client *gone = *link;
+            *link = gone->next;
+            free(gone);
+            break;
+        }
+    }
 }
 
 void outbound_free(struct outbound *ob)
