@@ -8,9 +8,12 @@
  */
 #include "config.h"
 
+#include "standard_webhooks.h"
+
 #include <errno.h>
 #include <libconfig.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -472,6 +475,161 @@ static bool parse_secret(const config_setting_t *s, const char *plugin, const ch
 
 /* ---- plugins ---- */
 
+/*
+ * Product deliveries get their own attempt budget, sized so that with the
+ * default job backoff (2 s doubling to 1 h, jitter halving at worst) the last
+ * attempt comes 4.5 to 9 hours after the first: a receiver down for hours
+ * loses nothing. An integrator who shortens jobs.backoff_cap_s shortens that.
+ */
+#define PRODUCT_DEFAULT_MAX_ATTEMPTS 20
+#define PRODUCT_DEFAULT_TIMEOUT_S 15
+
+/* An http(s) URL with a host, and no credentials, spaces or fragment in it. */
+static const char *product_url_problem(const char *url)
+{
+    const char *rest = str_starts_with(url, "https://") ? url + 8
+                       : str_starts_with(url, "http://") ? url + 7
+                                                         : NULL;
+    if (!rest)
+        return "must start with https:// (or http://)";
+    size_t authority = strcspn(rest, "/?#");
+    if (authority == 0)
+        return "has no host";
+    if (memchr(rest, '@', authority))
+        return "must not carry credentials (the secret signs every delivery)";
+    for (const char *c = url; *c; c++)
+        if ((unsigned char)*c <= ' ' || *c == 0x7f || *c == '#')
+            return "must not contain spaces, control characters or a fragment";
+    return NULL;
+}
+
+static bool loopback_url(const char *url)
+{
+    const char *host = strstr(url, "://") + 3;
+    return str_starts_with(host, "127.") || str_starts_with(host, "localhost")
+           || str_starts_with(host, "[::1]");
+}
+
+static void parse_product(struct plugin_config *pc, const config_setting_t *g,
+                          struct sources *src, struct config_report *r)
+{
+    const char *file = src_file(g, src);
+    int line = src_line(g);
+    if (!config_setting_is_group(g)) {
+        config_error(r, file, line, "plugins.%s.product must be a group { ... }", pc->name);
+        return;
+    }
+    struct product_config *prod = &pc->product;
+    char *label = xasprintf("%s.product", pc->name), *secret = NULL;
+    const char *secret_file = file;
+    int secret_line = line;
+    bool url_given = false;
+    int n = config_setting_length(g);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+        const char *key = config_setting_name(s);
+        const char *sfile = src_file(s, src);
+        int sline = src_line(s);
+        if (parse_secret(s, label, "webhook_secret", &secret, src, r)) {
+            secret_file = sfile;
+            secret_line = sline;
+            continue;
+        }
+        if (strcmp(key, "webhook_url") == 0) {
+            url_given = true;
+            const char *url = config_setting_type(s) == CONFIG_TYPE_STRING
+                                  ? config_setting_get_string(s)
+                                  : NULL;
+            const char *problem = url ? product_url_problem(url) : "must be a string";
+            if (problem) {
+                config_error(r, sfile, sline, "plugins.%s.webhook_url %s", label, problem);
+                continue;
+            }
+            replace_string(&prod->webhook_url, xstrdup(url));
+            if (!str_starts_with(url, "https://") && !loopback_url(url))
+                config_warning(r, sfile, sline,
+                               "plugins.%s.webhook_url is not https: events travel unencrypted",
+                               label);
+        } else if (strcmp(key, "max_attempts") == 0 || strcmp(key, "timeout_s") == 0) {
+            bool attempts = key[0] == 'm';
+            int64_t hi = attempts ? 1000 : 120;
+            if (config_setting_type(s) != CONFIG_TYPE_INT) {
+                config_error(r, sfile, sline, "plugins.%s.%s must be an integer", label, key);
+                continue;
+            }
+            int64_t v = config_setting_get_int64(s);
+            if (v < 1 || v > hi)
+                config_error(r, sfile, sline, "plugins.%s.%s must be between 1 and %lld", label,
+                             key, (long long)hi);
+            else if (attempts)
+                prod->max_attempts = (int)v;
+            else
+                prod->timeout_s = (int)v;
+        } else {
+            config_error(r, sfile, sline, "unknown key '%s' in plugins.%s", key, label);
+        }
+    }
+    bool has_secret = secret != NULL;
+    if (secret) {
+        unsigned char key[SW_SECRET_MAX_BYTES];
+        long len = sw_secret_decode(secret, key);
+        if (len < 0) {
+            config_error(r, secret_file, secret_line,
+                         "plugins.%s.webhook_secret is not a Standard Webhooks secret "
+                         "(whsec_ followed by the base64 of %d to %d bytes)",
+                         label, SW_SECRET_MIN_BYTES, SW_SECRET_MAX_BYTES);
+        } else {
+            free(prod->webhook_key);
+            prod->webhook_key = xmalloc((size_t)len);
+            memcpy(prod->webhook_key, key, (size_t)len);
+            prod->webhook_key_len = (size_t)len;
+        }
+        OPENSSL_cleanse(key, sizeof key);
+        OPENSSL_cleanse(secret, strlen(secret));
+        free(secret);
+    }
+    if (url_given && !has_secret)
+        config_error(r, file, line, "plugins.%s has a webhook_url but no webhook_secret "
+                     "(or webhook_secret_file / webhook_secret_env)", label);
+    if (!url_given && has_secret)
+        config_error(r, file, line, "plugins.%s has a webhook secret but no webhook_url", label);
+    free(label);
+}
+
+/* outbound_hosts = [ "api.vendor.com", "http://127.0.0.1:*", ... ]: each entry checked. */
+static void parse_outbound_hosts(struct plugin_config *pc, const config_setting_t *s,
+                                 struct sources *src, struct config_report *r)
+{
+    const char *file = src_file(s, src);
+    int line = src_line(s);
+    if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+        config_error(r, file, line, "plugins.%s.outbound_hosts must be a list of hosts [ ... ]",
+                     pc->name);
+        return;
+    }
+    int n = config_setting_length(s);
+    free(pc->outbound_hosts);
+    pc->outbound_hosts = xcalloc((size_t)n + 1, sizeof *pc->outbound_hosts);
+    pc->n_outbound_hosts = 0;
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *text = config_setting_type(e) == CONFIG_TYPE_STRING
+                               ? config_setting_get_string(e)
+                               : NULL;
+        int eline = config_setting_source_line(e) ? src_line(e) : line;
+        char why[160];
+        if (!text)
+            config_error(r, file, eline, "plugins.%s.outbound_hosts[%d] must be a string",
+                         pc->name, i);
+        else if (!outbound_host_parse(text, &pc->outbound_hosts[pc->n_outbound_hosts], why,
+                                      sizeof why))
+            config_error(r, file, eline, "plugins.%s.outbound_hosts[%d] \"%s\": %s", pc->name,
+                         i, text, why);
+        else
+            pc->n_outbound_hosts++;
+    }
+}
+
 static void parse_plugin(struct plugin_config *pc, const config_setting_t *g,
                          struct sources *src, struct config_report *r)
 {
@@ -483,6 +641,8 @@ static void parse_plugin(struct plugin_config *pc, const config_setting_t *g,
     pc->settings = json_object_new_object();
     pc->settings_lines = json_object_new_object();
     pc->options = json_object_new_object();
+    pc->product.max_attempts = PRODUCT_DEFAULT_MAX_ATTEMPTS;
+    pc->product.timeout_s = PRODUCT_DEFAULT_TIMEOUT_S;
     if (!str_is_token(pc->name, 32))
         config_error(r, file, pc->line, "plugin name '%s' must be [a-z0-9_-], at most 32 chars",
                      pc->name);
@@ -517,6 +677,10 @@ static void parse_plugin(struct plugin_config *pc, const config_setting_t *g,
                 replace_string(&pc->path, resolve_path(src, sfile, v));
             else
                 replace_string(&pc->client_id, xstrdup(v));
+        } else if (strcmp(key, "product") == 0) {
+            parse_product(pc, s, src, r);
+        } else if (strcmp(key, "outbound_hosts") == 0) {
+            parse_outbound_hosts(pc, s, src, r);
         } else if (strcmp(key, "settings") == 0 || strcmp(key, "options") == 0) {
             if (type != CONFIG_TYPE_GROUP) {
                 config_error(r, sfile, line, "plugins.%s.%s must be a group { ... }", pc->name,
@@ -786,6 +950,11 @@ static void plugin_config_free(struct plugin_config *pc)
     json_object_put(pc->settings);
     json_object_put(pc->settings_lines);
     json_object_put(pc->options);
+    free(pc->product.webhook_url);
+    if (pc->product.webhook_key)
+        OPENSSL_cleanse(pc->product.webhook_key, pc->product.webhook_key_len);
+    free(pc->product.webhook_key);
+    free(pc->outbound_hosts);
     free(pc->file);
 }
 

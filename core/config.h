@@ -3,6 +3,7 @@
 #define SB_CORE_CONFIG_H
 
 #include "log.h"
+#include "outbound_hosts.h"
 #include "util.h"
 
 #include <json-c/json.h>
@@ -12,6 +13,15 @@
 enum region { REGION_US = 0, REGION_EU = 1, REGION_AU = 2, REGION_COUNT };
 const char *region_name(enum region r);
 bool region_parse(const char *name, enum region *out);
+
+/* plugins.<name>.product: where product_event() deliveries go (product_events.h). */
+struct product_config {
+    char *webhook_url;            /* NULL: no product webhook configured */
+    unsigned char *webhook_key;   /* the decoded whsec_ secret, never logged */
+    size_t webhook_key_len;
+    int max_attempts;             /* per delivery: its own budget, see set_defaults */
+    int timeout_s;                /* per attempt */
+};
 
 struct plugin_config {
     char *name;
@@ -23,6 +33,10 @@ struct plugin_config {
     json_object *settings; /* defaults for installations, as written */
     json_object *settings_lines; /* setting name -> line, for errors */
     json_object *options;  /* the free-form "options" group, for the plugin's init */
+    struct product_config product;
+    /* The allow-list of outbound_request (outbound_hosts.h); none: no outbound HTTP. */
+    struct outbound_host *outbound_hosts;
+    size_t n_outbound_hosts;
     char *file;            /* where the plugin's group was written */
     int line;
 };

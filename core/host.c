@@ -16,7 +16,9 @@
 #include "jobs.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "outbound.h"
 #include "plugins.h"
+#include "product_events.h"
 #include "replies.h"
 #include "server.h"
 #include "settings.h"
@@ -484,6 +486,11 @@ static sb_job_id h_job_enqueue(sb_plugin *self, sb_installation_id inst, const c
     }
     if (!type || !*type || !own_installation(p, inst, "job_enqueue"))
         return 0;
+    if (product_job_type(type)) {
+        log_warn("host", "plugin %s: job types starting with '" PRODUCT_JOB_PREFIX "' are the "
+                         "host's (use product_event)", p->name);
+        return 0;
+    }
     int64_t id = jobs_insert(p->srv->jobs, p->name, inst, type, key, payload, 0,
                              (int64_t)delay_s * 1000);
     /* The dispatcher runs on a later turn of the loop, after the enclosing commit. */
@@ -588,6 +595,35 @@ static sb_request_id h_conversation_reply(sb_plugin *self, sb_installation_id in
                                        admin_id, cb, arg);
 }
 
+/* ---- product events ---- */
+
+static int h_product_event(sb_plugin *self, sb_installation_id inst, const char *type,
+                           json_object *payload)
+{
+    CHECKED(self, "product_event", -1);
+    if (!own_installation(p, inst, "product_event")
+        || product_event_enqueue(p->srv->products, p, inst, type, payload) != 0)
+        return -1;
+    /* Sent on a later turn of the loop, after the enclosing commit. */
+    jobs_kick(p->srv->jobs);
+    return 0;
+}
+
+/* ---- outbound HTTP ---- */
+
+static sb_request_id h_outbound_request(sb_plugin *self, const sb_outbound_request *req,
+                                        sb_outbound_cb cb, void *arg)
+{
+    CHECKED(self, "outbound_request", 0);
+    return outbound_request(p->srv->outbound, p, req, cb, arg);
+}
+
+static void h_outbound_cancel(sb_plugin *self, sb_request_id id)
+{
+    CHECKED(self, "outbound_cancel", );
+    outbound_cancel(p->srv->outbound, p, id);
+}
+
 /* ---- answering HTTP ---- */
 
 static int h_respond(sb_plugin *self, sb_reply_token reply, int status, json_object *body)
@@ -642,4 +678,7 @@ const sb_host host_services = {
     .job_checkpoint = h_job_checkpoint,
     .set_attributes = h_set_attributes,
     .conversation_reply = h_conversation_reply,
+    .outbound_request = h_outbound_request,
+    .outbound_cancel = h_outbound_cancel,
+    .product_event = h_product_event,
 };

@@ -18,6 +18,8 @@ struct plugin_registry;
 struct installations;
 struct jobs;
 struct intercom;
+struct outbound;
+struct product_events;
 struct replies;
 struct intake;
 struct metrics;
@@ -31,6 +33,8 @@ struct server {
     struct installations *installations;
     struct jobs *jobs;
     struct intercom *intercom;
+    struct outbound *outbound; /* plugins' HTTP to other hosts */
+    struct product_events *products; /* plugins' events to the vendor's product */
     struct replies *replies;
     struct intake *intake;
     struct metrics *metrics;

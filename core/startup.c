@@ -12,11 +12,13 @@
 #include "http.h"
 #include "installations.h"
 #include "intercom.h"
+#include "outbound.h"
 #include "jobs.h"
 #include "log.h"
 #include "metrics.h"
 #include "oauth.h"
 #include "plugins.h"
+#include "product_events.h"
 #include "replies.h"
 #include "router.h"
 #include "store.h"
@@ -65,7 +67,7 @@ static void health(struct server *srv, struct http_request *req)
     }
     json_object *o = json_object_new_object();
     json_object_object_add(o, "status", json_object_new_string(srv->stopping ? "stopping" : "ok"));
-    json_object_object_add(o, "version", json_object_new_string(SWITCHBOARD_VERSION));
+    json_object_object_add(o, "version", json_object_new_string(SB_SDK_VERSION));
     json_object_object_add(o, "plugins", json_object_new_int64((int64_t)srv->plugins->n));
     json_object_object_add(o, "plugins_refused",
                            json_object_new_int64((int64_t)srv->plugins->n_refused));
@@ -167,9 +169,13 @@ static void shutdown_server(struct server *srv)
     replies_free(srv->replies);
     srv->replies = NULL;
     http_server_free(srv->http);
+    product_events_free(srv->products); /* before jobs_free: deliveries complete into jobs */
+    srv->products = NULL;
     jobs_free(srv->jobs);
     srv->jobs = NULL;
     intercom_free(srv->intercom);
+    outbound_free(srv->outbound);
+    srv->outbound = NULL;
     plugins_free(srv->plugins);
     installations_free(srv->installations);
     metrics_free(srv->metrics);
@@ -210,7 +216,8 @@ int server_start(struct server *srv, struct config_report *report,
     }
     srv->installations = installations_load(srv, err, sizeof err);
     srv->intercom = srv->installations ? intercom_new(srv, err, sizeof err) : NULL;
-    if (!srv->installations || !srv->intercom) {
+    srv->outbound = srv->intercom ? outbound_new(srv, err, sizeof err) : NULL;
+    if (!srv->installations || !srv->intercom || !srv->outbound) {
         log_error("main", "%s", err);
         return EXIT_STARTUP;
     }
@@ -218,6 +225,7 @@ int server_start(struct server *srv, struct config_report *report,
     srv->replies = replies_new(srv);
     srv->intake = intake_new(srv);
     srv->jobs = jobs_new(srv);
+    srv->products = product_events_new(srv);
     admin_init();
     setup_routes();
 
@@ -262,7 +270,7 @@ void server_run(struct server *srv)
     event_add(sigint, NULL);
     event_add(sigterm, NULL);
     log_info("main", "switchboard %s listening on http://%s:%d (%zu plugins, %zu refused)",
-             SWITCHBOARD_VERSION, srv->cfg->listen_host, http_server_port(srv->http),
+             SB_SDK_VERSION, srv->cfg->listen_host, http_server_port(srv->http),
              srv->plugins->n, srv->plugins->n_refused);
     event_base_dispatch(srv->base);
     event_free(sigint);

@@ -649,6 +649,175 @@ static sb_status route_checkpoint(void *state, const sb_http_request *req, sb_re
     return SB_OK;
 }
 
+struct product_batch {
+    struct state *s;
+    sb_installation_id inst;
+    json_object *body;
+    int sent;
+    int undo;
+};
+
+/* {"type", "data", "count"}: count events, data gaining "seq": 0..count-1. */
+static int send_product_events(void *arg)
+{
+    struct product_batch *b = arg;
+    const char *type = str_member(b->body, "type");
+    json_object *data = NULL;
+    json_object_object_get_ex(b->body, "data", &data);
+    int64_t count = int_member(b->body, "count", 1);
+    for (int64_t i = 0; i < count; i++) {
+        json_object *payload = NULL;
+        if (!data)
+            payload = obj();
+        else if (json_object_deep_copy(data, &payload, NULL) != 0)
+            return -1;
+        if (json_object_is_type(payload, json_type_object))
+            json_object_object_add(payload, "seq", json_object_new_int64(i));
+        if (b->s->host->product_event(b->s->self, b->inst, type ? type : "test.event", payload)
+            == 0)
+            b->sent++;
+        json_object_put(payload);
+    }
+    return b->undo ? 1 : 0;
+}
+
+/*
+ * product_event(): {"type", "data", "count", "mode"} with mode "direct" (in
+ * the route's own transaction), "transaction" (inside transaction()) or
+ * "rollback" (inside a transaction() that fails) -> {"sent", "rc"}.
+ */
+static sb_status route_product_events(void *state, const sb_http_request *req,
+                                      sb_result *result)
+{
+    struct state *s = state;
+    (void)result;
+    const char *mode = str_member(req->body, "mode");
+    struct product_batch b = {.s = s, .inst = req->installation, .body = req->body};
+    int rc = 0;
+    if (!mode || strcmp(mode, "direct") == 0) {
+        send_product_events(&b);
+    } else {
+        b.undo = strcmp(mode, "rollback") == 0;
+        rc = s->host->transaction(s->self, send_product_events, &b);
+    }
+    json_object *o = obj();
+    json_object_object_add(o, "sent", json_object_new_int(b.sent));
+    json_object_object_add(o, "rc", json_object_new_int(rc));
+    answer(s, req->reply, 200, o);
+    return SB_OK;
+}
+
+/* ---- outbound HTTP ---- */
+
+struct outbound_call {
+    struct state *s;
+    sb_reply_token reply;
+    json_object *want_headers; /* names whose values go into the answer */
+    sb_request_id id;
+};
+
+static void outbound_done(void *arg, const sb_outbound_response *res)
+{
+    struct outbound_call *c = arg;
+    json_object *o = obj();
+    json_object_object_add(o, "same_id", json_object_new_boolean(res->request == c->id));
+    json_object_object_add(o, "status", json_object_new_int(res->status));
+    json_object_object_add(o, "kind", json_object_new_string(sb_error_kind_name(res->kind)));
+    json_object_object_add(o, "error_message", res->error_message
+                                                   ? json_object_new_string(res->error_message)
+                                                   : NULL);
+    json_object_object_add(o, "body", json_object_new_string_len(res->body, (int)res->body_len));
+    json_object_object_add(o, "json", res->json ? json_object_get(res->json) : NULL);
+    json_object_object_add(o, "content_type",
+                           res->content_type ? json_object_new_string(res->content_type) : NULL);
+    json_object_object_add(o, "retry_after_s", json_object_new_int64(res->retry_after_s));
+    json_object *headers = obj();
+    for (size_t i = 0; c->want_headers && i < json_object_array_length(c->want_headers); i++) {
+        const char *name = json_object_get_string(json_object_array_get_idx(c->want_headers, i));
+        const char *value = res->header(res, name);
+        json_object_object_add(headers, name, value ? json_object_new_string(value) : NULL);
+    }
+    json_object_object_add(o, "headers", headers);
+    c->s->host->respond(c->s->self, c->reply, 200, o);
+    json_object_put(o);
+    json_object_put(c->want_headers);
+    free(c);
+}
+
+struct outbound_cancel_later {
+    struct state *s;
+    sb_request_id id;
+};
+
+static void outbound_cancel_now(void *arg)
+{
+    struct outbound_cancel_later *l = arg;
+    l->s->host->outbound_cancel(l->s->self, l->id);
+    free(l);
+}
+
+/*
+ * POST /outbound {"method", "url", "headers": [...], "body": "...", "timeout_ms",
+ * "cancel_after_ms", "want_headers": [...]}: answers with what came back.
+ */
+static sb_status route_outbound(void *state, const sb_http_request *req, sb_result *result)
+{
+    struct state *s = state;
+    if (!SB_HOST_HAS(s->host, outbound_request))
+        return sb_result_set(result, SB_FAIL, "the host has no outbound_request");
+    json_object *headers = NULL, *want = NULL, *cancel_after = NULL, *timeout = NULL;
+    json_object_object_get_ex(req->body, "headers", &headers);
+    json_object_object_get_ex(req->body, "want_headers", &want);
+    json_object_object_get_ex(req->body, "cancel_after_ms", &cancel_after);
+    json_object_object_get_ex(req->body, "timeout_ms", &timeout);
+    size_t n = headers ? json_object_array_length(headers) : 0;
+    const char **lines = calloc(n + 1, sizeof *lines);
+    for (size_t i = 0; i < n; i++)
+        lines[i] = json_object_get_string(json_object_array_get_idx(headers, i));
+    const char *body = str_member(req->body, "body");
+    /* "body_size": N sends N bytes of 'x' (larger than the product API takes). */
+    int64_t body_size = int_member(req->body, "body_size", -1);
+    char *filler = NULL;
+    if (body_size >= 0) {
+        filler = malloc((size_t)body_size + 1);
+        memset(filler, 'x', (size_t)body_size);
+        filler[body_size] = '\0';
+        body = filler;
+    }
+    sb_outbound_request oreq = {
+        .method = str_member(req->body, "method"),
+        .url = str_member(req->body, "url"),
+        .headers = lines,
+        .body = body,
+        .body_len = body ? strlen(body) : 0,
+        .timeout_ms = timeout ? (uint32_t)json_object_get_int64(timeout) : 0,
+    };
+    struct outbound_call *c = calloc(1, sizeof *c);
+    c->s = s;
+    c->reply = req->reply;
+    c->want_headers = want ? json_object_get(want) : NULL;
+    c->id = s->host->outbound_request(s->self, &oreq, outbound_done, c);
+    free(lines);
+    free(filler);
+    if (!c->id) {
+        json_object_put(c->want_headers);
+        free(c);
+        return sb_result_set(result, SB_FAIL, "outbound_request refused the call");
+    }
+    if (cancel_after) {
+        int64_t ms = json_object_get_int64(cancel_after);
+        if (ms == 0) {
+            s->host->outbound_cancel(s->self, c->id);
+        } else {
+            struct outbound_cancel_later *l = calloc(1, sizeof *l);
+            l->s = s;
+            l->id = c->id;
+            s->host->timer_add(s->self, (uint32_t)ms, outbound_cancel_now, l);
+        }
+    }
+    return SB_PENDING;
+}
+
 static const sb_route routes[] = {
     {"GET", "/docs/{collection}", route_docs, 0, NULL},
     {"POST", "/intercom", route_intercom, 0, NULL},
@@ -660,6 +829,7 @@ static const sb_route routes[] = {
     {"GET", "/public/ping", route_ping, SB_ROUTE_PUBLIC, NULL},
     {"POST", "/fail", route_fail, 0, NULL},
     {"POST", "/silent", route_silent, 0, NULL},
+    {"POST", "/outbound", route_outbound, 0, NULL},
     {"POST", "/fail_code", route_fail_code, 0, NULL},
     {"GET", "/which/one", route_which, 0, "one"},
     {"GET", "/which/two", route_which, 0, "two"},
@@ -669,6 +839,7 @@ static const sb_route routes[] = {
     {"POST", "/typed_write", route_typed_write, SB_ROUTE_NEEDS_INSTALLATION, NULL},
     {"POST", "/transaction", route_transaction, 0, NULL},
     {"POST", "/checkpoint", route_checkpoint, 0, NULL},
+    {"POST", "/product_events", route_product_events, 0, NULL},
     {NULL, NULL, NULL, 0, NULL},
 };
 
