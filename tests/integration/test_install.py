@@ -79,6 +79,16 @@ class InstallIntoPrefix(unittest.TestCase):
         self.assertEqual(files - set(self.manifest), set())
         self.assertTrue((self.prefix / "lib/systemd/system/switchboard.service").is_file())
 
+    def test_systemd_unit_points_into_the_prefix(self):
+        unit = (self.prefix / "lib/systemd/system/switchboard.service").read_text()
+        exec_start = re.search(r"^ExecStart=(\S+) -c (\S+)$", unit, re.M)
+        self.assertIsNotNone(exec_start, unit)
+        binary, config = exec_start.groups()
+        self.assertTrue(self.under_prefix(binary), binary)
+        self.assertTrue(Path(binary).is_file(), binary)
+        self.assertTrue(self.under_prefix(config), config)
+        self.assertTrue(Path(config).is_file(), config)
+
     def test_nothing_changed_under_the_configured_prefix(self):
         self.assertEqual(self.configured_changes, set())
 
