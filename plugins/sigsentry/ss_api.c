@@ -3,8 +3,11 @@
  * and log sources, triage results and analyses. Every route but the
  * analysis page needs the plugin's API key and ?workspace_id=; the
  * analysis page is public and found by its random id (the URL posted in
- * notes and written to the conversation). Errors answer
- * {"error":{"status","code","message"}} like the host does.
+ * notes and written to the conversation). Errors are the handler's FAIL
+ * with a status and a code, which the host answers in its one JSON format.
+ * Only posting an analysis needs an active installation (the route flag);
+ * the binding, its project, logs and results stay readable and writable in
+ * every state, so a re-install finds them and the product loses no logs.
  */
 #include "ss_plugin.h"
 
@@ -35,43 +38,44 @@ static sb_status answer(struct ss_plugin *ss, const sb_http_request *req, int st
     return SB_OK;
 }
 
-static PK_PRINTF(5, 6) sb_status fail(struct ss_plugin *ss, const sb_http_request *req,
-                                      int status, const char *code, const char *fmt, ...)
+/* A refusal: the host answers it as {"error":{"status","code","message","request_id"}}. */
+static PK_PRINTF(4, 5) sb_status refuse(sb_result *result, int status, const char *code,
+                                        const char *fmt, ...)
 {
-    char message[512];
+    char message[sizeof result->message];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    json_object *err = json_object_new_object();
-    sb_json_add_int(err, "status", status);
-    sb_json_add_str(err, "code", code);
-    sb_json_add_str(err, "message", message);
-    sb_json_add_str(err, "request_id", req->request_id);
-    json_object *root = json_object_new_object();
-    json_object_object_add(root, "error", err);
-    return answer(ss, req, status, root);
+    result->http_status = status;
+    return sb_result_fail(result, SB_FAIL, code, "%s", message);
 }
 
-static bool need_workspace(struct ss_plugin *ss, const sb_http_request *req)
+/*
+ * For the routes that serve an installation in any state (the rest carry
+ * SB_ROUTE_NEEDS_INSTALLATION): the same refusal as the host's when the
+ * request names none.
+ */
+static bool need_installation(const sb_http_request *req, sb_result *result)
 {
     if (req->installation)
         return true;
-    fail(ss, req, 400, "workspace_required",
-         "name the Intercom workspace with ?workspace_id= (the binding's workspace)");
+    refuse(result, 400, "installation_required",
+           "name the Intercom workspace with ?workspace_id= (the binding's workspace)");
     return false;
 }
 
-/* The binding's project when the path names it; answers 404 otherwise. */
-static json_object *project_of(struct ss_plugin *ss, const sb_http_request *req)
+/* The binding's project when the path names it; refuses with 404 otherwise. */
+static json_object *project_of(struct ss_plugin *ss, const sb_http_request *req,
+                               sb_result *result)
 {
     const char *wanted = sb_json_str(req->params, "project");
     json_object *project = ss_project_get(ss, req->installation);
     if (project && pk_str_eq(sb_json_str(project, "id"), wanted))
         return project;
     json_object_put(project);
-    fail(ss, req, 404, "unknown_project", "this workspace's binding has no project '%s'",
-         wanted ? wanted : "");
+    refuse(result, 404, "unknown_project", "this workspace's binding has no project '%s'",
+           wanted ? wanted : "");
     return NULL;
 }
 
@@ -121,18 +125,16 @@ static json_object *binding_json(struct ss_plugin *ss, sb_installation_id inst)
 static sb_status get_binding(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    (void)result;
-    if (!need_workspace(ss, req))
-        return SB_OK;
+    if (!need_installation(req, result))
+        return SB_FAIL;
     return answer(ss, req, 200, binding_json(ss, req->installation));
 }
 
 static sb_status disconnect(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    (void)result;
-    if (!need_workspace(ss, req))
-        return SB_OK;
+    if (!need_installation(req, result))
+        return SB_FAIL;
     const char *reason = sb_json_str(req->body, "reason");
     char *why = pk_xasprintf("disconnected through the product API%s%s", reason ? ": " : "",
                              reason ? reason : "");
@@ -143,7 +145,7 @@ static sb_status disconnect(void *state, const sb_http_request *req, sb_result *
     if (!revoked && (ss_binding_set(ss, req->installation, false, why) != 0
                      || ss->host->installation_revoke(ss->self, req->installation, why) != 0)) {
         free(why);
-        return fail(ss, req, 500, "disconnect_failed", "the binding could not be disconnected");
+        return refuse(result, 500, "disconnect_failed", "the binding could not be disconnected");
     }
     free(why);
     return answer(ss, req, 200, binding_json(ss, req->installation));
@@ -151,74 +153,73 @@ static sb_status disconnect(void *state, const sb_http_request *req, sb_result *
 
 /* ---- projects ---- */
 
-static bool read_retention(struct ss_plugin *ss, const sb_http_request *req, int64_t *days)
+static bool read_retention(const sb_http_request *req, int64_t *days, sb_result *result)
 {
     json_object *v;
     if (!json_object_object_get_ex(req->body, "retention_days", &v))
         return true;
     if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1
         || json_object_get_int64(v) > RETENTION_MAX_DAYS) {
-        fail(ss, req, 400, "invalid_request", "retention_days must be an integer from 1 to %d",
-             RETENTION_MAX_DAYS);
+        refuse(result, 400, "invalid_request", "retention_days must be an integer from 1 to %d",
+               RETENTION_MAX_DAYS);
         return false;
     }
     *days = json_object_get_int64(v);
     return true;
 }
 
-static bool read_name(struct ss_plugin *ss, const sb_http_request *req, bool required,
-                      const char **name)
+static bool read_name(const sb_http_request *req, bool required, const char **name,
+                      sb_result *result)
 {
     json_object *v;
     if (!json_object_object_get_ex(req->body, "name", &v)) {
         if (required)
-            fail(ss, req, 400, "invalid_request", "\"name\" is required");
+            refuse(result, 400, "invalid_request", "\"name\" is required");
         return !required;
     }
     if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0
         || json_object_get_string_len(v) > PROJECT_NAME_MAX) {
-        fail(ss, req, 400, "invalid_request", "\"name\" must be a string of 1 to %d bytes",
-             PROJECT_NAME_MAX);
+        refuse(result, 400, "invalid_request", "\"name\" must be a string of 1 to %d bytes",
+               PROJECT_NAME_MAX);
         return false;
     }
     *name = json_object_get_string(v);
     return true;
 }
 
-static bool body_is_object(struct ss_plugin *ss, const sb_http_request *req)
+static bool body_is_object(const sb_http_request *req, sb_result *result)
 {
     if (req->body && json_object_is_type(req->body, json_type_object))
         return true;
-    fail(ss, req, 400, "invalid_request", "the body must be a JSON object");
+    refuse(result, 400, "invalid_request", "the body must be a JSON object");
     return false;
 }
 
 static sb_status create_project(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    (void)result;
-    if (!need_workspace(ss, req) || !body_is_object(ss, req))
-        return SB_OK;
+    if (!need_installation(req, result) || !body_is_object(req, result))
+        return SB_FAIL;
     json_object *existing = ss_project_get(ss, req->installation);
     if (existing) {
-        sb_status st = fail(ss, req, 409, "project_exists",
-                            "this workspace's binding already has project '%s'",
-                            sb_json_str(existing, "id") ? sb_json_str(existing, "id") : "");
+        sb_status st = refuse(result, 409, "project_exists",
+                              "this workspace's binding already has project '%s'",
+                              sb_json_str(existing, "id") ? sb_json_str(existing, "id") : "");
         json_object_put(existing);
         return st;
     }
     const char *name = NULL, *id = sb_json_str(req->body, "id");
     int64_t days = RETENTION_DEFAULT_DAYS;
-    if (!read_name(ss, req, true, &name) || !read_retention(ss, req, &days))
-        return SB_OK;
+    if (!read_name(req, true, &name, result) || !read_retention(req, &days, result))
+        return SB_FAIL;
     char generated[PROJECT_ID_MAX + 1];
     if (id && !slug_valid(id, PROJECT_ID_MAX))
-        return fail(ss, req, 400, "invalid_request",
-                    "\"id\" must be 1 to %d of a-z, 0-9, '-' and '_'", PROJECT_ID_MAX);
+        return refuse(result, 400, "invalid_request",
+                      "\"id\" must be 1 to %d of a-z, 0-9, '-' and '_'", PROJECT_ID_MAX);
     if (!id) {
         char hex[13];
         if (!ss_random_hex(hex, 6))
-            return fail(ss, req, 500, "no_randomness", "could not make a project id");
+            return refuse(result, 500, "no_randomness", "could not make a project id");
         snprintf(generated, sizeof generated, "prj_%s", hex);
         id = generated;
     }
@@ -232,7 +233,7 @@ static sb_status create_project(void *state, const sb_http_request *req, sb_resu
     sb_json_add_int(project, "next_seq", 1);
     if (ss_put(ss, req->installation, SS_PROJECT, "project", json_object_get(project)) != 0) {
         json_object_put(project);
-        return fail(ss, req, 503, "store_error", "the project could not be saved");
+        return refuse(result, 503, "store_error", "the project could not be saved");
     }
     ss->host->audit(ss->self, req->installation, "project", "created", id);
     json_object_object_del(project, "next_seq");
@@ -242,12 +243,9 @@ static sb_status create_project(void *state, const sb_http_request *req, sb_resu
 static sb_status get_project(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    (void)result;
-    if (!need_workspace(ss, req))
-        return SB_OK;
-    json_object *project = project_of(ss, req);
+    json_object *project = need_installation(req, result) ? project_of(ss, req, result) : NULL;
     if (!project)
-        return SB_OK;
+        return SB_FAIL;
     json_object_object_del(project, "next_seq");
     json_object *services = ss_services_list(ss, req->installation);
     sb_json_add_int(project, "services", (int64_t)json_object_array_length(services));
@@ -258,17 +256,16 @@ static sb_status get_project(void *state, const sb_http_request *req, sb_result 
 static sb_status update_project(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    (void)result;
-    if (!need_workspace(ss, req) || !body_is_object(ss, req))
-        return SB_OK;
-    json_object *project = project_of(ss, req);
+    if (!need_installation(req, result) || !body_is_object(req, result))
+        return SB_FAIL;
+    json_object *project = project_of(ss, req, result);
     if (!project)
-        return SB_OK;
+        return SB_FAIL;
     const char *name = NULL;
     int64_t days = sb_json_int(project, "retention_days", RETENTION_DEFAULT_DAYS);
-    if (!read_name(ss, req, false, &name) || !read_retention(ss, req, &days)) {
+    if (!read_name(req, false, &name, result) || !read_retention(req, &days, result)) {
         json_object_put(project);
-        return SB_OK;
+        return SB_FAIL;
     }
     if (name)
         sb_json_add_str(project, "name", name);
@@ -276,7 +273,7 @@ static sb_status update_project(void *state, const sb_http_request *req, sb_resu
     sb_json_add_int(project, "updated_at", ss_now_ms(ss));
     if (ss_put(ss, req->installation, SS_PROJECT, "project", json_object_get(project)) != 0) {
         json_object_put(project);
-        return fail(ss, req, 503, "store_error", "the project could not be saved");
+        return refuse(result, 503, "store_error", "the project could not be saved");
     }
     json_object_object_del(project, "next_seq");
     return answer(ss, req, 200, project);
@@ -287,17 +284,14 @@ static sb_status update_project(void *state, const sb_http_request *req, sb_resu
 static sb_status ingest_logs(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    (void)result;
-    if (!need_workspace(ss, req))
-        return SB_OK;
-    json_object *project = project_of(ss, req);
+    json_object *project = need_installation(req, result) ? project_of(ss, req, result) : NULL;
     if (!project)
-        return SB_OK;
+        return SB_FAIL;
     if (!req->raw_body || req->raw_body_len == 0) {
         json_object_put(project);
-        return fail(ss, req, 400, "empty_body",
-                    "send log records as NDJSON: one {\"time\",\"service\",\"level\",\"message\"} "
-                    "object per line");
+        return refuse(result, 400, "empty_body",
+                      "send log records as NDJSON: one "
+                      "{\"time\",\"service\",\"level\",\"message\"} object per line");
     }
     bool stored;
     json_object *report = ss_ingest(ss, req->installation, project, req->raw_body,
@@ -305,7 +299,7 @@ static sb_status ingest_logs(void *state, const sb_http_request *req, sb_result 
     json_object_put(project);
     if (!stored) {
         json_object_put(report);
-        return fail(ss, req, 503, "store_error", "the log records could not be stored; retry");
+        return refuse(result, 503, "store_error", "the log records could not be stored; retry");
     }
     int64_t accepted = sb_json_int(report, "accepted", 0);
     int64_t rejected = sb_json_int(report, "rejected", 0);
@@ -316,12 +310,9 @@ static sb_status ingest_logs(void *state, const sb_http_request *req, sb_result 
 static sb_status list_services(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    (void)result;
-    if (!need_workspace(ss, req))
-        return SB_OK;
-    json_object *project = project_of(ss, req);
+    json_object *project = need_installation(req, result) ? project_of(ss, req, result) : NULL;
     if (!project)
-        return SB_OK;
+        return SB_FAIL;
     json_object_put(project);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "services", ss_services_list(ss, req->installation));
@@ -331,30 +322,29 @@ static sb_status list_services(void *state, const sb_http_request *req, sb_resul
 static sb_status put_service(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    (void)result;
-    if (!need_workspace(ss, req) || !body_is_object(ss, req))
-        return SB_OK;
-    json_object *project = project_of(ss, req);
+    if (!need_installation(req, result) || !body_is_object(req, result))
+        return SB_FAIL;
+    json_object *project = project_of(ss, req, result);
     if (!project)
-        return SB_OK;
+        return SB_FAIL;
     json_object_put(project);
     char name[SS_SERVICE_MAX + 1];
     if (!ss_service_normalize(sb_json_str(req->params, "service"), name))
-        return fail(ss, req, 400, "invalid_request",
-                    "a service name is 1-64 characters of a-z, 0-9, '.', '_' or '-'");
+        return refuse(result, 400, "invalid_request",
+                      "a service name is 1-64 characters of a-z, 0-9, '.', '_' or '-'");
     json_object *aliases = sb_json_arr(req->body, "aliases");
     size_t n = aliases ? json_object_array_length(aliases) : 0;
     if (!aliases || n > ALIASES_MAX)
-        return fail(ss, req, 400, "invalid_request",
-                    "\"aliases\" must be a list of at most %d strings", ALIASES_MAX);
+        return refuse(result, 400, "invalid_request",
+                      "\"aliases\" must be a list of at most %d strings", ALIASES_MAX);
     json_object *clean = json_object_new_array();
     for (size_t i = 0; i < n; i++) {
         json_object *a = json_object_array_get_idx(aliases, i);
         if (!json_object_is_type(a, json_type_string) || json_object_get_string_len(a) == 0
             || json_object_get_string_len(a) > ALIAS_MAX) {
             json_object_put(clean);
-            return fail(ss, req, 400, "invalid_request",
-                        "aliases[%zu] must be a string of 1 to %d bytes", i, ALIAS_MAX);
+            return refuse(result, 400, "invalid_request",
+                          "aliases[%zu] must be a string of 1 to %d bytes", i, ALIAS_MAX);
         }
         json_object_array_add(clean, json_object_new_string(json_object_get_string(a)));
     }
@@ -370,47 +360,45 @@ static sb_status put_service(void *state, const sb_http_request *req, sb_result 
     json_object_object_add(svc, "aliases", clean);
     if (ss_put(ss, req->installation, SS_SERVICES, name, json_object_get(svc)) != 0) {
         json_object_put(svc);
-        return fail(ss, req, 503, "store_error", "the service could not be saved");
+        return refuse(result, 503, "store_error", "the service could not be saved");
     }
     return answer(ss, req, 200, svc);
 }
 
 /* ---- conversations ---- */
 
-static const char *conversation_param(struct ss_plugin *ss, const sb_http_request *req)
+static const char *conversation_param(const sb_http_request *req, sb_result *result)
 {
     const char *id = sb_json_str(req->params, "conversation");
     if (ss_conversation_id_valid(id))
         return id;
-    fail(ss, req, 400, "invalid_request", "not a conversation id");
+    refuse(result, 400, "invalid_request", "not a conversation id");
     return NULL;
 }
 
 static sb_status get_triage(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    (void)result;
     const char *conversation;
-    if (!need_workspace(ss, req) || !(conversation = conversation_param(ss, req)))
-        return SB_OK;
+    if (!need_installation(req, result) || !(conversation = conversation_param(req, result)))
+        return SB_FAIL;
     json_object *triage = ss_get(ss, req->installation, SS_TRIAGE, conversation);
     if (!triage)
-        return fail(ss, req, 404, "not_triaged", "conversation %s has not been triaged",
-                    conversation);
+        return refuse(result, 404, "not_triaged", "conversation %s has not been triaged",
+                      conversation);
     return answer(ss, req, 200, triage);
 }
 
 static sb_status list_analyses(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    (void)result;
     const char *conversation;
-    if (!need_workspace(ss, req) || !(conversation = conversation_param(ss, req)))
-        return SB_OK;
+    if (!need_installation(req, result) || !(conversation = conversation_param(req, result)))
+        return SB_FAIL;
     int64_t limit = sb_json_int(req->query, "limit", ANALYSES_PAGE_DEFAULT);
     if (limit < 1 || limit > ANALYSES_PAGE_MAX)
-        return fail(ss, req, 400, "invalid_request", "limit must be from 1 to %d",
-                    ANALYSES_PAGE_MAX);
+        return refuse(result, 400, "invalid_request", "limit must be from 1 to %d",
+                      ANALYSES_PAGE_MAX);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "analyses", ss_analyses_recent(ss, req->installation, conversation,
                                                              (size_t)limit));
@@ -420,13 +408,14 @@ static sb_status list_analyses(void *state, const sb_http_request *req, sb_resul
 static sb_status run_analysis(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    (void)result;
-    const char *conversation;
-    if (!need_workspace(ss, req) || !(conversation = conversation_param(ss, req)))
-        return SB_OK;
+    const char *conversation = conversation_param(req, result);
+    if (!conversation)
+        return SB_FAIL;
+    /* The installation is active (the route flag); the binding may still have been
+       disconnected by a revoke that failed half-way. */
     if (!ss_binding_active(ss, req->installation))
-        return fail(ss, req, 409, "binding_inactive",
-                    "the binding is disconnected; analyses are not posted to Intercom");
+        return refuse(result, 409, "binding_inactive",
+                      "the binding is disconnected; analyses are not posted to Intercom");
     struct ss_analysis_request ar;
     json_object *triage = ss_analysis_request_for(ss, req->installation, conversation, 0, &ar);
     char service[SS_SERVICE_MAX + 1];
@@ -434,7 +423,7 @@ static sb_status run_analysis(void *state, const sb_http_request *req, sb_result
     if (wanted) {
         if (!ss_service_normalize(wanted, service)) {
             json_object_put(triage);
-            return fail(ss, req, 400, "invalid_request", "\"service\" is not a service name");
+            return refuse(result, 400, "invalid_request", "\"service\" is not a service name");
         }
         ar.service = service;
     }
@@ -442,7 +431,7 @@ static sb_status run_analysis(void *state, const sb_http_request *req, sb_result
     json_object *analysis = ss_analysis_run(ss, req->installation, &ar);
     json_object_put(triage);
     if (!analysis)
-        return fail(ss, req, 503, "store_error", "the analysis could not be stored");
+        return refuse(result, 503, "store_error", "the analysis could not be stored");
     return answer(ss, req, 201, analysis);
 }
 
@@ -461,14 +450,13 @@ static bool analysis_id_valid(const char *id)
 static sb_status analysis_page(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    (void)result;
     const char *id = sb_json_str(req->params, "analysis");
     sb_installation_id inst = 0;
     json_object *analysis = analysis_id_valid(id) ? ss_analysis_by_id(ss, id, &inst) : NULL;
     bool as_json = pk_str_eq(sb_json_str(req->query, "format"), "json");
     if (!analysis) {
         if (as_json)
-            return fail(ss, req, 404, "not_found", "no such analysis");
+            return refuse(result, 404, "not_found", "no such analysis");
         const char *page = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Not "
                            "found</title></head><body><p>No such analysis.</p></body></html>\n";
         ss->host->respond_raw(ss->self, req->reply, 404, "text/html; charset=utf-8", page,
@@ -501,7 +489,8 @@ const sb_route ss_routes[] = {
     {"PUT", "/projects/{project}/services/{service}", put_service, 0, NULL},
     {"GET", "/conversations/{conversation}/triage", get_triage, 0, NULL},
     {"GET", "/conversations/{conversation}/analyses", list_analyses, 0, NULL},
-    {"POST", "/conversations/{conversation}/analyses", run_analysis, 0, NULL},
+    {"POST", "/conversations/{conversation}/analyses", run_analysis, SB_ROUTE_NEEDS_INSTALLATION,
+     NULL},
     {"GET", "/analyses/{analysis}", analysis_page, SB_ROUTE_PUBLIC, NULL},
     {NULL, NULL, NULL, 0, NULL},
 };

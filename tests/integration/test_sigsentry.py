@@ -623,7 +623,7 @@ class Disconnect(SigsentryTestCase):
         self.assertEqual(self.webhook(later)["status"], "revoked")
         self.assertEqual(self.srv.admin("GET", "/jobs?plugin=sigsentry&state=queued").json()["jobs"], [])
         r = self.api("POST", f"/conversations/{conv['id']}/analyses", {})
-        self.assertEqual((r.status, r.json()["error"]["code"]), (409, "binding_inactive"))
+        self.assertEqual((r.status, r.json()["error"]["code"]), (409, "installation_revoked"))
         self.assertEqual([q["path"] for q in self.fake.requests], ["/auth/uninstall"])
         # Disconnecting again changes nothing.
         again = self.api("POST", "/disconnect", {})
@@ -682,8 +682,17 @@ class ProductApi(SigsentryTestCase):
         self.assertEqual((r.status, r.json()["error"]["code"]), (409, "project_exists"))
         r = self.api("POST", "/projects/nope/logs", raw="{}")
         self.assertEqual((r.status, r.json()["error"]["code"]), (404, "unknown_project"))
+        # The host's one error format, whether the plugin refuses or the host does for it.
         r = self.api("GET", "/binding", workspace=None)
-        self.assertEqual((r.status, r.json()["error"]["code"]), (400, "workspace_required"))
+        error = r.json()["error"]
+        self.assertEqual((r.status, error["status"], error["code"]), (400, 400, "installation_required"))
+        self.assertEqual(error["message"],
+                         "name the Intercom workspace with ?workspace_id= (the binding's workspace)")
+        self.assertEqual(error["request_id"], r.header("X-Request-Id"))
+        r = self.api("POST", "/conversations/12/analyses", {}, workspace=None)
+        self.assertEqual((r.status, r.json()["error"]["code"]), (400, "installation_required"))
+        r = self.api("POST", "/conversations/12/analyses", {}, workspace="elsewhere")
+        self.assertEqual((r.status, r.json()["error"]["code"]), (404, "unknown_installation"))
         r = self.srv.api("sigsentry", "GET", "/binding", workspace=WS, key="wrong")
         self.assertEqual(r.status, 401)
         r = self.api("GET", "/conversations/12/triage")
