@@ -5,6 +5,7 @@
  */
 #include "documents.h"
 
+#include "doc_names.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
@@ -12,20 +13,12 @@
 #include <limits.h>
 #include <string.h>
 
-#define MAX_KEY_BYTES 1024
-
 static bool valid_names(const struct doc_ns *ns, const char *key)
 {
-    if (!ns->collection || !*ns->collection || strlen(ns->collection) > 128) {
-        log_warn("documents", "plugin %s: invalid collection name", ns->plugin);
-        return false;
-    }
-    if (key && (!*key || strlen(key) > MAX_KEY_BYTES)) {
-        log_warn("documents", "plugin %s: document keys must be 1..%d bytes", ns->plugin,
-                 MAX_KEY_BYTES);
-        return false;
-    }
-    return true;
+    const char *problem = doc_names_problem(ns->collection, key);
+    if (problem)
+        log_warn("documents", "plugin %s: %s", ns->plugin, problem);
+    return problem == NULL;
 }
 
 static void bind_ns(sqlite3_stmt *q, const struct doc_ns *ns)

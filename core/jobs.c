@@ -17,6 +17,7 @@
 #include "hashmap.h"
 #include "host.h"
 #include "installations.h"
+#include "job_outcome.h"
 #include "log.h"
 #include "plugins.h"
 #include "product_events.h"
@@ -489,40 +490,35 @@ static void finish(struct jobs *jobs, struct running_job *rj, sb_status status,
     char code[sizeof result->code];
     errors_code_clean(result ? result->code : NULL, NULL, code, sizeof code);
     int64_t now = time_now_ms();
-    switch (status) {
-    case SB_OK:
+    switch (job_outcome_of(status, result, rj->attempt, rj->max_attempts)) {
+    case JOB_OUTCOME_DONE:
         queue_completion(jobs, rj, OUTCOME_DONE, 0, NULL, NULL);
         break;
-    case SB_RETRY:
-    case SB_PENDING: /* PENDING is not a final answer: treat as a transient failure */
-        if (rj->attempt >= rj->max_attempts) {
-            char *why = xasprintf("gave up after %u attempts: %s", rj->attempt,
-                                  msg ? msg : "retry requested");
-            log_warn("jobs", "job %lld (%s) is dead: %s", (long long)rj->id, rj->plugin->name, why);
-            queue_completion(jobs, rj, OUTCOME_DEAD, 0, why, code);
-            free(why);
-        } else {
-            int64_t delay = result && result->retry_after_s
-                                ? (int64_t)result->retry_after_s * 1000
-                                : backoff_ms(jobs->srv->cfg, rj->attempt);
-            log_info("jobs", "job %lld (%s) attempt %u failed (%s); retry in %lld ms",
-                     (long long)rj->id, rj->plugin->name, rj->attempt, msg ? msg : "retry",
-                     (long long)delay);
-            queue_completion(jobs, rj, OUTCOME_RETRY, now + delay,
-                             msg ? msg : "retry requested", code);
-        }
+    case JOB_OUTCOME_EXHAUSTED: {
+        char *why = xasprintf("gave up after %u attempts: %s", rj->attempt,
+                              msg ? msg : "retry requested");
+        log_warn("jobs", "job %lld (%s) is dead: %s", (long long)rj->id, rj->plugin->name, why);
+        queue_completion(jobs, rj, OUTCOME_DEAD, 0, why, code);
+        free(why);
         break;
-    case SB_FAIL:
-        /* What the job is about is gone (a deleted conversation): nothing to retry or replay. */
-        if (result && (result->http_status == 404 || result->http_status == 410)) {
-            log_info("jobs", "job %lld (%s) skipped: %s", (long long)rj->id, rj->plugin->name,
-                     msg ? msg : "its object no longer exists");
-            queue_completion(jobs, rj, OUTCOME_SKIPPED, 0,
-                             msg ? msg : "its object no longer exists", code);
-            break;
-        }
-        /* fall through */
-    default:
+    }
+    case JOB_OUTCOME_RETRY: {
+        int64_t delay = result && result->retry_after_s ? (int64_t)result->retry_after_s * 1000
+                                                        : backoff_ms(jobs->srv->cfg, rj->attempt);
+        log_info("jobs", "job %lld (%s) attempt %u failed (%s); retry in %lld ms",
+                 (long long)rj->id, rj->plugin->name, rj->attempt, msg ? msg : "retry",
+                 (long long)delay);
+        queue_completion(jobs, rj, OUTCOME_RETRY, now + delay, msg ? msg : "retry requested",
+                         code);
+        break;
+    }
+    case JOB_OUTCOME_SKIPPED:
+        log_info("jobs", "job %lld (%s) skipped: %s", (long long)rj->id, rj->plugin->name,
+                 msg ? msg : "its object no longer exists");
+        queue_completion(jobs, rj, OUTCOME_SKIPPED, 0, msg ? msg : "its object no longer exists",
+                         code);
+        break;
+    case JOB_OUTCOME_FAILED:
         log_warn("jobs", "job %lld (%s) failed: %s", (long long)rj->id, rj->plugin->name,
                  msg ? msg : "(no message)");
         queue_completion(jobs, rj, OUTCOME_DEAD, 0, msg ? msg : "failed", code);

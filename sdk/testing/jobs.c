@@ -7,6 +7,7 @@
 #include "kit.h"
 
 #include "abi.h"
+#include "job_outcome.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -59,33 +60,34 @@ static struct kit_job *job_add(struct sbt_kit *kit, sb_installation_id inst, con
     return job;
 }
 
-/* How a status ends (or requeues) a job, as core/jobs.c decides. */
+/* How a status ends (or requeues) a job: the host's rule (core/job_outcome.c). */
 static void job_settle(struct sbt_kit *kit, struct kit_job *job, sb_status status,
                        const sb_result *result)
 {
     sbt_job *j = &job->pub;
     j->status = status;
     j->result = *result;
-    switch (status) {
-    case SB_OK:
-        j->state = SBT_JOB_DONE;
-        break;
-    case SB_PENDING:
+    if (status == SB_PENDING) { /* the handler finishes it later, with job_complete */
         j->state = SBT_JOB_PENDING;
         return;
-    case SB_RETRY:
-        if (j->attempt < kit->max_attempts) {
-            uint32_t wait_s = result->retry_after_s ? result->retry_after_s
-                                                    : 1u << (j->attempt < 20 ? j->attempt - 1 : 19);
-            j->state = SBT_JOB_QUEUED;
-            j->due_ms = kit->now_ms + (int64_t)wait_s * 1000;
-            return;
-        }
-        j->state = SBT_JOB_DEAD;
+    }
+    switch (job_outcome_of(status, result, j->attempt, kit->max_attempts)) {
+    case JOB_OUTCOME_DONE:
+        j->state = SBT_JOB_DONE;
         break;
-    default:
-        j->state = result->http_status == 404 || result->http_status == 410 ? SBT_JOB_SKIPPED
-                                                                             : SBT_JOB_DEAD;
+    case JOB_OUTCOME_RETRY: {
+        uint32_t wait_s = result->retry_after_s ? result->retry_after_s
+                                                : 1u << (j->attempt < 20 ? j->attempt - 1 : 19);
+        j->state = SBT_JOB_QUEUED;
+        j->due_ms = kit->now_ms + (int64_t)wait_s * 1000;
+        return;
+    }
+    case JOB_OUTCOME_SKIPPED:
+        j->state = SBT_JOB_SKIPPED;
+        break;
+    case JOB_OUTCOME_EXHAUSTED:
+    case JOB_OUTCOME_FAILED:
+        j->state = SBT_JOB_DEAD;
         break;
     }
     /* A checkpoint lives until the job ends ok or skipped (a dead job keeps it for a replay). */

@@ -6,11 +6,10 @@
  */
 #include "kit.h"
 
+#include "doc_names.h"
+
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_KEY_BYTES 1024
-#define MAX_COLLECTION_BYTES 128
 
 /* Byte order, as SQLite's BINARY collation compares keys. */
 static int bytes_cmp(const char *a, const char *b)
@@ -88,21 +87,16 @@ static bool doc_write(struct sbt_kit *kit, sb_installation_id inst, const char *
     return doc_set(kit, inst, collection, key, value);
 }
 
-/* The host's checks (core/documents.c): names, key length, own installation. */
+/* The host's checks: own installation, then names and key length (core/doc_names.c). */
 static bool valid(struct sbt_kit *kit, sb_installation_id inst, const char *collection,
                   const char *key, bool key_needed, const char *call)
 {
-    if (!kit_own_installation(kit, inst, call))
+    if (!kit_own_installation(kit, inst, call) || (key_needed && !key))
         return false;
-    if (!collection || !*collection || strlen(collection) > MAX_COLLECTION_BYTES) {
-        kit_log(kit, SB_LOG_WARN, "%s: invalid collection name", call);
-        return false;
-    }
-    if (key_needed && (!key || !*key || strlen(key) > MAX_KEY_BYTES)) {
-        kit_log(kit, SB_LOG_WARN, "%s: document keys must be 1..%d bytes", call, MAX_KEY_BYTES);
-        return false;
-    }
-    return true;
+    const char *problem = doc_names_problem(collection, key);
+    if (problem)
+        kit_log(kit, SB_LOG_WARN, "%s: %s", call, problem);
+    return problem == NULL;
 }
 
 static int h_doc_put(sb_plugin *self, sb_installation_id inst, const char *collection,
