@@ -1426,8 +1426,8 @@ class Status(StartdeliverCase):
         self.assertEqual((s["authenticated"], s["revoke"]), (False, "POST /api/startdeliver/revoke"))
         self.assertIn("the installation needs to be installed again", s["last_sync"]["error"])
         self.assertIsNone(s["interrupted"])          # a permanent failure does not resume
-        self.assertEqual(self.api("POST", "/sync", expect=409).json()["error"]["message"],
-                         "the installation is needs_reinstall; install the app again first")
+        self.assertEqual(self.api("POST", "/sync", expect=409).json()["error"]["code"],
+                         "installation_needs_reauth")
         # Installed again, it syncs again.
         self.assertEqual(self.srv.install(PLUGIN, WS).status, 200)
         self.assertEqual(self.status()["status"], "authenticated")
@@ -1444,10 +1444,12 @@ class Status(StartdeliverCase):
         s = self.status()
         self.assertEqual((s["status"], s["authenticated"], s["revoke"]), ("revoked", False, None))
         self.assertEqual(s["last_sync"]["counts"]["synced"], 3)      # the history stays readable
-        self.assertEqual(self.api("POST", "/sync", expect=409).status, 409)
+        self.assertEqual(self.api("POST", "/sync", expect=409).json()["error"]["code"],
+                         "installation_revoked")
         self.assertEqual([x for x in self.srv.admin("GET", "/schedules").json()["schedules"]
                           if x["plugin"] == PLUGIN], [])
         self.assertEqual(len(self.all("/tickets")), 3)
+        self.api("PUT", "/users/s-2", {"email": "s2@example.com"}, expect=200)   # kept for a re-install
         self.assertEqual(self.api("POST", "/revoke", expect=200).json(), {"status": "revoked"})
         self.assertEqual(len(self.sent("POST", r"^/auth/uninstall$", since)), 1)
 
@@ -1635,7 +1637,11 @@ class ProductApi(StartdeliverCase):
         self.install()
         self.assertEqual(self.srv.api(PLUGIN, "GET", "/users", workspace=WS, key=None).status, 401)
         self.assertEqual(self.srv.api(PLUGIN, "GET", "/users", workspace=WS, key="wrong").status, 401)
-        self.assertEqual(self.srv.api(PLUGIN, "GET", "/users").status, 400)     # no workspace
+        # No workspace: the plugin's refusal and the host's (for /sync) are the same one.
+        for method, path in (("GET", "/users"), ("POST", "/sync")):
+            r = self.srv.api(PLUGIN, method, path)
+            self.assertEqual((r.status, r.json()["error"]["code"]), (400, "installation_required"))
+            self.assertEqual(r.json()["error"]["request_id"], r.header("X-Request-Id"))
 
         bad = [
             ({"id": "a", "foo": 1}, "users[2]: unknown field 'foo'"),
@@ -1654,10 +1660,13 @@ class ProductApi(StartdeliverCase):
         ]
         for record, message in bad:
             r = self.api("POST", "/users", {"users": [{"id": "ok-1"}, {"id": "ok-2"}, record]}, expect=422)
+            self.assertEqual(r.json()["error"]["code"], "invalid_request")
             self.assertIn(message, r.json()["error"]["message"])
         self.assertEqual(self.all("/users"), [])                  # one bad record stores none
         too_many = {"users": [{"id": f"u{k}"} for k in range(1001)]}
-        self.assertEqual(self.api("POST", "/users", too_many).status, 413)
+        r = self.api("POST", "/users", too_many, expect=413)
+        self.assertEqual((r.json()["error"]["code"], r.json()["error"]["message"]),
+                         ("too_many_records", "at most 1000 users per request"))
         self.assertEqual(self.api("POST", "/users", {"people": []}).status, 422)
         self.assertEqual(self.api("PUT", "/users/u1", {"id": "u2"}).status, 422)
         self.assertEqual(self.api("POST", "/customers",
@@ -1680,7 +1689,9 @@ class ProductApi(StartdeliverCase):
         one = self.get("/users/u007")
         self.assertEqual((one["email"], one.get("name"), one.get("customer_id")),
                          ("seven@example.com", None, None))
-        self.assertEqual(self.api("GET", "/users/nobody").status, 404)
+        r = self.api("GET", "/users/nobody", expect=404)
+        self.assertEqual((r.json()["error"]["code"], r.json()["error"]["message"]),
+                         ("unknown_user", "no user 'nobody'"))
         # Pages of 10 with next, in id order.
         seen, after = [], None
         while True:
@@ -1694,4 +1705,5 @@ class ProductApi(StartdeliverCase):
             self.assertEqual(self.api("GET", f"/users?limit={limit}").status, 400)
         self.assertEqual(self.get("/customers"), {"data": [], "next": None})
         self.assertEqual(self.get("/tickets"), {"data": [], "next": None})
-        self.assertEqual(self.api("GET", "/tickets/123").status, 404)
+        self.assertEqual(self.api("GET", "/tickets/123", expect=404).json()["error"]["code"],
+                         "unknown_ticket")
