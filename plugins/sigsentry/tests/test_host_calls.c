@@ -2,8 +2,9 @@
  * sigsentry's host-calling code on the SDK's testing kit, with the built
  * sigsentry.so loaded as the host loads it: log ingestion through the
  * product API, a webhook that reads the conversation and posts the triage
- * note (the calls as Intercom would receive them), and a conversation that
- * no longer exists ending the delivery skipped.
+ * note (the calls as Intercom would receive them), a conversation that
+ * no longer exists ending the delivery skipped, and the product API's
+ * refusals: the plugin's and the host's in one vocabulary.
  */
 #include "unit.h"
 
@@ -160,11 +161,49 @@ static void server_errors_are_retried(void)
     sbt_free(kit);
 }
 
+/* The code of a refusal, checked together with its status and who answered it. */
+static void check_refusal(const sbt_reply *r, int status, const char *code, bool by_plugin)
+{
+    CHECK_INT(r->status, status);
+    CHECK_STR(error_code(r), code);
+    CHECK(r->handler_ran == by_plugin);
+    if (by_plugin)
+        CHECK_INT(r->handler_status, SB_FAIL);
+}
+
+static void refusals_speak_the_hosts_vocabulary(void)
+{
+    setup();
+    check_refusal(sbt_api(kit, "GET", "/binding", NULL), 400, "installation_required", true);
+    check_refusal(sbt_api(kit, "POST", "/conversations/12/analyses", "{}"), 400,
+                  "installation_required", false);
+    check_refusal(sbt_api(kit, "PUT", "/projects/nope?workspace_id=ws1", "{\"name\":\"x\"}"), 404,
+                  "unknown_project", true);
+    check_refusal(sbt_api(kit, "POST", "/projects?workspace_id=ws1", "[]"), 400,
+                  "invalid_request", true);
+    /* Waiting for a re-install, the product still sets up and feeds the binding... */
+    CHECK_INT(sbt_needs_reauth(kit, inst), SB_OK);
+    CHECK_INT(sbt_api(kit, "POST", "/projects?workspace_id=ws1", "{\"name\":\"Shop\"}")->status,
+              201);
+    const sbt_reply *r = sbt_api(kit, "GET", "/binding?workspace_id=ws1", NULL);
+    CHECK_INT(r->status, 200);
+    CHECK_STR(sb_json_str(r->json, "installation_state"), "needs_reauth");
+    /* ...but nothing is posted to Intercom until then, nor after an uninstall. */
+    check_refusal(sbt_api(kit, "POST", "/conversations/12/analyses?workspace_id=ws1", "{}"), 409,
+                  "installation_needs_reauth", false);
+    CHECK_INT(sbt_uninstall(kit, inst), SB_OK);
+    check_refusal(sbt_api(kit, "POST", "/conversations/12/analyses?workspace_id=ws1", "{}"), 409,
+                  "installation_revoked", false);
+    CHECK_INT(sbt_intercom_count(kit), 0);
+    sbt_free(kit);
+}
+
 int main(void)
 {
     RUN(ingest_through_the_product_api);
     RUN(webhook_posts_the_triage_note);
     RUN(deleted_conversation_ends_skipped);
     RUN(server_errors_are_retried);
+    RUN(refusals_speak_the_hosts_vocabulary);
     UNIT_DONE();
 }
