@@ -1,4 +1,4 @@
-/* plugin_kit.c - aborting allocation for bundled plugins. */
+/* plugin_kit.c - aborting allocation, string equality and refusals for bundled plugins. */
 #include "plugin_kit.h"
 
 #include <stdarg.h>
@@ -66,4 +66,15 @@ char *pk_xasprintf(const char *fmt, ...)
 bool pk_str_eq(const char *a, const char *b)
 {
     return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+sb_status pk_refuse(sb_result *result, int http_status, const char *code, const char *fmt, ...)
+{
+    char message[sizeof result->message];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    result->http_status = http_status;
+    return sb_result_fail(result, SB_FAIL, code, "%s", message);
 }

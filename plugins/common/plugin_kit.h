@@ -1,9 +1,10 @@
 /*
  * plugin_kit.h - the bundled plugins' own policy, compiled into each one
  * (plugins share no code at run time): allocation that aborts on exhaustion
- * (the host's policy, see the top-level README) and NULL-safe string
- * equality. Everything else they share comes from the SDK, so this includes
- * <switchboard/helpers.h> for them.
+ * (the host's policy, see the top-level README), NULL-safe string equality,
+ * and a product-API refusal in one call (the SDK's sb_result_fail leaves
+ * http_status to the caller). Everything else they share comes from the
+ * SDK, so this includes <switchboard/helpers.h> for them.
  *
  * No host calls here, so plugins' unit tests link it directly.
  */
@@ -14,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <switchboard/helpers.h>
+#include <switchboard/switchboard.h>
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PK_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -37,5 +39,15 @@ void *pk_xchecked(void *p);
 
 /** Equal strings; NULL equals only NULL. */
 bool pk_str_eq(const char *a, const char *b);
+
+/* ---- product-API errors ---- */
+
+/**
+ * A route's refusal: FAIL with @p http_status, @p code and the message, which
+ * the host answers as {"error":{"status","code","message","request_id"}}.
+ * Returns SB_FAIL, for `return pk_refuse(...)`.
+ */
+sb_status pk_refuse(sb_result *result, int http_status, const char *code, const char *fmt, ...)
+    PK_PRINTF(4, 5);
 
 #endif

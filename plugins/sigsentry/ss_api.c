@@ -16,7 +16,6 @@
 #include "ss_util.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,19 +37,6 @@ static sb_status answer(struct ss_plugin *ss, const sb_http_request *req, int st
     return SB_OK;
 }
 
-/* A refusal: the host answers it as {"error":{"status","code","message","request_id"}}. */
-static PK_PRINTF(4, 5) sb_status refuse(sb_result *result, int status, const char *code,
-                                        const char *fmt, ...)
-{
-    char message[sizeof result->message];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
-    result->http_status = status;
-    return sb_result_fail(result, SB_FAIL, code, "%s", message);
-}
-
 /*
  * For the routes that serve an installation in any state (the rest carry
  * SB_ROUTE_NEEDS_INSTALLATION): the same refusal as the host's when the
@@ -60,8 +46,8 @@ static bool need_installation(const sb_http_request *req, sb_result *result)
 {
     if (req->installation)
         return true;
-    refuse(result, 400, "installation_required",
-           "name the Intercom workspace with ?workspace_id= (the binding's workspace)");
+    pk_refuse(result, 400, "installation_required",
+              "name the Intercom workspace with ?workspace_id= (the binding's workspace)");
     return false;
 }
 
@@ -74,8 +60,8 @@ static json_object *project_of(struct ss_plugin *ss, const sb_http_request *req,
     if (project && pk_str_eq(sb_json_str(project, "id"), wanted))
         return project;
     json_object_put(project);
-    refuse(result, 404, "unknown_project", "this workspace's binding has no project '%s'",
-           wanted ? wanted : "");
+    pk_refuse(result, 404, "unknown_project", "this workspace's binding has no project '%s'",
+              wanted ? wanted : "");
     return NULL;
 }
 
@@ -145,7 +131,7 @@ static sb_status disconnect(void *state, const sb_http_request *req, sb_result *
     if (!revoked && (ss_binding_set(ss, req->installation, false, why) != 0
                      || ss->host->installation_revoke(ss->self, req->installation, why) != 0)) {
         free(why);
-        return refuse(result, 500, "disconnect_failed", "the binding could not be disconnected");
+        return pk_refuse(result, 500, "disconnect_failed", "the binding could not be disconnected");
     }
     free(why);
     return answer(ss, req, 200, binding_json(ss, req->installation));
@@ -160,8 +146,8 @@ static bool read_retention(const sb_http_request *req, int64_t *days, sb_result 
         return true;
     if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1
         || json_object_get_int64(v) > RETENTION_MAX_DAYS) {
-        refuse(result, 400, "invalid_request", "retention_days must be an integer from 1 to %d",
-               RETENTION_MAX_DAYS);
+        pk_refuse(result, 400, "invalid_request", "retention_days must be an integer from 1 to %d",
+                  RETENTION_MAX_DAYS);
         return false;
     }
     *days = json_object_get_int64(v);
@@ -174,13 +160,13 @@ static bool read_name(const sb_http_request *req, bool required, const char **na
     json_object *v;
     if (!json_object_object_get_ex(req->body, "name", &v)) {
         if (required)
-            refuse(result, 400, "invalid_request", "\"name\" is required");
+            pk_refuse(result, 400, "invalid_request", "\"name\" is required");
         return !required;
     }
     if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0
         || json_object_get_string_len(v) > PROJECT_NAME_MAX) {
-        refuse(result, 400, "invalid_request", "\"name\" must be a string of 1 to %d bytes",
-               PROJECT_NAME_MAX);
+        pk_refuse(result, 400, "invalid_request", "\"name\" must be a string of 1 to %d bytes",
+                  PROJECT_NAME_MAX);
         return false;
     }
     *name = json_object_get_string(v);
@@ -191,7 +177,7 @@ static bool body_is_object(const sb_http_request *req, sb_result *result)
 {
     if (req->body && json_object_is_type(req->body, json_type_object))
         return true;
-    refuse(result, 400, "invalid_request", "the body must be a JSON object");
+    pk_refuse(result, 400, "invalid_request", "the body must be a JSON object");
     return false;
 }
 
@@ -202,9 +188,9 @@ static sb_status create_project(void *state, const sb_http_request *req, sb_resu
         return SB_FAIL;
     json_object *existing = ss_project_get(ss, req->installation);
     if (existing) {
-        sb_status st = refuse(result, 409, "project_exists",
-                              "this workspace's binding already has project '%s'",
-                              sb_json_str(existing, "id") ? sb_json_str(existing, "id") : "");
+        sb_status st = pk_refuse(result, 409, "project_exists",
+                                 "this workspace's binding already has project '%s'",
+                                 sb_json_str(existing, "id") ? sb_json_str(existing, "id") : "");
         json_object_put(existing);
         return st;
     }
@@ -214,12 +200,12 @@ static sb_status create_project(void *state, const sb_http_request *req, sb_resu
         return SB_FAIL;
     char generated[PROJECT_ID_MAX + 1];
     if (id && !slug_valid(id, PROJECT_ID_MAX))
-        return refuse(result, 400, "invalid_request",
-                      "\"id\" must be 1 to %d of a-z, 0-9, '-' and '_'", PROJECT_ID_MAX);
+        return pk_refuse(result, 400, "invalid_request",
+                         "\"id\" must be 1 to %d of a-z, 0-9, '-' and '_'", PROJECT_ID_MAX);
     if (!id) {
         char hex[13];
         if (!ss_random_hex(hex, 6))
-            return refuse(result, 500, "no_randomness", "could not make a project id");
+            return pk_refuse(result, 500, "no_randomness", "could not make a project id");
         snprintf(generated, sizeof generated, "prj_%s", hex);
         id = generated;
     }
@@ -233,7 +219,7 @@ static sb_status create_project(void *state, const sb_http_request *req, sb_resu
     sb_json_add_int(project, "next_seq", 1);
     if (ss_put(ss, req->installation, SS_PROJECT, "project", json_object_get(project)) != 0) {
         json_object_put(project);
-        return refuse(result, 503, "store_error", "the project could not be saved");
+        return pk_refuse(result, 503, "store_error", "the project could not be saved");
     }
     ss->host->audit(ss->self, req->installation, "project", "created", id);
     json_object_object_del(project, "next_seq");
@@ -273,7 +259,7 @@ static sb_status update_project(void *state, const sb_http_request *req, sb_resu
     sb_json_add_int(project, "updated_at", ss_now_ms(ss));
     if (ss_put(ss, req->installation, SS_PROJECT, "project", json_object_get(project)) != 0) {
         json_object_put(project);
-        return refuse(result, 503, "store_error", "the project could not be saved");
+        return pk_refuse(result, 503, "store_error", "the project could not be saved");
     }
     json_object_object_del(project, "next_seq");
     return answer(ss, req, 200, project);
@@ -289,9 +275,9 @@ static sb_status ingest_logs(void *state, const sb_http_request *req, sb_result 
         return SB_FAIL;
     if (!req->raw_body || req->raw_body_len == 0) {
         json_object_put(project);
-        return refuse(result, 400, "empty_body",
-                      "send log records as NDJSON: one "
-                      "{\"time\",\"service\",\"level\",\"message\"} object per line");
+        return pk_refuse(result, 400, "empty_body",
+                         "send log records as NDJSON: one "
+                         "{\"time\",\"service\",\"level\",\"message\"} object per line");
     }
     bool stored;
     json_object *report = ss_ingest(ss, req->installation, project, req->raw_body,
@@ -299,7 +285,7 @@ static sb_status ingest_logs(void *state, const sb_http_request *req, sb_result 
     json_object_put(project);
     if (!stored) {
         json_object_put(report);
-        return refuse(result, 503, "store_error", "the log records could not be stored; retry");
+        return pk_refuse(result, 503, "store_error", "the log records could not be stored; retry");
     }
     int64_t accepted = sb_json_int(report, "accepted", 0);
     int64_t rejected = sb_json_int(report, "rejected", 0);
@@ -330,21 +316,21 @@ static sb_status put_service(void *state, const sb_http_request *req, sb_result 
     json_object_put(project);
     char name[SS_SERVICE_MAX + 1];
     if (!ss_service_normalize(sb_json_str(req->params, "service"), name))
-        return refuse(result, 400, "invalid_request",
-                      "a service name is 1-64 characters of a-z, 0-9, '.', '_' or '-'");
+        return pk_refuse(result, 400, "invalid_request",
+                         "a service name is 1-64 characters of a-z, 0-9, '.', '_' or '-'");
     json_object *aliases = sb_json_arr(req->body, "aliases");
     size_t n = aliases ? json_object_array_length(aliases) : 0;
     if (!aliases || n > ALIASES_MAX)
-        return refuse(result, 400, "invalid_request",
-                      "\"aliases\" must be a list of at most %d strings", ALIASES_MAX);
+        return pk_refuse(result, 400, "invalid_request",
+                         "\"aliases\" must be a list of at most %d strings", ALIASES_MAX);
     json_object *clean = json_object_new_array();
     for (size_t i = 0; i < n; i++) {
         json_object *a = json_object_array_get_idx(aliases, i);
         if (!json_object_is_type(a, json_type_string) || json_object_get_string_len(a) == 0
             || json_object_get_string_len(a) > ALIAS_MAX) {
             json_object_put(clean);
-            return refuse(result, 400, "invalid_request",
-                          "aliases[%zu] must be a string of 1 to %d bytes", i, ALIAS_MAX);
+            return pk_refuse(result, 400, "invalid_request",
+                             "aliases[%zu] must be a string of 1 to %d bytes", i, ALIAS_MAX);
         }
         json_object_array_add(clean, json_object_new_string(json_object_get_string(a)));
     }
@@ -360,7 +346,7 @@ static sb_status put_service(void *state, const sb_http_request *req, sb_result 
     json_object_object_add(svc, "aliases", clean);
     if (ss_put(ss, req->installation, SS_SERVICES, name, json_object_get(svc)) != 0) {
         json_object_put(svc);
-        return refuse(result, 503, "store_error", "the service could not be saved");
+        return pk_refuse(result, 503, "store_error", "the service could not be saved");
     }
     return answer(ss, req, 200, svc);
 }
@@ -372,7 +358,7 @@ static const char *conversation_param(const sb_http_request *req, sb_result *res
     const char *id = sb_json_str(req->params, "conversation");
     if (ss_conversation_id_valid(id))
         return id;
-    refuse(result, 400, "invalid_request", "not a conversation id");
+    pk_refuse(result, 400, "invalid_request", "not a conversation id");
     return NULL;
 }
 
@@ -384,8 +370,8 @@ static sb_status get_triage(void *state, const sb_http_request *req, sb_result *
         return SB_FAIL;
     json_object *triage = ss_get(ss, req->installation, SS_TRIAGE, conversation);
     if (!triage)
-        return refuse(result, 404, "not_triaged", "conversation %s has not been triaged",
-                      conversation);
+        return pk_refuse(result, 404, "not_triaged", "conversation %s has not been triaged",
+                         conversation);
     return answer(ss, req, 200, triage);
 }
 
@@ -397,8 +383,8 @@ static sb_status list_analyses(void *state, const sb_http_request *req, sb_resul
         return SB_FAIL;
     int64_t limit = sb_json_int(req->query, "limit", ANALYSES_PAGE_DEFAULT);
     if (limit < 1 || limit > ANALYSES_PAGE_MAX)
-        return refuse(result, 400, "invalid_request", "limit must be from 1 to %d",
-                      ANALYSES_PAGE_MAX);
+        return pk_refuse(result, 400, "invalid_request", "limit must be from 1 to %d",
+                         ANALYSES_PAGE_MAX);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "analyses", ss_analyses_recent(ss, req->installation, conversation,
                                                              (size_t)limit));
@@ -414,8 +400,8 @@ static sb_status run_analysis(void *state, const sb_http_request *req, sb_result
     /* The installation is active (the route flag); the binding may still have been
        disconnected by a revoke that failed half-way. */
     if (!ss_binding_active(ss, req->installation))
-        return refuse(result, 409, "binding_inactive",
-                      "the binding is disconnected; analyses are not posted to Intercom");
+        return pk_refuse(result, 409, "binding_inactive",
+                         "the binding is disconnected; analyses are not posted to Intercom");
     struct ss_analysis_request ar;
     json_object *triage = ss_analysis_request_for(ss, req->installation, conversation, 0, &ar);
     char service[SS_SERVICE_MAX + 1];
@@ -423,7 +409,7 @@ static sb_status run_analysis(void *state, const sb_http_request *req, sb_result
     if (wanted) {
         if (!ss_service_normalize(wanted, service)) {
             json_object_put(triage);
-            return refuse(result, 400, "invalid_request", "\"service\" is not a service name");
+            return pk_refuse(result, 400, "invalid_request", "\"service\" is not a service name");
         }
         ar.service = service;
     }
@@ -431,7 +417,7 @@ static sb_status run_analysis(void *state, const sb_http_request *req, sb_result
     json_object *analysis = ss_analysis_run(ss, req->installation, &ar);
     json_object_put(triage);
     if (!analysis)
-        return refuse(result, 503, "store_error", "the analysis could not be stored");
+        return pk_refuse(result, 503, "store_error", "the analysis could not be stored");
     return answer(ss, req, 201, analysis);
 }
 
@@ -456,7 +442,7 @@ static sb_status analysis_page(void *state, const sb_http_request *req, sb_resul
     bool as_json = pk_str_eq(sb_json_str(req->query, "format"), "json");
     if (!analysis) {
         if (as_json)
-            return refuse(result, 404, "not_found", "no such analysis");
+            return pk_refuse(result, 404, "not_found", "no such analysis");
         const char *page = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Not "
                            "found</title></head><body><p>No such analysis.</p></body></html>\n";
         ss->host->respond_raw(ss->self, req->reply, 404, "text/html; charset=utf-8", page,

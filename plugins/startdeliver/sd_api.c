@@ -15,7 +15,6 @@
 #include "sd_run.h"
 #include "sd_util.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,19 +42,6 @@ struct call {
     struct sd_env env;
 };
 
-/* A refusal: the host answers it as {"error":{"status","code","message","request_id"}}. */
-static PK_PRINTF(4, 5) sb_status refuse(sb_result *result, int status, const char *code,
-                                        const char *fmt, ...)
-{
-    char message[sizeof result->message];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
-    result->http_status = status;
-    return sb_result_fail(result, SB_FAIL, code, "%s", message);
-}
-
 static bool open_call(struct sd_plugin *sd, const sb_http_request *req, struct call *c,
                       sb_result *result)
 {
@@ -64,12 +50,12 @@ static bool open_call(struct sd_plugin *sd, const sb_http_request *req, struct c
     c->req = req;
     /* The same refusal as the host's for routes flagged SB_ROUTE_NEEDS_INSTALLATION. */
     if (!req->installation) {
-        refuse(result, 400, "installation_required",
-               "give the Intercom workspace as ?workspace_id= (or X-Switchboard-Workspace)");
+        pk_refuse(result, 400, "installation_required",
+                  "give the Intercom workspace as ?workspace_id= (or X-Switchboard-Workspace)");
         return false;
     }
     if (sd->host->installation_get(sd->self, req->installation, &c->inst) != 0) {
-        refuse(result, 500, "store_error", "cannot read the installation");
+        pk_refuse(result, 500, "store_error", "cannot read the installation");
         return false;
     }
     sd_settings_of(sd, req->installation, &c->settings);
@@ -167,7 +153,7 @@ static sb_status list_collection(struct call *c, const char *collection, const c
 {
     size_t limit = limit_of(c->req);
     if (!limit)
-        return refuse(result, 400, "invalid_request", "limit must be 1-1000");
+        return pk_refuse(result, 400, "invalid_request", "limit must be 1-1000");
     page_init(&s->page, limit);
     const char *after = query(c->req, "after");
     char *from = after ? sd_key_after(after) : prefix ? pk_xasprintf("%s|", prefix) : NULL;
@@ -226,7 +212,7 @@ static sb_status store_records(struct call *c, enum sd_record_kind kind, json_ob
 {
     struct store_tx t = {c, kind, records, n, 0};
     if (c->sd->host->transaction(c->sd->self, store_tx, &t) != 0)
-        return refuse(result, 500, "store_error", "cannot store the %ss", kind_name(kind));
+        return pk_refuse(result, 500, "store_error", "cannot store the %ss", kind_name(kind));
     char detail[96];
     snprintf(detail, sizeof detail, "%zu stored, %zu new", n, t.created);
     c->sd->host->audit(c->sd->self, c->req->installation, kind == SD_RECORD_USER ? "users"
@@ -248,7 +234,7 @@ static sb_status route_record_put(void *state, const sb_http_request *req, sb_re
     char err[200];
     json_object *record = sd_record_from_input(kind, req->body, param(req, "id"), err, sizeof err);
     if (!record)
-        return refuse(result, 422, "invalid_request", "%s", err);
+        return pk_refuse(result, 422, "invalid_request", "%s", err);
     sb_status st = store_records(&c, kind, &record, 1, result);
     json_object_put(record);
     return st;
@@ -264,11 +250,11 @@ static sb_status route_records_post(void *state, const sb_http_request *req, sb_
     const char *member = kind == SD_RECORD_USER ? "users" : "customers";
     json_object *list = sb_json_arr(req->body, member);
     if (!list)
-        return refuse(result, 422, "invalid_request", "send {\"%s\": [...]}", member);
+        return pk_refuse(result, 422, "invalid_request", "send {\"%s\": [...]}", member);
     size_t n = json_object_array_length(list);
     if (n > MAX_BULK)
-        return refuse(result, 413, "too_many_records", "at most %d %s per request", MAX_BULK,
-                      member);
+        return pk_refuse(result, 413, "too_many_records", "at most %d %s per request", MAX_BULK,
+                         member);
     /* Validate everything first: a bad record stores nothing. */
     json_object **records = pk_xcalloc(n, sizeof *records);
     sb_status st = SB_OK;
@@ -277,7 +263,7 @@ static sb_status route_records_post(void *state, const sb_http_request *req, sb_
         records[i] = sd_record_from_input(kind, json_object_array_get_idx(list, i), NULL, err,
                                           sizeof err);
         if (!records[i])
-            st = refuse(result, 422, "invalid_request", "%s[%zu]: %s", member, i, err);
+            st = pk_refuse(result, 422, "invalid_request", "%s[%zu]: %s", member, i, err);
     }
     if (st == SB_OK)
         st = store_records(&c, kind, records, n, result);
@@ -298,8 +284,8 @@ static sb_status route_record_get(void *state, const sb_http_request *req, sb_re
     json_object *record = sd_get(sd, req->installation,
                                  kind == SD_RECORD_USER ? SD_USERS : SD_CUSTOMERS, id);
     if (!record)
-        return refuse(result, 404, kind == SD_RECORD_USER ? "unknown_user" : "unknown_customer",
-                      "no %s '%.128s'", kind_name(kind), id);
+        return pk_refuse(result, 404, kind == SD_RECORD_USER ? "unknown_user" : "unknown_customer",
+                         "no %s '%.128s'", kind_name(kind), id);
     json_object *view = record_view(&c, kind, record, sd_now_s(sd));
     json_object_put(record);
     return reply(&c, 200, view);
@@ -342,7 +328,7 @@ static sb_status route_customer_health(void *state, const sb_http_request *req, 
     json_object *customer = sd_get(sd, req->installation, SD_CUSTOMERS, id);
     json_object_put(customer);
     if (!customer)
-        return refuse(result, 404, "unknown_customer", "no such customer");
+        return pk_refuse(result, 404, "unknown_customer", "no such customer");
     json_object *health = sd_health_json(&c.env, id, sd_now_s(sd));
     sb_json_add_str(health, "customer_id", id);
     return reply(&c, 200, health);
@@ -421,7 +407,8 @@ static sb_status route_tickets(void *state, const sb_http_request *req, sb_resul
     struct scan s = {.c = &c, .status = -1, .now_s = sd_now_s(sd)};
     const char *status = query(req, "status");
     if (status && (s.status = sd_ticket_status_parse(status)) < 0)
-        return refuse(result, 400, "invalid_request", "status must be open, overdue or resolved");
+        return pk_refuse(result, 400, "invalid_request",
+                         "status must be open, overdue or resolved");
     const char *user = query(req, "user_id"), *customer = query(req, "customer_id");
     if (user)
         return list_collection(&c, SD_USER_TICKETS, user, visit_user_ticket, &s, result);
@@ -430,7 +417,7 @@ static sb_status route_tickets(void *state, const sb_http_request *req, sb_resul
 
     size_t limit = limit_of(req);
     if (!limit)
-        return refuse(result, 400, "invalid_request", "limit must be 1-1000");
+        return pk_refuse(result, 400, "invalid_request", "limit must be 1-1000");
     page_init(&s.page, limit);
     const char *after = query(req, "after");
     struct customer_scan cs = {&s, after, false};
@@ -460,7 +447,7 @@ static sb_status route_ticket_get(void *state, const sb_http_request *req, sb_re
         return SB_FAIL;
     json_object *ticket = sd_get(sd, req->installation, SD_TICKETS, param(req, "id"));
     if (!ticket)
-        return refuse(result, 404, "unknown_ticket", "no ticket for that conversation");
+        return pk_refuse(result, 404, "unknown_ticket", "no ticket for that conversation");
     json_object *view = sd_ticket_view(&c.env, ticket, sd_now_s(sd));
     json_object_put(ticket);
     return reply(&c, 200, view);
@@ -530,7 +517,7 @@ static sb_status route_sync(void *state, const sb_http_request *req, sb_result *
                                           SD_SYNC_JOB_KEY, payload, 0);
     json_object_put(payload);
     if (!job)
-        return refuse(result, 500, "store_error", "cannot queue the sync");
+        return pk_refuse(result, 500, "store_error", "cannot queue the sync");
     sd->host->audit(sd->self, req->installation, "sync", "requested", full ? "full" : NULL);
     json_object *mark = sd_get(sd, req->installation, SD_SYNC, "watermark");
     json_object *o = json_object_new_object();
@@ -581,7 +568,7 @@ static sb_status route_revoke(void *state, const sb_http_request *req, sb_result
         && sd->host->installation_revoke(sd->self, req->installation,
                                          "revoked through the startdeliver API")
                != 0)
-        return refuse(result, 500, "revoke_failed", "the revocation failed");
+        return pk_refuse(result, 500, "revoke_failed", "the revocation failed");
     json_object *o = json_object_new_object();
     sb_json_add_str(o, "status", "revoked");
     return reply(&c, 200, o);
