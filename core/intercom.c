@@ -19,6 +19,7 @@
 #include "host.h"
 #include "http.h"
 #include "installations.h"
+#include "intercom_shapes.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "plugins.h"
@@ -596,17 +597,11 @@ static bool may_retry(const struct ic_request *r)
 /* Intercom's error.list: the first error's code and message. */
 static void parse_error(const struct ic_request *r, char **code, char **message)
 {
-    *code = *message = NULL;
     json_object *body = r->response.len ? json_tokener_parse(r->response.data) : NULL;
-    json_object *errors, *first, *v;
-    if (body && json_object_object_get_ex(body, "errors", &errors)
-        && json_object_is_type(errors, json_type_array) && json_object_array_length(errors) > 0) {
-        first = json_object_array_get_idx(errors, 0);
-        if (json_object_object_get_ex(first, "code", &v))
-            *code = xstrdup(json_object_get_string(v));
-        if (json_object_object_get_ex(first, "message", &v))
-            *message = xstrdup(json_object_get_string(v));
-    }
+    const char *c, *m;
+    intercom_error_fields(body, &c, &m);
+    *code = c ? xstrdup(c) : NULL;
+    *message = m ? xstrdup(m) : NULL;
     json_object_put(body);
 }
 
@@ -751,17 +746,11 @@ void intercom_raw(struct intercom *ic, const char *method, const char *url, cons
     send_now(r);
 }
 
-static bool valid_method(const char *m)
-{
-    return m && (strcmp(m, "GET") == 0 || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0
-                 || strcmp(m, "DELETE") == 0 || strcmp(m, "PATCH") == 0);
-}
-
 static struct ic_request *plugin_request(struct intercom *ic, struct sb_plugin *p,
                                          int64_t installation, const char *method,
                                          const char *path, json_object *body, unsigned flags)
 {
-    struct ic_request *r = request_new(ic, valid_method(method) ? method : "GET");
+    struct ic_request *r = request_new(ic, intercom_method_valid(method) ? method : "GET");
     r->plugin = p;
     r->installation = installation;
     r->flags = flags;
@@ -779,13 +768,7 @@ static struct ic_request *plugin_request(struct intercom *ic, struct sb_plugin *
 static bool wrong_call(const struct sb_plugin *p, const char *service,
                        const sb_intercom_request *req, bool has_callbacks)
 {
-    const char *why = NULL;
-    if (!req || !valid_method(req->method))
-        why = "method must be GET, POST, PUT, PATCH or DELETE";
-    else if (!req->path || req->path[0] != '/')
-        why = "path must start with '/'";
-    else if (!has_callbacks)
-        why = "a callback is required";
+    const char *why = intercom_call_problem(req, has_callbacks);
     if (why)
         log_warn("intercom", "plugin %s: %s refused: %s", p->name, service, why);
     return why != NULL;
@@ -866,32 +849,6 @@ static void walk_finish(struct walk *w, const sb_intercom_response *res, const c
         done(arg, &out);
 }
 
-static json_object *page_items(json_object *body)
-{
-    static const char *const keys[] = {"data", "conversations", "contacts", "companies",
-                                       "events", "tickets", "admins", "teams"};
-    json_object *v;
-    for (size_t i = 0; i < ARRAY_LEN(keys); i++)
-        if (json_object_object_get_ex(body, keys[i], &v) && json_object_is_type(v, json_type_array))
-            return v;
-    return NULL;
-}
-
-/* pages.next is {"starting_after": ...} on most lists, a full URL on /events. */
-static const char *page_next(json_object *body)
-{
-    json_object *pages, *next, *after;
-    if (!json_object_object_get_ex(body, "pages", &pages)
-        || !json_object_object_get_ex(pages, "next", &next) || !next)
-        return NULL;
-    if (json_object_is_type(next, json_type_string))
-        return json_object_get_string_len(next) ? json_object_get_string(next) : NULL;
-    if (json_object_object_get_ex(next, "starting_after", &after)
-        && json_object_is_type(after, json_type_string) && json_object_get_string_len(after))
-        return json_object_get_string(after);
-    return NULL;
-}
-
 static void walk_page_done(struct walk *w, const sb_intercom_response *res)
 {
     w->current = 0;
@@ -899,8 +856,8 @@ static void walk_page_done(struct walk *w, const sb_intercom_response *res)
         walk_finish(w, res, NULL, NULL);
         return;
     }
-    json_object *items = res->body ? page_items(res->body) : NULL;
-    const char *next = res->body ? page_next(res->body) : NULL;
+    json_object *items = intercom_page_items(res->body);
+    const char *next = intercom_page_next(res->body);
     free(w->cursor);
     w->cursor = next ? xstrdup(next) : NULL;
     w->plugin->callbacks++;
@@ -920,46 +877,12 @@ static void walk_page_done(struct walk *w, const sb_intercom_response *res)
     walk_fetch(w);
 }
 
-/* The path of a full URL (pages.next on /events), or the cursor itself. */
-static const char *url_path(const char *cursor)
-{
-    if (strncmp(cursor, "http://", 7) != 0 && strncmp(cursor, "https://", 8) != 0)
-        return NULL;
-    const char *p = strchr(cursor + 8, '/');
-    return p ? p : "/";
-}
-
 static void walk_fetch(struct walk *w)
 {
     struct intercom *ic = w->ic;
-    char *path = NULL;
-    json_object *body = w->body ? json_object_get(w->body) : NULL;
-    const char *next_url = w->cursor ? url_path(w->cursor) : NULL;
-    if (next_url) {
-        path = xstrdup(next_url);
-    } else if (w->cursor && strcmp(w->method, "GET") == 0) {
-        struct buf b;
-        buf_init(&b);
-        buf_printf(&b, "%s%cstarting_after=", w->path, strchr(w->path, '?') ? '&' : '?');
-        buf_url_encode(&b, w->cursor);
-        path = buf_steal(&b);
-    } else {
-        path = xstrdup(w->path);
-        if (w->cursor) {
-            json_object_put(body);
-            json_object *copy = NULL;
-            json_object_deep_copy(w->body, &copy, NULL);
-            body = copy ? copy : json_object_new_object();
-            json_object *pagination;
-            if (!json_object_object_get_ex(body, "pagination", &pagination)
-                || !json_object_is_type(pagination, json_type_object)) {
-                pagination = json_object_new_object();
-                json_object_object_add(body, "pagination", pagination);
-            }
-            json_object_object_add(pagination, "starting_after",
-                                   json_object_new_string(w->cursor));
-        }
-    }
+    char *path;
+    json_object *body;
+    intercom_page_request(w->method, w->path, w->body, w->cursor, &path, &body);
     struct ic_request *r = plugin_request(ic, w->plugin, w->installation, w->method, path, body,
                                           w->flags | SB_INTERCOM_RETRY_SAFE);
     json_object_put(body);

@@ -1,31 +1,25 @@
 /*
  * intercom.c - the Intercom services: requests, pagination walks, cancel,
- * the typed writes and result_from_error, answered from the test's canned
- * responses with the kinds the host gives (core/errors.c, compiled in).
+ * the typed writes and result_from_error, built as the host builds them
+ * (core/intercom_shapes.c, compiled in) and answered from the test's canned
+ * responses with the kinds the host gives (core/errors.c).
  */
 #include "calls.h"
 
 #include "errors.h"
+#include "intercom_shapes.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <switchboard/helpers.h>
-
-static bool valid_method(const char *m)
-{
-    return m && (strcmp(m, "GET") == 0 || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0
-                 || strcmp(m, "DELETE") == 0 || strcmp(m, "PATCH") == 0);
-}
 
 /* A wrong call returns 0 and never completes; the installation's state completes through the callback. */
-static bool wrong_call(struct sbt_kit *kit, const char *call, const char *method, const char *path,
-                       bool have_cb)
+static bool wrong_call(struct sbt_kit *kit, const char *call, const sb_intercom_request *req,
+                       bool has_callbacks)
 {
-    if (valid_method(method) && path && path[0] == '/' && have_cb)
-        return false;
-    kit_log(kit, SB_LOG_WARN, "%s: a method, a path starting with '/' and a callback are needed",
-            call);
-    return true;
+    const char *why = intercom_call_problem(req, has_callbacks);
+    if (why)
+        kit_log(kit, SB_LOG_WARN, "%s refused: %s", call, why);
+    return why != NULL;
 }
 
 static void check_installation(struct sbt_kit *kit, struct kit_call *c)
@@ -58,22 +52,13 @@ static sb_request_id h_intercom_request(sb_plugin *self, sb_installation_id inst
                                         void *arg)
 {
     struct sbt_kit *kit = kit_of(self, "intercom_request");
-    if (!kit || !req || wrong_call(kit, "intercom_request", req->method, req->path, cb != NULL))
+    if (!kit || wrong_call(kit, "intercom_request", req, cb != NULL))
         return 0;
     return send_call(kit, CALL_INTERCOM, inst, req->method, req->path, req->body, req->flags, cb,
                      arg)->pub.id;
 }
 
 /* ---- answers ---- */
-
-/* The host's error fields from an Intercom error.list body. */
-static void error_fields(json_object *body, const char **code, const char **message)
-{
-    json_object *errors = sb_json_arr(body, "errors");
-    json_object *first = errors ? json_object_array_get_idx(errors, 0) : NULL;
-    *code = sb_json_str(first, "code");
-    *message = sb_json_str(first, "message");
-}
 
 struct answer {
     int status;
@@ -118,7 +103,7 @@ static void answer_call(struct sbt_kit *kit, struct kit_call *c, struct answer *
         a->retry_after_s = given.retry_after_s;
     if (a->kind != SB_ERR_NONE) {
         const char *code, *message;
-        error_fields(a->body, &code, &message);
+        intercom_error_fields(a->body, &code, &message);
         char fallback[32];
         snprintf(fallback, sizeof fallback, "http_%d", given.status);
         a->code = xstrdup(code ? code : given.status ? fallback : "connection");
@@ -185,28 +170,6 @@ void kit_intercom_deliver(struct sbt_kit *kit, struct kit_call *c)
 
 /* ---- pagination ---- */
 
-/* As core/intercom.c: the first list member, and pages.next (a cursor or, on /events, a URL). */
-static json_object *page_items(json_object *body)
-{
-    static const char *const keys[] = {"data", "conversations", "contacts", "companies",
-                                       "events", "tickets", "admins", "teams"};
-    for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
-        json_object *v = sb_json_arr(body, keys[i]);
-        if (v)
-            return v;
-    }
-    return NULL;
-}
-
-static const char *page_next(json_object *body)
-{
-    json_object *next = sb_json_get(sb_json_obj(body, "pages"), "next");
-    if (json_object_is_type(next, json_type_string))
-        return json_object_get_string_len(next) ? json_object_get_string(next) : NULL;
-    const char *after = sb_json_str(next, "starting_after");
-    return after && *after ? after : NULL;
-}
-
 static void walk_finish(struct sbt_kit *kit, struct kit_walk *w, const sb_intercom_response *last,
                         const char *code, const char *message)
 {
@@ -227,32 +190,8 @@ static void walk_finish(struct sbt_kit *kit, struct kit_walk *w, const sb_interc
 static void walk_fetch(struct sbt_kit *kit, struct kit_walk *w)
 {
     char *path;
-    json_object *body = w->body ? json_object_get(w->body) : NULL;
-    bool url = w->cursor && (strncmp(w->cursor, "http://", 7) == 0
-                             || strncmp(w->cursor, "https://", 8) == 0);
-    if (url) {
-        const char *p = strchr(w->cursor + 8, '/');
-        path = xstrdup(p ? p : "/");
-    } else if (w->cursor && strcmp(w->method, "GET") == 0) {
-        char *escaped = sb_url_escape(w->cursor);
-        path = xasprintf("%s%cstarting_after=%s", w->path, strchr(w->path, '?') ? '&' : '?',
-                         escaped);
-        free(escaped);
-    } else {
-        path = xstrdup(w->path);
-        if (w->cursor) {
-            json_object *copy = NULL;
-            json_object_deep_copy(w->body, &copy, NULL);
-            json_object_put(body);
-            body = copy ? copy : json_object_new_object();
-            json_object *pagination = sb_json_obj(body, "pagination");
-            if (!pagination) {
-                pagination = json_object_new_object();
-                json_object_object_add(body, "pagination", pagination);
-            }
-            json_object_object_add(pagination, "starting_after", json_object_new_string(w->cursor));
-        }
-    }
+    json_object *body;
+    intercom_page_request(w->method, w->path, w->body, w->cursor, &path, &body);
     struct kit_call *c = send_call(kit, CALL_PAGINATE, w->inst, w->method, path, body,
                                    w->flags | SB_INTERCOM_RETRY_SAFE, NULL, NULL);
     c->walk = w;
@@ -270,9 +209,9 @@ static void walk_page(struct sbt_kit *kit, struct kit_walk *w, const sb_intercom
         return;
     }
     free(w->cursor);
-    const char *next = page_next(res->body);
+    const char *next = intercom_page_next(res->body);
     w->cursor = next ? xstrdup(next) : NULL;
-    sb_status st = w->page_cb(w->arg, res, page_items(res->body), w->cursor);
+    sb_status st = w->page_cb(w->arg, res, intercom_page_items(res->body), w->cursor);
     if (st == SB_PENDING)
         w->waiting_resume = true;
     else if (st != SB_OK)
@@ -302,8 +241,7 @@ static sb_request_id h_intercom_paginate(sb_plugin *self, sb_installation_id ins
                                          sb_page_cb page_cb, sb_intercom_cb done, void *arg)
 {
     struct sbt_kit *kit = kit_of(self, "intercom_paginate");
-    if (!kit || !req
-        || wrong_call(kit, "intercom_paginate", req->method, req->path, page_cb && done))
+    if (!kit || wrong_call(kit, "intercom_paginate", req, page_cb && done))
         return 0;
     struct kit_walk *w = xcalloc(1, sizeof *w);
     w->id = ++kit->next_request_id;
@@ -363,30 +301,36 @@ static void h_intercom_cancel(sb_plugin *self, sb_request_id id)
     }
 }
 
-/* ---- typed writes (the host's request shapes, core/intercom_writes.c) ---- */
+/* ---- typed writes (the host's request shapes, core/intercom_shapes.c) ---- */
+
+/* Record a built request as sent, or log why it was refused and return 0. */
+static sb_request_id send_shape(struct sbt_kit *kit, enum call_service service,
+                                sb_installation_id inst, const char *call, const char *refusal,
+                                struct intercom_shape *shape, sb_intercom_cb cb, void *arg)
+{
+    if (!refusal && !cb)
+        refusal = "a callback is required";
+    if (refusal) {
+        kit_log(kit, SB_LOG_WARN, "%s refused: %s", call, refusal);
+        intercom_shape_free(shape);
+        return 0;
+    }
+    sb_request_id id = send_call(kit, service, inst, shape->method, shape->path, shape->body,
+                                 shape->flags, cb, arg)->pub.id;
+    intercom_shape_free(shape);
+    return id;
+}
 
 static sb_request_id h_set_attributes(sb_plugin *self, sb_installation_id inst,
                                       sb_object_type type, const char *id,
                                       json_object *attributes, sb_intercom_cb cb, void *arg)
 {
-    static const char *const collections[] = {"contacts", "companies", "conversations"};
     struct sbt_kit *kit = kit_of(self, "set_attributes");
-    if (!kit || (unsigned)type >= ARRAY_LEN(collections) || !id || !*id
-        || !json_object_is_type(attributes, json_type_object) || !cb) {
-        if (kit)
-            kit_log(kit, SB_LOG_WARN, "set_attributes: a type, an id, an object and a callback are needed");
+    if (!kit)
         return 0;
-    }
-    char *escaped = sb_url_escape(id);
-    char *path = xasprintf("/%s/%s", collections[type], escaped);
-    json_object *body = json_object_new_object();
-    json_object_object_add(body, "custom_attributes", json_object_get(attributes));
-    sb_request_id rid = send_call(kit, CALL_SET_ATTRIBUTES, inst, "PUT", path, body,
-                                  SB_INTERCOM_RETRY_SAFE, cb, arg)->pub.id;
-    json_object_put(body);
-    free(path);
-    free(escaped);
-    return rid;
+    struct intercom_shape shape = {0};
+    const char *refusal = intercom_shape_set_attributes(type, id, attributes, &shape);
+    return send_shape(kit, CALL_SET_ATTRIBUTES, inst, "set_attributes", refusal, &shape, cb, arg);
 }
 
 static sb_request_id h_conversation_reply(sb_plugin *self, sb_installation_id inst,
@@ -395,28 +339,14 @@ static sb_request_id h_conversation_reply(sb_plugin *self, sb_installation_id in
                                           sb_intercom_cb cb, void *arg)
 {
     struct sbt_kit *kit = kit_of(self, "conversation_reply");
-    if (!kit || !conversation_id || !*conversation_id || !body_html
-        || (type != SB_REPLY_COMMENT && type != SB_REPLY_NOTE) || !cb) {
-        if (kit)
-            kit_log(kit, SB_LOG_WARN, "conversation_reply: a conversation, a body and a callback are needed");
+    if (!kit)
         return 0;
-    }
     struct kit_installation *installation = kit_installation(kit, inst);
-    char *escaped = sb_url_escape(conversation_id);
-    char *path = xasprintf("/conversations/%s/reply", escaped);
-    json_object *body = json_object_new_object();
-    json_object_object_add(body, "message_type",
-                           json_object_new_string(type == SB_REPLY_NOTE ? "note" : "comment"));
-    json_object_object_add(body, "type", json_object_new_string("admin"));
     const char *admin = admin_id ? admin_id : installation ? installation->admin_id : NULL;
-    if (admin)
-        json_object_object_add(body, "admin_id", json_object_new_string(admin));
-    json_object_object_add(body, "body", json_object_new_string(body_html));
-    sb_request_id rid = send_call(kit, CALL_REPLY, inst, "POST", path, body, 0, cb, arg)->pub.id;
-    json_object_put(body);
-    free(path);
-    free(escaped);
-    return rid;
+    struct intercom_shape shape = {0};
+    const char *refusal = intercom_shape_conversation_reply(conversation_id, type, body_html,
+                                                            admin, &shape);
+    return send_shape(kit, CALL_REPLY, inst, "conversation_reply", refusal, &shape, cb, arg);
 }
 
 static sb_status h_result_from_error(sb_plugin *self, const sb_intercom_response *response,
