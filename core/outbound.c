@@ -13,18 +13,16 @@
 #include "abi.h"
 #include "config.h"
 #include "curl_loop.h"
-#include "errors.h"
 #include "hashmap.h"
 #include "host.h"
 #include "http.h"
 #include "json_input.h"
 #include "log.h"
-#include "outbound_hosts.h"
+#include "outbound_checks.h"
 #include "plugins.h"
 #include "server.h"
 #include "util.h"
 
-#include <ctype.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,11 +32,8 @@
 #define DEFAULT_TIMEOUT_MS 30000u
 #define MAX_TIMEOUT_MS 300000u
 #define CONNECT_TIMEOUT_MS 10000u
-#define MAX_REQUEST_BODY (4u << 20)
 #define MAX_RESPONSE_BODY (4u << 20)
 #define MAX_RESPONSE_HEADERS (64u << 10)
-#define MAX_HEADER_LINES 64
-#define MAX_HEADER_LINE 8192
 #define MAX_IN_FLIGHT_PER_PLUGIN 16
 #define MAX_WAITING_PER_PLUGIN 1024
 #define MAX_RETRY_AFTER_S 86400
@@ -216,101 +211,18 @@ static void log_outcome(const struct ob_request *r, const char *what)
             path_len, path, what, (long long)(time_mono_ms() - r->started_ms));
 }
 
-/* ---- the checks before anything leaves ---- */
+/* ---- the checks before anything leaves (outbound_checks.h) ---- */
 
-static bool valid_method(const char *m)
-{
-    static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
-    for (size_t i = 0; i < ARRAY_LEN(methods); i++)
-        if (strcmp(m, methods[i]) == 0)
-            return true;
-    return false;
-}
-
-/* RFC 9110 token characters, for header names. */
-static bool token_char(unsigned char c)
-{
-    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-static bool header_named(const char *line, const char *name)
-{
-    size_t n = strlen(name);
-    return strncasecmp(line, name, n) == 0 && line[n] == ':';
-}
-
-/*
- * The plugin's header lines; NULL if fine, else why (naming the line by its
- * number only: its value may be a secret). Sets whether it names the body's
- * Content-Type and an Expect of its own.
- */
-static const char *check_headers(const char *const *headers, char *why, size_t why_len,
-                                 bool *has_content_type, bool *has_expect)
-{
-    static const char *const reserved[] = {"Host", "Content-Length", "Transfer-Encoding"};
-    *has_content_type = *has_expect = false;
-    for (size_t i = 0; headers && headers[i]; i++) {
-        const char *line = headers[i];
-        size_t n = 1 + i;
-        if (i >= MAX_HEADER_LINES) {
-            snprintf(why, why_len, "more than %d header lines", MAX_HEADER_LINES);
-            return why;
-        }
-        size_t name_len = 0;
-        while (token_char((unsigned char)line[name_len]))
-            name_len++;
-        if (line[name_len] != ':' || name_len == 0) {
-            snprintf(why, why_len, "header line %zu is not \"Name: value\"", n);
-            return why;
-        }
-        size_t len = strlen(line);
-        for (size_t j = name_len; j < len; j++) {
-            unsigned char c = (unsigned char)line[j];
-            if ((c < 0x20 && c != '\t') || c == 0x7f) {
-                snprintf(why, why_len, "header line %zu holds CR, LF or another control byte", n);
-                return why;
-            }
-        }
-        if (len > MAX_HEADER_LINE) {
-            snprintf(why, why_len, "header line %zu is longer than %d bytes", n, MAX_HEADER_LINE);
-            return why;
-        }
-        for (size_t j = 0; j < ARRAY_LEN(reserved); j++) {
-            if (header_named(line, reserved[j])) {
-                snprintf(why, why_len, "header line %zu: the host sets %s itself", n,
-                         reserved[j]);
-                return why;
-            }
-        }
-        *has_content_type = *has_content_type || header_named(line, "Content-Type");
-        *has_expect = *has_expect || header_named(line, "Expect");
-    }
-    return NULL;
-}
-
-/* Everything that must hold before the request may leave; NULL if it may. */
 static const char *request_problem(struct ob_request *r, const sb_outbound_request *req,
-                                   char *why, size_t why_len, bool *has_content_type,
-                                   bool *has_expect)
+                                   struct outbound_checked *checked, char *why, size_t why_len)
 {
     struct sb_plugin *p = r->client->plugin;
-    if (!valid_method(req->method))
-        return "the method must be GET, POST, PUT, PATCH or DELETE";
-    char url_why[160];
-    if (!outbound_target_parse(req->url, &r->target, url_why, sizeof url_why)) {
-        snprintf(why, why_len, "bad URL: %s", url_why);
-        return why;
-    }
     const struct plugin_config *pc = p->cfg;
-    if (!pc || !outbound_hosts_allow(pc->outbound_hosts, pc->n_outbound_hosts, &r->target)) {
-        snprintf(why, why_len, "%s://%s%s%s:%d is not in plugins.%s.outbound_hosts",
-                 r->target.https ? "https" : "http", r->target.ipv6 ? "[" : "", r->target.host,
-                 r->target.ipv6 ? "]" : "", r->target.port, p->name);
-        return why;
-    }
-    if (req->body_len > MAX_REQUEST_BODY)
-        return "the body is larger than 4 MiB";
-    return check_headers(req->headers, why, why_len, has_content_type, has_expect);
+    const char *problem =
+        outbound_request_problem(req, pc ? pc->outbound_hosts : NULL,
+                                 pc ? pc->n_outbound_hosts : 0, p->name, checked, why, why_len);
+    r->target = checked->target;
+    return problem;
 }
 
 /* ---- receiving ---- */
@@ -352,15 +264,6 @@ static size_t header_cb(char *data, size_t size, size_t n, void *arg)
     return len;
 }
 
-static bool is_json_type(const char *content_type)
-{
-    if (!content_type)
-        return false;
-    size_t len = strcspn(content_type, "; \t");
-    return (len == 16 && strncasecmp(content_type, "application/json", 16) == 0)
-           || (len > 5 && strncasecmp(content_type + len - 5, "+json", 5) == 0);
-}
-
 /* Retry-After: delta-seconds or an HTTP date; 0 if absent or unreadable. */
 static uint32_t retry_after(const struct ob_request *r)
 {
@@ -379,19 +282,13 @@ static uint32_t retry_after(const struct ob_request *r)
     return seconds > MAX_RETRY_AFTER_S ? MAX_RETRY_AFTER_S : (uint32_t)seconds;
 }
 
-/* As for Intercom (errors.h), but a vendor's 401 says the plugin's vendor credentials are wrong. */
-static sb_error_kind kind_for_status(long status)
-{
-    return status == 401 ? SB_ERR_FORBIDDEN : errors_kind_for_status((int)status);
-}
-
 static void answered(struct ob_request *r, long status)
 {
     char message[OUTBOUND_HOST_MAX + 256];
-    sb_error_kind kind = kind_for_status(status);
+    sb_error_kind kind = outbound_kind_for_status((int)status);
     const char *host = r->target.host;
     const char *ct = response_header(&r->response, "Content-Type");
-    if (r->body_in.len && is_json_type(ct)) {
+    if (r->body_in.len && outbound_is_json_type(ct)) {
         char why[128];
         r->json = json_parse_whole(r->body_in.data, r->body_in.len, why, sizeof why);
         if (!r->json && kind == SB_ERR_NONE && strcmp(why, "the value is null") != 0) {
@@ -570,12 +467,11 @@ sb_request_id outbound_request(struct outbound *ob, struct sb_plugin *p,
     hashmap_put_u64(ob->requests, r->id, r);
 
     char why[OUTBOUND_HOST_MAX + 256];
-    bool has_content_type, has_expect;
-    const char *problem = request_problem(r, &req, why, sizeof why, &has_content_type,
-                                          &has_expect);
+    struct outbound_checked checked;
+    const char *problem = request_problem(r, &req, &checked, why, sizeof why);
     if (problem) {
         log_warn("outbound", "plugin %s: outbound %s refused: %s", p->name,
-                 valid_method(r->method) ? r->method : "request", problem);
+                 outbound_method_valid(r->method) ? r->method : "request", problem);
         finish(r, 0, SB_ERR_NOT_ALLOWED, problem);
         return r->id;
     }
@@ -591,9 +487,9 @@ sb_request_id outbound_request(struct outbound *ob, struct sb_plugin *p,
         r->body_len = req.body_len;
     }
     /* curl's defaults: a form Content-Type on every body, and a 100-continue round trip. */
-    if (!has_content_type)
+    if (!checked.has_content_type)
         r->headers = curl_slist_append(r->headers, "Content-Type:");
-    if (!has_expect)
+    if (!checked.has_expect)
         r->headers = curl_slist_append(r->headers, "Expect:");
     for (size_t i = 0; req.headers && req.headers[i]; i++)
         r->headers = curl_slist_append(r->headers, req.headers[i]);

@@ -1,13 +1,13 @@
 /*
  * outbound.c - outbound_request() checked against the test's allow-list with
- * the host's own URL grammar and matcher (core/outbound_hosts.c, compiled
- * in): a refused call completes with SB_ERR_NOT_ALLOWED and is not recorded
- * as sent. Allowed calls are recorded and answered like Intercom's.
+ * the host's own checks, URL grammar and matcher (core/outbound_checks.c and
+ * core/outbound_hosts.c, compiled in): a refused call completes with
+ * SB_ERR_NOT_ALLOWED and is not recorded as sent. Allowed calls are
+ * recorded and answered like Intercom's.
  */
 #include "calls.h"
 
-#include "errors.h"
-#include "outbound_hosts.h"
+#include "outbound_checks.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -37,27 +37,10 @@ static const char *response_header(const sb_outbound_response *response, const c
     return NULL;
 }
 
-/* The host's checks before anything may leave; NULL if the call may go. */
+/* The host's checks before anything may leave (core/outbound_checks.c); NULL if the call may go. */
 static const char *refusal(struct sbt_kit *kit, const sb_outbound_request *req, char *why,
                            size_t why_len)
 {
-    static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
-    bool method_ok = false;
-    for (size_t i = 0; i < ARRAY_LEN(methods); i++)
-        method_ok = method_ok || strcmp(req->method, methods[i]) == 0;
-    if (!method_ok)
-        return "the method must be GET, POST, PUT, PATCH or DELETE";
-    struct outbound_target target;
-    if (!outbound_target_parse(req->url, &target, why, why_len))
-        return why;
-    for (size_t i = 0; req->headers && req->headers[i]; i++) {
-        const char *line = req->headers[i];
-        if (!strchr(line, ':') || strpbrk(line, "\r\n")) {
-            /* By number only: a header's value may be a secret. */
-            snprintf(why, why_len, "header line %zu is not \"Name: value\"", i + 1);
-            return why;
-        }
-    }
     struct outbound_host *hosts = xcalloc(kit->n_allowed_hosts + 1, sizeof *hosts);
     size_t n = 0;
     for (size_t i = 0; i < kit->n_allowed_hosts; i++)
@@ -65,13 +48,11 @@ static const char *refusal(struct sbt_kit *kit, const sb_outbound_request *req, 
             n++;
         else
             kit_log(kit, SB_LOG_ERROR, "sbt_outbound_allow(\"%s\"): %s", kit->allowed_hosts[i], why);
-    bool allowed = outbound_hosts_allow(hosts, n, &target);
+    struct outbound_checked checked;
+    const char *problem = outbound_request_problem(req, hosts, n, kit->desc.name, &checked, why,
+                                                   why_len);
     free(hosts);
-    if (!allowed) {
-        snprintf(why, why_len, "host %s is not in the plugin's outbound_hosts", target.host);
-        return why;
-    }
-    return NULL;
+    return problem;
 }
 
 static sb_request_id h_outbound_request(sb_plugin *self, const sb_outbound_request *req,
@@ -88,7 +69,7 @@ static sb_request_id h_outbound_request(sb_plugin *self, const sb_outbound_reque
     kit_call_set_raw(c, req->body, req->body_len, req->headers);
     c->outbound_cb = cb;
     c->arg = arg;
-    char why[OUTBOUND_HOST_MAX + 128];
+    char why[OUTBOUND_HOST_MAX + 256];
     const char *problem = refusal(kit, req, why, sizeof why);
     if (problem) {
         kit_log(kit, SB_LOG_WARN, "outbound %s refused: %s", req->method, problem);
@@ -108,12 +89,6 @@ static void h_outbound_cancel(sb_plugin *self, sb_request_id id)
         c->pub.cancelled = true;
         kit_call_force(c, 0, SB_ERR_CANCELLED, NULL, "cancelled");
     }
-}
-
-/* As the host (core/outbound.c): Intercom's kinds, but a vendor's 401 means wrong credentials. */
-static sb_error_kind kind_for_status(int status)
-{
-    return status == 401 ? SB_ERR_FORBIDDEN : errors_kind_for_status(status);
 }
 
 void kit_outbound_deliver(struct sbt_kit *kit, struct kit_call *c)
@@ -149,7 +124,7 @@ void kit_outbound_deliver(struct sbt_kit *kit, struct kit_call *c)
     }
     struct outbound_answer a = {.headers = given.headers ? given.headers : no_headers};
     const char *body = given.body ? given.body : "";
-    sb_error_kind kind = c->forced ? c->forced_kind : kind_for_status(given.status);
+    sb_error_kind kind = c->forced ? c->forced_kind : outbound_kind_for_status(given.status);
     char message[64];
     snprintf(message, sizeof message, "HTTP %d", given.status);
     a.response = (sb_outbound_response){
@@ -170,7 +145,7 @@ void kit_outbound_deliver(struct sbt_kit *kit, struct kit_call *c)
                                    : retry ? (uint32_t)strtoul(retry, NULL, 10) : 0;
     }
     const char *ct = a.response.content_type;
-    if (*body && ct && (strncmp(ct, "application/json", 16) == 0 || strstr(ct, "+json")))
+    if (*body && outbound_is_json_type(ct))
         a.response.json = json_tokener_parse(body);
     c->outbound_cb(c->arg, &a.response);
     json_object_put(a.response.json);
