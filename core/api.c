@@ -1,6 +1,7 @@
 /* api.c - route product-API calls to plugin handlers. */
 #include "api.h"
 
+#include "answers.h"
 #include "crypto.h"
 #include "host.h"
 #include "http.h"
@@ -27,31 +28,6 @@ bool bearer_matches(struct http_request *req, const char *expected)
 static void add_query(void *arg, const char *k, const char *v)
 {
     json_object_object_add(arg, k, json_object_new_string(v));
-}
-
-/*
- * For a route flagged SB_ROUTE_NEEDS_INSTALLATION: answer for the handler
- * when the request names no installation that can act. True if answered.
- */
-static bool refused_for_installation(struct http_request *req, const struct sb_plugin *p,
-                                     const char *workspace, const struct installation *inst)
-{
-    if (!workspace || !*workspace) {
-        http_reply_error(req, 400, "installation_required",
-                         "this route needs a workspace: ?workspace_id= or X-Switchboard-Workspace");
-    } else if (!inst) {
-        http_reply_error(req, 404, "unknown_installation",
-                         "workspace '%s' has not installed plugin '%s'", workspace, p->name);
-    } else if (inst->state == SB_INSTALLATION_REVOKED) {
-        http_reply_error(req, 409, "installation_revoked",
-                         "workspace '%s' uninstalled plugin '%s'", workspace, p->name);
-    } else if (inst->state == SB_INSTALLATION_NEEDS_REAUTH) {
-        http_reply_error(req, 409, "installation_needs_reauth",
-                         "workspace '%s' must install plugin '%s' again", workspace, p->name);
-    } else {
-        return false;
-    }
-    return true;
 }
 
 static bool is_json(const char *content_type)
@@ -125,17 +101,13 @@ void api_handle(struct server *srv, struct http_request *req, const char *plugin
         workspace = http_header(req, "X-Switchboard-Workspace");
     struct installation *inst =
         workspace ? installations_find(srv->installations, p->name, workspace) : NULL;
-    if ((route->flags & SB_ROUTE_NEEDS_INSTALLATION)
-        && refused_for_installation(req, p, workspace, inst)) {
+    struct plugin_answer refusal;
+    if (answer_workspace_refusal(p->name, route->flags, workspace, inst ? &inst->state : NULL,
+                                 &refusal)) {
         router_match_free(&m);
         json_object_put(body);
-        return;
-    }
-    if (workspace && !inst) {
-        router_match_free(&m);
-        json_object_put(body);
-        http_reply_error(req, 404, "unknown_workspace",
-                         "workspace '%s' has not installed plugin '%s'", workspace, p->name);
+        http_reply_error(req, refusal.status, refusal.code, "%s", refusal.message);
+        answer_free(&refusal);
         return;
     }
     json_object *params = json_object_new_object();

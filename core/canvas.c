@@ -1,6 +1,8 @@
 /* canvas.c - POST /canvas/{plugin}/{initialize,submit}. */
 #include "canvas.h"
 
+#include "answers.h"
+#include "canvas_fields.h"
 #include "crypto.h"
 #include "host.h"
 #include "http.h"
@@ -13,34 +15,6 @@
 #include "util.h"
 
 #include <string.h>
-
-/* A string, or a number turned into one (Intercom sends some ids as numbers). */
-static const char *id_string(json_object *o, const char *key, char *scratch, size_t len)
-{
-    json_object *v;
-    if (!o || !json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-        return NULL;
-    if (json_object_is_type(v, json_type_string))
-        return json_object_get_string(v);
-    if (json_object_is_type(v, json_type_int)) {
-        snprintf(scratch, len, "%lld", (long long)json_object_get_int64(v));
-        return scratch;
-    }
-    return NULL;
-}
-
-static json_object *member(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    if (o)
-        json_object_object_get_ex(o, key, &v);
-    return v;
-}
-
-static void answer_text(struct http_request *req, const char *text)
-{
-    http_reply_json(req, 200, canvas_text(text, "muted"));
-}
 
 void canvas_handle(struct server *srv, struct http_request *req, const char *plugin_name,
                    const char *flow)
@@ -88,41 +62,27 @@ void canvas_handle(struct server *srv, struct http_request *req, const char *plu
         json_object_put(root);
         return;
     }
-    char s1[32], s2[32], s3[32], s4[32], s5[32];
-    /* workspace_id was app_id in Canvas Kit versions up to 1.2. */
-    const char *workspace = id_string(root, "workspace_id", s1, sizeof s1);
-    if (!workspace)
-        workspace = id_string(root, "app_id", s1, sizeof s1);
+    struct canvas_fields fields;
+    canvas_fields_read(root, &fields);
     struct installation *inst =
-        workspace ? installations_find(srv->installations, p->name, workspace) : NULL;
-    if (!inst) {
-        answer_text(req, "This workspace has not connected the app yet. Ask an admin to install "
-                         "it, then reopen this conversation.");
+        fields.workspace_id
+            ? installations_find(srv->installations, p->name, fields.workspace_id)
+            : NULL;
+    json_object *unavailable = answer_canvas_unavailable(inst ? &inst->state : NULL);
+    if (unavailable) {
+        http_reply_json(req, 200, unavailable);
         json_object_put(root);
         return;
     }
-    if (inst->state != SB_INSTALLATION_ACTIVE) {
-        answer_text(req, inst->state == SB_INSTALLATION_REVOKED
-                             ? "This app is disconnected from the workspace."
-                             : "The connection to this workspace has expired. Ask an admin to "
-                               "install the app again.");
-        json_object_put(root);
-        return;
-    }
-    json_object *conversation = member(root, "conversation");
-    json_object *context = member(root, "context");
-    const char *conversation_id = id_string(conversation, "id", s2, sizeof s2);
-    if (!conversation_id)
-        conversation_id = id_string(context, "conversation_id", s2, sizeof s2);
     sb_canvas_request creq = {
         .installation = inst->id,
         .flow = flow,
         .body = root,
-        .conversation_id = conversation_id,
-        .admin_id = id_string(member(root, "admin"), "id", s3, sizeof s3),
-        .contact_id = id_string(member(root, "contact"), "id", s4, sizeof s4),
-        .component_id = id_string(root, "component_id", s5, sizeof s5),
-        .input_values = member(root, "input_values"),
+        .conversation_id = fields.conversation_id,
+        .admin_id = fields.admin_id,
+        .contact_id = fields.contact_id,
+        .component_id = fields.component_id,
+        .input_values = fields.input_values,
     };
     creq.reply = replies_open(srv->replies, req, p, REPLY_CANVAS, srv->cfg->canvas_deadline_ms);
     sb_result result = {0};

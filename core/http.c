@@ -11,6 +11,7 @@
  */
 #include "http.h"
 
+#include "answers.h"
 #include "crypto.h"
 #include "log.h"
 #include "util.h"
@@ -346,15 +347,9 @@ void http_reply_error(struct http_request *req, int status, const char *code, co
     va_start(ap, fmt);
     char *msg = xvasprintf(fmt, ap);
     va_end(ap);
-    json_object *err = json_object_new_object();
-    json_object_object_add(err, "status", json_object_new_int(status));
-    json_object_object_add(err, "code", json_object_new_string(code));
-    json_object_object_add(err, "message", json_object_new_string(msg));
-    json_object_object_add(err, "request_id", json_object_new_string(req->id));
-    json_object *root = json_object_new_object();
-    json_object_object_add(root, "error", err);
+    json_object *body = answer_error_body(status, code, msg, req->id);
     free(msg);
-    http_reply_json(req, status, root);
+    http_reply_json(req, status, body);
 }
 
 void http_redirect(struct http_request *req, const char *location)

@@ -1,7 +1,7 @@
 /* replies.c - pending plugin answers with deadlines. */
 #include "replies.h"
 
-#include "errors.h"
+#include "answers.h"
 #include "hashmap.h"
 #include "http.h"
 #include "log.h"
@@ -86,69 +86,6 @@ static void deliver_json(struct reply *r, int status, json_object *body)
                             : "";
     deliver(r, status, "application/json", text, len);
     json_object_put(body);
-}
-
-json_object *canvas_text(const char *text, const char *style)
-{
-    json_object *component = json_object_new_object();
-    json_object_object_add(component, "type", json_object_new_string("text"));
-    json_object_object_add(component, "text", json_object_new_string(text));
-    if (style)
-        json_object_object_add(component, "style", json_object_new_string(style));
-    json_object *components = json_object_new_array();
-    json_object_array_add(components, component);
-    json_object *content = json_object_new_object();
-    json_object_object_add(content, "components", components);
-    json_object *canvas = json_object_new_object();
-    json_object_object_add(canvas, "content", content);
-    json_object *root = json_object_new_object();
-    json_object_object_add(root, "canvas", canvas);
-    return root;
-}
-
-static size_t json_size(json_object *o)
-{
-    size_t len = 0;
-    json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-    return len;
-}
-
-const char *canvas_problem(json_object *body, size_t *size_out)
-{
-    json_object *canvas, *content, *components, *url, *stored;
-    if (size_out)
-        *size_out = body ? json_size(body) : 0;
-    if (!body || !json_object_is_type(body, json_type_object))
-        return "the answer is not a JSON object";
-    if (!json_object_object_get_ex(body, "canvas", &canvas)
-        || !json_object_is_type(canvas, json_type_object))
-        return "the answer has no \"canvas\" object";
-    bool has_content = json_object_object_get_ex(canvas, "content", &content);
-    bool has_url = json_object_object_get_ex(canvas, "content_url", &url);
-    if (has_content == has_url)
-        return "a canvas needs exactly one of \"content\" and \"content_url\"";
-    if (has_content) {
-        if (!json_object_is_type(content, json_type_object)
-            || !json_object_object_get_ex(content, "components", &components)
-            || !json_object_is_type(components, json_type_array))
-            return "canvas.content needs a \"components\" array";
-        size_t n = json_object_array_length(components);
-        for (size_t i = 0; i < n; i++) {
-            json_object *c = json_object_array_get_idx(components, i), *type;
-            if (!json_object_is_type(c, json_type_object)
-                || !json_object_object_get_ex(c, "type", &type)
-                || !json_object_is_type(type, json_type_string))
-                return "every canvas component needs a \"type\"";
-        }
-        if (json_size(content) > CANVAS_MAX_BYTES)
-            return "canvas.content is larger than 64 KB";
-    } else if (!json_object_is_type(url, json_type_string)) {
-        return "canvas.content_url must be a string";
-    }
-    if (json_object_object_get_ex(canvas, "stored_data", &stored)
-        && json_size(stored) > CANVAS_MAX_BYTES)
-        return "canvas.stored_data is larger than 64 KB";
-    return NULL;
 }
 
 /* @p code: the error's code for the API (NULL: the host's own for @p status). */
@@ -253,32 +190,23 @@ void replies_after_handler(struct replies *rs, sb_reply_token token, sb_status s
                            const sb_result *result)
 {
     struct reply *r = hashmap_get_u64(rs->open, token);
-    if (!r || r->answered || status == SB_PENDING)
-        return; /* answered (maybe held until its scope commits), later, or by the deadline */
-    const char *msg = result->message[0] ? result->message : NULL;
-    if (status == SB_OK) {
+    struct plugin_answer answer;
+    /* Answered (maybe held until its scope commits), or later: PENDING, or by the deadline. */
+    if (!r || r->answered
+        || !answer_after_handler(r->kind == REPLY_CANVAS, status, result, &answer))
+        return;
+    if (status == SB_OK)
         log_warn("replies", "plugin %s returned OK without answering", r->plugin->name);
-        answer_for_plugin(r, 500, NULL,
-                          r->kind == REPLY_CANVAS ? "This panel has nothing to show."
-                                                  : "the plugin returned no answer");
-    } else if (r->kind == REPLY_CANVAS) {
+    else if (r->kind == REPLY_CANVAS)
         log_warn("canvas", "plugin %s canvas handler failed: %s", r->plugin->name,
-                 msg ? msg : "(no message)");
-        answer_for_plugin(r, 500, NULL, "This panel could not be loaded. Please try again.");
-    } else {
-        int http = status == SB_RETRY ? 503
-                   : result->http_status >= 400 && result->http_status <= 599 ? result->http_status
-                                                                              : 500;
-        if (status == SB_RETRY && result->retry_after_s) {
-            char secs[16];
-            snprintf(secs, sizeof secs, "%u", result->retry_after_s);
-            http_add_header(r->req, "Retry-After", secs);
-        }
-        /* The plugin's own reason (sb_result.code), made safe for the host's error format. */
-        char code[sizeof result->code];
-        errors_code_clean(result->code, "plugin_error", code, sizeof code);
-        answer_for_plugin(r, http, code, msg ? msg : "the plugin failed");
+                 result->message[0] ? result->message : "(no message)");
+    if (answer.retry_after_s) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%u", answer.retry_after_s);
+        http_add_header(r->req, "Retry-After", secs);
     }
+    answer_for_plugin(r, answer.status, answer.code, answer.message);
+    answer_free(&answer);
 }
 
 void replies_release(struct replies *rs, bool committed)

@@ -18,8 +18,6 @@ struct sb_plugin;
 
 enum reply_kind { REPLY_API, REPLY_CANVAS };
 
-#define CANVAS_MAX_BYTES 65536
-
 struct replies *replies_new(struct server *srv);
 /* Answer everything still open (503 / error canvas) and free. */
 void replies_free(struct replies *rs);
@@ -37,10 +35,5 @@ void replies_after_handler(struct replies *rs, sb_reply_token token, sb_status s
 /* Send the answers held during a scope (or 503s if its commit failed). */
 void replies_release(struct replies *rs, bool committed);
 size_t replies_open_count(const struct replies *rs);
-
-/* {"canvas":{"content":{"components":[{"type":"text","style":...,"text":...}]}}} */
-json_object *canvas_text(const char *text, const char *style);
-/* NULL if body is a valid canvas response within the size limits, else the reason. */
-const char *canvas_problem(json_object *body, size_t *size_out);
 
 #endif

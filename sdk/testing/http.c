@@ -1,16 +1,16 @@
 /*
  * http.c - product-API and Canvas Kit requests fed to the plugin, and the
  * answers it gives (respond, respond_raw) or the host would give for it:
- * the same route table (core/router.c), installation checks and JSON errors
- * as core/api.c and core/replies.c.
+ * the host's route table (core/router.c), answers, installation refusals
+ * and JSON errors (core/answers.c) and canvas fields (core/canvas_fields.c).
  */
 #include "kit.h"
 
-#include "errors.h"
+#include "answers.h"
+#include "canvas_fields.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <switchboard/helpers.h>
 
 static struct kit_reply *reply_new(struct sbt_kit *kit)
 {
@@ -44,25 +44,18 @@ static void reply_json(struct kit_reply *r, int status, json_object *body)
     reply_set(r, status, "application/json", text, len);
 }
 
-/* The host's one JSON error format (core/http.c http_reply_error). */
+/* The host's one JSON error format. */
 static void reply_error(struct kit_reply *r, int status, const char *code, const char *message)
 {
-    json_object *err = json_object_new_object();
-    json_object_object_add(err, "status", json_object_new_int(status));
-    json_object_object_add(err, "code", json_object_new_string(code));
-    json_object_object_add(err, "message", json_object_new_string(message));
-    json_object_object_add(err, "request_id", json_object_new_string("sbt-request"));
-    json_object *root = json_object_new_object();
-    json_object_object_add(root, "error", err);
-    reply_json(r, status, root);
-    json_object_put(root);
+    json_object *body = answer_error_body(status, code, message, "sbt-request");
+    reply_json(r, status, body);
+    json_object_put(body);
 }
 
+/* An error canvas, as the host answers for a canvas handler. */
 static void reply_canvas_text(struct kit_reply *r, const char *text)
 {
-    json_object *components = json_object_new_array();
-    json_object_array_add(components, sb_canvas_text(text, "error"));
-    json_object *canvas = sb_canvas(components);
+    json_object *canvas = canvas_text(text, "error");
     reply_json(r, 200, canvas);
     json_object_put(canvas);
 }
@@ -78,28 +71,20 @@ static struct kit_reply *open_reply(struct sbt_kit *kit, sb_reply_token token, c
     return r;
 }
 
-/* What the host answers when the handler returned without answering (core/replies.c). */
+/* What the host answers when the handler returned without answering. */
 static void after_handler(struct kit_reply *r, bool canvas, sb_status status,
                           const sb_result *result)
 {
     r->pub.handler_ran = true;
     r->pub.handler_status = status;
-    if (r->pub.answered || status == SB_PENDING)
+    struct plugin_answer answer;
+    if (r->pub.answered || !answer_after_handler(canvas, status, result, &answer))
         return;
-    const char *msg = result->message[0] ? result->message : NULL;
-    if (canvas) {
-        reply_canvas_text(r, status == SB_OK ? "This panel has nothing to show."
-                                             : "This panel could not be loaded. Please try again.");
-    } else if (status == SB_OK) {
-        reply_error(r, 500, "plugin_error", "the plugin returned no answer");
-    } else {
-        int http = status == SB_RETRY ? 503
-                   : result->http_status >= 400 && result->http_status <= 599 ? result->http_status
-                                                                              : 500;
-        char code[sizeof result->code];
-        errors_code_clean(result->code, "plugin_error", code, sizeof code);
-        reply_error(r, http, code, msg ? msg : "the plugin failed");
-    }
+    if (canvas)
+        reply_canvas_text(r, answer.message);
+    else
+        reply_error(r, answer.status, answer.code, answer.message);
+    answer_free(&answer);
 }
 
 /* ---- product API ---- */
@@ -117,22 +102,6 @@ static void parse_query(const char *query, json_object *out)
             json_object_object_add(out, pair, json_object_new_string(value));
     }
     free(copy);
-}
-
-/* SB_ROUTE_NEEDS_INSTALLATION: the host answers for the handler (core/api.c). */
-static bool refused_for_installation(struct kit_reply *r, const char *workspace,
-                                     const struct kit_installation *inst)
-{
-    if (!workspace || !*workspace)
-        reply_error(r, 400, "installation_required",
-                    "this route needs a workspace: ?workspace_id= or X-Switchboard-Workspace");
-    else if (!inst)
-        reply_error(r, 404, "unknown_installation", "the workspace has not installed the plugin");
-    else if (inst->state == SB_INSTALLATION_REVOKED)
-        reply_error(r, 409, "installation_revoked", "the workspace uninstalled the plugin");
-    else if (inst->state == SB_INSTALLATION_NEEDS_REAUTH)
-        reply_error(r, 409, "installation_needs_reauth", "the workspace must install it again");
-    return r->pub.answered;
 }
 
 static bool is_json_type(const char *content_type)
@@ -181,10 +150,13 @@ const sbt_reply *sbt_api_raw(sbt_kit *kit, const char *method, const char *targe
     const char *workspace = ws ? json_object_get_string(ws) : NULL;
     sb_installation_id inst_id = workspace ? kit->host.installation_find(&kit->handle, workspace) : 0;
     struct kit_installation *inst = inst_id ? kit_installation(kit, inst_id) : NULL;
-    if (route && !r->pub.answered && (route->flags & SB_ROUTE_NEEDS_INSTALLATION))
-        refused_for_installation(r, workspace, inst);
-    if (route && !r->pub.answered && workspace && !inst)
-        reply_error(r, 404, "unknown_workspace", "the workspace has not installed the plugin");
+    struct plugin_answer refusal;
+    if (route && !r->pub.answered
+        && answer_workspace_refusal(kit->desc.name, route->flags, workspace,
+                                    inst ? &inst->state : NULL, &refusal)) {
+        reply_error(r, refusal.status, refusal.code, refusal.message);
+        answer_free(&refusal);
+    }
     if (route && !r->pub.answered) {
         json_object *params = json_object_new_object();
         for (int i = 0; i < m.n_params; i++) {
@@ -231,56 +203,36 @@ const sbt_reply *sbt_api(sbt_kit *kit, const char *method, const char *target, c
 
 /* ---- Canvas Kit ---- */
 
-/* A member that is an id, string or number (Intercom sends both), as text. */
-static const char *id_string(json_object *o, const char *key, char *buf, size_t len)
-{
-    json_object *v = sb_json_get(o, key);
-    if (!v)
-        return NULL;
-    if (json_object_is_type(v, json_type_string))
-        return json_object_get_string(v);
-    if (!json_object_is_type(v, json_type_int))
-        return NULL;
-    snprintf(buf, len, "%lld", (long long)json_object_get_int64(v));
-    return buf;
-}
-
 const sbt_reply *sbt_canvas(sbt_kit *kit, const char *flow, const char *body_json)
 {
     struct kit_reply *r = reply_new(kit);
     r->canvas = true;
     json_object *root = kit_parse(body_json ? body_json : "{}", "canvas body");
-    char s1[32], s2[32], s3[32], s4[32], s5[32];
-    const char *workspace = id_string(root, "workspace_id", s1, sizeof s1);
+    struct canvas_fields fields;
+    canvas_fields_read(root, &fields);
+    const char *workspace = fields.workspace_id;
     sb_installation_id inst_id = workspace ? kit->host.installation_find(&kit->handle, workspace) : 0;
     struct kit_installation *inst = inst_id ? kit_installation(kit, inst_id) : NULL;
+    json_object *unavailable = NULL;
     if (!kit->started || !kit->desc.canvas)
-        reply_error(r, 404, "not_found", "the plugin has no canvas");
-    else if (!inst)
-        reply_canvas_text(r, "This workspace has not connected the app yet. Ask an admin to "
-                             "install it, then reopen this conversation.");
-    else if (inst->state != SB_INSTALLATION_ACTIVE)
-        reply_canvas_text(r, inst->state == SB_INSTALLATION_REVOKED
-                                 ? "This app is disconnected from the workspace."
-                                 : "The connection to this workspace has expired. Ask an admin "
-                                   "to install the app again.");
+        reply_error(r, 404, "unknown_plugin", "the plugin has no canvas");
+    else if ((unavailable = answer_canvas_unavailable(inst ? &inst->state : NULL)))
+        reply_json(r, 200, unavailable);
+    json_object_put(unavailable);
     if (r->pub.answered) {
         json_object_put(root);
         return &r->pub;
     }
-    const char *conversation_id = id_string(sb_json_obj(root, "conversation"), "id", s2, sizeof s2);
-    if (!conversation_id)
-        conversation_id = id_string(sb_json_obj(root, "context"), "conversation_id", s2, sizeof s2);
     sb_canvas_request req = {
         .reply = r->pub.token,
         .installation = inst_id,
         .flow = flow,
         .body = root,
-        .conversation_id = conversation_id,
-        .admin_id = id_string(sb_json_obj(root, "admin"), "id", s3, sizeof s3),
-        .contact_id = id_string(sb_json_obj(root, "contact"), "id", s4, sizeof s4),
-        .component_id = id_string(root, "component_id", s5, sizeof s5),
-        .input_values = sb_json_obj(root, "input_values"),
+        .conversation_id = fields.conversation_id,
+        .admin_id = fields.admin_id,
+        .contact_id = fields.contact_id,
+        .component_id = fields.component_id,
+        .input_values = fields.input_values,
     };
     sb_result *result = kit_fresh_result(kit);
     sb_status st = kit->desc.canvas(kit->state, &req, result);
@@ -291,11 +243,14 @@ const sbt_reply *sbt_canvas(sbt_kit *kit, const char *flow, const char *body_jso
 
 /* ---- the services ---- */
 
-/* The host shows Intercom a 200 canvas whatever happens; one without "canvas" becomes an error canvas. */
+/* The host shows Intercom a 200 canvas whatever happens; an invalid one becomes an error canvas. */
 static void reply_canvas(struct sbt_kit *kit, struct kit_reply *r, json_object *body)
 {
-    if (!sb_json_obj(sb_json_obj(body, "canvas"), "content")) {
-        kit_log(kit, SB_LOG_WARN, "the plugin returned an invalid canvas (no canvas.content)");
+    size_t size;
+    const char *problem = canvas_problem(body, &size);
+    if (problem) {
+        kit_log(kit, SB_LOG_WARN, "the plugin returned an invalid canvas (%zu bytes): %s", size,
+                problem);
         reply_canvas_text(r, "This panel could not be shown (invalid canvas).");
         return;
     }

@@ -1,9 +1,11 @@
 /*
  * kit.h - the testing kit's insides, shared by its files (one per service
  * group). Not installed. The kit reuses the host's pure pieces, compiled in
- * and kept private to the library: core/router.c (route patterns),
- * core/abi.c (struct sizes per minor), core/errors.c (error kinds and
- * result_from_error) and core/util.c.
+ * and kept private to the library (sdk/testing/CMakeLists.txt lists them):
+ * route patterns, struct sizes per minor, error kinds and result_from_error,
+ * the host's answers and JSON errors, canvas fields, Intercom's request and
+ * page shapes, the outbound checks and allow-list, document names, how a
+ * status ends a job, the settings schema and core/util.c.
  *
  * Allocation failures abort (util.c's x* functions): a test has no better
  * way out.
