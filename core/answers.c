@@ -115,34 +115,29 @@ bool answer_after_handler(bool canvas, sb_status status, const sb_result *result
 bool answer_workspace_refusal(const char *plugin, unsigned route_flags, const char *workspace,
                               const sb_installation_state *state, struct plugin_answer *out)
 {
-    if (route_flags & SB_ROUTE_NEEDS_INSTALLATION) {
-        if (!workspace || !*workspace) {
-            answer_set(out, 400, "installation_required",
-                       xstrdup("this route needs a workspace: ?workspace_id= or "
-                               "X-Switchboard-Workspace"));
-            return true;
-        }
-        if (!state) {
-            answer_set(out, 404, "unknown_installation",
-                       xasprintf("workspace '%s' has not installed plugin '%s'", workspace,
-                                 plugin));
-            return true;
-        }
-        if (*state == SB_INSTALLATION_REVOKED) {
-            answer_set(out, 409, "installation_revoked",
-                       xasprintf("workspace '%s' uninstalled plugin '%s'", workspace, plugin));
-            return true;
-        }
-        if (*state == SB_INSTALLATION_NEEDS_REAUTH) {
-            answer_set(out, 409, "installation_needs_reauth",
-                       xasprintf("workspace '%s' must install plugin '%s' again", workspace,
-                                 plugin));
-            return true;
-        }
+    bool needs_installation = route_flags & SB_ROUTE_NEEDS_INSTALLATION;
+    if (needs_installation && (!workspace || !*workspace)) {
+        answer_set(out, 400, "installation_required",
+                   xstrdup("this route needs a workspace: ?workspace_id= or "
+                           "X-Switchboard-Workspace"));
+        return true;
     }
+    /* Flagged or not, a workspace named but never installed is the same refusal. */
     if (workspace && !state) {
-        answer_set(out, 404, "unknown_workspace",
+        answer_set(out, 404, "unknown_installation",
                    xasprintf("workspace '%s' has not installed plugin '%s'", workspace, plugin));
+        return true;
+    }
+    if (!needs_installation || (route_flags & SB_ROUTE_ANY_STATE))
+        return false;
+    if (*state == SB_INSTALLATION_REVOKED) {
+        answer_set(out, 409, "installation_revoked",
+                   xasprintf("workspace '%s' uninstalled plugin '%s'", workspace, plugin));
+        return true;
+    }
+    if (*state == SB_INSTALLATION_NEEDS_REAUTH) {
+        answer_set(out, 409, "installation_needs_reauth",
+                   xasprintf("workspace '%s' must install plugin '%s' again", workspace, plugin));
         return true;
     }
     return false;

@@ -48,8 +48,9 @@ bool answer_after_handler(bool canvas, sb_status status, const sb_result *result
  * A product-API request of plugin @p plugin naming @p workspace (NULL: none)
  * whose installation is in @p state (NULL: not installed), for a route with
  * @p route_flags: true and the refusal in @p out when the handler must not
- * run. SB_ROUTE_NEEDS_INSTALLATION routes need an active installation; on
- * any route a workspace that has not installed the plugin is refused.
+ * run. SB_ROUTE_NEEDS_INSTALLATION routes need an installation, active
+ * unless SB_ROUTE_ANY_STATE; on any route a workspace that has not installed
+ * the plugin is refused (404 unknown_installation).
  */
 bool answer_workspace_refusal(const char *plugin, unsigned route_flags, const char *workspace,
                               const sb_installation_state *state, struct plugin_answer *out);

@@ -14,6 +14,7 @@
 #include "intercom.h"
 #include "outbound.h"
 #include "log.h"
+#include "route_flags.h"
 #include "router.h"
 #include "server.h"
 #include "settings.h"
@@ -30,8 +31,6 @@
 #define DESCRIPTOR_MIN_SIZE (offsetof(sb_plugin_descriptor, shutdown) + sizeof(void (*)(void *)))
 /* More routes, settings or schedules than this means a missing {NULL} terminator. */
 #define MAX_ARRAY_ELEMENTS 1024
-/* The route flags this host knows; any other bit refuses the plugin. */
-#define KNOWN_ROUTE_FLAGS (SB_ROUTE_PUBLIC | SB_ROUTE_NEEDS_INSTALLATION)
 
 #ifndef SWITCHBOARD_PLUGIN_INSTALL_DIR
 #define SWITCHBOARD_PLUGIN_INSTALL_DIR "/usr/local/lib/switchboard/plugins"
@@ -129,10 +128,13 @@ static char *descriptor_problem(const sb_plugin_descriptor *d, const char *confi
     for (const sb_route *r = d->routes; r && r->method; r++) {
         if (!r->pattern || !r->handler)
             return xasprintf("route %s has no pattern or handler", r->method);
-        if (r->flags & ~KNOWN_ROUTE_FLAGS)
+        if (r->flags & ~ROUTE_KNOWN_FLAGS)
             return xasprintf("route %s %s has flags 0x%x this host does not know (ABI %d.%d)",
-                             r->method, r->pattern, r->flags & ~KNOWN_ROUTE_FLAGS, SB_ABI_MAJOR,
+                             r->method, r->pattern, r->flags & ~ROUTE_KNOWN_FLAGS, SB_ABI_MAJOR,
                              SB_ABI_MINOR);
+        const char *conflict = route_flags_conflict(r->flags);
+        if (conflict)
+            return xasprintf("route %s %s: %s", r->method, r->pattern, conflict);
         if (strcmp(r->method, "GET") && strcmp(r->method, "POST") && strcmp(r->method, "PUT")
             && strcmp(r->method, "DELETE") && strcmp(r->method, "PATCH"))
             return xasprintf("route %s %s has an unsupported method", r->method, r->pattern);
@@ -471,6 +473,8 @@ json_object *plugin_describe(const struct sb_plugin *p)
         json_object_object_add(ro, "path", json_object_new_string(full));
         free(full);
         json_object_object_add(ro, "public", json_object_new_boolean(r->flags & SB_ROUTE_PUBLIC));
+        const char *need = route_installation_need(r->flags);
+        json_object_object_add(ro, "installation", need ? json_object_new_string(need) : NULL);
         json_object_array_add(routes, ro);
     }
     json_object_object_add(o, "routes", routes);

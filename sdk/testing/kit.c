@@ -2,6 +2,7 @@
 #include "kit.h"
 
 #include "abi.h"
+#include "route_flags.h"
 
 #include <dlfcn.h>
 #include <stdarg.h>
@@ -12,7 +13,6 @@
 /* The descriptor fields every ABI-1 plugin has, up to and including shutdown. */
 #define DESCRIPTOR_MIN_SIZE (offsetof(sb_plugin_descriptor, shutdown) + sizeof(void (*)(void *)))
 #define MAX_ARRAY_ELEMENTS 1024
-#define KNOWN_ROUTE_FLAGS (SB_ROUTE_PUBLIC | SB_ROUTE_NEEDS_INSTALLATION)
 #define DEFAULT_NOW_MS 1800000000000 /* 2027-01-15T08:00:00Z */
 
 struct sbt_kit *kit_of(sb_plugin *self, const char *call)
@@ -114,9 +114,12 @@ static int check_descriptor(struct sbt_kit *kit, const sb_plugin_descriptor *d, 
             return fail(err, errlen, "route %s has no pattern or handler", r->method);
         if (!known_method(r->method))
             return fail(err, errlen, "route %s %s has an unsupported method", r->method, r->pattern);
-        if (r->flags & ~KNOWN_ROUTE_FLAGS)
+        if (r->flags & ~ROUTE_KNOWN_FLAGS)
             return fail(err, errlen, "route %s %s has unknown flags 0x%x", r->method, r->pattern,
-                        r->flags & ~KNOWN_ROUTE_FLAGS);
+                        r->flags & ~ROUTE_KNOWN_FLAGS);
+        if (route_flags_conflict(r->flags))
+            return fail(err, errlen, "route %s %s: %s", r->method, r->pattern,
+                        route_flags_conflict(r->flags));
         if (router_add(kit->router, r->method, r->pattern, (void *)r) != 0)
             return fail(err, errlen, "route pattern '%s' is malformed", r->pattern);
     }

@@ -25,12 +25,18 @@ class PluginV10(ServerTestCase):
         p = self.srv.admin("GET", "/plugins/plugin_v10").json()
         self.assertEqual((p["version"], p["abi"], p["state"]), ("1.0.7", "1.0", "running"))
         self.assertEqual(p["routes"], [
-            {"method": "GET", "path": "/api/plugin_v10/hello", "public": True},
-            {"method": "GET", "path": "/api/plugin_v10/installation", "public": False},
-            {"method": "GET", "path": "/api/plugin_v10/settings", "public": False},
-            {"method": "POST", "path": "/api/plugin_v10/intercom", "public": False},
-            {"method": "POST", "path": "/api/plugin_v10/jobs", "public": False},
-            {"method": "GET", "path": "/api/plugin_v10/ticks", "public": False},
+            {"method": "GET", "path": "/api/plugin_v10/hello", "public": True,
+             "installation": None},
+            {"method": "GET", "path": "/api/plugin_v10/installation", "public": False,
+             "installation": None},
+            {"method": "GET", "path": "/api/plugin_v10/settings", "public": False,
+             "installation": None},
+            {"method": "POST", "path": "/api/plugin_v10/intercom", "public": False,
+             "installation": None},
+            {"method": "POST", "path": "/api/plugin_v10/jobs", "public": False,
+             "installation": None},
+            {"method": "GET", "path": "/api/plugin_v10/ticks", "public": False,
+             "installation": None},
         ])
         settings = {s["name"]: s for s in p["settings"]}
         self.assertEqual(list(settings), ["loud", "tick_every_s", "greeting", "mode", "channels",
@@ -98,8 +104,10 @@ class PluginV19(ServerTestCase):
         p = self.srv.admin("GET", "/plugins/plugin_v19").json()
         self.assertEqual((p["abi"], p["state"]), ("1.9", "running"))
         self.assertEqual(p["routes"], [
-            {"method": "GET", "path": "/api/plugin_v19/probe", "public": False},
-            {"method": "POST", "path": "/api/plugin_v19/echo/{what}", "public": True},
+            {"method": "GET", "path": "/api/plugin_v19/probe", "public": False,
+             "installation": None},
+            {"method": "POST", "path": "/api/plugin_v19/echo/{what}", "public": True,
+             "installation": None},
         ])
         self.assertEqual([(s["name"], s["type"]) for s in p["settings"]],
                          [("colour", "enum"), ("every_s", "int"), ("note", "string")])

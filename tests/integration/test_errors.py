@@ -213,9 +213,20 @@ class Routes(ErrorsTestCase):
         r = self.srv.api("testplug", "GET", "/which/installed",
                          headers={"X-Switchboard-Workspace": "nope"})
         self.assertEqual((r.status, r.json()["error"]["code"]), (404, "unknown_installation"))
-        # A route without the flag still runs without an installation.
+        # A route without the flag still runs without an installation, and refuses an
+        # uninstalled workspace with the same code as a flagged route.
         r = self.srv.api("testplug", "GET", "/which/one")
         self.assertEqual((r.status, r.json()["installation"]), (200, 0))
+        r = self.srv.api("testplug", "GET", "/which/one", workspace="nope")
+        self.assertEqual((r.status, r.json()["error"]["code"]), (404, "unknown_installation"))
+        # Any state: presence is still the host's to check.
+        r = self.srv.api("testplug", "GET", "/which/any", workspace="ws1")
+        self.assertEqual((r.status, r.json()["installation"], r.json()["state"]),
+                         (200, inst, "active"))
+        r = self.srv.api("testplug", "GET", "/which/any")
+        self.assertEqual((r.status, r.json()["error"]["code"]), (400, "installation_required"))
+        r = self.srv.api("testplug", "GET", "/which/any", workspace="nope")
+        self.assertEqual((r.status, r.json()["error"]["code"]), (404, "unknown_installation"))
         # Public routes too: no API key, still an installation.
         r = self.srv.api("testplug", "GET", "/which/public", workspace="ws1", key=None)
         self.assertEqual((r.status, r.json()["installation"]), (200, inst))
@@ -225,13 +236,17 @@ class Routes(ErrorsTestCase):
         r = self.srv.api("testplug", "GET", "/which/installed", workspace="ws1", key="wrong")
         self.assertEqual(r.status, 401)
 
-    def test_needs_reauth_and_revoked_installations_are_refused(self):
+    def test_needs_reauth_and_revoked_installations_are_refused_unless_any_state(self):
         self.fake.inject(method="GET", path=r"^/admins$", status=401)
         self.srv.api("testplug", "POST", "/intercom", workspace="ws1",
                      json_body={"method": "GET", "path": "/admins"})
         r = self.srv.api("testplug", "GET", "/which/installed", workspace="ws1")
         self.assertEqual((r.status, r.json()["error"]["code"]), (409, "installation_needs_reauth"))
+        r = self.srv.api("testplug", "GET", "/which/any", workspace="ws1")
+        self.assertEqual((r.status, r.json()["state"]), (200, "needs_reauth"))
         self.assertEqual(self.srv.api("testplug", "POST", "/revoke", workspace="ws1").status, 200)
         r = self.srv.api("testplug", "GET", "/which/installed", workspace="ws1")
         self.assertEqual((r.status, r.json()["error"]["code"]), (409, "installation_revoked"))
+        r = self.srv.api("testplug", "GET", "/which/any", workspace="ws1")
+        self.assertEqual((r.status, r.json()["state"]), (200, "revoked"))
         self.assertNotIn(API_KEY, self.srv.log_text())

@@ -112,7 +112,12 @@ class PluginLoading(ServerTestCase):
         self.assertEqual(p["abi"], sdk_header_version()[1])
         self.assertTrue(p["configured"])
         self.assertEqual(p["topics"], ["conversation.user.created", "conversation.user.replied"])
-        self.assertIn({"method": "GET", "path": "/api/testplug/public/ping", "public": True}, p["routes"])
+        self.assertIn({"method": "GET", "path": "/api/testplug/public/ping", "public": True,
+                       "installation": None}, p["routes"])
+        # What each route needs of its installation: an active one, one in any state, none.
+        needs = {r["path"]: r["installation"] for r in p["routes"]}
+        self.assertEqual((needs["/api/testplug/which/installed"], needs["/api/testplug/which/any"],
+                          needs["/api/testplug/which/one"]), ("active", "any", None))
         names = [s["name"] for s in p["settings"]]
         self.assertEqual(names, ["event_mode", "canvas_mode", "tick_interval_s", "label",
                                  "endpoint_key", "tags"])

@@ -551,11 +551,16 @@ static sb_status route_fail_code(void *state, const sb_http_request *req, sb_res
 /* One handler for several routes: which one is its sb_route.arg. */
 static sb_status route_which(void *state, const sb_http_request *req, sb_result *result)
 {
+    struct state *s = state;
     (void)result;
     json_object *o = obj();
     json_object_object_add(o, "arg", req->route_arg ? json_object_new_string(req->route_arg)
                                                     : NULL);
     json_object_object_add(o, "installation", json_object_new_int64(req->installation));
+    sb_installation view;
+    if (req->installation && s->host->installation_get(s->self, req->installation, &view) == 0)
+        json_object_object_add(o, "state",
+                               json_object_new_string(sb_installation_state_name(view.state)));
     answer(state, req->reply, 200, o);
     return SB_OK;
 }
@@ -836,6 +841,7 @@ static const sb_route routes[] = {
     {"GET", "/which/installed", route_which, SB_ROUTE_NEEDS_INSTALLATION, "installed"},
     {"GET", "/which/public", route_which, SB_ROUTE_PUBLIC | SB_ROUTE_NEEDS_INSTALLATION,
      "public"},
+    {"GET", "/which/any", route_which, SB_ROUTE_NEEDS_INSTALLATION | SB_ROUTE_ANY_STATE, "any"},
     {"POST", "/typed_write", route_typed_write, SB_ROUTE_NEEDS_INSTALLATION, NULL},
     {"POST", "/transaction", route_transaction, 0, NULL},
     {"POST", "/checkpoint", route_checkpoint, 0, NULL},

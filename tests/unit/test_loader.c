@@ -71,6 +71,7 @@ static void corpus(void)
              "  plugin_v10: { };\n"
              "  plugin_v19: { };\n"
              "  bad_route_flag: { };\n"
+             "  bad_route_any_state: { };\n"
              "  bad_setting_type: { };\n"
              "  missing: { };\n"
              "  garbage: { path = \"%s\"; };\n"
@@ -102,6 +103,8 @@ static void corpus(void)
     CHECK_CONTAINS(refusal(reg, "bad_oversize"), "larger than the");
     CHECK_CONTAINS(refusal(reg, "bad_route_flag"),
                    "route GET /odd has flags 0x40 this host does not know");
+    CHECK_CONTAINS(refusal(reg, "bad_route_any_state"),
+                   "route GET /any: SB_ROUTE_ANY_STATE without SB_ROUTE_NEEDS_INSTALLATION");
     CHECK_CONTAINS(refusal(reg, "bad_setting_type"), "setting 'colour' has unknown type 5");
     CHECK_CONTAINS(refusal(reg, "bad_noentry"), "no entry point switchboard_plugin_entry");
     CHECK_CONTAINS(refusal(reg, "bad_nullcb"), "required callback shutdown is NULL");
@@ -111,7 +114,7 @@ static void corpus(void)
     CHECK_CONTAINS(refusal(reg, "folder"), "dlopen failed");
     CHECK_CONTAINS(refusal(reg, "renamed"), "descriptor name 'testplug' does not match");
     CHECK(refusal(reg, "disabled") == NULL);
-    CHECK_INT(reg->n_refused, 12);
+    CHECK_INT(reg->n_refused, 13);
     finish(&srv, reg, &r);
 }
 

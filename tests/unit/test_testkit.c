@@ -235,6 +235,8 @@ static sb_status route_ping(void *state, const sb_http_request *req, sb_result *
 
 static const sb_route routes[] = {
     {"GET", "/items/{id}", route_item, SB_ROUTE_NEEDS_INSTALLATION, "item"},
+    {"GET", "/items/{id}/any", route_item, SB_ROUTE_NEEDS_INSTALLATION | SB_ROUTE_ANY_STATE,
+     "any"},
     {"POST", "/items", route_create, 0, NULL},
     {"GET", "/retry", route_retry, 0, NULL},
     {"GET", "/later", route_later, 0, NULL},
@@ -344,6 +346,12 @@ static void refuses_what_the_host_refuses(void)
     d.routes = bad_flags;
     CHECK(sbt_new(&d, err, sizeof err) == NULL);
     CHECK_CONTAINS(err, "unknown flags");
+    sb_route any_state_alone[] = {{"GET", "/x", route_item, SB_ROUTE_ANY_STATE, NULL},
+                                  {NULL, NULL, NULL, 0, NULL}};
+    d = descriptor;
+    d.routes = any_state_alone;
+    CHECK(sbt_new(&d, err, sizeof err) == NULL);
+    CHECK_CONTAINS(err, "route GET /x: SB_ROUTE_ANY_STATE without SB_ROUTE_NEEDS_INSTALLATION");
     sb_setting bad_default[] = {{.name = "n", .type = SB_SETTING_INT, .default_value = "many"},
                                 {.name = NULL}};
     d = descriptor;
@@ -565,12 +573,36 @@ static void product_api_answers(void)
     CHECK_INT(sbt_api(kit, "GET", "/items/1", NULL)->status, 400);
     CHECK_STR(sb_json_str(sb_json_obj(sbt_api(kit, "GET", "/items/1", NULL)->json, "error"), "code"),
               "installation_required");
-    CHECK_INT(sbt_api(kit, "GET", "/items/1?workspace_id=nope", NULL)->status, 404);
+    /* An uninstalled workspace is one code on every route, flagged or not. */
+    r = sbt_api(kit, "GET", "/items/1?workspace_id=nope", NULL);
+    CHECK_INT(r->status, 404);
+    CHECK_STR(sb_json_str(sb_json_obj(r->json, "error"), "code"), "unknown_installation");
+    r = sbt_api(kit, "GET", "/retry?workspace_id=nope", NULL);
+    CHECK_INT(r->status, 404);
+    CHECK(!r->handler_ran);
+    CHECK_STR(sb_json_str(sb_json_obj(r->json, "error"), "code"), "unknown_installation");
     sbt_needs_reauth(kit, inst);
     r = sbt_api(kit, "GET", "/items/1?workspace_id=ws1", NULL);
     CHECK_INT(r->status, 409);
     CHECK(!r->handler_ran);
     CHECK_STR(sb_json_str(sb_json_obj(r->json, "error"), "code"), "installation_needs_reauth");
+    /* Any state: the handler runs for the installation that must install again... */
+    r = sbt_api(kit, "GET", "/items/1/any?workspace_id=ws1", NULL);
+    CHECK_INT(r->status, 200);
+    CHECK_STR(sb_json_str(r->json, "arg"), "any");
+    CHECK_INT(sb_json_int(r->json, "installation", 0), (int64_t)inst);
+    /* ...but the host still wants one. */
+    r = sbt_api(kit, "GET", "/items/1/any", NULL);
+    CHECK_INT(r->status, 400);
+    CHECK(!r->handler_ran);
+    CHECK_STR(sb_json_str(sb_json_obj(r->json, "error"), "code"), "installation_required");
+    r = sbt_api(kit, "GET", "/items/1/any?workspace_id=nope", NULL);
+    CHECK_INT(r->status, 404);
+    CHECK_STR(sb_json_str(sb_json_obj(r->json, "error"), "code"), "unknown_installation");
+    sbt_uninstall(kit, inst);
+    r = sbt_api(kit, "GET", "/items/1?workspace_id=ws1", NULL);
+    CHECK_STR(sb_json_str(sb_json_obj(r->json, "error"), "code"), "installation_revoked");
+    CHECK_INT(sbt_api(kit, "GET", "/items/1/any?workspace_id=ws1", NULL)->status, 200);
     sbt_install(kit, "ws1");
     CHECK_INT(sbt_api(kit, "DELETE", "/items/1", NULL)->status, 405);
     CHECK_INT(sbt_api(kit, "GET", "/nothing", NULL)->status, 404);

@@ -716,6 +716,14 @@ typedef struct sb_route {
  * installation_needs_reauth when it cannot act, so the handler never sees 0.
  */
 #define SB_ROUTE_NEEDS_INSTALLATION 0x2u
+/**
+ * Since 1.1. Route flag, only with SB_ROUTE_NEEDS_INSTALLATION: the route
+ * also serves revoked and needs-reauth installations (reporting the state,
+ * keeping the product's data, reading history). The host still answers 400
+ * installation_required and 404 unknown_installation; the handler reads the
+ * state with installation_get. Alone it refuses the plugin at load.
+ */
+#define SB_ROUTE_ANY_STATE 0x4u
 
 /** A periodic job per installation; the array ends with a {NULL} entry. */
 typedef struct sb_schedule {
