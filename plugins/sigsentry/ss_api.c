@@ -5,9 +5,11 @@
  * analysis page is public and found by its random id (the URL posted in
  * notes and written to the conversation). Errors are the handler's FAIL
  * with a status and a code, which the host answers in its one JSON format.
- * Only posting an analysis needs an active installation (the route flag);
- * the binding, its project, logs and results stay readable and writable in
- * every state, so a re-install finds them and the product loses no logs.
+ * Every route but the page carries SB_ROUTE_NEEDS_INSTALLATION, so the
+ * host refuses a missing or unknown workspace; only posting an analysis
+ * needs it active: the others add SB_ROUTE_ANY_STATE, so the binding, its
+ * project, logs and results stay readable and writable in every state, a
+ * re-install finds them and the product loses no logs.
  */
 #include "ss_plugin.h"
 
@@ -35,20 +37,6 @@ static sb_status answer(struct ss_plugin *ss, const sb_http_request *req, int st
     ss->host->respond(ss->self, req->reply, status, body);
     json_object_put(body); /* respond borrows it */
     return SB_OK;
-}
-
-/*
- * For the routes that serve an installation in any state (the rest carry
- * SB_ROUTE_NEEDS_INSTALLATION): the same refusal as the host's when the
- * request names none.
- */
-static bool need_installation(const sb_http_request *req, sb_result *result)
-{
-    if (req->installation)
-        return true;
-    pk_refuse(result, 400, "installation_required",
-              "name the Intercom workspace with ?workspace_id= (the binding's workspace)");
-    return false;
 }
 
 /* The binding's project when the path names it; refuses with 404 otherwise. */
@@ -111,16 +99,13 @@ static json_object *binding_json(struct ss_plugin *ss, sb_installation_id inst)
 static sb_status get_binding(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    if (!need_installation(req, result))
-        return SB_FAIL;
+    (void)result;
     return answer(ss, req, 200, binding_json(ss, req->installation));
 }
 
 static sb_status disconnect(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    if (!need_installation(req, result))
-        return SB_FAIL;
     const char *reason = sb_json_str(req->body, "reason");
     char *why = pk_xasprintf("disconnected through the product API%s%s", reason ? ": " : "",
                              reason ? reason : "");
@@ -184,7 +169,7 @@ static bool body_is_object(const sb_http_request *req, sb_result *result)
 static sb_status create_project(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    if (!need_installation(req, result) || !body_is_object(req, result))
+    if (!body_is_object(req, result))
         return SB_FAIL;
     json_object *existing = ss_project_get(ss, req->installation);
     if (existing) {
@@ -229,7 +214,7 @@ static sb_status create_project(void *state, const sb_http_request *req, sb_resu
 static sb_status get_project(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    json_object *project = need_installation(req, result) ? project_of(ss, req, result) : NULL;
+    json_object *project = project_of(ss, req, result);
     if (!project)
         return SB_FAIL;
     json_object_object_del(project, "next_seq");
@@ -242,7 +227,7 @@ static sb_status get_project(void *state, const sb_http_request *req, sb_result 
 static sb_status update_project(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    if (!need_installation(req, result) || !body_is_object(req, result))
+    if (!body_is_object(req, result))
         return SB_FAIL;
     json_object *project = project_of(ss, req, result);
     if (!project)
@@ -270,7 +255,7 @@ static sb_status update_project(void *state, const sb_http_request *req, sb_resu
 static sb_status ingest_logs(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    json_object *project = need_installation(req, result) ? project_of(ss, req, result) : NULL;
+    json_object *project = project_of(ss, req, result);
     if (!project)
         return SB_FAIL;
     if (!req->raw_body || req->raw_body_len == 0) {
@@ -296,7 +281,7 @@ static sb_status ingest_logs(void *state, const sb_http_request *req, sb_result 
 static sb_status list_services(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    json_object *project = need_installation(req, result) ? project_of(ss, req, result) : NULL;
+    json_object *project = project_of(ss, req, result);
     if (!project)
         return SB_FAIL;
     json_object_put(project);
@@ -308,7 +293,7 @@ static sb_status list_services(void *state, const sb_http_request *req, sb_resul
 static sb_status put_service(void *state, const sb_http_request *req, sb_result *result)
 {
     struct ss_plugin *ss = state;
-    if (!need_installation(req, result) || !body_is_object(req, result))
+    if (!body_is_object(req, result))
         return SB_FAIL;
     json_object *project = project_of(ss, req, result);
     if (!project)
@@ -366,7 +351,7 @@ static sb_status get_triage(void *state, const sb_http_request *req, sb_result *
 {
     struct ss_plugin *ss = state;
     const char *conversation;
-    if (!need_installation(req, result) || !(conversation = conversation_param(req, result)))
+    if (!(conversation = conversation_param(req, result)))
         return SB_FAIL;
     json_object *triage = ss_get(ss, req->installation, SS_TRIAGE, conversation);
     if (!triage)
@@ -379,7 +364,7 @@ static sb_status list_analyses(void *state, const sb_http_request *req, sb_resul
 {
     struct ss_plugin *ss = state;
     const char *conversation;
-    if (!need_installation(req, result) || !(conversation = conversation_param(req, result)))
+    if (!(conversation = conversation_param(req, result)))
         return SB_FAIL;
     int64_t limit = sb_json_int(req->query, "limit", ANALYSES_PAGE_DEFAULT);
     if (limit < 1 || limit > ANALYSES_PAGE_MAX)
@@ -464,17 +449,20 @@ static sb_status analysis_page(void *state, const sb_http_request *req, sb_resul
     return SB_OK;
 }
 
+/* The binding, its project, logs and results are served in any state (the host checks presence). */
+#define ANY_STATE (SB_ROUTE_NEEDS_INSTALLATION | SB_ROUTE_ANY_STATE)
+
 const sb_route ss_routes[] = {
-    {"GET", "/binding", get_binding, 0, NULL},
-    {"POST", "/disconnect", disconnect, 0, NULL},
-    {"POST", "/projects", create_project, 0, NULL},
-    {"GET", "/projects/{project}", get_project, 0, NULL},
-    {"PUT", "/projects/{project}", update_project, 0, NULL},
-    {"POST", "/projects/{project}/logs", ingest_logs, 0, NULL},
-    {"GET", "/projects/{project}/services", list_services, 0, NULL},
-    {"PUT", "/projects/{project}/services/{service}", put_service, 0, NULL},
-    {"GET", "/conversations/{conversation}/triage", get_triage, 0, NULL},
-    {"GET", "/conversations/{conversation}/analyses", list_analyses, 0, NULL},
+    {"GET", "/binding", get_binding, ANY_STATE, NULL},
+    {"POST", "/disconnect", disconnect, ANY_STATE, NULL},
+    {"POST", "/projects", create_project, ANY_STATE, NULL},
+    {"GET", "/projects/{project}", get_project, ANY_STATE, NULL},
+    {"PUT", "/projects/{project}", update_project, ANY_STATE, NULL},
+    {"POST", "/projects/{project}/logs", ingest_logs, ANY_STATE, NULL},
+    {"GET", "/projects/{project}/services", list_services, ANY_STATE, NULL},
+    {"PUT", "/projects/{project}/services/{service}", put_service, ANY_STATE, NULL},
+    {"GET", "/conversations/{conversation}/triage", get_triage, ANY_STATE, NULL},
+    {"GET", "/conversations/{conversation}/analyses", list_analyses, ANY_STATE, NULL},
     {"POST", "/conversations/{conversation}/analyses", run_analysis, SB_ROUTE_NEEDS_INSTALLATION,
      NULL},
     {"GET", "/analyses/{analysis}", analysis_page, SB_ROUTE_PUBLIC, NULL},

@@ -3,10 +3,12 @@
  * Intercom workspace), answers JSON, and lists page with ?limit= (1-1000,
  * default 100) and ?after=<the "next" value of the previous page>. Errors
  * are the handler's FAIL with a status and a code, answered by the host in
- * its one JSON format. Only a sync needs the installation active (the route
- * flag); records, tickets and the status stay readable and writable in every
- * state, so the history outlives a revoke and pushes made while the
- * workspace re-installs are kept for the next sync.
+ * its one JSON format. Every route carries SB_ROUTE_NEEDS_INSTALLATION, so
+ * the host refuses a missing or unknown workspace; only a sync needs the
+ * installation active: the others add SB_ROUTE_ANY_STATE, so records,
+ * tickets and the status stay readable and writable in every state, the
+ * history outlives a revoke and pushes made while the workspace re-installs
+ * are kept for the next sync.
  */
 #include "sd_api.h"
 
@@ -48,12 +50,7 @@ static bool open_call(struct sd_plugin *sd, const sb_http_request *req, struct c
     memset(c, 0, sizeof *c);
     c->sd = sd;
     c->req = req;
-    /* The same refusal as the host's for routes flagged SB_ROUTE_NEEDS_INSTALLATION. */
-    if (!req->installation) {
-        pk_refuse(result, 400, "installation_required",
-                  "give the Intercom workspace as ?workspace_id= (or X-Switchboard-Workspace)");
-        return false;
-    }
+    /* Every route needs an installation (the route flags), so the host checked there is one. */
     if (sd->host->installation_get(sd->self, req->installation, &c->inst) != 0) {
         pk_refuse(result, 500, "store_error", "cannot read the installation");
         return false;
@@ -574,22 +571,25 @@ static sb_status route_revoke(void *state, const sb_http_request *req, sb_result
     return reply(&c, 200, o);
 }
 
+/* Everything but a sync serves the installation in any state (the host checks it exists). */
+#define ANY_STATE (SB_ROUTE_NEEDS_INSTALLATION | SB_ROUTE_ANY_STATE)
+
 const sb_route sd_routes[] = {
     {"POST", "/sync", route_sync, SB_ROUTE_NEEDS_INSTALLATION, NULL},
-    {"GET", "/status", route_status, 0, NULL},
-    {"POST", "/revoke", route_revoke, 0, NULL},
-    {"POST", "/users", route_records_post, 0, &user_records},
-    {"GET", "/users", route_records_list, 0, &user_records},
-    {"PUT", "/users/{id}", route_record_put, 0, &user_records},
-    {"GET", "/users/{id}", route_record_get, 0, &user_records},
-    {"POST", "/customers", route_records_post, 0, &customer_records},
-    {"GET", "/customers", route_records_list, 0, &customer_records},
-    {"PUT", "/customers/{id}", route_record_put, 0, &customer_records},
-    {"GET", "/customers/{id}", route_record_get, 0, &customer_records},
-    {"GET", "/customers/{id}/health", route_customer_health, 0, NULL},
-    {"GET", "/tickets", route_tickets, 0, NULL},
-    {"GET", "/tickets/{id}", route_ticket_get, 0, NULL},
-    {"GET", "/skipped", route_skipped, 0, NULL},
-    {"GET", "/usage", route_usage, 0, NULL},
+    {"GET", "/status", route_status, ANY_STATE, NULL},
+    {"POST", "/revoke", route_revoke, ANY_STATE, NULL},
+    {"POST", "/users", route_records_post, ANY_STATE, &user_records},
+    {"GET", "/users", route_records_list, ANY_STATE, &user_records},
+    {"PUT", "/users/{id}", route_record_put, ANY_STATE, &user_records},
+    {"GET", "/users/{id}", route_record_get, ANY_STATE, &user_records},
+    {"POST", "/customers", route_records_post, ANY_STATE, &customer_records},
+    {"GET", "/customers", route_records_list, ANY_STATE, &customer_records},
+    {"PUT", "/customers/{id}", route_record_put, ANY_STATE, &customer_records},
+    {"GET", "/customers/{id}", route_record_get, ANY_STATE, &customer_records},
+    {"GET", "/customers/{id}/health", route_customer_health, ANY_STATE, NULL},
+    {"GET", "/tickets", route_tickets, ANY_STATE, NULL},
+    {"GET", "/tickets/{id}", route_ticket_get, ANY_STATE, NULL},
+    {"GET", "/skipped", route_skipped, ANY_STATE, NULL},
+    {"GET", "/usage", route_usage, ANY_STATE, NULL},
     {NULL, NULL, NULL, 0, NULL},
 };

@@ -682,13 +682,15 @@ class ProductApi(SigsentryTestCase):
         self.assertEqual((r.status, r.json()["error"]["code"]), (409, "project_exists"))
         r = self.api("POST", "/projects/nope/logs", raw="{}")
         self.assertEqual((r.status, r.json()["error"]["code"]), (404, "unknown_project"))
-        # The host's one error format, whether the plugin refuses or the host does for it.
+        # The host refuses a missing or unknown workspace for every flagged route.
         r = self.api("GET", "/binding", workspace=None)
         error = r.json()["error"]
         self.assertEqual((r.status, error["status"], error["code"]), (400, 400, "installation_required"))
         self.assertEqual(error["message"],
-                         "name the Intercom workspace with ?workspace_id= (the binding's workspace)")
+                         "this route needs a workspace: ?workspace_id= or X-Switchboard-Workspace")
         self.assertEqual(error["request_id"], r.header("X-Request-Id"))
+        r = self.api("GET", "/binding", workspace="elsewhere")
+        self.assertEqual((r.status, r.json()["error"]["code"]), (404, "unknown_installation"))
         r = self.api("POST", "/conversations/12/analyses", {}, workspace=None)
         self.assertEqual((r.status, r.json()["error"]["code"]), (400, "installation_required"))
         r = self.api("POST", "/conversations/12/analyses", {}, workspace="elsewhere")

@@ -174,7 +174,10 @@ static void check_refusal(const sbt_reply *r, int status, const char *code, bool
 static void refusals_speak_the_hosts_vocabulary(void)
 {
     setup();
-    check_refusal(sbt_api(kit, "GET", "/binding", NULL), 400, "installation_required", true);
+    /* Every route but the page carries SB_ROUTE_NEEDS_INSTALLATION: the host refuses. */
+    check_refusal(sbt_api(kit, "GET", "/binding", NULL), 400, "installation_required", false);
+    check_refusal(sbt_api(kit, "GET", "/binding?workspace_id=nope", NULL), 404,
+                  "unknown_installation", false);
     check_refusal(sbt_api(kit, "POST", "/conversations/12/analyses", "{}"), 400,
                   "installation_required", false);
     check_refusal(sbt_api(kit, "PUT", "/projects/nope?workspace_id=ws1", "{\"name\":\"x\"}"), 404,
