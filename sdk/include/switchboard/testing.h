@@ -187,8 +187,9 @@ typedef struct sbt_reply {
  * A product-API request: @p target is the path under /api/{plugin} with an
  * optional query ("/projects/p1?workspace_id=w1&since=3"), matched against
  * the descriptor's routes ({name} segments percent-decoded into params).
- * ?workspace_id= selects the installation; SB_ROUTE_NEEDS_INSTALLATION is
- * answered like the host (400, 404, 409). A handler's FAIL without an
+ * ?workspace_id= selects the installation; SB_ROUTE_NEEDS_INSTALLATION
+ * (and SB_ROUTE_ANY_STATE) is answered like the host (400, 404, 409), and
+ * an uninstalled workspace is 404 on any route. A handler's FAIL without an
  * answer gets {"error":{"code":...,"message":...}} with result.http_status
  * (default 500); RETRY gets 503. @p body may be NULL. The reply is
  * kit-owned and completes later if the handler returned SB_PENDING.
