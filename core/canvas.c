@@ -74,17 +74,9 @@ void canvas_handle(struct server *srv, struct http_request *req, const char *plu
         json_object_put(root);
         return;
     }
-    sb_canvas_request creq = {
-        .installation = inst->id,
-        .flow = flow,
-        .body = root,
-        .conversation_id = fields.conversation_id,
-        .admin_id = fields.admin_id,
-        .contact_id = fields.contact_id,
-        .component_id = fields.component_id,
-        .input_values = fields.input_values,
-    };
-    creq.reply = replies_open(srv->replies, req, p, REPLY_CANVAS, srv->cfg->canvas_deadline_ms);
+    sb_canvas_request creq = canvas_fields_request(
+        &fields, root, flow, inst->id,
+        replies_open(srv->replies, req, p, REPLY_CANVAS, srv->cfg->canvas_deadline_ms));
     sb_result result = {0};
     p->callbacks++;
     host_scope_enter(srv);

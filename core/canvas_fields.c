@@ -41,3 +41,20 @@ void canvas_fields_read(json_object *root, struct canvas_fields *out)
     out->component_id = id_string(root, "component_id", s[4], sizeof s[4]);
     out->input_values = member(root, "input_values");
 }
+
+sb_canvas_request canvas_fields_request(const struct canvas_fields *fields, json_object *root,
+                                        const char *flow, sb_installation_id installation,
+                                        sb_reply_token reply)
+{
+    return (sb_canvas_request){
+        .reply = reply,
+        .installation = installation,
+        .flow = flow,
+        .body = root,
+        .conversation_id = fields->conversation_id,
+        .admin_id = fields->admin_id,
+        .contact_id = fields->contact_id,
+        .component_id = fields->component_id,
+        .input_values = fields->input_values,
+    };
+}

@@ -7,6 +7,7 @@
 #define SB_CORE_CANVAS_FIELDS_H
 
 #include <json-c/json.h>
+#include <switchboard/switchboard.h>
 
 /*
  * Ids as text, NULL when absent (Intercom sends some as numbers, turned
@@ -24,5 +25,10 @@ struct canvas_fields {
 };
 
 void canvas_fields_read(json_object *root, struct canvas_fields *out);
+
+/* The request a plugin's canvas callback gets, borrowing from @p fields and @p root. */
+sb_canvas_request canvas_fields_request(const struct canvas_fields *fields, json_object *root,
+                                        const char *flow, sb_installation_id installation,
+                                        sb_reply_token reply);
 
 #endif

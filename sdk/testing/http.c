@@ -223,17 +223,7 @@ const sbt_reply *sbt_canvas(sbt_kit *kit, const char *flow, const char *body_jso
         json_object_put(root);
         return &r->pub;
     }
-    sb_canvas_request req = {
-        .reply = r->pub.token,
-        .installation = inst_id,
-        .flow = flow,
-        .body = root,
-        .conversation_id = fields.conversation_id,
-        .admin_id = fields.admin_id,
-        .contact_id = fields.contact_id,
-        .component_id = fields.component_id,
-        .input_values = fields.input_values,
-    };
+    sb_canvas_request req = canvas_fields_request(&fields, root, flow, inst_id, r->pub.token);
     sb_result *result = kit_fresh_result(kit);
     sb_status st = kit->desc.canvas(kit->state, &req, result);
     after_handler(r, true, st, result);
