@@ -3,34 +3,16 @@ attempt - after a retry, a kill -9 and restart, an admin replay - and is cleared
 job ends done or skipped; only the plugin running the job may save one. A job's last
 error keeps the code of its sb_result."""
 
-from harness import Server, ServerTestCase, envelope, wait_for
+from harness import envelope, wait_for
+from test_jobs import JobsTestCase
 
 
-class Checkpoints(ServerTestCase):
-    def setUp(self):
-        super().setUp()
-        self.fake = self.fake_intercom()
-        self.fake.add_workspace(id_code="ws1", name="Acme")
-        self.srv = self.server(plugins={"testplug": Server.plugin_config()},
-                               intercom=self.fake).start()
-        self.assertEqual(self.srv.install("testplug", "ws1").status, 200)
-        self.inst = self.srv.installation("testplug", "ws1")
-
+class Checkpoints(JobsTestCase):
     def steps(self, until, final=None):
         payload = {"until": until}
         if final:
             payload["final"] = final
-        r = self.srv.api("testplug", "POST", "/jobs", workspace="ws1",
-                         json_body={"type": "steps", "payload": payload})
-        self.assertEqual(r.status, 201, r)
-        return r.json()["id"]
-
-    def job(self, job_id):
-        return self.srv.admin("GET", f"/jobs/{job_id}").json()
-
-    def wait_state(self, job_id, state, timeout=20):
-        return wait_for(lambda: self.job(job_id)["state"] == state and self.job(job_id),
-                        timeout=timeout, message=f"job {job_id} {state}")
+        return self.enqueue(type="steps", payload=payload)
 
     def runs(self):
         """(attempt, checkpoint handed to the run) for every run, in order."""
