@@ -138,7 +138,15 @@ class OpenAPIValidator:
         raise RuntimeError(f"Prism not ready after {self.startup_timeout:.0f} s:\n{tail}")
 
     def _answers(self):
-        """True once Prism answers HTTP (any status: an unknown path gives 404)."""
+        """True once Prism listens on its port and answers HTTP (any status: an
+        unknown path gives 404).
+
+        Another test's server may have taken the port between _free_port() and
+        Prism's bind (Prism then dies of EADDRINUSE), so probe only a listening
+        socket that Prism's own process holds: a probe answered by someone else
+        would pass for Prism and land in that server's request log."""
+        if not self._prism_listens():
+            return False
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
         try:
             conn.request("GET", "/__switchboard_ready__")
@@ -148,6 +156,24 @@ class OpenAPIValidator:
             return False
         finally:
             conn.close()
+
+    def _prism_listens(self):
+        """True if a socket listening on 127.0.0.1:port is one of Prism's file descriptors."""
+        listening = _listening_inodes(self.port)
+        if not listening:
+            return False
+        try:
+            fds = os.listdir(f"/proc/{self.proc.pid}/fd")
+        except OSError:
+            return False
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{self.proc.pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in listening:
+                return True
+        return False
 
     def _log_tail(self, size=4000):
         """The end of Prism's output, its fatal/error lines first (it prints its
@@ -235,6 +261,22 @@ class OpenAPIValidator:
                 conn.close()
                 if attempt == 2:
                     raise
+
+
+def _listening_inodes(port):
+    """Inodes of the IPv4/IPv6 sockets listening on port, from /proc/net/tcp{,6}."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            # fields: sl, local_address (hexaddr:hexport), rem_address, st (0A = LISTEN), ..., inode
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rpartition(":")[2], 16) == port:
+                inodes.add(fields[9])
+    return inodes
 
 
 def _problem_type(resp, body):

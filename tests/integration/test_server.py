@@ -2,10 +2,12 @@
 health and metrics, product-API plumbing. No Intercom traffic here."""
 
 import os
+import re
 import socket
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 from pathlib import Path
@@ -301,11 +303,24 @@ class Http(ServerTestCase):
 class EmbeddedDefault(unittest.TestCase):
     def test_runs_without_config(self):
         with tempfile.TemporaryDirectory() as tmp:
-            from harness import free_port
-            port = free_port()
-            p = subprocess.Popen([str(BIN), "--listen", f"127.0.0.1:{port}"], cwd=tmp,
+            # Port 0: the kernel picks a free port and the server logs it, so no
+            # other test's server can sit on a port chosen in advance.
+            p = subprocess.Popen([str(BIN), "--listen", "127.0.0.1:0"], cwd=tmp,
                                  stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+            lines = []
+            reader = threading.Thread(target=lambda: lines.extend(
+                line.decode(errors="replace") for line in p.stderr), daemon=True)
+            reader.start()
             try:
+                def listening_port():
+                    for line in list(lines):
+                        found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+                        if found:
+                            return int(found.group(1))
+                    return None
+                wait_for(listening_port, timeout=15, message="embedded default listening")
+                port = listening_port()
+
                 def healthy():
                     try:
                         import http.client
@@ -322,10 +337,10 @@ class EmbeddedDefault(unittest.TestCase):
             finally:
                 p.terminate()
                 p.wait(timeout=10)
-                err = p.stderr.read().decode()
+                reader.join(timeout=10)
+                err = "".join(lines)
             self.assertEqual(p.returncode, 0, err)
             self.assertIn("using the embedded default configuration", err)
-
 
 if __name__ == "__main__":
     unittest.main()
