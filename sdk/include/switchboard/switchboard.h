@@ -173,6 +173,14 @@ typedef struct sb_result {
      * (default "plugin_error"). sb_error_kind_name() gives the standard ones.
      */
     char code[48];
+    /**
+     * Since 1.1. check_config's FAIL: where in the plugin's "options" the
+     * problem is, as member names and [indexes] from the options group, e.g.
+     * "flows[2].intents[0].match" (empty: the group as a whole). The host
+     * reports that element's file and line; a path it cannot find falls back to
+     * the nearest element on it that exists.
+     */
+    char where[128];
 } sb_result;
 
 /** Fill a result's message and return @p status; for one-line error exits. */
