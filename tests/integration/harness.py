@@ -221,7 +221,9 @@ class Server:
                 stderr=subprocess.PIPE,
                 cwd=self.workdir,
             )
-            threading.Thread(target=self._read_log, args=(self.proc.stderr,), daemon=True).start()
+            self.log_reader = threading.Thread(target=self._read_log, args=(self.proc.stderr,),
+                                               daemon=True)
+            self.log_reader.start()
             if not expect_ready:
                 return self
             try:
@@ -241,8 +243,17 @@ class Server:
         except OSError:
             return False
 
+    def _drain_log(self):
+        """Once the process is gone, wait for the reader to take its last lines
+        (they are still in the pipe when wait() returns)."""
+        reader = getattr(self, "log_reader", None)
+        if reader is not None:
+            reader.join(timeout=10)
+
     def wait_exit(self, timeout=15):
-        return self.proc.wait(timeout=timeout)
+        code = self.proc.wait(timeout=timeout)
+        self._drain_log()
+        return code
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -252,11 +263,13 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            self._drain_log()
         return self.proc.returncode if self.proc else None
 
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
+        self._drain_log()
         self.killed = True
 
     def restart(self, args=()):
