@@ -1,0 +1,52 @@
+/* si_store.c - the plugin's documents and the small helpers its files share. */
+#include "si_plugin.h"
+
+#include "plugin_kit.h"
+
+#include <string.h>
+
+json_object *si_get(si_state *st, sb_installation_id inst, const char *collection,
+                    const char *key)
+{
+    return st->host->doc_get(st->self, inst, collection, key);
+}
+
+int si_put(si_state *st, sb_installation_id inst, const char *collection, const char *key,
+           json_object *value)
+{
+    int rc = st->host->doc_put(st->self, inst, collection, key, value);
+    json_object_put(value);
+    return rc;
+}
+
+int64_t si_counter_next(si_state *st, sb_installation_id inst, const char *name)
+{
+    json_object *counter = si_get(st, inst, SI_COUNTERS, name);
+    int64_t next = sb_json_int(counter, "next", 1);
+    json_object_put(counter);
+    if (next < 1)
+        next = 1;
+    json_object *updated = json_object_new_object();
+    sb_json_add_int(updated, "next", next + 1);
+    return si_put(st, inst, SI_COUNTERS, name, updated) == 0 ? next : 0;
+}
+
+bool si_id_valid(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n > SI_REQUEST_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                  || c == '_' || c == '-' || c == '.';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+int64_t si_now_s(si_state *st)
+{
+    return st->host->now_ms(st->self) / 1000;
+}
