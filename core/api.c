@@ -25,6 +25,18 @@ bool bearer_matches(struct http_request *req, const char *expected)
     return ct_equal(given, strlen(given), expected, strlen(expected));
 }
 
+/* What a handler gets: the SDK's request, and the HTTP request its header() reads. */
+struct api_request {
+    sb_http_request pub; /* first: header() gets a pointer to it */
+    struct http_request *http;
+};
+
+static const char *api_request_header(const sb_http_request *req, const char *name)
+{
+    const struct api_request *areq = (const struct api_request *)req;
+    return req && name ? http_header(areq->http, name) : NULL;
+}
+
 static void add_query(void *arg, const char *k, const char *v)
 {
     json_object_object_add(arg, k, json_object_new_string(v));
@@ -122,27 +134,32 @@ void api_handle(struct server *srv, struct http_request *req, const char *plugin
     }
     json_object *query = json_object_new_object();
     http_query_each(req, add_query, query);
-    sb_http_request preq = {
-        .installation = inst ? inst->id : 0,
-        .method = http_method(req),
-        .path = http_path(req),
-        .request_id = http_request_id(req),
-        .params = params,
-        .query = query,
-        .body = body,
-        .raw_body = raw,
-        .raw_body_len = len,
-        .content_type = ctype,
-        .route_arg = route->arg,
+    struct api_request areq = {
+        .pub = {
+            .installation = inst ? inst->id : 0,
+            .method = http_method(req),
+            .path = http_path(req),
+            .request_id = http_request_id(req),
+            .params = params,
+            .query = query,
+            .body = body,
+            .raw_body = raw,
+            .raw_body_len = len,
+            .content_type = ctype,
+            .route_arg = route->arg,
+            .header = api_request_header,
+        },
+        .http = req,
     };
-    preq.reply = replies_open(srv->replies, req, p, REPLY_API, srv->cfg->api_deadline_ms);
+    sb_http_request *preq = &areq.pub;
+    preq->reply = replies_open(srv->replies, req, p, REPLY_API, srv->cfg->api_deadline_ms);
     sb_result result = {0};
     p->callbacks++;
     /* Answers given inside are held until the scope commits, so req stays valid here. */
     host_scope_enter(srv);
-    sb_status st = route->handler(p->state, &preq, &result);
+    sb_status st = route->handler(p->state, preq, &result);
     host_scope_leave(srv);
-    replies_after_handler(srv->replies, preq.reply, st, &result);
+    replies_after_handler(srv->replies, preq->reply, st, &result);
     router_match_free(&m);
     json_object_put(params);
     json_object_put(query);

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static struct kit_reply *reply_new(struct sbt_kit *kit)
 {
@@ -110,8 +111,34 @@ static bool is_json_type(const char *content_type)
                             || strstr(content_type, "+json") != NULL);
 }
 
+/* What a handler gets: the SDK's request, and the header lines its header() reads. */
+struct kit_api_request {
+    sb_http_request pub; /* first: header() gets a pointer to it */
+    const char *const *headers;
+};
+
+static const char *kit_request_header(const sb_http_request *req, const char *name)
+{
+    const struct kit_api_request *kreq = (const struct kit_api_request *)req;
+    size_t n = name ? strlen(name) : 0;
+    for (const char *const *h = kreq->headers; n && h && *h; h++) {
+        if (strncasecmp(*h, name, n) == 0 && (*h)[n] == ':') {
+            const char *value = *h + n + 1;
+            return value + strspn(value, " \t");
+        }
+    }
+    return NULL;
+}
+
 const sbt_reply *sbt_api_raw(sbt_kit *kit, const char *method, const char *target,
                              const char *content_type, const char *body, size_t len)
+{
+    return sbt_api_headers(kit, method, target, NULL, content_type, body, len);
+}
+
+const sbt_reply *sbt_api_headers(sbt_kit *kit, const char *method, const char *target,
+                                 const char *const *headers, const char *content_type,
+                                 const char *body, size_t len)
 {
     struct kit_reply *r = reply_new(kit);
     if (!kit->started) {
@@ -167,7 +194,7 @@ const sbt_reply *sbt_api_raw(sbt_kit *kit, const char *method, const char *targe
             json_object_object_add(params, name, json_object_new_string(m.values[i]));
         }
         char *full_path = xasprintf("/api/%s%s", kit->desc.name, path);
-        sb_http_request req = {
+        struct kit_api_request kreq = {.pub = {
             .reply = r->pub.token,
             .installation = inst_id,
             .method = method,
@@ -180,9 +207,10 @@ const sbt_reply *sbt_api_raw(sbt_kit *kit, const char *method, const char *targe
             .raw_body_len = body ? len : 0,
             .content_type = content_type,
             .route_arg = route->arg,
-        };
+            .header = kit_request_header,
+        }, .headers = headers};
         sb_result *result = kit_fresh_result(kit);
-        sb_status st = route->handler(kit->state, &req, result);
+        sb_status st = route->handler(kit->state, &kreq.pub, result);
         after_handler(r, false, st, result);
         free(full_path);
         json_object_put(params);

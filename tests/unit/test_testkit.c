@@ -138,6 +138,9 @@ static sb_status route_item(void *state, const sb_http_request *req, sb_result *
     json_object_object_add(o, "q", json_object_get(sb_json_get(req->query, "q")));
     json_object_object_add(o, "installation", json_object_new_int64(req->installation));
     json_object_object_add(o, "path", json_object_new_string(req->path));
+    const char *key = req->header(req, "idempotency-key");
+    if (key)
+        json_object_object_add(o, "key", json_object_new_string(key));
     p->host->respond(p->self, req->reply, 200, o);
     json_object_put(o);
     return SB_OK;
@@ -570,6 +573,10 @@ static void product_api_answers(void)
                                                           | JSON_C_TO_STRING_NOSLASHESCAPE),
               "{\"id\":\"a b\",\"arg\":\"item\",\"q\":\"x y\",\"installation\":1,"
               "\"path\":\"/api/kitplug/items/a%20b\"}");
+    /* Headers reach the handler by name, whatever their case. */
+    const char *const headers[] = {"X-Other: 1", "Idempotency-Key:  k-42", NULL};
+    r = sbt_api_headers(kit, "GET", "/items/1?workspace_id=ws1", headers, NULL, NULL, 0);
+    CHECK_STR(sb_json_str(r->json, "key"), "k-42");
     CHECK_INT(sbt_api(kit, "GET", "/items/1", NULL)->status, 400);
     CHECK_STR(sb_json_str(sb_json_obj(sbt_api(kit, "GET", "/items/1", NULL)->json, "error"), "code"),
               "installation_required");

@@ -326,6 +326,12 @@ typedef struct sb_http_request {
     const char *content_type;        /**< NULL if absent */
     /** Since 1.1: the matched route's sb_route.arg. */
     void *route_arg;
+    /**
+     * Since 1.1: the value of request header @p name (case-insensitive), or
+     * NULL if absent, e.g. an Idempotency-Key; valid during the handler. Call
+     * it with the request it belongs to.
+     */
+    const char *(*header)(const struct sb_http_request *req, const char *name);
 } sb_http_request;
 
 /** A Canvas Kit request from the Intercom inbox, signature already verified. */

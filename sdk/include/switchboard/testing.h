@@ -200,6 +200,13 @@ const sbt_reply *sbt_api(sbt_kit *kit, const char *method, const char *target,
 const sbt_reply *sbt_api_raw(sbt_kit *kit, const char *method, const char *target,
                              const char *content_type, const char *body, size_t len);
 /**
+ * Since 1.1: like sbt_api_raw() with request header lines "Name: value"
+ * (NULL-terminated; may be NULL), which the handler reads with req->header.
+ */
+const sbt_reply *sbt_api_headers(sbt_kit *kit, const char *method, const char *target,
+                                 const char *const *headers, const char *content_type,
+                                 const char *body, size_t len);
+/**
  * A Canvas Kit request (@p flow "initialize" or "submit") with the request
  * body Intercom sends (workspace_id, conversation, admin, contact,
  * component_id, input_values). An unknown or inactive workspace gets the
