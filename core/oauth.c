@@ -7,6 +7,9 @@
  * callback: check the state, exchange the code (form-encoded, byte-exact),
  *           GET /me for the workspace, store the installation, run the
  *           plugin's hook, show a page (or Intercom's app-store redirect).
+ *           When Intercom refuses the person (an error instead of a code, or
+ *           401/403 from the token exchange or GET /me) nothing is stored, the
+ *           token included, and the page says to sign in as a workspace admin.
  * uninstalled: Intercom's notice. A valid X-Body-Signature is trusted; an
  *           unsigned notice is confirmed by checking that the token really
  *           stopped working, so nobody can uninstall a workspace by guessing
@@ -14,6 +17,7 @@
  */
 #include "oauth.h"
 
+#include "audit.h"
 #include "crypto.h"
 #include "http.h"
 #include "installations.h"
@@ -32,10 +36,17 @@
 
 #define NONCE_BYTES 16
 #define STATE_MAC_BYTES 16
+/* How much of one thing Intercom said (an error, a description, a message) is shown. */
+#define INTERCOM_WORDS_MAX 200
+
+static const char NEEDS_ADMIN[] = "Authorization failed: sign in as an Intercom workspace admin "
+                                  "and start the installation again.";
 
 /* ---- pages ---- */
 
-static void page(struct http_request *req, int status, const char *title, const char *message)
+/* Every page of the install flow: a title, what happened, and optionally what Intercom said. */
+static void page(struct http_request *req, int status, const char *title, const char *message,
+                 const char *detail)
 {
     struct buf b;
     buf_init(&b);
@@ -46,16 +57,21 @@ static void page(struct http_request *req, int status, const char *title, const 
     buf_html_escape(&b, title);
     buf_puts(&b, "</h1><p>");
     buf_html_escape(&b, message);
+    if (detail) {
+        buf_puts(&b, "</p><p>");
+        buf_html_escape(&b, detail);
+    }
     buf_puts(&b, "</p></body></html>\n");
     http_add_header(req, "Cache-Control", "no-store");
     http_reply(req, status, "text/html; charset=utf-8", b.data, b.len);
     buf_free(&b);
 }
 
-/* The end of an install: a page, or Intercom's app-store redirect when configured. */
-static void finish_install(struct server *srv, struct http_request *req, bool ok,
-                           const char *message)
+/* The end of an install (status 200: installed): a page, or Intercom's app-store redirect. */
+static void finish_install(struct server *srv, struct http_request *req, int status,
+                           const char *message, const char *detail)
 {
+    bool ok = status == 200;
     const char *base = srv->cfg->appstore_redirect_url;
     if (base) {
         struct buf url;
@@ -63,14 +79,59 @@ static void finish_install(struct server *srv, struct http_request *req, bool ok
         buf_printf(&url, "%s%cinstall_success=%s", base, strchr(base, '?') ? '&' : '?',
                    ok ? "true" : "false");
         if (!ok) {
+            char *text = detail ? xasprintf("%s %s", message, detail) : xstrdup(message);
             buf_puts(&url, "&error_message=");
-            buf_url_encode(&url, message);
+            buf_url_encode(&url, text);
+            free(text);
         }
         http_redirect(req, url.data);
         buf_free(&url);
         return;
     }
-    page(req, ok ? 200 : 400, ok ? "Installed" : "Installation failed", message);
+    page(req, status, ok ? "Installed" : "Installation failed", message, detail);
+}
+
+/*
+ * Intercom's words as a page, a log line or the audit timeline may show them:
+ * ill-formed UTF-8 and control characters become '?', and at most
+ * INTERCOM_WORDS_MAX bytes are kept ("..." marks the cut).
+ */
+static void buf_intercom_words(struct buf *b, const char *words)
+{
+    const unsigned char *s = (const unsigned char *)words;
+    size_t len = strlen(words), kept = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_char_length(s + i, len - i);
+        if (kept + (n ? n : 1) > INTERCOM_WORDS_MAX) {
+            buf_puts(b, "...");
+            return;
+        }
+        if (n == 0 || (n == 1 && (s[i] < 0x20 || s[i] == 0x7f))) {
+            buf_putc(b, '?');
+            n = 1;
+        } else {
+            buf_append(b, s + i, n);
+        }
+        i += n;
+        kept += n;
+    }
+}
+
+/*
+ * An install that ended without an installation (after a valid state): the
+ * log and the plugin's audit timeline (installation 0) record why, and the
+ * person sees the page.
+ */
+static void install_failed(struct server *srv, struct http_request *req, const char *plugin,
+                           int status, const char *message, const char *detail)
+{
+    char *why = detail ? xasprintf("%s %s", message, detail) : xstrdup(message);
+    log_warn("oauth", "install of %s failed (request %s): %s", plugin, http_request_id(req), why);
+    if (audit_append(srv->store, plugin, 0, "installation", "install_failed", why) != 0)
+        log_warn("oauth", "install of %s: the failure could not be added to the audit timeline",
+                 plugin);
+    free(why);
+    finish_install(srv, req, status, message, detail);
 }
 
 /* ---- state ---- */
@@ -154,13 +215,14 @@ static struct sb_plugin *oauth_plugin(struct server *srv, struct http_request *r
 {
     struct sb_plugin *p = plugins_find(srv->plugins, name);
     if (!p || !p->running) {
-        page(req, 404, "Unknown app", "There is no such app on this server.");
+        page(req, 404, "Unknown app", "There is no such app on this server.", NULL);
         return NULL;
     }
     if (!plugin_configured(p)) {
         page(req, 503, "Not configured",
              "This app has no Intercom client_id/client_secret in the server's configuration "
-             "yet. Add them to the plugin's section and restart.");
+             "yet. Add them to the plugin's section and restart.",
+             NULL);
         return NULL;
     }
     return p;
@@ -173,7 +235,8 @@ static void handle_install(struct server *srv, struct http_request *req, const c
         return;
     char *state = state_create(srv, p->name);
     if (!state) {
-        page(req, 500, "Installation failed", "Could not start the installation; see the log.");
+        page(req, 500, "Installation failed", "Could not start the installation; see the log.",
+             NULL);
         return;
     }
     struct buf url;
@@ -207,27 +270,53 @@ static void flow_free(struct install_flow *f)
     free(f);
 }
 
-static void flow_fail(struct install_flow *f, const char *message)
+static void flow_fail(struct install_flow *f, int status, const char *message, const char *detail)
 {
-    log_warn("oauth", "install of %s failed: %s", f->plugin, message);
-    finish_install(f->srv, f->req, false, message);
+    install_failed(f->srv, f->req, f->plugin, status, message, detail);
     flow_free(f);
 }
 
-/* Intercom's error text: errors[0].message, else a generic one with the status. */
+/* Intercom's error text: errors[0].message (capped), else a generic one with the status. */
 static char *error_text(int status, const char *body, const char *transport_error)
 {
     if (status == 0)
         return xasprintf("Intercom could not be reached (%s)",
                          transport_error ? transport_error : "no response");
     json_object *root = json_tokener_parse(body), *errors, *msg;
-    char *text = NULL;
+    struct buf text;
+    buf_init(&text);
     if (root && json_object_object_get_ex(root, "errors", &errors)
         && json_object_is_type(errors, json_type_array) && json_object_array_length(errors) > 0
-        && json_object_object_get_ex(json_object_array_get_idx(errors, 0), "message", &msg))
-        text = xasprintf("Intercom answered %d: %s", status, json_object_get_string(msg));
+        && json_object_object_get_ex(json_object_array_get_idx(errors, 0), "message", &msg)) {
+        buf_printf(&text, "Intercom answered %d: ", status);
+        buf_intercom_words(&text, json_object_get_string(msg));
+    } else {
+        buf_printf(&text, "Intercom answered HTTP %d", status);
+    }
     json_object_put(root);
-    return text ? text : xasprintf("Intercom answered HTTP %d", status);
+    return buf_steal(&text);
+}
+
+/*
+ * Intercom refused a step of the flow. 401 and 403 mean the person who
+ * approved the app lacks the rights to install it: 403 with what Intercom said
+ * (never a credential, even one it echoed). Other answers keep their 400.
+ */
+static void flow_refused(struct install_flow *f, int status, const char *body, const char *error)
+{
+    char *said = error_text(status, body, error);
+    if (status != 401 && status != 403) {
+        flow_fail(f, 400, said, NULL);
+    } else {
+        const struct sb_plugin *p = plugins_find(f->srv->plugins, f->plugin);
+        const char *secret = p ? p->cfg->client_secret : NULL;
+        bool echoes_credential = (f->token && strstr(said, f->token))
+                                 || (secret && *secret && strstr(said, secret));
+        flow_fail(f, 403, NEEDS_ADMIN,
+                  echoes_credential ? "(Intercom's answer is not shown: it repeated a credential)"
+                                    : said);
+    }
+    free(said);
 }
 
 static const char *dig_string(json_object *o, const char *a, const char *b)
@@ -247,16 +336,14 @@ static void me_done(void *arg, int status, const char *body, size_t len, const c
     struct install_flow *f = arg;
     (void)len;
     if (status != 200) {
-        char *why = error_text(status, body, error);
-        flow_fail(f, why);
-        free(why);
+        flow_refused(f, status, body, error);
         return;
     }
     json_object *me = json_tokener_parse(body);
     const char *workspace = dig_string(me, "app", "id_code");
     if (!workspace || !*workspace) {
         json_object_put(me);
-        flow_fail(f, "Intercom's /me answer has no app.id_code");
+        flow_fail(f, 400, "Intercom's /me answer has no app.id_code", NULL);
         return;
     }
     struct installation_identity who = {
@@ -273,7 +360,7 @@ static void me_done(void *arg, int status, const char *body, size_t len, const c
     struct installation *inst = installations_save(f->srv, f->plugin, &who, f->token, &created);
     json_object_put(me);
     if (!inst) {
-        flow_fail(f, "The installation could not be saved; see the server log.");
+        flow_fail(f, 400, "The installation could not be saved; see the server log.", NULL);
         return;
     }
     sb_result result = {0};
@@ -282,13 +369,13 @@ static void me_done(void *arg, int status, const char *body, size_t len, const c
         char *msg = xasprintf("Connected to %s, but the app could not finish setting up: %s",
                               inst->workspace_name ? inst->workspace_name : inst->workspace_id,
                               result.message[0] ? result.message : "unknown error");
-        flow_fail(f, msg);
+        flow_fail(f, 400, msg, NULL);
         free(msg);
         return;
     }
     char *msg = xasprintf("%s is now connected to the Intercom workspace %s.", f->plugin,
                           inst->workspace_name ? inst->workspace_name : inst->workspace_id);
-    finish_install(f->srv, f->req, true, msg);
+    finish_install(f->srv, f->req, 200, msg, NULL);
     free(msg);
     flow_free(f);
 }
@@ -298,9 +385,7 @@ static void token_done(void *arg, int status, const char *body, size_t len, cons
     struct install_flow *f = arg;
     (void)len;
     if (status != 200) {
-        char *why = error_text(status, body, error);
-        flow_fail(f, why);
-        free(why);
+        flow_refused(f, status, body, error);
         return;
     }
     json_object *root = json_tokener_parse(body);
@@ -309,7 +394,7 @@ static void token_done(void *arg, int status, const char *body, size_t len, cons
         token = dig_string(root, "access_token", NULL);
     if (!token || !*token) {
         json_object_put(root);
-        flow_fail(f, "Intercom's token answer has no token");
+        flow_fail(f, 400, "Intercom's token answer has no token", NULL);
         return;
     }
     f->token = xstrdup(token);
@@ -348,21 +433,29 @@ static void handle_callback(struct server *srv, struct http_request *req, const 
     if (why) {
         log_warn("oauth", "install callback for %s refused (request %s): %s", p->name,
                  http_request_id(req), why);
-        page(req, 400, "Installation failed", why);
+        page(req, 400, "Installation failed", why, NULL);
         return;
     }
     if (denied) {
+        /* Intercom sent the person back without a code: they may not install apps. */
         const char *desc = http_query_param(req, "error_description");
-        char *msg = xasprintf("Authorization failed: %s", desc ? desc : denied);
-        log_warn("oauth", "install of %s: %s", p->name, msg);
-        finish_install(srv, req, false, msg);
-        free(msg);
+        struct buf said;
+        buf_init(&said);
+        buf_puts(&said, "Intercom said: ");
+        buf_intercom_words(&said, denied);
+        if (desc) {
+            buf_puts(&said, " (");
+            buf_intercom_words(&said, desc);
+            buf_putc(&said, ')');
+        }
+        install_failed(srv, req, p->name, 403, NEEDS_ADMIN, said.data);
+        buf_free(&said);
         return;
     }
     char *code = raw_query_value(http_query(req), "code");
     if (!code || !*code) {
         free(code);
-        page(req, 400, "Installation failed", "Intercom sent no authorization code.");
+        install_failed(srv, req, p->name, 400, "Intercom sent no authorization code.", NULL);
         return;
     }
     struct install_flow *f = xcalloc(1, sizeof *f);

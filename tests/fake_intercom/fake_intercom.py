@@ -166,9 +166,10 @@ class FakeIntercom:
         self.requests = []
         self.revoked_tokens = set()
         self.tokens = {}            # token -> (workspace id, admin id)
-        self.codes = {}             # code -> (workspace id, admin id, issued at)
+        self.refused_tokens = {}    # token of a teammate without admin rights -> status it gets
+        self.codes = {}             # code -> (workspace id, admin id, issued at, refusal)
         self._code_serial = itertools.count()
-        self._authorizing = None    # (workspace id, admin id, deny)
+        self._authorizing = None    # (workspace id, admin id, deny, refusal)
         self._injections = []
         self._windows = {}          # workspace id -> (window number, requests counted)
         self.window_counts = {}     # (workspace id, window number) -> requests counted in it
@@ -218,10 +219,20 @@ class FakeIntercom:
     def workspace(self, id_code):
         return self.workspaces[id_code]
 
-    def authorize_as(self, workspace_id, admin_id=None, deny=False):
-        """The next visit to the authorize page is approved (or denied) by this admin."""
+    def authorize_as(self, workspace_id, admin_id=None, deny=False, refused_at="authorize",
+                     refusal_status=403):
+        """The next visit to the authorize page is approved (or denied) by this admin.
+
+        A teammate without admin rights (Workspace.add_admin(..., workspace_admin=False)) is
+        refused at @refused_at: "authorize" redirects back with error=access_denied and an
+        error_description; "token" answers the code exchange with @refusal_status (401 or
+        403); "me" hands out a token that every API call, GET /me first, answers with it.
+        """
         ws = self.workspaces[workspace_id]
-        self._authorizing = (workspace_id, admin_id or ws.owner()["id"], deny)
+        admin_id = admin_id or ws.owner()["id"]
+        assert refused_at in ("authorize", "token", "me") and refusal_status in (401, 403)
+        refusal = (refused_at, refusal_status) if admin_id in ws.without_admin_rights else None
+        self._authorizing = (workspace_id, admin_id, deny, refusal)
 
     def inject(self, method=None, path=None, status=None, body=None, times=1, drop=False,
                delay_ms=0, reset_in_s=None, headers=None, hold=None, query=None, skip=0,
@@ -576,6 +587,8 @@ class FakeIntercom:
         owner = self.tokens.get(token)
         if owner is None or token in self.revoked_tokens:
             raise ApiError(401, "unauthorized", "Access Token Invalid")
+        if token in self.refused_tokens:
+            raise self._refusal(self.refused_tokens[token])
         ws = self.workspaces[owner[0]]
         # api.intercom.io routes to any region; a regional host only knows its own workspaces.
         if req.region != "US" and req.region != ws.region:
@@ -606,15 +619,18 @@ class FakeIntercom:
         if not redirect or self._authorizing is None:
             return Reply(400, raw=b"<h1>No redirect URL, or nobody to sign in</h1>",
                          headers={"Content-Type": "text/html"})
-        workspace_id, admin_id, deny = self._authorizing
+        workspace_id, admin_id, deny, refusal = self._authorizing
         params = {"state": req.query.get("state", "")}
         if deny:
             params.update(error="access_denied", error_description="the admin denied access")
+        elif refusal and refusal[0] == "authorize":
+            params.update(error="access_denied",
+                          error_description="Only admins of this workspace can install apps")
         else:
             # Some codes end in '=' (base64 padding): callers must keep them byte-exact.
             n = next(self._code_serial)
             code = base64.b64encode(os.urandom(16 if n % 2 == 0 else 18)).decode()
-            self.codes[code] = (workspace_id, admin_id, time.time())
+            self.codes[code] = (workspace_id, admin_id, time.time(), refusal)
             params["code"] = code
         sep = "&" if "?" in redirect else "?"
         location = redirect + sep + urllib.parse.urlencode(params)
@@ -632,9 +648,20 @@ class FakeIntercom:
         grant = self.codes.pop(form.get("code", ""), None)
         if grant is None or time.time() - grant[2] > CODE_TTL_S:
             raise ApiError(401, "unauthorized", "Unauthorized Code")
+        refusal = grant[3]
+        if refusal and refusal[0] == "token":
+            raise self._refusal(refusal[1])
         token = "dG9rOj" + base64.b64encode(os.urandom(30)).decode()
         self.tokens[token] = (grant[0], grant[1])
+        if refusal:
+            self.refused_tokens[token] = refusal[1]
         return Reply(200, {"token_type": "Bearer", "token": token, "access_token": token})
+
+    @staticmethod
+    def _refusal(status):
+        """How Intercom refuses a teammate without admin rights (or that teammate's token)."""
+        code = "token_unauthorized" if status == 401 else "forbidden"
+        return ApiError(status, code, "The teammate who authorized this app is not a workspace admin")
 
     # ---- REST routing ----
 

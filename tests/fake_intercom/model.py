@@ -158,6 +158,7 @@ class Workspace:
         # None accepts any conversation custom attribute; a set makes unknown ones an error.
         self.conversation_attributes = conversation_attributes
         self.admins = {}
+        self.without_admin_rights = set()  # admin ids of teammates who may not install apps
         self.teams = {}
         self.tags = {}
         self.contacts = {}
@@ -186,12 +187,15 @@ class Workspace:
 
     # ---- admins, teams, tags ----
 
-    def add_admin(self, name, email):
+    def add_admin(self, name, email, workspace_admin=True):
+        """A teammate; workspace_admin=False: one without the rights to install apps."""
         admin = {"type": "admin", "id": self.next_id(), "name": name, "email": email,
                  "email_verified": True, "job_title": "Support", "away_mode_enabled": False,
                  "away_mode_reassign": False, "has_inbox_seat": True, "team_ids": [],
                  "avatar": {"type": "avatar", "image_url": None}}
         self.admins[admin["id"]] = admin
+        if not workspace_admin:
+            self.without_admin_rights.add(admin["id"])
         return admin
 
     def owner(self):

@@ -1,11 +1,16 @@
 """OAuth installs, uninstall notices and revocation, against the fake Intercom."""
 
+import html
+import json
 import sqlite3
 import time
 import urllib.parse
 
 from harness import (CLIENT_ID, CLIENT_SECRET, Server, ServerTestCase, envelope,
                      http_get_no_redirect, sign_canvas, wait_for)
+
+
+NEEDS_ADMIN = "Authorization failed: sign in as an Intercom workspace admin"
 
 
 class OAuthTestCase(ServerTestCase):
@@ -22,9 +27,9 @@ class OAuthTestCase(ServerTestCase):
             plugins={"testplug": Server.plugin_config(settings=self.plugin_settings)},
             intercom=self.fake, settings=settings).start()
 
-    def begin_install(self):
+    def begin_install(self, **authorize):
         """The first two hops: our redirect, then Intercom's redirect back with a code."""
-        self.fake.authorize_as("ws1")
+        self.fake.authorize_as("ws1", **authorize)
         start = self.srv.request("GET", "/oauth/testplug/install")
         self.assertEqual(start.status, 302)
         back = http_get_no_redirect(start.header("Location"))
@@ -154,8 +159,9 @@ class InstallFailures(OAuthTestCase):
         back = http_get_no_redirect(start.header("Location"))
         callback = urllib.parse.urlsplit(back.header("Location"))
         page = self.callback(callback.query)
-        self.assertEqual(page.status, 400)
-        self.assertIn("Authorization failed", page.text)
+        self.assertEqual(page.status, 403)
+        self.assertIn(NEEDS_ADMIN, page.text)
+        self.assertIn("Intercom said: access_denied (the admin denied access)", page.text)
         self.assertIsNone(self.srv.installation("testplug", "ws1"))
 
     def test_token_exchange_error_reaches_page_and_log(self):
@@ -164,9 +170,19 @@ class InstallFailures(OAuthTestCase):
                                                                  "message": "Unauthorized Code"}]})
         callback = self.begin_install()
         page = self.callback(callback.query)
-        self.assertEqual(page.status, 400)
+        self.assertEqual(page.status, 403)
+        self.assertIn(NEEDS_ADMIN, page.text)
         self.assertIn("Intercom answered 401: Unauthorized Code", page.text)
-        self.srv.wait_log(r"install of testplug failed: Intercom answered 401: Unauthorized Code")
+        self.srv.wait_log(r"install of testplug failed \(request [^)]+\): Authorization failed: "
+                          r".* Intercom answered 401: Unauthorized Code")
+        self.assertIsNone(self.srv.installation("testplug", "ws1"))
+
+    def test_server_errors_keep_their_page(self):
+        self.fake.inject(method="GET", path=r"^/me$", status=500)
+        page = self.callback(self.begin_install().query)
+        self.assertEqual(page.status, 400)
+        self.assertIn("Intercom answered 500", page.text)
+        self.assertNotIn("Authorization failed", page.text)
         self.assertIsNone(self.srv.installation("testplug", "ws1"))
 
     def test_intercom_unreachable(self):
@@ -174,6 +190,116 @@ class InstallFailures(OAuthTestCase):
         page = self.callback(self.begin_install().query)
         self.assertEqual(page.status, 400)
         self.assertIn("could not be reached", page.text)
+
+
+class NonAdminInstall(OAuthTestCase):
+    """A teammate without admin rights approves the app: Intercom refuses them at one step."""
+
+    def setUp(self):
+        super().setUp()
+        self.teammate = self.fake.workspace("ws1").add_admin(
+            "Nina Agent", "nina@ws1.example", workspace_admin=False)["id"]
+
+    def install_as_teammate(self, refused_at, status=403):
+        callback = self.begin_install(admin_id=self.teammate, refused_at=refused_at,
+                                      refusal_status=status)
+        return self.callback(callback.query), callback.query
+
+    def assert_refused(self, page, query, intercom_said):
+        self.assertEqual(page.status, 403)
+        self.assertTrue(page.header("Content-Type").startswith("text/html"))
+        self.assertIn(NEEDS_ADMIN, page.text)
+        self.assertIn(intercom_said, html.unescape(page.text))
+        self.assertIsNone(self.srv.installation("testplug", "ws1"))
+        self.srv.wait_log(r"install of testplug failed \(request [^)]+\): Authorization failed")
+        audit = self.srv.admin("GET", "/audit?plugin=testplug").json()["audit"]
+        failed = [a for a in audit if a["action"] == "install_failed"]
+        self.assertEqual(len(failed), 1, audit)
+        self.assertEqual((failed[0]["installation_id"], failed[0]["subject"]), (0, "installation"))
+        self.assertIn(intercom_said, failed[0]["detail"])
+        # No credential anywhere: the client secret, and any token Intercom handed out.
+        shown = page.text + self.srv.log_text() + json.dumps(audit)
+        for secret in [CLIENT_SECRET, *self.fake.tokens]:
+            self.assertNotIn(secret, shown)
+        # The state was used up: the same callback cannot be replayed.
+        again = self.callback(query)
+        self.assertEqual(again.status, 400)
+        self.assertIn("already used", again.text)
+
+    def assert_token_not_kept(self, token):
+        self.srv.stop()
+        data = self.srv.workdir / "data"
+        blob = b"".join(f.read_bytes() for f in data.iterdir() if f.name.startswith("switchboard.db"))
+        self.assertNotIn(token.encode(), blob)
+
+    def test_refused_at_the_authorize_step(self):
+        page, query = self.install_as_teammate("authorize")
+        self.assert_refused(page, query, "Intercom said: access_denied (Only admins of this "
+                                         "workspace can install apps)")
+        self.assertEqual(self.requests_to("/auth/eagle/token"), [])
+
+    def check_token_exchange_refuses(self, status):
+        page, query = self.install_as_teammate("token", status)
+        self.assert_refused(page, query, f"Intercom answered {status}: The teammate who "
+                                         "authorized this app is not a workspace admin")
+        self.assertEqual(self.fake.tokens, {})
+        self.assertEqual(self.requests_to("/me"), [])
+
+    def test_token_exchange_answers_403(self):
+        self.check_token_exchange_refuses(403)
+
+    def test_token_exchange_answers_401(self):
+        self.check_token_exchange_refuses(401)
+
+    def check_me_refuses(self, status):
+        page, query = self.install_as_teammate("me", status)
+        self.assert_refused(page, query, f"Intercom answered {status}: The teammate who "
+                                         "authorized this app is not a workspace admin")
+        # Intercom did hand out a token; it was dropped, never stored.
+        (token,) = self.fake.tokens
+        self.assertEqual(self.requests_to("/me")[0]["headers"]["authorization"], f"Bearer {token}")
+        self.assert_token_not_kept(token)
+
+    def test_me_answers_403(self):
+        self.check_me_refuses(403)
+
+    def test_me_answers_401(self):
+        self.check_me_refuses(401)
+
+    def test_an_admin_installs_after_a_refusal(self):
+        page, _ = self.install_as_teammate("me")
+        self.assertEqual(page.status, 403)
+        page = self.srv.install("testplug", "ws1")
+        self.assertEqual(page.status, 200, page.text)
+        inst = self.srv.installation("testplug", "ws1")
+        self.assertEqual(inst["state"], "active")
+        self.assertEqual(inst["admin_id"], self.fake.workspace("ws1").owner()["id"])
+        self.assertEqual(self.installs_seen(), ["installed"])
+
+    def test_a_refusal_leaves_an_earlier_installation_alone(self):
+        self.assertEqual(self.srv.install("testplug", "ws1").status, 200)
+        before = self.srv.installation("testplug", "ws1")
+        page, _ = self.install_as_teammate("me")
+        self.assertEqual(page.status, 403)
+        self.assertEqual(self.srv.installation("testplug", "ws1"), before)
+        r = self.srv.api("testplug", "POST", "/intercom", workspace="ws1",
+                         json_body={"method": "GET", "path": "/admins"})
+        self.assertEqual(r.json()["status"], 200)
+
+    def test_what_intercom_said_is_escaped_and_capped(self):
+        start = self.srv.request("GET", "/oauth/testplug/install")
+        state = urllib.parse.parse_qs(urllib.parse.urlsplit(start.header("Location")).query)["state"][0]
+        hostile = "<script>alert(1)</script>\u00e9" + "x" * 5000
+        query = urllib.parse.urlencode({"state": state, "error_description": hostile})
+        page = self.callback(query + "&error=access%FFdenied")
+        self.assertEqual(page.status, 403)
+        self.assertIn(NEEDS_ADMIN, page.text)
+        self.assertIn("Intercom said: access?denied (", page.text)  # not UTF-8: replaced
+        self.assertNotIn("<script>", page.text)
+        self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt;\u00e9xxx", page.text)
+        self.assertNotIn("x" * 300, page.text)
+        self.assertIn("xxx...)", page.text)
+        self.assertLess(len(page.text), 2000)
 
 
 class InstallHookFails(OAuthTestCase):
