@@ -15,6 +15,9 @@ sb_status si_route_escalate(void *state, const sb_http_request *req, sb_result *
 sb_status si_route_escalations(void *state, const sb_http_request *req, sb_result *result);
 sb_status si_route_escalation_get(void *state, const sb_http_request *req, sb_result *result);
 sb_status si_route_relink(void *state, const sb_http_request *req, sb_result *result);
+/** A request's escalations as the product sees them, oldest first; NULL on a store failure. */
+json_object *si_request_escalations(si_state *st, sb_installation_id inst, const char *request_id);
+
 sb_status si_route_timeline(void *state, const sb_http_request *req, sb_result *result);
 
 #endif

@@ -23,6 +23,30 @@ sb_status si_escalation_start(si_state *st, sb_installation_id inst, const char 
                               json_object *spec, const char *origin, const char *run_id,
                               char *id_out, size_t id_size, sb_result *result);
 
+/**
+ * si_escalation_start for the product API: with the caller's Idempotency-Key (NULL: none), the
+ * same request and key answer the escalation made the first time (*replayed set) instead of a
+ * new one. A key that is not 1-200 visible ASCII characters is refused with 400.
+ */
+sb_status si_escalation_start_keyed(si_state *st, sb_installation_id inst,
+                                    const char *request_id, json_object *spec,
+                                    const char *origin, const char *run_id,
+                                    const char *idempotency_key, char *id_out, size_t id_size,
+                                    bool *replayed, sb_result *result);
+
+bool si_idempotency_key_valid(const char *key);
+
+/** The Intercom inbox URL of a ticket in a workspace of @p region ("US", "EU", "AU"). Caller frees. */
+char *si_ticket_url(const char *region, const char *workspace_id, const char *ticket_id);
+
+/**
+ * Tell Siit an escalation's ticket (product event escalation.created {request_id,
+ * escalation_id, ticket_id, ticket_url}, "relinked": true when @p relink) and put "link_sent"
+ * on the timeline, or "link_failed" when no product webhook is configured (returns -1 then).
+ */
+int si_escalation_send_link(si_state *st, sb_installation_id inst, json_object *esc,
+                            bool relink);
+
 /** The escalation job (type SI_JOB_ESCALATE, key = the request id). */
 sb_status si_escalation_on_job(si_state *st, const sb_job *job, sb_result *result);
 

@@ -13,6 +13,7 @@
  *                 re-sync of teams and ticket types
  *   escalations   <escalation id> -> the escalation (si_escalation.c)
  *   request_escalations  "<request id>|<escalation id>" -> {"idempotency_key"}
+ *   idempotency   "<request id>|<Idempotency-Key>" -> {"escalation_id"}
  *   tickets       <Intercom ticket id> -> {"request_id","escalation_id"}:
  *                 resolves the ticket webhooks to their request
  *   timeline      "<request id>|<seq, 12 digits>" -> {"seq","at","kind","text","details"}
@@ -31,6 +32,7 @@
 #define SI_DIRECTORY "directory"
 #define SI_ESCALATIONS "escalations"
 #define SI_REQUEST_ESCALATIONS "request_escalations"
+#define SI_IDEMPOTENCY "idempotency"
 #define SI_TICKETS "tickets"
 #define SI_TIMELINE "timeline"
 #define SI_COUNTERS "counters"
