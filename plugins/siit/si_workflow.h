@@ -106,6 +106,8 @@ char *si_workflow_text_render(const char *tmpl, json_object *request, const char
 
 /** Document collection of the runs (requests: SI_REQUESTS, written by si_requests.c). */
 #define SI_RUNS "runs"
+/** A run id, "<request id>|<seq>", with its NUL: at most SI_WORKFLOWS_MAX runs per request. */
+#define SI_RUN_ID_SIZE (SI_REQUEST_ID_MAX + 5)
 /** The approval's deadline: a delayed job without a key (a keyed one would hold the request's
     other jobs back until it ran). SI_JOB_WORKFLOW ("workflow") advances a run by one action. */
 #define SI_JOB_APPROVAL_TIMEOUT SI_JOB_WORKFLOW ":approval_timeout"
@@ -117,6 +119,24 @@ char *si_workflow_text_render(const char *tmpl, json_object *request, const char
  */
 int si_workflows_trigger(si_state *st, sb_installation_id inst, json_object *request,
                          enum si_trigger_kind kind, const char *value, json_object *started);
+
+/**
+ * The runs of a request, in start order (an array of run documents), or NULL
+ * when the store failed. New reference.
+ */
+json_object *si_workflow_runs(si_state *st, sb_installation_id inst, const char *request_id);
+
+/**
+ * Decide the approval a run of the request waits for (@p run_id NULL: the
+ * one run that waits). Approved: the run goes on with its next action;
+ * rejected: it ends "rejected". @p by and @p comment may be NULL. Returns
+ * SB_OK with the run after the decision in *run_out (new reference), or
+ * SB_FAIL with http_status 409 (no approval pending, or several and no
+ * run_id), 404 (an unknown run_id) or 500.
+ */
+sb_status si_workflow_decide(si_state *st, sb_installation_id inst, const char *request_id,
+                             const char *run_id, bool approve, const char *by,
+                             const char *comment, json_object **run_out, sb_result *result);
 
 /* siit-core calls this when an escalation started with a run_id has ended ("created" or "failed"). */
 void si_workflow_escalation_done(si_state *st, sb_installation_id inst, const char *run_id,
