@@ -24,7 +24,9 @@ Run it alone for a local demo:  python3 tests/fake_intercom/fake_intercom.py
 """
 
 import base64
+import bisect
 import hashlib
+import html
 import hmac
 import http.client
 import http.server
@@ -40,8 +42,8 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import (ApiError, Workspace, cursor_pages, invalid, matches,  # noqa: E402
-                   not_found, page_after)
+from model import (ApiError, Workspace, cursor_pages, decode_cursor,  # noqa: E402
+                   encode_cursor, invalid, matches, not_found, page_after)
 
 REGIONS = ("US", "EU", "AU")
 VERSIONS = {f"1.{i}" for i in range(5)} | {f"2.{i}" for i in range(15)} | {"Unstable", "Preview"}
@@ -255,10 +257,16 @@ class FakeIntercom:
                                      "headers": headers or {}, "hold": hold, "skip": skip,
                                      "reset": reset, "truncate": truncate})
 
-    def hold(self, method=None, path=None, times=1, query=None, skip=0, timeout_s=60):
-        """The next @times matching requests (after @skip of them) wait until Hold.release()."""
+    def hold(self, method=None, path=None, times=1, query=None, skip=0, timeout_s=60,
+             answered=False):
+        """The next @times matching requests (after @skip of them) wait until Hold.release().
+
+        @answered: the request is carried out first (a ticket is created, say) and only its
+        answer waits, as when a connection dies after Intercom acted.
+        """
         gate = Hold(timeout_s)
         self.inject(method, path, times=times, hold=gate, query=query, skip=skip)
+        gate.answered = answered
         return gate
 
     def set_rate_limit(self, per_minute):
@@ -274,6 +282,23 @@ class FakeIntercom:
         self.workspaces[workspace_id].scroll = None
 
     # ---- data helpers for tests ----
+
+    def change_ticket_state(self, workspace_id, ticket_id, category, webhook_url=None, open_=None):
+        """A teammate moves a ticket to the state of @category (and closes it with open_=False);
+        with @webhook_url the ticket.state.updated notification (or ticket.closed) goes there."""
+        ws = self.workspaces[workspace_id]
+        with ws.lock:
+            ticket = ws.tickets[ticket_id]
+            ticket["ticket_state"] = dict(ws.state_of(category))
+            if open_ is not None:
+                ticket["open"] = open_
+            ticket["updated_at"] = int(time.time())
+            item = json.loads(_json_bytes(ticket))
+        if webhook_url:
+            topic = "ticket.closed" if open_ is False else "ticket.state.updated"
+            self.send_webhook(webhook_url, topic, workspace_id,
+                              {"type": "ticket", "ticket": item} if open_ is False else item)
+        return item
 
     def create_conversation(self, workspace_id, text, contact=None, **kw):
         ws = self.workspaces[workspace_id]
@@ -291,6 +316,41 @@ class FakeIntercom:
             conv["waiting_since"] = part["created_at"]
             conv["statistics"]["last_contact_reply_at"] = part["created_at"]
             return part
+
+    def tag_conversation(self, workspace_id, conv_id, tag_id, admin_id=None, at=None,
+                         part_id=None):
+        """A teammate tags the conversation (as POST /conversations/{id}/tags does) at @at.
+
+        Returns the conversation_part.tag.created item Intercom sends: the conversation with
+        tags_added (the tag with its applied_at) and the tagged part (@part_id, else the
+        latest part; none when the conversation has only its first message).
+        """
+        ws = self.workspaces[workspace_id]
+        with ws.lock:
+            conv = ws.conversation(conv_id)
+            tag = ws.tags[str(tag_id)]
+            admin = ws.admins[admin_id] if admin_id else ws.owner()
+            applied = {"type": "tag", "id": tag["id"], "name": tag["name"],
+                       "applied_at": int(at or time.time()),
+                       "applied_by": {"type": "admin", "id": admin["id"]}}
+            conv["tags"]["tags"] = [t for t in conv["tags"]["tags"] if t["id"] != tag["id"]]
+            conv["tags"]["tags"].append(applied)
+            conv["updated_at"] = max(conv["updated_at"], applied["applied_at"])
+            parts = conv["conversation_parts"]["conversation_parts"]
+            tagged = [p for p in parts if p["id"] == str(part_id)] if part_id else parts[-1:]
+            item = json.loads(_json_bytes(ws.get_view(conv)))
+            item["conversation_parts"] = {"type": "conversation_part.list",
+                                          "conversation_parts": json.loads(_json_bytes(tagged)),
+                                          "total_count": len(tagged)}
+            item["tags_added"] = {"type": "tag.list", "tags": [applied]}
+            return item
+
+    def untag_conversation(self, workspace_id, conv_id, tag_id):
+        """A teammate removes the tag (DELETE /conversations/{id}/tags/{tag_id})."""
+        ws = self.workspaces[workspace_id]
+        with ws.lock:
+            conv = ws.conversation(conv_id)
+            conv["tags"]["tags"] = [t for t in conv["tags"]["tags"] if t["id"] != str(tag_id)]
 
     def seed_contacts(self, workspace_id, count, start=0, **fields):
         ws = self.workspaces[workspace_id]
@@ -327,6 +387,15 @@ class FakeIntercom:
             conv = ws.conversation(conv_id)
             conv.update(state="closed", open=False)
             return ws.add_part(conv, "close", ws.author_of_admin(ws.owner()), None, at=at)
+
+    def assign_conversation(self, workspace_id, conv_id, team_id=None, admin_id=None):
+        """An assignment rule or a teammate routes the conversation to a team (and/or an admin)."""
+        ws = self.workspaces[workspace_id]
+        with ws.lock:
+            conv = ws.conversation(conv_id)
+            conv["team_assignee_id"] = int(team_id) if team_id is not None else None
+            conv["admin_assignee_id"] = int(admin_id) if admin_id is not None else None
+            return ws.get_view(conv)
 
     def snooze_conversation(self, workspace_id, conv_id, until, at=None):
         """An admin snoozes the conversation until @until (the customer keeps waiting)."""
@@ -376,11 +445,15 @@ class FakeIntercom:
         if ws and isinstance(item, dict) and item.get("type") == "conversation" \
                 and str(item.get("id")) in ws.conversations:
             with ws.lock:
-                item = ws.get_view(ws.conversation(item["id"]))
-                parts = item["conversation_parts"]["conversation_parts"]
-                item["conversation_parts"] = {"type": "conversation_part.list",
-                                              "conversation_parts": parts[-1:],
-                                              "total_count": min(1, len(parts))}
+                fresh = ws.get_view(ws.conversation(item["id"]))
+                parts = fresh["conversation_parts"]["conversation_parts"]
+                fresh["conversation_parts"] = {"type": "conversation_part.list",
+                                               "conversation_parts": parts[-1:],
+                                               "total_count": min(1, len(parts))}
+                if "tags_added" in item:  # a tag notification names the tagged part itself
+                    fresh.update(tags_added=item["tags_added"],
+                                 conversation_parts=item["conversation_parts"])
+                item = fresh
         now = int(time.time())
         return {"type": "notification_event", "app_id": workspace_id,
                 "data": {"type": "notification_event_data", "item": item}, "links": {},
@@ -458,7 +531,7 @@ class FakeIntercom:
             self.requests.append(record)
             fault = self._take_injection(h.command, url.path, url.query)
         req = Request(h.command, url.path, query, headers, body, region)
-        if fault and fault["hold"]:
+        if fault and fault["hold"] and not getattr(fault["hold"], "answered", False):
             fault["hold"]._enter(record)
         if fault and fault["delay_ms"]:
             time.sleep(fault["delay_ms"] / 1000)
@@ -487,6 +560,8 @@ class FakeIntercom:
                 pass
             return
         reply = self._answer(req, fault)
+        if fault and fault["hold"] and getattr(fault["hold"], "answered", False):
+            fault["hold"]._enter(record)
         if fault and fault.get("truncate") and reply.raw is None and reply.body is not None:
             whole = _json_bytes(reply.body)
             reply = Reply(reply.status, headers=dict(reply.headers,
@@ -706,6 +781,7 @@ class FakeIntercom:
             ("GET", r"/ticket_types", self._ticket_types),
             ("GET", r"/ticket_states", self._ticket_states),
             ("POST", r"/tickets", self._ticket_create),
+            ("POST", r"/tickets/search", self._ticket_search),
             ("GET", r"/tickets/([^/]+)", self._ticket),
             ("PUT", r"/tickets/([^/]+)", self._ticket_update),
             ("POST", r"/tickets/([^/]+)/reply", self._ticket_reply),
@@ -782,9 +858,19 @@ class FakeIntercom:
 
     def _contacts(self, req):
         per_page = req.int_param("per_page", 50, 150)
-        rows = sorted(req.workspace.contacts.values(), key=lambda c: (c["created_at"], c["id"]))
-        page, cursor = page_after(rows, lambda c: c["created_at"], per_page,
-                                  req.query.get("starting_after"))
+        ws = req.workspace
+        # Sorted once per change and cut with bisect, so 100,000 contacts page as fast as 100.
+        if not ws.contacts_sorted or ws.contacts_sorted[0] != ws.contacts_version:
+            rows = sorted(ws.contacts.values(), key=lambda c: (c["created_at"], c["id"]))
+            ws.contacts_sorted = (ws.contacts_version, rows,
+                                  [(c["created_at"], c["id"]) for c in rows])
+        _, rows, keys = ws.contacts_sorted
+        start = 0
+        if req.query.get("starting_after"):
+            start = bisect.bisect_right(keys, decode_cursor(req.query["starting_after"]))
+        page = rows[start:start + per_page]
+        cursor = (encode_cursor(page[-1]["created_at"], page[-1]["id"])
+                  if start + per_page < len(rows) else None)
         return {"type": "list", "data": page, "total_count": len(rows),
                 "pages": cursor_pages(1, per_page, len(rows), cursor)}
 
@@ -1016,7 +1102,10 @@ class FakeIntercom:
                 "conversations": [req.workspace.list_view(c) for c in page]}
 
     def _conversation(self, req, conv_id):
-        return req.workspace.get_view(req.workspace.conversation(conv_id))
+        view = req.workspace.get_view(req.workspace.conversation(conv_id))
+        if req.query.get("display_as") == "plaintext":
+            view = _plaintext_view(view)
+        return view
 
     def _conversation_update(self, req, conv_id):
         ws = req.workspace
@@ -1191,8 +1280,33 @@ class FakeIntercom:
         for key in ("open", "is_shared", "snoozed_until"):
             if key in body:
                 ticket[key] = body[key]
+        if "assignee_id" in body:
+            assignee = str(body["assignee_id"])
+            if assignee == "0":
+                ticket["admin_assignee_id"] = ticket["team_assignee_id"] = "0"
+            elif assignee in ws.teams:
+                ticket["team_assignee_id"] = assignee
+            elif assignee in ws.admins:
+                ticket["admin_assignee_id"] = assignee
+            else:
+                raise invalid("assignee_id is not an admin or a team of this workspace",
+                              "assignee_id")
         ticket["updated_at"] = int(time.time())
         return ticket
+
+    def _ticket_search(self, req):
+        # The searchable fields of a ticket (contact_ids, title, ...) next to the ticket itself.
+        def view(t):
+            attrs = t["ticket_attributes"]
+            return dict(t, contact_ids=[c["id"] for c in t["contacts"]["contacts"]],
+                        ticket_type_id=t["ticket_type"]["id"], state=t["ticket_state"]["category"],
+                        title=attrs.get("_default_title_"),
+                        description=attrs.get("_default_description_"))
+        views = {t["id"]: view(t) for t in req.workspace.tickets.values()}
+        hits, page, pages = self._search(req, views.values(), "ticket.list",
+                                         lambda t: t["created_at"])
+        return {"type": "ticket.list", "tickets": [req.workspace.tickets[t["id"]] for t in page],
+                "total_count": len(hits), "pages": pages}
 
     def _ticket_reply(self, req, ticket_id):
         ws = req.workspace
@@ -1207,6 +1321,22 @@ class FakeIntercom:
         ticket["ticket_parts"]["ticket_parts"].append(part)
         ticket["ticket_parts"]["total_count"] += 1
         return part
+
+
+def _plain_text(body):
+    """A message body as ?display_as=plaintext gives it: tags dropped, entities decoded."""
+    if body is None:
+        return None
+    text = re.sub(r"<br\s*/?>|</p>\s*<p[^>]*>", "\n", body)
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+
+
+def _plaintext_view(view):
+    out = json.loads(_json_bytes(view))
+    out["source"]["body"] = _plain_text(out["source"].get("body"))
+    for part in out["conversation_parts"]["conversation_parts"]:
+        part["body"] = _plain_text(part.get("body"))
+    return out
 
 
 def _post(url, body, headers):
