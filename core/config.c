@@ -412,6 +412,32 @@ static json_object *setting_to_json(const config_setting_t *s)
     }
 }
 
+/*
+ * Record where each element under @p s (the options group, then its members
+ * and elements) was written, by its path below the group: "rules[1].name".
+ * Elements libconfig gives no line (scalars inside an array) and paths past
+ * OPTION_PATH_MAX are left out; lookups fall back to their parent.
+ */
+static void record_option_lines(struct option_lines *lines, const config_setting_t *s,
+                                char path[OPTION_PATH_MAX], size_t len, struct sources *src)
+{
+    if (config_setting_source_line(s))
+        option_lines_add(lines, path, src_file(s, src), src_line(s));
+    if (!config_setting_is_aggregate(s))
+        return;
+    bool group = config_setting_is_group(s);
+    int n = config_setting_length(s);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        int step = group ? snprintf(path + len, OPTION_PATH_MAX - len, "%s%s", len ? "." : "",
+                                    config_setting_name(e))
+                         : snprintf(path + len, OPTION_PATH_MAX - len, "[%d]", i);
+        if (step > 0 && (size_t)step < OPTION_PATH_MAX - len)
+            record_option_lines(lines, e, path, len + (size_t)step, src);
+        path[len] = '\0';
+    }
+}
+
 /* ---- secrets: inline, from a file, or from the environment ---- */
 
 /*
@@ -700,6 +726,10 @@ static void parse_plugin(struct plugin_config *pc, const config_setting_t *g,
             } else {
                 json_object_put(pc->options);
                 pc->options = obj;
+                option_lines_free(pc->option_lines);
+                pc->option_lines = option_lines_new();
+                char path[OPTION_PATH_MAX] = "";
+                record_option_lines(pc->option_lines, s, path, 0, src);
             }
         } else {
             config_error(r, sfile, line, "unknown key '%s' in plugins.%s", key, pc->name);
@@ -950,6 +980,7 @@ static void plugin_config_free(struct plugin_config *pc)
     json_object_put(pc->settings);
     json_object_put(pc->settings_lines);
     json_object_put(pc->options);
+    option_lines_free(pc->option_lines);
     free(pc->product.webhook_url);
     if (pc->product.webhook_key)
         OPENSSL_cleanse(pc->product.webhook_key, pc->product.webhook_key_len);

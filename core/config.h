@@ -3,6 +3,7 @@
 #define SB_CORE_CONFIG_H
 
 #include "log.h"
+#include "option_lines.h"
 #include "outbound_hosts.h"
 #include "util.h"
 
@@ -33,6 +34,7 @@ struct plugin_config {
     json_object *settings; /* defaults for installations, as written */
     json_object *settings_lines; /* setting name -> line, for errors */
     json_object *options;  /* the free-form "options" group, for the plugin's init */
+    struct option_lines *option_lines; /* where each element of options was written; NULL: none */
     struct product_config product;
     /* The allow-list of outbound_request (outbound_hosts.h); none: no outbound HTTP. */
     struct outbound_host *outbound_hosts;

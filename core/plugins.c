@@ -235,6 +235,37 @@ static void report_setting(void *arg, const char *key, const char *message)
                  "plugins.%s.settings.%s: %s", lr->pc->name, key, message);
 }
 
+_Static_assert(sizeof(((sb_result *)0)->where) == OPTION_PATH_MAX,
+               "option_lines keeps paths as long as sb_result.where");
+
+/*
+ * check_config's refusal, at the file and line of the element it names in
+ * result->where (its nearest recorded parent, else the plugin's group). The
+ * plugin's strings are read no further than their arrays, and a byte that is
+ * not printable ASCII in the path shows as '?'.
+ */
+static void report_options(struct config_report *report, const struct plugin_config *pc,
+                           const sb_result *result)
+{
+    char where[OPTION_PATH_MAX];
+    size_t n = strnlen(result->where, sizeof result->where - 1);
+    for (size_t i = 0; i < n; i++)
+        where[i] = result->where[i] >= 0x20 && result->where[i] < 0x7f ? result->where[i] : '?';
+    where[n] = '\0';
+    const char *file = pc->file;
+    int line = pc->line;
+    if (n)
+        option_lines_find(pc->option_lines, where, &file, &line);
+    const char *message = result->message;
+    int message_len = (int)strnlen(message, sizeof result->message);
+    if (!message_len) {
+        message = "rejected by the plugin";
+        message_len = (int)strlen(message);
+    }
+    config_error(report, file, line, "plugins.%s.options%s%s: %.*s", pc->name, n ? "." : "", where,
+                 message_len, message);
+}
+
 /* dlopen and check one plugin; returns it (not yet started) or NULL after a refusal. */
 static struct sb_plugin *load_one(struct server *srv, struct plugin_registry *reg,
                                   const struct plugin_config *pc, const char *dir,
@@ -338,8 +369,7 @@ static struct sb_plugin *load_one(struct server *srv, struct plugin_registry *re
     if (p->desc.check_config) {
         sb_result result = {0};
         if (p->desc.check_config(pc->options, &result) != SB_OK)
-            config_error(report, pc->file, pc->line, "plugins.%s.options: %s", pc->name,
-                         result.message[0] ? result.message : "rejected by the plugin");
+            report_options(report, pc, &result);
     }
     if (!plugin_configured(p))
         config_warning(report, pc->file, pc->line,

@@ -191,12 +191,24 @@ sbt_kit *sbt_open(const char *so_path, char *err, size_t errlen)
     return kit;
 }
 
+static sb_status check_config(sbt_kit *kit, json_object *options)
+{
+    sb_result *result = kit_fresh_result(kit);
+    return kit->desc.check_config ? kit->desc.check_config(options, result) : SB_OK;
+}
+
+sb_status sbt_check_config(sbt_kit *kit, const char *options_json)
+{
+    json_object *options = options_json ? kit_parse(options_json, "options") : json_object_new_object();
+    sb_status st = check_config(kit, options);
+    json_object_put(options);
+    return st;
+}
+
 sb_status sbt_start(sbt_kit *kit, const char *options_json)
 {
     json_object *options = options_json ? kit_parse(options_json, "options") : json_object_new_object();
-    sb_status st = SB_OK;
-    if (kit->desc.check_config)
-        st = kit->desc.check_config(options, kit_fresh_result(kit));
+    sb_status st = check_config(kit, options);
     if (st == SB_OK)
         st = kit->desc.init(&kit->handle, &kit->host, options, &kit->state, kit_fresh_result(kit));
     json_object_put(options);

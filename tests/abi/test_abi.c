@@ -49,11 +49,14 @@ static void copy_in_reads_only_the_plugins_prefix(void)
     CHECK_INT(host.http_status, 404);
     CHECK_STR(host.message, "gone");
     CHECK_STR(host.code, ""); /* zero, not the plugin's neighbouring bytes */
-    /* A 1.1 plugin's code is read. */
+    CHECK_STR(host.where, "");
+    /* A 1.1 plugin's code and where are read. */
     sb_result v11 = {.http_status = 409};
     snprintf(v11.code, sizeof v11.code, "conflict");
+    snprintf(v11.where, sizeof v11.where, "flows[2].intents[0].match");
     abi_copy_in(&host, sizeof host, &v11, 1, ABI_RESULT);
     CHECK_STR(host.code, "conflict");
+    CHECK_STR(host.where, "flows[2].intents[0].match");
     /* NULL reads as all zero. */
     abi_copy_in(&host, sizeof host, NULL, 1, ABI_RESULT);
     CHECK_INT(host.http_status, 0);

@@ -115,11 +115,32 @@ static void shutdown_plugin(void *state)
     free(state);
 }
 
+/* options.rules, if given: a list of { name = "..."; } with non-empty names. */
+static sb_status check_rules(json_object *rules, sb_result *result)
+{
+    if (!json_object_is_type(rules, json_type_array)) {
+        snprintf(result->where, sizeof result->where, "rules");
+        return sb_result_set(result, SB_FAIL, "must be a list of rules");
+    }
+    for (size_t i = 0; i < json_object_array_length(rules); i++) {
+        json_object *name;
+        if (!json_object_object_get_ex(json_object_array_get_idx(rules, i), "name", &name)
+            || !json_object_is_type(name, json_type_string)
+            || !*json_object_get_string(name)) {
+            snprintf(result->where, sizeof result->where, "rules[%zu].name", i);
+            return sb_result_set(result, SB_FAIL, "a rule needs a non-empty name");
+        }
+    }
+    return SB_OK;
+}
+
 static sb_status check_config(json_object *config, sb_result *result)
 {
     json_object *v;
     if (json_object_object_get_ex(config, "reject", &v) && json_object_get_boolean(v))
         return sb_result_set(result, SB_FAIL, "options.reject is set");
+    if (json_object_object_get_ex(config, "rules", &v))
+        return check_rules(v, result);
     return SB_OK;
 }
 

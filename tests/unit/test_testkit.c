@@ -368,6 +368,43 @@ static void refuses_what_the_host_refuses(void)
     sbt_free(kit); /* no shutdown after a failed init */
 }
 
+/* A check_config that names the bad element of its options, as sb_result.where says. */
+static sb_status check_rule_names(json_object *config, sb_result *result)
+{
+    json_object *rules;
+    if (!json_object_object_get_ex(config, "rules", &rules))
+        return SB_OK;
+    for (size_t i = 0; i < json_object_array_length(rules); i++)
+        if (!sb_json_str(json_object_array_get_idx(rules, i), "name")) {
+            snprintf(result->where, sizeof result->where, "rules[%zu].name", i);
+            return sb_result_set(result, SB_FAIL, "a rule needs a name");
+        }
+    return SB_OK;
+}
+
+static void check_config_alone_shows_where(void)
+{
+    char err[256];
+    sb_plugin_descriptor d = descriptor;
+    d.check_config = check_rule_names;
+    sbt_kit *kit = sbt_new(&d, err, sizeof err);
+    CHECK_INT(sbt_check_config(kit, "{\"rules\":[{\"name\":\"a\"},{\"nom\":\"b\"}]}"), SB_FAIL);
+    CHECK_STR(sbt_result(kit)->message, "a rule needs a name");
+    CHECK_STR(sbt_result(kit)->where, "rules[1].name");
+    /* Each call starts from a zeroed result, and init never ran. */
+    CHECK_INT(sbt_check_config(kit, "{\"rules\":[]}"), SB_OK);
+    CHECK_STR(sbt_result(kit)->where, "");
+    CHECK(sbt_state(kit) == NULL);
+    /* sbt_start checks the same way before init. */
+    CHECK_INT(sbt_start(kit, "{\"rules\":[{}]}"), SB_FAIL);
+    CHECK_STR(sbt_result(kit)->where, "rules[0].name");
+    sbt_free(kit);
+    /* A plugin without check_config accepts anything. */
+    kit = sbt_new(&descriptor, err, sizeof err);
+    CHECK_INT(sbt_check_config(kit, NULL), SB_OK);
+    sbt_free(kit);
+}
+
 static void installations_and_settings(void)
 {
     sb_installation_id inst;
@@ -760,6 +797,7 @@ static void loop_post_runs_on_demand(void)
 int main(void)
 {
     RUN(refuses_what_the_host_refuses);
+    RUN(check_config_alone_shows_where);
     RUN(installations_and_settings);
     RUN(webhook_checkpoint_retry_and_skip);
     RUN(jobs_keep_key_order);

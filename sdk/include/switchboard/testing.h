@@ -62,6 +62,12 @@ sbt_kit *sbt_open(const char *so_path, char *err, size_t errlen);
  * sbt_result() tells why it failed.
  */
 sb_status sbt_start(sbt_kit *kit, const char *options_json);
+/**
+ * Run only the plugin's check_config on @p options_json (NULL: {}), as
+ * --check-config does; SB_OK when the plugin has none. sbt_result() then
+ * holds its message and where (the bad element's path, e.g. "rules[1].name").
+ */
+sb_status sbt_check_config(sbt_kit *kit, const char *options_json);
 /** Cancel what is pending, call shutdown() after a successful start, free everything. */
 void sbt_free(sbt_kit *kit);
 
