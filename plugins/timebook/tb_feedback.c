@@ -98,9 +98,14 @@ static int create_ticket(struct tb_plugin *tb, sb_installation_id inst, const ch
     int rc = 0;
     if (tb->host->doc_put(tb->self, inst, TB_FEEDBACK, key, ticket) != 0
         || tb->host->doc_put(tb->self, inst, TB_INBOX, inbox, entry) != 0
-        || tb->host->doc_put(tb->self, inst, TB_INBOX_TAGS, by_tag, entry) != 0
-        || tb->host->product_event(tb->self, inst, FEEDBACK_EVENT, ticket) != 0)
+        || tb->host->doc_put(tb->self, inst, TB_INBOX_TAGS, by_tag, entry) != 0)
         rc = -1;
+    /* Without a product webhook the ticket still lands in the inbox the product API shows. */
+    if (rc == 0 && tb->host->product_event(tb->self, inst, FEEDBACK_EVENT, ticket) != 0)
+        tb->host->log(tb->self, SB_LOG_WARN,
+                      "installation %lld: ticket %s stored, but no feedback.created event was "
+                      "queued (is product.webhook_url configured?)",
+                      (long long)inst, id);
     if (rc == 0) {
         char detail[256];
         snprintf(detail, sizeof detail, "ticket %s in product %s (tag %s)", id, product, tag);

@@ -162,6 +162,8 @@ class Workspace:
         self.teams = {}
         self.tags = {}
         self.contacts = {}
+        self.contacts_version = 0
+        self.contacts_sorted = None  # (version, rows, keys): GET /contacts' order, cached
         self.contacts_by_email = {}
         self.contacts_by_external = {}
         self.companies = {}
@@ -257,6 +259,7 @@ class Workspace:
 
     def _index_contact(self, contact):
         self.contacts[contact["id"]] = contact
+        self.contacts_version += 1  # GET /contacts' sorted view is stale
         if contact.get("email"):
             self.contacts_by_email[contact["email"].lower()] = contact
         if contact.get("external_id"):
@@ -282,6 +285,7 @@ class Workspace:
     def delete_contact(self, contact):
         """Forget a contact (its email and external id become free); conversations keep its id."""
         del self.contacts[contact["id"]]
+        self.contacts_version += 1
         if contact.get("email") and self.contacts_by_email.get(contact["email"].lower()) is contact:
             del self.contacts_by_email[contact["email"].lower()]
         if contact.get("external_id") and self.contacts_by_external.get(contact["external_id"]) is contact:
