@@ -50,8 +50,8 @@ static sb_status check_config(json_object *config, sb_result *result)
         cl_options_clear(&options);
         return SB_OK;
     }
-    return sb_result_fail(result, SB_FAIL, "invalid_options", "%s%s%s", result->where,
-                          result->where[0] ? ": " : "", err);
+    /* The host prefixes the element's file, line and path (result->where). */
+    return sb_result_fail(result, SB_FAIL, "invalid_options", "%s", err);
 }
 
 static sb_status init(sb_plugin *self, const sb_host *host, json_object *config, void **state,
