@@ -322,14 +322,14 @@ class ExternalEndpointTest(ChatlayerTestCase):
         self.endpoint.delay_s = 0.05
         first = self.start_conversation("m0")
         second = self.start_conversation("n0")
-        # All notifications are written first, then delivered together from threads in order.
+        # Every notification is written first, then they are delivered back to back: the
+        # engine takes 50 ms a turn, so they wait behind each other as one conversation's.
         bodies = []
         for i in range(1, 6):
             for cid, prefix in ((first, "m"), (second, "n")):
                 self.fake.add_user_reply(WS, cid, f"{prefix}{i}")
                 bodies.append(self.fake.webhook_body("conversation.user.replied", WS,
                                                      {"type": "conversation", "id": cid}))
-        url = f"{self.srv.url}/webhooks/chatlayer"
         for body in bodies:
             status = self.srv.webhook("chatlayer", body).status
             self.assertEqual(status, 200)
@@ -345,7 +345,6 @@ class ExternalEndpointTest(ChatlayerTestCase):
         self.assertEqual(self.endpoint.requests[0]["headers"]["Authorization"],
                          "Bearer engine-key-123")
         self.assertNotIn("engine-key-123", self.srv.log_text())
-        del url
 
     def test_slow_then_failing_then_recovering_endpoint(self):
         self.endpoint.faults = ["slow", "fail"]
