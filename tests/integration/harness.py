@@ -50,9 +50,15 @@ CLIENT_SECRET = "test-secret"
 API_KEY = "test-api-key"
 
 
+class LibconfigList(list):
+    """A libconfig list, ( ... ): unlike an array ([ ... ], a Python list) it may hold groups."""
+
+
 def libconfig(value, indent=1):
     """Render a Python value as libconfig text."""
     pad = "  " * indent
+    if isinstance(value, LibconfigList):
+        return "(" + ", ".join(libconfig(v, indent) for v in value) + ")"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
