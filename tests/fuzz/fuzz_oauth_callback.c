@@ -5,7 +5,8 @@
  * first "STATE" in it is replaced by a fresh, valid state from
  * /oauth/testplug/install, so the code, error and error_description
  * parameters behind the state check are reached too (the token exchange
- * then meets a closed port). Every callback gets a page: 200, 302, 400 or 502.
+ * then meets a closed port). Every callback gets a page: 200, 302, 400, 403
+ * (Intercom sent an error: the person may not install) or 502.
  */
 #include "logcheck.h"
 #include "server_harness.h"
@@ -60,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf_puts(&req, " HTTP/1.1\r\nHost: fuzz\r\n\r\n");
     int status = fuzz_server_request(req.data, req.len, NULL);
     buf_free(&req);
-    static const int allowed[] = {200, 302, 400, 502, 0};
+    static const int allowed[] = {200, 302, 400, 403, 502, 0};
     fuzz_expect_status(status, allowed, "the OAuth callback");
     return 0;
 }
