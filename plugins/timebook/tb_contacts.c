@@ -60,7 +60,8 @@ int tb_contact_apply(struct tb_plugin *tb, sb_installation_id inst, json_object 
         return 0; /* no id we can key: nothing to mirror */
     const char *id = sb_json_str(record, "id");
     int64_t updated = sb_json_int(record, "updated_at", -1);
-    json_object *gone = tb_get(tb, inst, TB_CONTACT_GONE, id);
+    json_object *gone =
+        source == TB_FROM_PAGE_NONE_GONE ? NULL : tb_get(tb, inst, TB_CONTACT_GONE, id);
     json_object *old = tb_get(tb, inst, TB_CONTACTS, id);
     int rc = 1;
     if (gone && updated <= sb_json_int(gone, "deleted_at", 0)) {
@@ -68,7 +69,7 @@ int tb_contact_apply(struct tb_plugin *tb, sb_installation_id inst, json_object 
     } else if (old) {
         int64_t stored = sb_json_int(old, "updated_at", -1);
         /* Equal times: a webhook is news, a page was read before it. */
-        if (source == TB_FROM_PAGE ? updated <= stored : updated < stored)
+        if (source == TB_FROM_WEBHOOK ? updated < stored : updated <= stored)
             rc = 0;
     }
     if (rc == 1 && gone && tb_delete(tb, inst, TB_CONTACT_GONE, id) != 0)
@@ -109,6 +110,22 @@ int tb_contact_remove(struct tb_plugin *tb, sb_installation_id inst, const char 
     }
     json_object_put(gone);
     return rc;
+}
+
+static int found(void *arg, const char *key, json_object *value)
+{
+    (void)key;
+    (void)value;
+    *(bool *)arg = true;
+    return 1;
+}
+
+bool tb_contacts_any_gone(struct tb_plugin *tb, sb_installation_id inst)
+{
+    bool any = false;
+    if (tb->host->doc_list(tb->self, inst, TB_CONTACT_GONE, NULL, NULL, 1, 0, found, &any) < 0)
+        return true; /* unknown: look each one up */
+    return any;
 }
 
 int tb_contacts_drop(struct tb_plugin *tb, sb_installation_id inst)

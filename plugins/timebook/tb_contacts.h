@@ -13,8 +13,11 @@
 
 #include "tb_plugin.h"
 
-/** Who writes: an import page (read some time ago) or a webhook (news). */
-enum tb_contact_source { TB_FROM_PAGE, TB_FROM_WEBHOOK };
+/**
+ * Who writes: an import page (read some time ago) or a webhook (news). A page
+ * known to race no deletion (tb_contacts_any_gone false) skips the tombstone look-up.
+ */
+enum tb_contact_source { TB_FROM_PAGE, TB_FROM_PAGE_NONE_GONE, TB_FROM_WEBHOOK };
 
 /** The record the mirror keeps of an Intercom contact (new reference), NULL without a valid id. */
 json_object *tb_contact_record(json_object *contact);
@@ -25,6 +28,8 @@ int tb_contact_apply(struct tb_plugin *tb, sb_installation_id inst, json_object 
 /** Remove a contact and leave its tombstone (deleted at @p deleted_at, s). 0, or -1. */
 int tb_contact_remove(struct tb_plugin *tb, sb_installation_id inst, const char *id,
                       int64_t deleted_at);
+/** Whether any tombstone exists (a deletion came by webhook since the mirror started). */
+bool tb_contacts_any_gone(struct tb_plugin *tb, sb_installation_id inst);
 /** Drop the whole mirror (records, email index, tombstones). 0, or -1. */
 int tb_contacts_drop(struct tb_plugin *tb, sb_installation_id inst);
 /** The email index key prefix for @p email: "<lower-case email>|". Caller frees. */

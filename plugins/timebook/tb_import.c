@@ -23,6 +23,14 @@ struct tb_import {
     int64_t total;    /* Intercom's total_count of the latest page */
     bool cancelled;   /* sync_contacts was turned off: out of the list, the job ends */
     sb_status failed; /* a page could not be stored: RETRY from the checkpoint */
+    /*
+     * A page read but not stored yet: the walk fetches the next one meanwhile, so Intercom
+     * (or the network) works while we store. Stored before the next page is looked at.
+     */
+    json_object *held;
+    char *held_cursor;
+    int64_t held_total;
+    sb_timer_id timer;
 };
 
 /* ---- the sync document ---- */
@@ -77,12 +85,28 @@ void tb_import_cancel(struct tb_plugin *tb, sb_installation_id inst)
     tb->host->intercom_cancel(tb->self, imp->walk); /* the done callback ends the job */
 }
 
+static void drop_held(struct tb_import *imp)
+{
+    json_object_put(imp->held);
+    free(imp->held_cursor);
+    imp->held = NULL;
+    imp->held_cursor = NULL;
+}
+
+static void import_free(struct tb_import *imp)
+{
+    if (imp->timer)
+        imp->tb->host->timer_cancel(imp->tb->self, imp->timer);
+    drop_held(imp);
+    free(imp);
+}
+
 void tb_import_free_all(struct tb_plugin *tb)
 {
     while (tb->imports) {
         struct tb_import *imp = tb->imports;
         tb->imports = imp->next;
-        free(imp);
+        import_free(imp);
     }
 }
 
@@ -127,9 +151,10 @@ static int store_page(void *arg)
     struct tb_import *imp = a->imp;
     struct tb_plugin *tb = imp->tb;
     size_t n = json_object_array_length(a->items);
+    enum tb_contact_source source =
+        tb_contacts_any_gone(tb, imp->inst) ? TB_FROM_PAGE : TB_FROM_PAGE_NONE_GONE;
     for (size_t i = 0; i < n; i++)
-        if (tb_contact_apply(tb, imp->inst, json_object_array_get_idx(a->items, i), TB_FROM_PAGE)
-            < 0)
+        if (tb_contact_apply(tb, imp->inst, json_object_array_get_idx(a->items, i), source) < 0)
             return -1;
     imp->done += (int64_t)n;
     if (a->total >= 0)
@@ -142,21 +167,72 @@ static int store_page(void *arg)
     return 0;
 }
 
-static sb_status on_page(void *arg, const sb_intercom_response *page, json_object *items,
-                         const char *next_cursor)
+/* Store a page with its checkpoint in one transaction; false (and failed set) if it failed. */
+static bool store(struct tb_import *imp, json_object *items, const char *next_cursor,
+                  int64_t total)
 {
-    struct tb_import *imp = arg;
-    if (imp->cancelled)
-        return SB_FAIL; /* stop */
     int64_t before = imp->done, total_before = imp->total;
-    struct page_args args = {imp, items, next_cursor, sb_json_int(page->body, "total_count", -1)};
+    struct page_args args = {imp, items, next_cursor, total};
     if (imp->tb->host->transaction(imp->tb->self, store_page, &args) != 0) {
         imp->done = before; /* undone with the page */
         imp->total = total_before;
         imp->failed = SB_RETRY;
-        return SB_FAIL;
+        return false;
     }
-    return SB_OK;
+    return true;
+}
+
+static bool store_held(struct tb_import *imp)
+{
+    if (imp->timer) {
+        imp->tb->host->timer_cancel(imp->tb->self, imp->timer);
+        imp->timer = 0;
+    }
+    if (!imp->held)
+        return true;
+    bool ok = store(imp, imp->held, imp->held_cursor, imp->held_total);
+    drop_held(imp);
+    return ok;
+}
+
+static void store_later(void *arg)
+{
+    struct tb_import *imp = arg;
+    imp->timer = 0;
+    if (!store_held(imp))
+        imp->tb->host->intercom_cancel(imp->tb->self, imp->walk); /* on_done retries */
+}
+
+/* The walk goes on first, then the held page is stored while the next one is on its way. */
+static void resume_then_store(void *arg)
+{
+    struct tb_import *imp = arg;
+    imp->timer = 0;
+    imp->tb->host->paginate_resume(imp->tb->self, imp->walk, 1);
+    /* A timer added after the request's own, so the request leaves before we store. */
+    imp->timer = imp->tb->host->timer_add(imp->tb->self, 0, store_later, imp);
+    if (!imp->timer)
+        store_later(imp);
+}
+
+static sb_status on_page(void *arg, const sb_intercom_response *page, json_object *items,
+                         const char *next_cursor)
+{
+    struct tb_import *imp = arg;
+    if (imp->cancelled || !store_held(imp))
+        return SB_FAIL; /* stop */
+    int64_t total = sb_json_int(page->body, "total_count", -1);
+    if (!next_cursor) /* the last page: nothing to overlap with */
+        return store(imp, items, NULL, total) ? SB_OK : SB_FAIL;
+    imp->held = json_object_get(items);
+    imp->held_cursor = pk_xstrdup(next_cursor);
+    imp->held_total = total;
+    imp->timer = imp->tb->host->timer_add(imp->tb->self, 0, resume_then_store, imp);
+    if (!imp->timer) {
+        bool ok = store_held(imp);
+        return ok ? SB_OK : SB_FAIL;
+    }
+    return SB_PENDING;
 }
 
 static void complete(struct tb_import *imp, sb_status status, const sb_result *result)
@@ -174,11 +250,13 @@ static void on_done(void *arg, const sb_intercom_response *res)
     sb_result result = {0};
     if (imp->cancelled) {
         complete(imp, SB_OK, NULL); /* turned off: the job ends, nothing to resume */
-        free(imp);
+        import_free(imp);
         return;
     }
     detach(imp);
-    if (res->kind == SB_ERR_CANCELLED) {
+    if (imp->failed == SB_OK && res->kind != SB_ERR_CANCELLED)
+        store_held(imp); /* read well before the walk failed: keep it */
+    if (imp->failed == SB_OK && res->kind == SB_ERR_CANCELLED) {
         /* The host stopped our work (shutdown): the job is queued again at the next start
            and resumes from its checkpoint. */
     } else if (imp->failed != SB_OK) {
@@ -195,7 +273,7 @@ static void on_done(void *arg, const sb_intercom_response *res)
         tb->host->audit(tb->self, imp->inst, "contacts", "imported", NULL);
         complete(imp, SB_OK, NULL);
     }
-    free(imp);
+    import_free(imp);
 }
 
 static bool start_walk(struct tb_import *imp, const char *cursor)
@@ -234,7 +312,7 @@ sb_status tb_import_job(struct tb_plugin *tb, const sb_job *job, sb_result *resu
         cursor = sb_json_str(cp, "cursor");
         if (sb_json_bool(cp, "finished", false)) {
             /* The last page committed before the job could end: nothing left to read. */
-            free(imp);
+            import_free(imp);
             return SB_OK;
         }
         tb->host->log(tb->self, SB_LOG_INFO,
@@ -242,7 +320,7 @@ sb_status tb_import_job(struct tb_plugin *tb, const sb_job *job, sb_result *resu
                       (long long)job->installation, (long long)imp->done);
     }
     if (!start_walk(imp, cursor)) {
-        free(imp);
+        import_free(imp);
         return sb_result_fail(result, SB_RETRY, "host_refused", "cannot start reading contacts");
     }
     imp->next = tb->imports;
