@@ -96,9 +96,9 @@ bool si_duration_parse(json_object *value, uint32_t max_s, uint32_t *out_s);
  */
 char *si_workflow_text_unknown(const char *tmpl);
 /**
- * @p tmpl with {{request.*}}, {{requester.*}} and {{workflow.name}} replaced
- * from @p request (the request document) and @p workflow; a value the
- * request lacks renders as "". Caller frees.
+ * @p tmpl (NULL: "") with {{request.*}}, {{requester.*}} and {{workflow.name}}
+ * replaced from @p request (the request document) and @p workflow; a value
+ * the request lacks renders as "". Caller frees.
  */
 char *si_workflow_text_render(const char *tmpl, json_object *request, const char *workflow);
 

@@ -116,7 +116,7 @@ char *si_workflow_text_render(const char *tmpl, json_object *request, const char
 {
     struct buf out = {0};
     buf_add(&out, "", 0);
-    const char *p = tmpl, *start, *end, *name;
+    const char *p = tmpl ? tmpl : "", *start, *end, *name;
     size_t len;
     for (; next_placeholder(p, &start, &end, &name, &len); p = end) {
         buf_add(&out, p, (size_t)(start - p));

@@ -269,6 +269,7 @@ static void refused_ticket_fails_the_run(void)
     CHECK_STR(sb_json_str(run, "state"), "failed");
     CHECK_STR(timeline_kinds("R-5"), "workflow_started,escalation_failed,workflow_finished");
     CHECK(last_event("requester.notified") == NULL);
+    CHECK_CONTAINS(sb_json_str(run, "reason"), "999");
     sbt_free(kit);
 }
 
@@ -351,6 +352,16 @@ static void bad_input(void)
     CHECK_STR(error_code(r), "unknown_run");
     r = api("POST", "/requests/R-7/approve", "{\"run_id\":\"R-7|001\"}");
     CHECK_INT(r->status, 200);
+    /* A request keeps at most 100 tags; one it has already is no new tag. */
+    for (int i = 1; i < 100; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "t%d", i);
+        CHECK_INT(tag("R-7", name)->status, 200);
+    }
+    r = tag("R-7", "one-too-many");
+    CHECK_INT(r->status, 422);
+    CHECK_STR(error_code(r), "too_many_tags");
+    CHECK_INT(tag("R-7", "T5")->status, 200);
     /* Without an installation the host refuses before the plugin runs. */
     CHECK_INT(sbt_api(kit, "POST", "/requests", "{\"id\":\"R-8\"}")->status, 400);
     sbt_free(kit);
