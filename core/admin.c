@@ -93,12 +93,38 @@ static struct sb_plugin *plugin_param(struct server *srv, struct http_request *r
     return p;
 }
 
+/* The URLs an integrator enters in the plugin's Intercom app (README "Connecting an Intercom app"). */
+static json_object *plugin_urls(struct server *srv, const struct sb_plugin *p)
+{
+    static const struct {
+        const char *name, *format;
+        bool canvas_only;
+    } urls[] = {
+        {"oauth_install", "%s/oauth/%s/install", false},
+        {"oauth_callback", "%s/oauth/%s/callback", false},
+        {"webhook", "%s/webhooks/%s", false},
+        {"uninstall", "%s/oauth/%s/uninstalled", false},
+        {"canvas_initialize", "%s/canvas/%s/initialize", true},
+        {"canvas_submit", "%s/canvas/%s/submit", true},
+    };
+    json_object *o = json_object_new_object();
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        if (urls[i].canvas_only && !p->desc.canvas)
+            continue;
+        char *url = xasprintf(urls[i].format, srv->cfg->public_url, p->name);
+        json_object_object_add(o, urls[i].name, json_object_new_string(url));
+        free(url);
+    }
+    return o;
+}
+
 static void get_plugin(struct server *srv, struct http_request *req, const struct route_match *m)
 {
     struct sb_plugin *p = plugin_param(srv, req, m);
     if (!p)
         return;
     json_object *o = plugin_describe(p);
+    json_object_object_add(o, "urls", plugin_urls(srv, p));
     json_object_object_add(o, "defaults", settings_redacted(p->desc.settings, p->defaults));
     json_object_object_add(o, "product", product_endpoint_json(srv->products, p));
     http_reply_json(req, 200, o);

@@ -383,6 +383,11 @@ class ChannelTest(ChatlayerTestCase):
         self.assertEqual(r.status, 200, r)
         ch = r.json()
         self.assertEqual(ch["webhook_url"], f"{self.srv.url}/webhooks/chatlayer")
+        # The admin API shows the same URL, with the plugin's other Intercom app URLs.
+        urls = self.srv.admin("GET", "/plugins/chatlayer").json()["urls"]
+        self.assertEqual(urls["webhook"], ch["webhook_url"])
+        self.assertEqual(urls["oauth_callback"], f"{self.srv.url}/oauth/chatlayer/callback")
+        self.assertNotIn("canvas_initialize", urls)  # no Canvas Kit app
         self.assertEqual(ch["problems"], [])
         self.assertTrue(ch["last_check"]["valid"], ch)
         self.assertEqual(ch["last_check"]["bot_agent"]["id"], self.bot["id"])
