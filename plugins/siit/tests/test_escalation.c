@@ -290,6 +290,24 @@ static void permanent_failures_end_the_escalation(void)
     sbt_free(kit);
 }
 
+static void transient_failures_keep_it_queued(void)
+{
+    setup();
+    sbt_intercom_on(kit, "POST", "/contacts/search", 503,
+                    "{\"type\":\"error.list\",\"errors\":[{\"code\":\"service_unavailable\","
+                    "\"message\":\"try later\"}]}");
+    const sbt_reply *r = api("POST", "/requests/R-7/escalations", SPEC);
+    CHECK_INT(r->status, 202);
+    settle();
+    json_object *esc = escalation("R-7", "esc_1");
+    CHECK_STR(sb_json_str(esc, "state"), "queued");
+    CHECK_CONTAINS(sb_json_str(esc, "last_error"), "try later");
+    CHECK_INT(sbt_jobs_in_state(kit, "escalate", SBT_JOB_QUEUED), 1);
+    CHECK(last_event("escalation.failed") == NULL);
+    CHECK_STR(timeline_kinds("R-7"), "escalation_queued");
+    sbt_free(kit);
+}
+
 static void refusals(void)
 {
     setup();
@@ -413,6 +431,7 @@ int main(void)
     RUN(escalation_runs_step_by_step);
     RUN(a_lost_answer_is_found_by_the_marker);
     RUN(permanent_failures_end_the_escalation);
+    RUN(transient_failures_keep_it_queued);
     RUN(refusals);
     RUN(links_and_relink);
     RUN(ticket_webhooks);
