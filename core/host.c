@@ -385,6 +385,31 @@ static json_object *h_settings_get(sb_plugin *self, sb_installation_id id)
     return settings_effective(p->srv, p, id);
 }
 
+static int h_settings_set(sb_plugin *self, sb_installation_id id, json_object *changes,
+                          sb_result *result)
+{
+    CHECKED(self, "settings_set", -1);
+    if (!id || !own_installation(p, id, "settings_set"))
+        return -1;
+    struct buf err;
+    buf_init(&err);
+    int rc = -1;
+    if (!json_object_is_type(changes, json_type_object))
+        buf_puts(&err, "settings must be a JSON object");
+    else
+        rc = settings_update(p->srv, p, id, changes, &err); /* the admin API's own checks */
+    if (rc != 0) {
+        if (result)
+            sb_result_fail(result, SB_FAIL, "invalid_settings", "%s",
+                           err.data ? err.data : "invalid");
+        buf_free(&err);
+        return -1;
+    }
+    buf_free(&err);
+    lifecycle_settings_changed(p->srv, installations_get(p->srv->installations, id));
+    return 0;
+}
+
 /* ---- documents ---- */
 
 static bool doc_ns(struct sb_plugin *p, sb_installation_id inst, const char *collection,
@@ -680,5 +705,6 @@ const sb_host host_services = {
     .conversation_reply = h_conversation_reply,
     .outbound_request = h_outbound_request,
     .outbound_cancel = h_outbound_cancel,
+    .settings_set = h_settings_set,
     .product_event = h_product_event,
 };

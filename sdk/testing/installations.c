@@ -130,6 +130,30 @@ sb_status sbt_needs_reauth(sbt_kit *kit, sb_installation_id inst)
     return change_state(kit, inst, SB_INSTALLATION_NEEDS_REAUTH, SB_NEEDS_REAUTH);
 }
 
+/*
+ * Validate and store @p changes for @p inst (NULL: the defaults), the host's way; why not in
+ * @p result. 0, or -1 with nothing changed.
+ */
+static int settings_change(struct sbt_kit *kit, struct kit_installation *inst,
+                           json_object *changes, sb_result *result)
+{
+    json_object *merged = NULL;
+    struct buf err;
+    buf_init(&err);
+    int errors = settings_validate(kit->settings, changes, inst ? inst->settings : kit->defaults,
+                                   &merged, collect_error, &err);
+    if (errors) {
+        sb_result_fail(result, SB_FAIL, "invalid_settings", "%s", err.data);
+        buf_free(&err);
+        return -1;
+    }
+    buf_free(&err);
+    json_object **slot = inst ? &inst->settings : &kit->defaults;
+    json_object_put(*slot);
+    *slot = merged;
+    return 0;
+}
+
 int sbt_settings_set(sbt_kit *kit, sb_installation_id id, const char *changes_json)
 {
     struct kit_installation *inst = id ? kit_installation(kit, id) : NULL;
@@ -139,25 +163,10 @@ int sbt_settings_set(sbt_kit *kit, sb_installation_id id, const char *changes_js
         return -1;
     }
     json_object *changes = kit_parse(changes_json, "settings");
-    json_object *merged = NULL;
-    struct buf err;
-    buf_init(&err);
-    int errors = settings_validate(kit->settings, changes, inst ? inst->settings : kit->defaults,
-                                   &merged, collect_error, &err);
+    int rc = settings_change(kit, inst, changes, result);
     json_object_put(changes);
-    if (errors) {
-        sb_result_set(result, SB_FAIL, "%s", err.data);
-        buf_free(&err);
-        return -1;
-    }
-    buf_free(&err);
-    if (!inst) {
-        json_object_put(kit->defaults);
-        kit->defaults = merged;
-        return 0;
-    }
-    json_object_put(inst->settings);
-    inst->settings = merged;
+    if (rc != 0 || !inst)
+        return rc;
     return installation_event(kit, inst, SB_SETTINGS_CHANGED) == SB_OK ? 0 : -1;
 }
 
@@ -235,6 +244,31 @@ static json_object *h_settings_get(sb_plugin *self, sb_installation_id id)
     return out;
 }
 
+static int h_settings_set(sb_plugin *self, sb_installation_id id, json_object *changes,
+                          sb_result *result)
+{
+    struct sbt_kit *kit = kit_of(self, "settings_set");
+    if (!kit || !id || !kit_own_installation(kit, id, "settings_set"))
+        return -1;
+    sb_result ignored = {0};
+    if (!json_object_is_type(changes, json_type_object)) {
+        sb_result_fail(result ? result : &ignored, SB_FAIL, "invalid_settings",
+                       "settings must be a JSON object");
+        return -1;
+    }
+    struct kit_installation *inst = kit_installation(kit, id);
+    if (settings_change(kit, inst, changes, result ? result : &ignored) != 0)
+        return -1;
+    /* Its own result: the caller's handler is still running with the kit's. */
+    if (kit->desc.on_installation) {
+        sb_installation view;
+        kit_installation_view(inst, &view);
+        sb_result hook = {0};
+        kit->desc.on_installation(kit->state, &view, SB_SETTINGS_CHANGED, &hook);
+    }
+    return 0;
+}
+
 void kit_install_installations(sb_host *host)
 {
     host->installation_get = h_installation_get;
@@ -242,6 +276,7 @@ void kit_install_installations(sb_host *host)
     host->installation_each = h_installation_each;
     host->installation_revoke = h_installation_revoke;
     host->settings_get = h_settings_get;
+    host->settings_set = h_settings_set;
 }
 
 void kit_installations_free(struct sbt_kit *kit)

@@ -427,6 +427,22 @@ static void installations_and_settings(void)
     CHECK_CONTAINS(sbt_result(kit)->message, "must be an integer");
     CHECK_CONTAINS(sbt_result(kit)->message, "nope: unknown setting");
     CHECK_INT(P->installation_events[SB_SETTINGS_CHANGED], 1);
+    /* The plugin saves settings itself (settings_set, since 1.1): the same checks, the same event. */
+    json_object *changes = json_tokener_parse("{\"limit\":9}");
+    sb_result why = {0};
+    CHECK_INT(P->host->settings_set(P->self, inst, changes, &why), 0);
+    json_object_put(changes);
+    CHECK_INT(P->installation_events[SB_SETTINGS_CHANGED], 2);
+    s = P->host->settings_get(P->self, inst);
+    CHECK_INT(sb_json_int(s, "limit", 0), 9);
+    json_object_put(s);
+    changes = json_tokener_parse("{\"limit\":0}");
+    CHECK_INT(P->host->settings_set(P->self, inst, changes, &why), -1);
+    json_object_put(changes);
+    CHECK_STR(why.code, "invalid_settings");
+    CHECK_CONTAINS(why.message, "limit: must be between 1 and 10");
+    CHECK_INT(P->host->settings_set(P->self, inst, NULL, NULL), -1);
+    CHECK_INT(P->installation_events[SB_SETTINGS_CHANGED], 2);
     /* Another installation keeps the defaults. */
     sb_installation_id other = sbt_install(kit, "ws2");
     s = P->host->settings_get(P->self, other);

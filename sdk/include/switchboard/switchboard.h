@@ -668,6 +668,18 @@ typedef struct sb_host {
                                       sb_outbound_cb cb, void *arg);
     /** Cancel an outbound request: its callback runs with SB_ERR_CANCELLED. */
     void (*outbound_cancel)(sb_plugin *self, sb_request_id request);
+    /**
+     * Since 1.1. Change an installation's settings as an integrator does through
+     * the admin API, for a plugin that lets the vendor's product choose them (and
+     * checks them against live data first): @p changes (an object of schema keys,
+     * borrowed) is validated like the admin API's (unknown keys, types, enum
+     * values, bounds), stored with the callback's other writes, and
+     * on_installation(SB_SETTINGS_CHANGED) runs before this returns, so the
+     * plugin acts on the new settings at once. Returns 0, or -1 with nothing
+     * changed and why in @p result (code "invalid_settings"; may be NULL).
+     */
+    int (*settings_set)(sb_plugin *self, sb_installation_id inst, json_object *changes,
+                        sb_result *result);
 } sb_host;
 
 /**
