@@ -2,8 +2,11 @@
  * tb_api.c - product API routes. Every route needs ?workspace_id= (the
  * Intercom workspace; SB_ROUTE_NEEDS_INSTALLATION). The stored data - the
  * feedback inbox, tickets, contacts, the sync status - stays readable in
- * every installation state (SB_ROUTE_ANY_STATE); the tag list asks Intercom,
- * so it needs an active installation. Lists page with ?limit= (1-200,
+ * every installation state (SB_ROUTE_ANY_STATE); the tag list and the
+ * settings ask Intercom (for the workspace's tags), so they need an active
+ * installation. PUT /settings is how the product chooses: trigger tag ids
+ * the workspace does not have are refused with 422 before anything is saved
+ * (the host's settings_set then validates and saves like the admin API). Lists page with ?limit= (1-200,
  * default 50) and ?cursor=<"next" of the previous page>. Errors are FAILs
  * with a status and a code, answered by the host in its one JSON format.
  */
@@ -14,6 +17,7 @@
 #include "tb_plugin.h"
 #include "tb_settings.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -92,6 +96,18 @@ static sb_status page_reply(struct page *p, const sb_http_request *req, const ch
     sb_json_add_str(body, "next", p->more ? p->next : NULL);
     free(p->next);
     return reply(p->tb, req, body);
+}
+
+static void answer_error(struct tb_plugin *tb, sb_reply_token reply, int status, const char *code,
+                         const char *message)
+{
+    json_object *body = pk_xchecked(json_object_new_object());
+    json_object *e = pk_xchecked(json_object_new_object());
+    sb_json_add_str(e, "code", code);
+    sb_json_add_str(e, "message", message);
+    json_object_object_add(body, "error", e);
+    tb->host->respond(tb->self, reply, status, body);
+    json_object_put(body);
 }
 
 /* ---- feedback ---- */
@@ -282,13 +298,7 @@ static void on_tags(void *arg, const sb_intercom_response *res)
     if (res->kind != SB_ERR_NONE) {
         sb_result r = {0};
         tb->host->result_from_error(tb->self, res, "listing Intercom's tags", &r);
-        json_object *err = pk_xchecked(json_object_new_object());
-        json_object *e = pk_xchecked(json_object_new_object());
-        sb_json_add_str(e, "code", r.code[0] ? r.code : "intercom_error");
-        sb_json_add_str(e, "message", r.message);
-        json_object_object_add(err, "error", e);
-        tb->host->respond(tb->self, c->reply, 502, err);
-        json_object_put(err);
+        answer_error(tb, c->reply, 502, r.code[0] ? r.code : "intercom_error", r.message);
         free(c);
         return;
     }
@@ -338,6 +348,111 @@ static sb_status list_tags(void *state, const sb_http_request *req, sb_result *r
     return SB_PENDING;
 }
 
+/* ---- settings: checked against the workspace's tags, then saved through the host ---- */
+
+struct settings_call {
+    struct tb_plugin *tb;
+    sb_reply_token reply;
+    sb_installation_id inst;
+    json_object *changes;
+};
+
+/* Save @p changes (already checked) and answer with the settings now in force. */
+static void save_settings(struct tb_plugin *tb, sb_reply_token reply, sb_installation_id inst,
+                          json_object *changes)
+{
+    sb_result result = {0};
+    if (tb->host->settings_set(tb->self, inst, changes, &result) != 0) {
+        answer_error(tb, reply, 422, result.code[0] ? result.code : "invalid_settings",
+                     result.message);
+        return;
+    }
+    json_object *body = pk_xchecked(json_object_new_object());
+    json_object_object_add(body, "settings", tb->host->settings_get(tb->self, inst));
+    tb->host->respond(tb->self, reply, 200, body);
+    json_object_put(body);
+}
+
+static void settings_call_free(struct settings_call *c)
+{
+    json_object_put(c->changes);
+    free(c);
+}
+
+static void on_tags_for_settings(void *arg, const sb_intercom_response *res)
+{
+    struct settings_call *c = arg;
+    struct tb_plugin *tb = c->tb;
+    if (res->kind != SB_ERR_NONE) {
+        sb_result r = {0};
+        tb->host->result_from_error(tb->self, res, "listing Intercom's tags", &r);
+        answer_error(tb, c->reply, 502, r.code[0] ? r.code : "intercom_error", r.message);
+        settings_call_free(c);
+        return;
+    }
+    json_object *known = sb_json_arr(res->body, "data");
+    json_object *wanted = sb_json_arr(c->changes, "trigger_tags");
+    for (size_t i = 0; i < json_object_array_length(wanted); i++) {
+        const char *id = json_object_get_string(json_object_array_get_idx(wanted, i));
+        bool found = false;
+        for (size_t j = 0; known && j < json_object_array_length(known) && !found; j++)
+            found = pk_str_eq(sb_json_str(json_object_array_get_idx(known, j), "id"), id);
+        if (!found) {
+            char message[200];
+            snprintf(message, sizeof message, "the workspace has no tag '%.64s' (GET /tags lists "
+                     "them)", id);
+            answer_error(tb, c->reply, 422, "unknown_tag", message);
+            settings_call_free(c);
+            return;
+        }
+    }
+    save_settings(tb, c->reply, c->inst, c->changes);
+    settings_call_free(c);
+}
+
+static const char *const settings_keys[] = {"sync_feedback", "sync_contacts", "trigger_tags",
+                                            "product"};
+
+static sb_status put_settings(void *state, const sb_http_request *req, sb_result *result)
+{
+    struct tb_plugin *tb = state;
+    json_object *changes = req->body;
+    if (!json_object_is_type(changes, json_type_object))
+        return pk_refuse(result, 400, "invalid_request", "the body must be a JSON object");
+    json_object_object_foreach(changes, key, value)
+    {
+        bool known = false;
+        for (size_t i = 0; i < PK_ARRAY_LEN(settings_keys); i++)
+            known |= strcmp(key, settings_keys[i]) == 0;
+        if (!known)
+            return pk_refuse(result, 422, "unknown_setting", "no setting '%.64s'", key);
+        (void)value;
+    }
+    const char *product = sb_json_str(changes, "product");
+    if (sb_json_get(changes, "product") && !tb_product_valid(product))
+        return pk_refuse(result, 422, "invalid_product", "a product name is 1-64 of A-Z a-z 0-9 _ . -");
+    json_object *tags = sb_json_get(changes, "trigger_tags");
+    if (tags && !json_object_is_type(tags, json_type_array))
+        return pk_refuse(result, 422, "invalid_settings", "trigger_tags must be a list of tag ids");
+    for (size_t i = 0; tags && i < json_object_array_length(tags); i++) {
+        json_object *tag = json_object_array_get_idx(tags, i);
+        if (!json_object_is_type(tag, json_type_string) || !tb_id_valid(json_object_get_string(tag)))
+            return pk_refuse(result, 422, "unknown_tag", "trigger_tags[%zu] is not a tag id", i);
+    }
+    if (!tags || json_object_array_length(tags) == 0) {
+        save_settings(tb, req->reply, req->installation, changes);
+        return SB_OK;
+    }
+    struct settings_call *c = pk_xcalloc(1, sizeof *c);
+    *c = (struct settings_call){tb, req->reply, req->installation, json_object_get(changes)};
+    sb_intercom_request ireq = {.method = "GET", .path = "/tags"};
+    if (!tb->host->intercom_request(tb->self, req->installation, &ireq, on_tags_for_settings, c)) {
+        settings_call_free(c);
+        return pk_refuse(result, 500, "host_refused", "cannot ask Intercom for its tags");
+    }
+    return SB_PENDING;
+}
+
 #define READ (SB_ROUTE_NEEDS_INSTALLATION | SB_ROUTE_ANY_STATE)
 
 const sb_route tb_routes[] = {
@@ -347,6 +462,8 @@ const sb_route tb_routes[] = {
     {.method = "GET", .pattern = "/contacts", .handler = list_contacts, .flags = READ},
     {.method = "GET", .pattern = "/sync", .handler = get_sync, .flags = READ},
     {.method = "GET", .pattern = "/tags", .handler = list_tags,
+     .flags = SB_ROUTE_NEEDS_INSTALLATION},
+    {.method = "PUT", .pattern = "/settings", .handler = put_settings,
      .flags = SB_ROUTE_NEEDS_INSTALLATION},
     {.method = NULL},
 };

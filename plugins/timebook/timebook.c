@@ -38,9 +38,9 @@ static sb_status init(sb_plugin *self, const sb_host *host, json_object *config,
     (void)config;
     /* Bundled with the host, so a host without these is a broken build. */
     if (!SB_HOST_HAS(host, result_from_error) || !SB_HOST_HAS(host, job_checkpoint)
-        || !SB_HOST_HAS(host, product_event))
-        return sb_result_set(result, SB_FAIL,
-                             "the host lacks result_from_error, job_checkpoint or product_event");
+        || !SB_HOST_HAS(host, product_event) || !SB_HOST_HAS(host, settings_set))
+        return sb_result_set(result, SB_FAIL, "the host lacks result_from_error, job_checkpoint, "
+                                              "product_event or settings_set");
     struct tb_plugin *tb = pk_xcalloc(1, sizeof *tb);
     tb->self = self;
     tb->host = host;

@@ -112,8 +112,12 @@ class TimebookCase(ServerTestCase):
 
 class Feedback(TimebookCase):
     def enable(self, *tag_names):
-        self.set_settings(sync_feedback=True, product=PRODUCT,
-                          trigger_tags=[self.tags[n] for n in tag_names])
+        """As the product does: through the product API, which checks the tags with Intercom."""
+        r = self.srv.api(PLUGIN, "PUT", "/settings", workspace=WS,
+                         json_body={"sync_feedback": True, "product": PRODUCT,
+                                    "trigger_tags": [self.tags[n] for n in tag_names]})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["settings"]["trigger_tags"], [self.tags[n] for n in tag_names])
 
     def test_a_tag_applied_after_enabling_makes_exactly_one_ticket(self):
         conv = self.fake.create_conversation(WS, "Export is <b>broken</b> &amp; slow")
@@ -195,6 +199,19 @@ class Feedback(TimebookCase):
 
     def test_bad_input_is_refused_and_loses_nothing(self):
         self.enable("Feedback")
+        # Settings: a tag id the workspace does not have, a malformed body, an unknown key.
+        for body, status, code in (
+                ({"trigger_tags": [self.tags["Bug"], "999999"]}, 422, "unknown_tag"),
+                ({"sync_contacts": "on"}, 422, "invalid_settings"),
+                ({"colour": "red"}, 422, "unknown_setting")):
+            r = self.srv.api(PLUGIN, "PUT", "/settings", workspace=WS, json_body=body)
+            self.assertEqual((r.status, r.json()["error"]["code"]), (status, code), r)
+        r = self.srv.api(PLUGIN, "PUT", "/settings", workspace=WS, body=b'{"trigger_tags": [',
+                         headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 400, r)
+        settings = self.srv.admin("GET", f"/installations/{self.inst['id']}/settings").json()
+        self.assertEqual(settings["settings"]["trigger_tags"], [self.tags["Feedback"]])
+        self.assertFalse(settings["settings"]["sync_contacts"])
         r = self.srv.api(PLUGIN, "GET", "/feedback/123-456", workspace=WS)
         self.assertEqual((r.status, r.json()["error"]["code"]), (404, "unknown_feedback"))
         r = self.srv.api(PLUGIN, "GET", f"/products/{PRODUCT}/feedback?limit=x", workspace=WS)

@@ -445,6 +445,42 @@ static void tags_come_from_intercom_with_their_trigger_flags(void)
     sbt_free(kit);
 }
 
+static void the_product_saves_settings_checked_against_intercoms_tags(void)
+{
+    setup();
+    sbt_intercom_on(kit, "GET", "/tags", 200,
+                    "{\"type\":\"list\",\"data\":[{\"type\":\"tag\",\"id\":\"9\",\"name\":\"Feedback\"}]}");
+    const sbt_reply *r = sbt_api(kit, "PUT", "/settings?workspace_id=ws1",
+                                 "{\"sync_feedback\":true,\"trigger_tags\":[\"9\",\"77\"],"
+                                 "\"product\":\"roadmap\"}");
+    sbt_deliver_pending(kit);
+    CHECK_INT(r->status, 422);
+    CHECK_STR(error_code(r), "unknown_tag");
+    CHECK_CONTAINS(sb_json_str(sb_json_obj(r->json, "error"), "message"), "'77'");
+    CHECK_INT(sbt_doc_count(kit, inst, "triggers"), 0); /* nothing saved */
+    r = sbt_api(kit, "PUT", "/settings?workspace_id=ws1",
+                "{\"sync_feedback\":true,\"trigger_tags\":[\"9\"],\"product\":\"roadmap\"}");
+    sbt_deliver_pending(kit);
+    CHECK_INT(r->status, 200);
+    CHECK(sb_json_bool(sb_json_obj(r->json, "settings"), "sync_feedback", false));
+    CHECK_INT(sbt_doc_count(kit, inst, "triggers"), 1); /* the settings change took effect */
+    r = sbt_api(kit, "PUT", "/settings?workspace_id=ws1", "{\"product\":\"a|b\"}");
+    CHECK_INT(r->status, 422);
+    CHECK_STR(error_code(r), "invalid_product");
+    r = sbt_api(kit, "PUT", "/settings?workspace_id=ws1", "{\"colour\":\"red\"}");
+    CHECK_INT(r->status, 422);
+    CHECK_STR(error_code(r), "unknown_setting");
+    r = sbt_api(kit, "PUT", "/settings?workspace_id=ws1", "{\"sync_contacts\":\"yes\"}");
+    CHECK_INT(r->status, 422);
+    CHECK_STR(error_code(r), "invalid_settings");
+    r = sbt_api(kit, "PUT", "/settings?workspace_id=ws1", "[1]");
+    CHECK_INT(r->status, 400);
+    r = sbt_api(kit, "PUT", "/settings?workspace_id=ws1", "{\"trigger_tags\":[9]}");
+    CHECK_INT(r->status, 422);
+    CHECK_STR(error_code(r), "unknown_tag");
+    sbt_free(kit);
+}
+
 int main(void)
 {
     RUN(a_trigger_tag_makes_one_ticket_however_often_it_comes);
@@ -457,5 +493,6 @@ int main(void)
     RUN(webhooks_win_over_older_pages_and_deletions_stay);
     RUN(turning_the_sync_off_stops_the_import_and_drops_the_mirror);
     RUN(tags_come_from_intercom_with_their_trigger_flags);
+    RUN(the_product_saves_settings_checked_against_intercoms_tags);
     UNIT_DONE();
 }
