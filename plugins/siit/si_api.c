@@ -21,13 +21,6 @@
 
 /* ---- request helpers ---- */
 
-static sb_status reply(si_state *st, const sb_http_request *req, int status, json_object *body)
-{
-    st->host->respond(st->self, req->reply, status, body);
-    json_object_put(body); /* respond borrows it */
-    return SB_OK;
-}
-
 static const char *param(const sb_http_request *req, const char *name)
 {
     return sb_json_str(req->params, name);
@@ -36,14 +29,7 @@ static const char *param(const sb_http_request *req, const char *name)
 /* The {id} of a /requests/{id}/... route, or NULL after filling a 400. */
 static const char *request_id_param(const sb_http_request *req, sb_result *result)
 {
-    const char *id = param(req, "id");
-    if (!si_id_valid(id)) {
-        pk_refuse(result, 400, "invalid_request_id",
-                  "a request id is 1-%d characters of letters, digits, '_', '-' and '.'",
-                  SI_REQUEST_ID_MAX);
-        return NULL;
-    }
-    return id;
+    return si_request_id_checked(param(req, "id"), result);
 }
 
 /* ?limit= (1-MAX_LIMIT, default DEFAULT_LIMIT); false after filling a 400. */
@@ -113,7 +99,7 @@ static sb_status list_collection(si_state *st, const sb_http_request *req, const
     json_object_object_add(body, member, l.items);
     json_object *sync = si_get(st, req->installation, SI_DIRECTORY, "sync");
     json_object_object_add(body, "sync", sync);
-    return reply(st, req, 200, body);
+    return si_reply(st, req, 200, body);
 }
 
 /* ---- teams and ticket types ---- */
@@ -137,7 +123,7 @@ sb_status si_route_directory_sync(void *state, const sb_http_request *req, sb_re
     }
     json_object *body = json_object_new_object();
     sb_json_add_str(body, "state", "queued");
-    return reply(st, req, 202, body);
+    return si_reply(st, req, 202, body);
 }
 
 /* ---- escalations ---- */
@@ -202,7 +188,7 @@ sb_status si_route_escalate(void *state, const sb_http_request *req, sb_result *
     if (replayed)
         sb_json_add_bool(body, "replayed", true);
     json_object_put(esc);
-    return reply(st, req, 202, body);
+    return si_reply(st, req, 202, body);
 }
 
 struct escalation_list {
@@ -261,7 +247,7 @@ sb_status si_route_escalations(void *state, const sb_http_request *req, sb_resul
     json_object *body = json_object_new_object();
     sb_json_add_str(body, "request_id", request_id);
     json_object_object_add(body, "escalations", items);
-    return reply(st, req, 200, body);
+    return si_reply(st, req, 200, body);
 }
 
 sb_status si_route_escalation_get(void *state, const sb_http_request *req, sb_result *result)
@@ -275,7 +261,7 @@ sb_status si_route_escalation_get(void *state, const sb_http_request *req, sb_re
         return SB_FAIL;
     json_object *body = escalation_view(esc);
     json_object_put(esc);
-    return reply(st, req, 200, body);
+    return si_reply(st, req, 200, body);
 }
 
 /* The newest escalation of a request with a ticket, or NULL. New reference. */
@@ -329,7 +315,7 @@ sb_status si_route_relink(void *state, const sb_http_request *req, sb_result *re
         return pk_refuse(result, 503, "product_webhook_missing",
                          "no product webhook is configured for siit: the link cannot be sent");
     sb_json_add_bool(body, "link_sent", true);
-    return reply(st, req, 200, body);
+    return si_reply(st, req, 200, body);
 }
 
 /* ---- timeline ---- */
@@ -349,5 +335,5 @@ sb_status si_route_timeline(void *state, const sb_http_request *req, sb_result *
     if (!page)
         return pk_refuse(result, 500, "store_error", "cannot read the timeline");
     sb_json_add_str(page, "request_id", request_id);
-    return reply(st, req, 200, page);
+    return si_reply(st, req, 200, page);
 }

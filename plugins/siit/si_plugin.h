@@ -67,5 +67,9 @@ int64_t si_counter_next(si_state *st, sb_installation_id inst, const char *name)
 bool si_id_valid(const char *id);
 /** Unix seconds. */
 int64_t si_now_s(si_state *st);
+/** Answer a product-API request with @p body (released here); returns SB_OK. */
+sb_status si_reply(si_state *st, const sb_http_request *req, int status, json_object *body);
+/** @p id when it is a valid request id, else NULL after filling a 400 invalid_request_id. */
+const char *si_request_id_checked(const char *id, sb_result *result);
 
 #endif

@@ -24,23 +24,6 @@
 #define TAGS_MAX 100
 #define COMMENT_MAX 2000
 
-static sb_status reply(si_state *st, const sb_http_request *req, int status, json_object *body)
-{
-    st->host->respond(st->self, req->reply, status, body);
-    json_object_put(body); /* respond borrows it */
-    return SB_OK;
-}
-
-static bool request_id_ok(const char *id, sb_result *result)
-{
-    if (si_id_valid(id))
-        return true;
-    pk_refuse(result, 400, "invalid_request_id",
-              "a request id is 1-%d characters of letters, digits, '_', '-' and '.'",
-              SI_REQUEST_ID_MAX);
-    return false;
-}
-
 /*
  * The JSON body as an object into *body; an empty body is NULL (no members)
  * when @p optional. False after filling a 400.
@@ -154,7 +137,7 @@ static sb_status answer_report(si_state *st, const sb_http_request *req, struct 
     json_object *body = pk_xchecked(json_object_new_object());
     json_object_object_add(body, "request", json_object_get(r->request));
     json_object_object_add(body, "workflows_started", r->started);
-    return reply(st, req, status, body);
+    return si_reply(st, req, status, body);
 }
 
 sb_status si_route_request_reported(void *state, const sb_http_request *req, sb_result *result)
@@ -164,7 +147,7 @@ sb_status si_route_request_reported(void *state, const sb_http_request *req, sb_
     if (!body_object(req, false, &body, result))
         return SB_FAIL;
     const char *id = sb_json_str(body, "id");
-    if (!request_id_ok(id, result))
+    if (!si_request_id_checked(id, result))
         return SB_FAIL;
     json_object *doc = si_get(st, req->installation, SI_REQUESTS, id);
     bool created = !doc;
@@ -193,7 +176,7 @@ sb_status si_route_request_tagged(void *state, const sb_http_request *req, sb_re
     const char *id = sb_json_str(req->params, "id");
     json_object *body;
     const char *tag;
-    if (!request_id_ok(id, result) || !body_object(req, false, &body, result)
+    if (!si_request_id_checked(id, result) || !body_object(req, false, &body, result)
         || !optional_text(body, "tag", TAG_MAX, &tag, result))
         return SB_FAIL;
     if (!tag)
@@ -253,7 +236,7 @@ static sb_status route_decide(si_state *st, const sb_http_request *req, bool app
                          .result = result};
     d.request_id = sb_json_str(req->params, "id");
     json_object *body;
-    if (!request_id_ok(d.request_id, result) || !body_object(req, true, &body, result)
+    if (!si_request_id_checked(d.request_id, result) || !body_object(req, true, &body, result)
         || !optional_text(body, "run_id", SI_RUN_ID_SIZE - 1, &d.run_id, result)
         || !optional_text(body, "by", NAME_MAX, &d.by, result)
         || !optional_text(body, "comment", COMMENT_MAX, &d.comment, result))
@@ -271,7 +254,7 @@ static sb_status route_decide(si_state *st, const sb_http_request *req, bool app
     }
     json_object *answer = pk_xchecked(json_object_new_object());
     json_object_object_add(answer, "run", d.run);
-    return reply(st, req, 200, answer);
+    return si_reply(st, req, 200, answer);
 }
 
 sb_status si_route_request_approve(void *state, const sb_http_request *req, sb_result *result)
@@ -288,7 +271,7 @@ sb_status si_route_request_workflows(void *state, const sb_http_request *req, sb
 {
     si_state *st = state;
     const char *id = sb_json_str(req->params, "id");
-    if (!request_id_ok(id, result))
+    if (!si_request_id_checked(id, result))
         return SB_FAIL;
     json_object *request = si_get(st, req->installation, SI_REQUESTS, id);
     if (!request)
@@ -300,5 +283,5 @@ sb_status si_route_request_workflows(void *state, const sb_http_request *req, sb
     json_object *body = pk_xchecked(json_object_new_object());
     sb_json_add_str(body, "request_id", id);
     json_object_object_add(body, "runs", runs);
-    return reply(st, req, 200, body);
+    return si_reply(st, req, 200, body);
 }

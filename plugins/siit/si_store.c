@@ -50,3 +50,20 @@ int64_t si_now_s(si_state *st)
 {
     return st->host->now_ms(st->self) / 1000;
 }
+
+sb_status si_reply(si_state *st, const sb_http_request *req, int status, json_object *body)
+{
+    st->host->respond(st->self, req->reply, status, body);
+    json_object_put(body); /* respond borrows it */
+    return SB_OK;
+}
+
+const char *si_request_id_checked(const char *id, sb_result *result)
+{
+    if (si_id_valid(id))
+        return id;
+    pk_refuse(result, 400, "invalid_request_id",
+              "a request id is 1-%d characters of letters, digits, '_', '-' and '.'",
+              SI_REQUEST_ID_MAX);
+    return NULL;
+}
