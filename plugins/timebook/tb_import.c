@@ -366,15 +366,18 @@ static int stop_sync(struct tb_plugin *tb, sb_installation_id inst, json_object 
 }
 
 int tb_contacts_follow_settings(struct tb_plugin *tb, sb_installation_id inst,
-                                const struct tb_settings *settings)
+                                const struct tb_settings *settings, bool reinstalled)
 {
     json_object *doc = sync_doc(tb, inst);
     bool on = !pk_str_eq(sync_state(doc), STATE_OFF);
     int rc = 0;
-    if (settings->sync_contacts && !on)
-        rc = start_sync(tb, inst, doc);
-    else if (!settings->sync_contacts && on)
+    if (on && (!settings->sync_contacts || reinstalled))
         rc = stop_sync(tb, inst, doc);
+    if (rc == 0 && settings->sync_contacts && (!on || reinstalled)) {
+        json_object_put(doc);
+        doc = sync_doc(tb, inst); /* the generation stop_sync kept */
+        rc = start_sync(tb, inst, doc);
+    }
     json_object_put(doc);
     return rc;
 }

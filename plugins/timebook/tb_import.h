@@ -23,9 +23,13 @@
 
 /** on_job for TB_IMPORT_JOB. */
 sb_status tb_import_job(struct tb_plugin *tb, const sb_job *job, sb_result *result);
-/** Follow a settings change: start an import, or stop the sync and drop the mirror. 0, or -1. */
+/**
+ * Follow a settings change: start an import, or stop the sync and drop the mirror. After a
+ * re-install (@p reinstalled) a running sync starts over: webhooks may have been missed
+ * meanwhile, and an import whose job ended with the lost token would never finish. 0, or -1.
+ */
 int tb_contacts_follow_settings(struct tb_plugin *tb, sb_installation_id inst,
-                                const struct tb_settings *settings);
+                                const struct tb_settings *settings, bool reinstalled);
 /** The mirror is being kept (importing or live). */
 bool tb_contacts_mirrored(struct tb_plugin *tb, sb_installation_id inst);
 /** Stop an import walking for @p inst in this process, if any (the job is not completed). */

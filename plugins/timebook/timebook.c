@@ -70,7 +70,7 @@ static sb_status on_installation(void *state, const sb_installation *inst,
     json_object_put(settings);
     int rc = tb_triggers_sync(tb, inst->id, &s);
     if (rc == 0)
-        rc = tb_contacts_follow_settings(tb, inst->id, &s);
+        rc = tb_contacts_follow_settings(tb, inst->id, &s, event == SB_INSTALLED);
     tb_settings_free(&s);
     if (rc != 0)
         return sb_result_fail(result, SB_FAIL, "store_error",

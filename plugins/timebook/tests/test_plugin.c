@@ -424,6 +424,29 @@ static void turning_the_sync_off_stops_the_import_and_drops_the_mirror(void)
     sbt_free(kit);
 }
 
+static void a_reinstall_imports_afresh(void)
+{
+    setup();
+    queue_page("/contacts?per_page=150", 0, 3, 3, NULL);
+    settings("{\"sync_contacts\":true}");
+    sbt_run_due(kit);
+    settle();
+    CHECK_INT(sbt_doc_count(kit, inst, "contacts"), 3);
+    const sbt_job *first = import_job();
+    /* Uninstalled, then installed again: webhooks may have been missed meanwhile. */
+    sbt_uninstall(kit, inst);
+    queue_page("/contacts?per_page=150", 0, 2, 2, NULL);
+    CHECK_INT(sbt_install(kit, "ws1"), inst);
+    CHECK(import_job() != first);
+    sbt_run_due(kit);
+    settle();
+    CHECK_INT(import_job()->state, SBT_JOB_DONE);
+    CHECK_INT(sbt_doc_count(kit, inst, "contacts"), 2);
+    const sbt_reply *r = sbt_api(kit, "GET", "/sync?workspace_id=ws1", NULL);
+    CHECK_INT(sb_json_int(sb_json_obj(r->json, "contacts"), "generation", 0), 2);
+    sbt_free(kit);
+}
+
 static void tags_come_from_intercom_with_their_trigger_flags(void)
 {
     setup();
@@ -492,6 +515,7 @@ int main(void)
     RUN(a_retried_import_resumes_from_its_checkpoint);
     RUN(webhooks_win_over_older_pages_and_deletions_stay);
     RUN(turning_the_sync_off_stops_the_import_and_drops_the_mirror);
+    RUN(a_reinstall_imports_afresh);
     RUN(tags_come_from_intercom_with_their_trigger_flags);
     RUN(the_product_saves_settings_checked_against_intercoms_tags);
     UNIT_DONE();
