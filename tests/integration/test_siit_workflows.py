@@ -309,6 +309,29 @@ class RestartDuringApproval(SiitWorkflowsTestCase):
             "requester_notified", "workflow_finished"])
         self.assertEqual(self.kinds("R-600").count("workflow_started"), 1)
 
+    def test_a_run_keeps_its_actions_when_the_configuration_changes(self):
+        self.report("R-700", "IT")
+        self.tag("R-700", "customer-support")
+        self.wait_state("R-700", "waiting_approval")
+        self.srv.stop()
+        # The handoff is now configured without its ticket, and under another tag.
+        options = self.srv.plugins["siit"]["options"]
+        options["workflows"][1]["trigger"] = {"tag": "specialists"}
+        del options["workflows"][1]["actions"][1]
+        self.srv.start()
+        r = self.api("POST", "/requests/R-700/approve", {})
+        self.assertEqual(r.status, 200, r)
+        run = self.wait_state("R-700", "completed")
+        self.assertEqual([a["type"] for a in run["actions"]],
+                         ["approval", "create_intercom_ticket", "notify_requester"])
+        self.assertEqual(len(self.tickets_created()), 1)
+        # New runs follow the new configuration.
+        self.report("R-701", "IT")
+        self.assertEqual(self.tag("R-701", "customer-support")["workflows_started"], [])
+        self.assertEqual(len(self.tag("R-701", "specialists")["workflows_started"]), 1)
+        run = self.wait_state("R-701", "waiting_approval")
+        self.assertEqual([a["type"] for a in run["actions"]], ["approval", "notify_requester"])
+
 
 def uncommented_example():
     """etc/plugins/siit.conf with its commented workflows example (the options group) uncommented."""
