@@ -31,14 +31,6 @@ char *cl_webhook_url(struct cl_plugin *cl)
     return pk_xasprintf("%s/webhooks/chatlayer", cl->host->public_url(cl->self));
 }
 
-static void problem(json_object *list, const char *setting, const char *text)
-{
-    json_object *o = pk_xchecked(json_object_new_object());
-    sb_json_add_str(o, "setting", setting);
-    sb_json_add_str(o, "problem", text);
-    json_object_array_add(list, o);
-}
-
 static json_object *find_by_id(json_object *list, const char *id)
 {
     for (size_t i = 0; list && i < json_object_array_length(list); i++) {
@@ -59,20 +51,20 @@ static json_object *outcome(struct check *c, json_object *teams)
     if (*c->settings.bot_admin_id && !bot) {
         char *text = pk_xasprintf("admin %s is not an admin of this workspace (GET /admins)",
                                   c->settings.bot_admin_id);
-        problem(problems, "bot_admin_id", text);
+        cl_settings_problem_add(problems, "bot_admin_id", text);
         free(text);
     }
     for (size_t i = 0; i < c->settings.n_bot_teams; i++)
         if (!find_by_id(teams, c->settings.bot_team_ids[i])) {
             char *text = pk_xasprintf("team %s is not a team of this workspace (GET /teams)",
                                       c->settings.bot_team_ids[i]);
-            problem(problems, "bot_team_ids", text);
+            cl_settings_problem_add(problems, "bot_team_ids", text);
             free(text);
         }
     if (*c->settings.offload_team_id && !find_by_id(teams, c->settings.offload_team_id)) {
         char *text = pk_xasprintf("team %s is not a team of this workspace (GET /teams)",
                                   c->settings.offload_team_id);
-        problem(problems, "offload_team_id", text);
+        cl_settings_problem_add(problems, "offload_team_id", text);
         free(text);
     }
     json_object *o = pk_xchecked(json_object_new_object());

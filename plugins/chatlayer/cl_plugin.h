@@ -62,7 +62,7 @@ int cl_conversation_put(struct cl_plugin *cl, sb_installation_id inst, json_obje
 void cl_list_push(json_object *o, const char *key, json_object *value, size_t max);
 /** True if the array member @p key holds the string @p value. */
 bool cl_list_has(json_object *o, const char *key, const char *value);
-/** Add @p delta to counter @p name ("handled", "handed_over", "closed"); 0 or -1. */
+/** Add one to counter @p name ("handled", "handed_over", "closed"); 0 or -1. */
 int cl_count(struct cl_plugin *cl, sb_installation_id inst, const char *name);
 /** The counters, zeros included. New reference. */
 json_object *cl_counts(struct cl_plugin *cl, sb_installation_id inst);

@@ -61,7 +61,7 @@ static bool id_valid(const char *id)
     return true;
 }
 
-static void problem(json_object *list, const char *setting, const char *text)
+void cl_settings_problem_add(json_object *list, const char *setting, const char *text)
 {
     json_object *o = pk_xchecked(json_object_new_object());
     sb_json_add_str(o, "setting", setting);
@@ -73,31 +73,31 @@ json_object *cl_settings_problems(const struct cl_settings *s)
 {
     json_object *list = pk_xchecked(json_object_new_array());
     if (s->n_bot_teams == 0)
-        problem(list, "bot_team_ids", "no bot team: the bot answers no conversation");
+        cl_settings_problem_add(list, "bot_team_ids", "no bot team: the bot answers no conversation");
     for (size_t i = 0; i < s->n_bot_teams; i++)
         if (!id_valid(s->bot_team_ids[i])) {
             char *text = pk_xasprintf("'%s' is not a team id (a number, as in the team's "
                                       "inbox URL)", s->bot_team_ids[i]);
-            problem(list, "bot_team_ids", text);
+            cl_settings_problem_add(list, "bot_team_ids", text);
             free(text);
         }
     if (!*s->bot_admin_id)
-        problem(list, "bot_admin_id", "no bot agent: choose the admin the bot's messages are "
+        cl_settings_problem_add(list, "bot_admin_id", "no bot agent: choose the admin the bot's messages are "
                                       "sent as (GET /api/chatlayer/admins)");
     else if (!id_valid(s->bot_admin_id))
-        problem(list, "bot_admin_id", "not an admin id (a number)");
+        cl_settings_problem_add(list, "bot_admin_id", "not an admin id (a number)");
     if (!*s->offload_team_id)
-        problem(list, "offload_team_id", "no offload team: a handover has no team to go to");
+        cl_settings_problem_add(list, "offload_team_id", "no offload team: a handover has no team to go to");
     else if (!id_valid(s->offload_team_id))
-        problem(list, "offload_team_id", "not a team id (a number)");
+        cl_settings_problem_add(list, "offload_team_id", "not a team id (a number)");
     else if (cl_settings_is_bot_team(s, s->offload_team_id))
-        problem(list, "offload_team_id",
+        cl_settings_problem_add(list, "offload_team_id",
                 "the offload team is one of the bot teams: the bot would answer the "
                 "conversations it hands over; pick a team the bot does not serve");
     if (s->external && !*s->endpoint_url)
-        problem(list, "endpoint_url", "bot is \"external\" but no endpoint_url is set");
+        cl_settings_problem_add(list, "endpoint_url", "bot is \"external\" but no endpoint_url is set");
     else if (s->external && strncmp(s->endpoint_url, "https://", 8) != 0
              && strncmp(s->endpoint_url, "http://", 7) != 0)
-        problem(list, "endpoint_url", "not an http:// or https:// URL");
+        cl_settings_problem_add(list, "endpoint_url", "not an http:// or https:// URL");
     return list;
 }

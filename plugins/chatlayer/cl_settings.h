@@ -34,6 +34,9 @@ void cl_settings_clear(struct cl_settings *settings);
  */
 json_object *cl_settings_problems(const struct cl_settings *settings);
 
+/** Append {"setting": @p setting, "problem": @p text} to @p problems. */
+void cl_settings_problem_add(json_object *problems, const char *setting, const char *text);
+
 /** True if @p team_id (NULL: none) is one of the bot teams. */
 bool cl_settings_is_bot_team(const struct cl_settings *settings, const char *team_id);
 
