@@ -68,6 +68,18 @@ bool pk_str_eq(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+char *pk_conversation_link(const char *region, const char *workspace_id,
+                           const char *conversation_id)
+{
+    const char *host = "app.intercom.com";
+    if (pk_str_eq(region, "EU"))
+        host = "app.eu.intercom.com";
+    else if (pk_str_eq(region, "AU"))
+        host = "app.au.intercom.com";
+    return pk_xasprintf("https://%s/a/inbox/%s/inbox/conversation/%s", host, workspace_id,
+                        conversation_id);
+}
+
 sb_status pk_refuse(sb_result *result, int http_status, const char *code, const char *fmt, ...)
 {
     char message[sizeof result->message];

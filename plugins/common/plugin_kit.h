@@ -2,7 +2,7 @@
  * plugin_kit.h - the bundled plugins' own policy, compiled into each one
  * (plugins share no code at run time): allocation that aborts on exhaustion
  * (the host's policy, see the top-level README), NULL-safe string equality,
- * and a product-API refusal in one call (the SDK's sb_result_fail leaves
+ * a conversation's address in Intercom's inbox, and a product-API refusal in one call (the SDK's sb_result_fail leaves
  * http_status to the caller). Everything else they share comes from the
  * SDK, so this includes <switchboard/helpers.h> for them.
  *
@@ -39,6 +39,12 @@ void *pk_xchecked(void *p);
 
 /** Equal strings; NULL equals only NULL. */
 bool pk_str_eq(const char *a, const char *b);
+
+/* ---- Intercom ---- */
+
+/** A conversation's page in the Intercom inbox of @p region's web app (US when unknown). */
+char *pk_conversation_link(const char *region, const char *workspace_id,
+                           const char *conversation_id);
 
 /* ---- product-API errors ---- */
 

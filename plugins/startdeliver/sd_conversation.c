@@ -199,15 +199,3 @@ json_object *sd_contact_facts(const struct sd_contact *c)
     json_object_object_add(o, "companies", companies);
     return o;
 }
-
-char *sd_conversation_link(const char *region, const char *workspace_id,
-                           const char *conversation_id)
-{
-    const char *host = "app.intercom.com";
-    if (region && strcmp(region, "EU") == 0)
-        host = "app.eu.intercom.com";
-    else if (region && strcmp(region, "AU") == 0)
-        host = "app.au.intercom.com";
-    return pk_xasprintf("https://%s/a/inbox/%s/inbox/conversation/%s", host, workspace_id,
-                        conversation_id);
-}

@@ -59,8 +59,4 @@ json_object *sd_contact_facts(const struct sd_contact *c);
  */
 char *sd_plain_text(const char *html, size_t max);
 
-/** The Intercom inbox address of a conversation, for the region's web app. */
-char *sd_conversation_link(const char *region, const char *workspace_id,
-                           const char *conversation_id);
-
 #endif

@@ -347,7 +347,7 @@ static int write_ticket(const struct sd_env *env, const struct sd_conversation *
     sb_json_add_int(ticket, "created_at", conv->created_at);
     sb_json_add_int(ticket, "updated_at", conv->updated_at);
     sd_add_time(ticket, "waiting_since", conv->waiting_since);
-    char *link = sd_conversation_link(env->region, env->workspace_id, conv->id);
+    char *link = pk_conversation_link(env->region, env->workspace_id, conv->id);
     sb_json_add_str(ticket, "link", link);
     free(link);
     sb_json_add_str(ticket, "contact_id", conv->contact_id);

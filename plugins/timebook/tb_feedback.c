@@ -77,7 +77,7 @@ static int create_ticket(struct tb_plugin *tb, sb_installation_id inst, const ch
 {
     const char *conv = sb_json_str(conversation, "id");
     const char *tag = sb_json_str(application, "tag_id");
-    char *link = tb_conversation_link(installation->region, installation->workspace_id, conv);
+    char *link = pk_conversation_link(installation->region, installation->workspace_id, conv);
     struct tb_ticket_facts facts = {
         .product = product,
         .tag_id = tag,

@@ -173,15 +173,3 @@ json_object *tb_ticket_build(json_object *conversation, const struct tb_ticket_f
     sb_json_add_str(t, "link", f->link);
     return t;
 }
-
-char *tb_conversation_link(const char *region, const char *workspace_id,
-                           const char *conversation_id)
-{
-    const char *host = "app.intercom.com";
-    if (pk_str_eq(region, "EU"))
-        host = "app.eu.intercom.com";
-    else if (pk_str_eq(region, "AU"))
-        host = "app.au.intercom.com";
-    return pk_xasprintf("https://%s/a/inbox/%s/inbox/conversation/%s", host, workspace_id,
-                        conversation_id);
-}

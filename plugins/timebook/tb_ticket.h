@@ -42,8 +42,5 @@ json_object *tb_ticket_build(json_object *conversation, const struct tb_ticket_f
 /** At most @p max bytes of @p text, cut at a UTF-8 character boundary. Caller frees. */
 char *tb_text_clip(const char *text, size_t max);
 
-/** The conversation's page in Intercom's inbox for @p region. Caller frees. */
-char *tb_conversation_link(const char *region, const char *workspace_id,
-                           const char *conversation_id);
 
 #endif

@@ -1,6 +1,7 @@
 /* Conversation and contact facts: parsing Intercom's shapes, titles, links, round trips. */
 #include "unit.h"
 
+#include "plugin_kit.h"
 #include "sd_conversation.h"
 
 static json_object *parse(const char *text)
@@ -129,9 +130,9 @@ static void test_plain_text_cuts_on_characters(void)
 
 static void test_links_follow_the_region(void)
 {
-    char *us = sd_conversation_link("US", "ws1", "503");
-    char *eu = sd_conversation_link("EU", "ws1", "503");
-    char *au = sd_conversation_link("AU", "ws1", "503");
+    char *us = pk_conversation_link("US", "ws1", "503");
+    char *eu = pk_conversation_link("EU", "ws1", "503");
+    char *au = pk_conversation_link("AU", "ws1", "503");
     CHECK_STR(us, "https://app.intercom.com/a/inbox/ws1/inbox/conversation/503");
     CHECK_STR(eu, "https://app.eu.intercom.com/a/inbox/ws1/inbox/conversation/503");
     CHECK_STR(au, "https://app.au.intercom.com/a/inbox/ws1/inbox/conversation/503");

@@ -128,8 +128,8 @@ static void clipping_never_cuts_a_character(void)
 
 static void links_follow_the_region(void)
 {
-    char *us = tb_conversation_link("US", "ws1", "5");
-    char *eu = tb_conversation_link("EU", "ws1", "5");
+    char *us = pk_conversation_link("US", "ws1", "5");
+    char *eu = pk_conversation_link("EU", "ws1", "5");
     CHECK_STR(us, "https://app.intercom.com/a/inbox/ws1/inbox/conversation/5");
     CHECK_STR(eu, "https://app.eu.intercom.com/a/inbox/ws1/inbox/conversation/5");
     free(us);
