@@ -131,6 +131,7 @@ static int save_progress(struct tb_import *imp, const char *state)
     sb_json_add_str(doc, "state", state);
     sb_json_add_int(doc, "done", imp->done);
     sb_json_add_int(doc, "total", imp->total);
+    json_object_object_add(doc, "error", NULL);
     if (pk_str_eq(state, STATE_LIVE))
         sb_json_add_int(doc, "finished_at", tb_now_ms(tb) / 1000);
     return tb_put_owned(tb, imp->inst, TB_SYNC, TB_SYNC_CONTACTS, doc);
@@ -237,6 +238,12 @@ static sb_status on_page(void *arg, const sb_intercom_response *page, json_objec
 
 static void complete(struct tb_import *imp, sb_status status, const sb_result *result)
 {
+    if (status != SB_OK) {
+        /* The status route shows why the import is not moving. */
+        json_object *doc = sync_doc(imp->tb, imp->inst);
+        sb_json_add_str(doc, "error", result ? result->message : NULL);
+        tb_put_owned(imp->tb, imp->inst, TB_SYNC, TB_SYNC_CONTACTS, doc);
+    }
     if (imp->tb->host->job_complete(imp->tb->self, imp->job, status, result) != 0)
         imp->tb->host->log(imp->tb->self, SB_LOG_WARN,
                            "installation %lld: contact import job %llu was no longer running",
@@ -264,8 +271,9 @@ static void on_done(void *arg, const sb_intercom_response *res)
         complete(imp, SB_RETRY, &result);
     } else if (res->kind != SB_ERR_NONE) {
         sb_status st = tb->host->result_from_error(tb->self, res, "reading contacts", &result);
-        /* A failure that does not heal ends this import; its checkpoint is dropped with the
-           job, and turning the sync off and on again starts afresh. */
+        /* A failure that heals is retried from the checkpoint; one that does not ends the
+           job dead (a replay from the admin API resumes from the checkpoint) or skipped
+           (the installation is gone; a re-install starts the sync over). */
         complete(imp, st, &result);
     } else {
         tb->host->log(tb->self, SB_LOG_INFO, "installation %lld: contact import done (%lld)",

@@ -316,6 +316,9 @@ static void a_retried_import_resumes_from_its_checkpoint(void)
     CHECK_INT(job->state, SBT_JOB_QUEUED); /* RETRY */
     CHECK_STR(sb_json_str(job->checkpoint, "cursor"), "CUR1");
     CHECK_INT(sb_json_int(job->checkpoint, "done", -1), 3);
+    const sbt_reply *r = sbt_api(kit, "GET", "/sync?workspace_id=ws1", NULL);
+    CHECK_CONTAINS(sb_json_str(sb_json_obj(r->json, "contacts"), "error"), "reading contacts");
+    CHECK_INT(sb_json_int(sb_json_obj(r->json, "contacts"), "done", -1), 3);
     size_t calls = sbt_intercom_count(kit);
     queue_page("/contacts?per_page=150&starting_after=CUR1", 3, 6, 6, NULL);
     sbt_clock_advance(kit, 3600 * 1000);
@@ -325,6 +328,8 @@ static void a_retried_import_resumes_from_its_checkpoint(void)
     /* The first page was not read again. */
     CHECK_STR(sbt_intercom_call(kit, calls)->path, "/contacts?per_page=150&starting_after=CUR1");
     CHECK_INT(sbt_doc_count(kit, inst, "contacts"), 6);
+    r = sbt_api(kit, "GET", "/sync?workspace_id=ws1", NULL);
+    CHECK(sb_json_is_null(sb_json_obj(r->json, "contacts"), "error"));
     sbt_free(kit);
 }
 
