@@ -6,9 +6,10 @@
  * settings ask Intercom (for the workspace's tags), so they need an active
  * installation. PUT /settings is how the product chooses: trigger tag ids
  * the workspace does not have are refused with 422 before anything is saved
- * (the host's settings_set then validates and saves like the admin API). Lists page with ?limit= (1-200,
- * default 50) and ?cursor=<"next" of the previous page>. Errors are FAILs
- * with a status and a code, answered by the host in its one JSON format.
+ * (the host's settings_set then validates and saves like the admin API).
+ * Lists page with ?limit= (1-200, default 50) and ?cursor=<"next" of the
+ * previous page>. Errors are FAILs with a status and a code, answered by the
+ * host in its one JSON format (or by answer_error once a handler is pending).
  */
 #include "tb_api.h"
 
@@ -255,10 +256,8 @@ static int add_trigger(void *arg, const char *key, json_object *value)
 static sb_status get_sync(void *state, const sb_http_request *req, sb_result *result)
 {
     struct tb_plugin *tb = state;
-    json_object *settings = tb->host->settings_get(tb->self, req->installation);
     struct tb_settings s;
-    tb_settings_parse(settings, &s);
-    json_object_put(settings);
+    tb_settings_of(tb, req->installation, &s);
     json_object *body = pk_xchecked(json_object_new_object());
     json_object *feedback = pk_xchecked(json_object_new_object());
     sb_json_add_bool(feedback, "enabled", s.sync_feedback);
@@ -302,10 +301,8 @@ static void on_tags(void *arg, const sb_intercom_response *res)
         free(c);
         return;
     }
-    json_object *settings = tb->host->settings_get(tb->self, c->inst);
     struct tb_settings s;
-    tb_settings_parse(settings, &s);
-    json_object_put(settings);
+    tb_settings_of(tb, c->inst, &s);
     json_object *data = sb_json_arr(res->body, "data");
     json_object *tags = pk_xchecked(json_object_new_array());
     for (size_t i = 0; data && i < json_object_array_length(data); i++) {

@@ -156,10 +156,8 @@ static void on_conversation(void *arg, const sb_intercom_response *res)
         return;
     }
     sb_installation inst;
-    json_object *settings = tb->host->settings_get(tb->self, w->inst);
     struct tb_settings s;
-    tb_settings_parse(settings, &s);
-    json_object_put(settings);
+    tb_settings_of(tb, w->inst, &s);
     /* Settings may have changed while the conversation was read: decide again. */
     json_object *now_counting = counting(tb, w->inst, w->conversation_id, w->applications);
     sb_status st = SB_OK;
@@ -195,10 +193,8 @@ sb_status tb_feedback_event(struct tb_plugin *tb, const sb_event *event, sb_resu
     if (!tb_conversation_id_valid(conv))
         return sb_result_fail(result, SB_FAIL, "bad_notification",
                               "the notification's conversation id is missing or malformed");
-    json_object *settings = tb->host->settings_get(tb->self, event->installation);
     struct tb_settings s;
-    tb_settings_parse(settings, &s);
-    json_object_put(settings);
+    tb_settings_of(tb, event->installation, &s);
     bool product_ok = tb_product_valid(s.product);
     tb_settings_free(&s);
     json_object *applications = tb_tag_applications(item, event->topic, event->created_at);

@@ -54,6 +54,10 @@ int tb_put_owned(struct tb_plugin *tb, sb_installation_id inst, const char *coll
 int tb_delete(struct tb_plugin *tb, sb_installation_id inst, const char *collection,
               const char *key);
 
+struct tb_settings;
+/** An installation's settings, typed (free with tb_settings_free). */
+void tb_settings_of(struct tb_plugin *tb, sb_installation_id inst, struct tb_settings *out);
+
 /** Time in milliseconds, from the host's clock. */
 int64_t tb_now_ms(struct tb_plugin *tb);
 

@@ -1,5 +1,7 @@
-/* tb_store.c - the plugin's document calls and clock, in one place. */
+/* tb_store.c - the plugin's document calls, settings and clock, in one place. */
 #include "tb_plugin.h"
+
+#include "tb_settings.h"
 
 json_object *tb_get(struct tb_plugin *tb, sb_installation_id inst, const char *collection,
                     const char *key)
@@ -24,4 +26,11 @@ int tb_delete(struct tb_plugin *tb, sb_installation_id inst, const char *collect
 int64_t tb_now_ms(struct tb_plugin *tb)
 {
     return tb->host->now_ms(tb->self);
+}
+
+void tb_settings_of(struct tb_plugin *tb, sb_installation_id inst, struct tb_settings *out)
+{
+    json_object *settings = tb->host->settings_get(tb->self, inst);
+    tb_settings_parse(settings, out);
+    json_object_put(settings);
 }

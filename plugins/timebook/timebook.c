@@ -64,10 +64,8 @@ static sb_status on_installation(void *state, const sb_installation *inst,
         /* A walk of this installation would only fail now; it resumes when the job runs again. */
         return SB_OK;
     }
-    json_object *settings = tb->host->settings_get(tb->self, inst->id);
     struct tb_settings s;
-    tb_settings_parse(settings, &s);
-    json_object_put(settings);
+    tb_settings_of(tb, inst->id, &s);
     int rc = tb_triggers_sync(tb, inst->id, &s);
     if (rc == 0)
         rc = tb_contacts_follow_settings(tb, inst->id, &s, event == SB_INSTALLED);
