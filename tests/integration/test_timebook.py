@@ -280,19 +280,30 @@ class Contacts(TimebookCase):
         self.srv.kill()
         gate.release()
         mark = len(self.fake.requests)
+        # After the restart, stop the resumed import at its sixth page, and meanwhile in
+        # Intercom: a new user, an update and two deletions (one imported, one not yet), each
+        # with its webhook.
+        during = self.fake.hold("GET", r"^/contacts$", skip=5)
         self.srv.start()
-        # Meanwhile in Intercom: a new user (with its webhook), an update and a deletion.
+        during.wait_arrived()
         with self.ws.lock:
+            ids = list(self.ws.contacts)
             new = self.ws.add_contact(email="late@example.com", name="Late Comer")
-            changed = self.ws.update_contact(self.ws.contacts[next(iter(self.ws.contacts))],
-                                             {"name": "Changed Name"})
-            gone = self.ws.contacts[list(self.ws.contacts)[-2]]
-            self.ws.delete_contact(gone)
+            changed = self.ws.update_contact(self.ws.contacts[ids[0]], {"name": "Changed Name"})
+            gone = [self.ws.contacts[ids[1]], self.ws.contacts[ids[-2]]]
+            for contact in gone:
+                self.ws.delete_contact(contact)
             new, changed = json.loads(json.dumps(new)), json.loads(json.dumps(changed))
         self.webhook("contact.user.created", new)
         self.webhook("contact.user.updated", changed)
-        self.webhook("contact.deleted", {"type": "contact", "id": gone["id"],
-                                         "external_id": gone["external_id"], "deleted": True})
+        for contact in gone:
+            self.webhook("contact.deleted", {"type": "contact", "id": contact["id"],
+                                             "external_id": contact["external_id"],
+                                             "deleted": True})
+        wait_for(lambda: self.api("/contacts?email=late%40example.com")["contacts"], timeout=30,
+                 message="the webhook's contact, while the import waits")
+        self.assertEqual(self.api("/sync")["contacts"]["state"], "importing")
+        during.release()
         wait_for(lambda: self.api("/sync")["contacts"]["state"] == "live", timeout=120,
                  message="the import to finish")
         self.wait_idle()
