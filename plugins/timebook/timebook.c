@@ -7,6 +7,7 @@
  * dispatch of events and jobs. Feedback is tb_feedback.c, the contact mirror
  * tb_contacts.c and its import tb_import.c, the product API tb_api.c.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <switchboard/switchboard.h>
@@ -32,10 +33,25 @@ static const char *const topics[] = {
     NULL,
 };
 
+/* No options: one that is set is a mistake worth a clear refusal, not silence. */
+static sb_status check_config(json_object *config, sb_result *result)
+{
+    if (!json_object_is_type(config, json_type_object))
+        return SB_OK; /* absent */
+    json_object_object_foreach(config, key, value)
+    {
+        (void)value;
+        snprintf(result->where, sizeof result->where, "%s", key);
+        return sb_result_set(result, SB_FAIL, "timebook takes no options ('%s')", key);
+    }
+    return SB_OK;
+}
+
 static sb_status init(sb_plugin *self, const sb_host *host, json_object *config, void **state,
                       sb_result *result)
 {
-    (void)config;
+    if (check_config(config, result) != SB_OK)
+        return SB_FAIL;
     /* Bundled with the host, so a host without these is a broken build. */
     if (!SB_HOST_HAS(host, result_from_error) || !SB_HOST_HAS(host, job_checkpoint)
         || !SB_HOST_HAS(host, product_event) || !SB_HOST_HAS(host, settings_set))
@@ -104,6 +120,7 @@ static const sb_plugin_descriptor descriptor = {
     .settings = tb_settings_schema,
     .init = init,
     .shutdown = shutdown_plugin,
+    .check_config = check_config,
     .on_installation = on_installation,
     .on_event = on_event,
     .on_job = on_job,

@@ -452,6 +452,16 @@ static void a_reinstall_imports_afresh(void)
     sbt_free(kit);
 }
 
+static void options_are_refused(void)
+{
+    char err[256];
+    sbt_kit *k = sbt_open(TIMEBOOK_SO, err, sizeof err);
+    CHECK_INT(sbt_start(k, "{\"colour\":1}"), SB_FAIL);
+    CHECK_CONTAINS(sbt_result(k)->message, "takes no options");
+    CHECK_STR(sbt_result(k)->where, "colour");
+    sbt_free(k);
+}
+
 static void tags_come_from_intercom_with_their_trigger_flags(void)
 {
     setup();
@@ -521,6 +531,7 @@ int main(void)
     RUN(webhooks_win_over_older_pages_and_deletions_stay);
     RUN(turning_the_sync_off_stops_the_import_and_drops_the_mirror);
     RUN(a_reinstall_imports_afresh);
+    RUN(options_are_refused);
     RUN(tags_come_from_intercom_with_their_trigger_flags);
     RUN(the_product_saves_settings_checked_against_intercoms_tags);
     UNIT_DONE();
