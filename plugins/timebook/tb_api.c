@@ -425,15 +425,19 @@ static sb_status put_settings(void *state, const sb_http_request *req, sb_result
             return pk_refuse(result, 422, "unknown_setting", "no setting '%.64s'", key);
         (void)value;
     }
-    const char *product = sb_json_str(changes, "product");
-    if (sb_json_get(changes, "product") && !tb_product_valid(product))
-        return pk_refuse(result, 422, "invalid_product", "a product name is 1-64 of A-Z a-z 0-9 _ . -");
+    /* "" clears it (feedback then waits for a product); null and other types: the host says. */
+    json_object *product = sb_json_get(changes, "product");
+    if (json_object_is_type(product, json_type_string) && json_object_get_string_len(product) > 0
+        && !tb_product_valid(json_object_get_string(product)))
+        return pk_refuse(result, 422, "invalid_product",
+                         "a product name is 1-64 of A-Z a-z 0-9 _ . -");
     json_object *tags = sb_json_get(changes, "trigger_tags");
     if (tags && !json_object_is_type(tags, json_type_array))
         return pk_refuse(result, 422, "invalid_settings", "trigger_tags must be a list of tag ids");
     for (size_t i = 0; tags && i < json_object_array_length(tags); i++) {
         json_object *tag = json_object_array_get_idx(tags, i);
-        if (!json_object_is_type(tag, json_type_string) || !tb_id_valid(json_object_get_string(tag)))
+        if (!json_object_is_type(tag, json_type_string)
+            || !tb_id_valid(json_object_get_string(tag)))
             return pk_refuse(result, 422, "unknown_tag", "trigger_tags[%zu] is not a tag id", i);
     }
     if (!tags || json_object_array_length(tags) == 0) {

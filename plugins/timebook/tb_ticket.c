@@ -135,7 +135,8 @@ static json_object *contact_of(json_object *conversation)
 {
     json_object *author = sb_json_obj(sb_json_obj(conversation, "source"), "author");
     const char *type = sb_json_str(author, "type");
-    bool customer = pk_str_eq(type, "user") || pk_str_eq(type, "lead") || pk_str_eq(type, "contact");
+    bool customer =
+        pk_str_eq(type, "user") || pk_str_eq(type, "lead") || pk_str_eq(type, "contact");
     json_object *contacts = sb_json_arr(sb_json_obj(conversation, "contacts"), "contacts");
     json_object *first = contacts && json_object_array_length(contacts) > 0
                              ? json_object_array_get_idx(contacts, 0)

@@ -35,7 +35,8 @@ int tb_triggers_sync(struct tb_plugin *tb, sb_installation_id inst,
     int64_t now = tb_now_ms(tb);
     size_t n = json_object_array_length(settings->trigger_tags);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        const char *tag = json_object_get_string(json_object_array_get_idx(settings->trigger_tags, i));
+        const char *tag =
+            json_object_get_string(json_object_array_get_idx(settings->trigger_tags, i));
         if (!tb_id_valid(tag))
             continue; /* cannot match a tag Intercom sends; the tags route reports it */
         json_object *known = tb_get(tb, inst, TB_TRIGGERS, tag);

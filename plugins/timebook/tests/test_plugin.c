@@ -502,6 +502,8 @@ static void the_product_saves_settings_checked_against_intercoms_tags(void)
     CHECK_INT(r->status, 200);
     CHECK(sb_json_bool(sb_json_obj(r->json, "settings"), "sync_feedback", false));
     CHECK_INT(sbt_doc_count(kit, inst, "triggers"), 1); /* the settings change took effect */
+    r = sbt_api(kit, "PUT", "/settings?workspace_id=ws1", "{\"product\":\"\"}");
+    CHECK_INT(r->status, 200); /* cleared */
     r = sbt_api(kit, "PUT", "/settings?workspace_id=ws1", "{\"product\":\"a|b\"}");
     CHECK_INT(r->status, 422);
     CHECK_STR(error_code(r), "invalid_product");
