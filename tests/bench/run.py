@@ -3,7 +3,7 @@
 
     ./dev bench                           # everything, with the issue's parameters
     ./dev bench --quick                   # shorter runs and smaller data sets (a smoke test)
-    ./dev bench --only intake,footprint   # some of: intake sync canvas governor footprint scaling
+    ./dev bench --only intake,footprint   # some of: intake sync canvas governor footprint scaling contacts bot
     ./dev bench --profile build/bench-prof  # also perf-record the server in each measured phase
 
 Absolute figures drift on shared machines, so every benchmark measures its baseline in the same
@@ -20,8 +20,13 @@ run, right before it, on the same loopback, with the same load generator:
              per window against the allowance, and 429s
   footprint  start-up to a ready /healthz with every bundled plugin, and idle RSS, against the
              baseline server
+  contacts   timebook's import of N Intercom contacts (GET /contacts, pages of 150, each page
+             committed with its checkpoint) against the bare client fetching the same pages
   scaling    intake with 1, 100 and 10,000 installations; webhook job latency with 0 and
              1,000,000 finished jobs in the table (the first prune runs inside the window)
+  bot        chatlayer's flows: user-message webhooks of distinct conversations at a fixed rate
+             (open loop), from the webhook's send to the bot's reply request arriving at the fake
+             Intercom, against the same webhooks answered 200 by the baseline server
 
 The machine's description and one table (benchmark, figure, value, baseline, target, met?) are
 printed at the end. Python 3 standard library only; it builds nothing (./dev bench builds build/).
@@ -60,17 +65,19 @@ from harness import CLIENT_ID, CLIENT_SECRET, Server, free_port, wait_for  # noq
 
 LOADGEN = harness.BUILD / "tests" / "bench" / "bench_loadgen"
 BASELINE_SERVER = harness.BUILD / "tests" / "bench" / "bench_baseline_server"
-BENCHMARKS = ("intake", "sync", "canvas", "governor", "footprint", "scaling")
+BENCHMARKS = ("intake", "sync", "canvas", "governor", "footprint", "scaling", "contacts", "bot")
 
 # The issue's parameters, and the shortened ones of --quick.
 FULL = dict(intake_s=20, connections=64, sync_sizes=(10_000, 50_000, 100_000),
             canvas_rate=500, canvas_s=20, governor_conversations=1200, footprint_runs=5,
             scaling_installations=(1, 100, 10_000), scaling_s=10, finished_jobs=1_000_000,
-            latency_rate=200, latency_s=20, latency_offset_s=50)
+            latency_rate=200, latency_s=20, latency_offset_s=50,
+            contacts_sizes=(20_000, 100_000), bot_rate=200, bot_s=20)
 QUICK = dict(intake_s=5, connections=64, sync_sizes=(2_000, 5_000, 10_000), canvas_rate=500,
              canvas_s=5, governor_conversations=450, footprint_runs=3,
              scaling_installations=(1, 100, 1_000), scaling_s=3, finished_jobs=100_000,
-             latency_rate=200, latency_s=5, latency_offset_s=0)
+             latency_rate=200, latency_s=5, latency_offset_s=0,
+             contacts_sizes=(5_000, 20_000), bot_rate=200, bot_s=5)
 
 
 def log(msg):
@@ -403,6 +410,7 @@ def bench_intake(args, P, res):
 def fetch_pages_main(argv):
     """The sync baseline (a separate process, like the server): fetch every page, store nothing."""
     base_url, token, per_page = argv[0], argv[1], int(argv[2])
+    path, items = (argv[3], argv[4]) if len(argv) > 4 else ("/conversations", "conversations")
     parts = urllib.parse.urlsplit(base_url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json",
@@ -413,13 +421,13 @@ def fetch_pages_main(argv):
         q = {"per_page": per_page}
         if cursor:
             q["starting_after"] = cursor
-        conn.request("GET", "/conversations?" + urllib.parse.urlencode(q), headers=headers)
+        conn.request("GET", path + "?" + urllib.parse.urlencode(q), headers=headers)
         r = conn.getresponse()
         body = json.loads(r.read())
         if r.status != 200:
             raise SystemExit(f"page {pages}: HTTP {r.status} {body}")
         pages += 1
-        convs += len(body["conversations"])
+        convs += len(body[items])
         cursor = ((body.get("pages") or {}).get("next") or {}).get("starting_after")
         if not cursor:
             break
@@ -534,6 +542,79 @@ def bench_sync(args, P, res):
              "(GET /conversations?per_page=150, cursor by cursor) from the same fake and "
              "storing nothing; the fake (Python, one page sorts and filters every "
              "conversation) is the bottleneck of both at 100k.")
+
+
+# ---- 7. contact import (timebook) ----
+
+def one_import(args, n):
+    fake = new_fake(rate_limit_per_minute=10 ** 9)
+    ws = "contacts1"
+    fake.add_workspace(ws, "Bench contacts")
+    srv = BenchServer(plugins={"timebook": Server.plugin_config()}, intercom=fake,
+                      plugin_dir=harness.BUNDLED_PLUGIN_DIR,
+                      settings=bench_settings({"jobs": {"pending_timeout_s": 3600}}))
+    try:
+        srv.start()
+        assert srv.install("timebook", ws).status == 200
+        inst = srv.installation("timebook", ws)
+        log(f"contacts {n:,}: seeding the fake")
+        fake.seed_contacts(ws, n)
+        token = "bench-baseline-token"
+        fake.tokens[token] = (ws, fake.workspace(ws).owner()["id"])
+        log(f"contacts {n:,}: baseline client")
+        p = subprocess.run([sys.executable, str(Path(__file__)), "--fetch-pages",
+                            fake.base_url("US"), token, "150", "/contacts", "data"],
+                           capture_output=True, text=True, timeout=3600)
+        if p.returncode != 0:
+            raise RuntimeError("baseline fetch failed: " + p.stderr)
+        base = json.loads(p.stdout)
+        log(f"contacts {n:,}: baseline {base['conversations'] / base['seconds']:.0f} contacts/s; "
+            "Switchboard import")
+        hwm_before = proc_status(srv.proc.pid).get("VmHWM", 0)
+        t0 = time.monotonic()
+        with Profiler(args, srv.proc.pid, f"contacts-{n}"):
+            r = srv.admin("PUT", f"/installations/{inst['id']}/settings",
+                          json_body={"sync_contacts": True})
+            assert r.status == 200, r
+
+            def live():
+                s = srv.api("timebook", "GET", "/sync", workspace=ws).json()["contacts"]
+                return s["state"] == "live" and s
+            status = wait_for(live, timeout=3600, interval=0.1, message="the import")
+        wall = time.monotonic() - t0
+        st = proc_status(srv.proc.pid)
+    finally:
+        srv.close()
+        fake.stop()
+    return {"n": n, "done": status["done"], "seconds": wall, "rate": n / wall,
+            "base_rate": base["conversations"] / base["seconds"], "hwm": st.get("VmHWM", 0),
+            "hwm_before": hwm_before}
+
+
+def bench_contacts(args, P, res):
+    runs = [one_import(args, n) for n in P["contacts_sizes"]]
+    for r in runs:
+        tag = f"{r['n'] // 1000}k"
+        ratio = r["rate"] / r["base_rate"]
+        largest = r is runs[-1]
+        res.add("7 contacts", f"{tag}: contacts/s", rate(r["rate"], "contacts/s"),
+                rate(r["base_rate"], "contacts/s"), ">= 0.8 x baseline" if largest else "",
+                (ratio >= 0.8 and r["done"] == r["n"]) if largest else None)
+        res.add("7 contacts", f"{tag}: ratio to baseline", f"{ratio:.2f} x", "",
+                ">= 0.80" if largest else "", ratio >= 0.8 if largest else None)
+        res.add("7 contacts", f"{tag}: contacts imported", f"{r['done']:,}", "", f"{r['n']:,}",
+                r["done"] == r["n"])
+        res.add("7 contacts", f"{tag}: peak RSS (VmHWM)", mb(r["hwm"]),
+                f"{mb(r['hwm_before'])} before", "<= 64 MB", r["hwm"] <= 64 * 1024)
+    if len(runs) >= 2:
+        small, big = runs[0], runs[-1]
+        growth = (big["hwm"] - small["hwm"]) / 1024
+        res.add("7 contacts", f"RSS flat: {big['n'] // 1000}k vs {small['n'] // 1000}k",
+                f"{mb(big['hwm'])} vs {mb(small['hwm'])} ({growth:+.1f} MB)", "",
+                "growth <= 8 MB page cache", growth <= 8)
+    res.note("contacts: the import's time runs from the settings change to the sync status "
+             "reading live (polled every 0.1 s); the baseline is the same separate Python "
+             "client as sync's, fetching GET /contacts?per_page=150 cursor by cursor.")
 
 
 # ---- 3. Canvas Kit initialize ----
@@ -913,6 +994,124 @@ def count_rows(path, table):
         db.close()
 
 
+# ---- 8. bot round trip (chatlayer) ----
+
+BOT_FLOWS = {
+    "flows": harness.LibconfigList([
+        {"name": "greeting", "intents": harness.LibconfigList([{"keywords": ["hello", "hi"]}]),
+         "reply": "Hello {{contact.name}}! How can I help?"},
+        {"name": "pricing",
+         "intents": harness.LibconfigList([{"match": "pric(e|ing)|cost", "icase": True}]),
+         "reply": "Plans start at 10 EUR."},
+    ]),
+    "fallback": {"reply": "Sorry, I did not get that."},
+}
+
+
+def open_loop(port, path, bodies, rate, sign, workers=16):
+    """POST each of @bodies (signed) at @rate per second from keep-alive connections. Returns
+    (scheduled send time, answer time, status) per body, in wall-clock seconds; a late sender is
+    charged from the scheduled time, so queueing in front of the server counts."""
+    out = [None] * len(bodies)
+    start = time.time() + 0.5
+    lock = threading.Lock()
+    next_index = [0]
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            with lock:
+                i = next_index[0]
+                next_index[0] += 1
+            if i >= len(bodies):
+                break
+            due = start + i / rate
+            time.sleep(max(0.0, due - time.time()))
+            body = bodies[i]
+            try:
+                conn.request("POST", path, body=body, headers={
+                    "Content-Type": "application/json", "X-Hub-Signature": sign(body)})
+                r = conn.getresponse()
+                r.read()
+                out[i] = (due, time.time(), r.status)
+            except (OSError, http.client.HTTPException):
+                out[i] = (due, time.time(), 0)
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def bench_bot(args, P, res):
+    from fake_intercom import _json_bytes
+    rps, secs = P["bot_rate"], P["bot_s"]
+    n = rps * secs
+    fake = new_fake(rate_limit_per_minute=10 ** 9)
+    ws = fake.add_workspace("bot1", "Bench bot")
+    bot = ws.add_admin("Chatbot", "bot@bench.example")
+    team, humans = ws.add_team("Bot L1", []), ws.add_team("Humans", [])
+    srv = BenchServer(plugins={"chatlayer": Server.plugin_config(
+        options=BOT_FLOWS, settings={"bot_team_ids": [team["id"]], "bot_admin_id": bot["id"],
+                                     "offload_team_id": humans["id"]})},
+        intercom=fake, plugin_dir=harness.BUNDLED_PLUGIN_DIR, settings=bench_settings())
+    sign = harness.sign_webhook
+    try:
+        srv.start()
+        assert srv.install("chatlayer", "bot1").status == 200
+        wait_jobs_idle(srv)
+        log(f"bot: {n:,} conversations in the fake, each assigned to the bot team")
+        bodies, ids = [], []
+        for i in range(n):
+            conv = fake.create_conversation("bot1", f"Hello, question {i} about pricing")
+            fake.assign_conversation("bot1", conv["id"], team_id=team["id"])
+            ids.append(conv["id"])
+            bodies.append(_json_bytes(fake.webhook_body("conversation.user.created", "bot1",
+                                                        {"type": "conversation",
+                                                         "id": conv["id"]})))
+        log(f"bot: baseline server, webhook to 200 at {rps}/s, {secs} s")
+        with BaselineServer() as b:
+            base = open_loop(b.port, "/webhooks/chatlayer", bodies, rps, sign)
+        fake.clear_requests()
+        log(f"bot: switchboard, webhook to the bot's reply at Intercom, {rps}/s, {secs} s")
+        with Profiler(args, srv.proc.pid, "bot"):
+            sent = open_loop(srv.port, "/webhooks/chatlayer", bodies, rps, sign)
+        want = {f"/conversations/{cid}/reply" for cid in ids}
+
+        def replies():
+            with fake._lock:
+                seen = {r["path"]: r["time"] for r in fake.requests if r["path"] in want}
+            return len(seen) >= n and seen
+        try:
+            seen = wait_for(replies, timeout=120, interval=0.25, message="the bot's replies")
+        except AssertionError:
+            with fake._lock:
+                seen = {r["path"]: r["time"] for r in fake.requests if r["path"] in want}
+    finally:
+        srv.close()
+        fake.stop()
+    trips = [1000 * (seen[f"/conversations/{cid}/reply"] - due)
+             for cid, (due, _, _) in zip(ids, sent) if f"/conversations/{cid}/reply" in seen]
+    hooks = [1000 * (done - due) for due, done, _ in sent]
+    base_ms = [1000 * (done - due) for due, done, _ in base]
+    p50, p99 = percentile(trips, 0.5), percentile(trips, 0.99)
+    res.add("8 bot", f"round trip: webhook sent -> reply at Intercom, {rps}/s open loop, p50",
+            ms(p50), ms(percentile(base_ms, 0.5)) + " (webhook -> 200)")
+    res.add("8 bot", "round trip p99", ms(p99), ms(percentile(base_ms, 0.99)) + " (webhook -> 200)",
+            "<= 50 ms", p99 <= 50 and len(trips) == n)
+    res.add("8 bot", "round trip max", ms(max(trips or [0])), ms(max(base_ms or [0])))
+    res.add("8 bot", "webhook -> 200 (Switchboard) p50 / p99",
+            f"{ms(percentile(hooks, 0.5))} / {ms(percentile(hooks, 0.99))}",
+            f"{ms(percentile(base_ms, 0.5))} / {ms(percentile(base_ms, 0.99))}")
+    res.add("8 bot", "conversations answered", f"{len(trips):,} of {n:,}", "", f"{n:,}",
+            len(trips) == n and all(st == 200 for _, _, st in sent))
+
+
 # ---- main ----
 
 def machine():
@@ -955,7 +1154,8 @@ def main():
     info = machine()
     res = Results()
     fns = {"intake": bench_intake, "sync": bench_sync, "canvas": bench_canvas,
-           "governor": bench_governor, "footprint": bench_footprint, "scaling": bench_scaling}
+           "governor": bench_governor, "footprint": bench_footprint, "scaling": bench_scaling,
+           "contacts": bench_contacts, "bot": bench_bot}
     t0 = time.monotonic()
     for name in BENCHMARKS:
         if name not in chosen:
