@@ -76,8 +76,8 @@ char *pk_conversation_link(const char *region, const char *workspace_id,
         host = "app.eu.intercom.com";
     else if (pk_str_eq(region, "AU"))
         host = "app.au.intercom.com";
-    return pk_xasprintf("https://%s/a/inbox/%s/inbox/conversation/%s", host, workspace_id,
-                        conversation_id);
+    return pk_xasprintf("https://%s/a/inbox/%s/inbox/conversation/%s", host,
+                        workspace_id ? workspace_id : "", conversation_id);
 }
 
 sb_status pk_refuse(sb_result *result, int http_status, const char *code, const char *fmt, ...)

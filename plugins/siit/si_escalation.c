@@ -413,17 +413,6 @@ sb_status si_escalation_start(si_state *st, sb_installation_id inst, const char 
                                       id_size, NULL, result);
 }
 
-/* ---- the ticket's link ---- */
-
-char *si_ticket_url(const char *region, const char *workspace_id, const char *ticket_id)
-{
-    const char *host = pk_str_eq(region, "EU")   ? "app.eu.intercom.com"
-                       : pk_str_eq(region, "AU") ? "app.au.intercom.com"
-                                                 : "app.intercom.com";
-    return pk_xasprintf("https://%s/a/inbox/%s/inbox/conversation/%s", host,
-                        workspace_id ? workspace_id : "", ticket_id);
-}
-
 int si_escalation_send_link(si_state *st, sb_installation_id inst, json_object *esc,
                             bool relink)
 {
@@ -648,8 +637,9 @@ static void ticket_known(struct run *r, const char *ticket_id, bool found)
 {
     sb_installation inst;
     bool have_inst = r->st->host->installation_get(r->st->self, r->inst, &inst) == 0;
-    char *url = si_ticket_url(have_inst ? inst.region : NULL,
-                              have_inst ? inst.workspace_id : NULL, ticket_id);
+    /* A ticket opens in the inbox at the conversation URL of its id. */
+    char *url = pk_conversation_link(have_inst ? inst.region : NULL,
+                                     have_inst ? inst.workspace_id : NULL, ticket_id);
     json_object_object_add(r->checkpoint, "ticket_id", json_object_new_string(ticket_id));
     save_checkpoint(r);
     json_object_object_add(r->esc, "ticket_id", json_object_new_string(ticket_id));

@@ -36,8 +36,6 @@ sb_status si_escalation_start_keyed(si_state *st, sb_installation_id inst,
 
 bool si_idempotency_key_valid(const char *key);
 
-/** The Intercom inbox URL of a ticket in a workspace of @p region ("US", "EU", "AU"). Caller frees. */
-char *si_ticket_url(const char *region, const char *workspace_id, const char *ticket_id);
 
 /**
  * Tell Siit an escalation's ticket (product event escalation.created {request_id,
