@@ -1,6 +1,7 @@
 /* settings.c - per-installation settings stored and merged over the plugin-wide ones. */
 #include "settings.h"
 
+#include "host.h"
 #include "plugins.h"
 #include "server.h"
 #include "store.h"
@@ -25,19 +26,10 @@ static json_object *stored_overrides(struct server *srv, struct sb_plugin *p, in
 
 json_object *settings_effective(struct server *srv, struct sb_plugin *p, int64_t inst)
 {
-    json_object *out = json_object_new_object();
-    json_object_object_foreach(p->defaults, dk, dv) {
-        json_object_object_add(out, dk, json_object_get(dv));
-    }
     json_object *over = inst ? stored_overrides(srv, p, inst) : NULL;
-    if (over) {
-        /* Stored values passed validation when written; skip any the schema dropped since. */
-        json_object_object_foreach(over, ok, ov) {
-            if (settings_find(p->desc.settings, ok))
-                json_object_object_add(out, ok, json_object_get(ov));
-        }
-        json_object_put(over);
-    }
+    /* Stored values passed validation when written; the overlay skips any the schema dropped since. */
+    json_object *out = settings_overlay(p->desc.settings, p->defaults, over);
+    json_object_put(over);
     return out;
 }
 
@@ -52,6 +44,29 @@ static void collect_error(void *arg, const char *key, const char *message)
         buf_puts(err, message);
 }
 
+/*
+ * The plugin's own rules (sb_plugin_descriptor.check_settings) over what the
+ * installation's settings would be with @p overrides stored. 0, or -1 with
+ * the plugin's reason in @p err.
+ */
+static int plugin_accepts(struct server *srv, struct sb_plugin *p, int64_t inst,
+                          json_object *overrides, struct buf *err)
+{
+    if (!p->running || !p->desc.check_settings)
+        return 0;
+    json_object *would_be = settings_overlay(p->desc.settings, p->defaults, overrides);
+    sb_result result = {0};
+    p->callbacks++;
+    host_scope_enter(srv);
+    sb_status st = p->desc.check_settings(p->state, inst, would_be, &result);
+    host_scope_leave(srv);
+    json_object_put(would_be);
+    if (st == SB_OK)
+        return 0;
+    settings_refusal_text(&result, err);
+    return -1;
+}
+
 int settings_update(struct server *srv, struct sb_plugin *p, int64_t inst, json_object *changes,
                     struct buf *err)
 {
@@ -61,6 +76,10 @@ int settings_update(struct server *srv, struct sb_plugin *p, int64_t inst, json_
     json_object_put(over);
     if (errors)
         return -1;
+    if (plugin_accepts(srv, p, inst, merged, err) != 0) {
+        json_object_put(merged);
+        return -1;
+    }
     sqlite3_stmt *q = store_stmt(
         srv->store, "INSERT INTO settings (plugin, installation_id, body, updated_at) "
                     "VALUES (?, ?, ?, ?) ON CONFLICT (plugin, installation_id) "

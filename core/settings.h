@@ -28,6 +28,15 @@ json_object *settings_schema_json(const sb_setting *schema);
 int settings_validate(const sb_setting *schema, json_object *values, json_object *base,
                       json_object **out, settings_error_fn on_error, void *arg);
 
+/*
+ * @p defaults with @p overrides (may be NULL) over them, keeping only keys the
+ * schema still has. New reference.
+ */
+json_object *settings_overlay(const sb_setting *schema, json_object *defaults,
+                              json_object *overrides);
+/* A plugin's check_settings refusal as "where: message" (read within the result's arrays). */
+void settings_refusal_text(const sb_result *result, struct buf *err);
+
 /* Effective settings of an installation (0: plugin-wide defaults). New reference. */
 json_object *settings_effective(struct server *srv, struct sb_plugin *p, int64_t installation);
 /* Validate and store changes for an installation; errors as "key: message" lines in err. */

@@ -18,6 +18,34 @@ const sb_setting *settings_find(const sb_setting *schema, const char *name)
     return NULL;
 }
 
+json_object *settings_overlay(const sb_setting *schema, json_object *defaults,
+                              json_object *overrides)
+{
+    json_object *out = json_object_new_object();
+    json_object_object_foreach(defaults, dk, dv) {
+        json_object_object_add(out, dk, json_object_get(dv));
+    }
+    if (json_object_is_type(overrides, json_type_object)) {
+        json_object_object_foreach(overrides, ok, ov) {
+            if (settings_find(schema, ok))
+                json_object_object_add(out, ok, json_object_get(ov));
+        }
+    }
+    return out;
+}
+
+void settings_refusal_text(const sb_result *result, struct buf *err)
+{
+    int where_len = (int)strnlen(result->where, sizeof result->where);
+    int message_len = (int)strnlen(result->message, sizeof result->message);
+    if (where_len)
+        buf_printf(err, "%.*s: ", where_len, result->where);
+    if (message_len)
+        buf_printf(err, "%.*s", message_len, result->message);
+    else
+        buf_puts(err, "refused by the plugin");
+}
+
 static bool enum_allows(const sb_setting *s, const char *value)
 {
     for (const char *const *a = s->allowed; a && *a; a++)

@@ -147,6 +147,19 @@ static int settings_change(struct sbt_kit *kit, struct kit_installation *inst,
         buf_free(&err);
         return -1;
     }
+    if (inst && kit->started && kit->desc.check_settings) {
+        /* The plugin's own rules, over what would be in effect, as the host asks them. */
+        json_object *would_be = settings_overlay(kit->settings, kit->defaults, merged);
+        sb_status st = kit->desc.check_settings(kit->state, inst->id, would_be, result);
+        json_object_put(would_be);
+        if (st != SB_OK) {
+            settings_refusal_text(result, &err);
+            sb_result_fail(result, SB_FAIL, "invalid_settings", "%s", err.data);
+            json_object_put(merged);
+            buf_free(&err);
+            return -1;
+        }
+    }
     buf_free(&err);
     json_object **slot = inst ? &inst->settings : &kit->defaults;
     json_object_put(*slot);
@@ -231,17 +244,8 @@ static json_object *h_settings_get(sb_plugin *self, sb_installation_id id)
     struct sbt_kit *kit = kit_of(self, "settings_get");
     if (!kit || !kit_own_installation(kit, id, "settings_get"))
         return NULL;
-    json_object *out = json_object_new_object();
-    json_object_object_foreach(kit->defaults, dk, dv) {
-        json_object_object_add(out, dk, json_object_get(dv));
-    }
     struct kit_installation *inst = id ? kit_installation(kit, id) : NULL;
-    if (inst) {
-        json_object_object_foreach(inst->settings, ik, iv) {
-            json_object_object_add(out, ik, json_object_get(iv));
-        }
-    }
-    return out;
+    return settings_overlay(kit->settings, kit->defaults, inst ? inst->settings : NULL);
 }
 
 static int h_settings_set(sb_plugin *self, sb_installation_id id, json_object *changes,

@@ -48,6 +48,17 @@ class Admin(ServerTestCase):
         self.assertIn("settings_changed", [d["value"]["event"] for d in
                                            self.srv.docs("testplug", "installs", "ws1")])
         self.assertEqual(self.srv.admin("PUT", path, json_body=[1]).status, 400)
+        # The plugin's own rule over the settings as a whole (check_settings): the label
+        # must not be one of the tags, whichever of the two the change touches.
+        r = self.srv.admin("PUT", path, json_body={"label": "x"})
+        self.assertEqual(r.status, 422)
+        self.assertEqual(r.json()["error"]["code"], "invalid_settings")
+        self.assertEqual(r.json()["error"]["message"], "label: 'x' is one of the tags")
+        r = self.srv.admin("PUT", path, json_body={"tags": ["y", "team-a"]})
+        self.assertEqual(r.status, 422)
+        self.assertIn("'team-a' is one of the tags", r.json()["error"]["message"])
+        self.assertEqual(self.srv.admin("GET", path).json()["settings"]["tags"], ["x"])  # nothing stored
+        self.assertEqual(self.srv.admin("PUT", path, json_body={"label": "x", "tags": ["y"]}).status, 200)
 
     def test_events_and_audit(self):
         for i in range(3):

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <switchboard/helpers.h>
 #include <switchboard/switchboard.h>
 
 struct state {
@@ -950,6 +951,22 @@ static sb_status canvas(void *state, const sb_canvas_request *req, sb_result *re
     return st;
 }
 
+/* A rule over two settings, which the schema cannot say: the label is not one of the tags. */
+static sb_status check_settings(void *state, sb_installation_id inst, json_object *settings,
+                                sb_result *result)
+{
+    (void)state;
+    (void)inst;
+    const char *label = sb_json_str(settings, "label");
+    json_object *tags = sb_json_arr(settings, "tags");
+    for (size_t i = 0; label && *label && i < json_object_array_length(tags); i++)
+        if (strcmp(json_object_get_string(json_object_array_get_idx(tags, i)), label) == 0) {
+            snprintf(result->where, sizeof result->where, "label");
+            return sb_result_set(result, SB_FAIL, "'%s' is one of the tags", label);
+        }
+    return SB_OK;
+}
+
 static const sb_plugin_descriptor descriptor = {
     SB_DESCRIPTOR_HEADER,
     .name = "testplug",
@@ -966,6 +983,7 @@ static const sb_plugin_descriptor descriptor = {
     .on_event = on_event,
     .on_job = on_job,
     .canvas = canvas,
+    .check_settings = check_settings,
 };
 
 SB_PLUGIN_ENTRY(descriptor)

@@ -300,6 +300,20 @@ static void shutdown_plug(void *state)
     P = NULL;
 }
 
+/* A rule over two settings: mode "b" needs a limit of at least 3. */
+static sb_status check_settings(void *state, sb_installation_id inst, json_object *settings,
+                                sb_result *result)
+{
+    (void)state;
+    (void)inst;
+    if (sb_json_str(settings, "mode") && strcmp(sb_json_str(settings, "mode"), "b") == 0 &&
+        sb_json_int(settings, "limit", 0) < 3) {
+        snprintf(result->where, sizeof result->where, "limit");
+        return sb_result_set(result, SB_FAIL, "mode b needs a limit of 3 or more");
+    }
+    return SB_OK;
+}
+
 static const sb_plugin_descriptor descriptor = {
     SB_DESCRIPTOR_HEADER,
     .name = "kitplug",
@@ -314,6 +328,7 @@ static const sb_plugin_descriptor descriptor = {
     .on_event = on_event,
     .on_job = on_job,
     .canvas = canvas,
+    .check_settings = check_settings,
 };
 
 static sbt_kit *started(sb_installation_id *inst)
@@ -443,6 +458,19 @@ static void installations_and_settings(void)
     CHECK_CONTAINS(why.message, "limit: must be between 1 and 10");
     CHECK_INT(P->host->settings_set(P->self, inst, NULL, NULL), -1);
     CHECK_INT(P->installation_events[SB_SETTINGS_CHANGED], 2);
+    /* The plugin's check_settings sees what would be in effect (mode "b" is stored) and refuses. */
+    CHECK_INT(sbt_settings_set(kit, inst, "{\"limit\":2}"), -1);
+    CHECK_STR(sbt_result(kit)->code, "invalid_settings");
+    CHECK_STR(sbt_result(kit)->message, "limit: mode b needs a limit of 3 or more");
+    changes = json_tokener_parse("{\"limit\":1}");
+    CHECK_INT(P->host->settings_set(P->self, inst, changes, &why), -1);
+    json_object_put(changes);
+    CHECK_CONTAINS(why.message, "mode b needs a limit of 3 or more");
+    s = P->host->settings_get(P->self, inst);
+    CHECK_INT(sb_json_int(s, "limit", 0), 9); /* nothing stored */
+    json_object_put(s);
+    CHECK_INT(sbt_settings_set(kit, inst, "{\"limit\":2,\"mode\":\"a\"}"), 0);
+    CHECK_INT(P->installation_events[SB_SETTINGS_CHANGED], 3);
     /* Another installation keeps the defaults. */
     sb_installation_id other = sbt_install(kit, "ws2");
     s = P->host->settings_get(P->self, other);

@@ -800,6 +800,21 @@ typedef struct sb_plugin_descriptor {
     uint16_t route_size;    /**< sizeof(sb_route) */
     uint16_t setting_size;  /**< sizeof(sb_setting) */
     uint16_t schedule_size; /**< sizeof(sb_schedule) */
+
+    /**
+     * Since 1.1. Optional: the plugin's own rules over an installation's
+     * settings as a whole, for what the schema cannot say (two settings that
+     * must differ, say). Called when the admin API or settings_set changes an
+     * installation's settings, after the schema's checks and before anything
+     * is stored, with @p settings as they would then be in effect (defaults,
+     * stored values and the change, typed; borrowed). It runs in the request:
+     * decide from @p settings and the plugin's own documents, not from
+     * Intercom. SB_FAIL refuses the change: nothing is stored and the admin API
+     * answers 422 invalid_settings with result->message, prefixed by
+     * result->where when set (the setting's key).
+     */
+    sb_status (*check_settings)(void *state, sb_installation_id inst, json_object *settings,
+                                sb_result *result);
 } sb_plugin_descriptor;
 
 /** The version fields every descriptor starts with. */
