@@ -107,6 +107,32 @@ static sb_status on_installation(void *state, const sb_installation *inst,
     return SB_OK;
 }
 
+/*
+ * Refuse wrong values before they are stored (an offload team that is a bot
+ * team, ids that are not ids); settings not chosen yet are allowed, so the
+ * integrator can set them one at a time, and stay listed as problems.
+ */
+static sb_status check_settings(void *state, sb_installation_id inst, json_object *settings,
+                                sb_result *result)
+{
+    (void)state;
+    (void)inst;
+    struct cl_settings s;
+    cl_settings_from_json(settings, &s);
+    json_object *problems = cl_settings_problems(&s);
+    sb_status st = SB_OK;
+    for (size_t i = 0; i < json_object_array_length(problems) && st == SB_OK; i++) {
+        json_object *p = json_object_array_get_idx(problems, i);
+        if (sb_json_bool(p, "missing", false))
+            continue;
+        snprintf(result->where, sizeof result->where, "%s", sb_json_str(p, "setting"));
+        st = sb_result_set(result, SB_FAIL, "%s", sb_json_str(p, "problem"));
+    }
+    json_object_put(problems);
+    cl_settings_clear(&s);
+    return st;
+}
+
 static sb_status on_job(void *state, const sb_job *job, sb_result *result)
 {
     struct cl_plugin *cl = state;
@@ -131,6 +157,7 @@ static const sb_plugin_descriptor descriptor = {
     .on_installation = on_installation,
     .on_event = cl_on_event,
     .on_job = on_job,
+    .check_settings = check_settings,
 };
 
 SB_PLUGIN_ENTRY(descriptor)

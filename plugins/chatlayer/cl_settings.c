@@ -69,11 +69,19 @@ void cl_settings_problem_add(json_object *list, const char *setting, const char 
     json_object_array_add(list, o);
 }
 
+/* A setting not chosen yet: the integrator may be setting them one at a time. */
+static void missing_add(json_object *list, const char *setting, const char *text)
+{
+    cl_settings_problem_add(list, setting, text);
+    sb_json_add_bool(json_object_array_get_idx(list, json_object_array_length(list) - 1),
+                     "missing", true);
+}
+
 json_object *cl_settings_problems(const struct cl_settings *s)
 {
     json_object *list = pk_xchecked(json_object_new_array());
     if (s->n_bot_teams == 0)
-        cl_settings_problem_add(list, "bot_team_ids", "no bot team: the bot answers no conversation");
+        missing_add(list, "bot_team_ids", "no bot team: the bot answers no conversation");
     for (size_t i = 0; i < s->n_bot_teams; i++)
         if (!id_valid(s->bot_team_ids[i])) {
             char *text = pk_xasprintf("'%s' is not a team id (a number, as in the team's "
@@ -82,12 +90,12 @@ json_object *cl_settings_problems(const struct cl_settings *s)
             free(text);
         }
     if (!*s->bot_admin_id)
-        cl_settings_problem_add(list, "bot_admin_id", "no bot agent: choose the admin the bot's messages are "
+        missing_add(list, "bot_admin_id", "no bot agent: choose the admin the bot's messages are "
                                       "sent as (GET /api/chatlayer/admins)");
     else if (!id_valid(s->bot_admin_id))
         cl_settings_problem_add(list, "bot_admin_id", "not an admin id (a number)");
     if (!*s->offload_team_id)
-        cl_settings_problem_add(list, "offload_team_id", "no offload team: a handover has no team to go to");
+        missing_add(list, "offload_team_id", "no offload team: a handover has no team to go to");
     else if (!id_valid(s->offload_team_id))
         cl_settings_problem_add(list, "offload_team_id", "not a team id (a number)");
     else if (cl_settings_is_bot_team(s, s->offload_team_id))
@@ -95,7 +103,7 @@ json_object *cl_settings_problems(const struct cl_settings *s)
                 "the offload team is one of the bot teams: the bot would answer the "
                 "conversations it hands over; pick a team the bot does not serve");
     if (s->external && !*s->endpoint_url)
-        cl_settings_problem_add(list, "endpoint_url", "bot is \"external\" but no endpoint_url is set");
+        missing_add(list, "endpoint_url", "bot is \"external\" but no endpoint_url is set");
     else if (s->external && strncmp(s->endpoint_url, "https://", 8) != 0
              && strncmp(s->endpoint_url, "http://", 7) != 0)
         cl_settings_problem_add(list, "endpoint_url", "not an http:// or https:// URL");

@@ -29,8 +29,9 @@ void cl_settings_from_json(json_object *settings, struct cl_settings *out);
 void cl_settings_clear(struct cl_settings *settings);
 
 /**
- * What stops the channel from working, as an array of {"setting","problem"}
- * (empty when nothing does). New reference.
+ * What stops the channel from working, as an array of {"setting","problem"},
+ * with "missing": true on a setting not chosen yet (empty when nothing does).
+ * The others are wrong values, which check_settings refuses. New reference.
  */
 json_object *cl_settings_problems(const struct cl_settings *settings);
 

@@ -396,19 +396,24 @@ class ChannelTest(ChatlayerTestCase):
         self.assertEqual([a["id"] for a in admins if a["bot_agent"]], [self.bot["id"]])
         self.assertEqual(len(admins), len(self.ws.admins))
 
-        # The offload team may not be a bot team: the settings are stored (the schema
-        # accepts them), the channel says why it cannot work, and no message is answered.
-        self.set_settings(offload_team_id=self.bot_team["id"])
-        problems = self.api("GET", "/channel").json()["problems"]
-        self.assertEqual([p["setting"] for p in problems], ["offload_team_id"])
-        self.assertIn("the offload team is one of the bot teams", problems[0]["problem"])
-        self.srv.wait_log(r"offload_team_id: the offload team is one of the bot teams")
-        cid = self.start_conversation("hello")
-        self.webhook(cid, "conversation.user.created")
-        wait_for(lambda: self.message_jobs("dead"), message="the message job dead")
-        dead = self.message_jobs("dead")[0]
-        self.assertEqual(dead["last_error_code"], "channel_not_configured")
-        self.assertEqual(self.bot_says(cid), [])
+        # The offload team may not be a bot team: the plugin's check_settings refuses the
+        # change before it is stored, whichever setting makes the clash.
+        path = f"/installations/{self.inst['id']}/settings"
+        r = self.srv.admin("PUT", path, json_body={"offload_team_id": self.bot_team["id"]})
+        self.assertEqual(r.status, 422, r)
+        self.assertEqual(r.json()["error"]["code"], "invalid_settings")
+        self.assertIn("offload_team_id: the offload team is one of the bot teams",
+                      r.json()["error"]["message"])
+        r = self.srv.admin("PUT", path, json_body={"bot_team_ids": [self.bot_team["id"],
+                                                                    self.humans["id"]]})
+        self.assertEqual(r.status, 422, r)
+        r = self.srv.admin("PUT", path, json_body={"bot_admin_id": "not-a-number"})
+        self.assertEqual(r.status, 422, r)
+        self.assertIn("bot_admin_id: not an admin id", r.json()["error"]["message"])
+        stored = self.srv.admin("GET", path).json()["settings"]
+        self.assertEqual((stored["offload_team_id"], stored["bot_team_ids"]),
+                         (self.humans["id"], [self.bot_team["id"], self.other_bot_team["id"]]))
+        self.assertEqual(self.api("GET", "/channel").json()["problems"], [])
 
         # A bot agent who is no admin of the workspace: the live check says so.
         self.set_settings(offload_team_id=self.humans["id"], bot_admin_id="999999")

@@ -34,7 +34,13 @@ static const char SETTINGS[] = "{\"bot_team_ids\":[\"100\",\"101\"],\"bot_admin_
 static sbt_kit *kit;
 static sb_installation_id inst;
 
-static void setup(const char *options, const char *settings)
+/*
+ * Start the plugin with @p options and an installation "ws1" with @p settings,
+ * set as the installation's own (checked by check_settings, as the admin API
+ * does) or, with @p as_defaults, as plugin-wide defaults from the
+ * configuration file (checked against the schema only).
+ */
+static void setup_settings(const char *options, const char *settings, bool as_defaults)
 {
     char err[256];
     kit = sbt_open(CHATLAYER_SO, err, sizeof err);
@@ -42,8 +48,12 @@ static void setup(const char *options, const char *settings)
         fprintf(stderr, "chatlayer did not start: %s\n", kit ? sbt_result(kit)->message : err);
         exit(2);
     }
+    if (as_defaults && sbt_settings_set(kit, 0, settings) != 0) {
+        fprintf(stderr, "default settings: %s\n", sbt_result(kit)->message);
+        exit(2);
+    }
     inst = sbt_install(kit, "ws1");
-    if (sbt_settings_set(kit, inst, settings) != 0) {
+    if (!as_defaults && sbt_settings_set(kit, inst, settings) != 0) {
         fprintf(stderr, "settings: %s\n", sbt_result(kit)->message);
         exit(2);
     }
@@ -62,6 +72,11 @@ static void setup(const char *options, const char *settings)
                     "\"author\":{\"type\":\"admin\",\"id\":\"" BOT "\"}}]}}");
     while (sbt_run_due(kit) + sbt_deliver_pending(kit) > 0) {
     }
+}
+
+static void setup(const char *options, const char *settings)
+{
+    setup_settings(options, settings, false);
 }
 
 /* A user message as the notification's item: the newest part of conversation @p conv. */
@@ -276,8 +291,18 @@ static void external_endpoint_down_hands_over(void)
 
 static void settings_that_cannot_work(void)
 {
+    /* An installation's own settings that clash are refused before they are stored... */
     setup(OPTIONS, "{\"bot_team_ids\":[\"100\"],\"bot_admin_id\":\"" BOT "\","
-                   "\"offload_team_id\":\"100\"}");
+                   "\"offload_team_id\":\"200\"}");
+    CHECK_INT(sbt_settings_set(kit, inst, "{\"offload_team_id\":\"100\"}"), -1);
+    CHECK_STR(sbt_result(kit)->code, "invalid_settings");
+    CHECK_CONTAINS(sbt_result(kit)->message, "offload_team_id: the offload team is one of the bot teams");
+    CHECK_INT(sbt_settings_set(kit, inst, "{\"bot_admin_id\":\"\"}"), 0); /* not chosen yet: allowed */
+    sbt_free(kit);
+
+    /* ...while defaults from the configuration file reach the plugin: it answers nothing. */
+    setup_settings(OPTIONS, "{\"bot_team_ids\":[\"100\"],\"bot_admin_id\":\"" BOT "\","
+                            "\"offload_team_id\":\"100\"}", true);
     CHECK(sbt_log_find(kit, SB_LOG_WARN, "the offload team is one of the bot teams") >= 1);
     size_t before = sbt_intercom_count(kit);
     sb_job_id hook = user_says("60", "m1", "100", "hello");
