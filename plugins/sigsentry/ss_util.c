@@ -1,7 +1,6 @@
 /* ss_util.c - buffers with HTML escaping, UTC time, random ids. */
 #include "ss_util.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -104,88 +103,6 @@ void ss_time_human(int64_t ms, char out[SS_TIME_LEN])
     int millis;
     split_ms(ms, &tm, &millis);
     strftime(out, SS_TIME_LEN, "%Y-%m-%d %H:%M UTC", &tm);
-}
-
-/* Exactly @p n digits at *p; advances. */
-static bool digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
-            return false;
-        v = v * 10 + ((*p)[i] - '0');
-    }
-    *p += n;
-    *out = v;
-    return true;
-}
-
-static bool expect(const char **p, char c)
-{
-    if (**p != c)
-        return false;
-    (*p)++;
-    return true;
-}
-
-bool ss_time_parse(const char *text, int64_t *ms)
-{
-    if (!text)
-        return false;
-    const char *p = text;
-    int year, mon, day, hour, min, sec;
-    if (!digits(&p, 4, &year) || !expect(&p, '-') || !digits(&p, 2, &mon) || !expect(&p, '-')
-        || !digits(&p, 2, &day))
-        return false;
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        return false;
-    p++;
-    if (!digits(&p, 2, &hour) || !expect(&p, ':') || !digits(&p, 2, &min) || !expect(&p, ':')
-        || !digits(&p, 2, &sec))
-        return false;
-    int millis = 0;
-    if (*p == '.') {
-        p++;
-        int n = 0;
-        while (isdigit((unsigned char)*p)) {
-            if (n < 3)
-                millis = millis * 10 + (*p - '0');
-            n++;
-            p++;
-        }
-        if (n == 0)
-            return false;
-        for (; n < 3; n++)
-            millis *= 10;
-    }
-    int offset_min = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p == '-' ? -1 : 1, oh, om;
-        p++;
-        if (!digits(&p, 2, &oh) || !expect(&p, ':') || !digits(&p, 2, &om) || oh > 23 || om > 59)
-            return false;
-        offset_min = sign * (oh * 60 + om);
-    } else {
-        return false; /* a time without a zone is ambiguous */
-    }
-    if (*p)
-        return false;
-    static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (year < 1970 || mon < 1 || mon > 12 || day < 1 || day > month_days[mon - 1] || hour > 23
-        || min > 59 || sec > 60)
-        return false;
-    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    if (mon == 2 && day == 29 && !leap)
-        return false;
-    struct tm tm = {.tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day,
-                    .tm_hour = hour, .tm_min = min, .tm_sec = sec > 59 ? 59 : sec};
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
-        return false;
-    *ms = ((int64_t)t - (int64_t)offset_min * 60) * 1000 + millis;
-    return true;
 }
 
 /* ---- ids ---- */

@@ -1,7 +1,8 @@
 /*
  * ss_util.h - sigsentry's own helpers (allocation and JSON members come from
  * plugins/common/plugin_kit.h): a growable string buffer with HTML escaping,
- * UTC time formatting and parsing, and random identifiers.
+ * UTC time formatting (parsing is the SDK's sb_time_parse_rfc3339), and
+ * random identifiers.
  *
  * No host calls here, so the unit tests link it directly.
  */
@@ -39,11 +40,6 @@ void ss_buf_free(struct ss_buf *b);
 void ss_time_iso(int64_t ms, char out[SS_TIME_LEN]);
 /** "2026-11-24 10:00 UTC", for people. */
 void ss_time_human(int64_t ms, char out[SS_TIME_LEN]);
-/**
- * Parse an RFC 3339 time ("2026-11-24T10:00:00Z", "...T10:00:00.25+02:00",
- * a space instead of "T" is accepted) into milliseconds since the epoch.
- */
-bool ss_time_parse(const char *text, int64_t *ms);
 
 /* ---- identifiers ---- */
 
