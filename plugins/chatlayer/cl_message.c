@@ -45,7 +45,10 @@ bool cl_message_from_item(json_object *item, struct cl_message *out, char *err, 
     out->author_name = dup_or_null(sb_json_str(author, "name"));
     out->author_email = dup_or_null(sb_json_str(author, "email"));
     out->text = cl_html_text(sb_json_str(part, "body"));
-    out->created_at = sb_json_int(part, "created_at", sb_json_int(item, "created_at", 0));
+    int64_t created = sb_json_time(part, "created_at");
+    if (created < 0)
+        created = sb_json_time(item, "created_at");
+    out->created_at = created > 0 ? created : 0;
     return true;
 }
 

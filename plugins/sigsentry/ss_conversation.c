@@ -96,7 +96,8 @@ bool ss_conversation_facts(json_object *conversation, struct ss_conversation_fac
     if (!id)
         return false;
     out->id = pk_xstrdup(id);
-    out->created_ms = sb_json_int(conversation, "created_at", 0) * 1000;
+    int64_t created = sb_json_time(conversation, "created_at");
+    out->created_ms = created > 0 ? created * 1000 : 0;
     struct ss_buf text = {0};
     json_object *source = sb_json_obj(conversation, "source");
     json_object *author = sb_json_obj(source, "author");
