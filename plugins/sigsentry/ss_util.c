@@ -1,77 +1,10 @@
-/* ss_util.c - buffers with HTML escaping, UTC time, random ids. */
+/* ss_util.c - UTC time and random ids. */
 #include "ss_util.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/random.h>
 #include <time.h>
-
-/* ---- buffer ---- */
-
-static void buf_reserve(struct ss_buf *b, size_t extra)
-{
-    if (b->data && b->len + extra < b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap <= b->len + extra)
-        cap *= 2;
-    b->data = pk_xrealloc(b->data, cap);
-    b->cap = cap;
-}
-
-void ss_buf_put(struct ss_buf *b, const char *s, size_t n)
-{
-    buf_reserve(b, n);
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-void ss_buf_puts(struct ss_buf *b, const char *s)
-{
-    ss_buf_put(b, s, strlen(s));
-}
-
-void ss_buf_printf(struct ss_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    buf_reserve(b, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-void ss_buf_html(struct ss_buf *b, const char *s)
-{
-    size_t n = sb_html_escape_into(NULL, 0, s);
-    buf_reserve(b, n);
-    sb_html_escape_into(b->data + b->len, n + 1, s);
-    b->len += n;
-}
-
-char *ss_buf_steal(struct ss_buf *b)
-{
-    char *out = b->data ? b->data : pk_xstrdup("");
-    b->data = NULL;
-    b->len = b->cap = 0;
-    return out;
-}
-
-void ss_buf_free(struct ss_buf *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
 
 /* ---- time ---- */
 
