@@ -3,8 +3,8 @@
  * (plugins share no code at run time): allocation that aborts on exhaustion
  * (the host's policy, see the top-level README), NULL-safe string equality,
  * a growing string and {{placeholder}} templates (pk_buf.c, pk_template.c),
- * a conversation's address in Intercom's inbox, and a product-API refusal in one call (the SDK's sb_result_fail leaves
- * http_status to the caller). Everything else they share comes from the
+ * a conversation's address in Intercom's inbox, a product-API refusal in one call (the SDK's sb_result_fail leaves
+ * http_status to the caller) and a list's ?limit=. Everything else they share comes from the
  * SDK, so this includes <switchboard/helpers.h> for them.
  *
  * The buffer and the templates are here rather than in the SDK's helpers.h:
@@ -116,5 +116,13 @@ char *pk_conversation_link(const char *region, const char *workspace_id,
  */
 sb_status pk_refuse(sb_result *result, int http_status, const char *code, const char *fmt, ...)
     PK_PRINTF(4, 5);
+
+/**
+ * A list route's ?limit=: @p fallback when absent, else a whole number from
+ * 1 to @p max written in digits only. False after refusing anything else in
+ * @p result (400 invalid_limit, the range in the message).
+ */
+bool pk_query_limit(const sb_http_request *req, size_t fallback, size_t max, size_t *limit,
+                    sb_result *result);
 
 #endif

@@ -1,4 +1,4 @@
-/* test_plugin_kit.c - plugin_kit's growing string and {{placeholder}} templates. */
+/* test_plugin_kit.c - plugin_kit's growing string, templates and ?limit=. */
 #include "plugin_kit.h"
 #include "unit.h"
 
@@ -142,11 +142,45 @@ static void unknown_names(void)
     free(u);
 }
 
+/* pk_query_limit on a request whose query is @p query_json; @p *limit and @p result filled. */
+static bool limit_from(const char *query_json, size_t *limit, sb_result *result)
+{
+    json_object *query = json_tokener_parse(query_json);
+    sb_http_request req = {.query = query};
+    memset(result, 0, sizeof *result);
+    *limit = 12345;
+    bool ok = pk_query_limit(&req, 50, 200, limit, result);
+    json_object_put(query);
+    return ok;
+}
+
+static void query_limits(void)
+{
+    size_t limit;
+    sb_result result;
+    CHECK(limit_from("{}", &limit, &result) && limit == 50);
+    CHECK(limit_from("{\"limit\":\"\"}", &limit, &result) && limit == 50);
+    CHECK(limit_from("{\"limit\":\"1\"}", &limit, &result) && limit == 1);
+    CHECK(limit_from("{\"limit\":\"200\"}", &limit, &result) && limit == 200);
+    CHECK(limit_from("{\"limit\":\"007\"}", &limit, &result) && limit == 7);
+    const char *bad[] = {"0", "201", "-5", "+5", " 5", "5 ", "5x", "abc", "1e2", "2.0",
+                         "99999999999999999999999"};
+    for (size_t i = 0; i < PK_ARRAY_LEN(bad); i++) {
+        char query[96];
+        snprintf(query, sizeof query, "{\"limit\":\"%s\"}", bad[i]);
+        CHECK(!limit_from(query, &limit, &result));
+        CHECK_INT(result.http_status, 400);
+        CHECK_STR(result.code, "invalid_limit");
+        CHECK_STR(result.message, "limit must be a whole number from 1 to 200");
+    }
+}
+
 int main(void)
 {
     RUN(buffer_grows_and_escapes);
     RUN(grammar);
     RUN(rendering);
     RUN(unknown_names);
+    RUN(query_limits);
     UNIT_DONE();
 }
