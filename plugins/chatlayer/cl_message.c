@@ -121,13 +121,7 @@ bool cl_message_for_bot(const struct cl_message *m)
 
 bool cl_id_valid(const char *id)
 {
-    size_t n = id ? strlen(id) : 0;
-    if (n == 0 || n > 64)
-        return false;
-    for (const char *c = id; *c; c++)
-        if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
-            return false;
-    return true;
+    return pk_id_valid(id, 64, "_-");
 }
 
 /* The entity at @p p (after '&'): its bytes in @p out and its length, 0 if not one we know. */

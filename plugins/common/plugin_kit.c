@@ -68,6 +68,20 @@ bool pk_str_eq(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+bool pk_id_valid(const char *id, size_t max, const char *extra)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n > max)
+        return false;
+    for (const char *p = id; *p; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+              || strchr(extra, c)))
+            return false;
+    }
+    return true;
+}
+
 char *pk_conversation_link(const char *region, const char *workspace_id,
                            const char *conversation_id)
 {

@@ -45,6 +45,11 @@ void *pk_xchecked(void *p);
 
 /** Equal strings; NULL equals only NULL. */
 bool pk_str_eq(const char *a, const char *b);
+/**
+ * @p id is 1 to @p max bytes, each an ASCII letter or digit or one of
+ * @p extra ("" for none): an identifier safe in keys, paths and logs.
+ */
+bool pk_id_valid(const char *id, size_t max, const char *extra);
 
 /* ---- a growing NUL-terminated string ---- */
 

@@ -1,4 +1,4 @@
-/* test_plugin_kit.c - plugin_kit's growing string, templates and ?limit=. */
+/* test_plugin_kit.c - plugin_kit's growing string, templates, ids and ?limit=. */
 #include "plugin_kit.h"
 #include "unit.h"
 
@@ -175,6 +175,20 @@ static void query_limits(void)
     }
 }
 
+static void ids(void)
+{
+    CHECK(pk_id_valid("abc-09_Z", 8, "_-"));
+    CHECK(pk_id_valid("a", 1, ""));
+    CHECK(!pk_id_valid("abc-09_Z", 7, "_-")); /* too long */
+    CHECK(!pk_id_valid("", 8, "_-"));
+    CHECK(!pk_id_valid(NULL, 8, "_-"));
+    CHECK(!pk_id_valid("a.b", 8, "_-"));
+    CHECK(pk_id_valid("a.b", 8, "."));
+    const char *hostile[] = {"a b", "a/b", "../x", "a\nb", "caf\xc3\xa9", "a%2f", "a|b"};
+    for (size_t i = 0; i < PK_ARRAY_LEN(hostile); i++)
+        CHECK(!pk_id_valid(hostile[i], 64, "_-.:@+"));
+}
+
 int main(void)
 {
     RUN(buffer_grows_and_escapes);
@@ -182,5 +196,6 @@ int main(void)
     RUN(rendering);
     RUN(unknown_names);
     RUN(query_limits);
+    RUN(ids);
     UNIT_DONE();
 }
