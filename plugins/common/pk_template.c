@@ -71,10 +71,12 @@ static bool named_before(const char *tmpl, const char *before, const char *name,
 {
     const char *start, *end, *other;
     size_t other_len;
-    for (const char *p = tmpl; pk_template_next(p, &start, &end, &other, &other_len) && start < before;
-         p = end)
+    for (const char *p = tmpl; pk_template_next(p, &start, &end, &other, &other_len); p = end) {
+        if (start >= before)
+            return false;
         if (other_len == len && memcmp(other, name, len) == 0)
             return true;
+    }
     return false;
 }
 

@@ -2,10 +2,12 @@
  * plugin_kit.h - the bundled plugins' own policy, compiled into each one
  * (plugins share no code at run time): allocation that aborts on exhaustion
  * (the host's policy, see the top-level README), NULL-safe string equality,
- * a growing string and {{placeholder}} templates (pk_buf.c, pk_template.c),
- * a conversation's address in Intercom's inbox, a product-API refusal in one call (the SDK's sb_result_fail leaves
- * http_status to the caller) and a list's ?limit=. Everything else they share comes from the
- * SDK, so this includes <switchboard/helpers.h> for them.
+ * identifier checks, a growing string and {{placeholder}} templates
+ * (pk_buf.c, pk_template.c), a conversation's address in Intercom's inbox,
+ * a product-API refusal in one call (the SDK's sb_result_fail leaves
+ * http_status to the caller) and a list's ?limit=. Everything else they
+ * share comes from the SDK, so this includes <switchboard/helpers.h> for
+ * them.
  *
  * The buffer and the templates are here rather than in the SDK's helpers.h:
  * the buffer aborts on exhaustion, a policy the SDK leaves to each plugin,

@@ -114,7 +114,7 @@ static inline bool sb_json_is_null(json_object *o, const char *key)
 /* carry RFC 3339 strings ("2026-01-10T04:22:28.240+00:00", or +0000).     */
 /* ------------------------------------------------------------------------ */
 
-/* Internal: exactly @p n digits at *p as a number, advancing *p; -1 (*p unmoved) if they are not there. */
+/* Internal: exactly @p n digits at *p as a number, advancing *p; -1 (*p unmoved) if not there. */
 static inline int sb_time_digits_(const char **p, int n)
 {
     int v = 0;
