@@ -64,7 +64,9 @@ void console_handle(struct http_request *req, const char *file)
         return;
     }
     /* Names are looked up as they are, undecoded: only embedded files exist, so no path escapes. */
-    const char *name = file ? (file[0] == '/' ? file + 1 : file) : "index.html";
+    const char *name = file ? (file[0] == '/' ? file + 1 : file) : "";
+    if (!*name) /* `/`, `/console`, `/console/` */
+        name = "index.html";
     const struct console_file *f = find_file(name);
     if (!f) {
         http_reply_error(req, 404, "not_found", "no console file '%s'", name);

@@ -9,7 +9,7 @@
 
 struct http_request;
 
-/* file: the raw path after "/console" ("/app.js"), or NULL for index.html at `/`. */
+/* file: the raw path after "/console" ("/app.js"); NULL or empty: index.html. */
 void console_handle(struct http_request *req, const char *file);
 
 #endif
