@@ -1,0 +1,229 @@
+/*
+ * pages/installations.js - installations per plugin: workspace, region,
+ * state (with revoke), last sync and a progress bar while one runs, refreshed
+ * by polling; "Connect a workspace" starts the plugin's OAuth install.
+ */
+import {api} from '../api.js';
+import {confirmDialog} from '../dialog.js';
+import {field, h, replace, select} from '../dom.js';
+import {formatNumber, formatSeconds, installationStateText, timeElement} from '../format.js';
+import {lastSync, progressOf, resultText, runningSync} from '../sync.js';
+
+const POLL_MS = 2000;
+const PAGE_SIZE = 50;
+const JOBS_PER_INSTALLATION = 50;
+
+function confirmRevoke(inst) {
+  const who = inst.workspace_name || inst.workspace_id;
+  return confirmDialog({
+    title: 'Revoke this installation?',
+    text: `${inst.plugin} in ${who} (${inst.workspace_id}) stops at once: its token is revoked at `
+      + 'Intercom and its jobs stop. Installing the app again reconnects it.',
+    confirmText: 'Revoke',
+  });
+}
+
+/* Jobs per installation, fetched when first shown and again when a sync ends. */
+class SyncCache {
+  constructor() {
+    this.jobs = new Map();
+  }
+
+  async refresh(ids, signal) {
+    await Promise.all(ids.map(async (id) => {
+      const answer = await api('/admin/jobs', {query: {installation: id, limit: JOBS_PER_INSTALLATION},
+        signal});
+      this.jobs.set(id, answer.jobs);
+    }));
+  }
+
+  get(id) {
+    return this.jobs.get(id);
+  }
+}
+
+export async function render(ctx) {
+  const pluginList = await api('/admin/plugins', {signal: ctx.signal});
+  const plugins = new Map(pluginList.plugins.map((p) => [p.name, p]));
+  const state = {
+    plugin: ctx.query.get('plugin') || '',
+    state: ctx.query.get('state') || '',
+    workspace: ctx.query.get('workspace') || '',
+    shown: PAGE_SIZE,
+  };
+  const cache = new SyncCache();
+  let installations = [];
+  let running = new Map(); /* installation id -> sync job underway */
+  let lastSignature = '';
+
+  const pluginFilter = select([['', 'All plugins'], ...[...plugins.keys()].map((n) => [n, n])],
+    state.plugin);
+  const stateFilter = select([['', 'Any state'], ['active', 'authenticated'],
+    ['needs_reauth', 'needs re-install'], ['revoked', 'revoked']], state.state);
+  const workspaceFilter = h('input', {type: 'search', value: state.workspace,
+    placeholder: 'id or name'});
+  const list = h('div', {'aria-live': 'polite', 'aria-busy': 'true'});
+
+  const filters = h('form', {class: 'filters', role: 'search', 'aria-label': 'Filter installations'},
+    field('Plugin', pluginFilter), field('State', stateFilter), field('Workspace', workspaceFilter));
+  filters.addEventListener('submit', (e) => e.preventDefault());
+  const onFilter = () => {
+    state.plugin = pluginFilter.value;
+    state.state = stateFilter.value;
+    state.workspace = workspaceFilter.value.trim();
+    state.shown = PAGE_SIZE;
+    ctx.setQuery({plugin: state.plugin, state: state.state, workspace: state.workspace});
+    refresh().catch(ctx.alert);
+  };
+  pluginFilter.addEventListener('change', onFilter);
+  stateFilter.addEventListener('change', onFilter);
+  workspaceFilter.addEventListener('input', () => draw(true));
+  workspaceFilter.addEventListener('change', onFilter);
+
+  ctx.main.append(h('h1', {}, 'Installations'), filters, list);
+
+  function matchesWorkspace(inst) {
+    const q = workspaceFilter.value.trim().toLowerCase();
+    return !q || inst.workspace_id.toLowerCase().includes(q)
+      || (inst.workspace_name || '').toLowerCase().includes(q);
+  }
+
+  async function revoke(inst) {
+    if (!(await confirmRevoke(inst))) return;
+    try {
+      await api(`/admin/installations/${inst.id}/revoke`, {method: 'POST', signal: ctx.signal});
+      ctx.clearAlert();
+      await refresh();
+    } catch (error) {
+      ctx.alert(error);
+    }
+  }
+
+  function stateCell(inst) {
+    const text = installationStateText(inst.state);
+    if (inst.state !== 'active') {
+      return h('span', {class: `badge ${inst.state === 'revoked' ? 'bad' : 'warn'}`}, text);
+    }
+    return [h('span', {class: 'badge good'}, text), ' (',
+      h('button', {type: 'button', class: 'link', 'data-focus-key': `revoke-${inst.id}`,
+        'aria-label': 'revoke', onclick: () => revoke(inst)}, 'revoke'), ')'];
+  }
+
+  function syncCell(inst) {
+    const who = inst.workspace_name || inst.workspace_id;
+    const job = running.get(inst.id);
+    const parts = [];
+    if (job) {
+      const progress = progressOf(job.checkpoint);
+      const bar = h('progress', {'aria-label': `Sync progress of ${who}`, max: progress && progress.total
+        ? progress.total : null, value: progress && progress.total ? progress.done : null});
+      parts.push(h('div', {class: 'progress'}, bar, h('span', {}, ` ${job.type} ${job.state}`,
+        progress ? `: ${formatNumber(progress.done)}${progress.total
+          ? ` of ${formatNumber(progress.total)}` : ''}` : '')));
+    }
+    const jobs = cache.get(inst.id);
+    const last = jobs && lastSync(jobs, plugins.get(inst.plugin));
+    if (last) {
+      parts.push(h('div', {class: last.state === 'done' ? '' : 'warn-text'},
+        h('span', {class: 'sync-result'}, resultText(last)), ' · ',
+        timeElement(h, last.finished_at || last.updated_at)));
+    } else if (!job) {
+      parts.push(h('span', {class: 'muted'}, jobs ? 'never' : '…'));
+    }
+    return parts;
+  }
+
+  function row(inst) {
+    return h('tr', {'data-installation': inst.id},
+      h('th', {scope: 'row'}, inst.workspace_name ? [inst.workspace_name, h('br'), ''] : '',
+        h('code', {}, inst.workspace_id)),
+      h('td', {'data-label': 'Region'}, inst.region),
+      h('td', {'data-label': 'State'}, stateCell(inst)),
+      h('td', {'data-label': 'Installed'}, formatSeconds(inst.installed_at)),
+      h('td', {'data-label': 'Last sync'}, syncCell(inst)),
+      h('td', {'data-label': 'Settings'}, h('a', {href: `#/installations/${inst.id}/settings`,
+        'data-focus-key': `settings-${inst.id}`}, 'Settings')));
+  }
+
+  function pluginSection(name, rows) {
+    const plugin = plugins.get(name);
+    return h('section', {class: 'card', 'aria-labelledby': `inst-${name}`},
+      h('div', {class: 'section-head'},
+        h('h2', {id: `inst-${name}`}, name),
+        plugin && plugin.configured
+          ? h('a', {class: 'button', href: `/oauth/${encodeURIComponent(name)}/install`,
+            'data-focus-key': `connect-${name}`}, 'Connect a workspace')
+          : h('span', {class: 'warn-text'}, 'not configured: cannot connect yet')),
+      rows.length
+        ? h('div', {class: 'table-wrap'}, h('table', {class: 'responsive'},
+          h('thead', {}, h('tr', {}, ['Workspace', 'Region', 'State', 'Installed', 'Last sync',
+            'Settings'].map((t) => h('th', {scope: 'col'}, t)))),
+          h('tbody', {}, rows)))
+        : h('p', {class: 'muted'}, 'No installation matches.'));
+  }
+
+  /* Rebuilds only when something shown changed, and gives focus back to the same control. */
+  function draw(force = false) {
+    const visible = installations.filter(matchesWorkspace);
+    const page = visible.slice(0, state.shown);
+    const signature = JSON.stringify([page, [...running], page.map((i) => cache.get(i.id)),
+      workspaceFilter.value]);
+    if (!force && signature === lastSignature) return;
+    lastSignature = signature;
+    const focusKey = document.activeElement && document.activeElement.dataset
+      ? document.activeElement.dataset.focusKey : undefined;
+    const names = state.plugin ? [state.plugin] : [...plugins.keys()];
+    const byPlugin = new Map(names.map((n) => [n, []]));
+    for (const inst of page) {
+      if (!byPlugin.has(inst.plugin)) byPlugin.set(inst.plugin, []);
+      byPlugin.get(inst.plugin).push(row(inst));
+    }
+    const more = visible.length > page.length
+      ? h('button', {type: 'button', class: 'secondary', 'data-focus-key': 'more',
+        onclick: () => { state.shown += PAGE_SIZE; draw(true); refreshSyncs().catch(ctx.alert); }},
+      `Load more (${visible.length - page.length} more)`)
+      : null;
+    replace(list,
+      h('p', {class: 'muted'}, `${visible.length} installation${visible.length === 1 ? '' : 's'}`),
+      [...byPlugin].map(([name, rows]) => pluginSection(name, rows)),
+      more);
+    list.setAttribute('aria-busy', 'false');
+    if (focusKey) {
+      const again = list.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`);
+      if (again) again.focus();
+    }
+  }
+
+  /* Jobs of the shown installations that are new to the cache, or whose sync just ended. */
+  async function refreshSyncs(ended = []) {
+    const shown = installations.filter(matchesWorkspace).slice(0, state.shown);
+    const ids = shown.map((i) => i.id).filter((id) => !cache.get(id) || ended.includes(id));
+    if (ids.length) await cache.refresh(ids, ctx.signal);
+    draw();
+  }
+
+  async function refresh() {
+    const [answer, underway] = await Promise.all([
+      api('/admin/installations', {query: {plugin: state.plugin, state: state.state},
+        signal: ctx.signal}),
+      Promise.all(['running', 'queued', 'waiting'].map((s) =>
+        api('/admin/jobs', {query: {state: s, limit: 200}, signal: ctx.signal}))),
+    ]);
+    installations = answer.installations;
+    const byId = new Map(installations.map((i) => [i.id, i]));
+    const before = running;
+    running = new Map();
+    for (const {jobs} of underway) {
+      for (const job of jobs) {
+        const inst = byId.get(job.installation_id);
+        if (!inst || running.has(job.installation_id)) continue;
+        if (runningSync([job], plugins.get(inst.plugin))) running.set(job.installation_id, job);
+      }
+    }
+    const ended = [...before.keys()].filter((id) => !running.has(id));
+    ctx.clearAlert();
+    await refreshSyncs(ended);
+  }
+
+  await ctx.every(POLL_MS, refresh);
+}
