@@ -1254,8 +1254,8 @@ json_object *jobs_activity(struct jobs *jobs, int64_t installation)
     sqlite3_stmt *types = store_stmt(
         st, "SELECT type, max(id) FROM jobs WHERE installation_id = ? GROUP BY type ORDER BY type");
     sqlite3_stmt *finished = store_stmt(
-        st, "SELECT max(id) FROM jobs WHERE installation_id = ?1 AND type = ?2 AND "
-            "state IN ('done', 'dead', 'cancelled', 'skipped')");
+        st, "SELECT id FROM jobs WHERE installation_id = ?1 AND type = ?2 AND "
+            "state IN ('done', 'dead', 'cancelled', 'skipped') ORDER BY id DESC LIMIT 1");
     json_object *arr = json_object_new_array();
     if (!types || !finished)
         return arr;
@@ -1267,9 +1267,8 @@ json_object *jobs_activity(struct jobs *jobs, int64_t installation)
         json_object_object_add(o, "latest", jobs_get(jobs, sqlite3_column_int64(types, 1)));
         sqlite3_bind_int64(finished, 1, installation);
         store_bind_text(finished, 2, type);
-        bool found = sqlite3_step(finished) == SQLITE_ROW
-                     && sqlite3_column_type(finished, 0) != SQLITE_NULL;
-        int64_t last_id = found ? sqlite3_column_int64(finished, 0) : 0;
+        int64_t last_id =
+            sqlite3_step(finished) == SQLITE_ROW ? sqlite3_column_int64(finished, 0) : 0;
         sqlite3_reset(finished);
         json_object_object_add(o, "last_finished", last_id ? jobs_get(jobs, last_id) : NULL);
         json_object_array_add(arr, o);
