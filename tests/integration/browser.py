@@ -13,6 +13,7 @@ in CI (CI=true) they fail instead, since CI installs both.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -134,6 +135,11 @@ def text(content, exact=False, **more):
     return {"text": content, "exact": exact, **more}
 
 
+def text_matching(pattern, **more):
+    """An element whose text matches a JavaScript regular expression."""
+    return {"textMatching": pattern, **more}
+
+
 def within(outer, inner):
     return {**inner, "within": outer}
 
@@ -221,4 +227,12 @@ class Page:
         return found
 
     def requests(self):
+        """Every request the page sent: method, url, authorization header."""
         return self.browser.call("record")["requests"]
+
+    def responses(self, method=None, path=None):
+        """The responses the page received (method, url, status), those to @method @path
+        (a regular expression searched in the URL) if given."""
+        rx = re.compile(path) if path else None
+        return [r for r in self.browser.call("record")["responses"]
+                if (method is None or r["method"] == method) and (rx is None or rx.search(r["url"]))]

@@ -8,6 +8,7 @@
 // or {"id": n, "ok": false, "error": "..."}. Elements are found the way a person
 // (or a screen reader) finds them, by a target:
 //   {"role": "button", "name": "Sign in"}   {"label": "Admin token"}   {"text": "..."}
+//   {"textMatching": "<regular expression>"}
 // ({"role": "heading", "level": 1} for an <h1>)
 // optionally {"exact": true}, {"hasText": "ws1"} (keep those containing it),
 // {"within": <target>} (look inside another element), {"nth": i}.
@@ -46,6 +47,7 @@ function locate(target) {
   }
   else if (target.label) found = base.getByLabel(target.label, { exact });
   else if (target.text) found = base.getByText(target.text, { exact });
+  else if (target.textMatching) found = base.getByText(new RegExp(target.textMatching));
   else if (target.css) found = base.locator(target.css);
   else throw new Error("a target needs role, label, text or css: " + JSON.stringify(target));
   if (target.hasText) found = found.filter({ hasText: target.hasText });
@@ -63,11 +65,14 @@ async function newPage(msg) {
   context.setDefaultTimeout(ACTION_TIMEOUT_MS);
   await context.addInitScript({ content: REPORT_CSP_VIOLATIONS });
   page = await context.newPage();
-  record = { errors: [], console: [], requests: [], dialogs: [] };
+  record = { errors: [], console: [], requests: [], responses: [], dialogs: [] };
   page.on("pageerror", (err) => record.errors.push(String(err && err.stack ? err.stack : err)));
   page.on("console", (m) => record.console.push({ type: m.type(), text: m.text(), url: m.location().url }));
   page.on("request", (r) => record.requests.push({
     method: r.method(), url: r.url(), authorization: r.headers()["authorization"] || null,
+  }));
+  page.on("response", (r) => record.responses.push({
+    method: r.request().method(), url: r.url(), status: r.status(),
   }));
   // A native confirm() is accepted, as the person clicking meant it; tests see it was asked.
   page.on("dialog", (d) => { record.dialogs.push({ type: d.type(), message: d.message() }); d.accept(); });

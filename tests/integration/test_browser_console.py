@@ -18,10 +18,11 @@ import json
 import re
 
 import harness
-from browser import Browser, Page, label, require_browser, role, text, within
+from browser import Browser, Page, label, require_browser, role, text, text_matching, within
 from harness import Server, ServerTestCase, envelope, wait_for
 
 WS = "ws1"
+WS_NAME = "Acme Support"
 SYNC_TIMEOUT_S = 120     # the machine is shared and the sanitizer build is slow
 
 _browser = None
@@ -49,7 +50,7 @@ class ConsoleCase(ServerTestCase):
         super().setUp()
         require_browser(self)
         self.fake = self.fake_intercom()
-        self.fake.add_workspace(id_code=WS, name="Acme Support", region="US")
+        self.fake.add_workspace(id_code=WS, name=WS_NAME, region="US")
         self.srv = self.server(
             plugins={self.plugin: Server.plugin_config(settings=self.plugin_settings)},
             intercom=self.fake, plugin_dir=self.plugin_dir).start()
@@ -171,6 +172,8 @@ class Settings(ConsoleCase):
         self.page.click(role("button", "Save settings", exact=True))
         wait_for(lambda: self.page.attr(field, "aria-invalid") == "true", timeout=30,
                  message="the field marked invalid")
+        settings_puts = self.page.responses("PUT", rf"/admin/installations/{inst['id']}/settings$")
+        self.assertEqual([r["status"] for r in settings_puts], [422])  # the server's refusal
         self.assertIn("must be between 1 and 86400", self.page.description(field))
         self.page.see_text({"css": "#error-tick_interval_s"}, "must be between 1 and 86400")
         stored = self.srv.admin("GET", f"/installations/{inst['id']}/settings").json()["settings"]
@@ -179,6 +182,8 @@ class Settings(ConsoleCase):
         self.page.fill(field, "120")
         self.page.click(role("button", "Save settings", exact=True))
         self.page.see_text(role("status"), "Settings saved.")
+        self.assertEqual([r["status"] for r in self.page.responses(
+            "PUT", rf"/admin/installations/{inst['id']}/settings$")], [422, 200])
         self.assertNotEqual(self.page.attr(field, "aria-invalid"), "true")
         stored = self.srv.admin("GET", f"/installations/{inst['id']}/settings").json()["settings"]
         self.assertEqual(stored["tick_interval_s"], 120)
@@ -208,8 +213,10 @@ class DeadJob(ConsoleCase):
                  timeout=30, message="the replayed job done")
         # The console sees it too: no longer among the dead, done when asked for done jobs.
         self.page.gone(replay)
+        self.assertEqual([r["status"] for r in self.page.responses(
+            "POST", rf"/admin/jobs/{job['id']}/replay$")], [200])
         self.page.select(label("State"), "done")
-        self.page.see(role("row", hasText=str(job["id"])))
+        self.page.see(within(role("row", hasText=job["key"]), text("done", exact=True)))
 
 
 class StartdeliverSync(ConsoleCase):
@@ -222,7 +229,7 @@ class StartdeliverSync(ConsoleCase):
         contacts = self.fake.seed_contacts(WS, 20)
         self.fake.seed_conversations(WS, 300, contacts=contacts, created_at=None)
         # The first sync waits at its first Intercom request until the page shows it running.
-        gate = self.fake.hold("GET", r"^/companies/scroll$", query=r"^$")
+        gate = self.fake.hold("GET", r"^/companies/scroll$", query=r"^$", timeout_s=SYNC_TIMEOUT_S)
         self.sign_in()
         self.go("Installations")
         self.fake.authorize_as(WS)
@@ -231,11 +238,12 @@ class StartdeliverSync(ConsoleCase):
         gate.wait_arrived(timeout=SYNC_TIMEOUT_S)
         self.open_console("/#/installations")
         row = self.installation_row()
-        progress = within(row, role("progressbar", f"Sync progress of {WS}"))
+        progress = within(row, role("progressbar", f"Sync progress of {WS_NAME}", exact=True))
         self.page.see(progress)
+        self.page.screenshot(".running")
         gate.release()
         self.page.gone(progress, timeout=SYNC_TIMEOUT_S * 1000)
-        self.page.see_text(row, "ok", timeout=SYNC_TIMEOUT_S * 1000)
+        self.page.see(within(row, text_matching(r"^ok\b")), timeout=SYNC_TIMEOUT_S * 1000)
         status = self.srv.api(self.plugin, "GET", "/status", workspace=WS).json()
         self.assertEqual(status["last_sync"]["result"], "ok")
         self.save_screenshot()
