@@ -1,8 +1,8 @@
 /*
  * list.js - what the jobs, events and audit pages share: a filter form whose
  * values live in the address, and a table filled one page at a time with a
- * "Load more" cursor (the admin API's before=<id>), so a list of 10,000 is
- * never fetched whole.
+ * "Load more" cursor (the admin API's next_before, sent back as before=), so
+ * a list of 10,000 is never fetched whole.
  */
 import {h} from './dom.js';
 
@@ -32,8 +32,9 @@ export function filterForm(label, fields, onApply) {
 }
 
 /**
- * A paged table. @p fetchPage(before, limit) resolves with items (newest
- * first, each with an id); @p row(item) makes its <tr>. reload() starts over.
+ * A paged table. @p fetchPage(before, limit) resolves with {items, next}
+ * (before is null for the first page; next is null after the last one);
+ * @p row(item) makes its <tr>. reload() starts over.
  */
 export function pagedTable({caption, columns, fetchPage, row, emptyText, onError}) {
   const tbody = h('tbody');
@@ -44,7 +45,7 @@ export function pagedTable({caption, columns, fetchPage, row, emptyText, onError
     h('caption', {class: 'visually-hidden'}, caption),
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', {scope: 'col'}, c)))),
     tbody));
-  let cursor = 0;
+  let cursor = null;
   let shown = 0;
   let generation = 0; /* a reload outdates the pages still on their way */
 
@@ -52,7 +53,7 @@ export function pagedTable({caption, columns, fetchPage, row, emptyText, onError
     const mine = first ? ++generation : generation;
     more.disabled = true;
     try {
-      const items = await fetchPage(first ? 0 : cursor, PAGE_SIZE);
+      const {items, next} = await fetchPage(first ? null : cursor, PAGE_SIZE);
       if (mine !== generation) return;
       if (first) {
         tbody.replaceChildren();
@@ -60,8 +61,8 @@ export function pagedTable({caption, columns, fetchPage, row, emptyText, onError
       }
       for (const item of items) tbody.append(row(item));
       shown += items.length;
-      if (items.length) cursor = items[items.length - 1].id;
-      more.hidden = items.length < PAGE_SIZE;
+      cursor = next;
+      more.hidden = next === null || next === undefined;
       count.textContent = shown ? `Showing ${shown}${more.hidden ? '' : ' (newest first)'}` : emptyText;
       table.hidden = shown === 0;
     } catch (error) {

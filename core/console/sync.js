@@ -1,22 +1,30 @@
 /*
- * sync.js - which jobs of an installation are its syncs or imports, how far a
- * running one got, and how the last one ended. The admin API knows jobs, not
- * syncs: a sync is a job whose type is one of the plugin's schedules (the
- * periodic sync) or names a sync or an import (a contact import, say).
+ * sync.js - an installation's syncs and imports read from its activity
+ * (GET /admin/installations/{id}/activity: per job type the newest job and
+ * the newest finished one). A sync is a job type that names a sync or an
+ * import (startdeliver's "sync", timebook's "contacts_import").
  */
 
-const FINISHED = new Set(['done', 'dead', 'cancelled', 'skipped']);
 const UNDERWAY = new Set(['queued', 'waiting', 'running', 'pending']);
 
-export function isSyncJob(job, plugin) {
-  const scheduled = plugin && plugin.schedules.some((s) => s.name === job.type);
-  return scheduled || /sync|import/i.test(job.type);
+export function isSyncType(type) {
+  return /sync|import/i.test(type);
+}
+
+/** The activity entries that are syncs: [{type, latest, last_finished}]. */
+export function syncEntries(activity) {
+  return activity.jobs.filter((entry) => isSyncType(entry.type));
+}
+
+/** The entry's newest job when it is still to finish, else null. */
+export function underwayJob(entry) {
+  return entry.latest && UNDERWAY.has(entry.latest.state) ? entry.latest : null;
 }
 
 /**
  * {done, total} from a checkpoint that tells progress ({done, total} as the
  * timebook import saves it, or {progress: {conversations, total}} as a
- * startdeliver run does); null when it tells none.
+ * startdeliver run does); total is null when unknown; null when it tells nothing.
  */
 export function progressOf(checkpoint) {
   if (!checkpoint || typeof checkpoint !== 'object') return null;
@@ -28,17 +36,7 @@ export function progressOf(checkpoint) {
   return {done: p.done, total: Number.isFinite(p.total) && p.total > 0 ? p.total : null};
 }
 
-/** The newest sync job underway in @p jobs (newest first), or null. */
-export function runningSync(jobs, plugin) {
-  return jobs.find((j) => UNDERWAY.has(j.state) && isSyncJob(j, plugin)) || null;
-}
-
-/** The newest finished sync job in @p jobs (newest first), or null. */
-export function lastSync(jobs, plugin) {
-  return jobs.find((j) => FINISHED.has(j.state) && isSyncJob(j, plugin)) || null;
-}
-
-/** "ok", "failed: why", "cancelled", "skipped: why". */
+/** "ok", "failed: why", "skipped: why", "cancelled". */
 export function resultText(job) {
   switch (job.state) {
     case 'done': return 'ok';

@@ -28,8 +28,10 @@ export async function render(ctx) {
   const table = pagedTable({
     caption: 'Audit timeline',
     columns: ['When', 'Plugin', 'Installation', 'Subject', 'Action', 'Detail'],
-    fetchPage: async (before, limit) => (await api('/admin/audit', {
-      query: {...filter, before: before || '', limit}, signal: ctx.signal})).audit,
+    fetchPage: async (before, limit) => {
+      const answer = await api('/admin/audit', {query: {...filter, before, limit}, signal: ctx.signal});
+      return {items: answer.audit, next: answer.next_before};
+    },
     row: (a) => h('tr', {},
       h('th', {scope: 'row'}, timeElement(h, a.at)),
       h('td', {'data-label': 'Plugin'}, a.plugin),

@@ -30,8 +30,11 @@ export async function render(ctx) {
     caption: 'Events',
     columns: ['Event', 'Topic', 'Plugin', 'Workspace', 'Outcome', 'Received', 'Body'],
     /* Bodies come with the page: a page is 50 events, and the body is what one opens them for. */
-    fetchPage: async (before, limit) => (await api('/admin/events', {
-      query: {...filter, before: before || '', limit, body: 1}, signal: ctx.signal})).events,
+    fetchPage: async (before, limit) => {
+      const answer = await api('/admin/events', {query: {...filter, before, limit, body: 1},
+        signal: ctx.signal});
+      return {items: answer.events, next: answer.next_before};
+    },
     row: (e) => h('tr', {},
       h('th', {scope: 'row'}, String(e.id)),
       h('td', {'data-label': 'Topic'}, e.topic),

@@ -7,11 +7,11 @@ import {api} from '../api.js';
 import {confirmDialog} from '../dialog.js';
 import {field, h, replace, select} from '../dom.js';
 import {formatNumber, formatSeconds, installationStateText, timeElement} from '../format.js';
-import {lastSync, progressOf, resultText, runningSync} from '../sync.js';
+import {isSyncType, progressOf, resultText, syncEntries, underwayJob} from '../sync.js';
 
 const POLL_MS = 2000;
 const PAGE_SIZE = 50;
-const JOBS_PER_INSTALLATION = 50;
+const FULL_REFRESH_EVERY = 5; /* polls */
 
 function confirmRevoke(inst) {
   const who = inst.workspace_name || inst.workspace_id;
@@ -23,22 +23,25 @@ function confirmRevoke(inst) {
   });
 }
 
-/* Jobs per installation, fetched when first shown and again when a sync ends. */
+/* Sync activity per installation: fetched when first shown, then while a sync is underway. */
 class SyncCache {
   constructor() {
-    this.jobs = new Map();
+    this.entries = new Map();
   }
 
   async refresh(ids, signal) {
     await Promise.all(ids.map(async (id) => {
-      const answer = await api('/admin/jobs', {query: {installation: id, limit: JOBS_PER_INSTALLATION},
-        signal});
-      this.jobs.set(id, answer.jobs);
+      const activity = await api(`/admin/installations/${id}/activity`, {signal});
+      this.entries.set(id, syncEntries(activity));
     }));
   }
 
   get(id) {
-    return this.jobs.get(id);
+    return this.entries.get(id);
+  }
+
+  underway(id) {
+    return (this.entries.get(id) || []).some(underwayJob);
   }
 }
 
@@ -53,8 +56,9 @@ export async function render(ctx) {
   };
   const cache = new SyncCache();
   let installations = [];
-  let running = new Map(); /* installation id -> sync job underway */
+  let running = new Set(); /* installations with a sync job running now */
   let lastSignature = '';
+  let polls = 0;
 
   const pluginFilter = select([['', 'All plugins'], ...[...plugins.keys()].map((n) => [n, n])],
     state.plugin);
@@ -109,28 +113,33 @@ export async function render(ctx) {
         'aria-label': 'revoke', onclick: () => revoke(inst)}, 'revoke'), ')'];
   }
 
+  function progressLine(who, entry, job) {
+    const progress = progressOf(job.checkpoint);
+    const known = progress && progress.total;
+    const bar = h('progress', {'aria-label': `Sync progress of ${who}`,
+      max: known ? progress.total : null, value: known ? progress.done : null});
+    const numbers = progress
+      ? `: ${formatNumber(progress.done)}${known ? ` of ${formatNumber(progress.total)}` : ''}` : '';
+    return h('div', {class: 'progress'}, bar, h('span', {}, ` ${entry.type} ${job.state}${numbers}`));
+  }
+
   function syncCell(inst) {
     const who = inst.workspace_name || inst.workspace_id;
-    const job = running.get(inst.id);
-    const parts = [];
-    if (job) {
-      const progress = progressOf(job.checkpoint);
-      const bar = h('progress', {'aria-label': `Sync progress of ${who}`, max: progress && progress.total
-        ? progress.total : null, value: progress && progress.total ? progress.done : null});
-      parts.push(h('div', {class: 'progress'}, bar, h('span', {}, ` ${job.type} ${job.state}`,
-        progress ? `: ${formatNumber(progress.done)}${progress.total
-          ? ` of ${formatNumber(progress.total)}` : ''}` : '')));
-    }
-    const jobs = cache.get(inst.id);
-    const last = jobs && lastSync(jobs, plugins.get(inst.plugin));
-    if (last) {
-      parts.push(h('div', {class: last.state === 'done' ? '' : 'warn-text'},
-        h('span', {class: 'sync-result'}, resultText(last)), ' · ',
-        timeElement(h, last.finished_at || last.updated_at)));
-    } else if (!job) {
-      parts.push(h('span', {class: 'muted'}, jobs ? 'never' : '…'));
-    }
-    return parts;
+    const entries = cache.get(inst.id);
+    if (!entries) return h('span', {class: 'muted'}, '…');
+    if (!entries.length) return h('span', {class: 'muted'}, 'never');
+    return entries.map((entry) => {
+      const job = underwayJob(entry);
+      const last = entry.last_finished;
+      return h('div', {class: 'sync-entry'},
+        job ? progressLine(who, entry, job) : null,
+        last
+          ? h('div', {class: last.state === 'done' ? '' : 'warn-text'},
+            entries.length > 1 ? `${entry.type}: ` : '',
+            h('span', {class: 'sync-result'}, resultText(last)), ' · ',
+            timeElement(h, last.finished_at || last.updated_at))
+          : (job ? null : h('span', {class: 'muted'}, 'never')));
+    });
   }
 
   function row(inst) {
@@ -194,35 +203,28 @@ export async function render(ctx) {
     }
   }
 
-  /* Jobs of the shown installations that are new to the cache, or whose sync just ended. */
-  async function refreshSyncs(ended = []) {
+  /* Activity of the shown installations: new to the cache, or with a sync underway or just started. */
+  async function refreshSyncs(all = false) {
     const shown = installations.filter(matchesWorkspace).slice(0, state.shown);
-    const ids = shown.map((i) => i.id).filter((id) => !cache.get(id) || ended.includes(id));
+    const ids = shown.map((i) => i.id)
+      .filter((id) => all || !cache.get(id) || cache.underway(id) || running.has(id));
     if (ids.length) await cache.refresh(ids, ctx.signal);
     draw();
   }
 
   async function refresh() {
-    const [answer, underway] = await Promise.all([
+    const [answer, runningJobs] = await Promise.all([
       api('/admin/installations', {query: {plugin: state.plugin, state: state.state},
         signal: ctx.signal}),
-      Promise.all(['running', 'queued', 'waiting'].map((s) =>
-        api('/admin/jobs', {query: {state: s, limit: 200}, signal: ctx.signal}))),
+      api('/admin/jobs', {query: {state: 'running', plugin: state.plugin, limit: 1000},
+        signal: ctx.signal}),
     ]);
     installations = answer.installations;
-    const byId = new Map(installations.map((i) => [i.id, i]));
-    const before = running;
-    running = new Map();
-    for (const {jobs} of underway) {
-      for (const job of jobs) {
-        const inst = byId.get(job.installation_id);
-        if (!inst || running.has(job.installation_id)) continue;
-        if (runningSync([job], plugins.get(inst.plugin))) running.set(job.installation_id, job);
-      }
-    }
-    const ended = [...before.keys()].filter((id) => !running.has(id));
+    running = new Set(runningJobs.jobs.filter((j) => isSyncType(j.type)).map((j) => j.installation_id));
     ctx.clearAlert();
-    await refreshSyncs(ended);
+    /* Now and then all of them: a sync can start and end between two polls. */
+    polls += 1;
+    await refreshSyncs(polls % FULL_REFRESH_EVERY === 0);
   }
 
   await ctx.every(POLL_MS, refresh);

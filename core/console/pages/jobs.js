@@ -3,33 +3,11 @@
  * page at a time; failures with their reason; replay one, or all dead jobs
  * of a plugin.
  */
-import {api, ApiError} from '../api.js';
+import {api} from '../api.js';
 import {confirmDialog} from '../dialog.js';
 import {h, replace, select} from '../dom.js';
 import {JOB_STATES, REPLAYABLE_STATES, timeElement} from '../format.js';
 import {filterForm, jsonDetails, pagedTable} from '../list.js';
-
-const REPLAY_BATCH = 200;
-
-/* One request when the server has the bulk route; otherwise page through and replay each. */
-async function replayAllDead(plugin, signal, progress) {
-  try {
-    const answer = await api('/admin/jobs/dead/replay', {method: 'POST', query: {plugin}, signal});
-    return answer.replayed;
-  } catch (error) {
-    if (!(error instanceof ApiError) || (error.status !== 404 && error.status !== 405)) throw error;
-  }
-  let replayed = 0;
-  for (;;) {
-    const {jobs} = await api('/admin/jobs/dead', {query: {plugin, limit: REPLAY_BATCH}, signal});
-    if (!jobs.length) return replayed;
-    for (const job of jobs) {
-      await api(`/admin/jobs/${job.id}/replay`, {method: 'POST', signal});
-      replayed += 1;
-      progress(replayed);
-    }
-  }
-}
 
 export async function render(ctx) {
   const {plugins} = await api('/admin/plugins', {signal: ctx.signal});
@@ -85,8 +63,10 @@ export async function render(ctx) {
     caption: 'Jobs',
     columns: ['Job', 'Type', 'Plugin', 'Installation', 'State', 'Attempts', 'Reason', 'Updated',
       'Details', 'Action'],
-    fetchPage: async (before, limit) => (await api('/admin/jobs', {
-      query: {...filter, before: before || '', limit}, signal: ctx.signal})).jobs,
+    fetchPage: async (before, limit) => {
+      const answer = await api('/admin/jobs', {query: {...filter, before, limit}, signal: ctx.signal});
+      return {items: answer.jobs, next: answer.next_before};
+    },
     row,
     emptyText: 'No job matches.',
     onError: ctx.alert,
@@ -109,7 +89,8 @@ export async function render(ctx) {
       if (!ok) return;
       button.disabled = true;
       try {
-        const n = await replayAllDead(plugin, ctx.signal, (k) => { status.textContent = `${k} replayed…`; });
+        const {replayed: n} = await api('/admin/jobs/dead/replay', {method: 'POST', query: {plugin},
+          signal: ctx.signal});
         status.textContent = `${n} dead job${n === 1 ? '' : 's'} replayed.`;
         ctx.clearAlert();
         table.reload();
