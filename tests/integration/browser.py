@@ -196,6 +196,10 @@ class Page:
     def press(self, target, key):
         return self.browser.call("press", target=target, key=key)
 
+    def layout(self):
+        """{"documentWidth": px, "windowWidth": px}."""
+        return self.browser.call("layout")
+
     def storage(self):
         """{"session": {...}, "local": {...}} of the page's origin."""
         return self.browser.call("storage")

@@ -114,6 +114,10 @@ const OPS = {
     (el.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean)
       .map((id) => { const d = document.getElementById(id); return d ? d.textContent.trim() : ""; })
       .filter(Boolean).join(" ")),
+  // How wide the document is against the window: wider means a sideways scroll.
+  layout: async () => page.evaluate(() => ({
+    documentWidth: document.documentElement.scrollWidth, windowWidth: window.innerWidth,
+  })),
   storage: async () => page.evaluate(() => ({
     session: Object.fromEntries(Object.entries(sessionStorage)),
     local: Object.fromEntries(Object.entries(localStorage)),

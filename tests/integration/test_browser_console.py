@@ -45,6 +45,7 @@ class ConsoleCase(ServerTestCase):
     plugin = "testplug"
     plugin_dir = None          # the test plugins' folder (harness default)
     plugin_settings = None
+    viewport = None            # the browser's default: a laptop
 
     def setUp(self):
         super().setUp()
@@ -54,7 +55,8 @@ class ConsoleCase(ServerTestCase):
         self.srv = self.server(
             plugins={self.plugin: Server.plugin_config(settings=self.plugin_settings)},
             intercom=self.fake, plugin_dir=self.plugin_dir).start()
-        self.page = Page(shared_browser(), self.screenshot_name())
+        options = {"viewport": self.viewport} if self.viewport else {}
+        self.page = Page(shared_browser(), self.screenshot_name(), **options)
 
     def screenshot_name(self):
         return self._testMethodName.removeprefix("test_")
@@ -247,3 +249,29 @@ class StartdeliverSync(ConsoleCase):
         status = self.srv.api(self.plugin, "GET", "/status", workspace=WS).json()
         self.assertEqual(status["last_sync"]["result"], "ok")
         self.save_screenshot()
+
+
+class Phone(ConsoleCase):
+    viewport = {"width": 390, "height": 844}
+
+    def test_phone(self):
+        """On a phone's width every page fits its content: nothing scrolls sideways."""
+        self.assertEqual(self.srv.install(self.plugin, WS).status, 200)
+        self.open_console()
+        self.page.see(label("Admin token"))
+        self.assert_fits("Sign in")
+        self.sign_in()
+        # Each page once its content came (what fits before the data may not after).
+        shown = {"Overview": text("Queue depth"), "Plugins": role("heading", self.plugin, level=2),
+                 "Jobs": role("table"), "Events": label("Plugin"), "Audit": role("table"),
+                 "Installations": within(self.installation_row(), role("link", "Settings"))}
+        for name, content in shown.items():
+            self.go(name)
+            self.page.see(content)
+            self.assert_fits(name)
+        self.save_screenshot()
+
+    def assert_fits(self, page_name):
+        layout = self.page.layout()
+        self.assertLessEqual(layout["documentWidth"], layout["windowWidth"],
+                             f"{page_name} scrolls sideways on a phone")
