@@ -207,10 +207,14 @@ class Page:
     def cookies(self):
         return self.browser.call("cookies")
 
-    def screenshot(self, suffix="", full_page=True):
+    def screenshot(self, suffix="", full_page=True, height=None):
+        """Save build/screenshots/<test><suffix>.png: the whole page, or its top @height pixels."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{self.name}{suffix}.png"
-        return self.browser.call("screenshot", path=str(path), fullPage=full_page)
+        clip = None
+        if height:
+            clip = {"x": 0, "y": 0, "width": self.browser.call("layout")["windowWidth"], "height": height}
+        return self.browser.call("screenshot", path=str(path), fullPage=full_page and not clip, clip=clip)
 
     def allow_status(self, *statuses):
         """Responses with these statuses are expected (the console logs each as a console error)."""

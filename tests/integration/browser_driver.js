@@ -123,7 +123,10 @@ const OPS = {
     local: Object.fromEntries(Object.entries(localStorage)),
   })),
   cookies: async () => context.cookies(),
-  screenshot: async (m) => { await page.screenshot({ path: m.path, fullPage: !!m.fullPage }); return m.path; },
+  screenshot: async (m) => {
+    await page.screenshot({ path: m.path, fullPage: !!m.fullPage, clip: m.clip || undefined });
+    return m.path;
+  },
   record: async () => record,
   close: async () => { if (browser) await browser.close(); browser = null; return true; },
 };

@@ -242,7 +242,7 @@ class StartdeliverSync(ConsoleCase):
         row = self.installation_row()
         progress = within(row, role("progressbar", f"Sync progress of {WS_NAME}", exact=True))
         self.page.see(progress)
-        self.page.screenshot(".running")
+        self.page.screenshot(".running", height=470)   # the README's picture (docs/console.png)
         gate.release()
         self.page.gone(progress, timeout=SYNC_TIMEOUT_S * 1000)
         self.page.see(within(row, text_matching(r"^ok\b")), timeout=SYNC_TIMEOUT_S * 1000)
