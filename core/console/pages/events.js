@@ -36,7 +36,7 @@ export async function render(ctx) {
       return {items: answer.events, next: answer.next_before};
     },
     row: (e) => h('tr', {},
-      h('th', {scope: 'row'}, String(e.id)),
+      h('th', {scope: 'row', 'data-label': 'Event'}, String(e.id)),
       h('td', {'data-label': 'Topic'}, e.topic),
       h('td', {'data-label': 'Plugin'}, e.plugin),
       h('td', {'data-label': 'Workspace'}, e.workspace_id || '—',

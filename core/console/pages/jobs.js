@@ -24,7 +24,7 @@ export async function render(ctx) {
 
   function row(job) {
     const tr = h('tr', {'data-job': job.id},
-      h('th', {scope: 'row'}, String(job.id)),
+      h('th', {scope: 'row', 'data-label': 'Job'}, String(job.id)),
       h('td', {'data-label': 'Type'}, job.type, job.key ? h('div', {class: 'muted small'}, job.key) : null),
       h('td', {'data-label': 'Plugin'}, job.plugin),
       h('td', {'data-label': 'Installation'}, job.installation_id
