@@ -108,6 +108,9 @@ class Browser:
             raise DriverError(f"{op} {json.dumps(args)}: {answer['error']}")
         return answer["value"]
 
+    def alive(self):
+        return self.proc.poll() is None
+
     def close(self):
         if self.proc.poll() is None:
             self.proc.stdin.close()
