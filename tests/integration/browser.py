@@ -203,6 +203,18 @@ class Page:
         """{"documentWidth": px, "windowWidth": px}."""
         return self.browser.call("layout")
 
+    def tab_to(self, target, **kw):
+        """Press Tab until @target has the focus; the number of presses."""
+        return self.browser.call("tabTo", target=target, **kw)
+
+    def key(self, key):
+        """Press @key on whatever has the focus."""
+        return self.browser.call("key", key=key)
+
+    def type(self, characters):
+        """Type into whatever has the focus, key by key."""
+        return self.browser.call("type", text=characters)
+
     def storage(self):
         """{"session": {...}, "local": {...}} of the page's origin."""
         return self.browser.call("storage")

@@ -104,6 +104,19 @@ const OPS = {
     }
     return loc.first().innerText();
   },
+  // Presses Tab (at most m.max times) until the target has the focus, as a keyboard user
+  // moves; answers how many presses it took, or fails if it never got there.
+  tabTo: async (m) => {
+    const target = locate(m.target);
+    await target.waitFor({ state: "visible", timeout: m.timeout });
+    for (let presses = 1; presses <= (m.max || 40); presses++) {
+      await page.keyboard.press("Tab");
+      if (await target.evaluate((el) => el === document.activeElement)) return presses;
+    }
+    throw new Error(`${JSON.stringify(m.target)} not reached with ${m.max || 40} presses of Tab`);
+  },
+  key: async (m) => { await page.keyboard.press(m.key); return true; },
+  type: async (m) => { await page.keyboard.type(m.text); return true; },
   count: async (m) => locate(m.target).count(),
   text: async (m) => locate(m.target).innerText({ timeout: m.timeout }),
   value: async (m) => locate(m.target).inputValue({ timeout: m.timeout }),

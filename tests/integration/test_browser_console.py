@@ -157,6 +157,28 @@ class ConnectWorkspace(ConsoleCase):
         self.save_screenshot()
 
 
+class Keyboard(ConsoleCase):
+    def test_keyboard(self):
+        """Signing in and connecting a workspace need no mouse: every step is reached with Tab
+        and taken with Enter."""
+        self.open_console()
+        self.page.tab_to(label("Admin token"))
+        self.page.type(self.srv.admin_token)
+        self.page.tab_to(role("button", "Sign in", exact=True))
+        self.page.key("Enter")
+        self.page.see(role("button", "Sign out", exact=True))
+        self.page.tab_to(within(role("navigation"), role("link", "Installations", exact=True)))
+        self.page.key("Enter")
+        self.page.see(role("heading", "Installations", exact=True, level=1))
+        self.page.tab_to(role("link", "Connect a workspace", exact=True))
+        self.save_screenshot()   # the focus ring on the link
+        self.fake.authorize_as(WS)
+        self.page.key("Enter")
+        self.page.wait_url(r"/oauth/testplug/callback\?")
+        self.assertIsNotNone(wait_for(lambda: self.srv.installation(self.plugin, WS),
+                                      message="the installation stored"))
+
+
 class Settings(ConsoleCase):
     def test_settings(self):
         """An out-of-bounds value is refused with the API's problem next to its field;
