@@ -1,7 +1,7 @@
 /*
  * console.h - the web console's files, compiled into the binary
- * (console_files.h), served at `/` (index.html) and `/console/<path>`
- * without the admin token: the pages hold no data, the admin API behind
+ * (console_files.h), served at `/` (index.html), `/console/<path>` and
+ * `/favicon.ico` (icon.svg) without the admin token: the pages hold no data, the admin API behind
  * them does.
  */
 #ifndef SB_CORE_CONSOLE_H

@@ -37,7 +37,7 @@
 /* ---- top-level routing ---- */
 
 enum top_route { R_HEALTH, R_METRICS, R_WEBHOOK, R_OAUTH, R_CANVAS, R_API, R_ADMIN,
-                 R_CONSOLE_INDEX, R_CONSOLE };
+                 R_CONSOLE_INDEX, R_CONSOLE, R_FAVICON };
 
 static struct router *top_routes;
 
@@ -56,6 +56,7 @@ static void setup_routes(void)
         {"/admin/*", R_ADMIN},
         {"/", R_CONSOLE_INDEX},
         {"/console/*", R_CONSOLE},
+        {"/favicon.ico", R_FAVICON},
     };
     top_routes = router_new();
     for (size_t i = 0; i < ARRAY_LEN(table); i++)
@@ -107,6 +108,8 @@ static void dispatch(struct http_request *req, void *arg)
     case R_ADMIN: admin_handle(srv, req); break;
     case R_CONSOLE_INDEX: console_handle(req, NULL); break;
     case R_CONSOLE: console_handle(req, route_param(&m, "*")); break;
+    /* Browsers ask for it on every page here (the OAuth ones too): the console's icon. */
+    case R_FAVICON: console_handle(req, "icon.svg"); break;
     }
     router_match_free(&m);
 }

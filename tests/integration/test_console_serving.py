@@ -101,6 +101,14 @@ class ConsoleServing(ServerTestCase):
         self.assertTrue(raw.startswith(b"HTTP/1.1 304 Not Modified\r\n"), raw)
         self.assertIn(b"HTTP/1.1 200 OK", raw)
 
+    def test_favicon_is_the_console_icon(self):
+        # Browsers ask /favicon.ico on every page here, the OAuth pages too: no 404 in their consoles.
+        r = self.srv.request("GET", "/favicon.ico")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Content-Type"), "image/svg+xml")
+        self.assertEqual(r.body, (CONSOLE_DIR / "icon.svg").read_bytes())
+        self.assert_console_headers(r)
+
     def test_head(self):
         full = self.srv.request("GET", "/")
         status, headers, body = raw_head_and_body(
