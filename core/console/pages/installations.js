@@ -81,7 +81,8 @@ export async function render(ctx) {
   };
   pluginFilter.addEventListener('change', onFilter);
   stateFilter.addEventListener('change', onFilter);
-  workspaceFilter.addEventListener('input', () => draw(true));
+  /* Typing narrows the rows at once; the syncs of rows that come into view follow. */
+  workspaceFilter.addEventListener('input', () => refreshSyncs().catch(ctx.alert));
   workspaceFilter.addEventListener('change', onFilter);
 
   ctx.main.append(h('h1', {}, 'Installations'), filters, list);

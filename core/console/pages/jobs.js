@@ -15,6 +15,7 @@ export async function render(ctx) {
     state: ctx.query.get('state') || '',
     plugin: ctx.query.get('plugin') || '',
     installation: ctx.query.get('installation') || '',
+    type: ctx.query.get('type') || '',
   };
   const stateControl = select([['', 'Any state'], ...JOB_STATES], filter.state);
   const pluginControl = select([['', 'All plugins'], ...plugins.map((p) => p.name)], filter.plugin);
@@ -107,6 +108,8 @@ export async function render(ctx) {
     {name: 'state', label: 'State', control: stateControl},
     {name: 'plugin', label: 'Plugin', control: pluginControl},
     {name: 'installation', label: 'Installation', control: installationControl},
+    {name: 'type', label: 'Type', control: h('input', {type: 'text', value: filter.type,
+      placeholder: 'webhook, sync…', spellcheck: 'false'})},
   ], (values) => {
     filter = values;
     ctx.setQuery(filter);

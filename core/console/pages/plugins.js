@@ -4,6 +4,7 @@
  */
 import {api} from '../api.js';
 import {h, uid} from '../dom.js';
+import {formatDuration} from '../format.js';
 
 /* In the order the Developer Hub asks for them (README "Connecting an Intercom app"). */
 const URL_LABELS = [
@@ -87,7 +88,7 @@ function pluginView(p) {
       p.routes.map((r) => [r.method, h('code', {}, r.path), r.public ? 'yes' : 'no',
         r.installation || '—'])),
     table('Schedules', ['Name', 'Every', 'Setting'],
-      p.schedules.map((s) => [s.name, `${s.interval_s} s`, s.interval_setting || '—'])),
+      p.schedules.map((s) => [s.name, formatDuration(s.interval_s), s.interval_setting || '—'])),
     table('Settings schema', ['Name', 'Type', 'Default', 'Allowed', 'Description'],
       p.settings.map((s) => [h('code', {}, s.name), s.sensitive ? `${s.type}, sensitive` : s.type,
         settingDefault(s), settingBounds(s), s.description || ''])));
