@@ -11,22 +11,26 @@ const PAD = 4;
 
 /**
  * A figure with an <svg role="img"> named @p title, the points {at, value}
- * (oldest first) as a line over @p windowMs ending now, and the latest value
- * as text for those who cannot see the line.
+ * (oldest first) as a line over the last @p windowMs (or the shorter history),
+ * and the latest and peak values as text for those who cannot see the line.
  */
 export function lineChart(title, points, windowMs, unit = '/s') {
   const now = Date.now();
-  const max = Math.max(1e-9, ...points.map((p) => p.value));
-  const x = (at) => PAD + ((at - (now - windowMs)) / windowMs) * (WIDTH - 2 * PAD);
-  const y = (v) => HEIGHT - PAD - (v / max) * (HEIGHT - 2 * PAD);
   const visible = points.filter((p) => p.at >= now - windowMs);
+  const peak = Math.max(0, ...visible.map((p) => p.value));
+  /* The x axis grows with the history up to the window, so a fresh page is not a flat corner. */
+  const from = visible.length > 1 ? Math.max(now - windowMs, visible[0].at) : now - windowMs;
+  const span = Math.max(1, now - from);
+  const top = peak > 0 ? peak * 1.15 : 1; /* headroom: the peak is not drawn on the frame */
+  const x = (at) => PAD + ((at - from) / span) * (WIDTH - 2 * PAD);
+  const y = (v) => HEIGHT - PAD - (v / top) * (HEIGHT - 2 * PAD);
   const path = visible
     .map((p, i) => `${i ? 'L' : 'M'}${x(p.at).toFixed(1)},${y(p.value).toFixed(1)}`)
     .join(' ');
   const latest = visible.length ? visible[visible.length - 1].value : null;
   const summary = latest === null
     ? 'collecting…'
-    : `now ${formatNumber(latest)}${unit}, peak ${formatNumber(max < 1e-6 ? 0 : max)}${unit}`;
+    : `now ${formatNumber(latest)}${unit}, peak ${formatNumber(peak)}${unit}`;
   const svg = h('svg:svg', {
     viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
     role: 'img',
