@@ -39,7 +39,8 @@ def client_modules():
 
 
 def chromium_path():
-    return os.environ.get("SWITCHBOARD_CHROMIUM") or shutil.which("chromium")
+    path = os.environ.get("SWITCHBOARD_CHROMIUM") or shutil.which("chromium")
+    return path if path and os.access(path, os.X_OK) else None
 
 
 def missing():
