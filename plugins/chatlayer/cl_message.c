@@ -45,7 +45,10 @@ bool cl_message_from_item(json_object *item, struct cl_message *out, char *err, 
     out->author_name = dup_or_null(sb_json_str(author, "name"));
     out->author_email = dup_or_null(sb_json_str(author, "email"));
     out->text = cl_html_text(sb_json_str(part, "body"));
-    out->created_at = sb_json_int(part, "created_at", sb_json_int(item, "created_at", 0));
+    int64_t created = sb_json_time(part, "created_at");
+    if (created < 0)
+        created = sb_json_time(item, "created_at");
+    out->created_at = created > 0 ? created : 0;
     return true;
 }
 
@@ -118,13 +121,7 @@ bool cl_message_for_bot(const struct cl_message *m)
 
 bool cl_id_valid(const char *id)
 {
-    size_t n = id ? strlen(id) : 0;
-    if (n == 0 || n > 64)
-        return false;
-    for (const char *c = id; *c; c++)
-        if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
-            return false;
-    return true;
+    return pk_id_valid(id, 64, "_-");
 }
 
 /* The entity at @p p (after '&'): its bytes in @p out and its length, 0 if not one we know. */

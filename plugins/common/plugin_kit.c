@@ -1,4 +1,4 @@
-/* plugin_kit.c - aborting allocation, string equality and refusals for bundled plugins. */
+/* plugin_kit.c - aborting allocation, string equality, refusals and ?limit= for bundled plugins. */
 #include "plugin_kit.h"
 
 #include <stdarg.h>
@@ -68,6 +68,20 @@ bool pk_str_eq(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+bool pk_id_valid(const char *id, size_t max, const char *extra)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n > max)
+        return false;
+    for (const char *p = id; *p; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+              || strchr(extra, c)))
+            return false;
+    }
+    return true;
+}
+
 char *pk_conversation_link(const char *region, const char *workspace_id,
                            const char *conversation_id)
 {
@@ -89,4 +103,23 @@ sb_status pk_refuse(sb_result *result, int http_status, const char *code, const 
     va_end(ap);
     result->http_status = http_status;
     return sb_result_fail(result, SB_FAIL, code, "%s", message);
+}
+
+bool pk_query_limit(const sb_http_request *req, size_t fallback, size_t max, size_t *limit,
+                    sb_result *result)
+{
+    const char *text = sb_json_str(req->query, "limit");
+    *limit = fallback;
+    if (!text)
+        return true;
+    size_t n = 0;
+    const char *p = text;
+    for (; *p >= '0' && *p <= '9' && n <= max; p++) /* stops before n can overflow */
+        n = n * 10 + (size_t)(*p - '0');
+    if (*p || n < 1 || n > max) {
+        pk_refuse(result, 400, "invalid_limit", "limit must be a whole number from 1 to %zu", max);
+        return false;
+    }
+    *limit = n;
+    return true;
 }

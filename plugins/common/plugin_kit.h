@@ -2,9 +2,15 @@
  * plugin_kit.h - the bundled plugins' own policy, compiled into each one
  * (plugins share no code at run time): allocation that aborts on exhaustion
  * (the host's policy, see the top-level README), NULL-safe string equality,
- * a conversation's address in Intercom's inbox, and a product-API refusal in one call (the SDK's sb_result_fail leaves
- * http_status to the caller). Everything else they share comes from the
+ * a growing string and {{placeholder}} templates (pk_buf.c, pk_template.c),
+ * a conversation's address in Intercom's inbox, a product-API refusal in one call (the SDK's sb_result_fail leaves
+ * http_status to the caller) and a list's ?limit=. Everything else they share comes from the
  * SDK, so this includes <switchboard/helpers.h> for them.
+ *
+ * The buffer and the templates are here rather than in the SDK's helpers.h:
+ * the buffer aborts on exhaustion, a policy the SDK leaves to each plugin,
+ * and the template grammar is these plugins' product decision, not
+ * Intercom's or the host's.
  *
  * No host calls here, so plugins' unit tests link it directly.
  */
@@ -39,6 +45,66 @@ void *pk_xchecked(void *p);
 
 /** Equal strings; NULL equals only NULL. */
 bool pk_str_eq(const char *a, const char *b);
+/**
+ * @p id is 1 to @p max bytes, each an ASCII letter or digit or one of
+ * @p extra ("" for none): an identifier safe in keys, paths and logs.
+ */
+bool pk_id_valid(const char *id, size_t max, const char *extra);
+
+/* ---- a growing NUL-terminated string ---- */
+
+struct pk_buf {
+    char *data; /* NUL-terminated once anything was added; NULL before */
+    size_t len, cap;
+};
+
+void pk_buf_put(struct pk_buf *b, const char *s, size_t n);
+void pk_buf_puts(struct pk_buf *b, const char *s);
+void pk_buf_printf(struct pk_buf *b, const char *fmt, ...) PK_PRINTF(2, 3);
+/** Append @p s HTML-escaped (sb_html_escape_into: text and attribute values). */
+void pk_buf_html(struct pk_buf *b, const char *s);
+/** The contents (never NULL) handed to the caller, who frees them; @p b is reset. */
+char *pk_buf_steal(struct pk_buf *b);
+void pk_buf_free(struct pk_buf *b);
+
+/* ---- text templates with {{placeholders}} ---- */
+/*
+ * The bundled plugins' one template grammar: a placeholder is "{{name}}",
+ * spaces inside the braces allowed. The name runs to the next "}}"; it is
+ * not empty and holds no "{" (in "{{{{x}}" the inner pair is the
+ * placeholder) and no line break. Everything else is text. Each plugin
+ * brings its own names and values and chooses the escaping.
+ */
+
+/**
+ * The first placeholder at or after @p p: its whole span [*start, *end) and
+ * its name without the spaces [*name, *name + *name_len). False if none.
+ */
+bool pk_template_next(const char *p, const char **start, const char **end, const char **name,
+                      size_t *name_len);
+
+/**
+ * A plugin's variables: true and the value of the placeholder named by the
+ * @p len bytes at @p name in *@p value (NULL renders as ""), or false when
+ * it knows no such name (the placeholder is then kept as written).
+ */
+typedef bool (*pk_template_lookup)(void *ctx, const char *name, size_t len, const char **value);
+
+enum pk_escape {
+    PK_ESCAPE_NONE, /* text and values as they are */
+    PK_ESCAPE_HTML, /* text and values HTML-escaped (unknown placeholders too) */
+};
+
+/** Append @p tmpl (NULL: "") to @p out with its placeholders filled in by @p lookup. */
+void pk_template_render(struct pk_buf *out, const char *tmpl, pk_template_lookup lookup,
+                        void *ctx, enum pk_escape escape);
+
+/**
+ * The names of @p tmpl's placeholders that are not among @p known
+ * (NULL-terminated), each once in order of appearance, as "a, b" - or with
+ * @p braces, "{{a}}, {{b}}" - in a new string; NULL if there are none.
+ */
+char *pk_template_unknown(const char *tmpl, const char *const *known, bool braces);
 
 /* ---- Intercom ---- */
 
@@ -55,5 +121,13 @@ char *pk_conversation_link(const char *region, const char *workspace_id,
  */
 sb_status pk_refuse(sb_result *result, int http_status, const char *code, const char *fmt, ...)
     PK_PRINTF(4, 5);
+
+/**
+ * A list route's ?limit=: @p fallback when absent, else a whole number from
+ * 1 to @p max written in digits only. False after refusing anything else in
+ * @p result (400 invalid_limit, the range in the message).
+ */
+bool pk_query_limit(const sb_http_request *req, size_t fallback, size_t max, size_t *limit,
+                    sb_result *result);
 
 #endif

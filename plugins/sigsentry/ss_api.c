@@ -366,13 +366,12 @@ static sb_status list_analyses(void *state, const sb_http_request *req, sb_resul
     const char *conversation;
     if (!(conversation = conversation_param(req, result)))
         return SB_FAIL;
-    int64_t limit = sb_json_int(req->query, "limit", ANALYSES_PAGE_DEFAULT);
-    if (limit < 1 || limit > ANALYSES_PAGE_MAX)
-        return pk_refuse(result, 400, "invalid_request", "limit must be from 1 to %d",
-                         ANALYSES_PAGE_MAX);
+    size_t limit;
+    if (!pk_query_limit(req, ANALYSES_PAGE_DEFAULT, ANALYSES_PAGE_MAX, &limit, result))
+        return SB_FAIL;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "analyses", ss_analyses_recent(ss, req->installation, conversation,
-                                                             (size_t)limit));
+                                                             limit));
     return answer(ss, req, 200, o);
 }
 

@@ -29,7 +29,7 @@ static bool is_block_tag(const char *tag, size_t n)
 
 char *ss_html_to_text(const char *html)
 {
-    struct ss_buf b = {0};
+    struct pk_buf b = {0};
     const char *p = html ? html : "";
     while (*p) {
         if (*p == '<') {
@@ -43,7 +43,7 @@ char *ss_html_to_text(const char *html)
             while (isalnum((unsigned char)name[n]))
                 n++;
             if (is_block_tag(name, n) && b.len && b.data[b.len - 1] != '\n')
-                ss_buf_puts(&b, "\n");
+                pk_buf_puts(&b, "\n");
             p = end + 1;
             continue;
         }
@@ -52,7 +52,7 @@ char *ss_html_to_text(const char *html)
             for (size_t i = 0; i < PK_ARRAY_LEN(entities); i++) {
                 size_t n = strlen(entities[i].name);
                 if (strncmp(p, entities[i].name, n) == 0) {
-                    ss_buf_puts(&b, entities[i].text);
+                    pk_buf_puts(&b, entities[i].text);
                     p += n;
                     decoded = true;
                     break;
@@ -61,12 +61,12 @@ char *ss_html_to_text(const char *html)
             if (decoded)
                 continue;
         }
-        ss_buf_put(&b, p, 1);
+        pk_buf_put(&b, p, 1);
         p++;
     }
     while (b.len && isspace((unsigned char)b.data[b.len - 1]))
         b.data[--b.len] = '\0';
-    return ss_buf_steal(&b);
+    return pk_buf_steal(&b);
 }
 
 static bool customer_author(json_object *author)
@@ -76,15 +76,15 @@ static bool customer_author(json_object *author)
                     || strcmp(type, "contact") == 0);
 }
 
-static void append_text(struct ss_buf *b, const char *html)
+static void append_text(struct pk_buf *b, const char *html)
 {
     if (!html || b->len >= SS_CONVERSATION_TEXT_MAX)
         return;
     char *text = ss_html_to_text(html);
     if (*text) {
         if (b->len)
-            ss_buf_puts(b, "\n");
-        ss_buf_puts(b, text);
+            pk_buf_puts(b, "\n");
+        pk_buf_puts(b, text);
     }
     free(text);
 }
@@ -96,8 +96,9 @@ bool ss_conversation_facts(json_object *conversation, struct ss_conversation_fac
     if (!id)
         return false;
     out->id = pk_xstrdup(id);
-    out->created_ms = sb_json_int(conversation, "created_at", 0) * 1000;
-    struct ss_buf text = {0};
+    int64_t created = sb_json_time(conversation, "created_at");
+    out->created_ms = created > 0 ? created * 1000 : 0;
+    struct pk_buf text = {0};
     json_object *source = sb_json_obj(conversation, "source");
     json_object *author = sb_json_obj(source, "author");
     if (customer_author(author)) {
@@ -125,7 +126,7 @@ bool ss_conversation_facts(json_object *conversation, struct ss_conversation_fac
         text.data[len] = '\0';
         text.len = len;
     }
-    out->text = ss_buf_steal(&text);
+    out->text = pk_buf_steal(&text);
     return true;
 }
 

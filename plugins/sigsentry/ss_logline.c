@@ -65,10 +65,15 @@ static bool parse_time(json_object *v, int64_t *ms, const char **why)
 {
     switch (json_object_get_type(v)) {
     case json_type_string:
-        if (ss_time_parse(json_object_get_string(v), ms))
-            return true;
-        *why = "\"time\" is not an RFC 3339 time with a zone (e.g. 2026-11-24T10:00:00Z)";
-        return false;
+        if (!sb_time_parse_rfc3339(json_object_get_string(v), ms)) {
+            *why = "\"time\" is not an RFC 3339 time with a zone (e.g. 2026-11-24T10:00:00Z)";
+            return false;
+        }
+        if (*ms < 0) {
+            *why = "\"time\" is out of range";
+            return false;
+        }
+        return true;
     case json_type_int:
     case json_type_double: {
         double secs = json_object_get_double(v);

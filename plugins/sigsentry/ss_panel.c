@@ -18,7 +18,7 @@
 /* The conversation's start from the request, for analyses of untriaged conversations. */
 static int64_t conversation_created_ms(const sb_canvas_request *req)
 {
-    int64_t created = sb_json_int(sb_json_obj(req->body, "conversation"), "created_at", 0);
+    int64_t created = sb_json_time(sb_json_obj(req->body, "conversation"), "created_at");
     return created > 0 ? created * 1000 : 0;
 }
 

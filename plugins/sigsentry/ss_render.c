@@ -53,74 +53,74 @@ static char *analysis_scope(json_object *analysis)
 
 char *ss_render_triage_note(json_object *triage)
 {
-    struct ss_buf b = {0};
+    struct pk_buf b = {0};
     int64_t revision = sb_json_int(triage, "revision", 1);
-    ss_buf_puts(&b, revision > 1 ? "<p><b>SigSentry triage (updated)</b></p><ul>"
+    pk_buf_puts(&b, revision > 1 ? "<p><b>SigSentry triage (updated)</b></p><ul>"
                                  : "<p><b>SigSentry triage</b></p><ul>");
-    ss_buf_puts(&b, "<li><b>Severity:</b> ");
-    ss_buf_html(&b, sb_json_str(triage, "severity") ? sb_json_str(triage, "severity") : "low");
-    ss_buf_puts(&b, " &mdash; ");
-    ss_buf_html(&b, sb_json_str(triage, "score_explanation"));
-    ss_buf_puts(&b, "</li><li><b>Affected service:</b> ");
-    ss_buf_html(&b, service_label(triage, "affected_service"));
-    ss_buf_puts(&b, " &mdash; ");
-    ss_buf_html(&b, sb_json_str(triage, "service_explanation"));
+    pk_buf_puts(&b, "<li><b>Severity:</b> ");
+    pk_buf_html(&b, sb_json_str(triage, "severity") ? sb_json_str(triage, "severity") : "low");
+    pk_buf_puts(&b, " &mdash; ");
+    pk_buf_html(&b, sb_json_str(triage, "score_explanation"));
+    pk_buf_puts(&b, "</li><li><b>Affected service:</b> ");
+    pk_buf_html(&b, service_label(triage, "affected_service"));
+    pk_buf_puts(&b, " &mdash; ");
+    pk_buf_html(&b, sb_json_str(triage, "service_explanation"));
     char *window = window_text(triage);
-    ss_buf_puts(&b, "</li><li><b>Suggested log window:</b> ");
-    ss_buf_html(&b, window);
-    ss_buf_puts(&b, "</li></ul>");
+    pk_buf_puts(&b, "</li><li><b>Suggested log window:</b> ");
+    pk_buf_html(&b, window);
+    pk_buf_puts(&b, "</li></ul>");
     free(window);
     json_object *plan = sb_json_obj(triage, "plan");
     if (sb_json_bool(plan, "analysis", false))
-        ss_buf_puts(&b, "<p>The severity reaches the auto-analyze threshold: an analysis of "
+        pk_buf_puts(&b, "<p>The severity reaches the auto-analyze threshold: an analysis of "
                         "this window follows.</p>");
-    return ss_buf_steal(&b);
+    return pk_buf_steal(&b);
 }
 
 char *ss_render_analysis_note(json_object *analysis)
 {
-    struct ss_buf b = {0};
+    struct pk_buf b = {0};
     char *scope = analysis_scope(analysis), *window = window_text(analysis);
     char *summary = ss_render_analysis_summary(analysis);
     json_object *result = sb_json_obj(analysis, "result");
-    ss_buf_puts(&b, "<p><b>SigSentry analysis</b> of ");
-    ss_buf_html(&b, scope);
-    ss_buf_puts(&b, ", ");
-    ss_buf_html(&b, window);
-    ss_buf_printf(&b, "</p><p>%lld log records read: ",
+    pk_buf_puts(&b, "<p><b>SigSentry analysis</b> of ");
+    pk_buf_html(&b, scope);
+    pk_buf_puts(&b, ", ");
+    pk_buf_html(&b, window);
+    pk_buf_printf(&b, "</p><p>%lld log records read: ",
                   (long long)sb_json_int(result, "records", 0));
-    ss_buf_html(&b, summary);
-    ss_buf_puts(&b, ".</p>");
+    pk_buf_html(&b, summary);
+    pk_buf_puts(&b, ".</p>");
     json_object *top = sb_json_arr(result, "top");
     size_t n = top ? json_object_array_length(top) : 0;
     if (n) {
-        ss_buf_puts(&b, "<ol>");
+        pk_buf_puts(&b, "<ol>");
         for (size_t i = 0; i < n; i++) {
             json_object *sig = json_object_array_get_idx(top, i);
             char first[SS_TIME_LEN], last[SS_TIME_LEN];
             human_time(sig, "first_seen", first);
             human_time(sig, "last_seen", last);
-            ss_buf_puts(&b, "<li><code>");
-            ss_buf_html(&b, sb_json_str(sig, "signature") ? sb_json_str(sig, "signature") : "");
-            ss_buf_printf(&b, "</code>: %lld&times; (", (long long)sb_json_int(sig, "count", 0));
-            ss_buf_html(&b, sb_json_str(sig, "service") ? sb_json_str(sig, "service") : "");
-            ss_buf_printf(&b, "), first %s, last %s</li>", first, last);
+            pk_buf_puts(&b, "<li><code>");
+            pk_buf_html(&b, sb_json_str(sig, "signature") ? sb_json_str(sig, "signature") : "");
+            pk_buf_printf(&b, "</code>: %lld&times; (", (long long)sb_json_int(sig, "count", 0));
+            pk_buf_html(&b, sb_json_str(sig, "service") ? sb_json_str(sig, "service") : "");
+            pk_buf_printf(&b, "), first %s, last %s</li>", first, last);
         }
-        ss_buf_puts(&b, "</ol>");
+        pk_buf_puts(&b, "</ol>");
     }
     if (sb_json_bool(analysis, "truncated", false))
-        ss_buf_puts(&b, "<p>The analysis stopped at its record limit; later records of the "
+        pk_buf_puts(&b, "<p>The analysis stopped at its record limit; later records of the "
                         "window were not read.</p>");
     const char *url = sb_json_str(analysis, "url");
     if (url) {
-        ss_buf_puts(&b, "<p><a href=\"");
-        ss_buf_html(&b, url);
-        ss_buf_puts(&b, "\">Open the full analysis</a></p>");
+        pk_buf_puts(&b, "<p><a href=\"");
+        pk_buf_html(&b, url);
+        pk_buf_puts(&b, "\">Open the full analysis</a></p>");
     }
     free(scope);
     free(window);
     free(summary);
-    return ss_buf_steal(&b);
+    return pk_buf_steal(&b);
 }
 
 /* ---- Canvas Kit ---- */
@@ -207,43 +207,43 @@ json_object *ss_render_panel(json_object *triage, json_object *analyses, const c
 
 char *ss_render_analysis_page(json_object *analysis)
 {
-    struct ss_buf b = {0};
+    struct pk_buf b = {0};
     char *scope = analysis_scope(analysis), *window = window_text(analysis);
     char *summary = ss_render_analysis_summary(analysis);
     char created[SS_TIME_LEN];
     human_time(analysis, "created_at", created);
     json_object *result = sb_json_obj(analysis, "result");
-    ss_buf_puts(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+    pk_buf_puts(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
                     "<meta name=\"robots\" content=\"noindex\">"
                     "<title>SigSentry analysis</title>"
                     "<style>body{font-family:sans-serif;margin:2em;max-width:60em}"
                     "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;"
                     "text-align:left;vertical-align:top}code{white-space:pre-wrap}</style>"
                     "</head><body>\n<h1>SigSentry analysis</h1>\n<p>Conversation ");
-    ss_buf_html(&b, sb_json_str(analysis, "conversation_id"));
-    ss_buf_puts(&b, " &middot; ");
-    ss_buf_html(&b, scope);
-    ss_buf_puts(&b, " &middot; ");
-    ss_buf_html(&b, window);
-    ss_buf_printf(&b, " &middot; run %s</p>\n<p>%lld log records read: ", created,
+    pk_buf_html(&b, sb_json_str(analysis, "conversation_id"));
+    pk_buf_puts(&b, " &middot; ");
+    pk_buf_html(&b, scope);
+    pk_buf_puts(&b, " &middot; ");
+    pk_buf_html(&b, window);
+    pk_buf_printf(&b, " &middot; run %s</p>\n<p>%lld log records read: ", created,
                   (long long)sb_json_int(result, "records", 0));
-    ss_buf_html(&b, summary);
-    ss_buf_puts(&b, ".</p>\n<table><tr><th>Level</th><th>Records</th></tr>");
+    pk_buf_html(&b, summary);
+    pk_buf_puts(&b, ".</p>\n<table><tr><th>Level</th><th>Records</th></tr>");
     json_object *levels = sb_json_obj(result, "by_level");
     if (levels) {
         json_object_object_foreach(levels, level, count) {
-            ss_buf_puts(&b, "<tr><td>");
-            ss_buf_html(&b, level);
-            ss_buf_printf(&b, "</td><td>%lld</td></tr>", (long long)json_object_get_int64(count));
+            pk_buf_puts(&b, "<tr><td>");
+            pk_buf_html(&b, level);
+            pk_buf_printf(&b, "</td><td>%lld</td></tr>", (long long)json_object_get_int64(count));
         }
     }
-    ss_buf_puts(&b, "</table>\n<h2>Top error signatures</h2>\n");
+    pk_buf_puts(&b, "</table>\n<h2>Top error signatures</h2>\n");
     json_object *top = sb_json_arr(result, "top");
     size_t n = top ? json_object_array_length(top) : 0;
     if (!n)
-        ss_buf_puts(&b, "<p>No errors in this window.</p>\n");
+        pk_buf_puts(&b, "<p>No errors in this window.</p>\n");
     else
-        ss_buf_puts(&b, "<table><tr><th>#</th><th>Signature</th><th>Count</th><th>Service</th>"
+        pk_buf_puts(&b, "<table><tr><th>#</th><th>Signature</th><th>Count</th><th>Service</th>"
                         "<th>Level</th><th>First seen</th><th>Last seen</th><th>Example</th>"
                         "</tr>\n");
     for (size_t i = 0; i < n; i++) {
@@ -251,28 +251,28 @@ char *ss_render_analysis_page(json_object *analysis)
         char first[SS_TIME_LEN], last[SS_TIME_LEN];
         ss_time_iso(sb_json_int(sig, "first_seen", 0), first);
         ss_time_iso(sb_json_int(sig, "last_seen", 0), last);
-        ss_buf_printf(&b, "<tr><td>%zu</td><td><code>", i + 1);
-        ss_buf_html(&b, sb_json_str(sig, "signature") ? sb_json_str(sig, "signature") : "");
-        ss_buf_printf(&b, "</code></td><td>%lld</td><td>", (long long)sb_json_int(sig, "count", 0));
-        ss_buf_html(&b, sb_json_str(sig, "service") ? sb_json_str(sig, "service") : "");
-        ss_buf_puts(&b, "</td><td>");
-        ss_buf_html(&b, sb_json_str(sig, "level") ? sb_json_str(sig, "level") : "");
-        ss_buf_printf(&b, "</td><td>%s</td><td>%s</td><td><code>", first, last);
-        ss_buf_html(&b, sb_json_str(sig, "sample") ? sb_json_str(sig, "sample") : "");
-        ss_buf_puts(&b, "</code></td></tr>\n");
+        pk_buf_printf(&b, "<tr><td>%zu</td><td><code>", i + 1);
+        pk_buf_html(&b, sb_json_str(sig, "signature") ? sb_json_str(sig, "signature") : "");
+        pk_buf_printf(&b, "</code></td><td>%lld</td><td>", (long long)sb_json_int(sig, "count", 0));
+        pk_buf_html(&b, sb_json_str(sig, "service") ? sb_json_str(sig, "service") : "");
+        pk_buf_puts(&b, "</td><td>");
+        pk_buf_html(&b, sb_json_str(sig, "level") ? sb_json_str(sig, "level") : "");
+        pk_buf_printf(&b, "</td><td>%s</td><td>%s</td><td><code>", first, last);
+        pk_buf_html(&b, sb_json_str(sig, "sample") ? sb_json_str(sig, "sample") : "");
+        pk_buf_puts(&b, "</code></td></tr>\n");
     }
     if (n)
-        ss_buf_puts(&b, "</table>\n");
+        pk_buf_puts(&b, "</table>\n");
     int64_t ungrouped = sb_json_int(result, "ungrouped", 0);
     if (ungrouped)
-        ss_buf_printf(&b, "<p>%lld further errors had too many distinct signatures to group.</p>\n",
+        pk_buf_printf(&b, "<p>%lld further errors had too many distinct signatures to group.</p>\n",
                       (long long)ungrouped);
     if (sb_json_bool(analysis, "truncated", false))
-        ss_buf_puts(&b, "<p>The analysis stopped at its record limit; later records of the "
+        pk_buf_puts(&b, "<p>The analysis stopped at its record limit; later records of the "
                         "window were not read.</p>\n");
-    ss_buf_puts(&b, "</body></html>\n");
+    pk_buf_puts(&b, "</body></html>\n");
     free(scope);
     free(window);
     free(summary);
-    return ss_buf_steal(&b);
+    return pk_buf_steal(&b);
 }

@@ -84,7 +84,7 @@ static bool is_unit(const char *s, size_t n)
 }
 
 /* Append the placeholder (or the word itself) for one run of letters and digits. */
-static void put_word(struct ss_buf *out, const char *w, size_t n)
+static void put_word(struct pk_buf *out, const char *w, size_t n)
 {
     size_t ndigits = 0, lead = 0;
     bool all_hex = true;
@@ -97,22 +97,22 @@ static void put_word(struct ss_buf *out, const char *w, size_t n)
     while (lead < n && isdigit((unsigned char)w[lead]))
         lead++;
     if (ndigits == n) {
-        ss_buf_puts(out, "<n>");
+        pk_buf_puts(out, "<n>");
     } else if (lead > 0 && lead == ndigits && is_unit(w + lead, n - lead)) {
-        ss_buf_puts(out, "<n>");
-        ss_buf_put(out, w + lead, n - lead);
+        pk_buf_puts(out, "<n>");
+        pk_buf_put(out, w + lead, n - lead);
     } else if (n >= 8 && all_hex && ndigits > 0) {
-        ss_buf_puts(out, "<hex>");
+        pk_buf_puts(out, "<hex>");
     } else if (ndigits >= 2) {
-        ss_buf_puts(out, "<id>");
+        pk_buf_puts(out, "<id>");
     } else {
-        ss_buf_put(out, w, n);
+        pk_buf_put(out, w, n);
     }
 }
 
 void ss_signature(const char *message, char out[SS_SIGNATURE_MAX + 1])
 {
-    struct ss_buf b = {0};
+    struct pk_buf b = {0};
     const char *s = message ? message : "";
     size_t i = 0;
     /* Stop early: only the first SS_SIGNATURE_MAX bytes are kept. */
@@ -123,15 +123,15 @@ void ss_signature(const char *message, char out[SS_SIGNATURE_MAX + 1])
             while (isspace((unsigned char)s[i]))
                 i++;
             if (b.len > 0)
-                ss_buf_puts(&b, " ");
+                pk_buf_puts(&b, " ");
         } else if (word_start && (i == 0 || !is_email_local(s[i - 1])) && (n = email_at(s + i))) {
-            ss_buf_puts(&b, "<email>");
+            pk_buf_puts(&b, "<email>");
             i += n;
         } else if (word_start && (n = uuid_at(s + i))) {
-            ss_buf_puts(&b, "<uuid>");
+            pk_buf_puts(&b, "<uuid>");
             i += n;
         } else if (word_start && (n = hex_literal_at(s + i))) {
-            ss_buf_puts(&b, "<hex>");
+            pk_buf_puts(&b, "<hex>");
             i += n;
         } else if (is_alnum(s[i])) {
             size_t start = i;
@@ -139,7 +139,7 @@ void ss_signature(const char *message, char out[SS_SIGNATURE_MAX + 1])
                 i++;
             put_word(&b, s + start, i - start);
         } else {
-            ss_buf_put(&b, s + i, 1);
+            pk_buf_put(&b, s + i, 1);
             i++;
         }
     }
@@ -157,5 +157,5 @@ void ss_signature(const char *message, char out[SS_SIGNATURE_MAX + 1])
     if (len)
         memcpy(out, b.data, len);
     out[len] = '\0';
-    ss_buf_free(&b);
+    pk_buf_free(&b);
 }

@@ -3,7 +3,6 @@
 
 #include "ss_util.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,13 +27,7 @@ int64_t ss_now_ms(struct ss_plugin *ss)
 
 bool ss_conversation_id_valid(const char *id)
 {
-    size_t n = id ? strlen(id) : 0;
-    if (n == 0 || n > SS_CONVERSATION_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)id[i]) && id[i] != '_' && id[i] != '-')
-            return false;
-    return true;
+    return pk_id_valid(id, SS_CONVERSATION_ID_MAX, "_-");
 }
 
 void ss_settings_of(struct ss_plugin *ss, sb_installation_id inst, struct ss_settings *out)

@@ -1,6 +1,7 @@
 /*
  * ss_template.h - the public reply template. Plain text with placeholders
- * written {{name}} (spaces inside the braces are allowed). Rendering for
+ * written {{name}} (spaces inside the braces are allowed; the grammar is
+ * plugin_kit's pk_template_next, on one line). Rendering for
  * Intercom escapes the text and the values for HTML and makes each non-empty
  * line a paragraph. A placeholder the caller does not know is kept as
  * written, so a typo shows up in the reply instead of vanishing, and
@@ -26,7 +27,7 @@ char *ss_template_render_html(const char *tmpl, const struct ss_template_var *va
 char *ss_template_render_text(const char *tmpl, const struct ss_template_var *vars, size_t n);
 /**
  * Placeholders in @p tmpl that are not among @p known (NULL-terminated), as
- * "a, b" (each once, in order of appearance), or NULL if there are none.
+ * "a, b" (pk_template_unknown without braces), or NULL if there are none.
  * Caller frees.
  */
 char *ss_template_unknown(const char *tmpl, const char *const *known);

@@ -245,7 +245,7 @@ static bool is_generic(const char *word, size_t n)
 /* The name without generic words ("checkout api" -> "checkout"), or NULL if unchanged/empty. */
 static char *without_generic(const char *phrase)
 {
-    struct ss_buf b = {0};
+    struct pk_buf b = {0};
     bool dropped = false;
     const char *p = phrase;
     while (*p) {
@@ -255,18 +255,18 @@ static char *without_generic(const char *phrase)
             dropped = true;
         } else {
             if (b.len)
-                ss_buf_puts(&b, " ");
-            ss_buf_put(&b, p, n);
+                pk_buf_puts(&b, " ");
+            pk_buf_put(&b, p, n);
         }
         p += n;
         while (*p == ' ')
             p++;
     }
     if (!dropped || !b.len) {
-        ss_buf_free(&b);
+        pk_buf_free(&b);
         return NULL;
     }
-    return ss_buf_steal(&b);
+    return pk_buf_steal(&b);
 }
 
 struct service_phrases {
@@ -381,21 +381,21 @@ void ss_triage_text(const struct ss_rules *rules, const char *text,
 
 char *ss_triage_explain_score(const struct ss_rules *rules, const struct ss_triage *t)
 {
-    struct ss_buf b = {0};
+    struct pk_buf b = {0};
     if (!t->n_matches)
-        ss_buf_puts(&b, "no keyword matched");
+        pk_buf_puts(&b, "no keyword matched");
     for (size_t i = 0; i < t->n_matches; i++)
-        ss_buf_printf(&b, "%s\"%s\" %+d", i ? ", " : "", t->matches[i].phrase,
+        pk_buf_printf(&b, "%s\"%s\" %+d", i ? ", " : "", t->matches[i].phrase,
                       t->matches[i].weight);
     int from = t->severity == SS_SEVERITY_CRITICAL ? rules->critical_score
                : t->severity == SS_SEVERITY_HIGH   ? rules->high_score
                : t->severity == SS_SEVERITY_MEDIUM ? rules->medium_score
                                                    : 0;
     if (t->severity == SS_SEVERITY_LOW)
-        ss_buf_printf(&b, " (score %d; medium from %d)", t->score, rules->medium_score);
+        pk_buf_printf(&b, " (score %d; medium from %d)", t->score, rules->medium_score);
     else
-        ss_buf_printf(&b, " (score %d; %s from %d)", t->score, ss_severity_name(t->severity), from);
-    return ss_buf_steal(&b);
+        pk_buf_printf(&b, " (score %d; %s from %d)", t->score, ss_severity_name(t->severity), from);
+    return pk_buf_steal(&b);
 }
 
 char *ss_triage_explain_service(const struct ss_triage *t)

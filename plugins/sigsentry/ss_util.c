@@ -1,78 +1,10 @@
-/* ss_util.c - buffers with HTML escaping, UTC time, random ids. */
+/* ss_util.c - UTC time and random ids. */
 #include "ss_util.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/random.h>
 #include <time.h>
-
-/* ---- buffer ---- */
-
-static void buf_reserve(struct ss_buf *b, size_t extra)
-{
-    if (b->data && b->len + extra < b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap <= b->len + extra)
-        cap *= 2;
-    b->data = pk_xrealloc(b->data, cap);
-    b->cap = cap;
-}
-
-void ss_buf_put(struct ss_buf *b, const char *s, size_t n)
-{
-    buf_reserve(b, n);
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-void ss_buf_puts(struct ss_buf *b, const char *s)
-{
-    ss_buf_put(b, s, strlen(s));
-}
-
-void ss_buf_printf(struct ss_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    buf_reserve(b, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-void ss_buf_html(struct ss_buf *b, const char *s)
-{
-    size_t n = sb_html_escape_into(NULL, 0, s);
-    buf_reserve(b, n);
-    sb_html_escape_into(b->data + b->len, n + 1, s);
-    b->len += n;
-}
-
-char *ss_buf_steal(struct ss_buf *b)
-{
-    char *out = b->data ? b->data : pk_xstrdup("");
-    b->data = NULL;
-    b->len = b->cap = 0;
-    return out;
-}
-
-void ss_buf_free(struct ss_buf *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
 
 /* ---- time ---- */
 
@@ -104,88 +36,6 @@ void ss_time_human(int64_t ms, char out[SS_TIME_LEN])
     int millis;
     split_ms(ms, &tm, &millis);
     strftime(out, SS_TIME_LEN, "%Y-%m-%d %H:%M UTC", &tm);
-}
-
-/* Exactly @p n digits at *p; advances. */
-static bool digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
-            return false;
-        v = v * 10 + ((*p)[i] - '0');
-    }
-    *p += n;
-    *out = v;
-    return true;
-}
-
-static bool expect(const char **p, char c)
-{
-    if (**p != c)
-        return false;
-    (*p)++;
-    return true;
-}
-
-bool ss_time_parse(const char *text, int64_t *ms)
-{
-    if (!text)
-        return false;
-    const char *p = text;
-    int year, mon, day, hour, min, sec;
-    if (!digits(&p, 4, &year) || !expect(&p, '-') || !digits(&p, 2, &mon) || !expect(&p, '-')
-        || !digits(&p, 2, &day))
-        return false;
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        return false;
-    p++;
-    if (!digits(&p, 2, &hour) || !expect(&p, ':') || !digits(&p, 2, &min) || !expect(&p, ':')
-        || !digits(&p, 2, &sec))
-        return false;
-    int millis = 0;
-    if (*p == '.') {
-        p++;
-        int n = 0;
-        while (isdigit((unsigned char)*p)) {
-            if (n < 3)
-                millis = millis * 10 + (*p - '0');
-            n++;
-            p++;
-        }
-        if (n == 0)
-            return false;
-        for (; n < 3; n++)
-            millis *= 10;
-    }
-    int offset_min = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p == '-' ? -1 : 1, oh, om;
-        p++;
-        if (!digits(&p, 2, &oh) || !expect(&p, ':') || !digits(&p, 2, &om) || oh > 23 || om > 59)
-            return false;
-        offset_min = sign * (oh * 60 + om);
-    } else {
-        return false; /* a time without a zone is ambiguous */
-    }
-    if (*p)
-        return false;
-    static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (year < 1970 || mon < 1 || mon > 12 || day < 1 || day > month_days[mon - 1] || hour > 23
-        || min > 59 || sec > 60)
-        return false;
-    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    if (mon == 2 && day == 29 && !leap)
-        return false;
-    struct tm tm = {.tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day,
-                    .tm_hour = hour, .tm_min = min, .tm_sec = sec > 59 ? 59 : sec};
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
-        return false;
-    *ms = ((int64_t)t - (int64_t)offset_min * 60) * 1000 + millis;
-    return true;
 }
 
 /* ---- ids ---- */

@@ -32,23 +32,6 @@ static const char *request_id_param(const sb_http_request *req, sb_result *resul
     return si_request_id_checked(param(req, "id"), result);
 }
 
-/* ?limit= (1-MAX_LIMIT, default DEFAULT_LIMIT); false after filling a 400. */
-static bool limit_param(const sb_http_request *req, size_t *limit, sb_result *result)
-{
-    *limit = DEFAULT_LIMIT;
-    const char *text = sb_json_str(req->query, "limit");
-    if (!text)
-        return true;
-    char *end = NULL;
-    long v = strtol(text, &end, 10);
-    if (!*text || *end || v < 1 || v > MAX_LIMIT) {
-        pk_refuse(result, 400, "invalid_limit", "limit must be an integer 1-%d", MAX_LIMIT);
-        return false;
-    }
-    *limit = (size_t)v;
-    return true;
-}
-
 struct list {
     json_object *items;
     const struct si_settings *settings; /* teams only */
@@ -325,7 +308,7 @@ sb_status si_route_timeline(void *state, const sb_http_request *req, sb_result *
     si_state *st = state;
     const char *request_id = request_id_param(req, result);
     size_t limit;
-    if (!request_id || !limit_param(req, &limit, result))
+    if (!request_id || !pk_query_limit(req, DEFAULT_LIMIT, MAX_LIMIT, &limit, result))
         return SB_FAIL;
     const char *after = sb_json_str(req->query, "after");
     if (after && (strlen(after) != 12 || strspn(after, "0123456789") != 12))

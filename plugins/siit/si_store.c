@@ -33,17 +33,7 @@ int64_t si_counter_next(si_state *st, sb_installation_id inst, const char *name)
 
 bool si_id_valid(const char *id)
 {
-    size_t n = id ? strlen(id) : 0;
-    if (n == 0 || n > SI_REQUEST_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = id[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                  || c == '_' || c == '-' || c == '.';
-        if (!ok)
-            return false;
-    }
-    return true;
+    return pk_id_valid(id, SI_REQUEST_ID_MAX, "_-.");
 }
 
 int64_t si_now_s(si_state *st)

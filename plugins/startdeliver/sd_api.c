@@ -78,17 +78,6 @@ static const char *param(const sb_http_request *req, const char *name)
     return sb_json_str(req->params, name);
 }
 
-/* ?limit= within bounds; 0 if invalid. */
-static size_t limit_of(const sb_http_request *req)
-{
-    const char *text = query(req, "limit");
-    if (!text)
-        return DEFAULT_LIMIT;
-    char *end;
-    long n = strtol(text, &end, 10);
-    return *end || n < 1 || n > MAX_LIMIT ? 0 : (size_t)n;
-}
-
 /* ---- listing ---- */
 
 /* Collects up to limit items, and looks one further to know whether a next page exists. */
@@ -148,9 +137,9 @@ static sb_status list_collection(struct call *c, const char *collection, const c
                                  int (*visit)(void *, const char *, json_object *),
                                  struct scan *s, sb_result *result)
 {
-    size_t limit = limit_of(c->req);
-    if (!limit)
-        return pk_refuse(result, 400, "invalid_request", "limit must be 1-1000");
+    size_t limit;
+    if (!pk_query_limit(c->req, DEFAULT_LIMIT, MAX_LIMIT, &limit, result))
+        return SB_FAIL;
     page_init(&s->page, limit);
     const char *after = query(c->req, "after");
     char *from = after ? sd_key_after(after) : prefix ? pk_xasprintf("%s|", prefix) : NULL;
@@ -412,9 +401,9 @@ static sb_status route_tickets(void *state, const sb_http_request *req, sb_resul
     if (!customer)
         return list_collection(&c, SD_TICKETS, NULL, visit_ticket, &s, result);
 
-    size_t limit = limit_of(req);
-    if (!limit)
-        return pk_refuse(result, 400, "invalid_request", "limit must be 1-1000");
+    size_t limit;
+    if (!pk_query_limit(req, DEFAULT_LIMIT, MAX_LIMIT, &limit, result))
+        return SB_FAIL;
     page_init(&s.page, limit);
     const char *after = query(req, "after");
     struct customer_scan cs = {&s, after, false};

@@ -110,9 +110,12 @@ int sd_conversation_parse(json_object *conv, struct sd_conversation *out, char *
     out->id = pk_xstrdup(id);
     out->state = pk_xstrdup(state_of(conv));
     out->title = title_of(conv);
-    out->created_at = sb_json_int(conv, "created_at", 0);
-    out->updated_at = sb_json_int(conv, "updated_at", out->created_at);
-    out->waiting_since = sb_json_int(conv, "waiting_since", 0);
+    int64_t created = sb_json_time(conv, "created_at");
+    int64_t updated = sb_json_time(conv, "updated_at");
+    int64_t waiting = sb_json_time(conv, "waiting_since");
+    out->created_at = created > 0 ? created : 0;
+    out->updated_at = updated >= 0 ? updated : out->created_at;
+    out->waiting_since = waiting > 0 ? waiting : 0;
     json_object *list = sb_json_arr(sb_json_obj(conv, "contacts"), "contacts");
     json_object *first = list && json_object_array_length(list)
                              ? json_object_array_get_idx(list, 0)

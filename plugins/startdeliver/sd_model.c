@@ -18,15 +18,7 @@
 
 bool sd_id_valid(const char *id)
 {
-    size_t n = id ? strlen(id) : 0;
-    if (n == 0 || n > SD_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)id[i];
-        if (!isalnum(c) && !strchr("._:@+-", c))
-            return false;
-    }
-    return true;
+    return pk_id_valid(id, SD_ID_MAX, "._:@+-");
 }
 
 char *sd_email_normalize(const char *email)

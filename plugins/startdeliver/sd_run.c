@@ -158,7 +158,13 @@ json_object *sd_run_checkpoint(const struct sd_run *run)
 
 int sd_run_save(struct sd_run *run)
 {
-    return sd_put_owned(run->sd, run->inst, SD_SYNC, "checkpoint", sd_run_checkpoint(run));
+    json_object *checkpoint = sd_run_checkpoint(run);
+    /* The job carries it too, so the admin API shows the run's progress like any job's. */
+    if (run->job && run->sd->host->job_checkpoint(run->sd->self, run->job, checkpoint) != 0) {
+        json_object_put(checkpoint);
+        return -1;
+    }
+    return sd_put_owned(run->sd, run->inst, SD_SYNC, "checkpoint", checkpoint);
 }
 
 static void load_checkpoint(struct sd_run *run, json_object *cp)

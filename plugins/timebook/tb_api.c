@@ -40,17 +40,6 @@ static const char *query(const sb_http_request *req, const char *name)
     return sb_json_str(req->query, name);
 }
 
-/* ?limit= within bounds; 0 if invalid. */
-static size_t limit_of(const sb_http_request *req)
-{
-    const char *text = query(req, "limit");
-    if (!text)
-        return DEFAULT_LIMIT;
-    char *end;
-    long n = strtol(text, &end, 10);
-    return *end || n < 1 || n > MAX_LIMIT ? 0 : (size_t)n;
-}
-
 /* The key just past every key starting with @p prefix (its last byte, '|', plus one). */
 static char *prefix_end(const char *prefix)
 {
@@ -125,14 +114,14 @@ static sb_status list_feedback(void *state, const sb_http_request *req, sb_resul
     const char *product = sb_json_str(req->params, "product");
     const char *tag = query(req, "tag");
     const char *cursor = query(req, "cursor");
-    size_t limit = limit_of(req);
+    size_t limit;
     if (!tb_product_valid(product))
         return pk_refuse(result, 400, "invalid_product",
                          "a product name is 1-64 of A-Z a-z 0-9 _ . -");
     if (tag && !tb_id_valid(tag))
         return pk_refuse(result, 400, "invalid_tag", "a tag id is 1-64 of A-Z a-z 0-9 _ -");
-    if (!limit)
-        return pk_refuse(result, 400, "invalid_limit", "limit must be 1-%d", MAX_LIMIT);
+    if (!pk_query_limit(req, DEFAULT_LIMIT, MAX_LIMIT, &limit, result))
+        return SB_FAIL;
     char *prefix = tag ? pk_xasprintf("%s|%s|", product, tag) : pk_xasprintf("%s|", product);
     if (cursor && strncmp(cursor, prefix, strlen(prefix)) != 0) {
         free(prefix);
@@ -206,9 +195,9 @@ static sb_status list_contacts(void *state, const sb_http_request *req, sb_resul
     struct tb_plugin *tb = state;
     const char *email = query(req, "email");
     const char *cursor = query(req, "cursor");
-    size_t limit = limit_of(req);
-    if (!limit)
-        return pk_refuse(result, 400, "invalid_limit", "limit must be 1-%d", MAX_LIMIT);
+    size_t limit;
+    if (!pk_query_limit(req, DEFAULT_LIMIT, MAX_LIMIT, &limit, result))
+        return SB_FAIL;
     if (email && strlen(email) > 320)
         return pk_refuse(result, 400, "invalid_email", "an email address is at most 320 bytes");
     struct page p = {.tb = tb, .inst = req->installation, .limit = limit,

@@ -3,7 +3,6 @@
 
 #include "tb_import.h"
 #include "tb_settings.h"
-#include "tb_time.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -20,8 +19,8 @@ json_object *tb_contact_record(json_object *contact)
     sb_json_add_str(r, "id", id);
     for (size_t i = 0; i < PK_ARRAY_LEN(record_strings); i++)
         sb_json_add_str(r, record_strings[i], sb_json_str(contact, record_strings[i]));
-    sb_json_add_int(r, "created_at", tb_time_member(contact, "created_at"));
-    sb_json_add_int(r, "updated_at", tb_time_member(contact, "updated_at"));
+    sb_json_add_int(r, "created_at", sb_json_time(contact, "created_at"));
+    sb_json_add_int(r, "updated_at", sb_json_time(contact, "updated_at"));
     return r;
 }
 

@@ -52,31 +52,17 @@ bool tb_settings_triggers(const struct tb_settings *s, const char *tag_id)
     return false;
 }
 
-static bool chars_valid(const char *s, const char *extra)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > MAX_ID_BYTES)
-        return false;
-    for (const char *p = s; *p; p++) {
-        char c = *p;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || strchr(extra, c)))
-            return false;
-    }
-    return true;
-}
-
 bool tb_id_valid(const char *id)
 {
-    return chars_valid(id, "_-");
+    return pk_id_valid(id, MAX_ID_BYTES, "_-");
 }
 
 bool tb_conversation_id_valid(const char *id)
 {
-    return chars_valid(id, "") && strspn(id, "0123456789") == strlen(id);
+    return pk_id_valid(id, MAX_ID_BYTES, "") && strspn(id, "0123456789") == strlen(id);
 }
 
 bool tb_product_valid(const char *product)
 {
-    return chars_valid(product, "_.-");
+    return pk_id_valid(product, MAX_ID_BYTES, "_.-");
 }

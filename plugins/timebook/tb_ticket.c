@@ -2,7 +2,6 @@
 #include "tb_ticket.h"
 
 #include "plugin_kit.h"
-#include "tb_time.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +12,7 @@
 /* The tag's applied_at, else the same tag's in the conversation's tag list, else -1. */
 static int64_t applied_at_of(json_object *item, json_object *tag)
 {
-    int64_t at = tb_time_member(tag, "applied_at");
+    int64_t at = sb_json_time(tag, "applied_at");
     if (at >= 0)
         return at;
     json_object *tags = sb_json_arr(sb_json_obj(item, "tags"), "tags");
@@ -21,7 +20,7 @@ static int64_t applied_at_of(json_object *item, json_object *tag)
     for (size_t i = 0; id && tags && i < json_object_array_length(tags); i++) {
         json_object *t = json_object_array_get_idx(tags, i);
         if (pk_str_eq(sb_json_str(t, "id"), id))
-            return tb_time_member(t, "applied_at");
+            return sb_json_time(t, "applied_at");
     }
     return -1;
 }
@@ -125,7 +124,7 @@ static json_object *tagged_part(json_object *conversation, const char *part_id)
     sb_json_add_str(o, "kind", found ? "part" : "first_message");
     add_text(o, "text", sb_json_str(from, "body"));
     sb_json_add_int(o, "created_at",
-                    tb_time_member(found ? found : conversation, "created_at"));
+                    sb_json_time(found ? found : conversation, "created_at"));
     json_object_object_add(o, "author", author_of(sb_json_obj(from, "author")));
     return o;
 }
@@ -167,7 +166,7 @@ json_object *tb_ticket_build(json_object *conversation, const struct tb_ticket_f
     json_object *first = pk_xchecked(json_object_new_object());
     sb_json_add_str(first, "subject", sb_json_str(source, "subject"));
     add_text(first, "text", sb_json_str(source, "body"));
-    sb_json_add_int(first, "created_at", tb_time_member(conversation, "created_at"));
+    sb_json_add_int(first, "created_at", sb_json_time(conversation, "created_at"));
     json_object_object_add(t, "first_message", first);
     json_object_object_add(t, "tagged_part", tagged_part(conversation, f->part_id));
     json_object_object_add(t, "contact", contact_of(conversation));

@@ -350,7 +350,9 @@ class Server:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def request(self, method, path, body=None, headers=None, json_body=None, timeout=10):
+    # The client's patience, not a measure: a sanitizer build on a loaded two-core machine
+    # can take seconds to answer a large page, and a slow answer is not what these tests check.
+    def request(self, method, path, body=None, headers=None, json_body=None, timeout=30):
         headers = dict(headers or {})
         if json_body is not None:
             body = json.dumps(json_body).encode()

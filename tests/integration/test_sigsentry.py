@@ -272,6 +272,11 @@ class Analysis(SigsentryTestCase):
         listed = self.analysis_posted(conv["id"], count=2)
         self.assertEqual([a["service"] for a in listed], ["search", "checkout-api"])  # newest first
         self.assertEqual(len(self.notes(conv["id"])), 3)  # triage + two analyses
+        one = self.api("GET", f"/conversations/{conv['id']}/analyses?limit=1").json()["analyses"]
+        self.assertEqual([a["service"] for a in one], ["search"])
+        for bad in ("0", "101", "abc", "-1", "1x"):
+            r = self.api("GET", f"/conversations/{conv['id']}/analyses?limit={bad}")
+            self.assertEqual((r.status, r.json()["error"]["code"]), (400, "invalid_limit"), bad)
 
     def test_public_analysis_page(self):
         records, _ = log_fixture(self.now_ms)

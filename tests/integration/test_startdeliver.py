@@ -1398,6 +1398,10 @@ class Status(StartdeliverCase):
         self.assertEqual((running["mode"], running["phase"], running["progress"]),
                          ("full", "conversations", {"pages": 1, "conversations": 150, "total": 300}))
         self.assertEqual(running["counts"]["synced"], 150)
+        # The sync job carries the same checkpoint, so the admin API shows the progress too.
+        jobs = self.srv.admin("GET", "/jobs?plugin=startdeliver").json()["jobs"]
+        self.assertEqual([j["checkpoint"]["progress"] for j in jobs if j["checkpoint"]],
+                         [{"pages": 1, "conversations": 150, "total": 300}])
         busy = self.api("POST", "/sync", expect=409).json()
         self.assertEqual((busy["started"], busy["reason"]), (False, "a sync is already running"))
         gate.release()

@@ -87,6 +87,87 @@ static void json_int(void)
     json_object_put(o);
 }
 
+/* sb_time_parse_rfc3339(text) is true and gives @p expected milliseconds. */
+#define CHECK_RFC3339(text, expected)                                                          \
+    do {                                                                                       \
+        int64_t ms_ = -12345;                                                                  \
+        CHECK(sb_time_parse_rfc3339(text, &ms_));                                              \
+        CHECK_INT(ms_, expected);                                                              \
+    } while (0)
+
+static void rfc3339_times(void)
+{
+    const int64_t at = 1768018948000LL; /* 2026-01-10T04:22:28Z */
+    CHECK_RFC3339("2026-01-10T04:22:28Z", at);
+    CHECK_RFC3339("2026-01-10t04:22:28z", at);
+    CHECK_RFC3339("2026-01-10 04:22:28Z", at);
+    CHECK_RFC3339("1970-01-01T00:00:00Z", 0);
+    CHECK_RFC3339("1969-12-31T23:59:59Z", -1000);
+    CHECK_RFC3339("9999-12-31T23:59:59Z", 253402300799000LL);
+    /* Fractions: milliseconds kept, further digits dropped, short ones scaled. */
+    CHECK_RFC3339("2026-01-10T04:22:28.240+00:00", at + 240);
+    CHECK_RFC3339("2026-01-10T04:22:28.5Z", at + 500);
+    CHECK_RFC3339("2026-01-10T04:22:28.123456789Z", at + 123);
+    CHECK_RFC3339("2026-01-10T04:22:28.000Z", at);
+    /* Offsets, with and without the colon (Intercom's fixtures show +0000). */
+    CHECK_RFC3339("2026-01-10T05:22:28+01:00", at);
+    CHECK_RFC3339("2026-01-10T06:22:28+0200", at);
+    CHECK_RFC3339("2026-01-10T03:22:28-0100", at);
+    CHECK_RFC3339("2026-01-09T23:52:28-04:30", at);
+    CHECK_RFC3339("2026-01-10T04:22:28-00:00", at);
+    CHECK_RFC3339("2026-01-11T03:22:28+23:00", at);
+    /* Leap days, and a leap second read as the next minute's first. */
+    CHECK_RFC3339("2024-02-29T12:00:00Z", 1709208000000LL);
+    CHECK_RFC3339("2000-02-29T00:00:00Z", 951782400000LL);
+    CHECK_RFC3339("2016-12-31T23:59:60Z", 1483228800000LL);
+    CHECK_RFC3339("2026-12-31T23:59:59Z", 1798761599000LL);
+
+    const char *bad[] = {
+        "", "2026", "2026-01-10", "2026-01-10T04:22", "2026-01-10T04:22:28",
+        "2023-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2026-04-31T00:00:00Z",
+        "2026-02-30T00:00:00Z", "2026-00-10T00:00:00Z", "2026-13-01T00:00:00Z",
+        "2026-01-00T00:00:00Z", "2026-01-32T00:00:00Z", "2026-01-10T24:00:00Z",
+        "2026-01-10T04:60:00Z", "2026-01-10T04:22:61Z", "2026-01-10T04:22:28.Z",
+        "2026-01-10T04:22:28Zjunk", "2026-01-10T04:22:28+01:00 ", "2026-01-10T04:22:28+24:00",
+        "2026-01-10T04:22:28+01:60", "2026-01-10T04:22:28+01", "2026-01-10T04:22:28+1:00",
+        "2026-01-10T04:22:28+01:0", "2026-01-10T04:22:28 Z", "2026-01-10X04:22:28Z",
+        "2026-1-10T04:22:28Z", "20260110T042228Z", "x026-01-10T04:22:28Z",
+        "+2026-01-10T04:22:28Z", "2026-01-10T04:22:28,5Z", "2026-01-10T04:22:28UTC",
+        " 2026-01-10T04:22:28Z"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t ms = 7;
+        if (sb_time_parse_rfc3339(bad[i], &ms))
+            fprintf(stderr, "accepted: \"%s\"\n", bad[i]);
+        CHECK(ms == 7);
+    }
+    int64_t untouched = 7;
+    CHECK(!sb_time_parse_rfc3339(NULL, &untouched) && untouched == 7);
+}
+
+static void json_times(void)
+{
+    json_object *o = parse(
+        "{\"int\":1663597223,\"iso\":\"2022-09-19T14:20:23.999+00:00\",\"text\":\"1663597223\","
+        "\"double\":1663597223.75,\"compact\":\"2022-09-19T16:20:23+0200\",\"zero\":0,"
+        "\"neg\":-5,\"negtext\":\"-5\",\"early\":\"1969-12-31T23:59:59Z\",\"null\":null,"
+        "\"word\":\"soon\",\"bad_day\":\"2022-09-31T00:00:00Z\",\"flag\":true,\"obj\":{},"
+        "\"huge\":1e300,\"far\":253402300800}");
+    CHECK_INT(sb_json_time(o, "int"), 1663597223);
+    CHECK_INT(sb_json_time(o, "iso"), 1663597223);
+    CHECK_INT(sb_json_time(o, "text"), 1663597223);
+    CHECK_INT(sb_json_time(o, "double"), 1663597223);
+    CHECK_INT(sb_json_time(o, "compact"), 1663597223);
+    CHECK_INT(sb_json_time(o, "zero"), 0);
+    const char *unreadable[] = {"neg",  "negtext", "early", "null", "word",  "bad_day",
+                                "flag", "obj",     "huge",  "far",  "absent"};
+    for (size_t i = 0; i < sizeof unreadable / sizeof unreadable[0]; i++)
+        CHECK_INT(sb_json_time(o, unreadable[i]), -1);
+    json_object_object_add(o, "nan", json_object_new_double(NAN));
+    CHECK_INT(sb_json_time(o, "nan"), -1);
+    CHECK_INT(sb_json_time(NULL, "int"), -1);
+    json_object_put(o);
+}
+
 static void json_adders(void)
 {
     json_object *o = json_object_new_object();
@@ -235,6 +316,8 @@ int main(void)
 {
     RUN(json_getters);
     RUN(json_int);
+    RUN(rfc3339_times);
+    RUN(json_times);
     RUN(json_adders);
     RUN(html_escaping);
     RUN(escaping_into_a_buffer);

@@ -111,6 +111,8 @@ static void test_templates(void)
                             err, sizeof err));
     CHECK(!cl_template_check("Hi {{contact.name", err, sizeof err));
     CHECK_CONTAINS(err, "without a closing");
+    CHECK(!cl_template_check("{{contact.name}} {{ contact.nam }}", err, sizeof err));
+    CHECK_CONTAINS(err, "unknown variable {{contact.nam}} (known: ");
     struct cl_vars vars = {"42", "Ada <Lovelace>", NULL};
     char *s = cl_template_render("Hi {{contact.name}} ({{contact.email}}) in #{{intercom.conversationId}}",
                                  &vars);

@@ -17,6 +17,7 @@ static void test_created(void)
     /* conversation.user.created: no parts yet, the message is the source. */
     json_object *item = parse_json(
         "{\"type\":\"conversation\",\"id\":\"123\",\"team_assignee_id\":5017691,"
+        "\"created_at\":\"2026-01-10T04:22:28.240+0000\","
         "\"source\":{\"type\":\"conversation\",\"id\":\"900\",\"body\":\"<p>Hello &amp; hi</p>\","
         "\"author\":{\"type\":\"user\",\"id\":\"c1\",\"name\":\"Ann\",\"email\":\"ann@x.io\"}},"
         "\"conversation_parts\":{\"type\":\"conversation_part.list\",\"conversation_parts\":[],"
@@ -30,6 +31,7 @@ static void test_created(void)
     CHECK_STR(m.part_type, "source");
     CHECK_STR(m.author_name, "Ann");
     CHECK_STR(m.text, "Hello & hi");
+    CHECK_INT(m.created_at, 1768018948); /* the conversation's, a webhook's ISO string */
     CHECK(cl_message_for_bot(&m));
 
     /* The job payload carries the same message. */
@@ -56,11 +58,12 @@ static void test_replied(void)
         " {\"id\":\"2\",\"part_type\":\"comment\",\"body\":\"<p>Bot here</p>\","
         "  \"author\":{\"type\":\"admin\",\"id\":\"99\"}},"
         " {\"id\":\"3\",\"part_type\":\"comment\",\"body\":\"<p>line one</p><p>line <b>two</b></p>\","
-        "  \"author\":{\"type\":\"lead\",\"id\":\"c\"}}]}}");
+        "  \"created_at\":1768018948,\"author\":{\"type\":\"lead\",\"id\":\"c\"}}]}}");
     struct cl_message m;
     char err[160];
     CHECK(cl_message_from_item(item, &m, err, sizeof err));
     CHECK_STR(m.message_id, "3");
+    CHECK_INT(m.created_at, 1768018948);
     CHECK(m.team_id == NULL);
     CHECK_STR(m.text, "line one\nline two");
     CHECK(cl_message_for_bot(&m));

@@ -45,6 +45,13 @@ static void test_admin_initiated_and_numbers(void)
     ss_conversation_facts_clear(&f);
     json_object_put(conv);
 
+    /* Some webhooks write times as RFC 3339 strings. */
+    conv = json_tokener_parse("{\"id\":\"9\",\"created_at\":\"2026-01-15T13:00:00.000+01:00\"}");
+    CHECK(ss_conversation_facts(conv, &f));
+    CHECK_INT(f.created_ms, 1768478400000LL);
+    ss_conversation_facts_clear(&f);
+    json_object_put(conv);
+
     conv = json_tokener_parse("{\"type\":\"conversation\"}");
     CHECK(!ss_conversation_facts(conv, &f));
     ss_conversation_facts_clear(&f);

@@ -31,6 +31,13 @@ static void test_valid(void)
     CHECK_INT(rec.level, SS_LEVEL_CRITICAL);
     ss_log_record_clear(&rec);
 
+    /* The SDK's parser (tested in test_sdk_helpers) also reads +hhmm, as Intercom writes it. */
+    CHECK(parse("{\"time\":\"2026-01-15t13:30:00.123456+0200\",\"service\":\"a\","
+                "\"level\":\"info\",\"message\":\"x\"}",
+                &rec, err));
+    CHECK_INT(rec.time_ms, NOW - 30 * 60000 + 123);
+    ss_log_record_clear(&rec);
+
     CHECK(parse("{\"time\":1768478399.5,\"service\":\"a.b_c-d\",\"level\":\"warning\","
                 "\"message\":\"m\"}",
                 &rec, err));
@@ -52,6 +59,10 @@ static const struct {
      "\"time\" is not an RFC 3339 time with a zone"},
     {"{\"time\":\"2026-02-30T11:00:00Z\",\"service\":\"a\",\"level\":\"info\",\"message\":\"m\"}",
      "\"time\" is not an RFC 3339 time"},
+    {"{\"time\":\"2026-01-15T11:00:00.Z\",\"service\":\"a\",\"level\":\"info\",\"message\":\"m\"}",
+     "\"time\" is not an RFC 3339 time"},
+    {"{\"time\":\"1969-12-31T23:59:59Z\",\"service\":\"a\",\"level\":\"info\",\"message\":\"m\"}",
+     "\"time\" is out of range"},
     {"{\"time\":true,\"service\":\"a\",\"level\":\"info\",\"message\":\"m\"}",
      "\"time\" must be an RFC 3339 string or Unix seconds"},
     {"{\"time\":\"2026-01-15T13:00:00Z\",\"service\":\"a\",\"level\":\"info\",\"message\":\"m\"}",
@@ -122,14 +133,6 @@ static void test_levels_and_times(void)
     CHECK(!ss_level_parse("", &l));
     CHECK_STR(ss_level_name(SS_LEVEL_WARN), "warn");
 
-    int64_t ms;
-    CHECK(ss_time_parse("2024-02-29T00:00:00Z", &ms));
-    CHECK(!ss_time_parse("2023-02-29T00:00:00Z", &ms));
-    CHECK(ss_time_parse("1970-01-01t00:00:01.5z", &ms) && ms == 1500);
-    CHECK(ss_time_parse("2026-01-15T12:00:00.123456Z", &ms) && ms == NOW + 123);
-    CHECK(!ss_time_parse("2026-01-15T12:00:00.Z", &ms));
-    CHECK(!ss_time_parse("2026-01-15T12:00:00+0200", &ms));
-    CHECK(!ss_time_parse("2026-01-15T12:00:00Zjunk", &ms));
     char iso[SS_TIME_LEN], human[SS_TIME_LEN];
     ss_time_iso(NOW + 7, iso);
     CHECK_STR(iso, "2026-01-15T12:00:00.007Z");

@@ -54,6 +54,16 @@ static void test_sparse_conversation(void)
     CHECK(c.contact_external_id == NULL);
     sd_conversation_free(&c);
     json_object_put(o);
+
+    /* Times as a webhook may write them: RFC 3339 strings. */
+    o = parse("{\"id\":\"43\",\"created_at\":\"2023-11-14T22:13:20Z\","
+              "\"updated_at\":\"2023-11-14T23:13:20.5+01:00\",\"waiting_since\":\"soon\"}");
+    CHECK_INT(sd_conversation_parse(o, &c, err, sizeof err), 0);
+    CHECK_INT(c.created_at, 1700000000);
+    CHECK_INT(c.updated_at, 1700000000);
+    CHECK_INT(c.waiting_since, 0);
+    sd_conversation_free(&c);
+    json_object_put(o);
 }
 
 static void test_conversation_without_id(void)

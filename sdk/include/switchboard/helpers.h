@@ -1,6 +1,6 @@
 /*
  * helpers.h - small pure helpers for plugins (since 1.1): lenient JSON
- * members, HTML and URL escaping, and Canvas Kit builders.
+ * members, Intercom's times, HTML and URL escaping, and Canvas Kit builders.
  *
  * Everything here is static inline and calls no host service, so it works
  * the same in a plugin, in its unit tests and in the host. Include it where
@@ -107,6 +107,137 @@ static inline bool sb_json_is_null(json_object *o, const char *key)
     json_object *v;
     return o && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, key, &v)
            && v == NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Times. Intercom's REST answers carry Unix seconds; some webhook payloads */
+/* carry RFC 3339 strings ("2026-01-10T04:22:28.240+00:00", or +0000).     */
+/* ------------------------------------------------------------------------ */
+
+/* Internal: exactly @p n digits at *p as a number, advancing *p; -1 (*p unmoved) if they are not there. */
+static inline int sb_time_digits_(const char **p, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (c - '0');
+    }
+    *p += n;
+    return v;
+}
+
+/* Internal: *p is @p c; then it is passed. */
+static inline bool sb_time_skip_(const char **p, char c)
+{
+    if (**p != c)
+        return false;
+    (*p)++;
+    return true;
+}
+
+/* Internal: days from 1970-01-01 to a valid proleptic Gregorian date (no timegm: it is not C11). */
+static inline int64_t sb_time_days_(int64_t year, int month, int day)
+{
+    year -= month <= 2; /* count from March, so the leap day ends a year */
+    int64_t era = (year >= 0 ? year : year - 399) / 400;
+    int64_t year_of_era = year - era * 400;
+    int64_t day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    return era * 146097 + day_of_era - 719468;
+}
+
+/**
+ * Since 1.1: an RFC 3339 date-time as milliseconds since 1970-01-01T00:00:00Z
+ * (negative before it) in *@p ms. Accepted: YYYY-MM-DD, then "T", "t" or a
+ * space, then HH:MM:SS, an optional fraction of one or more digits (beyond
+ * milliseconds dropped), and a zone: "Z", "z", +HH:MM, -HH:MM, or +HHMM /
+ * -HHMM as Intercom's payloads also show. The date must exist (leap years,
+ * days per month); a second of 60 (a leap second) counts as the next
+ * minute's first. Nothing may follow. False for anything else, NULL
+ * included, and *@p ms is then left alone.
+ */
+static inline bool sb_time_parse_rfc3339(const char *text, int64_t *ms)
+{
+    static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const char *p = text;
+    if (!p)
+        return false;
+    int year = sb_time_digits_(&p, 4);
+    int month = sb_time_skip_(&p, '-') ? sb_time_digits_(&p, 2) : -1;
+    int day = sb_time_skip_(&p, '-') ? sb_time_digits_(&p, 2) : -1;
+    if (year < 0 || month < 1 || month > 12 || day < 1 || day > month_days[month - 1])
+        return false;
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (month == 2 && day == 29 && !leap)
+        return false;
+    if (!sb_time_skip_(&p, 'T') && !sb_time_skip_(&p, 't') && !sb_time_skip_(&p, ' '))
+        return false;
+    int hour = sb_time_digits_(&p, 2);
+    int minute = sb_time_skip_(&p, ':') ? sb_time_digits_(&p, 2) : -1;
+    int second = sb_time_skip_(&p, ':') ? sb_time_digits_(&p, 2) : -1;
+    if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60)
+        return false;
+    int millis = 0, fraction_digits = 0;
+    if (sb_time_skip_(&p, '.')) {
+        for (; *p >= '0' && *p <= '9'; p++, fraction_digits++)
+            if (fraction_digits < 3)
+                millis = millis * 10 + (*p - '0');
+        if (fraction_digits == 0)
+            return false;
+        for (int i = fraction_digits; i < 3; i++)
+            millis *= 10;
+    }
+    int offset_minutes = 0;
+    if (!sb_time_skip_(&p, 'Z') && !sb_time_skip_(&p, 'z')) {
+        int sign = sb_time_skip_(&p, '+') ? 1 : sb_time_skip_(&p, '-') ? -1 : 0;
+        int offset_hours = sign ? sb_time_digits_(&p, 2) : -1;
+        sb_time_skip_(&p, ':'); /* +HH:MM and +HHMM both occur */
+        int offset_mins = offset_hours >= 0 ? sb_time_digits_(&p, 2) : -1;
+        if (offset_hours < 0 || offset_hours > 23 || offset_mins < 0 || offset_mins > 59)
+            return false; /* no zone at all is refused too: the time would be ambiguous */
+        offset_minutes = sign * (offset_hours * 60 + offset_mins);
+    }
+    if (*p)
+        return false;
+    int64_t seconds = sb_time_days_(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+                      - (int64_t)offset_minutes * 60;
+    *ms = seconds * 1000 + millis;
+    return true;
+}
+
+/**
+ * Since 1.1: a time member as Unix seconds: an integer, a number with a
+ * fraction (dropped), a decimal string, or an RFC 3339 string as read by
+ * sb_time_parse_rfc3339() - Intercom sends all of these. -1 when the member
+ * is absent, null, of another type or shape, before 1970, or (as a number)
+ * past the year 9999.
+ */
+static inline int64_t sb_json_time(json_object *o, const char *key)
+{
+    json_object *v = sb_json_get(o, key);
+    const double year_10000 = 253402300800.0;
+    switch (json_object_get_type(v)) {
+    case json_type_int: {
+        int64_t n = json_object_get_int64(v);
+        return n >= 0 && (double)n < year_10000 ? n : -1;
+    }
+    case json_type_double: {
+        double d = json_object_get_double(v);
+        /* Comparisons are false for NaN, so the cast is defined. */
+        return d >= 0 && d < year_10000 ? (int64_t)d : -1;
+    }
+    case json_type_string: {
+        int64_t ms;
+        if (sb_time_parse_rfc3339(json_object_get_string(v), &ms))
+            return ms >= 0 ? ms / 1000 : -1;
+        int64_t n = sb_json_int(o, key, -1);
+        return n >= 0 && (double)n < year_10000 ? n : -1;
+    }
+    default:
+        return -1;
+    }
 }
 
 /* Internal: add @p value (new reference, NULL for JSON null) under @p key; on failure release it. */
