@@ -111,7 +111,7 @@ export async function render(ctx) {
     }
     return [h('span', {class: 'badge good'}, text), ' (',
       h('button', {type: 'button', class: 'link', 'data-focus-key': `revoke-${inst.id}`,
-        'aria-label': 'revoke', onclick: () => revoke(inst)}, 'revoke'), ')'];
+        onclick: () => revoke(inst)}, 'revoke'), ')'];
   }
 
   function progressLine(who, entry, job) {
@@ -180,8 +180,10 @@ export async function render(ctx) {
       workspaceFilter.value]);
     if (!force && signature === lastSignature) return;
     lastSignature = signature;
-    const focusKey = document.activeElement && document.activeElement.dataset
-      ? document.activeElement.dataset.focusKey : undefined;
+    const focused = document.activeElement;
+    const focusKey = focused && focused.dataset ? focused.dataset.focusKey : undefined;
+    const focusRow = focused && focused.closest ? focused.closest('tr[data-installation]') : null;
+    const focusRowId = focusRow ? focusRow.dataset.installation : undefined;
     const names = state.plugin ? [state.plugin] : [...plugins.keys()];
     const byPlugin = new Map(names.map((n) => [n, []]));
     for (const inst of page) {
@@ -199,7 +201,9 @@ export async function render(ctx) {
       more);
     list.setAttribute('aria-busy', 'false');
     if (focusKey) {
-      const again = list.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`);
+      /* The same control, or (a revoke button is gone once revoked) another one of its row. */
+      const again = list.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`)
+        || (focusRowId && list.querySelector(`tr[data-installation="${CSS.escape(focusRowId)}"] a`));
       if (again) again.focus();
     }
   }
