@@ -15,6 +15,7 @@ in the Python harness, and the scenarios interleave them with clicks.
 """
 
 import json
+import urllib.parse
 
 import harness
 from browser import Browser, Page, label, require_browser, role, text, text_matching, within
@@ -136,6 +137,25 @@ class SignIn(ConsoleCase):
         self.page.click(role("button", "Sign out", exact=True))
         self.page.see(label("Admin token"))
         self.assertNotIn(self.srv.admin_token, json.dumps(self.page.storage()))
+
+
+    def test_violations_are_caught(self):
+        """The check every test ends with sees CSP violations and uncaught errors (a checker
+        that saw nothing would pass every page)."""
+        strict = urllib.parse.quote(
+            "<meta http-equiv='Content-Security-Policy' content=\"default-src 'self'\">"
+            "<p style='color: red'>inline style</p><script>window.ran = 1</script>")
+        loose = urllib.parse.quote("<script>undefined_function()</script>")
+        try:
+            self.page.goto("data:text/html," + strict)
+            self.page.goto("data:text/html," + loose)
+            found = "\n".join(self.page.problems())
+        finally:
+            self.page = Page(shared_browser(), self.screenshot_name())   # a clean one for tearDown
+        self.assertIn("CSP violation: style-src-attr", found)
+        self.assertIn("CSP violation: script-src-elem", found)
+        self.assertIn("Executing inline script violates the following Content Security Policy", found)
+        self.assertIn("uncaught: ReferenceError: undefined_function is not defined", found)
 
 
 class ConnectWorkspace(ConsoleCase):
