@@ -270,8 +270,10 @@ class StartdeliverSync(ConsoleCase):
         without reloading the page (the console polls)."""
         contacts = self.fake.seed_contacts(WS, 20)
         self.fake.seed_conversations(WS, 300, contacts=contacts, created_at=None)
-        # The first sync waits at its first Intercom request until the page shows it running.
-        gate = self.fake.hold("GET", r"^/companies/scroll$", query=r"^$", timeout_s=SYNC_TIMEOUT_S)
+        # The first sync waits for its second page of conversations (150 of 300 stored) until
+        # the page has shown it running.
+        gate = self.fake.hold("GET", r"^/conversations$", query="starting_after",
+                              timeout_s=SYNC_TIMEOUT_S)
         self.sign_in()
         self.go("Installations")
         self.fake.authorize_as(WS)
@@ -282,6 +284,9 @@ class StartdeliverSync(ConsoleCase):
         row = self.installation_row()
         progress = within(row, role("progressbar", f"Sync progress of {WS_NAME}", exact=True))
         self.page.see(progress)
+        self.page.see_text(row, "150 of 300")
+        self.assertEqual((self.page.attr(progress, "value"), self.page.attr(progress, "max")),
+                         ("150", "300"))
         self.page.screenshot(".running", height=470)   # the README's picture (docs/console.png)
         gate.release()
         self.page.gone(progress, timeout=SYNC_TIMEOUT_S * 1000)
