@@ -161,7 +161,7 @@ class SignIn(ConsoleCase):
 class ConnectWorkspace(ConsoleCase):
     def test_connect_workspace(self):
         """"Connect a workspace" runs Intercom's OAuth (the fake's authorize page approves)
-        and the installation appears, authenticated, without a reload of the console."""
+        and the installation appears, authenticated; revoking it asks first."""
         self.sign_in()
         self.go("Installations")
         self.fake.authorize_as(WS)
@@ -175,6 +175,15 @@ class ConnectWorkspace(ConsoleCase):
         self.page.see_text(row, "authenticated", "US")
         self.page.see(within(row, role("button", "revoke", exact=True)))
         self.save_screenshot()
+        # Revoking asks first; cancelled, nothing happens; confirmed, the state follows.
+        self.page.click(within(row, role("button", "revoke", exact=True)))
+        self.page.click(within(role("dialog"), role("button", "Cancel", exact=True)))
+        self.page.gone(role("dialog"))
+        self.assertEqual(self.srv.installation(self.plugin, WS)["state"], "active")
+        self.page.click(within(row, role("button", "revoke", exact=True)))
+        self.page.click(within(role("dialog"), role("button", "Revoke", exact=True)))
+        self.page.see(within(row, text("revoked", exact=True)))
+        self.assertEqual(self.srv.installation(self.plugin, WS)["state"], "revoked")
 
 
 class Keyboard(ConsoleCase):
