@@ -3,8 +3,8 @@
  * the URLs to enter in its Intercom app with copy buttons.
  */
 import {api} from '../api.js';
-import {h, uid} from '../dom.js';
-import {formatDuration} from '../format.js';
+import {h, replace, uid} from '../dom.js';
+import {formatDuration, formatNumber, timeElement} from '../format.js';
 
 /* In the order the Developer Hub asks for them (README "Connecting an Intercom app"). */
 const URL_LABELS = [
@@ -71,7 +71,37 @@ function settingDefault(s) {
   return Array.isArray(s.default) ? s.default.join(', ') : String(s.default);
 }
 
-function pluginView(p) {
+/* The product webhook (README "Product events"): where it goes, and the way back after a 410. */
+function productView(p, product, alert) {
+  const box = h('div', {class: 'product'});
+  const draw = (state) => {
+    const enable = h('button', {type: 'button', class: 'secondary'}, 'Enable the product webhook');
+    enable.addEventListener('click', async () => {
+      enable.disabled = true;
+      try {
+        draw(await api(`/admin/plugins/${encodeURIComponent(p.name)}/product/enable`, {method: 'POST'}));
+      } catch (error) {
+        alert(error);
+        enable.disabled = false;
+      }
+    });
+    replace(box,
+      h('h3', {}, 'Product webhook'),
+      h('p', {}, h('code', {}, state.webhook_url)),
+      state.enabled
+        ? h('p', {class: 'good-text'}, 'enabled')
+        : h('p', {class: 'warn-text'}, 'disabled since ', timeElement(h, state.disabled_at),
+          state.disabled_reason ? `: ${state.disabled_reason}` : '', ' (its deliveries are held)'),
+      h('p', {}, `${formatNumber(state.pending)} pending, `,
+        h('a', {href: `#/jobs?state=dead&plugin=${encodeURIComponent(p.name)}`},
+          `${formatNumber(state.dead)} dead`)),
+      state.enabled ? null : enable);
+  };
+  draw(product);
+  return box;
+}
+
+function pluginView(p, alert) {
   return h('section', {class: 'card plugin', 'aria-labelledby': `plugin-${p.name}`},
     h('h2', {id: `plugin-${p.name}`}, p.name),
     h('p', {}, `${p.version} · ABI ${p.abi} · ${p.state}`, p.description ? ` — ${p.description}` : ''),
@@ -81,6 +111,7 @@ function pluginView(p) {
       'Installations of ', p.name)),
     h('h3', {}, 'Intercom app'),
     h('div', {class: 'urls'}, urlRows(p.urls || {})),
+    p.product && p.product.configured ? productView(p, p.product, alert) : null,
     h('h3', {}, 'Descriptor'),
     h('p', {}, h('strong', {}, 'Topics: '),
       p.topics.length ? p.topics.join(', ') : 'none (receives no webhooks)'),
@@ -100,7 +131,7 @@ export async function render(ctx) {
   const details = await Promise.all(list.plugins.map((p) =>
     api(`/admin/plugins/${encodeURIComponent(p.name)}`, {signal: ctx.signal})));
   if (!details.length) ctx.main.append(h('p', {}, 'No plugin is loaded.'));
-  ctx.main.append(...details.map(pluginView));
+  ctx.main.append(...details.map((p) => pluginView(p, ctx.alert)));
   if (list.refused.length) {
     ctx.main.append(h('section', {class: 'card', 'aria-labelledby': 'refused-heading'},
       h('h2', {id: 'refused-heading'}, 'Refused plugins'),
