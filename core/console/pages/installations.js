@@ -66,7 +66,8 @@ export async function render(ctx) {
     ['needs_reauth', 'needs re-install'], ['revoked', 'revoked']], state.state);
   const workspaceFilter = h('input', {type: 'search', value: state.workspace,
     placeholder: 'id or name'});
-  const list = h('div', {'aria-live': 'polite', 'aria-busy': 'true'});
+  /* Not a live region: it is redrawn on every sync update, which would be read out each time. */
+  const list = h('div', {'aria-busy': 'true'});
 
   const filters = h('form', {class: 'filters', role: 'search', 'aria-label': 'Filter installations'},
     field('Plugin', pluginFilter), field('State', stateFilter), field('Workspace', workspaceFilter));
