@@ -42,10 +42,41 @@ static int query_limit(struct http_request *req)
     return limit < 1 ? 1 : limit > 1000 ? 1000 : (int)limit;
 }
 
+/*
+ * An optional id in the query (installation=, before=): false, after a 400,
+ * when it is there but not a positive integer; *id is 0 when it is absent.
+ */
+static bool query_id(struct http_request *req, const char *name, int64_t *id)
+{
+    const char *s = http_query_param(req, name);
+    *id = 0;
+    if (!s)
+        return true;
+    if (str_to_i64(s, id) && *id > 0)
+        return true;
+    http_reply_error(req, 400, "bad_query", "%s must be a positive integer", name);
+    return false;
+}
+
 static void reply_list(struct http_request *req, const char *key, json_object *items)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, key, items);
+    http_reply_json(req, 200, o);
+}
+
+/* A page of items newest first; next_before (the cursor for ?before=) is null on the last page. */
+static void reply_page(struct http_request *req, const char *key, json_object *items, int limit)
+{
+    size_t n = json_object_array_length(items);
+    json_object *last = n ? json_object_array_get_idx(items, n - 1) : NULL;
+    json_object *id = NULL;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, key, items);
+    json_object_object_add(o, "next_before",
+                           n == (size_t)limit && json_object_object_get_ex(last, "id", &id)
+                               ? json_object_get(id)
+                               : NULL);
     http_reply_json(req, 200, o);
 }
 
@@ -201,6 +232,18 @@ static void get_installation(struct server *srv, struct http_request *req,
     http_reply_json(req, 200, o);
 }
 
+static void installation_activity(struct server *srv, struct http_request *req,
+                                  const struct route_match *m)
+{
+    struct installation *inst = installation_param(srv, req, m);
+    if (!inst)
+        return;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "installation_id", json_object_new_int64(inst->id));
+    json_object_object_add(o, "jobs", jobs_activity(srv->jobs, inst->id));
+    http_reply_json(req, 200, o);
+}
+
 static void revoke_installation(struct server *srv, struct http_request *req,
                                 const struct route_match *m)
 {
@@ -270,22 +313,27 @@ static void put_settings(struct server *srv, struct http_request *req, const str
 
 static void list_jobs(struct server *srv, struct http_request *req, const struct route_match *m)
 {
-    const char *state = http_query_param(req, "state");
+    struct job_filter filter = {
+        .state = http_query_param(req, "state"),
+        .plugin = http_query_param(req, "plugin"),
+        .type = http_query_param(req, "type"),
+        .limit = query_limit(req),
+    };
     if (m->pattern && strstr(m->pattern, "/dead"))
-        state = "dead";
-    bool known = !state;
-    for (int i = 0; state && i < JOB_STATES; i++)
-        known |= strcmp(state, job_state_names[i]) == 0;
+        filter.state = "dead";
+    bool known = !filter.state;
+    for (int i = 0; filter.state && i < JOB_STATES; i++)
+        known |= strcmp(filter.state, job_state_names[i]) == 0;
     if (!known) {
         http_reply_error(req, 400, "bad_state",
                          "state must be queued, waiting, running, pending, done, dead, "
                          "cancelled or skipped");
         return;
     }
-    reply_list(req, "jobs",
-               jobs_list(srv->jobs, state, http_query_param(req, "plugin"),
-                         query_int(req, "installation", 0), query_int(req, "before", 0),
-                         query_limit(req)));
+    if (!query_id(req, "installation", &filter.installation)
+        || !query_id(req, "before", &filter.before_id))
+        return;
+    reply_page(req, "jobs", jobs_list(srv->jobs, &filter), filter.limit);
 }
 
 static void get_job(struct server *srv, struct http_request *req, const struct route_match *m)
@@ -314,6 +362,30 @@ static void replay_job(struct server *srv, struct http_request *req, const struc
         return;
     }
     http_reply_json(req, 200, jobs_get(srv->jobs, id));
+}
+
+static void replay_dead_jobs(struct server *srv, struct http_request *req,
+                             const struct route_match *m)
+{
+    (void)m;
+    const char *name = http_query_param(req, "plugin");
+    if (!name || !*name) {
+        http_reply_error(req, 400, "bad_query", "plugin= names the plugin whose dead jobs to replay");
+        return;
+    }
+    if (!plugins_find(srv->plugins, name)) {
+        http_reply_error(req, 404, "not_found", "no plugin '%s' is loaded", name);
+        return;
+    }
+    int64_t replayed = jobs_replay_dead(srv->jobs, name);
+    if (replayed < 0) {
+        http_reply_error(req, 500, "store_error", "could not replay; see the log");
+        return;
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "plugin", json_object_new_string(name));
+    json_object_object_add(o, "replayed", json_object_new_int64(replayed));
+    http_reply_json(req, 200, o);
 }
 
 static void list_schedules(struct server *srv, struct http_request *req,
@@ -349,6 +421,10 @@ static json_object *event_json(sqlite3_stmt *q, bool with_body)
 static void list_events(struct server *srv, struct http_request *req, const struct route_match *m)
 {
     (void)m;
+    int64_t installation, before;
+    if (!query_id(req, "installation", &installation) || !query_id(req, "before", &before))
+        return;
+    int limit = query_limit(req);
     json_object *arr = json_object_new_array();
     sqlite3_stmt *q = store_stmt(
         srv->store,
@@ -358,16 +434,16 @@ static void list_events(struct server *srv, struct http_request *req, const stru
         "ORDER BY id DESC LIMIT ?5");
     if (q) {
         store_bind_text(q, 1, http_query_param(req, "plugin"));
-        sqlite3_bind_int64(q, 2, query_int(req, "installation", 0));
+        sqlite3_bind_int64(q, 2, installation);
         store_bind_text(q, 3, http_query_param(req, "topic"));
-        sqlite3_bind_int64(q, 4, query_int(req, "before", 0));
-        sqlite3_bind_int(q, 5, query_limit(req));
+        sqlite3_bind_int64(q, 4, before);
+        sqlite3_bind_int(q, 5, limit);
         bool bodies = query_int(req, "body", 0) != 0;
         while (sqlite3_step(q) == SQLITE_ROW)
             json_object_array_add(arr, event_json(q, bodies));
         sqlite3_reset(q);
     }
-    reply_list(req, "events", arr);
+    reply_page(req, "events", arr, limit);
 }
 
 static void get_event(struct server *srv, struct http_request *req, const struct route_match *m)
@@ -394,10 +470,14 @@ static void get_event(struct server *srv, struct http_request *req, const struct
 static void list_audit(struct server *srv, struct http_request *req, const struct route_match *m)
 {
     (void)m;
-    reply_list(req, "audit",
-               audit_list(srv->store, http_query_param(req, "plugin"),
-                          query_int(req, "installation", 0), http_query_param(req, "subject"),
-                          query_int(req, "before", 0), (size_t)query_limit(req)));
+    int64_t installation, before;
+    if (!query_id(req, "installation", &installation) || !query_id(req, "before", &before))
+        return;
+    int limit = query_limit(req);
+    reply_page(req, "audit",
+               audit_list(srv->store, http_query_param(req, "plugin"), installation,
+                          http_query_param(req, "subject"), before, (size_t)limit),
+               limit);
 }
 
 /* ---- routing ---- */
@@ -414,11 +494,13 @@ static const struct {
     {"POST", "/admin/plugins/{name}/product/enable", enable_product},
     {"GET", "/admin/installations", list_installations},
     {"GET", "/admin/installations/{id}", get_installation},
+    {"GET", "/admin/installations/{id}/activity", installation_activity},
     {"POST", "/admin/installations/{id}/revoke", revoke_installation},
     {"GET", "/admin/installations/{id}/settings", get_settings},
     {"PUT", "/admin/installations/{id}/settings", put_settings},
     {"GET", "/admin/jobs", list_jobs},
     {"GET", "/admin/jobs/dead", list_jobs},
+    {"POST", "/admin/jobs/dead/replay", replay_dead_jobs}, /* before {id}: "dead" is no id */
     {"GET", "/admin/jobs/{id}", get_job},
     {"POST", "/admin/jobs/{id}/replay", replay_job},
     {"GET", "/admin/schedules", list_schedules},

@@ -302,8 +302,10 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
                         http_status_text(status), req->id);
     if (content_type && (len || status != 204))
         evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
-    evbuffer_add_printf(out, "Content-Length: %zu\r\n%s", len,
-                        c->close_after_write ? "Connection: close\r\n" : "");
+    if (status != 304) /* a 304's length would have to be the unsent 200's: leave it out */
+        evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
+    if (c->close_after_write)
+        evbuffer_add_printf(out, "Connection: close\r\n");
     if (req->reply_headers.len)
         evbuffer_add(out, req->reply_headers.data, req->reply_headers.len);
     evbuffer_add(out, "\r\n", 2);

@@ -1080,9 +1080,9 @@ int jobs_in_flight(const struct jobs *jobs)
     return jobs->in_flight;
 }
 
-int jobs_replay(struct jobs *jobs, int64_t job_id, char *err, size_t errlen)
+/* One dead, cancelled or skipped job back to queued: 1 if it was one, 0 if not, -1 on error. */
+static int replay_one(struct store *st, int64_t job_id)
 {
-    struct store *st = jobs->srv->store;
     /* Replayed behind any job that now holds its key, so one key still runs one at a time. */
     sqlite3_stmt *q = store_stmt(
         st, "UPDATE jobs SET state = CASE WHEN key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs a "
@@ -1090,23 +1090,71 @@ int jobs_replay(struct jobs *jobs, int64_t job_id, char *err, size_t errlen)
             "jobs.key AND a.state IN " ACTIVE_STATES ") THEN 'waiting' ELSE 'queued' END, "
             "attempts = 0, run_at = ?2, updated_at = ?2, finished_at = NULL WHERE id = ?1 AND "
             "state IN ('dead', 'cancelled', 'skipped')");
-    if (!q) {
-        snprintf(err, errlen, "database error");
+    if (!q)
         return -1;
-    }
     sqlite3_bind_int64(q, 1, job_id);
     sqlite3_bind_int64(q, 2, time_now_ms());
-    if (store_step_done(st, q) != 0) {
+    if (store_step_done(st, q) != 0)
+        return -1;
+    return sqlite3_changes(store_db(st)) > 0;
+}
+
+int jobs_replay(struct jobs *jobs, int64_t job_id, char *err, size_t errlen)
+{
+    int replayed = replay_one(jobs->srv->store, job_id);
+    if (replayed < 0) {
         snprintf(err, errlen, "database error");
         return -1;
     }
-    if (sqlite3_changes(store_db(st)) == 0) {
+    if (replayed == 0) {
         snprintf(err, errlen, "job %lld is not dead, cancelled or skipped", (long long)job_id);
         return -1;
     }
     log_info("jobs", "job %lld replayed", (long long)job_id);
     jobs_kick(jobs);
     return 0;
+}
+
+int64_t jobs_replay_dead(struct jobs *jobs, const char *plugin)
+{
+    struct store *st = jobs->srv->store;
+    /*
+     * One job at a time, oldest first, in one transaction: each replay sees the
+     * ones before it, so dead jobs sharing a key queue up behind each other.
+     */
+    sqlite3_stmt *q = store_stmt(st, "SELECT id FROM jobs WHERE state = 'dead' AND plugin = ? "
+                                     "ORDER BY id");
+    if (!q || store_begin(st) != 0)
+        return -1;
+    store_bind_text(q, 1, plugin);
+    struct buf ids; /* collected first: the updates would disturb the running SELECT */
+    buf_init(&ids);
+    size_t n = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(q, 0);
+        buf_append(&ids, &id, sizeof id);
+        n++;
+    }
+    sqlite3_reset(q);
+    int64_t replayed = 0;
+    for (size_t i = 0; i < n && replayed >= 0; i++) {
+        int64_t id;
+        memcpy(&id, ids.data + i * sizeof id, sizeof id);
+        int one = replay_one(st, id);
+        replayed = one < 0 ? -1 : replayed + one;
+    }
+    buf_free(&ids);
+    if (replayed < 0) {
+        store_rollback(st);
+        return -1;
+    }
+    if (store_commit(st) != 0) /* it rolled back */
+        return -1;
+    log_info("jobs", "%lld dead job%s of %s replayed", (long long)replayed,
+             replayed == 1 ? "" : "s", plugin);
+    if (replayed)
+        jobs_kick(jobs);
+    return replayed;
 }
 
 int jobs_cancel_installation(struct jobs *jobs, int64_t installation)
@@ -1168,24 +1216,64 @@ static json_object *row_json(sqlite3_stmt *q)
     "max_attempts, run_at, last_error, created_at, updated_at, finished_at, checkpoint, "    \
     "last_error_code"
 
-json_object *jobs_list(struct jobs *jobs, const char *state, const char *plugin,
-                       int64_t installation, int64_t before_id, int limit)
+/* The filters every listing shares; ?1 state, ?2 plugin, ?3 installation, ?4 before, ?5 type. */
+#define JOB_FILTERS                                                                        \
+    " AND (?2 IS NULL OR plugin = ?2) AND (?3 = 0 OR installation_id = ?3)"                 \
+    " AND (?5 IS NULL OR type = ?5) AND id < ?4 ORDER BY id DESC LIMIT ?6"
+
+json_object *jobs_list(struct jobs *jobs, const struct job_filter *f)
 {
+    /*
+     * One statement per leading filter, so each walks its index (jobs_by_state,
+     * jobs_by_installation) newest first instead of the whole table.
+     */
+    const char *sql = f->state ? "SELECT " JOB_COLUMNS " FROM jobs WHERE state = ?1" JOB_FILTERS
+                      : f->installation
+                          ? "SELECT " JOB_COLUMNS " FROM jobs WHERE installation_id = ?3" JOB_FILTERS
+                          : "SELECT " JOB_COLUMNS " FROM jobs WHERE ?1 IS NULL" JOB_FILTERS;
     json_object *arr = json_object_new_array();
-    sqlite3_stmt *q = store_stmt(jobs->srv->store,
-                                 "SELECT " JOB_COLUMNS " FROM jobs WHERE (?1 IS NULL OR state = ?1)"
-                                 " AND (?2 IS NULL OR plugin = ?2) AND (?3 = 0 OR installation_id = ?3)"
-                                 " AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?5");
+    sqlite3_stmt *q = store_stmt(jobs->srv->store, sql);
     if (!q)
         return arr;
-    store_bind_text(q, 1, state);
-    store_bind_text(q, 2, plugin);
-    sqlite3_bind_int64(q, 3, installation);
-    sqlite3_bind_int64(q, 4, before_id);
-    sqlite3_bind_int(q, 5, limit > 0 ? limit : 100);
+    store_bind_text(q, 1, f->state);
+    store_bind_text(q, 2, f->plugin);
+    sqlite3_bind_int64(q, 3, f->installation);
+    sqlite3_bind_int64(q, 4, f->before_id > 0 ? f->before_id : INT64_MAX);
+    store_bind_text(q, 5, f->type);
+    sqlite3_bind_int(q, 6, f->limit > 0 ? f->limit : 100);
     while (sqlite3_step(q) == SQLITE_ROW)
         json_object_array_add(arr, row_json(q));
     sqlite3_reset(q);
+    return arr;
+}
+
+json_object *jobs_activity(struct jobs *jobs, int64_t installation)
+{
+    struct store *st = jobs->srv->store;
+    /* The newest job of each type, and the newest that has finished (the last result). */
+    sqlite3_stmt *types = store_stmt(
+        st, "SELECT type, max(id) FROM jobs WHERE installation_id = ? GROUP BY type ORDER BY type");
+    sqlite3_stmt *finished = store_stmt(
+        st, "SELECT id FROM jobs WHERE installation_id = ?1 AND type = ?2 AND "
+            "state IN ('done', 'dead', 'cancelled', 'skipped') ORDER BY id DESC LIMIT 1");
+    json_object *arr = json_object_new_array();
+    if (!types || !finished)
+        return arr;
+    sqlite3_bind_int64(types, 1, installation);
+    while (sqlite3_step(types) == SQLITE_ROW) {
+        json_object *o = json_object_new_object();
+        const char *type = store_col_text(types, 0);
+        json_object_object_add(o, "type", json_object_new_string(type));
+        json_object_object_add(o, "latest", jobs_get(jobs, sqlite3_column_int64(types, 1)));
+        sqlite3_bind_int64(finished, 1, installation);
+        store_bind_text(finished, 2, type);
+        int64_t last_id =
+            sqlite3_step(finished) == SQLITE_ROW ? sqlite3_column_int64(finished, 0) : 0;
+        sqlite3_reset(finished);
+        json_object_object_add(o, "last_finished", last_id ? jobs_get(jobs, last_id) : NULL);
+        json_object_array_add(arr, o);
+    }
+    sqlite3_reset(types);
     return arr;
 }
 

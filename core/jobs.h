@@ -65,15 +65,28 @@ int jobs_checkpoint(struct jobs *jobs, struct sb_plugin *p, uint64_t job_id,
                     json_object *checkpoint);
 /* Dead (or cancelled) job -> queued with a fresh attempt count. */
 int jobs_replay(struct jobs *jobs, int64_t job_id, char *err, size_t errlen);
+/* Every dead job of a plugin, replayed as jobs_replay does: how many, or -1. */
+int64_t jobs_replay_dead(struct jobs *jobs, const char *plugin);
 /* An installation was revoked: cancel what it still has queued. */
 int jobs_cancel_installation(struct jobs *jobs, int64_t installation);
 /* Create or update the schedule rows of one installation (after install or settings change). */
 void jobs_sync_schedules(struct jobs *jobs, struct sb_plugin *p, const struct installation *inst);
 
 /* Admin views. */
-json_object *jobs_list(struct jobs *jobs, const char *state, const char *plugin,
-                       int64_t installation, int64_t before_id, int limit);
+struct job_filter {
+    const char *state, *plugin, *type; /* NULL: any */
+    int64_t installation;              /* 0: any */
+    int64_t before_id;                 /* the cursor: only older jobs; 0: from the newest */
+    int limit;
+};
+/* Newest first. */
+json_object *jobs_list(struct jobs *jobs, const struct job_filter *filter);
 json_object *jobs_get(struct jobs *jobs, int64_t job_id);
+/*
+ * An installation's activity: per job type, the newest job ("latest", with
+ * its checkpoint while it runs) and the newest finished one ("last_finished").
+ */
+json_object *jobs_activity(struct jobs *jobs, int64_t installation);
 json_object *jobs_schedules(struct jobs *jobs, const char *plugin);
 /* Counts by state, for /metrics. */
 #define JOB_STATES 8

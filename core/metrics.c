@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const labels[] = {"webhooks", "canvas", "oauth", "api",
-                                     "admin",    "health", "metrics", "other"};
+static const char *const labels[] = {"webhooks", "canvas",  "oauth",   "api",  "admin",
+                                     "health",   "metrics", "console", "other"};
 #define N_LABELS (sizeof labels / sizeof labels[0])
 static const double buckets_ms[] = {1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000};
 #define N_BUCKETS (sizeof buckets_ms / sizeof buckets_ms[0])

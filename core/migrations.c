@@ -163,6 +163,12 @@ static const char *const steps[] = {
     "  disabled_at INTEGER," /* ms; NULL: enabled */
     "  disabled_reason TEXT,"
     "  enabled_at INTEGER);",
+    /*
+     * 6: the console's views of one installation (its jobs, the newest of each
+     * type) read an index instead of the whole table. installation_id and type
+     * never change, so state changes do not touch it.
+     */
+    "CREATE INDEX jobs_by_installation ON jobs (installation_id, type, id);",
 };
 
 int migrations_count(void)

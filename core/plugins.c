@@ -489,6 +489,13 @@ json_object *plugin_describe(const struct sb_plugin *p)
     json_object_object_add(o, "abi", json_object_new_string(abi));
     json_object_object_add(o, "state", json_object_new_string(p->running ? "running" : "stopped"));
     json_object_object_add(o, "configured", json_object_new_boolean(plugin_configured(p)));
+    /* What plugin_configured lacks, by the configuration keys an integrator sets. */
+    json_object *missing = json_object_new_array();
+    if (!p->cfg || !p->cfg->client_id)
+        json_object_array_add(missing, json_object_new_string("client_id"));
+    if (!p->cfg || !p->cfg->client_secret)
+        json_object_array_add(missing, json_object_new_string("client_secret"));
+    json_object_object_add(o, "missing", missing);
     json_object_object_add(o, "product_api",
                            json_object_new_boolean(p->cfg && p->cfg->api_key != NULL));
     json_object *topics = json_object_new_array();

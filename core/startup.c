@@ -7,6 +7,7 @@
 #include "admin.h"
 #include "api.h"
 #include "canvas.h"
+#include "console.h"
 #include "crypto.h"
 #include "host.h"
 #include "http.h"
@@ -35,7 +36,8 @@
 
 /* ---- top-level routing ---- */
 
-enum top_route { R_HEALTH, R_METRICS, R_WEBHOOK, R_OAUTH, R_CANVAS, R_API, R_ADMIN };
+enum top_route { R_HEALTH, R_METRICS, R_WEBHOOK, R_OAUTH, R_CANVAS, R_API, R_ADMIN,
+                 R_CONSOLE_INDEX, R_CONSOLE, R_FAVICON };
 
 static struct router *top_routes;
 
@@ -52,6 +54,9 @@ static void setup_routes(void)
         {"/canvas/{plugin}/{flow}", R_CANVAS},
         {"/api/{plugin}/*", R_API},
         {"/admin/*", R_ADMIN},
+        {"/", R_CONSOLE_INDEX},
+        {"/console/*", R_CONSOLE},
+        {"/favicon.ico", R_FAVICON},
     };
     top_routes = router_new();
     for (size_t i = 0; i < ARRAY_LEN(table); i++)
@@ -101,6 +106,10 @@ static void dispatch(struct http_request *req, void *arg)
     case R_CANVAS: canvas_handle(srv, req, plugin, route_param(&m, "flow")); break;
     case R_API: api_handle(srv, req, plugin, route_param(&m, "*")); break;
     case R_ADMIN: admin_handle(srv, req); break;
+    case R_CONSOLE_INDEX: console_handle(req, NULL); break;
+    case R_CONSOLE: console_handle(req, route_param(&m, "*")); break;
+    /* Browsers ask for it on every page here (the OAuth ones too): the console's icon. */
+    case R_FAVICON: console_handle(req, "icon.svg"); break;
     }
     router_match_free(&m);
 }

@@ -39,8 +39,9 @@ CORPUS = [
     ok("empty lines before the request line", b"\r\n\r\nGET /healthz HTTP/1.1\r\n" + H + b"\r\n", 200),
     ok("absolute-form target", b"GET http://x/healthz HTTP/1.1\r\n" + H + b"\r\n", 200),
     ok("absolute-form https with query", b"GET https://x:8443/healthz?a=1 HTTP/1.1\r\n" + H + b"\r\n", 200),
-    ok("absolute-form without path", b"GET http://x HTTP/1.1\r\n" + H + b"\r\n", 404),
-    ok("absolute-form with only a query", b"GET http://x?a=1 HTTP/1.1\r\n" + H + b"\r\n", 404),
+    # No path is "/", the web console's page.
+    ok("absolute-form without path", b"GET http://x HTTP/1.1\r\n" + H + b"\r\n", 200),
+    ok("absolute-form with only a query", b"GET http://x?a=1 HTTP/1.1\r\n" + H + b"\r\n", 200),
     ok("absolute-form with an IPv6 host", b"GET http://[::1]:8080/healthz HTTP/1.1\r\n" + H + b"\r\n", 200),
     ok("higher minor version served as 1.1", b"GET /healthz HTTP/1.2\r\n" + H + b"\r\n", 200),
     ok("field name case", b"GET /healthz HTTP/1.1\r\nhOsT: x\r\n\r\n", 200),
