@@ -1225,11 +1225,14 @@ json_object *jobs_list(struct jobs *jobs, const struct job_filter *f)
 {
     /*
      * One statement per leading filter, so each walks its index (jobs_by_state,
-     * jobs_by_installation) newest first instead of the whole table.
+     * jobs_by_installation, jobs_by_installation_type) newest first instead of
+     * the whole table.
      */
-    const char *sql = f->state ? "SELECT " JOB_COLUMNS " FROM jobs WHERE state = ?1" JOB_FILTERS
-                      : f->installation
-                          ? "SELECT " JOB_COLUMNS " FROM jobs WHERE installation_id = ?3" JOB_FILTERS
+    const char *sql =
+        f->state ? "SELECT " JOB_COLUMNS " FROM jobs WHERE state = ?1" JOB_FILTERS
+        : f->installation && f->type
+            ? "SELECT " JOB_COLUMNS " FROM jobs WHERE installation_id = ?3 AND type = ?5" JOB_FILTERS
+        : f->installation ? "SELECT " JOB_COLUMNS " FROM jobs WHERE installation_id = ?3" JOB_FILTERS
                           : "SELECT " JOB_COLUMNS " FROM jobs WHERE ?1 IS NULL" JOB_FILTERS;
     json_object *arr = json_object_new_array();
     sqlite3_stmt *q = store_stmt(jobs->srv->store, sql);

@@ -164,11 +164,12 @@ static const char *const steps[] = {
     "  disabled_reason TEXT,"
     "  enabled_at INTEGER);",
     /*
-     * 6: the console's views of one installation (its jobs, the newest of each
-     * type) read an index instead of the whole table. installation_id and type
-     * never change, so state changes do not touch it.
+     * 6: the console's views of one installation read an index instead of the
+     * whole table: its jobs newest first, and the newest of each type.
+     * installation_id and type never change, so state changes touch neither.
      */
-    "CREATE INDEX jobs_by_installation ON jobs (installation_id, type, id);",
+    "CREATE INDEX jobs_by_installation ON jobs (installation_id, id);"
+    "CREATE INDEX jobs_by_installation_type ON jobs (installation_id, type, id);",
 };
 
 int migrations_count(void)

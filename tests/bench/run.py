@@ -65,19 +65,22 @@ from harness import CLIENT_ID, CLIENT_SECRET, Server, free_port, wait_for  # noq
 
 LOADGEN = harness.BUILD / "tests" / "bench" / "bench_loadgen"
 BASELINE_SERVER = harness.BUILD / "tests" / "bench" / "bench_baseline_server"
-BENCHMARKS = ("intake", "sync", "canvas", "governor", "footprint", "scaling", "contacts", "bot")
+BENCHMARKS = ("intake", "sync", "canvas", "governor", "footprint", "scaling", "contacts", "bot",
+              "console")
 
 # The issue's parameters, and the shortened ones of --quick.
 FULL = dict(intake_s=20, connections=64, sync_sizes=(10_000, 50_000, 100_000),
             canvas_rate=500, canvas_s=20, governor_conversations=1200, footprint_runs=5,
             scaling_installations=(1, 100, 10_000), scaling_s=10, finished_jobs=1_000_000,
             latency_rate=200, latency_s=20, latency_offset_s=50,
-            contacts_sizes=(20_000, 100_000), bot_rate=200, bot_s=20)
+            contacts_sizes=(20_000, 100_000), bot_rate=200, bot_s=20,
+            console_jobs=(10_000, 100_000), console_requests=200)
 QUICK = dict(intake_s=5, connections=64, sync_sizes=(2_000, 5_000, 10_000), canvas_rate=500,
              canvas_s=5, governor_conversations=450, footprint_runs=3,
              scaling_installations=(1, 100, 1_000), scaling_s=3, finished_jobs=100_000,
              latency_rate=200, latency_s=5, latency_offset_s=0,
-             contacts_sizes=(5_000, 20_000), bot_rate=200, bot_s=5)
+             contacts_sizes=(5_000, 20_000), bot_rate=200, bot_s=5,
+             console_jobs=(10_000,), console_requests=50)
 
 
 def log(msg):
@@ -1114,6 +1117,78 @@ def bench_bot(args, P, res):
 
 # ---- main ----
 
+# ---- 9. the web console's lists (admin API) over many jobs ----
+
+def insert_console_jobs(path, count):
+    """count jobs of two installations, five types, 1 % dead with a reason, as a busy server
+    accumulates them, written with the server stopped."""
+    db = sqlite3.connect(path)
+    now = int(time.time() * 1000)
+    db.execute("BEGIN")
+    db.executemany(
+        "INSERT INTO jobs (plugin, installation_id, type, state, attempts, max_attempts, run_at,"
+        " last_error, created_at, updated_at, finished_at) VALUES ('testplug', ?, ?, ?, 1, 3, ?,"
+        " ?, ?, ?, ?)",
+        ((1 + i % 2, f"kind{i % 5}", "dead" if i % 100 == 0 else "done", now,
+          "bench failure" if i % 100 == 0 else None, now, now, now) for i in range(count)))
+    db.commit()
+    db.close()
+
+
+def bench_console(args, P, res):
+    """The admin API queries the console's Jobs and Installations pages make, each asked
+    console_requests times one after another, against GET /healthz asked the same way in the
+    same run (the server's floor for one admin-sized round trip)."""
+    n_req = P["console_requests"]
+
+    def timed(srv, path, auth=True):
+        took = []
+        for _ in range(n_req):
+            t = time.perf_counter()
+            r = srv.admin("GET", path) if auth else srv.request("GET", path)
+            took.append((time.perf_counter() - t) * 1000)
+            if r.status != 200:
+                raise RuntimeError(f"GET {path}: {r.status}")
+        return percentile(took, 0.5), percentile(took, 0.99)
+
+    for count in P["console_jobs"]:
+        fake = new_fake()
+        fake.add_workspace("ws0", "Bench")
+        fake.add_workspace("ws1", "Bench 2")
+        log(f"console: {count:,} jobs")
+        srv = BenchServer(plugins={"testplug": Server.plugin_config()}, intercom=fake,
+                          settings=bench_settings())
+        try:
+            srv.start()
+            for ws in ("ws0", "ws1"):
+                assert srv.install("testplug", ws).status == 200
+            wait_jobs_idle(srv)
+            insts = [i["id"] for i in srv.admin("GET", "/installations").json()["installations"]]
+            srv.stop()
+            insert_console_jobs(db_path(srv), count)
+            srv.start()
+            wait_jobs_idle(srv, timeout=300)
+            base50, base99 = timed(srv, "/healthz", auth=False)
+            page = srv.admin("GET", "/jobs?state=dead&limit=50").json()
+            before = page["jobs"][-1]["id"]
+            queries = [("jobs, newest 100", "/jobs?limit=100"),
+                       ("dead jobs, 50", "/jobs?state=dead&limit=50"),
+                       ("dead jobs, next 50", f"/jobs?state=dead&limit=50&before={before}"),
+                       ("one installation's jobs, 100", f"/jobs?installation={insts[0]}&limit=100"),
+                       ("one installation and type, 100",
+                        f"/jobs?installation={insts[0]}&type=kind3&limit=100"),
+                       ("one type, 100", "/jobs?type=kind3&limit=100"),
+                       ("installation activity", f"/installations/{insts[0]}/activity")]
+            for label, path in queries:
+                p50, p99 = timed(srv, path)
+                res.add("9 console", f"{label}, {count:,} jobs (p50 / p99)",
+                        f"{p50:.2f} / {p99:.2f} ms", f"{base50:.2f} / {base99:.2f} ms (/healthz)",
+                        "p99 <= 50 ms", p99 <= 50)
+        finally:
+            srv.close()
+            fake.stop()
+
+
 def machine():
     cpu = "unknown"
     try:
@@ -1155,7 +1230,7 @@ def main():
     res = Results()
     fns = {"intake": bench_intake, "sync": bench_sync, "canvas": bench_canvas,
            "governor": bench_governor, "footprint": bench_footprint, "scaling": bench_scaling,
-           "contacts": bench_contacts, "bot": bench_bot}
+           "contacts": bench_contacts, "bot": bench_bot, "console": bench_console}
     t0 = time.monotonic()
     for name in BENCHMARKS:
         if name not in chosen:

@@ -213,10 +213,15 @@ class TenThousandJobs(ConsoleApiTestCase):
         db.commit()
         plans = {sql: " ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + sql))
                  for sql in ("SELECT id FROM jobs WHERE state = 'dead' AND id < 99999 ORDER BY id DESC",
+                             "SELECT id FROM jobs WHERE installation_id = 1 AND id < 99999 "
+                             "ORDER BY id DESC",
+                             "SELECT id FROM jobs WHERE installation_id = 1 AND type = 'bulk3' "
+                             "AND id < 99999 ORDER BY id DESC",
                              "SELECT max(id) FROM jobs WHERE installation_id = 1 GROUP BY type")}
         db.close()
         for sql, plan in plans.items():
             self.assertIn("USING", plan, f"{sql}: {plan}")  # an index, not a scan of the table
+            self.assertNotIn("TEMP B-TREE", plan, f"{sql}: {plan}")  # in its order: no sort
         self.srv.start()
         queries = ["/jobs?limit=100", "/jobs?state=dead&limit=100", "/jobs?state=dead&plugin=testplug",
                    f"/jobs?installation={self.inst['id']}&limit=100",
