@@ -7,22 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Back up from @p len to the start of a UTF-8 character. */
-static size_t utf8_boundary(const char *s, size_t len)
-{
-    while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-        len--;
-    return len;
-}
-
 char *sd_plain_text(const char *html, size_t max)
 {
     char *out = pk_html_to_text(html);
     for (char *p = out; *p; p++)
         if (*p == '\n')
             *p = ' '; /* one line: "<p>a</p><p>b</p>" reads "a b" */
-    if (strlen(out) > max)
-        out[utf8_boundary(out, max)] = '\0';
+    sd_cut_utf8(out, max);
     return out;
 }
 
@@ -32,9 +23,7 @@ static char *title_of(json_object *conv)
     const char *title = sb_json_str(conv, "title");
     if (title) {
         char *text = pk_xstrdup(title);
-        size_t n = strlen(text);
-        if (n > SD_TITLE_MAX)
-            text[utf8_boundary(text, SD_TITLE_MAX)] = '\0';
+        sd_cut_utf8(text, SD_TITLE_MAX);
         return text;
     }
     json_object *source = sb_json_obj(conv, "source");
