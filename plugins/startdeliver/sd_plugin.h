@@ -15,6 +15,9 @@
  *   pushed          "contact:<id>" / "company:<id>" -> attributes last written
  *   usage           "<user id>|<created_at>|<event>" -> usage event
  *   usage_marks     user id -> {"latest"}: newest event already imported
+ *   usage_mapping   "current" -> {"mappings": [...]}: events to products (sd_usage_map.h)
+ *   usage_unmatched event name -> {"count","last_at"}: events no mapping matched
+ *   usage_ignored   "<user id>|<created_at>|<event>" -> {}: each one counted there, once
  *   sync            "checkpoint" (a run in progress), "last" (the last finished
  *                   run), "watermark" (where the next incremental run starts)
  * '|' cannot occur in ids (sd_id_valid), so "<id>|" prefixes are exact ranges.
@@ -39,6 +42,10 @@
 #define SD_PUSHED "pushed"
 #define SD_USAGE "usage"
 #define SD_USAGE_MARKS "usage_marks"
+#define SD_USAGE_MAPPING "usage_mapping"
+#define SD_USAGE_MAPPING_KEY "current"
+#define SD_USAGE_UNMATCHED "usage_unmatched"
+#define SD_USAGE_IGNORED "usage_ignored"
 #define SD_SYNC "sync"
 
 struct sd_run;
