@@ -1585,6 +1585,7 @@ class Settings(StartdeliverCase):
             "eu_data_hosting": ("bool", False, None, None),
             "events_as_usage": ("bool", False, None, None),
             "advanced_push": ("bool", False, None, None),
+            "include_notes": ("bool", False, None, None),
             "sync_interval_hours": ("int", 24, 1, 168),
             "overdue_threshold_hours": ("int", 24, 1, 8760),
             "health_fair_overdue": ("int", 1, 1, 1000000),
