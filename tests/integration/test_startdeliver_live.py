@@ -99,6 +99,12 @@ class Webhooks(LiveCase):
         t = self.ticket(conv_id)
         self.assertEqual((t["state"], t["user_id"], t["customer_id"]), ("closed", "ann", "acme"))
         self.assertEqual(t["updated_at"], self.ws.conversation(conv_id)["updated_at"])
+        # Its transcript came with it: the first message and the answer, in order (the close
+        # has no text: not a message).
+        messages = self.get(f"/tickets/{conv_id}/messages")["data"]
+        self.assertEqual([(m["part_type"], m["author"]["type"], m["body"]) for m in messages],
+                         [("source", "user", "From Ann #0"),
+                          ("comment", "admin", "Thanks, looking into it.")])
         self.wait_jobs_done(2)
         # No sync ran for it: the webhook alone did this.
         syncs = self.srv.admin("GET", "/jobs?plugin=startdeliver&limit=1000").json()["jobs"]
