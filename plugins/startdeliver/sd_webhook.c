@@ -24,6 +24,14 @@ const char *const sd_webhook_topics[] = {
 };
 
 #define JOB_KEY_PREFIX "conversation:"
+#define CONVERSATION_ID_MAX 32
+
+/* Intercom's conversation ids are numbers (sent as strings); a notification is outside input. */
+static bool conversation_id_valid(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    return n > 0 && n <= CONVERSATION_ID_MAX && strspn(id, "0123456789") == n;
+}
 
 sb_status sd_on_event(void *state, const sb_event *event, sb_result *result)
 {
@@ -35,7 +43,7 @@ sb_status sd_on_event(void *state, const sb_event *event, sb_result *result)
                                  || json_object_is_type(id_value, json_type_int))
                          ? json_object_get_string(id_value)
                          : NULL;
-    if (!id || !sd_id_valid(id))
+    if (!conversation_id_valid(id))
         return sb_result_set(result, SB_FAIL, "notification %s (%s) has no usable conversation id",
                              event->notification_id ? event->notification_id : "without id",
                              event->topic);
@@ -215,7 +223,7 @@ static void conversation_read(void *arg, const sb_intercom_response *res, int ad
 sb_status sd_conversation_job(struct sd_plugin *sd, const sb_job *job, sb_result *result)
 {
     const char *id = sb_json_str(job->payload, "conversation_id");
-    if (!id || !sd_id_valid(id))
+    if (!conversation_id_valid(id))
         return sb_result_set(result, SB_FAIL, "conversation job without a usable conversation id");
     sb_installation inst;
     if (sd->host->installation_get(sd->self, job->installation, &inst) != 0)

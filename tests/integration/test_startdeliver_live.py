@@ -172,13 +172,18 @@ class Webhooks(LiveCase):
         self.srv.wait_log(rf"conversation {gone['id']} no longer exists in Intercom \(404\)")
         self.assertEqual(self.api("GET", f"/tickets/{gone['id']}").status, 404)
 
-        # A notification whose item has no usable id queues nothing.
-        status, _, body = self.fake.send_webhook(
-            f"{self.srv.url}/webhooks/startdeliver", "conversation.admin.closed", WS,
-            {"type": "conversation", "id": "../7"})
-        self.assertEqual(status, 200, body)
-        wait_for(lambda: [j for j in self.jobs("webhook") if j["state"] == "dead"],
-                 timeout=10, interval=0.05, message="the bad notification refused")
+        # A notification whose item has no usable id (conversation ids are numbers) queues
+        # nothing: it fails for good, with why.
+        for bad in ("../7", "..", None):
+            status, _, body = self.fake.send_webhook(
+                f"{self.srv.url}/webhooks/startdeliver", "conversation.admin.closed", WS,
+                {"type": "conversation", "id": bad})
+            self.assertEqual(status, 200, body)
+        dead = wait_for(lambda: len([j for j in self.jobs("webhook") if j["state"] == "dead"]) == 3
+                        and [j for j in self.jobs("webhook") if j["state"] == "dead"],
+                        timeout=10, interval=0.05, message="the bad notifications refused")
+        self.assertTrue(all("has no usable conversation id" in (j.get("last_error") or "")
+                            for j in dead), dead)
         self.assertEqual(len(self.jobs()), 3)
 
     def test_sync_page_read_before_the_webhook_does_not_undo_it(self):
