@@ -166,8 +166,12 @@ static void contact_read(void *arg, const sb_intercom_response *res)
         sd_contact_free(&contact);
         return;
     }
-    /* Intercom no longer has the contact: match by what the conversation says. */
-    place(u, NULL);
+    /* As in a sync: a conversation whose contact is gone cannot become a ticket. */
+    u->sd->host->log(u->sd->self, SB_LOG_WARN,
+                     "installation %lld: contact %s of conversation %s no longer exists in "
+                     "Intercom",
+                     (long long)u->inst, u->conv.contact_id, u->conv.id);
+    finish(u, SB_OK, NULL);
 }
 
 static bool user_exists(struct update *u, const char *id)

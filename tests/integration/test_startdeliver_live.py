@@ -172,6 +172,18 @@ class Webhooks(LiveCase):
         self.srv.wait_log(rf"conversation {gone['id']} no longer exists in Intercom \(404\)")
         self.assertEqual(self.api("GET", f"/tickets/{gone['id']}").status, 404)
 
+        # A conversation whose contact was deleted: as in a sync, it cannot become a ticket.
+        with ws.lock:
+            ghost = ws.add_contact(email="ghost@else.test", name="Ghost", external_id="ghost")
+        haunted = self.fake.create_conversation(WS, "Boo", contact=ws.contacts[ghost["id"]])
+        self.fake.delete_contact(WS, ghost["id"])
+        self.hook(haunted["id"], "conversation.user.created")
+        self.wait_jobs_done(4)
+        self.srv.wait_log(rf"contact {ghost['id']} of conversation {haunted['id']} no longer "
+                          r"exists in Intercom")
+        self.assertEqual(self.api("GET", f"/tickets/{haunted['id']}").status, 404)
+        self.assertEqual(self.get("/skipped")["data"], [])
+
         # A notification whose item has no usable id (conversation ids are numbers) queues
         # nothing: it fails for good, with why.
         for bad in ("../7", "..", None):
@@ -184,7 +196,7 @@ class Webhooks(LiveCase):
                         timeout=10, interval=0.05, message="the bad notifications refused")
         self.assertTrue(all("has no usable conversation id" in (j.get("last_error") or "")
                             for j in dead), dead)
-        self.assertEqual(len(self.jobs()), 3)
+        self.assertEqual(len(self.jobs()), 4)
 
     def test_sync_page_read_before_the_webhook_does_not_undo_it(self):
         conv_id = self.seed()
