@@ -139,6 +139,22 @@ class Webhooks(LiveCase):
         self.assertEqual(len(self.all("/tickets")), 1)
         self.assertEqual(self.health("acme")["tickets"], {"open": 0, "overdue": 0, "resolved": 1})
 
+    def test_killed_while_the_job_reads_the_conversation(self):
+        conv_id = self.seed()
+        self.fake.close_conversation(WS, conv_id)
+        gate = self.fake.hold("GET", rf"^/conversations/{conv_id}$")
+        self.hook(conv_id, "conversation.admin.closed")
+        gate.wait_arrived()
+        self.assertEqual(self.ticket(conv_id)["state"], "open")
+        self.srv.kill()          # SIGKILL: the job was handed out, nothing of it committed
+        gate.release()
+        self.srv.start()
+        # The host hands the job out again; it reads the conversation and completes.
+        wait_for(lambda: self.ticket(conv_id)["status"] == "resolved", timeout=30, interval=0.1,
+                 message="the ticket resolved after the restart")
+        self.wait_jobs_done(1)
+        self.assertEqual(len(self.jobs()), 1)
+
     def test_unknown_contact_unknown_conversation_and_bad_notification(self):
         self.seed()
         ws, now = self.ws, int(time.time())
