@@ -130,6 +130,7 @@ struct store {
     sb_installation_id inst;
     json_object *conversation;
     const char *id;
+    struct mark *mark; /* as stored, read by the caller */
     int added;
 };
 
@@ -148,8 +149,8 @@ static int put_message(struct store *s, struct mark *m, json_object *message)
 static int store_tx(void *arg)
 {
     struct store *s = arg;
-    struct mark m;
-    mark_read(s->sd, s->inst, s->id, &m);
+    struct mark m = *s->mark; /* the caller's stays as stored if this is undone */
+    m.last_part = sd_strdup_or_null(m.last_part);
     int rc = 0;
     json_object *list = sb_json_obj(s->conversation, "conversation_parts");
     json_object *parts = sb_json_arr(list, "conversation_parts");
@@ -191,15 +192,25 @@ static int store_tx(void *arg)
     return rc;
 }
 
+static int store_after(struct sd_plugin *sd, sb_installation_id inst, json_object *conversation,
+                       const char *id, struct mark *mark)
+{
+    struct store s = {sd, inst, conversation, id, mark, 0};
+    if (sd->host->transaction(sd->self, store_tx, &s) != 0)
+        return -1;
+    return s.added;
+}
+
 int sd_transcript_store(struct sd_plugin *sd, sb_installation_id inst, json_object *conversation)
 {
     const char *id = sb_json_str(conversation, "id");
     if (!id || !sd_id_valid(id))
         return -1;
-    struct store s = {sd, inst, conversation, id, 0};
-    if (sd->host->transaction(sd->self, store_tx, &s) != 0)
-        return -1;
-    return s.added;
+    struct mark m;
+    mark_read(sd, inst, id, &m);
+    int added = store_after(sd, inst, conversation, id, &m);
+    free(m.last_part);
+    return added;
 }
 
 int sd_transcript_from_listed(struct sd_plugin *sd, sb_installation_id inst,
@@ -210,14 +221,16 @@ int sd_transcript_from_listed(struct sd_plugin *sd, sb_installation_id inst,
         return 0; /* no ticket can be keyed by it either */
     struct mark m;
     mark_read(sd, inst, id, &m);
-    free(m.last_part);
-    if (m.exists && m.updated_at >= sb_json_time(conversation, "updated_at"))
-        return 0; /* nothing happened since the messages were stored */
-    /* A list item has no parts; its statistics say whether there are any (absent: ask). */
+    int rc;
     json_object *stats = sb_json_obj(conversation, "statistics");
-    if (!stats || sb_json_int(stats, "count_conversation_parts", 1) != 0)
-        return 1;
-    return sd_transcript_store(sd, inst, conversation) < 0 ? -1 : 0;
+    if (m.exists && m.updated_at >= sb_json_time(conversation, "updated_at"))
+        rc = 0; /* nothing happened since the messages were stored */
+    else if (!stats || sb_json_int(stats, "count_conversation_parts", 1) != 0)
+        rc = 1; /* a list item has no parts; its statistics say whether there are any */
+    else
+        rc = store_after(sd, inst, conversation, id, &m) < 0 ? -1 : 0;
+    free(m.last_part);
+    return rc;
 }
 
 /* ---- one conversation, read and stored ---- */
