@@ -12,6 +12,9 @@ static const struct {
 } named_entities[] = {{"amp", "&"},  {"lt", "<"},  {"gt", ">"},
                       {"quot", "\""}, {"apos", "'"}, {"nbsp", " "}};
 
+/* Longest reference read, "&#x10FFFF;" included. */
+#define ENTITY_MAX 11
+
 /* Tags after which the text continues on a new line. */
 static bool is_block_tag(const char *tag, size_t n)
 {
@@ -126,8 +129,9 @@ static bool put_code_point(struct text *t, unsigned long cp)
 /* Decode the entity at @p p ('&'); returns the bytes consumed, 0 when it is not one. */
 static size_t put_entity(struct text *t, const char *p)
 {
-    const char *semi = strchr(p, ';');
-    if (!semi || semi - p > 10)
+    /* Look no further than the longest reference: text full of '&' stays linear. */
+    const char *semi = memchr(p, ';', strnlen(p, ENTITY_MAX));
+    if (!semi)
         return 0;
     size_t len = (size_t)(semi - p - 1);
     if (p[1] == '#') {

@@ -208,6 +208,8 @@ static void html_as_text(void)
         {"&#233;&#xE9;&#X1F600;", "\xc3\xa9\xc3\xa9\xf0\x9f\x98\x80"},
         {"&#0;&#xD800;&#x110000;", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
         {"&#; &#x; &#12a;", "&#; &#x; &#12a;"},              /* not references: kept as written */
+        {"a & b && c;&amp", "a & b && c;&amp"},
+        {"&#0000000065;", "&#0000000065;"},                   /* longer than any reference */
         {"a\x01" "b\x7f", "ab"},
         {"<br/><br/>  x  <br/>", "x"},
         {NULL, ""},
