@@ -9,6 +9,7 @@ notes only with include_notes, HTML as plain text, attachments as http(s) links.
 
 import time
 
+from harness import wait_for
 from test_startdeliver import HOUR, WS, StartdeliverCase, conversations_of
 
 
@@ -133,6 +134,45 @@ class Transcripts(StartdeliverCase):
         self.assertEqual(error("/tickets/a%7Cb/messages", 404), "unknown_ticket")
         self.assertEqual(self.get(f"{base}?after=249"), {"data": [], "next": None, "omitted": 0,
                                                          "ticket_id": conv["id"]})
+
+
+class ReadFailures(StartdeliverCase):
+    """A conversation that cannot be read stops its page (and the job resumes it); one deleted
+    since it was listed is no reason to stop."""
+    ATTEMPTS = 3
+    server_settings = {"jobs": {"backoff_base_s": 1, "backoff_cap_s": 1},
+                       "intercom": {"max_attempts": ATTEMPTS}}
+
+    def test_failed_read_resumes_deleted_is_passed(self):
+        ws, now = self.ws, int(time.time())
+        with ws.lock:
+            ann = ws.add_contact(email="ann@acme.test", name="Ann", external_id="user-ann")
+        kept, gone = conversations_of(ws, ann, 2, now - 5 * HOUR)
+        with ws.lock:
+            for conv in (kept, gone):
+                ws.add_part(conv, "comment", author("user", ann), "<p>more</p>",
+                            at=conv["created_at"] + 1)
+        self.fake.inject("GET", rf"^/conversations/{kept['id']}$", status=503, times=self.ATTEMPTS)
+        # Deleted between the list and the read, in both runs.
+        self.fake.inject("GET", rf"^/conversations/{gone['id']}$", status=404, times=2,
+                         body={"type": "error.list", "errors": [
+                             {"code": "not_found", "message": "Resource Not Found"}]})
+        first = self.install(lambda: self.push_users([{"id": "user-ann"}]), wait=False)
+        failed = wait_for(lambda: (s := self.status())["last_sync"]
+                          and s["last_sync"]["result"] == "failed" and s, message="a failed sync")
+        self.assertEqual(failed["last_sync"]["error"],
+                         "reading a conversation: service_unavailable: Service Unavailable (HTTP 503)")
+        self.assertEqual(failed["last_sync"]["counts"]["synced"], 0)  # the page did not commit
+        self.assertIsNone(first)
+        # The job comes back and reads the conversation again; the deleted one has no messages
+        # beyond the first (from the list) and its ticket is kept.
+        last = self.wait_sync(None)
+        self.assertEqual((last["result"], last["counts"]["synced"]), ("ok", 2))
+        self.assertEqual([m["body"] for m in self.messages(kept["id"])], ["From Ann #0", "more"])
+        self.assertEqual(self.messages(gone["id"]), [])
+        self.assertEqual(self.get(f"/tickets/{gone['id']}")["id"], gone["id"])
+
+    messages = Transcripts.messages
 
 
 class LongConversation(StartdeliverCase):
