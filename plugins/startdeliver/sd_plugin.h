@@ -9,6 +9,8 @@
  *   customer_users  "<customer id>|<user id>" -> {}            (who belongs to whom)
  *   tickets         conversation id -> ticket
  *   user_tickets    "<user id>|<conversation id>" -> {"state","waiting_since"}
+ *   messages        "<conversation id>|<ordinal>" -> a ticket's message (sd_transcript.h)
+ *   transcripts     conversation id -> how far its stored messages reach
  *   skipped         conversation id -> {"conversation","contact","reason"}
  *   contacts        Intercom contact id -> contact facts and the sync run that read it
  *   companies       Intercom company id -> {"company_id","name","customer_id"}
