@@ -3,8 +3,8 @@
  * (plugins share no code at run time): allocation that aborts on exhaustion
  * (the host's policy, see the top-level README), NULL-safe string equality,
  * identifier checks, a growing string and {{placeholder}} templates
- * (pk_buf.c, pk_template.c), a conversation's address in Intercom's inbox,
- * a product-API refusal in one call (the SDK's sb_result_fail leaves
+ * (pk_buf.c, pk_template.c), HTML as plain text (pk_html.c), a
+ * conversation's address in Intercom's inbox, a product-API refusal in one call (the SDK's sb_result_fail leaves
  * http_status to the caller) and a list's ?limit=. Everything else they
  * share comes from the SDK, so this includes <switchboard/helpers.h> for
  * them.
@@ -107,6 +107,18 @@ void pk_template_render(struct pk_buf *out, const char *tmpl, pk_template_lookup
  * @p braces, "{{a}}, {{b}}" - in a new string; NULL if there are none.
  */
 char *pk_template_unknown(const char *tmpl, const char *const *known, bool braces);
+
+/* ---- HTML ---- */
+
+/**
+ * Plain text of an HTML fragment (a message body): tags and comments dropped,
+ * script and style content dropped, a block element (p, br, div, li, ...)
+ * ends a line, runs of whitespace become one space, named entities (amp, lt,
+ * gt, quot, apos, nbsp) and numeric ones decoded (a control character or an
+ * invalid code point becomes U+FFFD), other control characters dropped; an
+ * unterminated tag drops the rest. NULL reads as "". Caller frees.
+ */
+char *pk_html_to_text(const char *html);
 
 /* ---- Intercom ---- */
 

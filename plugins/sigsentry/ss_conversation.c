@@ -3,71 +3,8 @@
 
 #include "ss_util.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-static const struct {
-    const char *name;
-    const char *text;
-} entities[] = {
-    {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"},
-    {"&apos;", "'"}, {"&nbsp;", " "}, {"&#x27;", "'"},
-};
-
-/* Tags after which the text continues on a new line. */
-static bool is_block_tag(const char *tag, size_t n)
-{
-    static const char *const blocks[] = {"p", "br", "div", "li", "ul", "ol", "h1", "h2", "h3",
-                                         "h4", "h5", "h6", "tr", "blockquote", "pre"};
-    for (size_t i = 0; i < PK_ARRAY_LEN(blocks); i++)
-        if (strlen(blocks[i]) == n && strncasecmp(blocks[i], tag, n) == 0)
-            return true;
-    return false;
-}
-
-char *ss_html_to_text(const char *html)
-{
-    struct pk_buf b = {0};
-    const char *p = html ? html : "";
-    while (*p) {
-        if (*p == '<') {
-            const char *end = strchr(p, '>');
-            if (!end)
-                break; /* an unterminated tag: drop the rest */
-            const char *name = p + 1;
-            if (*name == '/')
-                name++;
-            size_t n = 0;
-            while (isalnum((unsigned char)name[n]))
-                n++;
-            if (is_block_tag(name, n) && b.len && b.data[b.len - 1] != '\n')
-                pk_buf_puts(&b, "\n");
-            p = end + 1;
-            continue;
-        }
-        if (*p == '&') {
-            bool decoded = false;
-            for (size_t i = 0; i < PK_ARRAY_LEN(entities); i++) {
-                size_t n = strlen(entities[i].name);
-                if (strncmp(p, entities[i].name, n) == 0) {
-                    pk_buf_puts(&b, entities[i].text);
-                    p += n;
-                    decoded = true;
-                    break;
-                }
-            }
-            if (decoded)
-                continue;
-        }
-        pk_buf_put(&b, p, 1);
-        p++;
-    }
-    while (b.len && isspace((unsigned char)b.data[b.len - 1]))
-        b.data[--b.len] = '\0';
-    return pk_buf_steal(&b);
-}
 
 static bool customer_author(json_object *author)
 {
@@ -80,7 +17,7 @@ static void append_text(struct pk_buf *b, const char *html)
 {
     if (!html || b->len >= SS_CONVERSATION_TEXT_MAX)
         return;
-    char *text = ss_html_to_text(html);
+    char *text = pk_html_to_text(html);
     if (*text) {
         if (b->len)
             pk_buf_puts(b, "\n");

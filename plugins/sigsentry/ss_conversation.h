@@ -30,7 +30,4 @@ struct ss_conversation_facts {
 bool ss_conversation_facts(json_object *conversation, struct ss_conversation_facts *out);
 void ss_conversation_facts_clear(struct ss_conversation_facts *f);
 
-/** @p html as plain text: tags dropped (block tags end a line), entities decoded. Caller frees. */
-char *ss_html_to_text(const char *html);
-
 #endif

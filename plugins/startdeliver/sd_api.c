@@ -15,6 +15,8 @@
 #include "sd_model.h"
 #include "sd_records.h"
 #include "sd_run.h"
+#include "sd_transcript.h"
+#include "sd_usage_api.h"
 #include "sd_util.h"
 
 #include <stdio.h>
@@ -541,6 +543,7 @@ static sb_status route_status(void *state, const sb_http_request *req, sb_result
         json_object_object_del(cp, "cursor");
     /* A run that stopped (crash, failure) and resumes with its job's next attempt. */
     json_object_object_add(o, "interrupted", cp);
+    json_object_object_add(o, "usage", sd_usage_status(sd, req->installation));
     return reply(&c, 200, o);
 }
 
@@ -578,7 +581,10 @@ const sb_route sd_routes[] = {
     {"GET", "/customers/{id}/health", route_customer_health, ANY_STATE, NULL},
     {"GET", "/tickets", route_tickets, ANY_STATE, NULL},
     {"GET", "/tickets/{id}", route_ticket_get, ANY_STATE, NULL},
+    {"GET", "/tickets/{id}/messages", sd_route_ticket_messages, ANY_STATE, NULL},
     {"GET", "/skipped", route_skipped, ANY_STATE, NULL},
     {"GET", "/usage", route_usage, ANY_STATE, NULL},
+    {"PUT", "/usage_mapping", sd_route_usage_mapping_put, ANY_STATE, NULL},
+    {"GET", "/usage_mapping", sd_route_usage_mapping_get, ANY_STATE, NULL},
     {NULL, NULL, NULL, 0, NULL},
 };

@@ -7,61 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct {
-    const char *name;
-    char c;
-} entities[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'},
-                {"&#39;", '\''}, {"&apos;", '\''}, {"&nbsp;", ' '}};
-
-/* Back up from @p len to the start of a UTF-8 character. */
-static size_t utf8_boundary(const char *s, size_t len)
-{
-    while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-        len--;
-    return len;
-}
-
 char *sd_plain_text(const char *html, size_t max)
 {
-    size_t n = html ? strlen(html) : 0;
-    char *out = pk_xcalloc(n + 1, 1);
-    size_t o = 0;
-    int in_tag = 0, pending_space = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = html[i];
-        if (in_tag) {
-            if (c == '>') {
-                in_tag = 0;
-                pending_space = 1; /* <p>a</p><p>b</p> reads "a b" */
-            }
-            continue;
-        }
-        if (c == '<') {
-            in_tag = 1;
-            continue;
-        }
-        if (c == '&') {
-            for (size_t e = 0; e < PK_ARRAY_LEN(entities); e++) {
-                size_t el = strlen(entities[e].name);
-                if (strncmp(html + i, entities[e].name, el) == 0) {
-                    c = entities[e].c;
-                    i += el - 1;
-                    break;
-                }
-            }
-        }
-        if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
-            pending_space = 1;
-            continue;
-        }
-        if (pending_space && o > 0)
-            out[o++] = ' ';
-        pending_space = 0;
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    if (o > max)
-        out[utf8_boundary(out, max)] = '\0';
+    char *out = pk_html_to_text(html);
+    for (char *p = out; *p; p++)
+        if (*p == '\n')
+            *p = ' '; /* one line: "<p>a</p><p>b</p>" reads "a b" */
+    sd_cut_utf8(out, max);
     return out;
 }
 
@@ -71,9 +23,7 @@ static char *title_of(json_object *conv)
     const char *title = sb_json_str(conv, "title");
     if (title) {
         char *text = pk_xstrdup(title);
-        size_t n = strlen(text);
-        if (n > SD_TITLE_MAX)
-            text[utf8_boundary(text, SD_TITLE_MAX)] = '\0';
+        sd_cut_utf8(text, SD_TITLE_MAX);
         return text;
     }
     json_object *source = sb_json_obj(conv, "source");

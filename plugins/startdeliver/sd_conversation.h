@@ -54,8 +54,8 @@ void sd_contact_free(struct sd_contact *c);
 json_object *sd_contact_facts(const struct sd_contact *c);
 
 /**
- * Plain text of an HTML fragment: tags dropped, the common entities decoded,
- * whitespace collapsed, cut to at most @p max bytes on a character boundary.
+ * Plain text of an HTML fragment on one line (pk_html_to_text, line breaks
+ * as spaces), cut to at most @p max bytes on a character boundary.
  */
 char *sd_plain_text(const char *html, size_t max);
 

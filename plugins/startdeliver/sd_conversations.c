@@ -7,9 +7,14 @@
  * A contact is read (GET /contacts/{id}) only when the conversation's own
  * external id matches no user, and at most once per run: what was read is
  * kept in the "contacts" collection, stamped with the run.
+ *
+ * A conversation that changed since its messages were stored, and has parts
+ * beyond its first message, is read (GET /conversations/{id}) before the
+ * page commits, and its new messages are stored (sd_transcript.h).
  */
 #include "sd_phases.h"
 
+#include "sd_transcript.h"
 #include "sd_util.h"
 
 #include <stdio.h>
@@ -30,6 +35,8 @@ struct page {
     bool *missing;               /* Intercom no longer has the contact */
     bool *fetched;               /* read by this page (so it is cached with the page) */
     size_t n_contacts;
+    char **transcripts;          /* conversations whose messages must be read */
+    size_t n_transcripts;
     size_t outstanding;
     bool failed;
     sb_status fail_status;
@@ -58,6 +65,9 @@ static void page_free(struct page *p)
     free(p->contacts);
     free(p->missing);
     free(p->fetched);
+    for (size_t i = 0; i < p->n_transcripts; i++)
+        free(p->transcripts[i]);
+    free(p->transcripts);
     free(p->next);
     free(p);
 }
@@ -220,6 +230,8 @@ static void release_page(struct sd_run *run, struct phase *ph, bool go_on)
     run->sd->host->paginate_resume(run->sd->self, ph->walk, go_on);
 }
 
+static void read_done(struct sd_run *run, struct phase *ph);
+
 static void contact_read(void *arg, const sb_intercom_response *res)
 {
     struct fetch f = *(struct fetch *)arg;
@@ -245,6 +257,34 @@ static void contact_read(void *arg, const sb_intercom_response *res)
         p->fail_status = sd_run_classify(run, res, "reading a contact", p->fail_message,
                                          sizeof p->fail_message);
     }
+    read_done(run, ph);
+}
+
+static void transcript_read(void *arg, const sb_intercom_response *res, int added)
+{
+    struct sd_run *run = arg;
+    if (sd_run_op_end(run, res))
+        return;
+    struct phase *ph = run->phase_state;
+    struct page *p = ph->page;
+    /* A conversation deleted since it was listed has no messages to read. */
+    if (added < 0 && res->kind != SB_ERR_NOT_FOUND && !p->failed) {
+        p->failed = true;
+        if (res->error_code) {
+            p->fail_status = sd_run_classify(run, res, "reading a conversation", p->fail_message,
+                                             sizeof p->fail_message);
+        } else {
+            p->fail_status = SB_RETRY;
+            snprintf(p->fail_message, sizeof p->fail_message, "cannot store a ticket's messages");
+        }
+    }
+    read_done(run, ph);
+}
+
+/* One read of the page finished: after the last one, commit the page (or stop the walk). */
+static void read_done(struct sd_run *run, struct phase *ph)
+{
+    struct page *p = ph->page;
     if (--p->outstanding > 0)
         return;
     bool go_on = !p->failed && commit_page(run);
@@ -258,7 +298,8 @@ static void contact_read(void *arg, const sb_intercom_response *res)
     release_page(run, ph, go_on);
 }
 
-static void read_contacts(struct sd_run *run, struct page *p)
+/* Send the page's reads: contacts to match, conversations whose messages changed. */
+static void start_reads(struct sd_run *run, struct page *p)
 {
     for (size_t i = 0; i < p->n_contacts; i++) {
         if (!p->fetched[i])
@@ -272,6 +313,31 @@ static void read_contacts(struct sd_run *run, struct page *p)
         run->sd->host->intercom_request(run->sd->self, run->inst, &req, contact_read, f);
         free(path);
     }
+    for (size_t i = 0; i < p->n_transcripts; i++) {
+        sd_run_op_begin(run); /* ids were checked when planned, so the call is right */
+        sd_transcript_refresh(run->sd, run->inst, p->transcripts[i], transcript_read, run);
+    }
+}
+
+/*
+ * Store the messages the list items carry (a first message alone) and note
+ * the conversations whose messages must be read. -1 when the store failed.
+ */
+static int plan_transcripts(struct sd_run *run, struct page *p, json_object *items)
+{
+    size_t n = items ? json_object_array_length(items) : 0;
+    p->transcripts = pk_xcalloc(n ? n : 1, sizeof *p->transcripts);
+    for (size_t i = 0; i < n; i++) {
+        json_object *item = json_object_array_get_idx(items, i);
+        int need = sd_transcript_from_listed(run->sd, run->inst, item);
+        if (need < 0)
+            return -1;
+        if (need > 0) {
+            p->transcripts[p->n_transcripts++] = pk_xstrdup(sb_json_str(item, "id"));
+            p->outstanding++;
+        }
+    }
+    return 0;
 }
 
 /* ---- the walk ---- */
@@ -298,6 +364,12 @@ static sb_status page_cb(void *arg, const sb_intercom_response *res, json_object
         run->total = sb_json_int(res->body, "total_count", 0);
     ph->page = p;
     plan_contacts(run, p);
+    if (plan_transcripts(run, p, items) != 0) {
+        page_free(p);
+        ph->page = NULL;
+        sd_run_stop_with(run, SB_RETRY, "cannot store a ticket's messages");
+        return SB_FAIL;
+    }
     if (p->outstanding == 0) {
         bool ok = commit_page(run);
         page_free(p);
@@ -306,7 +378,7 @@ static sb_status page_cb(void *arg, const sb_intercom_response *res, json_object
             sd_run_stop_with(run, SB_RETRY, "cannot store a page of tickets");
         return ok ? SB_OK : SB_FAIL;
     }
-    read_contacts(run, p);
+    start_reads(run, p);
     return SB_PENDING;
 }
 

@@ -11,9 +11,17 @@
  * documents are keyed by user, time and event name, and each page commits
  * with the checkpoint, so a crash re-reads at most a few pages and neither
  * duplicates nor miscounts them.
+ *
+ * The usage mapping (sd_usage_map.h), as stored when the phase starts, gives
+ * each event its product and usage type; an event it does not match is not
+ * imported but counted under its name ("usage_unmatched"), once: a marker
+ * per event ("usage_ignored") commits with the count, so neither a resumed
+ * page nor the mark's own second counts it again. Such events move the mark
+ * like imported ones, so a later mapping applies to events read after it.
  */
 #include "sd_phases.h"
 
+#include "sd_usage_map.h"
 #include "sd_util.h"
 
 #include <inttypes.h>
@@ -35,6 +43,8 @@ struct user_walk {
 };
 
 struct events {
+    json_object *mapping_doc;    /* the stored mapping the rules borrow from */
+    struct sd_usage_map map;
     struct user_walk users[USERS_PER_BATCH];
     size_t n;
     char *last_visited;
@@ -66,6 +76,8 @@ static void events_free(void *arg)
 {
     struct events *e = arg;
     batch_clear(e);
+    sd_usage_map_free(&e->map);
+    json_object_put(e->mapping_doc);
     free(e);
 }
 
@@ -75,9 +87,30 @@ static void next_batch(struct sd_run *run);
 
 struct page_tx_arg {
     struct sd_run *run;
+    struct events *map;
     struct user_walk *u;
     json_object *items;
 };
+
+/* Count an event no mapping matched, unless it was counted before (its marker exists). */
+static int count_unmatched(struct sd_run *run, const char *key, const char *name, int64_t at)
+{
+    json_object *seen = sd_get(run->sd, run->inst, SD_USAGE_IGNORED, key);
+    json_object_put(seen);
+    if (seen)
+        return 0;
+    json_object *tally = sd_get(run->sd, run->inst, SD_USAGE_UNMATCHED, name);
+    json_object *doc = json_object_new_object();
+    sb_json_add_int(doc, "count", sb_json_int(tally, "count", 0) + 1);
+    int64_t last = sb_json_int(tally, "last_at", 0);
+    sb_json_add_int(doc, "last_at", at > last ? at : last);
+    json_object_put(tally);
+    if (sd_put_owned(run->sd, run->inst, SD_USAGE_UNMATCHED, name, doc) != 0
+        || sd_put_owned(run->sd, run->inst, SD_USAGE_IGNORED, key, json_object_new_object()) != 0)
+        return -1;
+    run->counts.usage_unmatched++;
+    return 0;
+}
 
 static int page_tx(void *arg)
 {
@@ -96,6 +129,16 @@ static int page_tx(void *arg)
         if (!name)
             continue;
         char *key = pk_xasprintf("%s|%012" PRId64 "|%s", u->user_id, at, name);
+        const struct sd_usage_rule *rule = sd_usage_map_match(&a->map->map, name);
+        if (!rule) {
+            int rc = count_unmatched(a->run, key, name, at);
+            free(key);
+            if (rc != 0)
+                return -1;
+            if (at > u->newest)
+                u->newest = at;
+            continue;
+        }
         json_object *existing = sd_get(a->run->sd, a->run->inst, SD_USAGE, key);
         if (!existing) {
             json_object *doc = json_object_new_object();
@@ -103,6 +146,8 @@ static int page_tx(void *arg)
             sb_json_add_str(doc, "customer_id", u->customer_id);
             sb_json_add_str(doc, "contact_id", u->contact_id);
             sb_json_add_str(doc, "event", name);
+            sb_json_add_str(doc, "product", rule->product);
+            sb_json_add_str(doc, "usage_type", rule->usage_type);
             sb_json_add_int(doc, "at", at);
             json_object *metadata = sb_json_obj(event, "metadata");
             json_object_object_add(doc, "metadata",
@@ -134,7 +179,7 @@ static sb_status page_cb(void *arg, const sb_intercom_response *res, json_object
         return SB_OK;
     struct sd_counts before = run->counts;
     int64_t newest = u->newest;
-    struct page_tx_arg a = {run, u, items};
+    struct page_tx_arg a = {run, e, u, items};
     if (sd_run_transaction(run, page_tx, &a) != 0) {
         run->counts = before;
         u->newest = newest;
@@ -278,7 +323,11 @@ static void next_batch(struct sd_run *run)
 
 void sd_events_start(struct sd_run *run)
 {
-    run->phase_state = pk_xcalloc(1, sizeof(struct events));
+    struct events *e = pk_xcalloc(1, sizeof *e);
+    /* A mapping changed while the phase runs applies from the next sync on. */
+    e->mapping_doc = sd_get(run->sd, run->inst, SD_USAGE_MAPPING, SD_USAGE_MAPPING_KEY);
+    sd_usage_map_load(e->mapping_doc, &e->map);
+    run->phase_state = e;
     run->phase_state_free = events_free;
     next_batch(run);
 }

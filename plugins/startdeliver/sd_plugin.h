@@ -9,12 +9,17 @@
  *   customer_users  "<customer id>|<user id>" -> {}            (who belongs to whom)
  *   tickets         conversation id -> ticket
  *   user_tickets    "<user id>|<conversation id>" -> {"state","waiting_since"}
+ *   messages        "<conversation id>|<ordinal>" -> a ticket's message (sd_transcript.h)
+ *   transcripts     conversation id -> how far its stored messages reach
  *   skipped         conversation id -> {"conversation","contact","reason"}
  *   contacts        Intercom contact id -> contact facts and the sync run that read it
  *   companies       Intercom company id -> {"company_id","name","customer_id"}
  *   pushed          "contact:<id>" / "company:<id>" -> attributes last written
  *   usage           "<user id>|<created_at>|<event>" -> usage event
  *   usage_marks     user id -> {"latest"}: newest event already imported
+ *   usage_mapping   "current" -> {"mappings": [...]}: events to products (sd_usage_map.h)
+ *   usage_unmatched event name -> {"count","last_at"}: events no mapping matched
+ *   usage_ignored   "<user id>|<created_at>|<event>" -> {}: each one counted there, once
  *   sync            "checkpoint" (a run in progress), "last" (the last finished
  *                   run), "watermark" (where the next incremental run starts)
  * '|' cannot occur in ids (sd_id_valid), so "<id>|" prefixes are exact ranges.
@@ -39,6 +44,10 @@
 #define SD_PUSHED "pushed"
 #define SD_USAGE "usage"
 #define SD_USAGE_MARKS "usage_marks"
+#define SD_USAGE_MAPPING "usage_mapping"
+#define SD_USAGE_MAPPING_KEY "current"
+#define SD_USAGE_UNMATCHED "usage_unmatched"
+#define SD_USAGE_IGNORED "usage_ignored"
 #define SD_SYNC "sync"
 
 struct sd_run;

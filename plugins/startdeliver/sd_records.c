@@ -397,9 +397,24 @@ static char *user_for_unmatched(const struct sd_env *env, const struct sd_conver
     return id;
 }
 
+/*
+ * The stored ticket is of a later state of the conversation than @p conv: a
+ * webhook's job wrote it after a sync read its page, so that page's copy is
+ * stale and must not overwrite it (the next sync reads it again anyway).
+ */
+static bool ticket_is_newer(const struct sd_env *env, const struct sd_conversation *conv)
+{
+    json_object *ticket = sd_get(env->sd, env->inst, SD_TICKETS, conv->id);
+    bool newer = ticket && sb_json_int(ticket, "updated_at", 0) > conv->updated_at;
+    json_object_put(ticket);
+    return newer;
+}
+
 enum sd_placement sd_place_ticket(const struct sd_env *env, const struct sd_conversation *conv,
                                   const struct sd_contact *contact, char *why, size_t whylen)
 {
+    if (ticket_is_newer(env, conv))
+        return SD_PLACED;
     if (!conv->contact_id) {
         snprintf(why, whylen, "conversation %s has no contact", conv->id);
         return SD_PLACE_FAILED;

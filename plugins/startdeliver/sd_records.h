@@ -65,7 +65,8 @@ enum sd_placement {
  * that user (create_users on), or record it as skipped. @p contact is the
  * contact read from Intercom, or NULL when the conversation's own external
  * id was enough. A conversation is always in exactly one of tickets and
- * skipped afterwards (unless it failed).
+ * skipped afterwards (unless it failed). A ticket stored from a later state
+ * of the conversation (newer updated_at) is kept as it is: SD_PLACED.
  */
 enum sd_placement sd_place_ticket(const struct sd_env *env, const struct sd_conversation *conv,
                                   const struct sd_contact *contact, char *why, size_t whylen);

@@ -30,6 +30,7 @@ static const struct {
     {"contacts_linked", offsetof(struct sd_counts, contacts_linked)},
     {"push_failed", offsetof(struct sd_counts, push_failed)},
     {"usage_events", offsetof(struct sd_counts, usage_events)},
+    {"usage_unmatched", offsetof(struct sd_counts, usage_unmatched)},
 };
 
 static int64_t *count_at(struct sd_counts *c, size_t i)

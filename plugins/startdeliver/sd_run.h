@@ -47,6 +47,7 @@ struct sd_counts {
     int64_t contacts_linked;    /* users found in Intercom by search */
     int64_t push_failed;        /* attribute writes that Intercom refused */
     int64_t usage_events;       /* usage events imported */
+    int64_t usage_unmatched;    /* events no usage mapping matched (not imported) */
 };
 
 struct sd_run {

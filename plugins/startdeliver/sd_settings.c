@@ -26,6 +26,8 @@ const sb_setting sd_settings_schema[] = {
     {.name = "advanced_push", .type = SB_SETTING_BOOL, .default_value = "false",
      .description = "write usage health, last login, health score and custom fields into "
                     "Intercom contact and company attributes"},
+    {.name = "include_notes", .type = SB_SETTING_BOOL, .default_value = "false",
+     .description = "show the team's internal notes among a ticket's messages"},
     {.name = "sync_interval_hours", .type = SB_SETTING_INT,
      .default_value = STR(DEFAULT_INTERVAL_H), .min = 1, .max = 168,
      .description = "hours between scheduled syncs"},
@@ -58,6 +60,7 @@ void sd_settings_parse(json_object *settings, struct sd_settings *out)
     out->eu_data_hosting = sb_json_bool(settings, "eu_data_hosting", false);
     out->events_as_usage = sb_json_bool(settings, "events_as_usage", false);
     out->advanced_push = sb_json_bool(settings, "advanced_push", false);
+    out->include_notes = sb_json_bool(settings, "include_notes", false);
     out->sync_interval_hours = positive(settings, "sync_interval_hours", DEFAULT_INTERVAL_H);
     out->rules.overdue_after_s =
         positive(settings, "overdue_threshold_hours", DEFAULT_OVERDUE_H) * 3600;

@@ -20,6 +20,7 @@ struct sd_settings {
     bool eu_data_hosting;       /* the integrator's statement; checked against /me (app.region) */
     bool events_as_usage;       /* Intercom events become usage events */
     bool advanced_push;         /* write product values into Intercom attributes */
+    bool include_notes;         /* tickets' messages include the team's internal notes */
     int64_t sync_interval_hours;
     struct sd_rules rules;      /* overdue threshold and health thresholds */
 };

@@ -16,6 +16,7 @@
 #include "sd_run.h"
 #include "sd_settings.h"
 #include "sd_util.h"
+#include "sd_webhook.h"
 
 #define DEFAULT_OVERLAP_S 300
 #define MAX_OVERLAP_S 86400
@@ -108,6 +109,8 @@ static sb_status on_job(void *state, const sb_job *job, sb_result *result)
     struct sd_plugin *sd = state;
     if (strcmp(job->type, SD_SYNC_JOB) == 0)
         return sd_sync_job(sd, job, result);
+    if (strcmp(job->type, SD_CONVERSATION_JOB) == 0)
+        return sd_conversation_job(sd, job, result);
     return sb_result_set(result, SB_FAIL, "unknown job type '%s'", job->type);
 }
 
@@ -117,6 +120,7 @@ static const sb_plugin_descriptor descriptor = {
     .version = "1.0.0",
     .description = "Intercom conversations as support tickets, support health per customer, "
                    "product data pushed back into Intercom",
+    .topics = sd_webhook_topics,
     .routes = sd_routes,
     .settings = sd_settings_schema,
     .schedules = schedules,
@@ -124,6 +128,7 @@ static const sb_plugin_descriptor descriptor = {
     .shutdown = shutdown_plugin,
     .check_config = check_config,
     .on_installation = on_installation,
+    .on_event = sd_on_event,
     .on_job = on_job,
 };
 

@@ -14,6 +14,10 @@ run, right before it, on the same loopback, with the same load generator:
              bench_baseline_server, a minimal libevent server answering 200 to the same POSTs
   sync       a full startdeliver sync of N conversations from the fake Intercom (pages of 150)
              against a bare client fetching the same pages from the same fake without storing
+  transcript peak RSS of a startdeliver sync storing one conversation of 5,000 parts (~1 KB
+             each) as a ticket's messages: as Intercom serves it (the 500 most recent parts in
+             GET /conversations/{id}), and all 5,000 in one answer; against the same server's
+             peak before the sync
   canvas     sigsentry Canvas Kit initialize at a fixed rate (open loop) against the baseline
              server answering the same signed requests
   governor   a sync against a fake allowing 1,000 requests a minute (10-second windows): calls
@@ -65,21 +69,21 @@ from harness import CLIENT_ID, CLIENT_SECRET, Server, free_port, wait_for  # noq
 
 LOADGEN = harness.BUILD / "tests" / "bench" / "bench_loadgen"
 BASELINE_SERVER = harness.BUILD / "tests" / "bench" / "bench_baseline_server"
-BENCHMARKS = ("intake", "sync", "canvas", "governor", "footprint", "scaling", "contacts", "bot",
-              "console")
+BENCHMARKS = ("intake", "sync", "transcript", "canvas", "governor", "footprint", "scaling",
+              "contacts", "bot", "console")
 
 # The issue's parameters, and the shortened ones of --quick.
 FULL = dict(intake_s=20, connections=64, sync_sizes=(10_000, 50_000, 100_000),
             canvas_rate=500, canvas_s=20, governor_conversations=1200, footprint_runs=5,
             scaling_installations=(1, 100, 10_000), scaling_s=10, finished_jobs=1_000_000,
             latency_rate=200, latency_s=20, latency_offset_s=50,
-            contacts_sizes=(20_000, 100_000), bot_rate=200, bot_s=20,
+            contacts_sizes=(20_000, 100_000), bot_rate=200, bot_s=20, transcript_parts=5000,
             console_jobs=(10_000, 100_000), console_requests=200)
 QUICK = dict(intake_s=5, connections=64, sync_sizes=(2_000, 5_000, 10_000), canvas_rate=500,
              canvas_s=5, governor_conversations=450, footprint_runs=3,
              scaling_installations=(1, 100, 1_000), scaling_s=3, finished_jobs=100_000,
              latency_rate=200, latency_s=5, latency_offset_s=0,
-             contacts_sizes=(5_000, 20_000), bot_rate=200, bot_s=5,
+             contacts_sizes=(5_000, 20_000), bot_rate=200, bot_s=5, transcript_parts=5000,
              console_jobs=(10_000,), console_requests=50)
 
 
@@ -545,6 +549,67 @@ def bench_sync(args, P, res):
              "(GET /conversations?per_page=150, cursor by cursor) from the same fake and "
              "storing nothing; the fake (Python, one page sorts and filters every "
              "conversation) is the bottleneck of both at 100k.")
+
+
+# ---- 2b. a long conversation's messages (startdeliver) ----
+
+def one_transcript(parts, whole):
+    """Peak RSS of a full sync storing one conversation of @parts parts; @whole: all in one answer."""
+    fake = new_fake(rate_limit_per_minute=10 ** 9)
+    ws = "transcript1"
+    w = fake.add_workspace(ws, "Bench transcript")
+    srv = BenchServer(plugins={"startdeliver": Server.plugin_config()}, intercom=fake,
+                      plugin_dir=harness.BUNDLED_PLUGIN_DIR, settings=bench_settings())
+    try:
+        srv.start()
+        assert srv.install("startdeliver", ws).status == 200
+        first = wait_sync(srv, ws, None, timeout=60)
+        contact = fake.seed_contacts(ws, 1)[0]
+        r = srv.api("startdeliver", "POST", "/users", workspace=ws,
+                    json_body={"users": [{"id": contact["external_id"]}]})
+        assert r.status == 200, r
+        filler = "<p>" + "A line of a long support conversation, with <b>markup</b>. " * 16 + "</p>"
+        with w.lock:
+            start = int(time.time()) - parts - 60
+            conv = w.add_conversation("Long", contact=w.contacts[contact["id"]], created_at=start)
+            who = w.author_of_contact(w.contacts[contact["id"]])
+            for k in range(parts):
+                w.add_part(conv, "comment", who, f"<p>#{k}</p>{filler}", at=start + k + 1)
+        if whole:  # beyond Intercom's 500: the whole conversation in one body
+            w.get_view = lambda c: json.loads(json.dumps(c))
+        hwm_before = proc_status(srv.proc.pid).get("VmHWM", 0)
+        r = srv.api("startdeliver", "POST", "/sync", workspace=ws, json_body={"full": True})
+        assert r.status == 202, r
+        last = wait_sync(srv, ws, first["run"], timeout=600)
+        hwm = proc_status(srv.proc.pid).get("VmHWM", 0)
+        stored, after = 0, None
+        while True:
+            q = "/tickets/%s/messages?limit=1000" % conv["id"] + (f"&after={after}" if after else "")
+            page = srv.api("startdeliver", "GET", q, workspace=ws).json()
+            stored += len(page["data"])
+            after = page["next"]
+            if not after:
+                break
+    finally:
+        srv.close()
+        fake.stop()
+    return {"hwm": hwm, "hwm_before": hwm_before, "stored": stored, "result": last["result"],
+            "omitted": page["omitted"]}
+
+
+def bench_transcript(args, P, res):
+    n = P["transcript_parts"]
+    for whole in (False, True):
+        r = one_transcript(n, whole)
+        tag = f"{n:,} parts, " + ("all in one answer" if whole else "Intercom's 500 listed")
+        res.add("2b transcript", f"{tag}: messages stored",
+                f"{r['stored']:,} ({r['result']}; {r['omitted']:,} omitted)", "",
+                f"{(n if whole else 500) + 1:,}", r["stored"] == (n if whole else 500) + 1)
+        res.add("2b transcript", f"{tag}: peak RSS (VmHWM)", mb(r["hwm"]),
+                f"{mb(r['hwm_before'])} before sync", "<= 64 MB", r["hwm"] <= 64 * 1024)
+    res.note("transcript: the host hands GET /conversations/{id} to the plugin parsed and whole "
+             "(the SDK has no streamed response); the plugin writes one message at a time. "
+             "Intercom itself lists at most the 500 most recent parts.")
 
 
 # ---- 7. contact import (timebook) ----
@@ -1228,7 +1293,8 @@ def main():
     P = QUICK if args.quick else FULL
     info = machine()
     res = Results()
-    fns = {"intake": bench_intake, "sync": bench_sync, "canvas": bench_canvas,
+    fns = {"intake": bench_intake, "sync": bench_sync, "transcript": bench_transcript,
+           "canvas": bench_canvas,
            "governor": bench_governor, "footprint": bench_footprint, "scaling": bench_scaling,
            "contacts": bench_contacts, "bot": bench_bot, "console": bench_console}
     t0 = time.monotonic()

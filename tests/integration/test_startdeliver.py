@@ -158,6 +158,11 @@ class StartdeliverCase(ServerTestCase):
     def status(self):
         return self.get("/status")
 
+    def map_every_event(self):
+        """Events become usage only as the usage mapping says: map them all to one product."""
+        self.api("PUT", "/usage_mapping",
+                 {"mappings": [{"event": "*", "product": "App", "usage_type": "Event"}]}, expect=200)
+
     def set_settings(self, **values):
         r = self.srv.admin("PUT", f"/installations/{self.inst['id']}/settings", json_body=values)
         self.assertEqual(r.status, 200, r)
@@ -1220,6 +1225,7 @@ class EventsAsUsage(StartdeliverCase):
             self.push_customers([{"id": "acme"}])
             self.push_users([{"id": "ua", "customer_id": "acme"}, {"id": "ub"},
                              {"id": "ud", "email": "d@usage.test"}])    # ud: no contact
+            self.map_every_event()
         last = self.install(product)
         self.assertEqual(last["counts"]["usage_events"], 123)
         reqs = self.sent("GET", r"^/events$")
@@ -1273,7 +1279,8 @@ class EventsAsUsage(StartdeliverCase):
             conversations_of(ws, contact, 1, now - 3 * HOUR)
         self.fake.seed_events(WS, ws.contacts[ca["id"]], [("login", now - 500)])
         self.fake.seed_events(WS, ws.contacts[cb["id"]], [("login", now - 400)])
-        first = self.install(lambda: self.push_users([{"id": "ua"}, {"id": "ub"}]))
+        first = self.install(lambda: (self.push_users([{"id": "ua"}, {"id": "ub"}]),
+                                      self.map_every_event()))
         self.assertEqual(first["counts"]["usage_events"], 2)
 
         # ub's contact is deleted in Intercom; ua has a new event.
@@ -1318,6 +1325,7 @@ class EuRegion(StartdeliverCase):
         def product():
             self.push_customers([{"id": "eu-co", "usage_health": "Good"}])
             self.push_users([{"id": "eu-1", "customer_id": "eu-co", "health_score": 9}])
+            self.map_every_event()
         last = self.install(product)
         self.assertEqual((last["result"], last["counts"]["synced"], last["counts"]["usage_events"],
                           last["counts"]["contacts_updated"], last["counts"]["companies_updated"]),
@@ -1577,6 +1585,7 @@ class Settings(StartdeliverCase):
             "eu_data_hosting": ("bool", False, None, None),
             "events_as_usage": ("bool", False, None, None),
             "advanced_push": ("bool", False, None, None),
+            "include_notes": ("bool", False, None, None),
             "sync_interval_hours": ("int", 24, 1, 168),
             "overdue_threshold_hours": ("int", 24, 1, 8760),
             "health_fair_overdue": ("int", 1, 1, 1000000),

@@ -189,6 +189,38 @@ static void ids(void)
         CHECK(!pk_id_valid(hostile[i], 64, "_-.:@+"));
 }
 
+static void html_as_text(void)
+{
+    const struct {
+        const char *html, *text;
+    } cases[] = {
+        {"<div>a<br>b</div><ul><li>c</li><li>d&lt;e&gt;&quot;&#39;&nbsp;f</li></ul>",
+         "a\nb\nc\nd<e>\"' f"},
+        {"x <span>y</span> &unknown; <broken", "x y &unknown;"},
+        {"<p>My   invoice\n\t&amp; order</p>", "My invoice & order"},
+        {"a<span>b</span>c", "abc"},                           /* inline tags split nothing */
+        {"1 < 2 and 3>2", "1 < 2 and 3>2"},                    /* a '<' that opens no tag is text */
+        {"<a title=\"x>y\" href=\"u\">link</a>", "link"},    /* '>' inside a quoted value */
+        {"<p>hi</p><script>alert('<p>x</p>')</script>there", "hi\nthere"},
+        {"<STYLE>p{color:red}</STYLE>ok", "ok"},
+        {"<script>never closed", ""},
+        {"a<!-- <p>hidden</p> -->b", "ab"},
+        {"&#233;&#xE9;&#X1F600;", "\xc3\xa9\xc3\xa9\xf0\x9f\x98\x80"},
+        {"&#0;&#xD800;&#x110000;", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+        {"&#; &#x; &#12a;", "&#; &#x; &#12a;"},              /* not references: kept as written */
+        {"a & b && c;&amp", "a & b && c;&amp"},
+        {"&#0000000065;", "&#0000000065;"},                   /* longer than any reference */
+        {"a\x01" "b\x7f", "ab"},
+        {"<br/><br/>  x  <br/>", "x"},
+        {NULL, ""},
+    };
+    for (size_t i = 0; i < PK_ARRAY_LEN(cases); i++) {
+        char *t = pk_html_to_text(cases[i].html);
+        CHECK_STR(t, cases[i].text);
+        free(t);
+    }
+}
+
 int main(void)
 {
     RUN(buffer_grows_and_escapes);
@@ -197,5 +229,6 @@ int main(void)
     RUN(unknown_names);
     RUN(query_limits);
     RUN(ids);
+    RUN(html_as_text);
     UNIT_DONE();
 }

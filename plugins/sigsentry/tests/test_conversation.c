@@ -58,20 +58,6 @@ static void test_admin_initiated_and_numbers(void)
     json_object_put(conv);
 }
 
-static void test_html_to_text(void)
-{
-    char *t = ss_html_to_text("<div>a<br>b</div><ul><li>c</li>"
-                              "<li>d&lt;e&gt;&quot;&#39;&nbsp;f</li></ul>");
-    CHECK_STR(t, "a\nb\nc\nd<e>\"' f");
-    free(t);
-    t = ss_html_to_text("x <span>y</span> &unknown; <broken");
-    CHECK_STR(t, "x y &unknown;");
-    free(t);
-    t = ss_html_to_text(NULL);
-    CHECK_STR(t, "");
-    free(t);
-}
-
 static void test_length_cap(void)
 {
     size_t n = SS_CONVERSATION_TEXT_MAX * 2;
@@ -98,7 +84,6 @@ int main(void)
 {
     RUN(test_facts);
     RUN(test_admin_initiated_and_numbers);
-    RUN(test_html_to_text);
     RUN(test_length_cap);
     UNIT_DONE();
 }

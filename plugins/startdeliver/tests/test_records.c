@@ -274,6 +274,32 @@ static void test_ticket_view_status_is_live(void)
     json_object_put(ticket);
 }
 
+/* A sync's page read before a webhook's job must not undo the job's newer state. */
+static void test_an_older_state_never_overwrites_a_newer_ticket(void)
+{
+    setup(false);
+    store(SD_RECORD_USER, "{\"id\":\"u1\",\"customer_id\":\"acme\"}");
+    struct sd_conversation closed = conversation("7", "closed", 0, "c1", "u1");
+    closed.updated_at = 10;
+    CHECK_INT(place(closed, NULL), SD_PLACED);
+    struct sd_conversation stale = conversation("7", "open", NOW_S - 30 * 3600, "c1", "u1");
+    stale.updated_at = 9;
+    CHECK_INT(place(stale, NULL), SD_PLACED);
+    CHECK_STR(field(SD_TICKETS, "7", "state"), "closed");
+    CHECK_STR(field(SD_USER_TICKETS, "u1|7", "state"), "closed");
+    json_object *h = sd_health_json(&env, "acme", NOW_S);
+    CHECK_INT(sb_json_int(sb_json_obj(h, "tickets"), "resolved", -1), 1);
+    CHECK_INT(sb_json_int(sb_json_obj(h, "tickets"), "overdue", -1), 0);
+    json_object_put(h);
+    /* The same second or later: Intercom's state as read now is written. */
+    stale.updated_at = 10;
+    CHECK_INT(place(stale, NULL), SD_PLACED);
+    CHECK_STR(field(SD_TICKETS, "7", "state"), "open");
+    closed.updated_at = 11;
+    CHECK_INT(place(closed, NULL), SD_PLACED);
+    CHECK_STR(field(SD_USER_TICKETS, "u1|7", "state"), "closed");
+}
+
 int main(void)
 {
     RUN(test_indexes_follow_the_user);
@@ -283,6 +309,7 @@ int main(void)
     RUN(test_companies_unmatched_without_create);
     RUN(test_health_follows_the_product_mapping);
     RUN(test_ticket_view_status_is_live);
+    RUN(test_an_older_state_never_overwrites_a_newer_ticket);
     sbt_free(kit);
     UNIT_DONE();
 }

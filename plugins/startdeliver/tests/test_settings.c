@@ -11,6 +11,7 @@ static void test_defaults_without_settings(void)
     CHECK(!s.eu_data_hosting);
     CHECK(!s.events_as_usage);
     CHECK(!s.advanced_push);
+    CHECK(!s.include_notes);
     CHECK_INT(s.sync_interval_hours, 24);
     CHECK_INT(s.rules.overdue_after_s, 24 * 3600);
     CHECK_INT(s.rules.fair_overdue, 1);
@@ -41,11 +42,13 @@ static void test_values_are_read(void)
 {
     json_object *o = json_tokener_parse(
         "{\"create_users\":true,\"eu_data_hosting\":true,\"events_as_usage\":true,"
-        "\"advanced_push\":true,\"sync_interval_hours\":6,\"overdue_threshold_hours\":48,"
+        "\"advanced_push\":true,\"include_notes\":true,\"sync_interval_hours\":6,"
+        "\"overdue_threshold_hours\":48,"
         "\"health_fair_overdue\":2,\"health_poor_overdue\":5,\"health_fair_unresolved\":0}");
     struct sd_settings s;
     sd_settings_parse(o, &s);
-    CHECK(s.create_users && s.eu_data_hosting && s.events_as_usage && s.advanced_push);
+    CHECK(s.create_users && s.eu_data_hosting && s.events_as_usage && s.advanced_push
+          && s.include_notes);
     CHECK_INT(s.sync_interval_hours, 6);
     CHECK_INT(s.rules.overdue_after_s, 48 * 3600);
     CHECK_INT(s.rules.fair_overdue, 2);
