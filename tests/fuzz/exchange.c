@@ -187,7 +187,8 @@ static const char *check_one(const char **p, size_t *left, int *status)
         }
         line = eol + 2;
     }
-    if (*status >= 100 && *status < 200) {
+    /* 1xx, 204 and 304 never have a body, whatever their headers say (RFC 9112 6.3). */
+    if ((*status >= 100 && *status < 200) || *status == 204 || *status == 304) {
         *p += head_len;
         *left -= head_len;
         return NULL;
