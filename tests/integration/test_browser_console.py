@@ -148,6 +148,11 @@ class SignIn(ConsoleCase):
         loose = urllib.parse.quote("<script>undefined_function()</script>")
         try:
             self.page.goto("data:text/html," + strict)
+            # The page's securitypolicyviolation events are dispatched as tasks after the
+            # load; leaving the page at once can drop them, so wait until both are seen.
+            wait_for(lambda: all(f"CSP violation: {d}" in "\n".join(self.page.problems())
+                                 for d in ("style-src-attr", "script-src-elem")),
+                     timeout=15, message="the CSP violation events")
             self.page.goto("data:text/html," + loose)
             found = "\n".join(self.page.problems())
         finally:
