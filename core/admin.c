@@ -20,7 +20,7 @@
 #include "router.h"
 #include "server.h"
 #include "settings.h"
-#include "store.h"
+#include "store/store_sqlite.h" /* until its queries move to core/store/ */
 #include "util.h"
 
 #include <stdlib.h>

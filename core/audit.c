@@ -1,7 +1,7 @@
 /* audit.c - append-only timeline rows. */
 #include "audit.h"
 
-#include "store.h"
+#include "store/store_sqlite.h" /* until its queries move to core/store/ */
 #include "util.h"
 
 int audit_append(struct store *st, const char *plugin, int64_t installation, const char *subject,

@@ -22,7 +22,7 @@
 #include "replies.h"
 #include "server.h"
 #include "settings.h"
-#include "store.h"
+#include "store/store.h"
 #include "util.h"
 #include "webhooks.h"
 

@@ -6,7 +6,7 @@
 #include "keyrotate.h"
 #include "log.h"
 #include "server.h"
-#include "store.h"
+#include "store/store_sqlite.h" /* until its queries move to core/store/ */
 
 #include <openssl/crypto.h>
 #include <stdlib.h>

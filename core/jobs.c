@@ -23,7 +23,7 @@
 #include "product_events.h"
 #include "server.h"
 #include "settings.h"
-#include "store.h"
+#include "store/store_sqlite.h" /* until its queries move to core/store/ */
 #include "util.h"
 #include "webhooks.h"
 

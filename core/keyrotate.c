@@ -3,7 +3,7 @@
 
 #include "installations.h"
 #include "log.h"
-#include "store.h"
+#include "store/store_sqlite.h" /* until its queries move to core/store/ */
 #include "util.h"
 
 #include <errno.h>

@@ -27,7 +27,7 @@
 #include "log.h"
 #include "plugins.h"
 #include "server.h"
-#include "store.h"
+#include "store/store_sqlite.h" /* until its queries move to core/store/ */
 #include "util.h"
 
 #include <openssl/crypto.h>

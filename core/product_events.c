@@ -12,7 +12,7 @@
 #include "plugins.h"
 #include "server.h"
 #include "standard_webhooks.h"
-#include "store.h"
+#include "store/store_sqlite.h" /* until its queries move to core/store/ */
 #include "util.h"
 
 #include <ctype.h>

@@ -4,7 +4,7 @@
 #include "host.h"
 #include "plugins.h"
 #include "server.h"
-#include "store.h"
+#include "store/store_sqlite.h" /* until its queries move to core/store/ */
 
 #include <stdlib.h>
 #include <string.h>

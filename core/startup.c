@@ -22,7 +22,7 @@
 #include "product_events.h"
 #include "replies.h"
 #include "router.h"
-#include "store.h"
+#include "store/store.h"
 #include "util.h"
 #include "webhooks.h"
 

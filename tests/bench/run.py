@@ -406,7 +406,7 @@ def bench_intake(args, P, res):
                 "", ">= 1 per commit (durable)", syncs >= commits > 0)
     else:
         res.add("1 intake", "fsyncs", "n/a (perf cannot trace syscalls)", "",
-                "synchronous=FULL (core/store.c)")
+                "synchronous=FULL (core/store/store.c)")
     res.add("1 intake", "server RSS after run", mb(rss.get("VmHWM", 0)) + " peak")
     if code not in (0, None):
         res.note(f"intake: the server exited with {code}")
@@ -532,7 +532,7 @@ def bench_sync(args, P, res):
         res.add("2 sync", f"{tag}: peak RSS (VmHWM)", mb(r["hwm"]),
                 f"{mb(r['hwm_before'])} before sync", "<= 64 MB", r["hwm"] <= 64 * 1024)
     if len(runs) >= 2:
-        # SQLite's page cache (8 MB, core/store.c) fills on demand: a small sync may not fill
+        # SQLite's page cache (8 MB, core/store/store.c) fills on demand: a small sync may not fill
         # it, a large one does. Beyond that bound nothing may grow with the conversations.
         small, big = runs[0], runs[-1]
         growth = (big["hwm"] - small["hwm"]) / 1024

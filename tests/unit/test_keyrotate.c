@@ -6,7 +6,7 @@
 #include "crypto.h"
 #include "installations.h"
 #include "keyrotate.h"
-#include "store.h"
+#include "store/store_sqlite.h"
 #include "unit.h"
 
 #include <sys/stat.h>

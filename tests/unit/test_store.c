@@ -1,7 +1,7 @@
 /* Unit tests: store.c, migrations.c and documents.c on a real SQLite file. */
 #include "documents.h"
-#include "migrations.h"
-#include "store.h"
+#include "store/migrations.h"
+#include "store/store_sqlite.h"
 #include "unit.h"
 
 #include <sys/stat.h>

@@ -8,7 +8,7 @@
  */
 #include "plugins.h"
 #include "server.h"
-#include "store.h"
+#include "store/store.h"
 #include "unit.h"
 #include "util.h"
 

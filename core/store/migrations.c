@@ -2,7 +2,7 @@
  * migrations.c - the schema, as numbered steps. A step is never edited once
  * released; changes are new steps appended at the end.
  */
-#include "migrations.h"
+#include "store/migrations.h"
 
 #include "util.h"
 

@@ -1,8 +1,8 @@
 /* store.c - SQLite connection, migrations, statement cache and nested transactions. */
-#include "store.h"
+#include "store/store_sqlite.h"
 
 #include "log.h"
-#include "migrations.h"
+#include "store/migrations.h"
 #include "util.h"
 
 #include <errno.h>

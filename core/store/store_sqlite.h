@@ -1,0 +1,32 @@
+/*
+ * store_sqlite.h - the SQLite engine's own API, for the store files in
+ * core/store/ only: the connection, cached statements and small step/bind
+ * helpers. Nothing outside core/store/ includes this.
+ */
+#ifndef SB_CORE_STORE_SQLITE_H
+#define SB_CORE_STORE_SQLITE_H
+
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+sqlite3 *store_db(struct store *st);
+
+/*
+ * A prepared statement for a SQL string literal, cached by the literal's
+ * address and reset before it is returned. NULL (with a log line) if the SQL
+ * does not compile. Never finalize it.
+ */
+sqlite3_stmt *store_stmt(struct store *st, const char *sql);
+
+/* Run a statement that returns no rows; logs and returns -1 on failure. */
+int store_exec(struct store *st, const char *sql);
+/* Step a cached statement to completion (no rows); -1 with a log line on error. */
+int store_step_done(struct store *st, sqlite3_stmt *stmt);
+/* The text of column i, or NULL. */
+const char *store_col_text(sqlite3_stmt *stmt, int i);
+/* Bind a string or NULL. */
+int store_bind_text(sqlite3_stmt *stmt, int i, const char *s);
+
+#endif
