@@ -438,6 +438,11 @@ bool store_in_transaction(struct store *st)
     return st->depth > 0;
 }
 
+const char *store_last_error(struct store *st)
+{
+    return sqlite3_errmsg(st->db);
+}
+
 int store_step_done(struct store *st, sqlite3_stmt *stmt)
 {
     int rc = sqlite3_step(stmt);
