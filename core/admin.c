@@ -204,6 +204,15 @@ static int add_installation(void *arg, struct installation *inst)
     return 0;
 }
 
+/* An installation's effective settings as the admin API shows them (sensitive ones redacted). */
+static json_object *shown_settings(struct server *srv, struct sb_plugin *p, int64_t installation)
+{
+    json_object *settings = settings_effective(srv, p, installation);
+    json_object *shown = settings_redacted(p->desc.settings, settings);
+    json_object_put(settings);
+    return shown;
+}
+
 static void list_installations(struct server *srv, struct http_request *req,
                                const struct route_match *m)
 {
@@ -221,11 +230,8 @@ static void get_installation(struct server *srv, struct http_request *req,
         return;
     json_object *o = installation_json(inst);
     struct sb_plugin *p = plugins_find(srv->plugins, inst->plugin);
-    if (p) {
-        json_object *settings = settings_effective(srv, p, inst->id);
-        json_object_object_add(o, "settings", settings_redacted(p->desc.settings, settings));
-        json_object_put(settings);
-    }
+    if (p)
+        json_object_object_add(o, "settings", shown_settings(srv, p, inst->id));
     json_object_object_add(o, "documents",
                            json_object_new_int64(doc_count(srv->store, inst->plugin, inst->id)));
     json_object_object_add(o, "rate_governor", intercom_governor_json(srv->intercom, inst->id));
@@ -257,34 +263,44 @@ static void revoke_installation(struct server *srv, struct http_request *req,
     http_reply_json(req, 200, installation_json(inst));
 }
 
-static void get_settings(struct server *srv, struct http_request *req, const struct route_match *m)
+/* The installation of the route's {id} with its plugin, or NULL after a 404 or 409. */
+static struct installation *settings_target(struct server *srv, struct http_request *req,
+                                            const struct route_match *m, struct sb_plugin **p)
 {
     struct installation *inst = installation_param(srv, req, m);
     if (!inst)
-        return;
-    struct sb_plugin *p = plugins_find(srv->plugins, inst->plugin);
-    if (!p) {
+        return NULL;
+    *p = plugins_find(srv->plugins, inst->plugin);
+    if (!*p) {
         http_reply_error(req, 409, "plugin_not_loaded", "plugin '%s' is not loaded", inst->plugin);
-        return;
+        return NULL;
     }
-    json_object *settings = settings_effective(srv, p, inst->id);
+    return inst;
+}
+
+static void reply_settings(struct server *srv, struct http_request *req, struct sb_plugin *p,
+                           const struct installation *inst)
+{
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "settings", settings_redacted(p->desc.settings, settings));
+    json_object_object_add(o, "settings", shown_settings(srv, p, inst->id));
     json_object_object_add(o, "schema", settings_schema_json(p->desc.settings));
-    json_object_put(settings);
     http_reply_json(req, 200, o);
+}
+
+static void get_settings(struct server *srv, struct http_request *req, const struct route_match *m)
+{
+    struct sb_plugin *p;
+    struct installation *inst = settings_target(srv, req, m, &p);
+    if (inst)
+        reply_settings(srv, req, p, inst);
 }
 
 static void put_settings(struct server *srv, struct http_request *req, const struct route_match *m)
 {
-    struct installation *inst = installation_param(srv, req, m);
+    struct sb_plugin *p;
+    struct installation *inst = settings_target(srv, req, m, &p);
     if (!inst)
         return;
-    struct sb_plugin *p = plugins_find(srv->plugins, inst->plugin);
-    if (!p) {
-        http_reply_error(req, 409, "plugin_not_loaded", "plugin '%s' is not loaded", inst->plugin);
-        return;
-    }
     size_t len;
     const char *raw = http_body(req, &len);
     char parse_error[128];
@@ -306,7 +322,7 @@ static void put_settings(struct server *srv, struct http_request *req, const str
     }
     buf_free(&err);
     lifecycle_settings_changed(srv, inst);
-    get_settings(srv, req, m);
+    reply_settings(srv, req, p, inst);
 }
 
 /* ---- jobs ---- */
