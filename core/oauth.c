@@ -317,19 +317,38 @@ static const char *dig_string(json_object *o, const char *a, const char *b)
                : NULL;
 }
 
+/*
+ * Intercom's answer to a step of the flow: true with the body parsed into
+ * *root (NULL if it is not JSON) when it is a 200; else the flow fails.
+ */
+static bool flow_answer(struct install_flow *f, int status, const char *body, const char *error,
+                        json_object **root)
+{
+    if (status != 200) {
+        flow_refused(f, status, body, error);
+        return false;
+    }
+    *root = json_tokener_parse(body);
+    return true;
+}
+
+/* A 200 answer without what the flow needs from it: the flow fails with why. */
+static void flow_incomplete(struct install_flow *f, json_object *root, const char *why)
+{
+    json_object_put(root);
+    flow_fail(f, 400, why, NULL);
+}
+
 static void me_done(void *arg, int status, const char *body, size_t len, const char *error)
 {
     struct install_flow *f = arg;
+    json_object *me;
     (void)len;
-    if (status != 200) {
-        flow_refused(f, status, body, error);
+    if (!flow_answer(f, status, body, error, &me))
         return;
-    }
-    json_object *me = json_tokener_parse(body);
     const char *workspace = dig_string(me, "app", "id_code");
     if (!workspace || !*workspace) {
-        json_object_put(me);
-        flow_fail(f, 400, "Intercom's /me answer has no app.id_code", NULL);
+        flow_incomplete(f, me, "Intercom's /me answer has no app.id_code");
         return;
     }
     struct installation_identity who = {
@@ -369,18 +388,15 @@ static void me_done(void *arg, int status, const char *body, size_t len, const c
 static void token_done(void *arg, int status, const char *body, size_t len, const char *error)
 {
     struct install_flow *f = arg;
+    json_object *root;
     (void)len;
-    if (status != 200) {
-        flow_refused(f, status, body, error);
+    if (!flow_answer(f, status, body, error, &root))
         return;
-    }
-    json_object *root = json_tokener_parse(body);
     const char *token = dig_string(root, "token", NULL);
     if (!token)
         token = dig_string(root, "access_token", NULL);
     if (!token || !*token) {
-        json_object_put(root);
-        flow_fail(f, 400, "Intercom's token answer has no token", NULL);
+        flow_incomplete(f, root, "Intercom's token answer has no token");
         return;
     }
     f->token = xstrdup(token);
