@@ -1,7 +1,6 @@
 /* store_audit.c - the audit table's queries (store_audit.h). */
 #include "store/store_audit.h"
 
-#include "log.h"
 #include "store/store_sqlite.h"
 #include "util.h"
 
@@ -35,8 +34,8 @@ int store_audit_each(struct store *st, const struct store_audit_filter *filter,
     store_bind_text(q, 3, filter->subject);
     sqlite3_bind_int64(q, 4, filter->before_id);
     sqlite3_bind_int64(q, 5, filter->limit ? (sqlite3_int64)filter->limit : 100);
-    int visited = 0, rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    int visited = 0, row;
+    while ((row = store_step_row(st, q)) == 1) {
         struct store_audit_entry entry = {
             .id = sqlite3_column_int64(q, 0),
             .plugin = store_col_text(q, 1),
@@ -50,10 +49,6 @@ int store_audit_each(struct store *st, const struct store_audit_filter *filter,
         if (each(arg, &entry))
             break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        log_error("store", "cannot read the audit timeline: %s", store_last_error(st));
-        visited = -1;
-    }
     sqlite3_reset(q);
-    return visited;
+    return row < 0 ? -1 : visited;
 }

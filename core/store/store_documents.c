@@ -43,14 +43,9 @@ int store_document_get(struct store *st, const struct doc_ns *ns, const char *ke
         return -1;
     bind_ns(q, ns);
     sqlite3_bind_text(q, 4, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q), found = 0;
-    if (rc == SQLITE_ROW) {
+    int found = store_step_row(st, q);
+    if (found == 1)
         *value = json_tokener_parse(store_col_text(q, 0));
-        found = 1;
-    } else if (rc != SQLITE_DONE) {
-        log_error("documents", "cannot read a document: %s", store_last_error(st));
-        found = -1;
-    }
     sqlite3_reset(q);
     return found;
 }
@@ -92,8 +87,8 @@ int store_documents_scan(struct store *st, const struct doc_ns *ns, const char *
     store_bind_text(q, 4, from);
     store_bind_text(q, 5, to);
     sqlite3_bind_int64(q, 6, limit ? (sqlite3_int64)limit : -1);
-    int visited = 0, rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    int visited = 0, more;
+    while ((more = store_step_row(st, q)) == 1) {
         json_object *value = json_tokener_parse(store_col_text(q, 1));
         visited++;
         int stop = each(arg, store_col_text(q, 0), value);
@@ -101,12 +96,8 @@ int store_documents_scan(struct store *st, const struct doc_ns *ns, const char *
         if (stop)
             break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        log_error("documents", "scan failed: %s", store_last_error(st));
-        visited = -1;
-    }
     sqlite3_finalize(q);
-    return visited;
+    return more < 0 ? -1 : visited;
 }
 
 int store_documents_delete_range(struct store *st, const struct doc_ns *ns, const char *from,

@@ -1,7 +1,6 @@
 /* store_event_views.c - the admin API's reads of the events table (store_event_views.h). */
 #include "store/store_event_views.h"
 
-#include "log.h"
 #include "store/store_sqlite.h"
 
 /* Both queries select these columns in this order. */
@@ -24,20 +23,16 @@ static void read_row(sqlite3_stmt *q, struct store_event_row *row)
 static int visit_rows(struct store *st, sqlite3_stmt *q,
                       int (*each)(void *arg, const struct store_event_row *row), void *arg)
 {
-    int visited = 0, rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    int visited = 0, more;
+    while ((more = store_step_row(st, q)) == 1) {
         struct store_event_row row;
         read_row(q, &row);
         visited++;
         if (each(arg, &row))
             break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        log_error("store", "cannot read events: %s", store_last_error(st));
-        visited = -1;
-    }
     sqlite3_reset(q);
-    return visited;
+    return more < 0 ? -1 : visited;
 }
 
 int store_events_each(struct store *st, const struct store_event_filter *filter,

@@ -13,8 +13,8 @@ int store_installations_each(struct store *st,
             "state, installed_at, updated_at FROM installations ORDER BY id");
     if (!q)
         return -1;
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    int more;
+    while ((more = store_step_row(st, q)) == 1) {
         struct store_installation_row row = {
             .id = sqlite3_column_int64(q, 0),
             .plugin = store_col_text(q, 1),
@@ -27,15 +27,11 @@ int store_installations_each(struct store *st,
             .installed_at = sqlite3_column_int64(q, 8),
             .updated_at = sqlite3_column_int64(q, 9),
         };
-        if (each(arg, &row)) {
-            rc = SQLITE_DONE;
+        if (each(arg, &row))
             break;
-        }
     }
-    if (rc != SQLITE_DONE)
-        log_error("installations", "cannot read installations: %s", store_last_error(st));
     sqlite3_reset(q);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return more < 0 ? -1 : 0;
 }
 
 int store_installation_save(struct store *st, const struct store_installation_row *row,
@@ -79,15 +75,11 @@ int store_installation_sealed_token(struct store *st, int64_t id,
     if (!q)
         return -1;
     sqlite3_bind_int64(q, 1, id);
-    int rc = sqlite3_step(q), found = 0;
-    if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB) {
+    int found = store_step_row(st, q);
+    if (found == 1 && sqlite3_column_type(q, 0) != SQLITE_BLOB)
+        found = 0; /* revoked: the token is NULL */
+    if (found == 1)
         use(arg, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0));
-        found = 1;
-    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        log_error("installations", "cannot read the token of installation %lld: %s",
-                  (long long)id, store_last_error(st));
-        found = -1;
-    }
     sqlite3_reset(q);
     return found;
 }

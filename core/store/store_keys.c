@@ -11,8 +11,8 @@ int store_keys_each_sealed_token(struct store *st,
                                      " WHERE token IS NOT NULL ORDER BY id");
     if (!q)
         return -1;
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    int more;
+    while ((more = store_step_row(st, q)) == 1) {
         struct store_sealed_token token = {
             .id = sqlite3_column_int64(q, 0),
             .plugin = store_col_text(q, 1),
@@ -20,13 +20,11 @@ int store_keys_each_sealed_token(struct store *st,
             .sealed = sqlite3_column_blob(q, 3),
             .len = (size_t)sqlite3_column_bytes(q, 3),
         };
-        if (each(arg, &token)) {
-            rc = SQLITE_DONE;
+        if (each(arg, &token))
             break;
-        }
     }
-    sqlite3_reset(q); /* keeps a failure's message for store_last_error */
-    return rc == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(q);
+    return more < 0 ? -1 : 0;
 }
 
 int store_keys_replace_sealed_token(struct store *st, int64_t id, const unsigned char *sealed,

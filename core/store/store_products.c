@@ -1,7 +1,6 @@
 /* store_products.c - product webhooks' queries (store_products.h). */
 #include "store/store_products.h"
 
-#include "log.h"
 #include "product_events.h"
 #include "store/store_sqlite.h"
 #include "util.h"
@@ -20,18 +19,13 @@ int store_product_endpoint_disabled(struct store *st, const char *plugin, int64_
     if (!q)
         return -1;
     sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q), disabled = 0;
-    if (rc == SQLITE_ROW) {
+    int disabled = store_step_row(st, q);
+    if (disabled == 1) {
         *since = sqlite3_column_int64(q, 0);
         if (why) {
             const char *reason = store_col_text(q, 1);
             *why = reason ? xstrdup(reason) : NULL;
         }
-        disabled = 1;
-    } else if (rc != SQLITE_DONE) {
-        log_error("product", "cannot read the state of %s's product webhook: %s", plugin,
-                  store_last_error(st));
-        disabled = -1;
     }
     sqlite3_reset(q);
     return disabled;
@@ -85,14 +79,11 @@ static int count_deliveries(struct store *st, const char *plugin, const char *sq
     if (!q)
         return -1;
     sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
+    int counted = store_step_row(st, q);
+    if (counted == 1)
         *n = sqlite3_column_int64(q, 0);
-    else
-        log_error("product", "cannot count %s's product deliveries: %s", plugin,
-                  store_last_error(st));
     sqlite3_reset(q);
-    return rc == SQLITE_ROW ? 0 : -1;
+    return counted == 1 ? 0 : -1;
 }
 
 int store_product_deliveries_count(struct store *st, const char *plugin, int64_t *unsent,

@@ -1,7 +1,6 @@
 /* store_settings.c - the settings table's queries (store_settings.h). */
 #include "store/store_settings.h"
 
-#include "log.h"
 #include "store/store_sqlite.h"
 #include "util.h"
 
@@ -15,15 +14,9 @@ int store_settings_get(struct store *st, const char *plugin, int64_t installatio
         return -1;
     sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, installation);
-    int rc = sqlite3_step(q), found = 0;
-    if (rc == SQLITE_ROW) {
+    int found = store_step_row(st, q);
+    if (found == 1)
         *body = json_tokener_parse(store_col_text(q, 0));
-        found = 1;
-    } else if (rc != SQLITE_DONE) {
-        log_error("store", "cannot read the settings of %s installation %lld: %s", plugin,
-                  (long long)installation, store_last_error(st));
-        found = -1;
-    }
     sqlite3_reset(q);
     return found;
 }
