@@ -124,7 +124,7 @@ int64_t store_documents_count(struct store *st, const char *plugin, int64_t inst
         return -1;
     sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, installation);
-    int64_t n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+    int64_t n = store_step_row(st, q) == 1 ? sqlite3_column_int64(q, 0) : -1;
     sqlite3_reset(q);
     return n;
 }
