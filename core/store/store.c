@@ -438,6 +438,11 @@ bool store_in_transaction(struct store *st)
     return st->depth > 0;
 }
 
+const char *store_last_error(struct store *st)
+{
+    return sqlite3_errmsg(st->db);
+}
+
 int store_step_done(struct store *st, sqlite3_stmt *stmt)
 {
     int rc = sqlite3_step(stmt);
@@ -448,6 +453,17 @@ int store_step_done(struct store *st, sqlite3_stmt *stmt)
     }
     sqlite3_reset(stmt);
     return 0;
+}
+
+int store_step_row(struct store *st, sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    log_error("store", "statement failed: %s", sqlite3_errmsg(st->db));
+    return -1;
 }
 
 const char *store_col_text(sqlite3_stmt *stmt, int i)
