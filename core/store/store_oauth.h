@@ -1,0 +1,15 @@
+/*
+ * store_oauth.h - the oauth_states table (stand-in on branch w-jobs: only the
+ * prune retention needs; the w-store branch brings the whole area).
+ */
+#ifndef SB_CORE_STORE_OAUTH_H
+#define SB_CORE_STORE_OAUTH_H
+
+#include "store/store.h"
+
+#include <stdint.h>
+
+/* Delete the states that expired before a time (seconds): how many, or -1. */
+int store_oauth_states_prune(struct store *st, int64_t expired_before_s);
+
+#endif
