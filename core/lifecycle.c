@@ -8,6 +8,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "plugins.h"
+#include "schedules.h"
 #include "server.h"
 #include "util.h"
 
@@ -44,7 +45,7 @@ sb_status lifecycle_installed(struct server *srv, struct installation *inst, boo
     audit_append(srv->store, inst->plugin, inst->id, "installation",
                  created ? "installed" : "reinstalled", inst->admin_email);
     if (p && p->running)
-        jobs_sync_schedules(srv->jobs, p, inst);
+        schedules_sync(srv->schedules, p, inst);
     return notify(srv, inst, SB_INSTALLED, result);
 }
 
@@ -90,6 +91,7 @@ int lifecycle_revoke(struct server *srv, struct installation *inst, const char *
     if (installation_set_state(srv, inst, SB_INSTALLATION_REVOKED) != 0)
         return -1;
     jobs_cancel_installation(srv->jobs, inst->id);
+    schedules_forget_installation(srv->schedules, inst->id);
     log_info("lifecycle", "installation %lld (%s, workspace %s) revoked: %s", (long long)inst->id,
              inst->plugin, inst->workspace_id, reason);
     audit_append(srv->store, inst->plugin, inst->id, "installation", "revoked", reason);
@@ -112,6 +114,6 @@ void lifecycle_settings_changed(struct server *srv, struct installation *inst)
     struct sb_plugin *p = plugins_find(srv->plugins, inst->plugin);
     audit_append(srv->store, inst->plugin, inst->id, "installation", "settings_changed", NULL);
     if (p && p->running && inst->state == SB_INSTALLATION_ACTIVE)
-        jobs_sync_schedules(srv->jobs, p, inst);
+        schedules_sync(srv->schedules, p, inst);
     notify(srv, inst, SB_SETTINGS_CHANGED, NULL);
 }

@@ -17,6 +17,8 @@ struct http_server;
 struct plugin_registry;
 struct installations;
 struct jobs;
+struct schedules;
+struct retention;
 struct intercom;
 struct outbound;
 struct product_events;
@@ -32,6 +34,8 @@ struct server {
     struct plugin_registry *plugins;
     struct installations *installations;
     struct jobs *jobs;
+    struct schedules *schedules;
+    struct retention *retention;
     struct intercom *intercom;
     struct outbound *outbound; /* plugins' HTTP to other hosts */
     struct product_events *products; /* plugins' events to the vendor's product */

@@ -21,7 +21,9 @@
 #include "plugins.h"
 #include "product_events.h"
 #include "replies.h"
+#include "retention.h"
 #include "router.h"
+#include "schedules.h"
 #include "store/store.h"
 #include "util.h"
 #include "webhooks.h"
@@ -165,6 +167,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     srv->stopping = true;
     http_server_stop(srv->http);
     jobs_stop(srv->jobs);
+    schedules_stop(srv->schedules);
+    retention_stop(srv->retention);
     event_base_loopexit(srv->base, NULL);
 }
 
@@ -172,6 +176,8 @@ static void shutdown_server(struct server *srv)
 {
     if (srv->jobs)
         jobs_stop(srv->jobs);
+    schedules_stop(srv->schedules);
+    retention_stop(srv->retention);
     plugins_shutdown(srv->plugins);
     intake_free(srv->intake);
     srv->intake = NULL;
@@ -182,6 +188,10 @@ static void shutdown_server(struct server *srv)
     srv->products = NULL;
     jobs_free(srv->jobs);
     srv->jobs = NULL;
+    schedules_free(srv->schedules);
+    srv->schedules = NULL;
+    retention_free(srv->retention);
+    srv->retention = NULL;
     intercom_free(srv->intercom);
     outbound_free(srv->outbound);
     srv->outbound = NULL;
@@ -234,6 +244,8 @@ int server_start(struct server *srv, struct config_report *report,
     srv->replies = replies_new(srv);
     srv->intake = intake_new(srv);
     srv->jobs = jobs_new(srv);
+    srv->schedules = schedules_new(srv);
+    srv->retention = retention_new(srv);
     srv->products = product_events_new(srv);
     admin_init();
     setup_routes();
@@ -269,6 +281,8 @@ int server_start(struct server *srv, struct config_report *report,
     }
     if (jobs_start(srv->jobs) != 0)
         return EXIT_STARTUP;
+    schedules_start(srv->schedules);
+    retention_start(srv->retention);
     return 0;
 }
 
