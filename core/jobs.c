@@ -3,7 +3,7 @@
  * checkpoint, replay and cancel (schedules.c fires periodic jobs into it,
  * retention.c prunes its finished rows, jobs_admin.c shows them).
  *
- * State changes are group-committed in the commit turn (host.h) at the end
+ * State changes are group-committed in the commit turn (turn.h) at the end
  * of each loop iteration: a dispatch round runs the handlers of its batch,
  * and the results collected since the last turn (including those of that
  * round) are written after it, all in the turn's one transaction, so one
@@ -17,7 +17,6 @@
 
 #include "errors.h"
 #include "hashmap.h"
-#include "host.h"
 #include "installations.h"
 #include "job_outcome.h"
 #include "log.h"
@@ -25,6 +24,7 @@
 #include "product_events.h"
 #include "server.h"
 #include "store/store_jobs.h"
+#include "turn.h"
 #include "util.h"
 #include "webhooks.h"
 
@@ -108,10 +108,11 @@ void jobs_free(struct jobs *jobs)
         return;
     jobs->stopped = true;
     if (jobs->n_done)
-        host_turn_now(jobs->srv);
+        turn_now(jobs->srv->turn);
     if (jobs->n_done) /* their jobs run again after the restart */
         log_error("jobs", "%zu job results could not be written before the stop", jobs->n_done);
     drop_completions(jobs, 0, jobs->n_done);
+    turn_leave(jobs->srv->turn, jobs);
     hashmap_each(jobs->running, free_running, NULL);
     hashmap_free(jobs->running);
     event_free(jobs->due_timer);
@@ -183,7 +184,7 @@ void jobs_kick(struct jobs *jobs)
     if (jobs->stopped)
         return;
     jobs->dispatch_wanted = true;
-    host_turn_request(jobs->srv);
+    turn_request(jobs->srv->turn);
 }
 
 static void due_cb(evutil_socket_t fd, short what, void *arg)
@@ -281,9 +282,9 @@ static void pending_timeout_cb(evutil_socket_t fd, short what, void *arg)
              "plugin did not complete the job within %d s", rj->jobs->srv->cfg->job_pending_timeout_s);
     log_warn("jobs", "job %lld (%s): %s", (long long)rj->id, rj->plugin->name, result.message);
     struct server *srv = rj->jobs->srv;
-    host_scope_enter(srv);
+    turn_scope_enter(srv->turn);
     finish(rj->jobs, rj, SB_RETRY, &result);
-    host_scope_leave(srv);
+    turn_scope_leave(srv->turn);
 }
 
 static void run_job(struct jobs *jobs, struct store_job_row *row)
@@ -369,7 +370,7 @@ static void queue_completion(struct jobs *jobs, const struct running_job *rj, en
     c->plugin = rj->key ? xstrdup(rj->plugin->name) : NULL;
     c->installation = rj->installation;
     c->key = rj->key ? xstrdup(rj->key) : NULL;
-    host_turn_request(jobs->srv);
+    turn_request(jobs->srv->turn);
 }
 
 /* The job's run ended (its outcome is queued for the turn's write): forget it. */
@@ -521,19 +522,17 @@ static bool dispatch_round(struct jobs *jobs)
     struct store_job_row *rows = xcalloc(budget, sizeof *rows);
     size_t n = store_jobs_due(jobs->srv->store, time_now_ms(), rows, budget);
     /*
-     * Handlers, their writes and the marks go in the turn's commit. Nothing of
-     * the round is durable before that commit, so a 'running' mark written
-     * ahead of the handlers would say nothing more: a job whose handler
-     * finished at once goes from 'queued' to its outcome in one write (its
-     * result, written later in this turn), and only the jobs still running
-     * are marked, after their handlers returned.
+     * Handlers, their writes and the marks go in the turn's commit (this runs
+     * inside it). Nothing of the round is durable before that commit, so a
+     * 'running' mark written ahead of the handlers would say nothing more: a
+     * job whose handler finished at once goes from 'queued' to its outcome in
+     * one write (its result, written later in this turn), and only the jobs
+     * still running are marked, after their handlers returned.
      */
-    host_scope_enter(jobs->srv);
     for (size_t i = 0; i < n; i++)
         run_job(jobs, &rows[i]);
     if (n && mark_running(jobs, rows, n) != 0)
         log_error("jobs", "cannot mark %zu running jobs", n);
-    host_scope_leave(jobs->srv);
     for (size_t i = 0; i < budget; i++)
         store_job_row_clear(&rows[i]);
     free(rows);
@@ -578,10 +577,12 @@ static void drop_completions(struct jobs *jobs, size_t from, size_t to)
     jobs->n_done -= to - from;
 }
 
-void jobs_turn(struct jobs *jobs)
+/* ---- the commit turn's participants (turn.h) ---- */
+
+/* Dispatch: a round hands out due jobs; their handlers' writes and marks join the turn. */
+static void dispatch_gather(void *arg)
 {
-    if (!jobs)
-        return;
+    struct jobs *jobs = arg;
     jobs->round_from = jobs->round_to = jobs->n_done;
     /* While results are owed, their jobs may still look queued: handing them out would run them twice. */
     if (jobs->dispatch_wanted && !jobs->results_owed && !jobs->holding && !jobs->stopped
@@ -591,27 +592,37 @@ void jobs_turn(struct jobs *jobs)
             jobs->dispatch_wanted = true;
         jobs->round_to = jobs->n_done;
     }
-    write_completions(jobs);
 }
 
-void jobs_turn_done(struct jobs *jobs, bool committed)
+static void dispatch_settle(void *arg, bool committed)
 {
-    if (!jobs)
-        return;
+    struct jobs *jobs = arg;
+    if (!committed && jobs->round_to > jobs->round_from) {
+        /* Their handlers' writes went with the turn and their rows are still
+           queued: these jobs run again rather than being recorded as done. */
+        log_error("jobs", "the commit failed: %zu jobs will run again",
+                  jobs->round_to - jobs->round_from);
+        drop_completions(jobs, jobs->round_from, jobs->round_to);
+    }
+}
+
+/* Results: every outcome collected since the last turn (this round's too) is written. */
+static void results_gather(void *arg)
+{
+    write_completions(arg);
+}
+
+static void results_settle(void *arg, bool committed)
+{
+    struct jobs *jobs = arg;
     if (jobs->n_written) {
         if (jobs->write_ok && committed) {
             drop_completions(jobs, 0, jobs->n_written);
             jobs->results_owed = false;
             jobs->dispatch_wanted = true; /* retries due now, promoted successors */
         } else {
-            if (!committed && jobs->round_to > jobs->round_from) {
-                /* Their handlers' writes went with the turn and their rows are still
-                   queued: these jobs run again rather than being recorded as done. */
-                log_error("jobs", "the commit failed: %zu jobs will run again",
-                          jobs->round_to - jobs->round_from);
-                drop_completions(jobs, jobs->round_from, jobs->round_to);
-            }
-            /* Keep the other results and try again shortly: losing them would re-run jobs. */
+            /* Keep the results (but this round's, dropped by dispatch_settle) and try again
+               shortly: losing them would re-run jobs. */
             jobs->results_owed = jobs->n_done > 0;
             if (jobs->results_owed)
                 log_error("jobs", "cannot record %zu job results; retrying", jobs->n_done);
@@ -625,8 +636,16 @@ void jobs_turn_done(struct jobs *jobs, bool committed)
     if (jobs->stopped || jobs->holding) /* the retry timer comes back */
         return;
     if (jobs->dispatch_wanted && jobs->in_flight < jobs->srv->cfg->job_max_in_flight)
-        host_turn_request(jobs->srv);
+        turn_request(jobs->srv->turn);
     arm_due_timer(jobs);
+}
+
+void jobs_join_turn(struct jobs *jobs)
+{
+    turn_join(jobs->srv->turn, &(struct turn_participant){"job dispatch", dispatch_gather,
+                                                          dispatch_settle, jobs});
+    turn_join(jobs->srv->turn, &(struct turn_participant){"job results", results_gather,
+                                                          results_settle, jobs});
 }
 
 /* ---- lifecycle ---- */
@@ -652,7 +671,7 @@ void jobs_stop(struct jobs *jobs)
     evtimer_del(jobs->due_timer);
     evtimer_del(jobs->retry_timer);
     if (jobs->n_done)
-        host_turn_now(jobs->srv); /* stopped: writes the results, hands nothing out */
+        turn_now(jobs->srv->turn); /* stopped: writes the results, hands nothing out */
 }
 
 int jobs_in_flight(const struct jobs *jobs)

@@ -42,9 +42,8 @@ int64_t jobs_insert(struct jobs *jobs, const char *plugin, int64_t installation,
 int64_t jobs_insert_host(struct jobs *jobs, const char *plugin, int64_t installation,
                          const char *type, json_object *payload, int max_attempts);
 void jobs_kick(struct jobs *jobs);
-/* The commit turn (host.h): a dispatch round, then the results to record; after the commit. */
-void jobs_turn(struct jobs *jobs);
-void jobs_turn_done(struct jobs *jobs, bool committed);
+/* Join the commit turn (turn.h): a dispatch round, then the results to record. */
+void jobs_join_turn(struct jobs *jobs);
 
 /* A plugin finishes a job whose handler returned SB_PENDING. */
 int jobs_complete(struct jobs *jobs, struct sb_plugin *p, uint64_t job_id, sb_status status,

@@ -2,7 +2,6 @@
 #include "lifecycle.h"
 
 #include "audit.h"
-#include "host.h"
 #include "installations.h"
 #include "intercom.h"
 #include "jobs.h"
@@ -10,6 +9,7 @@
 #include "plugins.h"
 #include "schedules.h"
 #include "server.h"
+#include "turn.h"
 #include "util.h"
 
 #include <string.h>
@@ -26,9 +26,9 @@ static sb_status notify(struct server *srv, struct installation *inst, sb_instal
     if (!result)
         result = &local;
     p->callbacks++;
-    host_scope_enter(srv);
+    turn_scope_enter(srv->turn);
     sb_status st = p->desc.on_installation(p->state, &view, ev, result);
-    host_scope_leave(srv);
+    turn_scope_leave(srv->turn);
     if (st == SB_FAIL || st == SB_RETRY)
         log_warn("lifecycle", "plugin %s: installation %lld hook failed: %s", p->name,
                  (long long)inst->id, result->message[0] ? result->message : "(no message)");

@@ -25,6 +25,7 @@ struct product_events;
 struct replies;
 struct intake;
 struct metrics;
+struct turn;
 
 struct server {
     struct event_base *base;
@@ -45,8 +46,7 @@ struct server {
     unsigned char seal_key[SEAL_KEY_BYTES];
     char *admin_token;
     int64_t started_ms;
-    int scope_depth; /* > 0 while plugin callbacks run: see host_scope_enter */
-    struct event *turn_ev; /* the commit turn: see host_turn_request */
+    struct turn *turn; /* the commit turn and the callbacks' scope */
     bool stopping;
 };
 

@@ -25,6 +25,7 @@
 #include "router.h"
 #include "schedules.h"
 #include "store/store.h"
+#include "turn.h"
 #include "util.h"
 #include "webhooks.h"
 
@@ -199,7 +200,8 @@ static void shutdown_server(struct server *srv)
     installations_free(srv->installations);
     metrics_free(srv->metrics);
     store_close(srv->store);
-    host_turn_free(srv);
+    turn_free(srv->turn);
+    srv->turn = NULL;
     host_cancel_timers(NULL);
     host_free_post();
     admin_free();
@@ -224,7 +226,7 @@ int server_start(struct server *srv, struct config_report *report,
         return EXIT_STARTUP;
     }
     host_init_post(srv->base);
-    host_turn_init(srv);
+    srv->turn = turn_new(srv);
     char err[512];
     if (load_secrets(srv) != 0)
         return EXIT_STARTUP;
@@ -247,6 +249,10 @@ int server_start(struct server *srv, struct config_report *report,
     srv->schedules = schedules_new(srv);
     srv->retention = retention_new(srv);
     srv->products = product_events_new(srv);
+    /* The commit turn's participants, in its order: a dispatch round and the job results,
+       then the notifications received. */
+    jobs_join_turn(srv->jobs);
+    intake_join_turn(srv->intake);
     admin_init();
     setup_routes();
 

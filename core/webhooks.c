@@ -2,7 +2,6 @@
 #include "webhooks.h"
 
 #include "crypto.h"
-#include "host.h"
 #include "http.h"
 #include "installations.h"
 #include "jobs.h"
@@ -11,6 +10,7 @@
 #include "plugins.h"
 #include "server.h"
 #include "store/store_events.h"
+#include "turn.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -76,6 +76,7 @@ void intake_free(struct intake *in)
     if (!in)
         return;
     store_now(in);
+    turn_leave(in->srv->turn, in);
     for (size_t i = 0; i < ENVELOPE_SLOTS; i++)
         intake_event_clear(&in->cache[i].e);
     free(in->batch);
@@ -171,10 +172,13 @@ static bool insert_event(struct intake *in, struct pending_event *e, bool *dupli
     return job != 0;
 }
 
+/* ---- the commit turn's participant (turn.h) ---- */
+
 /* Inside the turn's transaction (a savepoint of it): one failed insert undoes the batch. */
-void intake_turn(struct intake *in)
+static void intake_gather(void *arg)
 {
-    if (!in || !in->n)
+    struct intake *in = arg;
+    if (!in->n)
         return;
     struct store *st = in->srv->store;
     in->written = in->n;
@@ -191,9 +195,10 @@ void intake_turn(struct intake *in)
 }
 
 /* After the turn's commit: every notification of it gets its answer, 200 only if durable. */
-void intake_turn_done(struct intake *in, bool committed)
+static void intake_settle(void *arg, bool committed)
 {
-    if (!in || !in->written)
+    struct intake *in = arg;
+    if (!in->written)
         return;
     size_t n = in->written;
     bool ok = in->write_ok && committed;
@@ -230,7 +235,7 @@ void intake_turn_done(struct intake *in, bool committed)
     in->n -= n;
     in->written = 0;
     if (in->n)
-        host_turn_request(in->srv);
+        turn_request(in->srv->turn);
     if (ok)
         jobs_kick(in->srv->jobs);
 }
@@ -238,11 +243,17 @@ void intake_turn_done(struct intake *in, bool committed)
 /* A full batch, or shutdown: run the turn now; if the store cannot, answer 503 now. */
 static void store_now(struct intake *in)
 {
-    if (!in->n || host_turn_now(in->srv))
+    if (!in->n || turn_now(in->srv->turn))
         return;
     in->written = in->n;
     in->write_ok = false;
-    intake_turn_done(in, false);
+    intake_settle(in, false);
+}
+
+void intake_join_turn(struct intake *in)
+{
+    turn_join(in->srv->turn,
+              &(struct turn_participant){"intake", intake_gather, intake_settle, in});
 }
 
 static const char *string_member(json_object *o, const char *key)
@@ -373,5 +384,5 @@ void webhooks_handle(struct server *srv, struct http_request *req, const char *p
     if (in->n >= BATCH_MAX)
         store_now(in);
     else
-        host_turn_request(srv);
+        turn_request(srv->turn);
 }

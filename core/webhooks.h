@@ -42,9 +42,8 @@ void intake_event_clear(struct intake_event *e);
 struct intake *intake_new(struct server *srv);
 /* Commit and answer whatever is waiting, then free. */
 void intake_free(struct intake *in);
-/* The commit turn (host.h): insert what was received, then answer it once committed. */
-void intake_turn(struct intake *in);
-void intake_turn_done(struct intake *in, bool committed);
+/* Join the commit turn (turn.h): insert what was received, then answer it once committed. */
+void intake_join_turn(struct intake *in);
 void webhooks_handle(struct server *srv, struct http_request *req, const char *plugin);
 void intake_stats(const struct intake *in, struct intake_stats *out);
 
