@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-/* Delete the states that expired before a time (seconds): how many, or -1. */
-int store_oauth_states_prune(struct store *st, int64_t expired_before_s);
+/* Forget the states that expired before expired_before (seconds): how many, or -1 with a log line. */
+int64_t store_oauth_states_prune(struct store *st, int64_t expired_before);
 
 #endif
