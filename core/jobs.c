@@ -129,7 +129,7 @@ static void arm_timer(struct event *ev, int64_t delay_ms)
     evtimer_add(ev, &tv);
 }
 
-/* ---- scheduling helpers ---- */
+/* ---- backoff and insertion ---- */
 
 static int64_t backoff_ms(const struct config *cfg, uint32_t attempt)
 {

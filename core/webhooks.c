@@ -1,4 +1,4 @@
-/* webhooks.c - verify, parse, batch, commit, acknowledge. */
+/* webhooks.c - verify, parse, batch, commit, acknowledge; then hand each delivery its event. */
 #include "webhooks.h"
 
 #include "crypto.h"
