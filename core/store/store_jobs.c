@@ -93,15 +93,7 @@ void store_job_row_clear(struct store_job_row *r)
 int store_jobs_next_due(struct store *st, int64_t *run_at)
 {
     sqlite3_stmt *q = store_stmt(st, "SELECT min(run_at) FROM jobs WHERE state = 'queued'");
-    if (!q)
-        return -1;
-    int found = 0;
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
-        *run_at = sqlite3_column_int64(q, 0);
-        found = 1;
-    }
-    sqlite3_reset(q);
-    return found;
+    return q ? store_step_int64(st, q, run_at) : -1;
 }
 
 int store_jobs_mark_running(struct store *st, const struct store_job_run *runs, size_t n,
@@ -223,9 +215,8 @@ int store_job_key_active(struct store *st, const char *plugin, int64_t installat
     sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, installation);
     sqlite3_bind_text(q, 3, key, -1, SQLITE_STATIC);
-    int active = sqlite3_step(q) == SQLITE_ROW;
-    sqlite3_reset(q);
-    return active;
+    int64_t one;
+    return store_step_int64(st, q, &one);
 }
 
 int store_jobs_cancel_installation(struct store *st, int64_t installation, int64_t now)
@@ -425,9 +416,8 @@ int64_t store_job_newest_finished(struct store *st, int64_t installation, const 
         return -1;
     sqlite3_bind_int64(q, 1, installation);
     store_bind_text(q, 2, type);
-    int64_t id = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-    sqlite3_reset(q);
-    return id;
+    int64_t id = 0;
+    return store_step_int64(st, q, &id) < 0 ? -1 : id;
 }
 
 int64_t store_jobs_count_state(struct store *st, const char *state)
@@ -436,7 +426,6 @@ int64_t store_jobs_count_state(struct store *st, const char *state)
     if (!q)
         return -1;
     sqlite3_bind_text(q, 1, state, -1, SQLITE_STATIC);
-    int64_t count = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-    sqlite3_reset(q);
-    return count;
+    int64_t count = 0;
+    return store_step_int64(st, q, &count) < 0 ? -1 : count;
 }

@@ -6,6 +6,15 @@
 
 #include <stdlib.h>
 
+/* ?1 plugin, ?2 installation, ?3 name: the key of a schedule's row. */
+static void bind_schedule(sqlite3_stmt *q, const char *plugin, int64_t installation,
+                          const char *name)
+{
+    sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, installation);
+    sqlite3_bind_text(q, 3, name, -1, SQLITE_STATIC);
+}
+
 int store_schedule_upsert(struct store *st, const char *plugin, int64_t installation,
                           const char *name, int64_t interval_s, int64_t now)
 {
@@ -18,9 +27,7 @@ int store_schedule_upsert(struct store *st, const char *plugin, int64_t installa
         " interval_s = excluded.interval_s");
     if (!q)
         return -1;
-    sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, installation);
-    sqlite3_bind_text(q, 3, name, -1, SQLITE_STATIC);
+    bind_schedule(q, plugin, installation, name);
     sqlite3_bind_int64(q, 4, interval_s);
     sqlite3_bind_int64(q, 5, now);
     return store_step_done(st, q);
@@ -71,9 +78,7 @@ int store_schedule_advance(struct store *st, const char *plugin, int64_t install
                                      "installation_id = ?2 AND name = ?3");
     if (!q)
         return -1;
-    sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, installation);
-    sqlite3_bind_text(q, 3, name, -1, SQLITE_STATIC);
+    bind_schedule(q, plugin, installation, name);
     sqlite3_bind_int64(q, 4, next_run_at);
     sqlite3_bind_int64(q, 5, now);
     return store_step_done(st, q);
@@ -82,15 +87,7 @@ int store_schedule_advance(struct store *st, const char *plugin, int64_t install
 int store_schedules_next(struct store *st, int64_t *next_run_at)
 {
     sqlite3_stmt *q = store_stmt(st, "SELECT min(next_run_at) FROM schedules");
-    if (!q)
-        return -1;
-    int found = 0;
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
-        *next_run_at = sqlite3_column_int64(q, 0);
-        found = 1;
-    }
-    sqlite3_reset(q);
-    return found;
+    return q ? store_step_int64(st, q, next_run_at) : -1;
 }
 
 int store_schedules_forget_installation(struct store *st, int64_t installation)
