@@ -16,7 +16,6 @@
 #include "curl_loop.h"
 #include "errors.h"
 #include "hashmap.h"
-#include "host.h"
 #include "http.h"
 #include "installations.h"
 #include "intercom_shapes.h"
@@ -24,6 +23,7 @@
 #include "log.h"
 #include "plugins.h"
 #include "server.h"
+#include "turn.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -236,12 +236,12 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
     size_t n = ic->n_ready;
     ic->ready = NULL;
     ic->n_ready = ic->cap_ready = 0;
-    host_scope_enter(ic->srv);
+    turn_scope_enter(ic->srv->turn);
     for (size_t i = 0; i < n; i++) {
         deliver_one(batch[i]);
         request_free(batch[i]);
     }
-    host_scope_leave(ic->srv);
+    turn_scope_leave(ic->srv->turn);
     free(batch);
 }
 
