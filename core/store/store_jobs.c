@@ -9,6 +9,11 @@
 #include <string.h>
 
 /* The states in which a job holds its key. */
+/*
+ * The states of jobs_active_key's partial index, written exactly as the index's WHERE: SQLite
+ * uses a partial index only for a query that repeats its terms, and otherwise walks an
+ * installation's whole history (jobs_by_installation) for each keyed job.
+ */
 #define ACTIVE_STATES "('queued', 'waiting', 'running', 'pending')"
 
 static char *col_dup(sqlite3_stmt *q, int i)
@@ -119,9 +124,9 @@ int store_job_promote_next(struct store *st, const char *plugin, int64_t install
     sqlite3_stmt *q = store_stmt(
         st,
         "UPDATE jobs SET state = 'queued', updated_at = ?4 WHERE id = (SELECT min(id) FROM jobs "
-        "WHERE plugin = ?1 AND installation_id = ?2 AND key = ?3 AND state = 'waiting') "
-        "AND NOT EXISTS (SELECT 1 FROM jobs WHERE plugin = ?1 AND installation_id = ?2 "
-        "AND key = ?3 AND state IN ('queued', 'running', 'pending'))");
+        "WHERE plugin = ?1 AND installation_id = ?2 AND key = ?3 AND state IN " ACTIVE_STATES
+        " AND state = 'waiting') AND NOT EXISTS (SELECT 1 FROM jobs WHERE plugin = ?1 AND "
+        "installation_id = ?2 AND key = ?3 AND state IN " ACTIVE_STATES " AND state <> 'waiting')");
     if (!q)
         return -1;
     sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
@@ -291,8 +296,8 @@ int store_jobs_release_stuck_keys(struct store *st)
         st, "UPDATE jobs SET state = 'queued' WHERE id IN (SELECT min(w.id) FROM jobs w "
             "WHERE w.state = 'waiting' GROUP BY w.plugin, w.installation_id, w.key) AND NOT "
             "EXISTS (SELECT 1 FROM jobs a WHERE a.plugin = jobs.plugin AND a.installation_id = "
-            "jobs.installation_id AND a.key = jobs.key AND a.state IN ('queued', 'running', "
-            "'pending'))");
+            "jobs.installation_id AND a.key = jobs.key AND a.state IN " ACTIVE_STATES
+            " AND a.state <> 'waiting')");
 }
 
 int store_jobs_prune_finished(struct store *st, int64_t finished_before, int limit)

@@ -6,9 +6,11 @@
 #include "store/store_events.h"
 #include "store/store_jobs.h"
 #include "store/store_schedules.h"
+#include "store/store_sqlite.h"
 #include "unit.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 static char *dir;
 
@@ -261,6 +263,60 @@ static void schedules_rows(void)
     store_close(st);
 }
 
+/*
+ * The queue's hot statements (insert, dispatch, marks, results, promotion, key checks) walk
+ * their own indexes, never an installation's whole history: every statement the calls below
+ * leave in the cache is asked for its plan. A keyed statement that missed jobs_active_key
+ * (its partial index is used only when the query repeats the index's terms) would search
+ * jobs_by_installation* and slow every keyed job as the table grows.
+ */
+static void hot_statements_walk_their_indexes(void)
+{
+    struct store *st = open_db("plans.db");
+    int64_t a = add_job(st, "k", 10, 0), b = add_job(st, "k", 10, 0);
+    CHECK(a > 0 && b > a && add_job(st, NULL, 10, 0) > b);
+    struct store_job_row rows[4];
+    size_t n = store_jobs_due(st, 20, rows, 4);
+    for (size_t i = 0; i < n; i++)
+        store_job_row_clear(&rows[i]);
+    int64_t due;
+    CHECK_INT(store_jobs_next_due(st, &due), 1);
+    struct store_job_run run = {a, 1};
+    CHECK_INT(store_jobs_mark_running(st, &run, 1, 30), 0);
+    CHECK_INT(store_job_set_checkpoint(st, a, "{}"), 0);
+    char plugin[] = "p", key[] = "k";
+    struct store_job_result done = {.id = a, .attempt = 1, .state = "done", .plugin = plugin,
+                                    .installation = 1, .key = key};
+    CHECK_INT(store_jobs_record_results(st, &done, 1, 40), 0);
+    CHECK_INT(store_job_promote_next(st, "p", 1, "k", 41), 0);
+    CHECK_INT(store_job_key_active(st, "p", 1, "k"), 1);
+    CHECK_INT(store_job_postpone(st, b, 50, "held", 42), 0);
+
+    sqlite3 *db = store_db(st);
+    char *sql[64];
+    size_t n_sql = 0;
+    for (sqlite3_stmt *q = sqlite3_next_stmt(db, NULL); q && n_sql < 64; q = sqlite3_next_stmt(db, q))
+        if (strstr(sqlite3_sql(q), "jobs"))
+            sql[n_sql++] = strdup(sqlite3_sql(q));
+    CHECK(n_sql >= 8);
+    for (size_t i = 0; i < n_sql; i++) {
+        char explain[4096];
+        snprintf(explain, sizeof explain, "EXPLAIN QUERY PLAN %s", sql[i]);
+        sqlite3_stmt *plan = NULL;
+        CHECK_INT(sqlite3_prepare_v2(db, explain, -1, &plan, NULL), SQLITE_OK);
+        while (plan && sqlite3_step(plan) == SQLITE_ROW) {
+            const char *step = (const char *)sqlite3_column_text(plan, 3);
+            bool whole_history = strstr(step, "SCAN jobs") || strstr(step, "jobs_by_installation");
+            if (whole_history)
+                fprintf(stderr, "  plan of %s:\n    %s\n", sql[i], step);
+            CHECK(!whole_history);
+        }
+        sqlite3_finalize(plan);
+        free(sql[i]);
+    }
+    store_close(st);
+}
+
 int main(void)
 {
     dir = unit_tempdir();
@@ -268,6 +324,7 @@ int main(void)
     RUN(replays_keep_key_order);
     RUN(events_dedup_and_prune);
     RUN(schedules_rows);
+    RUN(hot_statements_walk_their_indexes);
     free(dir);
     UNIT_DONE();
 }
