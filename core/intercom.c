@@ -33,6 +33,7 @@
 #include <string.h>
 
 #define MAX_RATE_LIMIT_WAITS 10
+#define CONNECT_TIMEOUT_MS 10000L
 #define JITTER_MS 1000
 /* Intercom splits its per-minute limit into windows of this length. */
 #define RATE_WINDOW_MS 10000
@@ -60,11 +61,9 @@ struct ic_request {
     intercom_raw_cb raw_cb;
     struct walk *walk;          /* set when this request fetches a page of a walk */
     CURL *easy;
-    struct curl_transfer transfer;
+    struct curl_transfer transfer; /* and the answer's body */
     struct curl_slist *headers;
-    struct buf response;
     json_object *parsed;        /* a 2xx body, parsed once on arrival */
-    char error[CURL_ERROR_SIZE];
     int64_t rl_limit, rl_remaining, rl_reset; /* -1: header absent */
     int64_t retry_after;        /* Retry-After in seconds, -1: absent */
     struct event *retry_timer;
@@ -139,7 +138,7 @@ static void request_free(struct ic_request *r)
     curl_slist_free_all(r->headers);
     if (r->retry_timer)
         event_free(r->retry_timer);
-    buf_free(&r->response);
+    buf_free(&r->transfer.body);
     json_object_put(r->parsed);
     free(r->method);
     free(r->url);
@@ -197,16 +196,17 @@ static void walk_page_done(struct walk *w, const sb_intercom_response *res);
 
 static void deliver_one(struct ic_request *r)
 {
+    const struct buf *answer = &r->transfer.body;
     if (r->raw_cb) {
-        r->raw_cb(r->arg, r->final_status, r->response.data ? r->response.data : "",
-                  r->response.len, r->final_code ? r->final_message : NULL);
+        r->raw_cb(r->arg, r->final_status, answer->data ? answer->data : "", answer->len,
+                  r->final_code ? r->final_message : NULL);
         return;
     }
     json_object *body = r->parsed;
     r->parsed = NULL;
-    if (!body && r->response.len) {
+    if (!body && answer->len) {
         enum json_tokener_error jerr;
-        body = json_tokener_parse_verbose(r->response.data, &jerr);
+        body = json_tokener_parse_verbose(answer->data, &jerr);
     }
     sb_intercom_response res = {
         .request = r->id,
@@ -442,13 +442,6 @@ static void governor_observe(struct governor *g, const struct ic_request *r, int
 
 /* ---- sending ---- */
 
-static size_t write_cb(char *data, size_t size, size_t n, void *arg)
-{
-    struct ic_request *r = arg;
-    buf_append(&r->response, data, size * n);
-    return size * n;
-}
-
 static bool header_value(const char *line, size_t len, const char *name, int64_t *out)
 {
     size_t n = strlen(name);
@@ -464,15 +457,14 @@ static bool header_value(const char *line, size_t len, const char *name, int64_t
     return true;
 }
 
-static size_t header_cb(char *data, size_t size, size_t n, void *arg)
+/* An answer's header line: the rate-limit picture is all the client reads of them. */
+static void header_line(void *owner, const char *data, size_t len)
 {
-    struct ic_request *r = arg;
-    size_t len = size * n;
+    struct ic_request *r = owner;
     if (!header_value(data, len, "X-RateLimit-Limit", &r->rl_limit)
         && !header_value(data, len, "X-RateLimit-Remaining", &r->rl_remaining)
         && !header_value(data, len, "X-RateLimit-Reset", &r->rl_reset))
         header_value(data, len, "Retry-After", &r->retry_after);
-    return len;
 }
 
 static void send_now(struct ic_request *r)
@@ -496,30 +488,19 @@ static void send_now(struct ic_request *r)
         }
         url = xasprintf("%s%s", cfg->api_url[inst->region], r->path);
     }
-    buf_free(&r->response);
     r->rl_limit = r->rl_remaining = r->rl_reset = r->retry_after = -1;
-    r->error[0] = '\0';
     if (r->easy)
         curl_easy_cleanup(r->easy);
     curl_slist_free_all(r->headers);
     r->headers = NULL;
-    r->easy = curl_easy_init();
-    CURL *e = r->easy;
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)cfg->request_timeout_s * 1000);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, CURL_LOOP_USER_AGENT);
-    if (strcmp(r->method, "HEAD") == 0)
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    CURL *e = r->easy = curl_transfer_easy(&r->transfer, url, r->method, "http,https",
+                                           (long)cfg->request_timeout_s * 1000, CONNECT_TIMEOUT_MS);
+    if (!e) {
+        installation_token_free(token);
+        free(url);
+        complete(r, 0, SB_ERR_NETWORK, "connection", "cannot initialise libcurl");
+        return;
+    }
     r->headers = curl_slist_append(r->headers, "Accept: application/json");
     /* curl's default Expect: 100-continue would add a round trip to every large POST. */
     r->headers = curl_slist_append(r->headers, "Expect:");
@@ -550,7 +531,6 @@ static void send_now(struct ic_request *r)
     if (r->gov)
         r->gov->in_flight++;
     ic->stats.requests++;
-    r->transfer = (struct curl_transfer){transfer_done, r};
     CURLMcode mc = curl_loop_add(ic->transport, e, &r->transfer);
     if (mc != CURLM_OK) {
         ic->in_flight--;
@@ -597,7 +577,8 @@ static bool may_retry(const struct ic_request *r)
 /* Intercom's error.list: the first error's code and message. */
 static void parse_error(const struct ic_request *r, char **code, char **message)
 {
-    json_object *body = r->response.len ? json_tokener_parse(r->response.data) : NULL;
+    const struct buf *answer = &r->transfer.body;
+    json_object *body = answer->len ? json_tokener_parse(answer->data) : NULL;
     const char *c, *m;
     intercom_error_fields(body, &c, &m);
     *code = c ? xstrdup(c) : NULL;
@@ -626,7 +607,8 @@ static void finished(struct ic_request *r, CURLcode result)
                      r->path ? r->path : "-", code, r->attempts);
             schedule_retry(r, retry_delay(ic->srv->cfg, r->attempts));
         } else {
-            complete(r, 0, SB_ERR_NETWORK, code, r->error[0] ? r->error : curl_easy_strerror(result));
+            complete(r, 0, SB_ERR_NETWORK, code,
+                     r->transfer.error[0] ? r->transfer.error : curl_easy_strerror(result));
         }
         return;
     }
@@ -634,7 +616,8 @@ static void finished(struct ic_request *r, CURLcode result)
         ic->stats.responses_2xx++;
         /* A 2xx body that does not parse was cut off on the way: handed on as a NULL body
            it would read as an empty page, the end of a list, and a sync would stop early. */
-        if (r->plugin && r->response.len && !(r->parsed = json_tokener_parse(r->response.data))) {
+        if (r->plugin && r->transfer.body.len
+            && !(r->parsed = json_tokener_parse(r->transfer.body.data))) {
             ic->stats.transport_errors++;
             if (may_retry(r) && r->attempts < (uint32_t)ic->srv->cfg->request_max_attempts) {
                 log_info("intercom", "%s %s: HTTP %ld with a body that is not valid JSON"
@@ -727,8 +710,8 @@ static struct ic_request *request_new(struct intercom *ic, const char *method)
     r->ic = ic;
     r->id = ++ic->next_id;
     r->method = xstrdup(method);
+    r->transfer = (struct curl_transfer){.done = transfer_done, .owner = r, .header = header_line};
     r->rl_limit = r->rl_remaining = r->rl_reset = r->retry_after = -1;
-    buf_init(&r->response);
     hashmap_put_u64(ic->requests, r->id, r);
     return r;
 }
