@@ -1,7 +1,8 @@
 /*
- * intercom.h - the outbound Intercom client: libcurl's multi interface
- * driven by the event loop, one rate governor per installation, retries
- * with capped exponential backoff, error mapping and cursor pagination.
+ * intercom.h - the outbound Intercom client: requests on a curl_loop
+ * (curl_loop.h), one rate governor per installation (governor.h), retries
+ * with capped exponential backoff and error mapping (intercom.c), cursor
+ * pagination (intercom_pages.c).
  */
 #ifndef SB_CORE_INTERCOM_H
 #define SB_CORE_INTERCOM_H
