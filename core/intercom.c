@@ -7,7 +7,7 @@
  * an error kind; a GET, a HEAD or a request marked retry-safe is sent again
  * after a timeout, a dropped connection, a 5xx or a cut-off body (capped
  * exponential backoff), and any request after a 429, once the window has
- * reset; a 401 flags the installation for re-auth. Completions are
+ * reset; a 401 is reported through the unauthorized hook. Completions are
  * delivered in batches from one event, inside one host scope, so a callback
  * never runs in its caller's frame. Raw requests (OAuth, revocation) skip
  * the governor and the retries.
@@ -23,7 +23,6 @@
 #include "http.h"
 #include "installations.h"
 #include "intercom_shapes.h"
-#include "lifecycle.h"
 #include "log.h"
 #include "plugins.h"
 #include "server.h"
@@ -465,9 +464,9 @@ static void finished(struct ic_request *r, CURLcode result)
             complete(r, 429, kind, code ? code : "rate_limit_exceeded", message);
         }
     } else if (status == 401) {
-        struct installation *inst = installations_get(ic->srv->installations, r->installation);
-        if (inst && inst->state == SB_INSTALLATION_ACTIVE)
-            lifecycle_needs_reauth(ic->srv, inst, message ? message : "Intercom answered 401");
+        if (ic->on_unauthorized)
+            ic->on_unauthorized(ic->on_unauthorized_arg, r->installation,
+                                message ? message : "Intercom answered 401");
         complete(r, 401, kind, code ? code : "unauthorized", message);
     } else if (status >= 500 && may_retry(r)
                && r->attempts < (uint32_t)ic->srv->cfg->request_max_attempts) {
@@ -514,6 +513,12 @@ struct intercom *intercom_new(struct server *srv, char *err, size_t errlen)
     ic->walks = hashmap_new();
     ic->governors = hashmap_new();
     return ic;
+}
+
+void intercom_on_unauthorized(struct intercom *ic, intercom_unauthorized_cb cb, void *arg)
+{
+    ic->on_unauthorized = cb;
+    ic->on_unauthorized_arg = arg;
 }
 
 static struct ic_request *request_new(struct intercom *ic, const char *method)

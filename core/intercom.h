@@ -21,6 +21,16 @@ struct intercom *intercom_new(struct server *srv, char *err, size_t errlen);
 void intercom_free(struct intercom *ic);
 
 /*
+ * Intercom answered 401 to a request of @p installation: its token no longer
+ * works and the workspace must install the app again. @p why is Intercom's
+ * message. Runs before the request completes (its callback then says
+ * SB_ERR_NEEDS_REAUTH).
+ */
+typedef void (*intercom_unauthorized_cb)(void *arg, int64_t installation, const char *why);
+/* Who hears of 401s (one listener, set at start-up; none: they only complete). */
+void intercom_on_unauthorized(struct intercom *ic, intercom_unauthorized_cb cb, void *arg);
+
+/*
  * A request outside any installation (OAuth token exchange, the /me call
  * with a fresh token, token revocation). cb receives the HTTP status (0 on
  * transport failure), the body and an error text for transport failures.

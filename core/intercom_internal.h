@@ -29,6 +29,8 @@ struct intercom {
     uint64_t next_id;           /* requests and walks share it: intercom_cancel takes either */
     int in_flight;
     struct intercom_stats stats;
+    intercom_unauthorized_cb on_unauthorized;
+    void *on_unauthorized_arg;
 };
 
 /* Ids gathered before cancelling them (a map must not change while it is visited). */
