@@ -562,7 +562,7 @@ static struct ic_request *plugin_request(struct intercom *ic, struct sb_plugin *
 }
 
 bool intercom_wrong_call(const struct sb_plugin *p, const char *service,
-                       const sb_intercom_request *req, bool has_callbacks)
+                         const sb_intercom_request *req, bool has_callbacks)
 {
     const char *why = intercom_call_problem(req, has_callbacks);
     if (why)
@@ -610,14 +610,24 @@ sb_request_id intercom_request(struct intercom *ic, struct sb_plugin *p, int64_t
 
 /* ---- for the walks (intercom_pages.c) ---- */
 
-uint64_t intercom_send_page(struct intercom *ic, struct sb_plugin *p, int64_t installation,
-                            const char *method, const char *path, json_object *body,
-                            unsigned flags, sb_intercom_cb page_done, void *walk)
+static struct ic_request *page_request(struct intercom *ic, struct sb_plugin *p,
+                                       int64_t installation, const char *method,
+                                       const char *path, json_object *body, unsigned flags,
+                                       sb_intercom_cb page_done, void *walk)
 {
     struct ic_request *r = plugin_request(ic, p, installation, method, path, body, flags);
     r->walk_page = true;
     r->cb = page_done;
     r->arg = walk;
+    return r;
+}
+
+uint64_t intercom_send_page(struct intercom *ic, struct sb_plugin *p, int64_t installation,
+                            const char *method, const char *path, json_object *body,
+                            unsigned flags, sb_intercom_cb page_done, void *walk)
+{
+    struct ic_request *r = page_request(ic, p, installation, method, path, body, flags,
+                                        page_done, walk);
     enqueue(r, false);
     return r->id;
 }
@@ -627,10 +637,8 @@ uint64_t intercom_fail_page(struct intercom *ic, struct sb_plugin *p, int64_t in
                             const char *code, const char *problem, sb_intercom_cb page_done,
                             void *walk)
 {
-    struct ic_request *r = plugin_request(ic, p, installation, method, path, NULL, 0);
-    r->walk_page = true;
-    r->cb = page_done;
-    r->arg = walk;
+    struct ic_request *r = page_request(ic, p, installation, method, path, NULL, 0, page_done,
+                                        walk);
     complete(r, 0, kind, code, problem);
     return r->id;
 }
