@@ -550,16 +550,9 @@ void admin_handle(struct server *srv, struct http_request *req)
     struct route_match m;
     char *allowed = NULL;
     enum router_result r = router_match(admin_routes, http_method(req), http_path(req), &m, &allowed);
-    if (r == ROUTE_NO_METHOD) {
-        http_add_header(req, "Allow", allowed);
-        http_reply_error(req, 405, "method_not_allowed", "allowed: %s", allowed);
-        free(allowed);
-        return;
-    }
     if (r != ROUTE_FOUND) {
-        http_reply_error(req, r == ROUTE_BAD_PATH ? 400 : 404,
-                         r == ROUTE_BAD_PATH ? "bad_path" : "not_found", "no admin route %s %s",
-                         http_method(req), http_path(req));
+        reply_route_miss(req, r, allowed, "no admin route %s %s", http_method(req),
+                         http_path(req));
         return;
     }
     const struct {
