@@ -401,8 +401,8 @@ static int read_chunked(struct http_parser *parser, struct evbuffer *in)
         }
         size_t line_len;
         char *line = evbuffer_readln(in, &line_len, EVBUFFER_EOL_CRLF_STRICT);
-        if (!line) {
-            if (evbuffer_get_length(in) > MAX_CHUNK_LINE)
+        if (!line) { /* the longest line may wait with its CR for the LF */
+            if (evbuffer_get_length(in) > MAX_CHUNK_LINE + 1)
                 return -refuse(parser, 400, parser->chunk_trailers ? "trailer field too long"
                                                                    : "chunk size line too long");
             return 0;

@@ -612,6 +612,46 @@ static void a_request_split_at_every_byte_gets_the_same_verdict(void)
     buf_free(&split);
 }
 
+/* The longest chunk line read is the same whether its CR and LF come in one read or two. */
+static void a_chunk_line_at_its_limit_may_arrive_in_pieces(void)
+{
+    struct buf body;
+    buf_init(&body);
+    buf_puts(&body, "5;");
+    while (body.len < 1024)
+        buf_putc(&body, 'e');
+    buf_puts(&body, "\r\nhello\r\n0\r\n\r\n");
+    char *raw = chunked(body.data);
+    size_t len = strlen(raw);
+    size_t lf = (size_t)(strstr(raw, "e\r\nhello") + 2 - raw);
+    struct buf whole, split;
+    buf_init(&whole);
+    buf_init(&split);
+    describe(&whole, raw, len, len, false);
+    CHECK_CONTAINS(whole.data, "[2 0 -] POST /in");
+    describe(&split, raw, len, lf, false);
+    CHECK_STR(split.data, whole.data);
+    describe(&split, raw, len, len, true);
+    CHECK_STR(split.data, whole.data);
+    /* One byte longer is refused, in one read or in pieces. */
+    body.len = 0;
+    buf_puts(&body, "5;");
+    while (body.len < 1025)
+        buf_putc(&body, 'e');
+    buf_puts(&body, "\r\nhello\r\n0\r\n\r\n");
+    free(raw);
+    raw = chunked(body.data);
+    len = strlen(raw);
+    describe(&whole, raw, len, len, false);
+    CHECK_CONTAINS(whole.data, "[3 400 malformed chunked framing]");
+    describe(&split, raw, len, len, true);
+    CHECK_CONTAINS(split.data, "[3 400 chunk size line too long]");
+    free(raw);
+    buf_free(&body);
+    buf_free(&whole);
+    buf_free(&split);
+}
+
 int main(void)
 {
     RUN(a_get_yields_its_parts);
@@ -631,5 +671,6 @@ int main(void)
     RUN(chunked_bodies_and_trailers_are_bounded);
     RUN(two_pipelined_requests_in_one_read);
     RUN(a_request_split_at_every_byte_gets_the_same_verdict);
+    RUN(a_chunk_line_at_its_limit_may_arrive_in_pieces);
     UNIT_DONE();
 }
