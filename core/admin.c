@@ -12,6 +12,7 @@
 #include "installations.h"
 #include "intercom.h"
 #include "jobs.h"
+#include "jobs_admin.h"
 #include "json_input.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -246,7 +247,7 @@ static void installation_activity(struct server *srv, struct http_request *req,
         return;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "installation_id", json_object_new_int64(inst->id));
-    json_object_object_add(o, "jobs", jobs_activity(srv->jobs, inst->id));
+    json_object_object_add(o, "jobs", jobs_activity(srv->store, inst->id));
     http_reply_json(req, 200, o);
 }
 
@@ -349,13 +350,13 @@ static void list_jobs(struct server *srv, struct http_request *req, const struct
     if (!query_id(req, "installation", &filter.installation)
         || !query_id(req, "before", &filter.before_id))
         return;
-    reply_page(req, "jobs", jobs_list(srv->jobs, &filter), filter.limit);
+    reply_page(req, "jobs", jobs_list(srv->store, &filter), filter.limit);
 }
 
 static void get_job(struct server *srv, struct http_request *req, const struct route_match *m)
 {
     int64_t id;
-    json_object *job = str_to_i64(route_param(m, "id"), &id) ? jobs_get(srv->jobs, id) : NULL;
+    json_object *job = str_to_i64(route_param(m, "id"), &id) ? jobs_get(srv->store, id) : NULL;
     if (!job) {
         http_reply_error(req, 404, "not_found", "no job %s", route_param(m, "id"));
         return;
@@ -367,7 +368,7 @@ static void replay_job(struct server *srv, struct http_request *req, const struc
 {
     int64_t id;
     char err[160];
-    json_object *job = str_to_i64(route_param(m, "id"), &id) ? jobs_get(srv->jobs, id) : NULL;
+    json_object *job = str_to_i64(route_param(m, "id"), &id) ? jobs_get(srv->store, id) : NULL;
     if (!job) {
         http_reply_error(req, 404, "not_found", "no job %s", route_param(m, "id"));
         return;
@@ -377,7 +378,7 @@ static void replay_job(struct server *srv, struct http_request *req, const struc
         http_reply_error(req, 409, "not_replayable", "%s", err);
         return;
     }
-    http_reply_json(req, 200, jobs_get(srv->jobs, id));
+    http_reply_json(req, 200, jobs_get(srv->store, id));
 }
 
 static void replay_dead_jobs(struct server *srv, struct http_request *req,
@@ -408,7 +409,7 @@ static void list_schedules(struct server *srv, struct http_request *req,
                            const struct route_match *m)
 {
     (void)m;
-    reply_list(req, "schedules", jobs_schedules(srv->jobs, http_query_param(req, "plugin")));
+    reply_list(req, "schedules", jobs_schedules(srv->store, http_query_param(req, "plugin")));
 }
 
 /* ---- events and audit ---- */

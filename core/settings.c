@@ -1,10 +1,10 @@
 /* settings.c - per-installation settings stored and merged over the plugin-wide ones. */
 #include "settings.h"
 
-#include "host.h"
 #include "plugins.h"
 #include "server.h"
 #include "store/store_settings.h"
+#include "turn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +49,9 @@ static int plugin_accepts(struct server *srv, struct sb_plugin *p, int64_t inst,
     json_object *would_be = settings_overlay(p->desc.settings, p->defaults, overrides);
     sb_result result = {0};
     p->callbacks++;
-    host_scope_enter(srv);
+    turn_scope_enter(srv->turn);
     sb_status st = p->desc.check_settings(p->state, inst, would_be, &result);
-    host_scope_leave(srv);
+    turn_scope_leave(srv->turn);
     json_object_put(would_be);
     if (st == SB_OK)
         return 0;

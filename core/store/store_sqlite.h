@@ -34,5 +34,11 @@ int store_step_row(struct store *st, sqlite3_stmt *stmt);
 const char *store_col_text(sqlite3_stmt *stmt, int i);
 /* Bind a string or NULL. */
 int store_bind_text(sqlite3_stmt *stmt, int i, const char *s);
+/*
+ * Step a query of one integer value (a min, a count, an id) and reset it: 1
+ * with the value in *out, 0 if there is no row or the value is NULL, -1 with
+ * a log line on error.
+ */
+int store_step_int64(struct store *st, sqlite3_stmt *stmt, int64_t *out);
 
 #endif
