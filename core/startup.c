@@ -252,9 +252,10 @@ int server_start(struct server *srv, struct config_report *report,
     srv->retention = retention_new(srv);
     srv->products = product_events_new(srv);
     /* The commit turn's participants, in its order: a dispatch round and the job results,
-       then the notifications received. */
+       then the notifications received, then a batch of pruning when one is due. */
     jobs_join_turn(srv->jobs);
     intake_join_turn(srv->intake);
+    retention_join_turn(srv->retention);
     admin_init();
     setup_routes();
 
@@ -290,7 +291,7 @@ int server_start(struct server *srv, struct config_report *report,
     if (jobs_start(srv->jobs) != 0)
         return EXIT_STARTUP;
     schedules_start(srv->schedules);
-    retention_start(srv->retention);
+    retention_start(srv->retention, RETENTION_FIRST_PRUNE_MS);
     return 0;
 }
 
