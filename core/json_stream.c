@@ -108,23 +108,31 @@ static bool fail(struct json_stream *js, enum json_stream_status status, const c
 
 /* ---- the path ---- */
 
+bool json_stream_path_valid(const char *array_path)
+{
+    size_t members = 0;
+    for (const char *member = array_path;; member++) {
+        size_t len = strcspn(member, ".");
+        if (len == 0 || len > JSON_STREAM_MAX_MEMBER || ++members > JSON_STREAM_MAX_PATH_PARTS)
+            return false;
+        member += len;
+        if (!*member)
+            return true;
+    }
+}
+
 static bool split_path(struct json_stream *js, const char *path)
 {
+    if (!json_stream_path_valid(path))
+        return false;
     js->path = xstrdup(path);
     js->member_text = xstrdup(path);
-    char *member = js->member_text;
-    for (;;) {
-        char *dot = strchr(member, '.');
-        if (dot)
-            *dot = '\0';
-        size_t len = strlen(member);
-        if (len == 0 || len > JSON_STREAM_MAX_MEMBER || js->n_members == JSON_STREAM_MAX_PATH_PARTS)
-            return false;
+    for (char *member = js->member_text; member; member = strchr(member, '.')) {
+        if (*member == '.')
+            *member++ = '\0';
         js->members[js->n_members++] = member;
-        if (!dot)
-            return true;
-        member = dot + 1;
     }
+    return true;
 }
 
 /*

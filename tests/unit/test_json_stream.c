@@ -448,12 +448,15 @@ static void malformed_paths_are_refused(void)
     for (int i = 0; i < JSON_STREAM_MAX_PATH_PARTS; i++)
         strcat(many, ".a");
     const char *bad[] = {"", ".", "a..b", ".a", "a.", long_member, many};
-    for (size_t i = 0; i < ARRAY_LEN(bad); i++)
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        CHECK(!json_stream_path_valid(bad[i]));
         CHECK(json_stream_new(bad[i], 1, 1, collect, NULL) == NULL);
+    }
     long_member[JSON_STREAM_MAX_MEMBER] = '\0';
     many[strlen(many) - 2] = '\0';
     const char *good[] = {"a", "a.b", long_member, many};
     for (size_t i = 0; i < ARRAY_LEN(good); i++) {
+        CHECK(json_stream_path_valid(good[i]));
         struct json_stream *js = json_stream_new(good[i], 1, 1, collect, NULL);
         CHECK(js != NULL);
         json_stream_free(js);
