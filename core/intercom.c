@@ -8,7 +8,8 @@
  * window to reset when it is spent, and after a 429 holds everything until
  * the reset time plus jitter. Transfers run on a curl_loop (libcurl's multi
  * interface on libevent), so nothing ever blocks the loop and connections
- * are reused.
+ * are reused. A streamed request's 2xx body (intercom_stream.h) is read at
+ * each delivery round as it arrives, instead of being collected whole.
  */
 #include "intercom.h"
 
@@ -20,6 +21,7 @@
 #include "http.h"
 #include "installations.h"
 #include "intercom_shapes.h"
+#include "intercom_stream.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "plugins.h"
@@ -59,6 +61,8 @@ struct ic_request {
     void *arg;
     intercom_raw_cb raw_cb;
     struct walk *walk;          /* set when this request fetches a page of a walk */
+    struct ic_stream *stream;   /* intercom_stream: its 2xx answer, read as it arrives */
+    bool stream_queued;         /* in ic->streaming */
     CURL *easy;
     struct curl_transfer transfer;
     struct curl_slist *headers;
@@ -118,6 +122,9 @@ struct intercom {
     struct hashmap *governors;  /* installation -> governor */
     struct ic_request **ready;  /* completed, awaiting their callback */
     size_t n_ready, cap_ready;
+    uint64_t *streaming;        /* streamed requests with bytes to read at the next delivery */
+    size_t n_streaming, cap_streaming;
+    struct ic_request *delivering; /* completed, its last elements going out: cancel stops them */
     uint64_t next_id;
     int in_flight;
     struct intercom_stats stats;
@@ -140,6 +147,7 @@ static void request_free(struct ic_request *r)
     if (r->retry_timer)
         event_free(r->retry_timer);
     buf_free(&r->response);
+    ic_stream_free(r->stream);
     json_object_put(r->parsed);
     free(r->method);
     free(r->url);
@@ -194,16 +202,29 @@ static void complete(struct ic_request *r, int status, sb_error_kind kind, const
 }
 
 static void walk_page_done(struct walk *w, const sb_intercom_response *res);
+static bool stream_failed(struct ic_request *r, enum ic_stream_state state);
 
-static void deliver_one(struct ic_request *r)
+/* Deliver a completion; false when it is not over after all (a streamed answer sent again). */
+static bool deliver_one(struct ic_request *r)
 {
     if (r->raw_cb) {
         r->raw_cb(r->arg, r->final_status, r->response.data ? r->response.data : "",
                   r->response.len, r->final_code ? r->final_message : NULL);
-        return;
+        return true;
     }
     json_object *body = r->parsed;
     r->parsed = NULL;
+    if (r->stream && r->final_kind == SB_ERR_NONE) {
+        /* The rest of the answer: its last elements go out, then done() gets what is left. */
+        r->ic->delivering = r;
+        enum ic_stream_state state = ic_stream_end(r->stream, &body);
+        r->ic->delivering = NULL;
+        if (state != IC_STREAM_READING) {
+            hashmap_put_u64(r->ic->requests, r->id, r); /* not over: retried or completed anew */
+            stream_failed(r, state);
+            return false;
+        }
+    }
     if (!body && r->response.len) {
         enum json_tokener_error jerr;
         body = json_tokener_parse_verbose(r->response.data, &jerr);
@@ -224,6 +245,37 @@ static void deliver_one(struct ic_request *r)
     else if (r->cb)
         r->cb(r->arg, &res);
     json_object_put(body);
+    return true;
+}
+
+static void stop_transfer(struct intercom *ic, struct ic_request *r);
+
+/*
+ * Hand the plugins the elements of streamed answers that arrived since the
+ * last delivery, inside its host scope: a plugin's writes for them commit
+ * with that round's.
+ */
+static void read_streams(struct intercom *ic)
+{
+    uint64_t *ids = ic->streaming;
+    size_t n = ic->n_streaming;
+    ic->streaming = NULL;
+    ic->n_streaming = ic->cap_streaming = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct ic_request *r = hashmap_get_u64(ic->requests, ids[i]);
+        if (!r || !r->stream)
+            continue; /* completed meanwhile: its delivery reads the rest */
+        r->stream_queued = false;
+        enum ic_stream_state state = ic_stream_read(r->stream);
+        /* The plugin may have cancelled it from an element's callback. */
+        if (state != IC_STREAM_READING && hashmap_get_u64(ic->requests, ids[i]) == r) {
+            stop_transfer(ic, r);
+            stream_failed(r, state);
+            if (r->gov)
+                pump(r->gov);
+        }
+    }
+    free(ids);
 }
 
 static void deliver_cb(evutil_socket_t fd, short what, void *arg)
@@ -237,10 +289,10 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
     ic->ready = NULL;
     ic->n_ready = ic->cap_ready = 0;
     host_scope_enter(ic->srv);
-    for (size_t i = 0; i < n; i++) {
-        deliver_one(batch[i]);
-        request_free(batch[i]);
-    }
+    read_streams(ic);
+    for (size_t i = 0; i < n; i++)
+        if (deliver_one(batch[i]))
+            request_free(batch[i]);
     host_scope_leave(ic->srv);
     free(batch);
 }
@@ -442,9 +494,31 @@ static void governor_observe(struct governor *g, const struct ic_request *r, int
 
 /* ---- sending ---- */
 
+/* A streamed request's 2xx body waits to be read at the next delivery, never in libcurl's callback. */
+static void stream_take(struct ic_request *r, const char *data, size_t len)
+{
+    struct intercom *ic = r->ic;
+    ic_stream_take(r->stream, data, len);
+    if (r->stream_queued)
+        return;
+    r->stream_queued = true;
+    if (ic->n_streaming == ic->cap_streaming) {
+        ic->cap_streaming = ic->cap_streaming ? ic->cap_streaming * 2 : 16;
+        ic->streaming = xrealloc(ic->streaming, ic->cap_streaming * sizeof *ic->streaming);
+    }
+    ic->streaming[ic->n_streaming++] = r->id;
+    event_active(ic->deliver_ev, 0, 0);
+}
+
 static size_t write_cb(char *data, size_t size, size_t n, void *arg)
 {
     struct ic_request *r = arg;
+    long status = 0;
+    if (r->stream && curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK
+        && status >= 200 && status < 300) {
+        stream_take(r, data, size * n);
+        return size * n;
+    }
     buf_append(&r->response, data, size * n);
     return size * n;
 }
@@ -571,6 +645,8 @@ static void retry_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void schedule_retry(struct ic_request *r, int64_t delay_ms)
 {
     r->ic->stats.retries++;
+    if (r->stream)
+        ic_stream_restart(r->stream); /* what the failed attempt sent is not handed out */
     if (!r->retry_timer)
         r->retry_timer = evtimer_new(r->ic->srv->base, retry_timer_cb, r);
     struct timeval tv = {(time_t)(delay_ms / 1000), (suseconds_t)(delay_ms % 1000) * 1000};
@@ -605,6 +681,48 @@ static void parse_error(const struct ic_request *r, char **code, char **message)
     json_object_put(body);
 }
 
+/* A streamed answer handed elements out: the host sends it no more (switchboard.h). */
+static bool stream_handed_out(const struct ic_request *r)
+{
+    return r->stream && ic_stream_items(r->stream) > 0;
+}
+
+/*
+ * A 2xx body that cannot be read (@p why: the reader's words, or NULL) is
+ * sent again while attempts are left, unless elements of it went out.
+ */
+static void invalid_body(struct ic_request *r, int status, const char *why)
+{
+    struct intercom *ic = r->ic;
+    ic->stats.transport_errors++;
+    if (may_retry(r) && !stream_handed_out(r)
+        && r->attempts < (uint32_t)ic->srv->cfg->request_max_attempts) {
+        log_info("intercom", "%s %s: HTTP %d with a body that is not valid JSON"
+                 " (attempt %u); retrying", r->method, r->path, status, r->attempts);
+        schedule_retry(r, retry_delay(ic->srv->cfg, r->attempts));
+        return;
+    }
+    char *message = xasprintf("Intercom's answer was not valid JSON (cut off on the way?)%s%s",
+                              why ? ": " : "", why ? why : "");
+    complete(r, 0, SB_ERR_SERVER_ERROR, "invalid_response", message);
+    free(message);
+}
+
+/* A streamed answer that cannot be read on, or that the plugin stopped; true if retried. */
+static bool stream_failed(struct ic_request *r, enum ic_stream_state state)
+{
+    if (state == IC_STREAM_STOPPED || state == IC_STREAM_CANCELLED) {
+        bool stopped = state == IC_STREAM_STOPPED;
+        complete(r, 0, SB_ERR_CANCELLED, stopped ? "stopped" : "cancelled",
+                 stopped ? "the item callback stopped the request" : "cancelled");
+        return false;
+    }
+    long status = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    invalid_body(r, (int)status, ic_stream_error(r->stream));
+    return hashmap_get_u64(r->ic->requests, r->id) == r;
+}
+
 static void finished(struct ic_request *r, CURLcode result)
 {
     struct intercom *ic = r->ic;
@@ -621,7 +739,8 @@ static void finished(struct ic_request *r, CURLcode result)
     if (result != CURLE_OK) {
         ic->stats.transport_errors++;
         const char *code = result == CURLE_OPERATION_TIMEDOUT ? "timeout" : "connection";
-        if (r->plugin && may_retry(r) && r->attempts < (uint32_t)ic->srv->cfg->request_max_attempts) {
+        if (r->plugin && may_retry(r) && !stream_handed_out(r)
+            && r->attempts < (uint32_t)ic->srv->cfg->request_max_attempts) {
             log_info("intercom", "%s %s: %s (attempt %u); retrying", r->method,
                      r->path ? r->path : "-", code, r->attempts);
             schedule_retry(r, retry_delay(ic->srv->cfg, r->attempts));
@@ -633,17 +752,11 @@ static void finished(struct ic_request *r, CURLcode result)
     if (status >= 200 && status < 300) {
         ic->stats.responses_2xx++;
         /* A 2xx body that does not parse was cut off on the way: handed on as a NULL body
-           it would read as an empty page, the end of a list, and a sync would stop early. */
-        if (r->plugin && r->response.len && !(r->parsed = json_tokener_parse(r->response.data))) {
-            ic->stats.transport_errors++;
-            if (may_retry(r) && r->attempts < (uint32_t)ic->srv->cfg->request_max_attempts) {
-                log_info("intercom", "%s %s: HTTP %ld with a body that is not valid JSON"
-                         " (attempt %u); retrying", r->method, r->path, status, r->attempts);
-                schedule_retry(r, retry_delay(ic->srv->cfg, r->attempts));
-            } else {
-                complete(r, 0, SB_ERR_SERVER_ERROR, "invalid_response",
-                         "Intercom's answer was not valid JSON (cut off on the way?)");
-            }
+           it would read as an empty page, the end of a list, and a sync would stop early.
+           A streamed one is read as it arrives, and its end at the delivery. */
+        if (r->plugin && !r->stream && r->response.len
+            && !(r->parsed = json_tokener_parse(r->response.data))) {
+            invalid_body(r, (int)status, NULL);
             return;
         }
         complete(r, (int)status, SB_ERR_NONE, NULL, NULL);
@@ -797,11 +910,11 @@ static const char *installation_problem(struct intercom *ic, const struct sb_plu
     return NULL;
 }
 
-sb_request_id intercom_request(struct intercom *ic, struct sb_plugin *p, int64_t installation,
-                               const sb_intercom_request *req, sb_intercom_cb cb, void *arg)
+/* Queue a plugin's request, or complete it at once with its installation's problem. */
+static sb_request_id request_start(struct intercom *ic, struct sb_plugin *p, int64_t installation,
+                                   const sb_intercom_request *req, sb_intercom_cb cb, void *arg,
+                                   struct ic_stream *stream)
 {
-    if (wrong_call(p, "intercom_request", req, cb != NULL))
-        return 0;
     sb_error_kind kind;
     const char *code;
     const char *problem = installation_problem(ic, p, installation, &kind, &code);
@@ -809,11 +922,33 @@ sb_request_id intercom_request(struct intercom *ic, struct sb_plugin *p, int64_t
                                           req->flags);
     r->cb = cb;
     r->arg = arg;
+    r->stream = stream;
     if (problem)
         complete(r, 0, kind, code, problem);
     else
         enqueue(r, false);
     return r->id;
+}
+
+sb_request_id intercom_request(struct intercom *ic, struct sb_plugin *p, int64_t installation,
+                               const sb_intercom_request *req, sb_intercom_cb cb, void *arg)
+{
+    if (wrong_call(p, "intercom_request", req, cb != NULL))
+        return 0;
+    return request_start(ic, p, installation, req, cb, arg, NULL);
+}
+
+sb_request_id intercom_stream(struct intercom *ic, struct sb_plugin *p, int64_t installation,
+                              const sb_intercom_request *req, const char *array_path,
+                              sb_item_cb on_item, sb_intercom_cb done, void *arg)
+{
+    const char *why = intercom_stream_problem(req, array_path, on_item && done);
+    if (why) {
+        log_warn("intercom", "plugin %s: intercom_stream refused: %s", p->name, why);
+        return 0;
+    }
+    return request_start(ic, p, installation, req, done, arg,
+                         ic_stream_new(p, array_path, on_item, arg));
 }
 
 /* ---- pagination ---- */
@@ -944,22 +1079,29 @@ int intercom_paginate_resume(struct intercom *ic, struct sb_plugin *p, sb_reques
     return 0;
 }
 
+/* Take a running transfer off the wire: its transfer_done never runs. */
+static void stop_transfer(struct intercom *ic, struct ic_request *r)
+{
+    curl_loop_remove(ic->transport, r->easy);
+    ic->in_flight--;
+    if (r->gov)
+        r->gov->in_flight--;
+}
+
 static void cancel_request(struct intercom *ic, struct ic_request *r)
 {
     bool queued = false;
     for (struct ic_request *q = r->gov ? r->gov->head : NULL; q; q = q->next)
         if (q == r)
             queued = true;
-    if (queued) {
+    if (queued)
         dequeue(r);
-    } else if (r->retry_timer && evtimer_pending(r->retry_timer, NULL)) {
+    else if (r->retry_timer && evtimer_pending(r->retry_timer, NULL))
         evtimer_del(r->retry_timer);
-    } else if (r->easy) {
-        curl_loop_remove(ic->transport, r->easy);
-        ic->in_flight--;
-        if (r->gov)
-            r->gov->in_flight--;
-    }
+    else if (r->easy)
+        stop_transfer(ic, r);
+    if (r->stream)
+        ic_stream_stop(r->stream);
     complete(r, 0, SB_ERR_CANCELLED, "cancelled", "cancelled");
 }
 
@@ -980,6 +1122,8 @@ void intercom_cancel(struct intercom *ic, struct sb_plugin *p, sb_request_id id)
     struct ic_request *r = hashmap_get_u64(ic->requests, id);
     if (r && r->plugin == p)
         cancel_request(ic, r);
+    else if (ic->delivering && ic->delivering->id == id && ic->delivering->plugin == p)
+        ic_stream_stop(ic->delivering->stream); /* from one of its elements' callbacks */
 }
 
 struct collect {
@@ -1043,6 +1187,7 @@ void intercom_free(struct intercom *ic)
     hashmap_free(ic->governors);
     hashmap_free(ic->requests);
     hashmap_free(ic->walks);
+    free(ic->streaming);
     event_free(ic->deliver_ev);
     curl_loop_free(ic->transport);
     free(ic);
