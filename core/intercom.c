@@ -494,7 +494,7 @@ static void governor_observe(struct governor *g, const struct ic_request *r, int
 
 /* ---- sending ---- */
 
-/* A streamed request's 2xx body waits to be read at the next delivery, never in libcurl's callback. */
+/* A streamed request's 2xx body waits for the next delivery, never read in libcurl's callback. */
 static void stream_take(struct ic_request *r, const char *data, size_t len)
 {
     struct intercom *ic = r->ic;

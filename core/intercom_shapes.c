@@ -28,7 +28,7 @@ const char *intercom_stream_problem(const sb_intercom_request *req, const char *
                                     bool has_callbacks)
 {
     const char *why = intercom_call_problem(req, has_callbacks);
-    if (!why && (!array_path || !json_stream_path_valid(array_path)))
+    if (!why && !json_stream_path_valid(array_path))
         why = "array_path must be 1 to 16 object members separated by dots, each 1 to 64 bytes";
     return why;
 }

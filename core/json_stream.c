@@ -111,6 +111,8 @@ static bool fail(struct json_stream *js, enum json_stream_status status, const c
 bool json_stream_path_valid(const char *array_path)
 {
     size_t members = 0;
+    if (!array_path)
+        return false;
     for (const char *member = array_path;; member++) {
         size_t len = strcspn(member, ".");
         if (len == 0 || len > JSON_STREAM_MAX_MEMBER || ++members > JSON_STREAM_MAX_PATH_PARTS)

@@ -49,14 +49,15 @@ typedef int (*json_stream_item_fn)(void *arg, json_object *item, size_t index);
 
 struct json_stream;
 
-/* Whether @p array_path is one json_stream_new() takes: 1 to 16 non-empty members, each at most 64 bytes. */
+/* Whether @p array_path is one json_stream_new() takes: 1 to 16 members of 1 to 64 bytes. */
 bool json_stream_path_valid(const char *array_path);
 
 /*
  * A reader for the array at @p array_path (members separated by dots; NULL:
  * no array, the whole document is skeleton). @p max_item and @p max_skeleton
  * bound the bytes of one element and of the skeleton (without insignificant
- * whitespace). Returns NULL only for a path json_stream_path_valid() refuses.
+ * whitespace). Returns NULL only for a path (not NULL) json_stream_path_valid()
+ * refuses.
  */
 struct json_stream *json_stream_new(const char *array_path, size_t max_item, size_t max_skeleton,
                                     json_stream_item_fn on_item, void *arg);

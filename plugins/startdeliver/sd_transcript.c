@@ -174,7 +174,7 @@ static int put_message(struct transcript *t, int64_t ordinal, json_object *messa
     return 0;
 }
 
-/* One part as the answer lists it (oldest first): stored when it is new and has something to read. */
+/* One part as the answer lists it (oldest first): stored if new and with something to read. */
 static int transcript_part(struct transcript *t, json_object *part)
 {
     t->parts++;

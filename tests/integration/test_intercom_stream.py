@@ -56,7 +56,8 @@ class IntercomStream(ServerTestCase):
                          {"type": "conversation_part.list", "conversation_parts": [],
                           "total_count": self.N})
         # Written in the item callbacks, committed with their rounds.
-        docs = self.srv.api("testplug", "GET", "/docs/streamed", workspace="ws1").json()["documents"]
+        docs = self.srv.api("testplug", "GET", "/docs/streamed",
+                            workspace="ws1").json()["documents"]
         self.assertEqual(sorted(int(d["key"]) for d in docs), list(range(self.N)))
         self.assertEqual({d["key"]: d["value"]["id"] for d in docs}["1999"], self.part_ids[-1])
         # No such array: nothing handed out, the whole answer to done().

@@ -448,6 +448,7 @@ static void malformed_paths_are_refused(void)
     for (int i = 0; i < JSON_STREAM_MAX_PATH_PARTS; i++)
         strcat(many, ".a");
     const char *bad[] = {"", ".", "a..b", ".a", "a.", long_member, many};
+    CHECK(!json_stream_path_valid(NULL));
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         CHECK(!json_stream_path_valid(bad[i]));
         CHECK(json_stream_new(bad[i], 1, 1, collect, NULL) == NULL);
