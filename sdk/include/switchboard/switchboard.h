@@ -714,8 +714,9 @@ typedef struct sb_host {
      * keys so that a second reading rewrites rather than repeats them. A
      * body that is not strict JSON, or an element or the rest of the answer
      * over 16 MiB, ends with SB_ERR_SERVER_ERROR "invalid_response". Returns the
-     * request id (intercom_cancel cancels it); 0 for a wrong call (also a
-     * malformed @p array_path), and then neither callback runs.
+     * request id; intercom_cancel, also called from on_item, stops it with no
+     * further element. 0 for a wrong call (also a malformed @p array_path), and
+     * then neither callback runs.
      */
     sb_request_id (*intercom_stream)(sb_plugin *self, sb_installation_id inst,
                                      const sb_intercom_request *req, const char *array_path,
