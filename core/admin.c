@@ -12,6 +12,7 @@
 #include "installations.h"
 #include "intercom.h"
 #include "jobs.h"
+#include "jobs_admin.h"
 #include "json_input.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -20,7 +21,7 @@
 #include "router.h"
 #include "server.h"
 #include "settings.h"
-#include "store/store_sqlite.h" /* until its queries move to core/store/ */
+#include "store/store_event_views.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -204,6 +205,15 @@ static int add_installation(void *arg, struct installation *inst)
     return 0;
 }
 
+/* An installation's effective settings as the admin API shows them (sensitive ones redacted). */
+static json_object *shown_settings(struct server *srv, struct sb_plugin *p, int64_t installation)
+{
+    json_object *settings = settings_effective(srv, p, installation);
+    json_object *shown = settings_redacted(p->desc.settings, settings);
+    json_object_put(settings);
+    return shown;
+}
+
 static void list_installations(struct server *srv, struct http_request *req,
                                const struct route_match *m)
 {
@@ -221,11 +231,8 @@ static void get_installation(struct server *srv, struct http_request *req,
         return;
     json_object *o = installation_json(inst);
     struct sb_plugin *p = plugins_find(srv->plugins, inst->plugin);
-    if (p) {
-        json_object *settings = settings_effective(srv, p, inst->id);
-        json_object_object_add(o, "settings", settings_redacted(p->desc.settings, settings));
-        json_object_put(settings);
-    }
+    if (p)
+        json_object_object_add(o, "settings", shown_settings(srv, p, inst->id));
     json_object_object_add(o, "documents",
                            json_object_new_int64(doc_count(srv->store, inst->plugin, inst->id)));
     json_object_object_add(o, "rate_governor", intercom_governor_json(srv->intercom, inst->id));
@@ -240,7 +247,7 @@ static void installation_activity(struct server *srv, struct http_request *req,
         return;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "installation_id", json_object_new_int64(inst->id));
-    json_object_object_add(o, "jobs", jobs_activity(srv->jobs, inst->id));
+    json_object_object_add(o, "jobs", jobs_activity(srv->store, inst->id));
     http_reply_json(req, 200, o);
 }
 
@@ -257,34 +264,44 @@ static void revoke_installation(struct server *srv, struct http_request *req,
     http_reply_json(req, 200, installation_json(inst));
 }
 
-static void get_settings(struct server *srv, struct http_request *req, const struct route_match *m)
+/* The installation of the route's {id} with its plugin, or NULL after a 404 or 409. */
+static struct installation *settings_target(struct server *srv, struct http_request *req,
+                                            const struct route_match *m, struct sb_plugin **p)
 {
     struct installation *inst = installation_param(srv, req, m);
     if (!inst)
-        return;
-    struct sb_plugin *p = plugins_find(srv->plugins, inst->plugin);
-    if (!p) {
+        return NULL;
+    *p = plugins_find(srv->plugins, inst->plugin);
+    if (!*p) {
         http_reply_error(req, 409, "plugin_not_loaded", "plugin '%s' is not loaded", inst->plugin);
-        return;
+        return NULL;
     }
-    json_object *settings = settings_effective(srv, p, inst->id);
+    return inst;
+}
+
+static void reply_settings(struct server *srv, struct http_request *req, struct sb_plugin *p,
+                           const struct installation *inst)
+{
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "settings", settings_redacted(p->desc.settings, settings));
+    json_object_object_add(o, "settings", shown_settings(srv, p, inst->id));
     json_object_object_add(o, "schema", settings_schema_json(p->desc.settings));
-    json_object_put(settings);
     http_reply_json(req, 200, o);
+}
+
+static void get_settings(struct server *srv, struct http_request *req, const struct route_match *m)
+{
+    struct sb_plugin *p;
+    struct installation *inst = settings_target(srv, req, m, &p);
+    if (inst)
+        reply_settings(srv, req, p, inst);
 }
 
 static void put_settings(struct server *srv, struct http_request *req, const struct route_match *m)
 {
-    struct installation *inst = installation_param(srv, req, m);
+    struct sb_plugin *p;
+    struct installation *inst = settings_target(srv, req, m, &p);
     if (!inst)
         return;
-    struct sb_plugin *p = plugins_find(srv->plugins, inst->plugin);
-    if (!p) {
-        http_reply_error(req, 409, "plugin_not_loaded", "plugin '%s' is not loaded", inst->plugin);
-        return;
-    }
     size_t len;
     const char *raw = http_body(req, &len);
     char parse_error[128];
@@ -306,7 +323,7 @@ static void put_settings(struct server *srv, struct http_request *req, const str
     }
     buf_free(&err);
     lifecycle_settings_changed(srv, inst);
-    get_settings(srv, req, m);
+    reply_settings(srv, req, p, inst);
 }
 
 /* ---- jobs ---- */
@@ -333,13 +350,13 @@ static void list_jobs(struct server *srv, struct http_request *req, const struct
     if (!query_id(req, "installation", &filter.installation)
         || !query_id(req, "before", &filter.before_id))
         return;
-    reply_page(req, "jobs", jobs_list(srv->jobs, &filter), filter.limit);
+    reply_page(req, "jobs", jobs_list(srv->store, &filter), filter.limit);
 }
 
 static void get_job(struct server *srv, struct http_request *req, const struct route_match *m)
 {
     int64_t id;
-    json_object *job = str_to_i64(route_param(m, "id"), &id) ? jobs_get(srv->jobs, id) : NULL;
+    json_object *job = str_to_i64(route_param(m, "id"), &id) ? jobs_get(srv->store, id) : NULL;
     if (!job) {
         http_reply_error(req, 404, "not_found", "no job %s", route_param(m, "id"));
         return;
@@ -351,7 +368,7 @@ static void replay_job(struct server *srv, struct http_request *req, const struc
 {
     int64_t id;
     char err[160];
-    json_object *job = str_to_i64(route_param(m, "id"), &id) ? jobs_get(srv->jobs, id) : NULL;
+    json_object *job = str_to_i64(route_param(m, "id"), &id) ? jobs_get(srv->store, id) : NULL;
     if (!job) {
         http_reply_error(req, 404, "not_found", "no job %s", route_param(m, "id"));
         return;
@@ -361,7 +378,7 @@ static void replay_job(struct server *srv, struct http_request *req, const struc
         http_reply_error(req, 409, "not_replayable", "%s", err);
         return;
     }
-    http_reply_json(req, 200, jobs_get(srv->jobs, id));
+    http_reply_json(req, 200, jobs_get(srv->store, id));
 }
 
 static void replay_dead_jobs(struct server *srv, struct http_request *req,
@@ -392,74 +409,70 @@ static void list_schedules(struct server *srv, struct http_request *req,
                            const struct route_match *m)
 {
     (void)m;
-    reply_list(req, "schedules", jobs_schedules(srv->jobs, http_query_param(req, "plugin")));
+    reply_list(req, "schedules", jobs_schedules(srv->store, http_query_param(req, "plugin")));
 }
 
 /* ---- events and audit ---- */
 
-static json_object *event_json(sqlite3_stmt *q, bool with_body)
+static json_object *event_json(const struct store_event_row *row, bool with_body)
 {
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_int64(sqlite3_column_int64(q, 0)));
-    json_object_object_add(o, "plugin", json_object_new_string(store_col_text(q, 1)));
-    json_object_object_add(o, "notification_id", json_object_new_string(store_col_text(q, 2)));
+    json_object_object_add(o, "id", json_object_new_int64(row->id));
+    json_object_object_add(o, "plugin", json_object_new_string(row->plugin));
+    json_object_object_add(o, "notification_id", json_object_new_string(row->notification_id));
     json_object_object_add(o, "installation_id",
-                           sqlite3_column_type(q, 3) == SQLITE_NULL
-                               ? NULL
-                               : json_object_new_int64(sqlite3_column_int64(q, 3)));
-    const char *ws = store_col_text(q, 4);
-    json_object_object_add(o, "workspace_id", ws ? json_object_new_string(ws) : NULL);
-    json_object_object_add(o, "topic", json_object_new_string(store_col_text(q, 5)));
-    json_object_object_add(o, "created_at", json_object_new_int64(sqlite3_column_int64(q, 6)));
-    json_object_object_add(o, "received_at", json_object_new_int64(sqlite3_column_int64(q, 7)));
-    json_object_object_add(o, "outcome", json_object_new_string(store_col_text(q, 8)));
+                           row->has_installation ? json_object_new_int64(row->installation) : NULL);
+    json_object_object_add(o, "workspace_id",
+                           row->workspace_id ? json_object_new_string(row->workspace_id) : NULL);
+    json_object_object_add(o, "topic", json_object_new_string(row->topic));
+    json_object_object_add(o, "created_at", json_object_new_int64(row->created_at));
+    json_object_object_add(o, "received_at", json_object_new_int64(row->received_at));
+    json_object_object_add(o, "outcome", json_object_new_string(row->outcome));
     if (with_body)
-        json_object_object_add(o, "body", json_tokener_parse(store_col_text(q, 9)));
+        json_object_object_add(o, "body", json_tokener_parse(row->body));
     return o;
+}
+
+struct event_list {
+    json_object *arr;
+    bool with_body;
+};
+
+static int add_event(void *arg, const struct store_event_row *row)
+{
+    struct event_list *list = arg;
+    json_object_array_add(list->arr, event_json(row, list->with_body));
+    return 0;
+}
+
+static int keep_event(void *arg, const struct store_event_row *row)
+{
+    *(json_object **)arg = event_json(row, true);
+    return 1;
 }
 
 static void list_events(struct server *srv, struct http_request *req, const struct route_match *m)
 {
     (void)m;
-    int64_t installation, before;
-    if (!query_id(req, "installation", &installation) || !query_id(req, "before", &before))
+    struct store_event_filter filter = {
+        .plugin = http_query_param(req, "plugin"),
+        .topic = http_query_param(req, "topic"),
+        .limit = query_limit(req),
+    };
+    if (!query_id(req, "installation", &filter.installation)
+        || !query_id(req, "before", &filter.before_id))
         return;
-    int limit = query_limit(req);
-    json_object *arr = json_object_new_array();
-    sqlite3_stmt *q = store_stmt(
-        srv->store,
-        "SELECT id, plugin, notification_id, installation_id, workspace_id, topic, created_at, "
-        "received_at, outcome, body FROM events WHERE (?1 IS NULL OR plugin = ?1) AND "
-        "(?2 = 0 OR installation_id = ?2) AND (?3 IS NULL OR topic = ?3) AND (?4 = 0 OR id < ?4) "
-        "ORDER BY id DESC LIMIT ?5");
-    if (q) {
-        store_bind_text(q, 1, http_query_param(req, "plugin"));
-        sqlite3_bind_int64(q, 2, installation);
-        store_bind_text(q, 3, http_query_param(req, "topic"));
-        sqlite3_bind_int64(q, 4, before);
-        sqlite3_bind_int(q, 5, limit);
-        bool bodies = query_int(req, "body", 0) != 0;
-        while (sqlite3_step(q) == SQLITE_ROW)
-            json_object_array_add(arr, event_json(q, bodies));
-        sqlite3_reset(q);
-    }
-    reply_page(req, "events", arr, limit);
+    struct event_list list = {json_object_new_array(), query_int(req, "body", 0) != 0};
+    store_events_each(srv->store, &filter, add_event, &list);
+    reply_page(req, "events", list.arr, filter.limit);
 }
 
 static void get_event(struct server *srv, struct http_request *req, const struct route_match *m)
 {
     int64_t id;
-    sqlite3_stmt *q = store_stmt(srv->store,
-                                 "SELECT id, plugin, notification_id, installation_id, "
-                                 "workspace_id, topic, created_at, received_at, outcome, body "
-                                 "FROM events WHERE id = ?");
     json_object *o = NULL;
-    if (q && str_to_i64(route_param(m, "id"), &id)) {
-        sqlite3_bind_int64(q, 1, id);
-        if (sqlite3_step(q) == SQLITE_ROW)
-            o = event_json(q, true);
-        sqlite3_reset(q);
-    }
+    if (str_to_i64(route_param(m, "id"), &id))
+        store_event_by_id(srv->store, id, keep_event, &o);
     if (!o) {
         http_reply_error(req, 404, "not_found", "no event %s", route_param(m, "id"));
         return;

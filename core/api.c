@@ -3,7 +3,6 @@
 
 #include "answers.h"
 #include "crypto.h"
-#include "host.h"
 #include "http.h"
 #include "installations.h"
 #include "json_input.h"
@@ -12,6 +11,7 @@
 #include "replies.h"
 #include "router.h"
 #include "server.h"
+#include "turn.h"
 #include "util.h"
 
 #include <string.h>
@@ -156,9 +156,9 @@ void api_handle(struct server *srv, struct http_request *req, const char *plugin
     sb_result result = {0};
     p->callbacks++;
     /* Answers given inside are held until the scope commits, so req stays valid here. */
-    host_scope_enter(srv);
+    turn_scope_enter(srv->turn);
     sb_status st = route->handler(p->state, preq, &result);
-    host_scope_leave(srv);
+    turn_scope_leave(srv->turn);
     replies_after_handler(srv->replies, preq->reply, st, &result);
     router_match_free(&m);
     json_object_put(params);

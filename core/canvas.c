@@ -4,7 +4,6 @@
 #include "answers.h"
 #include "canvas_fields.h"
 #include "crypto.h"
-#include "host.h"
 #include "http.h"
 #include "installations.h"
 #include "json_input.h"
@@ -12,6 +11,7 @@
 #include "plugins.h"
 #include "replies.h"
 #include "server.h"
+#include "turn.h"
 #include "util.h"
 
 #include <string.h>
@@ -79,9 +79,9 @@ void canvas_handle(struct server *srv, struct http_request *req, const char *plu
         replies_open(srv->replies, req, p, REPLY_CANVAS, srv->cfg->canvas_deadline_ms));
     sb_result result = {0};
     p->callbacks++;
-    host_scope_enter(srv);
+    turn_scope_enter(srv->turn);
     sb_status st = p->desc.canvas(p->state, &creq, &result);
-    host_scope_leave(srv);
+    turn_scope_leave(srv->turn);
     replies_after_handler(srv->replies, creq.reply, st, &result);
     json_object_put(root);
 }

@@ -35,25 +35,13 @@ void hex_encode(const unsigned char *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-static int nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool hex_decode(const char *in, unsigned char *out, size_t out_len)
 {
     for (size_t i = 0; i < out_len; i++) {
-        int hi = nibble(in[2 * i]);
-        int lo = hi < 0 ? -1 : nibble(in[2 * i + 1]);
-        if (hi < 0 || lo < 0)
+        int byte = hex_byte(in + 2 * i);
+        if (byte < 0)
             return false;
-        out[i] = (unsigned char)(hi << 4 | lo);
+        out[i] = (unsigned char)byte;
     }
     return in[2 * out_len] == '\0';
 }

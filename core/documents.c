@@ -1,17 +1,13 @@
 /*
- * documents.c - plugin documents in one SQLite table keyed by (plugin,
- * installation, collection, key). Keys compare as bytes (SQLite's BINARY
- * collation), so a range scan is an index walk.
+ * documents.c - the plugin document store: names checked here, documents
+ * kept by the store (store_documents.h) under (plugin, installation,
+ * collection, key), keys ordered as bytes.
  */
 #include "documents.h"
 
 #include "doc_names.h"
 #include "log.h"
-#include "store/store_sqlite.h" /* until its queries move to core/store/ */
-#include "util.h"
-
-#include <limits.h>
-#include <string.h>
+#include "store/store_documents.h"
 
 static bool valid_names(const struct doc_ns *ns, const char *key)
 {
@@ -21,47 +17,19 @@ static bool valid_names(const struct doc_ns *ns, const char *key)
     return problem == NULL;
 }
 
-static void bind_ns(sqlite3_stmt *q, const struct doc_ns *ns)
-{
-    sqlite3_bind_text(q, 1, ns->plugin, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, ns->installation);
-    sqlite3_bind_text(q, 3, ns->collection, -1, SQLITE_STATIC);
-}
-
 int doc_put(struct store *st, const struct doc_ns *ns, const char *key, json_object *value)
 {
     if (!valid_names(ns, key) || !value)
         return -1;
-    sqlite3_stmt *q = store_stmt(
-        st, "INSERT INTO documents (plugin, installation_id, collection, key, value, updated_at) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-            "ON CONFLICT (plugin, installation_id, collection, key) "
-            "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at");
-    if (!q)
-        return -1;
-    bind_ns(q, ns);
-    size_t len;
-    const char *text = json_object_to_json_string_length(value, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-    sqlite3_bind_text(q, 4, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 5, text, (int)len, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 6, time_now_ms());
-    return store_step_done(st, q);
+    return store_document_put(st, ns, key, value);
 }
 
 json_object *doc_get(struct store *st, const struct doc_ns *ns, const char *key)
 {
     if (!valid_names(ns, key))
         return NULL;
-    sqlite3_stmt *q = store_stmt(st, "SELECT value FROM documents WHERE plugin = ?1 AND "
-                                     "installation_id = ?2 AND collection = ?3 AND key = ?4");
-    if (!q)
-        return NULL;
-    bind_ns(q, ns);
-    sqlite3_bind_text(q, 4, key, -1, SQLITE_STATIC);
-    json_object *value = NULL;
-    if (sqlite3_step(q) == SQLITE_ROW)
-        value = json_tokener_parse(store_col_text(q, 0));
-    sqlite3_reset(q);
+    json_object *value;
+    store_document_get(st, ns, key, &value);
     return value;
 }
 
@@ -69,85 +37,25 @@ int doc_delete(struct store *st, const struct doc_ns *ns, const char *key)
 {
     if (!valid_names(ns, key))
         return -1;
-    sqlite3_stmt *q = store_stmt(st, "DELETE FROM documents WHERE plugin = ?1 AND "
-                                     "installation_id = ?2 AND collection = ?3 AND key = ?4");
-    if (!q)
-        return -1;
-    bind_ns(q, ns);
-    sqlite3_bind_text(q, 4, key, -1, SQLITE_STATIC);
-    if (store_step_done(st, q) != 0)
-        return -1;
-    return sqlite3_changes(store_db(st)) > 0 ? 1 : 0;
+    return store_document_delete(st, ns, key);
 }
 
-/*
- * Scans prepare their own statement rather than a cached one: the callback
- * runs plugin code, which may itself scan the store while this one is open.
- */
 int doc_list(struct store *st, const struct doc_ns *ns, const char *from, const char *to,
              size_t limit, unsigned flags, sb_doc_cb cb, void *arg)
 {
     if (!valid_names(ns, NULL) || !cb)
         return -1;
-    const char *sql = (flags & SB_DOC_REVERSE)
-                          ? "SELECT key, value FROM documents WHERE plugin = ?1 AND "
-                            "installation_id = ?2 AND collection = ?3 AND (?4 IS NULL OR key >= ?4) "
-                            "AND (?5 IS NULL OR key < ?5) ORDER BY key DESC LIMIT ?6"
-                          : "SELECT key, value FROM documents WHERE plugin = ?1 AND "
-                            "installation_id = ?2 AND collection = ?3 AND (?4 IS NULL OR key >= ?4) "
-                            "AND (?5 IS NULL OR key < ?5) ORDER BY key LIMIT ?6";
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL) != SQLITE_OK) {
-        log_error("documents", "cannot scan: %s", sqlite3_errmsg(store_db(st)));
-        return -1;
-    }
-    bind_ns(q, ns);
-    store_bind_text(q, 4, from);
-    store_bind_text(q, 5, to);
-    sqlite3_bind_int64(q, 6, limit ? (sqlite3_int64)limit : -1);
-    int visited = 0, rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        json_object *value = json_tokener_parse(store_col_text(q, 1));
-        visited++;
-        int stop = cb(arg, store_col_text(q, 0), value);
-        json_object_put(value);
-        if (stop)
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        log_error("documents", "scan failed: %s", sqlite3_errmsg(store_db(st)));
-        visited = -1;
-    }
-    sqlite3_finalize(q);
-    return visited;
+    return store_documents_scan(st, ns, from, to, limit, (flags & SB_DOC_REVERSE) != 0, cb, arg);
 }
 
 int doc_delete_range(struct store *st, const struct doc_ns *ns, const char *from, const char *to)
 {
     if (!valid_names(ns, NULL))
         return -1;
-    sqlite3_stmt *q = store_stmt(st, "DELETE FROM documents WHERE plugin = ?1 AND "
-                                     "installation_id = ?2 AND collection = ?3 AND "
-                                     "(?4 IS NULL OR key >= ?4) AND (?5 IS NULL OR key < ?5)");
-    if (!q)
-        return -1;
-    bind_ns(q, ns);
-    store_bind_text(q, 4, from);
-    store_bind_text(q, 5, to);
-    if (store_step_done(st, q) != 0)
-        return -1;
-    return sqlite3_changes(store_db(st));
+    return store_documents_delete_range(st, ns, from, to);
 }
 
 int64_t doc_count(struct store *st, const char *plugin, int64_t installation)
 {
-    sqlite3_stmt *q = store_stmt(
-        st, "SELECT count(*) FROM documents WHERE plugin = ? AND installation_id = ?");
-    if (!q)
-        return -1;
-    sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, installation);
-    int64_t n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
-    sqlite3_reset(q);
-    return n;
+    return store_documents_count(st, plugin, installation);
 }

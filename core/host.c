@@ -23,87 +23,13 @@
 #include "server.h"
 #include "settings.h"
 #include "store/store.h"
+#include "turn.h"
 #include "util.h"
-#include "webhooks.h"
 
 #include <event2/event.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-void host_scope_enter(struct server *srv)
-{
-    if (srv->scope_depth++ == 0 && store_begin(srv->store) != 0)
-        log_error("host", "cannot open the transaction for plugin callbacks");
-}
-
-bool host_scope_leave(struct server *srv)
-{
-    if (--srv->scope_depth > 0)
-        return true;
-    bool committed = false;
-    if (store_in_transaction(srv->store))
-        committed = store_commit(srv->store) == 0;
-    if (!committed)
-        log_error("host", "the turn's writes could not be committed; what waited on them is "
-                          "answered 503 or run again");
-    if (srv->replies)
-        replies_release(srv->replies, committed);
-    return committed;
-}
-
-/* ---- the commit turn ---- */
-
-#define TURN_RETRY_MS 100 /* the store could not open a transaction */
-
-bool host_turn_now(struct server *srv)
-{
-    host_scope_enter(srv);
-    if (!store_in_transaction(srv->store)) {
-        /* Without the turn's transaction each module's writes would commit on their own
-           while being answered as failed: do nothing instead. */
-        host_scope_leave(srv);
-        return false;
-    }
-    /* Jobs first: only rows committed by earlier turns are handed out, and results of the
-       handlers that finish at once are recorded in this same transaction. */
-    jobs_turn(srv->jobs);
-    intake_turn(srv->intake);
-    bool committed = host_scope_leave(srv);
-    jobs_turn_done(srv->jobs, committed);
-    intake_turn_done(srv->intake, committed);
-    return true;
-}
-
-static void turn_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct server *srv = arg;
-    (void)fd;
-    (void)what;
-    if (!host_turn_now(srv)) {
-        struct timeval tv = {0, TURN_RETRY_MS * 1000};
-        event_add(srv->turn_ev, &tv);
-    }
-}
-
-void host_turn_init(struct server *srv)
-{
-    srv->turn_ev = event_new(srv->base, -1, 0, turn_cb, srv);
-    event_priority_set(srv->turn_ev, 2); /* after network I/O: see main.c */
-}
-
-void host_turn_free(struct server *srv)
-{
-    if (srv->turn_ev)
-        event_free(srv->turn_ev);
-    srv->turn_ev = NULL;
-}
-
-void host_turn_request(struct server *srv)
-{
-    if (srv->turn_ev)
-        event_active(srv->turn_ev, 0, 0);
-}
 
 /* A stray or stale pointer is a plugin bug: refuse loudly instead of corrupting the host. */
 static struct sb_plugin *check(sb_plugin *self, const char *call)
@@ -175,9 +101,9 @@ static void timer_fire(evutil_socket_t fd, short what, void *arg)
     struct server *srv = t->plugin->srv;
     event_free(t->ev);
     free(t);
-    host_scope_enter(srv);
+    turn_scope_enter(srv->turn);
     cb(cb_arg);
-    host_scope_leave(srv);
+    turn_scope_leave(srv->turn);
 }
 
 static sb_timer_id h_timer_add(sb_plugin *self, uint32_t delay_ms, void (*cb)(void *), void *arg)
@@ -271,9 +197,9 @@ static void post_drain(evutil_socket_t fd, short what, void *arg)
     while (list) {
         struct posted *next = list->next;
         if (list->plugin->running) {
-            host_scope_enter(list->plugin->srv);
+            turn_scope_enter(list->plugin->srv->turn);
             list->cb(list->arg);
-            host_scope_leave(list->plugin->srv);
+            turn_scope_leave(list->plugin->srv->turn);
         }
         free(list);
         list = next;

@@ -6,7 +6,7 @@
 #include "keyrotate.h"
 #include "log.h"
 #include "server.h"
-#include "store/store_sqlite.h" /* until its queries move to core/store/ */
+#include "store/store_installations.h"
 
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -73,25 +73,22 @@ static void installation_free(struct installation *inst)
     free(inst);
 }
 
-static const char select_all_sql[] =
-    "SELECT id, plugin, workspace_id, workspace_name, admin_id, admin_email, region, state, "
-    "installed_at, updated_at FROM installations ORDER BY id";
-
-static struct installation *row_to_installation(sqlite3_stmt *q)
+static int add_row(void *arg, const struct store_installation_row *row)
 {
     struct installation *inst = xcalloc(1, sizeof *inst);
-    inst->id = sqlite3_column_int64(q, 0);
-    inst->plugin = xstrdup(store_col_text(q, 1));
-    inst->workspace_id = xstrdup(store_col_text(q, 2));
-    inst->workspace_name = dup_or_null(store_col_text(q, 3));
-    inst->admin_id = dup_or_null(store_col_text(q, 4));
-    inst->admin_email = dup_or_null(store_col_text(q, 5));
-    if (!region_parse(store_col_text(q, 6), &inst->region))
+    inst->id = row->id;
+    inst->plugin = xstrdup(row->plugin);
+    inst->workspace_id = xstrdup(row->workspace_id);
+    inst->workspace_name = dup_or_null(row->workspace_name);
+    inst->admin_id = dup_or_null(row->admin_id);
+    inst->admin_email = dup_or_null(row->admin_email);
+    if (!region_parse(row->region, &inst->region))
         inst->region = REGION_US;
-    inst->state = parse_state(store_col_text(q, 7));
-    inst->installed_at = sqlite3_column_int64(q, 8);
-    inst->updated_at = sqlite3_column_int64(q, 9);
-    return inst;
+    inst->state = parse_state(row->state);
+    inst->installed_at = row->installed_at;
+    inst->updated_at = row->updated_at;
+    index_add(arg, inst);
+    return 0;
 }
 
 struct installations *installations_load(struct server *srv, char *err, size_t errlen)
@@ -105,15 +102,11 @@ struct installations *installations_load(struct server *srv, char *err, size_t e
     struct installations *all = xcalloc(1, sizeof *all);
     all->by_id = hashmap_new();
     all->by_workspace = hashmap_new();
-    sqlite3_stmt *q = store_stmt(srv->store, select_all_sql);
-    if (!q) {
+    if (store_installations_each(srv->store, add_row, all) != 0) {
         snprintf(err, errlen, "cannot read installations");
         installations_free(all);
         return NULL;
     }
-    while (sqlite3_step(q) == SQLITE_ROW)
-        index_add(all, row_to_installation(q));
-    sqlite3_reset(q);
     return all;
 }
 
@@ -181,39 +174,20 @@ struct installation *installations_save(struct server *srv, const char *plugin,
         free(sealed);
         return NULL;
     }
-    int64_t now = time_now_ms() / 1000;
-    sqlite3_stmt *q = store_stmt(
-        srv->store,
-        "INSERT INTO installations (plugin, workspace_id, workspace_name, region, admin_id, "
-        "admin_email, token, state, installed_at, updated_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?8) "
-        "ON CONFLICT (plugin, workspace_id) DO UPDATE SET workspace_name = excluded.workspace_name,"
-        " region = excluded.region, admin_id = excluded.admin_id,"
-        " admin_email = excluded.admin_email, token = excluded.token, state = 'active',"
-        " updated_at = excluded.updated_at, revoked_at = NULL "
-        "RETURNING id");
-    if (!q) {
-        free(sealed);
-        return NULL;
-    }
-    sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, who->workspace_id, -1, SQLITE_STATIC);
-    store_bind_text(q, 3, who->workspace_name);
-    sqlite3_bind_text(q, 4, region_name(who->region), -1, SQLITE_STATIC);
-    store_bind_text(q, 5, who->admin_id);
-    store_bind_text(q, 6, who->admin_email);
-    sqlite3_bind_blob(q, 7, sealed, (int)(tlen + SEAL_OVERHEAD), SQLITE_TRANSIENT);
-    sqlite3_bind_int64(q, 8, now);
-    int64_t id = 0;
-    if (sqlite3_step(q) == SQLITE_ROW)
-        id = sqlite3_column_int64(q, 0);
-    else
-        log_error("installations", "cannot save installation: %s",
-                  sqlite3_errmsg(store_db(srv->store)));
-    sqlite3_reset(q);
+    int64_t now = time_now_ms() / 1000, id;
+    struct store_installation_row row = {
+        .plugin = plugin,
+        .workspace_id = who->workspace_id,
+        .workspace_name = who->workspace_name,
+        .admin_id = who->admin_id,
+        .admin_email = who->admin_email,
+        .region = region_name(who->region),
+        .updated_at = now,
+    };
+    rc = store_installation_save(srv->store, &row, sealed, tlen + SEAL_OVERHEAD, &id);
     OPENSSL_cleanse(sealed, tlen + SEAL_OVERHEAD);
     free(sealed);
-    if (!id)
+    if (rc != 0)
         return NULL;
 
     struct installation *inst = installations_get(srv->installations, id);
@@ -238,35 +212,38 @@ struct installation *installations_save(struct server *srv, const char *plugin,
     return inst;
 }
 
+struct token_opening {
+    struct server *srv;
+    const struct installation *inst;
+    char *token;
+};
+
+static void open_token(void *arg, const unsigned char *sealed, size_t len)
+{
+    struct token_opening *o = arg;
+    if (len <= (size_t)SEAL_OVERHEAD)
+        return;
+    unsigned char *plain = xmalloc(len - SEAL_OVERHEAD + 1);
+    char *aad = installation_token_aad(o->inst->plugin, o->inst->workspace_id);
+    long n = unseal(o->srv->seal_key, aad, strlen(aad), sealed, len, plain);
+    free(aad);
+    if (n < 0) {
+        log_error("installations",
+                  "token of installation %lld does not open with the key file "
+                  "(was the key replaced?)",
+                  (long long)o->inst->id);
+        free(plain);
+    } else {
+        plain[n] = '\0';
+        o->token = (char *)plain;
+    }
+}
+
 char *installation_token(struct server *srv, const struct installation *inst)
 {
-    sqlite3_stmt *q = store_stmt(srv->store, "SELECT token FROM installations WHERE id = ?");
-    if (!q)
-        return NULL;
-    sqlite3_bind_int64(q, 1, inst->id);
-    char *token = NULL;
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB) {
-        const unsigned char *blob = sqlite3_column_blob(q, 0);
-        int len = sqlite3_column_bytes(q, 0);
-        if (len > SEAL_OVERHEAD) {
-            unsigned char *plain = xmalloc((size_t)len - SEAL_OVERHEAD + 1);
-            char *aad = installation_token_aad(inst->plugin, inst->workspace_id);
-            long n = unseal(srv->seal_key, aad, strlen(aad), blob, (size_t)len, plain);
-            free(aad);
-            if (n < 0) {
-                log_error("installations",
-                          "token of installation %lld does not open with the key file "
-                          "(was the key replaced?)",
-                          (long long)inst->id);
-                free(plain);
-            } else {
-                plain[n] = '\0';
-                token = (char *)plain;
-            }
-        }
-    }
-    sqlite3_reset(q);
-    return token;
+    struct token_opening o = {srv, inst, NULL};
+    store_installation_sealed_token(srv->store, inst->id, open_token, &o);
+    return o.token;
 }
 
 void installation_token_free(char *token)
@@ -281,17 +258,8 @@ int installation_set_state(struct server *srv, struct installation *inst,
                            sb_installation_state state)
 {
     int64_t now = time_now_ms() / 1000;
-    sqlite3_stmt *q = store_stmt(
-        srv->store,
-        "UPDATE installations SET state = ?2, updated_at = ?3,"
-        " token = CASE WHEN ?2 = 'revoked' THEN NULL ELSE token END,"
-        " revoked_at = CASE WHEN ?2 = 'revoked' THEN ?3 ELSE revoked_at END WHERE id = ?1");
-    if (!q)
-        return -1;
-    sqlite3_bind_int64(q, 1, inst->id);
-    sqlite3_bind_text(q, 2, installation_state_name(state), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, now);
-    if (store_step_done(srv->store, q) != 0)
+    if (store_installation_set_state(srv->store, inst->id, installation_state_name(state), now)
+        != 0)
         return -1;
     inst->state = state;
     inst->updated_at = now;

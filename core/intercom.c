@@ -17,7 +17,6 @@
 #include "curl_loop.h"
 #include "errors.h"
 #include "hashmap.h"
-#include "host.h"
 #include "http.h"
 #include "installations.h"
 #include "intercom_shapes.h"
@@ -26,6 +25,7 @@
 #include "log.h"
 #include "plugins.h"
 #include "server.h"
+#include "turn.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -252,7 +252,7 @@ static void stop_transfer(struct intercom *ic, struct ic_request *r);
 
 /*
  * Hand the plugins the elements of streamed answers that arrived since the
- * last delivery, inside its host scope: a plugin's writes for them commit
+ * last delivery, inside its turn scope: a plugin's writes for them commit
  * with that round's.
  */
 static void read_streams(struct intercom *ic)
@@ -288,12 +288,12 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
     size_t n = ic->n_ready;
     ic->ready = NULL;
     ic->n_ready = ic->cap_ready = 0;
-    host_scope_enter(ic->srv);
+    turn_scope_enter(ic->srv->turn);
     read_streams(ic);
     for (size_t i = 0; i < n; i++)
         if (deliver_one(batch[i]))
             request_free(batch[i]);
-    host_scope_leave(ic->srv);
+    turn_scope_leave(ic->srv->turn);
     free(batch);
 }
 

@@ -2,7 +2,7 @@
  * intercom_stream.h - the answer of an intercom_stream() request
  * (switchboard.h, since 1.2), read as it arrives: the bytes of a 2xx body
  * are kept as the transfer writes them, and read at the client's next
- * delivery round (inside the host scope, never in libcurl's callbacks), each
+ * delivery round (inside the turn scope, never in libcurl's callbacks), each
  * element of the array going to the plugin's on_item as it completes
  * (json_stream.h); at the end the rest of the answer is the body done()
  * gets. The Intercom client (intercom.c) owns the request, its retries and

@@ -1,5 +1,6 @@
 /*
- * jobs.h - the durable job queue and periodic schedules.
+ * jobs.h - the durable job queue (schedules.h fires periodic jobs into it,
+ * retention.h prunes it, jobs_admin.h shows it).
  *
  * A job is a row: queued -> running -> done, or back to queued with backoff
  * on RETRY, or dead after max attempts / FAIL (replayable). Jobs with the
@@ -19,11 +20,10 @@
 
 struct server;
 struct sb_plugin;
-struct installation;
 
 struct jobs *jobs_new(struct server *srv);
 void jobs_free(struct jobs *jobs);
-/* Recover jobs a crash left running, create schedules, start dispatching. */
+/* Recover jobs a crash left running, start dispatching. */
 int jobs_start(struct jobs *jobs);
 /* Stop taking new jobs (in-flight ones may still complete). */
 void jobs_stop(struct jobs *jobs);
@@ -42,9 +42,8 @@ int64_t jobs_insert(struct jobs *jobs, const char *plugin, int64_t installation,
 int64_t jobs_insert_host(struct jobs *jobs, const char *plugin, int64_t installation,
                          const char *type, json_object *payload, int max_attempts);
 void jobs_kick(struct jobs *jobs);
-/* The commit turn (host.h): a dispatch round, then the results to record; after the commit. */
-void jobs_turn(struct jobs *jobs);
-void jobs_turn_done(struct jobs *jobs, bool committed);
+/* Join the commit turn (turn.h): a dispatch round, then the results to record. */
+void jobs_join_turn(struct jobs *jobs);
 
 /* A plugin finishes a job whose handler returned SB_PENDING. */
 int jobs_complete(struct jobs *jobs, struct sb_plugin *p, uint64_t job_id, sb_status status,
@@ -69,28 +68,8 @@ int jobs_replay(struct jobs *jobs, int64_t job_id, char *err, size_t errlen);
 int64_t jobs_replay_dead(struct jobs *jobs, const char *plugin);
 /* An installation was revoked: cancel what it still has queued. */
 int jobs_cancel_installation(struct jobs *jobs, int64_t installation);
-/* Create or update the schedule rows of one installation (after install or settings change). */
-void jobs_sync_schedules(struct jobs *jobs, struct sb_plugin *p, const struct installation *inst);
 
-/* Admin views. */
-struct job_filter {
-    const char *state, *plugin, *type; /* NULL: any */
-    int64_t installation;              /* 0: any */
-    int64_t before_id;                 /* the cursor: only older jobs; 0: from the newest */
-    int limit;
-};
-/* Newest first. */
-json_object *jobs_list(struct jobs *jobs, const struct job_filter *filter);
-json_object *jobs_get(struct jobs *jobs, int64_t job_id);
-/*
- * An installation's activity: per job type, the newest job ("latest", with
- * its checkpoint while it runs) and the newest finished one ("last_finished").
- */
-json_object *jobs_activity(struct jobs *jobs, int64_t installation);
-json_object *jobs_schedules(struct jobs *jobs, const char *plugin);
-/* Counts by state, for /metrics. */
 #define JOB_STATES 8
-void jobs_counts(struct jobs *jobs, int64_t counts[JOB_STATES]);
 extern const char *const job_state_names[JOB_STATES];
 int jobs_in_flight(const struct jobs *jobs);
 

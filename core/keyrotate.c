@@ -3,7 +3,8 @@
 
 #include "installations.h"
 #include "log.h"
-#include "store/store_sqlite.h" /* until its queries move to core/store/ */
+#include "store/store.h"
+#include "store/store_keys.h"
 #include "util.h"
 
 #include <errno.h>
@@ -53,35 +54,28 @@ static void tokens_free(struct sealed_tokens *all)
     memset(all, 0, sizeof *all);
 }
 
+static int add_token(void *arg, const struct store_sealed_token *stored)
+{
+    struct sealed_tokens *all = arg;
+    if (all->n == all->cap) {
+        all->cap = all->cap ? 2 * all->cap : 16;
+        all->items = xrealloc(all->items, all->cap * sizeof *all->items);
+    }
+    struct sealed_token *t = &all->items[all->n++];
+    t->id = stored->id;
+    t->aad = installation_token_aad(stored->plugin ? stored->plugin : "",
+                                    stored->workspace_id ? stored->workspace_id : "");
+    t->len = stored->len;
+    t->blob = xmalloc(t->len ? t->len : 1);
+    if (t->len)
+        memcpy(t->blob, stored->sealed, t->len);
+    return 0;
+}
+
 static int tokens_load(struct store *st, struct sealed_tokens *all, char *err, size_t errlen)
 {
-    static const char sql[] = "SELECT id, plugin, workspace_id, token FROM installations"
-                              " WHERE token IS NOT NULL ORDER BY id";
-    sqlite3_stmt *q = store_stmt(st, sql);
-    if (!q) {
-        snprintf(err, errlen, "cannot read the installations' tokens");
-        return -1;
-    }
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (all->n == all->cap) {
-            all->cap = all->cap ? 2 * all->cap : 16;
-            all->items = xrealloc(all->items, all->cap * sizeof *all->items);
-        }
-        struct sealed_token *t = &all->items[all->n++];
-        const char *plugin = store_col_text(q, 1), *workspace = store_col_text(q, 2);
-        t->id = sqlite3_column_int64(q, 0);
-        t->aad = installation_token_aad(plugin ? plugin : "", workspace ? workspace : "");
-        t->len = (size_t)sqlite3_column_bytes(q, 3);
-        t->blob = xmalloc(t->len ? t->len : 1);
-        if (t->len)
-            memcpy(t->blob, sqlite3_column_blob(q, 3), t->len);
-    }
-    if (rc != SQLITE_DONE)
-        snprintf(err, errlen, "cannot read the installations' tokens: %s",
-                 sqlite3_errmsg(store_db(st)));
-    sqlite3_reset(q);
-    if (rc != SQLITE_DONE) {
+    if (store_keys_each_sealed_token(st, add_token, all) != 0) {
+        snprintf(err, errlen, "cannot read the installations' tokens: %s", store_last_error(st));
         tokens_free(all);
         return -1;
     }
@@ -295,16 +289,9 @@ static int reseal(struct store *st, const struct sealed_token *t,
         snprintf(err, errlen, "cannot re-seal the token of installation %lld", (long long)t->id);
         goto out;
     }
-    sqlite3_stmt *q = store_stmt(st, "UPDATE installations SET token = ?2 WHERE id = ?1");
-    if (!q) {
-        snprintf(err, errlen, "cannot update installation %lld", (long long)t->id);
-        goto out;
-    }
-    sqlite3_bind_int64(q, 1, t->id);
-    sqlite3_bind_blob(q, 2, sealed, (int)t->len, SQLITE_TRANSIENT);
-    if (store_step_done(st, q) != 0) {
+    if (store_keys_replace_sealed_token(st, t->id, sealed, t->len) != 0) {
         snprintf(err, errlen, "cannot update installation %lld: %s", (long long)t->id,
-                 sqlite3_errmsg(store_db(st)));
+                 store_last_error(st));
         goto out;
     }
     rc = 0;
@@ -362,7 +349,7 @@ int keyrotate_run(const struct config *cfg, FILE *out)
     remove_new = true;
     test_pause_at("key-written");
     /* secure_delete zeroes freed cells, so no old sealed value stays behind in a page. */
-    if (store_exec(st, "PRAGMA secure_delete = ON") != 0 || store_begin(st) != 0) {
+    if (store_keys_zero_deleted_content(st) != 0 || store_begin(st) != 0) {
         snprintf(err, sizeof err, "cannot start the re-sealing transaction");
         goto out;
     }
@@ -383,7 +370,7 @@ int keyrotate_run(const struct config *cfg, FILE *out)
         snprintf(err, sizeof err,
                  "cannot commit the re-sealed tokens (%s); %s is kept and the next start "
                  "settles which key the tokens are under",
-                 sqlite3_errmsg(store_db(st)), new_path);
+                 store_last_error(st), new_path);
         goto out;
     }
     test_pause_at("committed");
@@ -401,10 +388,9 @@ int keyrotate_run(const struct config *cfg, FILE *out)
         goto out;
     }
     /* Copy the re-sealed pages into the database and empty the log of the old sealed copies. */
-    if (sqlite3_wal_checkpoint_v2(store_db(st), NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL)
-        != SQLITE_OK)
+    if (store_keys_flush_log(st) != 0)
         log_warn("keyrotate", "WAL checkpoint failed (%s): old sealed copies stay in the log "
-                              "until the next one", sqlite3_errmsg(store_db(st)));
+                              "until the next one", store_last_error(st));
     fprintf(out, "re-sealed %zu token%s under a new key; %s replaced\n", tokens.n,
             tokens.n == 1 ? "" : "s", cfg->key_file);
     rc = 0;

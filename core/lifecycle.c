@@ -2,13 +2,14 @@
 #include "lifecycle.h"
 
 #include "audit.h"
-#include "host.h"
 #include "installations.h"
 #include "intercom.h"
 #include "jobs.h"
 #include "log.h"
 #include "plugins.h"
+#include "schedules.h"
 #include "server.h"
+#include "turn.h"
 #include "util.h"
 
 #include <string.h>
@@ -25,9 +26,9 @@ static sb_status notify(struct server *srv, struct installation *inst, sb_instal
     if (!result)
         result = &local;
     p->callbacks++;
-    host_scope_enter(srv);
+    turn_scope_enter(srv->turn);
     sb_status st = p->desc.on_installation(p->state, &view, ev, result);
-    host_scope_leave(srv);
+    turn_scope_leave(srv->turn);
     if (st == SB_FAIL || st == SB_RETRY)
         log_warn("lifecycle", "plugin %s: installation %lld hook failed: %s", p->name,
                  (long long)inst->id, result->message[0] ? result->message : "(no message)");
@@ -44,7 +45,7 @@ sb_status lifecycle_installed(struct server *srv, struct installation *inst, boo
     audit_append(srv->store, inst->plugin, inst->id, "installation",
                  created ? "installed" : "reinstalled", inst->admin_email);
     if (p && p->running)
-        jobs_sync_schedules(srv->jobs, p, inst);
+        schedules_sync(srv->schedules, p, inst);
     return notify(srv, inst, SB_INSTALLED, result);
 }
 
@@ -90,6 +91,7 @@ int lifecycle_revoke(struct server *srv, struct installation *inst, const char *
     if (installation_set_state(srv, inst, SB_INSTALLATION_REVOKED) != 0)
         return -1;
     jobs_cancel_installation(srv->jobs, inst->id);
+    schedules_forget_installation(srv->schedules, inst->id);
     log_info("lifecycle", "installation %lld (%s, workspace %s) revoked: %s", (long long)inst->id,
              inst->plugin, inst->workspace_id, reason);
     audit_append(srv->store, inst->plugin, inst->id, "installation", "revoked", reason);
@@ -112,6 +114,6 @@ void lifecycle_settings_changed(struct server *srv, struct installation *inst)
     struct sb_plugin *p = plugins_find(srv->plugins, inst->plugin);
     audit_append(srv->store, inst->plugin, inst->id, "installation", "settings_changed", NULL);
     if (p && p->running && inst->state == SB_INSTALLATION_ACTIVE)
-        jobs_sync_schedules(srv->jobs, p, inst);
+        schedules_sync(srv->schedules, p, inst);
     notify(srv, inst, SB_SETTINGS_CHANGED, NULL);
 }

@@ -5,6 +5,7 @@
 #include "installations.h"
 #include "intercom.h"
 #include "jobs.h"
+#include "jobs_admin.h"
 #include "plugins.h"
 #include "replies.h"
 #include "server.h"
@@ -126,7 +127,7 @@ void metrics_handle(struct server *srv, struct http_request *req)
                (unsigned long long)in.commit_failures);
 
     int64_t counts[JOB_STATES];
-    jobs_counts(srv->jobs, counts);
+    jobs_counts(srv->store, counts);
     family(&b, "switchboard_jobs", "gauge", "Jobs by state (finished states are not counted).");
     static const int shown[] = {0, 1, 2, 5};
     for (size_t i = 0; i < ARRAY_LEN(shown); i++)

@@ -27,7 +27,7 @@
 #include "log.h"
 #include "plugins.h"
 #include "server.h"
-#include "store/store_sqlite.h" /* until its queries move to core/store/ */
+#include "store/store_oauth.h"
 #include "util.h"
 
 #include <openssl/crypto.h>
@@ -164,15 +164,7 @@ static char *state_create(struct server *srv, const char *plugin)
     memcpy(raw + NONCE_BYTES + 8, mac, STATE_MAC_BYTES);
     char nonce_hex[2 * NONCE_BYTES + 1];
     hex_encode(raw, NONCE_BYTES, nonce_hex);
-    sqlite3_stmt *q = store_stmt(srv->store, "INSERT INTO oauth_states (nonce, plugin, created_at,"
-                                             " expires_at) VALUES (?, ?, ?, ?)");
-    if (!q)
-        return NULL;
-    sqlite3_bind_text(q, 1, nonce_hex, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(q, 2, plugin, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, now);
-    sqlite3_bind_int64(q, 4, expires);
-    if (store_step_done(srv->store, q) != 0)
+    if (store_oauth_state_insert(srv->store, nonce_hex, plugin, now, expires) != 0)
         return NULL;
     return base64url_encode(raw, sizeof raw);
 }
@@ -194,16 +186,10 @@ static const char *state_consume(struct server *srv, const char *plugin, const c
         return "the install link expired; start the installation again";
     char nonce_hex[2 * NONCE_BYTES + 1];
     hex_encode(raw, NONCE_BYTES, nonce_hex);
-    sqlite3_stmt *q = store_stmt(srv->store, "UPDATE oauth_states SET used_at = ? WHERE nonce = ? "
-                                             "AND plugin = ? AND used_at IS NULL");
-    if (!q)
+    int consumed = store_oauth_state_consume(srv->store, nonce_hex, plugin, time_now_ms() / 1000);
+    if (consumed < 0)
         return "internal error";
-    sqlite3_bind_int64(q, 1, time_now_ms() / 1000);
-    sqlite3_bind_text(q, 2, nonce_hex, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(q, 3, plugin, -1, SQLITE_STATIC);
-    if (store_step_done(srv->store, q) != 0)
-        return "internal error";
-    if (sqlite3_changes(store_db(srv->store)) != 1)
+    if (!consumed)
         return "the install link was already used or is unknown; start the installation again";
     return NULL;
 }
@@ -331,19 +317,38 @@ static const char *dig_string(json_object *o, const char *a, const char *b)
                : NULL;
 }
 
+/*
+ * Intercom's answer to a step of the flow: true with the body parsed into
+ * *root (NULL if it is not JSON) when it is a 200; else the flow fails.
+ */
+static bool flow_answer(struct install_flow *f, int status, const char *body, const char *error,
+                        json_object **root)
+{
+    if (status != 200) {
+        flow_refused(f, status, body, error);
+        return false;
+    }
+    *root = json_tokener_parse(body);
+    return true;
+}
+
+/* A 200 answer without what the flow needs from it: the flow fails with why. */
+static void flow_incomplete(struct install_flow *f, json_object *root, const char *why)
+{
+    json_object_put(root);
+    flow_fail(f, 400, why, NULL);
+}
+
 static void me_done(void *arg, int status, const char *body, size_t len, const char *error)
 {
     struct install_flow *f = arg;
+    json_object *me;
     (void)len;
-    if (status != 200) {
-        flow_refused(f, status, body, error);
+    if (!flow_answer(f, status, body, error, &me))
         return;
-    }
-    json_object *me = json_tokener_parse(body);
     const char *workspace = dig_string(me, "app", "id_code");
     if (!workspace || !*workspace) {
-        json_object_put(me);
-        flow_fail(f, 400, "Intercom's /me answer has no app.id_code", NULL);
+        flow_incomplete(f, me, "Intercom's /me answer has no app.id_code");
         return;
     }
     struct installation_identity who = {
@@ -383,18 +388,15 @@ static void me_done(void *arg, int status, const char *body, size_t len, const c
 static void token_done(void *arg, int status, const char *body, size_t len, const char *error)
 {
     struct install_flow *f = arg;
+    json_object *root;
     (void)len;
-    if (status != 200) {
-        flow_refused(f, status, body, error);
+    if (!flow_answer(f, status, body, error, &root))
         return;
-    }
-    json_object *root = json_tokener_parse(body);
     const char *token = dig_string(root, "token", NULL);
     if (!token)
         token = dig_string(root, "access_token", NULL);
     if (!token || !*token) {
-        json_object_put(root);
-        flow_fail(f, 400, "Intercom's token answer has no token", NULL);
+        flow_incomplete(f, root, "Intercom's token answer has no token");
         return;
     }
     f->token = xstrdup(token);

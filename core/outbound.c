@@ -14,13 +14,13 @@
 #include "config.h"
 #include "curl_loop.h"
 #include "hashmap.h"
-#include "host.h"
 #include "http.h"
 #include "json_input.h"
 #include "log.h"
 #include "outbound_checks.h"
 #include "plugins.h"
 #include "server.h"
+#include "turn.h"
 #include "util.h"
 
 #include <openssl/crypto.h>
@@ -184,14 +184,14 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
     ob->ready_head = ob->ready_tail = NULL;
     if (!batch)
         return;
-    host_scope_enter(ob->srv);
+    turn_scope_enter(ob->srv->turn);
     while (batch) {
         struct ob_request *next = batch->next;
         deliver_one(batch);
         request_free(batch);
         batch = next;
     }
-    host_scope_leave(ob->srv);
+    turn_scope_leave(ob->srv->turn);
 }
 
 /* ---- what the log may show: method, host, port, path without the query ---- */

@@ -12,7 +12,8 @@
 #include "plugins.h"
 #include "server.h"
 #include "standard_webhooks.h"
-#include "store/store_sqlite.h" /* until its queries move to core/store/ */
+#include "store/store.h"
+#include "store/store_products.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -29,9 +30,6 @@
 #define HOLD_RECHECK_MS (10 * 60 * 1000)
 /* Retry-After is honoured up to this many seconds. */
 #define RETRY_AFTER_MAX_S 3600
-
-/* The SQL of the states in which a delivery still has to be sent. */
-#define UNSENT_STATES "('queued', 'waiting', 'running', 'pending')"
 
 struct delivery {
     struct product_events *pe;
@@ -182,36 +180,14 @@ int product_event_enqueue(struct product_events *pe, struct sb_plugin *p, int64_
 /* Disabled since (ms), or 0 if enabled; the reason into why (may be NULL). */
 static int64_t disabled_since(struct store *st, const char *plugin, char **why)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT disabled_at, disabled_reason FROM product_endpoints "
-                                     "WHERE plugin = ? AND disabled_at IS NOT NULL");
-    if (!q)
-        return 0;
-    sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
-    int64_t at = 0;
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        at = sqlite3_column_int64(q, 0);
-        if (why) {
-            const char *reason = store_col_text(q, 1);
-            *why = reason ? xstrdup(reason) : NULL;
-        }
-    }
-    sqlite3_reset(q);
-    return at;
+    int64_t since;
+    store_product_endpoint_disabled(st, plugin, &since, why);
+    return since;
 }
 
 static void disable_endpoint(struct product_events *pe, struct sb_plugin *p, const char *why)
 {
-    struct store *st = pe->srv->store;
-    sqlite3_stmt *q = store_stmt(
-        st, "INSERT INTO product_endpoints (plugin, disabled_at, disabled_reason) VALUES (?1, ?2, "
-            "?3) ON CONFLICT (plugin) DO UPDATE SET disabled_at = excluded.disabled_at, "
-            "disabled_reason = excluded.disabled_reason WHERE disabled_at IS NULL");
-    if (!q)
-        return;
-    sqlite3_bind_text(q, 1, p->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, time_now_ms());
-    sqlite3_bind_text(q, 3, why, -1, SQLITE_STATIC);
-    if (store_step_done(st, q) == 0 && sqlite3_changes(store_db(st)) > 0)
+    if (store_product_endpoint_disable(pe->srv->store, p->name, time_now_ms(), why) == 1)
         log_warn("product", "plugin %s: product webhook disabled (%s); its events are held until "
                             "POST /admin/plugins/%s/product/enable", p->name, why, p->name);
 }
@@ -225,25 +201,9 @@ int product_endpoint_enable(struct product_events *pe, const struct sb_plugin *p
         snprintf(err, errlen, "database error");
         return -1;
     }
-    sqlite3_stmt *q = store_stmt(st, "UPDATE product_endpoints SET disabled_at = NULL, "
-                                     "disabled_reason = NULL, enabled_at = ?2 WHERE plugin = ?1");
-    int rc = -1;
-    if (q) {
-        sqlite3_bind_text(q, 1, p->name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 2, now);
-        rc = store_step_done(st, q);
-    }
-    /* Held deliveries wait with a late run_at: due now. */
-    q = rc == 0 ? store_stmt(st, "UPDATE jobs SET run_at = ?2, updated_at = ?2 WHERE plugin = ?1 "
-                                 "AND state = 'queued' AND type GLOB '" PRODUCT_JOB_PREFIX "*' "
-                                 "AND run_at > ?2")
-                : NULL;
-    if (q) {
-        sqlite3_bind_text(q, 1, p->name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 2, now);
-        rc = store_step_done(st, q);
-    }
-    if (rc == 0 && q && store_commit(st) == 0) {
+    /* Held deliveries are released: due now. */
+    if (store_product_endpoint_enable(st, p->name, now) == 0
+        && store_product_deliveries_release(st, p->name, now) == 0 && store_commit(st) == 0) {
         log_info("product", "plugin %s: product webhook enabled", p->name);
         jobs_kick(pe->srv->jobs);
         return 0;
@@ -252,17 +212,6 @@ int product_endpoint_enable(struct product_events *pe, const struct sb_plugin *p
         store_rollback(st);
     snprintf(err, errlen, "database error");
     return -1;
-}
-
-static int64_t count_deliveries(struct store *st, const char *plugin, const char *sql)
-{
-    sqlite3_stmt *q = store_stmt(st, sql);
-    if (!q)
-        return 0;
-    sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
-    int64_t n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-    sqlite3_reset(q);
-    return n;
 }
 
 json_object *product_endpoint_json(struct product_events *pe, const struct sb_plugin *p)
@@ -283,18 +232,10 @@ json_object *product_endpoint_json(struct product_events *pe, const struct sb_pl
     free(why);
     json_object_object_add(o, "max_attempts", json_object_new_int(cfg->max_attempts));
     json_object_object_add(o, "timeout_s", json_object_new_int(cfg->timeout_s));
-    json_object_object_add(
-        o, "pending",
-        json_object_new_int64(count_deliveries(
-            st, p->name,
-            "SELECT count(*) FROM jobs WHERE plugin = ? AND state IN " UNSENT_STATES
-            " AND type GLOB '" PRODUCT_JOB_PREFIX "*'")));
-    json_object_object_add(
-        o, "dead",
-        json_object_new_int64(count_deliveries(
-            st, p->name,
-            "SELECT count(*) FROM jobs WHERE plugin = ? AND state = 'dead' AND type GLOB '"
-            PRODUCT_JOB_PREFIX "*'")));
+    int64_t unsent, dead;
+    store_product_deliveries_count(st, p->name, &unsent, &dead);
+    json_object_object_add(o, "pending", json_object_new_int64(unsent));
+    json_object_object_add(o, "dead", json_object_new_int64(dead));
     return o;
 }
 

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "plugins.h"
 #include "server.h"
+#include "turn.h"
 #include "util.h"
 
 #include <event2/event.h>
@@ -60,7 +61,7 @@ static void deliver(struct reply *r, int status, const char *content_type, const
                     size_t len)
 {
     struct replies *rs = r->rs;
-    if (rs->srv->scope_depth > 0) {
+    if (turn_in_scope(rs->srv->turn)) {
         r->answered = true;
         r->status = status;
         r->content_type = xstrdup(content_type);

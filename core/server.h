@@ -17,12 +17,15 @@ struct http_server;
 struct plugin_registry;
 struct installations;
 struct jobs;
+struct schedules;
+struct retention;
 struct intercom;
 struct outbound;
 struct product_events;
 struct replies;
 struct intake;
 struct metrics;
+struct turn;
 
 struct server {
     struct event_base *base;
@@ -32,6 +35,8 @@ struct server {
     struct plugin_registry *plugins;
     struct installations *installations;
     struct jobs *jobs;
+    struct schedules *schedules;
+    struct retention *retention;
     struct intercom *intercom;
     struct outbound *outbound; /* plugins' HTTP to other hosts */
     struct product_events *products; /* plugins' events to the vendor's product */
@@ -41,8 +46,7 @@ struct server {
     unsigned char seal_key[SEAL_KEY_BYTES];
     char *admin_token;
     int64_t started_ms;
-    int scope_depth; /* > 0 while plugin callbacks run: see host_scope_enter */
-    struct event *turn_ev; /* the commit turn: see host_turn_request */
+    struct turn *turn; /* the commit turn and the callbacks' scope */
     bool stopping;
 };
 

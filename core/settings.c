@@ -1,26 +1,18 @@
 /* settings.c - per-installation settings stored and merged over the plugin-wide ones. */
 #include "settings.h"
 
-#include "host.h"
 #include "plugins.h"
 #include "server.h"
-#include "store/store_sqlite.h" /* until its queries move to core/store/ */
+#include "store/store_settings.h"
+#include "turn.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static json_object *stored_overrides(struct server *srv, struct sb_plugin *p, int64_t inst)
 {
-    sqlite3_stmt *q = store_stmt(srv->store,
-                                 "SELECT body FROM settings WHERE plugin = ? AND installation_id = ?");
-    if (!q)
-        return NULL;
-    sqlite3_bind_text(q, 1, p->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, inst);
-    json_object *obj = NULL;
-    if (sqlite3_step(q) == SQLITE_ROW)
-        obj = json_tokener_parse(store_col_text(q, 0));
-    sqlite3_reset(q);
+    json_object *obj;
+    store_settings_get(srv->store, p->name, inst, &obj);
     return obj;
 }
 
@@ -57,9 +49,9 @@ static int plugin_accepts(struct server *srv, struct sb_plugin *p, int64_t inst,
     json_object *would_be = settings_overlay(p->desc.settings, p->defaults, overrides);
     sb_result result = {0};
     p->callbacks++;
-    host_scope_enter(srv);
+    turn_scope_enter(srv->turn);
     sb_status st = p->desc.check_settings(p->state, inst, would_be, &result);
-    host_scope_leave(srv);
+    turn_scope_leave(srv->turn);
     json_object_put(would_be);
     if (st == SB_OK)
         return 0;
@@ -80,19 +72,7 @@ int settings_update(struct server *srv, struct sb_plugin *p, int64_t inst, json_
         json_object_put(merged);
         return -1;
     }
-    sqlite3_stmt *q = store_stmt(
-        srv->store, "INSERT INTO settings (plugin, installation_id, body, updated_at) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (plugin, installation_id) "
-                    "DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at");
-    int rc = -1;
-    if (q) {
-        sqlite3_bind_text(q, 1, p->name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 2, inst);
-        sqlite3_bind_text(q, 3, json_object_to_json_string_ext(merged, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), -1,
-                          SQLITE_TRANSIENT);
-        sqlite3_bind_int64(q, 4, time_now_ms() / 1000);
-        rc = store_step_done(srv->store, q);
-    }
+    int rc = store_settings_put(srv->store, p->name, inst, merged);
     if (rc != 0)
         buf_puts(err, "could not save the settings");
     json_object_put(merged);

@@ -21,8 +21,11 @@
 #include "plugins.h"
 #include "product_events.h"
 #include "replies.h"
+#include "retention.h"
 #include "router.h"
+#include "schedules.h"
 #include "store/store.h"
+#include "turn.h"
 #include "util.h"
 #include "webhooks.h"
 
@@ -165,6 +168,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     srv->stopping = true;
     http_server_stop(srv->http);
     jobs_stop(srv->jobs);
+    schedules_stop(srv->schedules);
+    retention_stop(srv->retention);
     event_base_loopexit(srv->base, NULL);
 }
 
@@ -172,6 +177,8 @@ static void shutdown_server(struct server *srv)
 {
     if (srv->jobs)
         jobs_stop(srv->jobs);
+    schedules_stop(srv->schedules);
+    retention_stop(srv->retention);
     plugins_shutdown(srv->plugins);
     intake_free(srv->intake);
     srv->intake = NULL;
@@ -182,6 +189,10 @@ static void shutdown_server(struct server *srv)
     srv->products = NULL;
     jobs_free(srv->jobs);
     srv->jobs = NULL;
+    schedules_free(srv->schedules);
+    srv->schedules = NULL;
+    retention_free(srv->retention);
+    srv->retention = NULL;
     intercom_free(srv->intercom);
     outbound_free(srv->outbound);
     srv->outbound = NULL;
@@ -189,7 +200,8 @@ static void shutdown_server(struct server *srv)
     installations_free(srv->installations);
     metrics_free(srv->metrics);
     store_close(srv->store);
-    host_turn_free(srv);
+    turn_free(srv->turn);
+    srv->turn = NULL;
     host_cancel_timers(NULL);
     host_free_post();
     admin_free();
@@ -214,7 +226,7 @@ int server_start(struct server *srv, struct config_report *report,
         return EXIT_STARTUP;
     }
     host_init_post(srv->base);
-    host_turn_init(srv);
+    srv->turn = turn_new(srv);
     char err[512];
     if (load_secrets(srv) != 0)
         return EXIT_STARTUP;
@@ -234,7 +246,13 @@ int server_start(struct server *srv, struct config_report *report,
     srv->replies = replies_new(srv);
     srv->intake = intake_new(srv);
     srv->jobs = jobs_new(srv);
+    srv->schedules = schedules_new(srv);
+    srv->retention = retention_new(srv);
     srv->products = product_events_new(srv);
+    /* The commit turn's participants, in its order: a dispatch round and the job results,
+       then the notifications received. */
+    jobs_join_turn(srv->jobs);
+    intake_join_turn(srv->intake);
     admin_init();
     setup_routes();
 
@@ -269,6 +287,8 @@ int server_start(struct server *srv, struct config_report *report,
     }
     if (jobs_start(srv->jobs) != 0)
         return EXIT_STARTUP;
+    schedules_start(srv->schedules);
+    retention_start(srv->retention);
     return 0;
 }
 

@@ -172,16 +172,21 @@ static int hex_value(char c)
     return -1;
 }
 
+int hex_byte(const char *s)
+{
+    int hi = hex_value(s[0]);
+    int lo = hi < 0 ? -1 : hex_value(s[1]);
+    return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
+}
+
 bool url_decode(char *s, bool plus_is_space)
 {
     char *out = s;
     for (; *s; s++) {
         if (*s == '%') {
-            int hi = hex_value(s[1]);
-            int lo = hi < 0 ? -1 : hex_value(s[2]);
-            if (hi < 0 || lo < 0)
+            int byte = hex_byte(s + 1);
+            if (byte < 0)
                 return false;
-            int byte = hi * 16 + lo;
             /* %00 would cut the string short, other controls would reach logs and lookups. */
             if (byte < 0x20 || byte == 0x7f)
                 return false;

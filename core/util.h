@@ -48,6 +48,11 @@ char *buf_steal(struct buf *b);
  * never cut short by an embedded NUL.
  */
 bool url_decode(char *s, bool plus_is_space);
+/*
+ * The byte that two hex digits (either case) at s stand for, or -1 if they
+ * are not two hex digits; s[1] is read only when s[0] is a digit.
+ */
+int hex_byte(const char *s);
 
 /* Length of the well-formed UTF-8 sequence at p (at most avail bytes), or 0 if there is none
    (overlong forms, surrogates and code points past U+10FFFF are not well-formed). */

@@ -1,8 +1,7 @@
-/* webhooks.c - verify, parse, batch, commit, acknowledge. */
+/* webhooks.c - verify, parse, batch, commit, acknowledge; then hand each delivery its event. */
 #include "webhooks.h"
 
 #include "crypto.h"
-#include "host.h"
 #include "http.h"
 #include "installations.h"
 #include "jobs.h"
@@ -10,7 +9,8 @@
 #include "log.h"
 #include "plugins.h"
 #include "server.h"
-#include "store/store_sqlite.h" /* until its queries move to core/store/ */
+#include "store/store_events.h"
+#include "turn.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -40,7 +40,7 @@ struct pending_event {
 
 struct cached_envelope {
     int64_t event_id; /* 0: empty */
-    struct intake_envelope e;
+    struct intake_event e;
 };
 
 struct intake {
@@ -63,7 +63,7 @@ struct intake *intake_new(struct server *srv)
     return in;
 }
 
-static void envelope_free(struct intake_envelope *e)
+void intake_event_clear(struct intake_event *e)
 {
     json_object_put(e->envelope);
     free(e->topic);
@@ -76,8 +76,9 @@ void intake_free(struct intake *in)
     if (!in)
         return;
     store_now(in);
+    turn_leave(in->srv->turn, in);
     for (size_t i = 0; i < ENVELOPE_SLOTS; i++)
-        envelope_free(&in->cache[i].e);
+        intake_event_clear(&in->cache[i].e);
     free(in->batch);
     free(in->dup);
     free(in);
@@ -88,25 +89,43 @@ void intake_stats(const struct intake *in, struct intake_stats *out)
     *out = in->stats;
 }
 
-bool intake_take_envelope(struct intake *in, int64_t event_id, struct intake_envelope *out)
+static void read_event(void *arg, const struct store_event *row)
 {
-    if (!in || event_id <= 0)
-        return false;
-    struct cached_envelope *slot = &in->cache[(uint64_t)event_id % ENVELOPE_SLOTS];
-    if (slot->event_id != event_id)
-        return false;
-    *out = slot->e;
-    memset(slot, 0, sizeof *slot);
-    return true;
+    struct intake_event *e = arg;
+    e->envelope = json_tokener_parse(row->body);
+    e->topic = row->topic ? xstrdup(row->topic) : NULL;
+    e->notification_id = row->notification_id ? xstrdup(row->notification_id) : NULL;
+    e->created_at = row->created_at;
+}
+
+int intake_job_event(struct intake *in, int64_t event_id, struct intake_event *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!in)
+        return -1;
+    struct cached_envelope *slot =
+        event_id > 0 ? &in->cache[(uint64_t)event_id % ENVELOPE_SLOTS] : NULL;
+    if (slot && slot->event_id == event_id) {
+        *out = slot->e;
+        memset(slot, 0, sizeof *slot);
+    } else {
+        int found = store_event_read(in->srv->store, event_id, read_event, out);
+        if (found <= 0)
+            return found;
+    }
+    json_object *data = NULL;
+    if (out->envelope && json_object_object_get_ex(out->envelope, "data", &data))
+        json_object_object_get_ex(data, "item", &out->item);
+    return 1;
 }
 
 /* After the commit: keep the envelope of a queued notification for its job. */
 static void keep_envelope(struct intake *in, struct pending_event *e)
 {
     struct cached_envelope *slot = &in->cache[(uint64_t)e->event_id % ENVELOPE_SLOTS];
-    envelope_free(&slot->e);
+    intake_event_clear(&slot->e);
     slot->event_id = e->event_id;
-    slot->e = (struct intake_envelope){.envelope = e->envelope, .topic = e->topic,
+    slot->e = (struct intake_event){.envelope = e->envelope, .topic = e->topic,
                                        .notification_id = e->notification_id,
                                        .created_at = e->created_at};
     e->envelope = NULL;
@@ -131,41 +150,35 @@ static void ack(struct http_request *req, const char *status)
 
 static bool insert_event(struct intake *in, struct pending_event *e, bool *duplicate)
 {
-    struct store *st = in->srv->store;
-    size_t body_len;
-    const char *body = http_body(e->req, &body_len);
-    sqlite3_stmt *q = store_stmt(
-        st, "INSERT INTO events (plugin, notification_id, installation_id, workspace_id, topic, "
-            "created_at, received_at, outcome, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (plugin, notification_id) DO NOTHING");
-    if (!q)
+    struct store_event row = {
+        .plugin = e->plugin->name,
+        .notification_id = e->notification_id,
+        .installation = e->installation,
+        .workspace_id = e->workspace_id,
+        .topic = e->topic,
+        .created_at = e->created_at,
+        .received_at = time_now_ms(),
+        .outcome = e->outcome,
+    };
+    row.body = http_body(e->req, &row.body_len);
+    int64_t event_id = store_event_insert(in->srv->store, &row, duplicate);
+    if (event_id < 0)
         return false;
-    sqlite3_bind_text(q, 1, e->plugin->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, e->notification_id, -1, SQLITE_STATIC);
-    if (e->installation)
-        sqlite3_bind_int64(q, 3, e->installation);
-    store_bind_text(q, 4, e->workspace_id);
-    sqlite3_bind_text(q, 5, e->topic, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 6, e->created_at);
-    sqlite3_bind_int64(q, 7, time_now_ms());
-    sqlite3_bind_text(q, 8, e->outcome, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 9, body, (int)body_len, SQLITE_STATIC);
-    if (store_step_done(st, q) != 0)
-        return false;
-    *duplicate = sqlite3_changes(store_db(st)) == 0;
     if (*duplicate || strcmp(e->outcome, "queued") != 0)
         return true;
-    int64_t event_id = sqlite3_last_insert_rowid(store_db(st));
     int64_t job = jobs_insert(in->srv->jobs, e->plugin->name, e->installation, "webhook",
                               e->job_key, NULL, event_id, 0);
     e->event_id = job ? event_id : 0;
     return job != 0;
 }
 
+/* ---- the commit turn's participant (turn.h) ---- */
+
 /* Inside the turn's transaction (a savepoint of it): one failed insert undoes the batch. */
-void intake_turn(struct intake *in)
+static void intake_gather(void *arg)
 {
-    if (!in || !in->n)
+    struct intake *in = arg;
+    if (!in->n)
         return;
     struct store *st = in->srv->store;
     in->written = in->n;
@@ -182,9 +195,10 @@ void intake_turn(struct intake *in)
 }
 
 /* After the turn's commit: every notification of it gets its answer, 200 only if durable. */
-void intake_turn_done(struct intake *in, bool committed)
+static void intake_settle(void *arg, bool committed)
 {
-    if (!in || !in->written)
+    struct intake *in = arg;
+    if (!in->written)
         return;
     size_t n = in->written;
     bool ok = in->write_ok && committed;
@@ -221,7 +235,7 @@ void intake_turn_done(struct intake *in, bool committed)
     in->n -= n;
     in->written = 0;
     if (in->n)
-        host_turn_request(in->srv);
+        turn_request(in->srv->turn);
     if (ok)
         jobs_kick(in->srv->jobs);
 }
@@ -229,11 +243,17 @@ void intake_turn_done(struct intake *in, bool committed)
 /* A full batch, or shutdown: run the turn now; if the store cannot, answer 503 now. */
 static void store_now(struct intake *in)
 {
-    if (!in->n || host_turn_now(in->srv))
+    if (!in->n || turn_now(in->srv->turn))
         return;
     in->written = in->n;
     in->write_ok = false;
-    intake_turn_done(in, false);
+    intake_settle(in, false);
+}
+
+void intake_join_turn(struct intake *in)
+{
+    turn_join(in->srv->turn,
+              &(struct turn_participant){"intake", intake_gather, intake_settle, in});
 }
 
 static const char *string_member(json_object *o, const char *key)
@@ -364,5 +384,5 @@ void webhooks_handle(struct server *srv, struct http_request *req, const char *p
     if (in->n >= BATCH_MAX)
         store_now(in);
     else
-        host_turn_request(srv);
+        turn_request(srv->turn);
 }

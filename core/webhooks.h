@@ -20,25 +20,30 @@ struct intake_stats {
 };
 
 /*
- * The parsed envelope of a notification committed moments ago (its delivery
- * job usually runs in the same loop turn), handed over to the caller, who
- * puts the JSON and frees the strings. False if it is not kept (any more):
- * read the event row instead.
+ * The notification a webhook delivery job carries, for on_event. Its strings
+ * and envelope are owned: intake_event_clear.
  */
-struct intake_envelope {
+struct intake_event {
     json_object *envelope;
+    json_object *item; /* the envelope's data.item (borrowed from it), NULL if none */
     char *topic;
     char *notification_id;
     int64_t created_at;
 };
-bool intake_take_envelope(struct intake *in, int64_t event_id, struct intake_envelope *out);
+/*
+ * The event of a job: the parsed envelope kept since it was committed
+ * moments ago (its delivery usually runs in the same loop turn), else read
+ * back from its row. 1, 0 if the event no longer exists, -1 if it could
+ * not be read.
+ */
+int intake_job_event(struct intake *in, int64_t event_id, struct intake_event *out);
+void intake_event_clear(struct intake_event *e);
 
 struct intake *intake_new(struct server *srv);
 /* Commit and answer whatever is waiting, then free. */
 void intake_free(struct intake *in);
-/* The commit turn (host.h): insert what was received, then answer it once committed. */
-void intake_turn(struct intake *in);
-void intake_turn_done(struct intake *in, bool committed);
+/* Join the commit turn (turn.h): insert what was received, then answer it once committed. */
+void intake_join_turn(struct intake *in);
 void webhooks_handle(struct server *srv, struct http_request *req, const char *plugin);
 void intake_stats(const struct intake *in, struct intake_stats *out);
 

@@ -438,6 +438,11 @@ bool store_in_transaction(struct store *st)
     return st->depth > 0;
 }
 
+const char *store_last_error(struct store *st)
+{
+    return sqlite3_errmsg(st->db);
+}
+
 int store_step_done(struct store *st, sqlite3_stmt *stmt)
 {
     int rc = sqlite3_step(stmt);
@@ -450,6 +455,17 @@ int store_step_done(struct store *st, sqlite3_stmt *stmt)
     return 0;
 }
 
+int store_step_row(struct store *st, sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    log_error("store", "statement failed: %s", sqlite3_errmsg(st->db));
+    return -1;
+}
+
 const char *store_col_text(sqlite3_stmt *stmt, int i)
 {
     return (const char *)sqlite3_column_text(stmt, i);
@@ -458,4 +474,18 @@ const char *store_col_text(sqlite3_stmt *stmt, int i)
 int store_bind_text(sqlite3_stmt *stmt, int i, const char *s)
 {
     return s ? sqlite3_bind_text(stmt, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(stmt, i);
+}
+
+int store_step_int64(struct store *st, sqlite3_stmt *stmt, int64_t *out)
+{
+    int rc = sqlite3_step(stmt), found = 0;
+    if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+        *out = sqlite3_column_int64(stmt, 0);
+        found = 1;
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        log_error("store", "statement failed: %s", sqlite3_errmsg(st->db));
+        found = -1;
+    }
+    sqlite3_reset(stmt);
+    return found;
 }

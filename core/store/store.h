@@ -33,4 +33,10 @@ int store_commit(struct store *st);
 void store_rollback(struct store *st);
 bool store_in_transaction(struct store *st);
 
+/*
+ * The engine's message for the last call that failed (valid until the next
+ * call), for callers that put the reason into their own error text.
+ */
+const char *store_last_error(struct store *st);
+
 #endif

@@ -24,9 +24,21 @@ sqlite3_stmt *store_stmt(struct store *st, const char *sql);
 int store_exec(struct store *st, const char *sql);
 /* Step a cached statement to completion (no rows); -1 with a log line on error. */
 int store_step_done(struct store *st, sqlite3_stmt *stmt);
+/*
+ * Step a statement that returns rows: 1 on a row (read it before the next
+ * step or reset), 0 past the last, -1 with a log line on error. The caller
+ * resets it (a failure's message survives the reset: store_last_error).
+ */
+int store_step_row(struct store *st, sqlite3_stmt *stmt);
 /* The text of column i, or NULL. */
 const char *store_col_text(sqlite3_stmt *stmt, int i);
 /* Bind a string or NULL. */
 int store_bind_text(sqlite3_stmt *stmt, int i, const char *s);
+/*
+ * Step a query of one integer value (a min, a count, an id) and reset it: 1
+ * with the value in *out, 0 if there is no row or the value is NULL, -1 with
+ * a log line on error.
+ */
+int store_step_int64(struct store *st, sqlite3_stmt *stmt, int64_t *out);
 
 #endif

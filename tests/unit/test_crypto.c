@@ -1,6 +1,7 @@
 /* Unit tests: crypto.c against published vectors, and sealing. */
 #include "crypto.h"
 #include "unit.h"
+#include "util.h"
 
 #include <sys/stat.h>
 
@@ -112,6 +113,23 @@ static void hex_round_trip(void)
     CHECK(!hex_decode("0g0000", out, 3));
 }
 
+/* The one two-digit decoder behind hex_decode and url_decode (util.h). */
+static void hex_byte_pairs(void)
+{
+    CHECK_INT(hex_byte("00"), 0);
+    CHECK_INT(hex_byte("fF"), 255);
+    CHECK_INT(hex_byte("7a"), 0x7a);
+    CHECK_INT(hex_byte("g0"), -1);
+    CHECK_INT(hex_byte("0g"), -1);
+    CHECK_INT(hex_byte("0"), -1); /* the NUL is no digit */
+    CHECK_INT(hex_byte(""), -1);  /* and what follows it is not read */
+    char s[] = "a%2Fb%7e", bad[] = "a%2", control[] = "%0A";
+    CHECK(url_decode(s, false));
+    CHECK_STR(s, "a/b~");
+    CHECK(!url_decode(bad, false));
+    CHECK(!url_decode(control, false));
+}
+
 static void constant_time_equal(void)
 {
     CHECK(ct_equal("abc", 3, "abc", 3));
@@ -151,6 +169,7 @@ int main(void)
     RUN(seal_uses_fresh_nonces);
     RUN(base64url);
     RUN(hex_round_trip);
+    RUN(hex_byte_pairs);
     RUN(constant_time_equal);
     RUN(secret_file_created_private);
     UNIT_DONE();

@@ -1,0 +1,69 @@
+/* store_events.c - the events table's queries (see store_events.h), cached statements. */
+#include "store/store_events.h"
+
+#include "store/store_sqlite.h"
+
+int64_t store_event_insert(struct store *st, const struct store_event *e, bool *duplicate)
+{
+    sqlite3_stmt *q = store_stmt(
+        st, "INSERT INTO events (plugin, notification_id, installation_id, workspace_id, topic, "
+            "created_at, received_at, outcome, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (plugin, notification_id) DO NOTHING");
+    if (!q)
+        return -1;
+    sqlite3_bind_text(q, 1, e->plugin, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, e->notification_id, -1, SQLITE_STATIC);
+    if (e->installation)
+        sqlite3_bind_int64(q, 3, e->installation);
+    store_bind_text(q, 4, e->workspace_id);
+    sqlite3_bind_text(q, 5, e->topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, e->created_at);
+    sqlite3_bind_int64(q, 7, e->received_at);
+    sqlite3_bind_text(q, 8, e->outcome, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 9, e->body, (int)e->body_len, SQLITE_STATIC);
+    if (store_step_done(st, q) != 0)
+        return -1;
+    *duplicate = sqlite3_changes(store_db(st)) == 0;
+    return *duplicate ? 0 : sqlite3_last_insert_rowid(store_db(st));
+}
+
+int store_event_read(struct store *st, int64_t id,
+                     void (*use)(void *arg, const struct store_event *event), void *arg)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT body, topic, notification_id, created_at FROM events "
+                                     "WHERE id = ?");
+    if (!q)
+        return -1;
+    sqlite3_bind_int64(q, 1, id);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        sqlite3_reset(q);
+        return 0;
+    }
+    struct store_event e = {
+        .body = store_col_text(q, 0),
+        .body_len = (size_t)sqlite3_column_bytes(q, 0),
+        .topic = store_col_text(q, 1),
+        .notification_id = store_col_text(q, 2),
+        .created_at = sqlite3_column_int64(q, 3),
+    };
+    use(arg, &e);
+    sqlite3_reset(q);
+    return 1;
+}
+
+int store_events_prune(struct store *st, int64_t received_before, int limit)
+{
+    /* Events are kept while a job that may still need them refers to them. */
+    sqlite3_stmt *q = store_stmt(st,
+                   "DELETE FROM events WHERE id IN (SELECT e.id FROM events e INDEXED BY "
+                   "events_by_received WHERE e.received_at < ?1 AND NOT EXISTS (SELECT 1 FROM "
+                   "jobs j INDEXED BY jobs_by_event WHERE j.event_id = e.id AND j.state IN "
+                   "('queued', 'waiting', 'running', 'pending', 'dead')) LIMIT ?2)");
+    if (!q)
+        return -1;
+    sqlite3_bind_int64(q, 1, received_before);
+    sqlite3_bind_int(q, 2, limit);
+    if (store_step_done(st, q) != 0)
+        return -1;
+    return sqlite3_changes(store_db(st));
+}

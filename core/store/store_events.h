@@ -1,0 +1,48 @@
+/*
+ * store_events.h - the events table: every webhook notification received,
+ * deduplicated by (plugin, notification id), with its outcome and body; read
+ * back for the delivery of its job, pruned when old and no longer needed.
+ * Functions run in the caller's transaction, if one is open; failures return
+ * -1 after one log line.
+ */
+#ifndef SB_CORE_STORE_EVENTS_H
+#define SB_CORE_STORE_EVENTS_H
+
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A notification. The strings are borrowed (by the store, for the call; by a reader, for its callback). */
+struct store_event {
+    const char *plugin;
+    const char *notification_id;
+    int64_t installation;     /* 0: no installation (unrouted) */
+    const char *workspace_id; /* NULL: none */
+    const char *topic;
+    int64_t created_at;       /* Intercom's, in seconds */
+    int64_t received_at;
+    const char *outcome;      /* queued, ignored, unrouted, revoked */
+    const char *body;
+    size_t body_len;
+};
+/*
+ * Insert a notification: its new id; or 0 with *duplicate set if this
+ * plugin already has one with the same notification id (nothing written);
+ * or -1.
+ */
+int64_t store_event_insert(struct store *st, const struct store_event *event, bool *duplicate);
+/*
+ * Read event id (topic, notification id, created_at, body; valid during the
+ * call): 1 after calling use, 0 if there is no such event, -1.
+ */
+int store_event_read(struct store *st, int64_t id,
+                     void (*use)(void *arg, const struct store_event *event), void *arg);
+/*
+ * Delete up to limit events received before a time that no job still needs
+ * (queued, waiting, running, pending or dead): how many, or -1.
+ */
+int store_events_prune(struct store *st, int64_t received_before, int limit);
+
+#endif

@@ -1,0 +1,101 @@
+/* store_installations.c - the installations table's queries (store_installations.h). */
+#include "store/store_installations.h"
+
+#include "log.h"
+#include "store/store_sqlite.h"
+
+int store_installations_each(struct store *st,
+                             int (*each)(void *arg, const struct store_installation_row *row),
+                             void *arg)
+{
+    sqlite3_stmt *q = store_stmt(
+        st, "SELECT id, plugin, workspace_id, workspace_name, admin_id, admin_email, region, "
+            "state, installed_at, updated_at FROM installations ORDER BY id");
+    if (!q)
+        return -1;
+    int more;
+    while ((more = store_step_row(st, q)) == 1) {
+        struct store_installation_row row = {
+            .id = sqlite3_column_int64(q, 0),
+            .plugin = store_col_text(q, 1),
+            .workspace_id = store_col_text(q, 2),
+            .workspace_name = store_col_text(q, 3),
+            .admin_id = store_col_text(q, 4),
+            .admin_email = store_col_text(q, 5),
+            .region = store_col_text(q, 6),
+            .state = store_col_text(q, 7),
+            .installed_at = sqlite3_column_int64(q, 8),
+            .updated_at = sqlite3_column_int64(q, 9),
+        };
+        if (each(arg, &row))
+            break;
+    }
+    sqlite3_reset(q);
+    return more < 0 ? -1 : 0;
+}
+
+int store_installation_save(struct store *st, const struct store_installation_row *row,
+                            const unsigned char *sealed_token, size_t sealed_len, int64_t *id)
+{
+    *id = 0;
+    sqlite3_stmt *q = store_stmt(
+        st,
+        "INSERT INTO installations (plugin, workspace_id, workspace_name, region, admin_id, "
+        "admin_email, token, state, installed_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?8) "
+        "ON CONFLICT (plugin, workspace_id) DO UPDATE SET workspace_name = excluded.workspace_name,"
+        " region = excluded.region, admin_id = excluded.admin_id,"
+        " admin_email = excluded.admin_email, token = excluded.token, state = 'active',"
+        " updated_at = excluded.updated_at, revoked_at = NULL "
+        "RETURNING id");
+    if (!q)
+        return -1;
+    sqlite3_bind_text(q, 1, row->plugin, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, row->workspace_id, -1, SQLITE_STATIC);
+    store_bind_text(q, 3, row->workspace_name);
+    sqlite3_bind_text(q, 4, row->region, -1, SQLITE_STATIC);
+    store_bind_text(q, 5, row->admin_id);
+    store_bind_text(q, 6, row->admin_email);
+    sqlite3_bind_blob(q, 7, sealed_token, (int)sealed_len, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 8, row->updated_at);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        *id = sqlite3_column_int64(q, 0);
+    else
+        log_error("installations", "cannot save installation: %s", store_last_error(st));
+    sqlite3_reset(q);
+    return *id ? 0 : -1;
+}
+
+int store_installation_sealed_token(struct store *st, int64_t id,
+                                    void (*use)(void *arg, const unsigned char *sealed,
+                                                size_t len),
+                                    void *arg)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT token FROM installations WHERE id = ?");
+    if (!q)
+        return -1;
+    sqlite3_bind_int64(q, 1, id);
+    int found = store_step_row(st, q);
+    if (found == 1 && sqlite3_column_type(q, 0) != SQLITE_BLOB)
+        found = 0; /* revoked: the token is NULL */
+    if (found == 1)
+        use(arg, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0));
+    sqlite3_reset(q);
+    return found;
+}
+
+int store_installation_set_state(struct store *st, int64_t id, const char *state,
+                                 int64_t updated_at)
+{
+    sqlite3_stmt *q = store_stmt(
+        st,
+        "UPDATE installations SET state = ?2, updated_at = ?3,"
+        " token = CASE WHEN ?2 = 'revoked' THEN NULL ELSE token END,"
+        " revoked_at = CASE WHEN ?2 = 'revoked' THEN ?3 ELSE revoked_at END WHERE id = ?1");
+    if (!q)
+        return -1;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_text(q, 2, state, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, updated_at);
+    return store_step_done(st, q);
+}

@@ -1,0 +1,330 @@
+/*
+ * Unit tests: the queue's, schedules' and events' store functions
+ * (store_jobs, store_schedules, store_events) on a real SQLite file: key
+ * order, promotion, results, replays, dispatch order, duplicates and pruning.
+ */
+#include "store/store_events.h"
+#include "store/store_jobs.h"
+#include "store/store_schedules.h"
+#include "store/store_sqlite.h"
+#include "unit.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+static char *dir;
+
+static struct store *open_db(const char *name)
+{
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct store *st = store_open(path, err, sizeof err);
+    if (!st)
+        fprintf(stderr, "store_open: %s\n", err);
+    return st;
+}
+
+static int64_t add_job(struct store *st, const char *key, int64_t run_at, int64_t event_id)
+{
+    struct store_new_job job = {.plugin = "p", .installation = 1, .type = "t", .key = key,
+                                .event_id = event_id, .max_attempts = 3, .run_at = run_at,
+                                .created_at = 1};
+    return store_job_insert(st, &job);
+}
+
+/* A job's column as text ("" when null), read through the admin view. */
+static const char *job_field(struct store *st, int64_t id, const char *field, char *out,
+                             size_t outlen)
+{
+    json_object *o = store_job_get(st, id), *v = NULL;
+    snprintf(out, outlen, "%s",
+             o && json_object_object_get_ex(o, field, &v) && v ? json_object_get_string(v) : "");
+    json_object_put(o);
+    return out;
+}
+
+static const char *state_of(struct store *st, int64_t id)
+{
+    static char buf[32];
+    return job_field(st, id, "state", buf, sizeof buf);
+}
+
+/* Same key: the second waits; a final result of the first lets it run. */
+static void keyed_jobs_wait_then_promote(void)
+{
+    struct store *st = open_db("keys.db");
+    int64_t a = add_job(st, "k", 10, 0), b = add_job(st, "k", 10, 0), c = add_job(st, NULL, 5, 0);
+    int64_t d = add_job(st, "other", 10, 0);
+    CHECK(a > 0 && b > a && c > b && d > c);
+    CHECK_STR(state_of(st, a), "queued");
+    CHECK_STR(state_of(st, b), "waiting");
+    CHECK_STR(state_of(st, c), "queued");
+    CHECK_STR(state_of(st, d), "queued");
+
+    /* Due: queued rows only, by run_at then id, at most max. */
+    struct store_job_row rows[4] = {0};
+    size_t n = store_jobs_due(st, 10, rows, 4);
+    CHECK_INT(n, 3);
+    CHECK_INT(rows[0].id, c);
+    CHECK_INT(rows[1].id, a);
+    CHECK_INT(rows[2].id, d);
+    CHECK_STR(rows[1].key, "k");
+    CHECK(rows[0].key == NULL);
+    CHECK_INT(rows[1].attempt, 1);
+    for (size_t i = 0; i < n; i++)
+        store_job_row_clear(&rows[i]);
+    CHECK_INT(store_jobs_due(st, 9, rows, 4), 1); /* only c is due at 9 */
+    store_job_row_clear(&rows[0]);
+
+    int64_t due = 0;
+    CHECK_INT(store_jobs_next_due(st, &due), 1);
+    CHECK_INT(due, 5);
+
+    /* A retry is not final: b still waits. */
+    char err[] = "busy", code[] = "rate_limited", plugin[] = "p", key[] = "k";
+    struct store_job_result retry = {.id = a, .attempt = 1, .state = "queued", .run_at = 99,
+                                     .error = err, .error_code = code, .plugin = plugin,
+                                     .installation = 1, .key = key};
+    CHECK_INT(store_jobs_record_results(st, &retry, 1, 20), 0);
+    CHECK_STR(state_of(st, a), "queued");
+    CHECK_STR(state_of(st, b), "waiting");
+    char buf[64];
+    CHECK_STR(job_field(st, a, "run_at", buf, sizeof buf), "99");
+    CHECK_STR(job_field(st, a, "last_error_code", buf, sizeof buf), "rate_limited");
+
+    /* Running, with a checkpoint; then done: the checkpoint goes, the error stays, b runs. */
+    struct store_job_run run = {a, 2};
+    CHECK_INT(store_jobs_mark_running(st, &run, 1, 30), 0);
+    CHECK_STR(state_of(st, a), "running");
+    CHECK_INT(store_job_set_checkpoint(st, a, "{\"page\":2}"), 0);
+    CHECK_STR(job_field(st, a, "checkpoint", buf, sizeof buf), "{ \"page\": 2 }");
+    struct store_job_result done = {.id = a, .attempt = 2, .state = "done", .plugin = plugin,
+                                    .installation = 1, .key = key};
+    CHECK_INT(store_jobs_record_results(st, &done, 1, 40), 0);
+    CHECK_STR(state_of(st, a), "done");
+    CHECK_STR(job_field(st, a, "checkpoint", buf, sizeof buf), "");
+    CHECK_STR(job_field(st, a, "last_error", buf, sizeof buf), "busy");
+    CHECK_STR(job_field(st, a, "finished_at", buf, sizeof buf), "40");
+    CHECK_STR(state_of(st, b), "queued");
+    CHECK_INT(store_job_key_active(st, "p", 1, "k"), 1);
+    CHECK_INT(store_job_key_active(st, "p", 1, "nobody"), 0);
+    store_close(st);
+}
+
+/* Replays go behind the key's active job, oldest first; only finished jobs replay. */
+static void replays_keep_key_order(void)
+{
+    struct store *st = open_db("replay.db");
+    int64_t a = add_job(st, "k", 1, 0), b = add_job(st, "k", 1, 0), c = add_job(st, "k", 1, 0);
+    char plugin[] = "p", key[] = "k", why[] = "gave up";
+    struct store_job_result dead[] = {
+        {.id = a, .attempt = 3, .state = "dead", .error = why, .plugin = plugin, .installation = 1,
+         .key = key},
+    };
+    CHECK_INT(store_jobs_record_results(st, dead, 1, 5), 0);
+    CHECK_STR(state_of(st, b), "queued"); /* promoted */
+    dead[0].id = b;
+    CHECK_INT(store_jobs_record_results(st, dead, 1, 6), 0);
+    CHECK_STR(state_of(st, c), "queued");
+    /* c still holds the key: both dead jobs wait behind it. */
+    CHECK_INT(store_jobs_replay_dead(st, "p", 7), 2);
+    CHECK_STR(state_of(st, a), "waiting");
+    CHECK_STR(state_of(st, b), "waiting");
+    CHECK_INT(store_job_replay(st, c, 8), 0); /* not dead */
+    CHECK_INT(store_jobs_replay_dead(st, "p", 9), 0);
+
+    /* Cancel an installation: queued and waiting go, product deliveries stay. */
+    struct store_new_job product = {.plugin = "p", .installation = 1, .type = "product:x",
+                                    .max_attempts = 3, .run_at = 1, .created_at = 1};
+    int64_t d = store_job_insert(st, &product);
+    CHECK_INT(store_jobs_cancel_installation(st, 1, 10), 0);
+    CHECK_STR(state_of(st, a), "cancelled");
+    CHECK_STR(state_of(st, c), "cancelled");
+    CHECK_STR(state_of(st, d), "queued");
+    CHECK_INT(store_job_replay(st, c, 11), 1);
+    CHECK_STR(state_of(st, c), "queued");
+
+    /* After a crash: running rows come back. */
+    struct store_job_run run = {c, 1};
+    CHECK_INT(store_jobs_mark_running(st, &run, 1, 12), 0);
+    CHECK_INT(store_jobs_requeue_interrupted(st), 1);
+    CHECK_STR(state_of(st, c), "queued");
+
+    /* The counts by state and the listing's cursor. */
+    CHECK_INT(store_jobs_count_state(st, "queued"), 2);
+    CHECK_INT(store_jobs_count_state(st, "cancelled"), 2);
+    struct job_filter f = {.state = "cancelled", .limit = 1};
+    json_object *page = store_jobs_list(st, &f);
+    CHECK_INT(json_object_array_length(page), 1);
+    CHECK_INT(json_object_get_int64(
+                  json_object_object_get(json_object_array_get_idx(page, 0), "id")),
+              b);
+    json_object_put(page);
+    f.before_id = b;
+    page = store_jobs_list(st, &f);
+    CHECK_INT(json_object_get_int64(
+                  json_object_object_get(json_object_array_get_idx(page, 0), "id")),
+              a);
+    json_object_put(page);
+    store_close(st);
+}
+
+static void copy_event(void *arg, const struct store_event *e)
+{
+    snprintf(arg, 128, "%s|%s|%lld|%.*s", e->topic, e->notification_id, (long long)e->created_at,
+             (int)e->body_len, e->body);
+}
+
+/* Duplicates are told apart; pruning keeps events a job may still need. */
+static void events_dedup_and_prune(void)
+{
+    struct store *st = open_db("events.db");
+    struct store_event ev = {.plugin = "p", .notification_id = "n1", .installation = 1,
+                             .workspace_id = "ws", .topic = "t", .created_at = 7,
+                             .received_at = 100, .outcome = "queued", .body = "{\"a\":1}xx",
+                             .body_len = 7};
+    bool dup = true;
+    int64_t first = store_event_insert(st, &ev, &dup);
+    CHECK(first > 0);
+    CHECK(!dup);
+    CHECK_INT(store_event_insert(st, &ev, &dup), 0);
+    CHECK(dup);
+    ev.notification_id = "n2";
+    int64_t second = store_event_insert(st, &ev, &dup);
+    CHECK(second > first);
+    ev.notification_id = "n3";
+    ev.received_at = 500;
+    int64_t recent = store_event_insert(st, &ev, &dup);
+    CHECK(recent > second);
+
+    char text[128] = "";
+    CHECK_INT(store_event_read(st, first, copy_event, text), 1);
+    CHECK_STR(text, "t|n1|7|{\"a\":1}");
+    CHECK_INT(store_event_read(st, 999, copy_event, text), 0);
+
+    /* first's job is still queued; second's is done; recent is too new. */
+    int64_t job = add_job(st, NULL, 1, first);
+    CHECK(job > 0);
+    int64_t finished = add_job(st, NULL, 1, second);
+    struct store_job_result done = {.id = finished, .attempt = 1, .state = "done"};
+    CHECK_INT(store_jobs_record_results(st, &done, 1, 50), 0);
+    CHECK_INT(store_events_prune(st, 200, 10), 1);
+    CHECK_INT(store_event_read(st, second, copy_event, text), 0);
+    CHECK_INT(store_event_read(st, first, copy_event, text), 1);
+    CHECK_INT(store_event_read(st, recent, copy_event, text), 1);
+
+    /* Finished jobs: by finished_at, at most limit per call. */
+    for (int i = 0; i < 3; i++) {
+        done.id = add_job(st, NULL, 1, 0);
+        CHECK_INT(store_jobs_record_results(st, &done, 1, 60 + i), 0);
+    }
+    CHECK_INT(store_jobs_prune_finished(st, 62, 2), 2); /* finished at 50 and 60 */
+    CHECK_INT(store_jobs_prune_finished(st, 62, 2), 1);
+    CHECK_INT(store_jobs_prune_finished(st, 62, 2), 0);
+    store_close(st);
+}
+
+static void schedules_rows(void)
+{
+    struct store *st = open_db("schedules.db");
+    CHECK_INT(store_schedule_upsert(st, "p", 1, "hourly", 3600, 1000), 0);
+    CHECK_INT(store_schedule_upsert(st, "p", 2, "daily", 86400, 1000), 0);
+    int64_t next = 0;
+    CHECK_INT(store_schedules_next(st, &next), 1);
+    CHECK_INT(next, 1000); /* new: due at once */
+
+    struct store_schedule *due;
+    size_t n = store_schedules_due(st, 1000, &due);
+    CHECK_INT(n, 2);
+    store_schedules_free(due, n);
+    CHECK_INT(store_schedule_advance(st, "p", 1, "hourly", 1000 + 3600000, 1000), 0);
+    CHECK_INT(store_schedule_advance(st, "p", 2, "daily", 1000 + 86400000, 1000), 0);
+    CHECK_INT(store_schedules_due(st, 2000, &due), 0);
+    free(due);
+
+    /* The same interval keeps the next run; a new one counts from the last run. */
+    CHECK_INT(store_schedule_upsert(st, "p", 1, "hourly", 3600, 5000), 0);
+    CHECK_INT(store_schedules_next(st, &next), 1);
+    CHECK_INT(next, 1000 + 3600000);
+    CHECK_INT(store_schedule_upsert(st, "p", 1, "hourly", 60, 5000), 0);
+    CHECK_INT(store_schedules_next(st, &next), 1);
+    CHECK_INT(next, 1000 + 60000);
+
+    json_object *list = store_schedules_list(st, NULL);
+    CHECK_INT(json_object_array_length(list), 2);
+    CHECK_STR(json_object_get_string(
+                  json_object_object_get(json_object_array_get_idx(list, 0), "name")),
+              "hourly");
+    json_object_put(list);
+    CHECK_INT(store_schedules_forget_installation(st, 1), 0);
+    list = store_schedules_list(st, "p");
+    CHECK_INT(json_object_array_length(list), 1);
+    json_object_put(list);
+    store_close(st);
+}
+
+/*
+ * The queue's hot statements (insert, dispatch, marks, results, promotion, key checks) walk
+ * their own indexes, never an installation's whole history: every statement the calls below
+ * leave in the cache is asked for its plan. A keyed statement that missed jobs_active_key
+ * (its partial index is used only when the query repeats the index's terms) would search
+ * jobs_by_installation* and slow every keyed job as the table grows.
+ */
+static void hot_statements_walk_their_indexes(void)
+{
+    struct store *st = open_db("plans.db");
+    int64_t a = add_job(st, "k", 10, 0), b = add_job(st, "k", 10, 0);
+    CHECK(a > 0 && b > a && add_job(st, NULL, 10, 0) > b);
+    struct store_job_row rows[4];
+    size_t n = store_jobs_due(st, 20, rows, 4);
+    for (size_t i = 0; i < n; i++)
+        store_job_row_clear(&rows[i]);
+    int64_t due;
+    CHECK_INT(store_jobs_next_due(st, &due), 1);
+    struct store_job_run run = {a, 1};
+    CHECK_INT(store_jobs_mark_running(st, &run, 1, 30), 0);
+    CHECK_INT(store_job_set_checkpoint(st, a, "{}"), 0);
+    char plugin[] = "p", key[] = "k";
+    struct store_job_result done = {.id = a, .attempt = 1, .state = "done", .plugin = plugin,
+                                    .installation = 1, .key = key};
+    CHECK_INT(store_jobs_record_results(st, &done, 1, 40), 0);
+    CHECK_INT(store_job_promote_next(st, "p", 1, "k", 41), 0);
+    CHECK_INT(store_job_key_active(st, "p", 1, "k"), 1);
+    CHECK_INT(store_job_postpone(st, b, 50, "held", 42), 0);
+
+    sqlite3 *db = store_db(st);
+    char *sql[64];
+    size_t n_sql = 0;
+    for (sqlite3_stmt *q = sqlite3_next_stmt(db, NULL); q && n_sql < 64; q = sqlite3_next_stmt(db, q))
+        if (strstr(sqlite3_sql(q), "jobs"))
+            sql[n_sql++] = strdup(sqlite3_sql(q));
+    CHECK(n_sql >= 8);
+    for (size_t i = 0; i < n_sql; i++) {
+        char explain[4096];
+        snprintf(explain, sizeof explain, "EXPLAIN QUERY PLAN %s", sql[i]);
+        sqlite3_stmt *plan = NULL;
+        CHECK_INT(sqlite3_prepare_v2(db, explain, -1, &plan, NULL), SQLITE_OK);
+        while (plan && sqlite3_step(plan) == SQLITE_ROW) {
+            const char *step = (const char *)sqlite3_column_text(plan, 3);
+            bool whole_history = strstr(step, "SCAN jobs") || strstr(step, "jobs_by_installation");
+            if (whole_history)
+                fprintf(stderr, "  plan of %s:\n    %s\n", sql[i], step);
+            CHECK(!whole_history);
+        }
+        sqlite3_finalize(plan);
+        free(sql[i]);
+    }
+    store_close(st);
+}
+
+int main(void)
+{
+    dir = unit_tempdir();
+    RUN(keyed_jobs_wait_then_promote);
+    RUN(replays_keep_key_order);
+    RUN(events_dedup_and_prune);
+    RUN(schedules_rows);
+    RUN(hot_statements_walk_their_indexes);
+    free(dir);
+    UNIT_DONE();
+}
