@@ -5,7 +5,9 @@
  * be woken (timer_cb); each readiness or timeout is handed back with
  * curl_multi_socket_action, after which finished transfers are collected and
  * their done callbacks run. Nothing blocks the loop and connections are
- * reused across transfers of the same curl_loop.
+ * reused across transfers of the same curl_loop. A transfer's answer (its body
+ * and header lines) arrives through the write and header callbacks below,
+ * the one place every user's answers pass.
  */
 #include "curl_loop.h"
 
@@ -13,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct curl_loop {
     struct event_base *base;
@@ -26,6 +29,8 @@ struct curl_loop {
 struct sock_ctx {
     struct event *ev;
 };
+
+/* ---- libcurl's sockets and timer as libevent events ---- */
 
 static void collect_done(struct curl_loop *cl)
 {
@@ -105,6 +110,60 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
     }
     return 0;
 }
+
+/* ---- a transfer's answer ---- */
+
+static size_t body_cb(char *data, size_t size, size_t n, void *arg)
+{
+    struct curl_transfer *t = arg;
+    size_t len = size * n;
+    if (t->body_part && t->body_part(t->owner, data, len))
+        return len;
+    if (t->max_body && t->body.len + len > t->max_body) {
+        t->too_large = true;
+        return 0; /* libcurl ends the transfer with CURLE_WRITE_ERROR */
+    }
+    buf_append(&t->body, data, len);
+    return len;
+}
+
+static size_t header_cb(char *data, size_t size, size_t n, void *arg)
+{
+    struct curl_transfer *t = arg;
+    size_t len = size * n;
+    if (t->header)
+        t->header(t->owner, data, len);
+    return len;
+}
+
+CURL *curl_transfer_easy(struct curl_transfer *t, const char *url, const char *method,
+                         const char *protocols, long timeout_ms, long connect_timeout_ms)
+{
+    buf_free(&t->body);
+    t->too_large = false;
+    t->error[0] = '\0';
+    CURL *e = curl_easy_init();
+    if (!e)
+        return NULL;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, protocols);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, CURL_LOOP_USER_AGENT);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+    return e;
+}
+
+/* ---- the loop ---- */
 
 struct curl_loop *curl_loop_new(struct event_base *base, long max_connects,
                                 void (*after_done)(void *arg), void *arg)

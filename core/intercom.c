@@ -1,27 +1,30 @@
 /*
- * intercom.c - outbound calls to Intercom.
+ * intercom.c - requests to Intercom and their retries.
  *
- * Each request goes through the governor of its installation, which keeps
- * the rate-limit picture Intercom sends back (X-RateLimit-Remaining and
- * -Reset, per 10-second window): it sends freely while the window has room,
- * spaces requests out as the remaining budget nears zero, waits for the
- * window to reset when it is spent, and after a 429 holds everything until
- * the reset time plus jitter. Transfers run on a curl_loop (libcurl's multi
- * interface on libevent), so nothing ever blocks the loop and connections
- * are reused. A streamed request's 2xx body (intercom_stream.h) is read at
- * each delivery round as it arrives, instead of being collected whole.
+ * A plugin's request waits in its installation's governor (governor.h) until
+ * the rate budget lets it go, then runs on the client's curl_loop with the
+ * installation's token, unsealed for each attempt. Its answer is mapped to
+ * an error kind; a GET, a HEAD or a request marked retry-safe is sent again
+ * after a timeout, a dropped connection, a 5xx or a cut-off body (capped
+ * exponential backoff), and any request after a 429, once the window has
+ * reset; a 401 is reported through the unauthorized hook. A streamed
+ * request's 2xx body (intercom_stream.h) is read at each delivery round as
+ * it arrives, instead of being collected whole. Completions are
+ * delivered in batches from one event, inside one host scope, so a callback
+ * never runs in its caller's frame. Raw requests (OAuth, revocation) skip
+ * the governor and the retries.
  */
-#include "intercom.h"
+#include "intercom_internal.h"
 
 #include "crypto.h"
 #include "curl_loop.h"
 #include "errors.h"
+#include "governor.h"
 #include "hashmap.h"
 #include "http.h"
 #include "installations.h"
 #include "intercom_shapes.h"
 #include "intercom_stream.h"
-#include "lifecycle.h"
 #include "log.h"
 #include "plugins.h"
 #include "server.h"
@@ -35,19 +38,16 @@
 #include <string.h>
 
 #define MAX_RATE_LIMIT_WAITS 10
-#define JITTER_MS 1000
-/* Intercom splits its per-minute limit into windows of this length. */
-#define RATE_WINDOW_MS 10000
+#define CONNECT_TIMEOUT_MS 10000L
 
-struct governor;
-struct walk;
+struct ic_governor;
 
 struct ic_request {
     struct intercom *ic;
     uint64_t id;
     struct sb_plugin *plugin;   /* NULL: a raw request */
     int64_t installation;
-    struct governor *gov;
+    struct ic_governor *gov;
     char *method;
     char *url;                  /* raw requests */
     char *path;                 /* installation requests: path and query */
@@ -57,22 +57,19 @@ struct ic_request {
     unsigned flags;
     uint32_t attempts;
     uint32_t rate_limit_waits;
-    sb_intercom_cb cb;
+    sb_intercom_cb cb;          /* for a walk's page: its walk's page_done */
     void *arg;
     intercom_raw_cb raw_cb;
-    struct walk *walk;          /* set when this request fetches a page of a walk */
+    bool walk_page;             /* fetches a page of a walk, which cancels it */
     struct ic_stream *stream;   /* intercom_stream: its 2xx answer, read as it arrives */
     bool stream_queued;         /* in ic->streaming */
     CURL *easy;
-    struct curl_transfer transfer;
+    struct curl_transfer transfer; /* and the answer's body */
     struct curl_slist *headers;
-    struct buf response;
     json_object *parsed;        /* a 2xx body, parsed once on arrival */
-    char error[CURL_ERROR_SIZE];
-    int64_t rl_limit, rl_remaining, rl_reset; /* -1: header absent */
-    int64_t retry_after;        /* Retry-After in seconds, -1: absent */
+    struct rate_headers rate;   /* of the last answer */
     struct event *retry_timer;
-    struct ic_request *next;    /* governor queue */
+    struct governor_link queued; /* in its governor's queue */
     /* Completion waiting to be delivered (callbacks never run inside the caller). */
     int final_status;
     sb_error_kind final_kind;
@@ -81,59 +78,21 @@ struct ic_request {
     char *final_message;
 };
 
-struct governor {
+/* An installation's governor and the timer that wakes its queue. */
+struct ic_governor {
+    struct governor rate;
     struct intercom *ic;
-    int64_t installation;
-    int64_t limit;          /* X-RateLimit-Limit, -1 unknown */
-    int64_t remaining;      /* our estimate for the current window, -1 unknown */
-    int64_t reset_ms;       /* end of the current window */
-    int64_t paused_until_ms;
-    int64_t next_send_ms;   /* pacing */
-    int in_flight;
-    struct ic_request *head, *tail;
     struct event *timer;
-    struct governor *next_waiting; /* in ic->waiting while it has a queue */
-    bool in_waiting_list;
 };
 
-struct walk {
-    struct intercom *ic;
-    uint64_t id;
-    struct sb_plugin *plugin;
-    int64_t installation;
-    char *method;
-    char *path;
-    json_object *body;
-    unsigned flags;
-    char *cursor;
-    sb_page_cb page_cb;
-    sb_intercom_cb done;
-    void *arg;
-    uint64_t current;       /* request fetching the current page, 0 if none */
-    bool waiting_resume;
-};
-
-struct intercom {
-    struct server *srv;
-    struct curl_loop *transport;
-    struct event *deliver_ev;
-    struct hashmap *requests;   /* id -> ic_request */
-    struct hashmap *walks;      /* id -> walk */
-    struct hashmap *governors;  /* installation -> governor */
-    struct ic_request **ready;  /* completed, awaiting their callback */
-    size_t n_ready, cap_ready;
-    uint64_t *streaming;        /* streamed requests with bytes to read at the next delivery */
-    size_t n_streaming, cap_streaming;
-    struct ic_request *delivering; /* completed, its last elements going out: cancel stops them */
-    uint64_t next_id;
-    int in_flight;
-    struct intercom_stats stats;
-};
+static struct ic_request *request_of(struct governor_link *link)
+{
+    return (struct ic_request *)(void *)((char *)link - offsetof(struct ic_request, queued));
+}
 
 static void send_now(struct ic_request *r);
-static void pump(struct governor *g);
+static void pump(struct ic_governor *g);
 static void pump_all(struct intercom *ic);
-static void walk_fetch(struct walk *w);
 
 static void transfer_done(void *owner, CURLcode result);
 
@@ -146,7 +105,7 @@ static void request_free(struct ic_request *r)
     curl_slist_free_all(r->headers);
     if (r->retry_timer)
         event_free(r->retry_timer);
-    buf_free(&r->response);
+    buf_free(&r->transfer.body);
     ic_stream_free(r->stream);
     json_object_put(r->parsed);
     free(r->method);
@@ -158,23 +117,6 @@ static void request_free(struct ic_request *r)
     free(r->final_code);
     free(r->final_message);
     free(r);
-}
-
-static void deliver_cb(evutil_socket_t fd, short what, void *arg);
-
-/*
- * Seconds Intercom asked to wait: Retry-After, or for a 429 the end of the
- * rate window (X-RateLimit-Reset, Unix seconds); 0 if it did not say.
- */
-static uint32_t asked_wait_s(const struct ic_request *r, int status)
-{
-    int64_t wait = r->retry_after > 0 ? r->retry_after : 0;
-    if (status == 429 && r->rl_reset > 0) {
-        int64_t until_reset = r->rl_reset - time_now_ms() / 1000;
-        if (until_reset > wait)
-            wait = until_reset;
-    }
-    return wait > 86400 ? 86400 : (uint32_t)wait;
 }
 
 /*
@@ -189,7 +131,7 @@ static void complete(struct ic_request *r, int status, sb_error_kind kind, const
     r->final_status = status;
     r->final_kind = kind;
     if (kind == SB_ERR_RATE_LIMITED || kind == SB_ERR_SERVER_ERROR)
-        r->final_retry_after_s = asked_wait_s(r, status);
+        r->final_retry_after_s = rate_headers_wait_s(&r->rate, status, time_now_ms());
     r->final_code = code ? xstrdup(code) : NULL;
     r->final_message = message ? xstrdup(message) : NULL;
     hashmap_remove_u64(ic->requests, r->id);
@@ -201,15 +143,15 @@ static void complete(struct ic_request *r, int status, sb_error_kind kind, const
     event_active(ic->deliver_ev, 0, 0);
 }
 
-static void walk_page_done(struct walk *w, const sb_intercom_response *res);
 static bool stream_failed(struct ic_request *r, enum ic_stream_state state);
 
 /* Deliver a completion; false when it is not over after all (a streamed answer sent again). */
 static bool deliver_one(struct ic_request *r)
 {
+    const struct buf *answer = &r->transfer.body;
     if (r->raw_cb) {
-        r->raw_cb(r->arg, r->final_status, r->response.data ? r->response.data : "",
-                  r->response.len, r->final_code ? r->final_message : NULL);
+        r->raw_cb(r->arg, r->final_status, answer->data ? answer->data : "", answer->len,
+                  r->final_code ? r->final_message : NULL);
         return true;
     }
     json_object *body = r->parsed;
@@ -225,9 +167,9 @@ static bool deliver_one(struct ic_request *r)
             return false;
         }
     }
-    if (!body && r->response.len) {
+    if (!body && answer->len) {
         enum json_tokener_error jerr;
-        body = json_tokener_parse_verbose(r->response.data, &jerr);
+        body = json_tokener_parse_verbose(answer->data, &jerr);
     }
     sb_intercom_response res = {
         .request = r->id,
@@ -240,20 +182,19 @@ static bool deliver_one(struct ic_request *r)
         .kind = r->final_kind,
         .retry_after_s = r->final_retry_after_s,
     };
-    if (r->walk)
-        walk_page_done(r->walk, &res);
-    else if (r->cb)
+    if (r->cb)
         r->cb(r->arg, &res);
     json_object_put(body);
     return true;
 }
 
 static void stop_transfer(struct intercom *ic, struct ic_request *r);
+static void pump(struct ic_governor *g);
 
 /*
  * Hand the plugins the elements of streamed answers that arrived since the
- * last delivery, inside its turn scope: a plugin's writes for them commit
- * with that round's.
+ * last delivery, inside its scope: a plugin's writes for them commit with
+ * that round's.
  */
 static void read_streams(struct intercom *ic)
 {
@@ -306,14 +247,21 @@ static void governor_timer_cb(evutil_socket_t fd, short what, void *arg)
     pump(arg);
 }
 
-static struct governor *governor_for(struct intercom *ic, int64_t installation)
+static uint32_t random_u32(void)
 {
-    struct governor *g = hashmap_get_u64(ic->governors, installation);
+    uint32_t r;
+    if (crypto_random(&r, sizeof r) != 0)
+        r = (uint32_t)rand();
+    return r;
+}
+
+static struct ic_governor *governor_for(struct intercom *ic, int64_t installation)
+{
+    struct ic_governor *g = hashmap_get_u64(ic->governors, installation);
     if (!g) {
         g = xcalloc(1, sizeof *g);
+        governor_init(&g->rate, random_u32);
         g->ic = ic;
-        g->installation = installation;
-        g->limit = g->remaining = -1;
         g->timer = evtimer_new(ic->srv->base, governor_timer_cb, g);
         hashmap_put_u64(ic->governors, installation, g);
     }
@@ -323,20 +271,12 @@ static struct governor *governor_for(struct intercom *ic, int64_t installation)
 static void governor_free(void *arg, void *value)
 {
     (void)arg;
-    struct governor *g = value;
+    struct ic_governor *g = value;
     event_free(g->timer);
     free(g);
 }
 
-static uint32_t random_u32(void)
-{
-    uint32_t r;
-    if (crypto_random(&r, sizeof r) != 0)
-        r = (uint32_t)rand();
-    return r;
-}
-
-static void governor_wait(struct governor *g, int64_t delay_ms)
+static void governor_wait(struct ic_governor *g, int64_t delay_ms)
 {
     if (delay_ms < 1)
         delay_ms = 1;
@@ -345,80 +285,28 @@ static void governor_wait(struct governor *g, int64_t delay_ms)
     g->ic->stats.governor_waits++;
 }
 
-/*
- * How long the next request of this installation must wait, 0 to send now.
- * The budget estimate is spent as requests leave and corrected by each
- * response's headers.
- */
-/*
- * A window ended and no answer has told about the next one yet (the first
- * answers of a window may all be resets, time-outs or faults without the
- * headers): assume Intercom's next 10-second window and its share of the
- * per-minute limit, rather than a window with no budget at all. The next
- * answer with headers corrects the guess.
- */
-static void governor_roll_window(struct governor *g, int64_t now)
-{
-    if (g->reset_ms <= 0 || now < g->reset_ms || g->limit <= 0)
-        return;
-    g->reset_ms += ((now - g->reset_ms) / RATE_WINDOW_MS + 1) * RATE_WINDOW_MS;
-    g->remaining = g->limit * RATE_WINDOW_MS / 60000;
-    g->next_send_ms = 0;
-}
-
-static int64_t governor_delay(struct governor *g, int64_t now)
-{
-    if (now < g->paused_until_ms)
-        return g->paused_until_ms - now;
-    governor_roll_window(g, now);
-    if (g->remaining < 0 || now >= g->reset_ms)
-        return 0; /* unknown or a fresh window: the next response tells us */
-    int64_t available = g->remaining;
-    if (available <= 0)
-        return g->reset_ms - now + (int64_t)(random_u32() % 250);
-    int64_t window = g->limit > 0 ? g->limit / 6 : 0;
-    int64_t low_water = window > 20 ? window / 10 : 2;
-    if (available > low_water)
-        return 0;
-    /* Near the end of the budget: spread what is left over the rest of the window. */
-    if (now < g->next_send_ms)
-        return g->next_send_ms - now;
-    return 0;
-}
-
-static void pump(struct governor *g)
+/* Send what the governor lets go, as far as the installation's and the client's slots allow. */
+static void pump(struct ic_governor *g)
 {
     struct intercom *ic = g->ic;
     int per_inst = ic->srv->cfg->max_in_flight_per_installation;
     int global = ic->srv->cfg->max_in_flight;
-    while (g->head && g->in_flight < per_inst && ic->in_flight < global) {
+    while (g->rate.head && g->rate.in_flight < per_inst && ic->in_flight < global) {
         int64_t now = time_now_ms();
-        int64_t delay = governor_delay(g, now);
+        int64_t delay = governor_delay(&g->rate, now);
         if (delay > 0) {
             governor_wait(g, delay);
             return;
         }
-        struct ic_request *r = g->head;
-        g->head = r->next;
-        if (!g->head)
-            g->tail = NULL;
-        r->next = NULL;
-        if (g->remaining > 0 && now < g->reset_ms) {
-            int64_t window = g->limit > 0 ? g->limit / 6 : 0;
-            int64_t low_water = window > 20 ? window / 10 : 2;
-            if (g->remaining <= low_water)
-                g->next_send_ms = now + (g->reset_ms - now) / (g->remaining + 1);
-            g->remaining--;
-        }
-        send_now(r);
+        send_now(request_of(governor_next(&g->rate, now)));
     }
 }
 
 static void pump_all_cb(void *arg, void *value)
 {
     (void)arg;
-    struct governor *g = value;
-    if (g->head)
+    struct ic_governor *g = value;
+    if (g->rate.head)
         pump(g);
 }
 
@@ -429,78 +317,27 @@ static void pump_all(struct intercom *ic)
 
 static void enqueue(struct ic_request *r, bool front)
 {
-    struct governor *g = r->gov;
-    if (front) {
-        r->next = g->head;
-        g->head = r;
-        if (!g->tail)
-            g->tail = r;
-    } else {
-        r->next = NULL;
-        if (g->tail)
-            g->tail->next = r;
-        else
-            g->head = r;
-        g->tail = r;
-    }
-    pump(g);
-}
-
-static void dequeue(struct ic_request *r)
-{
-    struct governor *g = r->gov;
-    struct ic_request **pp = &g->head, *prev = NULL;
-    while (*pp && *pp != r) {
-        prev = *pp;
-        pp = &(*pp)->next;
-    }
-    if (!*pp)
-        return;
-    *pp = r->next;
-    if (g->tail == r)
-        g->tail = prev;
-    r->next = NULL;
-}
-
-static void governor_observe(struct governor *g, const struct ic_request *r, int status)
-{
-    if (r->rl_limit >= 0)
-        g->limit = r->rl_limit;
-    bool new_window = false;
-    if (r->rl_reset >= 0) {
-        int64_t reset_ms = r->rl_reset * 1000;
-        new_window = reset_ms != g->reset_ms;
-        if (new_window)
-            g->next_send_ms = 0;
-        g->reset_ms = reset_ms;
-    }
-    if (r->rl_remaining >= 0) {
-        /* Requests still in flight were sent after this count was taken. */
-        int64_t estimate = r->rl_remaining - g->in_flight;
-        if (estimate < 0)
-            estimate = 0;
-        /* Answers overtake one another: within a window an older, higher count must not
-           give back budget that later requests already spent. */
-        if (new_window || g->remaining < 0 || estimate < g->remaining)
-            g->remaining = estimate;
-    }
-    if (status == 429) {
-        int64_t now = time_now_ms();
-        int64_t until = g->reset_ms > now ? g->reset_ms : now + 1000;
-        g->paused_until_ms = until + (int64_t)(random_u32() % JITTER_MS);
-        g->remaining = 0;
-    }
+    governor_queue(&r->gov->rate, &r->queued, front);
+    pump(r->gov);
 }
 
 /* ---- sending ---- */
 
-/* A streamed request's 2xx body waits for the next delivery, never read in libcurl's callback. */
-static void stream_take(struct ic_request *r, const char *data, size_t len)
+/*
+ * A streamed request's 2xx body goes to its reader, to be read at the next
+ * delivery round, never in libcurl's callback; any other body is collected.
+ */
+static bool stream_body(void *owner, const char *data, size_t len)
 {
+    struct ic_request *r = owner;
     struct intercom *ic = r->ic;
+    long status = 0;
+    if (curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status < 200
+        || status >= 300)
+        return false;
     ic_stream_take(r->stream, data, len);
     if (r->stream_queued)
-        return;
+        return true;
     r->stream_queued = true;
     if (ic->n_streaming == ic->cap_streaming) {
         ic->cap_streaming = ic->cap_streaming ? ic->cap_streaming * 2 : 16;
@@ -508,45 +345,14 @@ static void stream_take(struct ic_request *r, const char *data, size_t len)
     }
     ic->streaming[ic->n_streaming++] = r->id;
     event_active(ic->deliver_ev, 0, 0);
-}
-
-static size_t write_cb(char *data, size_t size, size_t n, void *arg)
-{
-    struct ic_request *r = arg;
-    long status = 0;
-    if (r->stream && curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK
-        && status >= 200 && status < 300) {
-        stream_take(r, data, size * n);
-        return size * n;
-    }
-    buf_append(&r->response, data, size * n);
-    return size * n;
-}
-
-static bool header_value(const char *line, size_t len, const char *name, int64_t *out)
-{
-    size_t n = strlen(name);
-    if (len <= n + 1 || strncasecmp(line, name, n) != 0 || line[n] != ':')
-        return false;
-    char value[32];
-    size_t vlen = len - n - 1;
-    if (vlen >= sizeof value)
-        vlen = sizeof value - 1;
-    memcpy(value, line + n + 1, vlen);
-    value[vlen] = '\0';
-    *out = strtoll(value, NULL, 10);
     return true;
 }
 
-static size_t header_cb(char *data, size_t size, size_t n, void *arg)
+/* An answer's header line: the rate-limit picture is all the client reads of them. */
+static void header_line(void *owner, const char *line, size_t len)
 {
-    struct ic_request *r = arg;
-    size_t len = size * n;
-    if (!header_value(data, len, "X-RateLimit-Limit", &r->rl_limit)
-        && !header_value(data, len, "X-RateLimit-Remaining", &r->rl_remaining)
-        && !header_value(data, len, "X-RateLimit-Reset", &r->rl_reset))
-        header_value(data, len, "Retry-After", &r->retry_after);
-    return len;
+    struct ic_request *r = owner;
+    rate_headers_parse(&r->rate, line, len);
 }
 
 static void send_now(struct ic_request *r)
@@ -570,30 +376,19 @@ static void send_now(struct ic_request *r)
         }
         url = xasprintf("%s%s", cfg->api_url[inst->region], r->path);
     }
-    buf_free(&r->response);
-    r->rl_limit = r->rl_remaining = r->rl_reset = r->retry_after = -1;
-    r->error[0] = '\0';
+    rate_headers_clear(&r->rate);
     if (r->easy)
         curl_easy_cleanup(r->easy);
     curl_slist_free_all(r->headers);
     r->headers = NULL;
-    r->easy = curl_easy_init();
-    CURL *e = r->easy;
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)cfg->request_timeout_s * 1000);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, CURL_LOOP_USER_AGENT);
-    if (strcmp(r->method, "HEAD") == 0)
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    CURL *e = r->easy = curl_transfer_easy(&r->transfer, url, r->method, "http,https",
+                                           (long)cfg->request_timeout_s * 1000, CONNECT_TIMEOUT_MS);
+    if (!e) {
+        installation_token_free(token);
+        free(url);
+        complete(r, 0, SB_ERR_NETWORK, "connection", "cannot initialise libcurl");
+        return;
+    }
     r->headers = curl_slist_append(r->headers, "Accept: application/json");
     /* curl's default Expect: 100-continue would add a round trip to every large POST. */
     r->headers = curl_slist_append(r->headers, "Expect:");
@@ -622,14 +417,13 @@ static void send_now(struct ic_request *r)
     r->attempts++;
     ic->in_flight++;
     if (r->gov)
-        r->gov->in_flight++;
+        r->gov->rate.in_flight++;
     ic->stats.requests++;
-    r->transfer = (struct curl_transfer){transfer_done, r};
     CURLMcode mc = curl_loop_add(ic->transport, e, &r->transfer);
     if (mc != CURLM_OK) {
         ic->in_flight--;
         if (r->gov)
-            r->gov->in_flight--;
+            r->gov->rate.in_flight--;
         complete(r, 0, SB_ERR_NETWORK, "connection", curl_multi_strerror(mc));
     }
 }
@@ -673,7 +467,8 @@ static bool may_retry(const struct ic_request *r)
 /* Intercom's error.list: the first error's code and message. */
 static void parse_error(const struct ic_request *r, char **code, char **message)
 {
-    json_object *body = r->response.len ? json_tokener_parse(r->response.data) : NULL;
+    const struct buf *answer = &r->transfer.body;
+    json_object *body = answer->len ? json_tokener_parse(answer->data) : NULL;
     const char *c, *m;
     intercom_error_fields(body, &c, &m);
     *code = c ? xstrdup(c) : NULL;
@@ -726,14 +521,14 @@ static bool stream_failed(struct ic_request *r, enum ic_stream_state state)
 static void finished(struct ic_request *r, CURLcode result)
 {
     struct intercom *ic = r->ic;
-    struct governor *g = r->gov;
+    struct ic_governor *g = r->gov;
     long status = 0;
     if (result == CURLE_OK)
         curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     ic->in_flight--;
     if (g) {
-        g->in_flight--;
-        governor_observe(g, r, (int)status);
+        g->rate.in_flight--;
+        governor_observe(&g->rate, &r->rate, (int)status, time_now_ms());
     }
 
     if (result != CURLE_OK) {
@@ -745,7 +540,8 @@ static void finished(struct ic_request *r, CURLcode result)
                      r->path ? r->path : "-", code, r->attempts);
             schedule_retry(r, retry_delay(ic->srv->cfg, r->attempts));
         } else {
-            complete(r, 0, SB_ERR_NETWORK, code, r->error[0] ? r->error : curl_easy_strerror(result));
+            complete(r, 0, SB_ERR_NETWORK, code,
+                     r->transfer.error[0] ? r->transfer.error : curl_easy_strerror(result));
         }
         return;
     }
@@ -754,8 +550,8 @@ static void finished(struct ic_request *r, CURLcode result)
         /* A 2xx body that does not parse was cut off on the way: handed on as a NULL body
            it would read as an empty page, the end of a list, and a sync would stop early.
            A streamed one is read as it arrives, and its end at the delivery. */
-        if (r->plugin && !r->stream && r->response.len
-            && !(r->parsed = json_tokener_parse(r->response.data))) {
+        if (r->plugin && !r->stream && r->transfer.body.len
+            && !(r->parsed = json_tokener_parse(r->transfer.body.data))) {
             invalid_body(r, (int)status, NULL);
             return;
         }
@@ -783,9 +579,9 @@ static void finished(struct ic_request *r, CURLcode result)
             complete(r, 429, kind, code ? code : "rate_limit_exceeded", message);
         }
     } else if (status == 401) {
-        struct installation *inst = installations_get(ic->srv->installations, r->installation);
-        if (inst && inst->state == SB_INSTALLATION_ACTIVE)
-            lifecycle_needs_reauth(ic->srv, inst, message ? message : "Intercom answered 401");
+        if (ic->on_unauthorized)
+            ic->on_unauthorized(ic->on_unauthorized_arg, r->installation,
+                                message ? message : "Intercom answered 401");
         complete(r, 401, kind, code ? code : "unauthorized", message);
     } else if (status >= 500 && may_retry(r)
                && r->attempts < (uint32_t)ic->srv->cfg->request_max_attempts) {
@@ -834,14 +630,20 @@ struct intercom *intercom_new(struct server *srv, char *err, size_t errlen)
     return ic;
 }
 
+void intercom_on_unauthorized(struct intercom *ic, intercom_unauthorized_cb cb, void *arg)
+{
+    ic->on_unauthorized = cb;
+    ic->on_unauthorized_arg = arg;
+}
+
 static struct ic_request *request_new(struct intercom *ic, const char *method)
 {
     struct ic_request *r = xcalloc(1, sizeof *r);
     r->ic = ic;
     r->id = ++ic->next_id;
     r->method = xstrdup(method);
-    r->rl_limit = r->rl_remaining = r->rl_reset = r->retry_after = -1;
-    buf_init(&r->response);
+    r->transfer = (struct curl_transfer){.done = transfer_done, .owner = r, .header = header_line};
+    rate_headers_clear(&r->rate);
     hashmap_put_u64(ic->requests, r->id, r);
     return r;
 }
@@ -874,12 +676,8 @@ static struct ic_request *plugin_request(struct intercom *ic, struct sb_plugin *
     return r;
 }
 
-/*
- * A call the plugin got wrong is refused with 0 and a log line, and its
- * callback never runs (switchboard.h); true if @p req is one.
- */
-static bool wrong_call(const struct sb_plugin *p, const char *service,
-                       const sb_intercom_request *req, bool has_callbacks)
+bool intercom_wrong_call(const struct sb_plugin *p, const char *service,
+                         const sb_intercom_request *req, bool has_callbacks)
 {
     const char *why = intercom_call_problem(req, has_callbacks);
     if (why)
@@ -887,13 +685,9 @@ static bool wrong_call(const struct sb_plugin *p, const char *service,
     return why != NULL;
 }
 
-/*
- * Why the installation cannot call Intercom now, or NULL. Not the plugin's
- * mistake: it completes through the callback, later, with *kind.
- */
-static const char *installation_problem(struct intercom *ic, const struct sb_plugin *p,
-                                        int64_t installation, sb_error_kind *kind,
-                                        const char **code)
+const char *intercom_installation_problem(struct intercom *ic, const struct sb_plugin *p,
+                                          int64_t installation, sb_error_kind *kind,
+                                          const char **code)
 {
     struct installation *inst = installations_get(ic->srv->installations, installation);
     *kind = SB_ERR_REVOKED;
@@ -917,12 +711,15 @@ static sb_request_id request_start(struct intercom *ic, struct sb_plugin *p, int
 {
     sb_error_kind kind;
     const char *code;
-    const char *problem = installation_problem(ic, p, installation, &kind, &code);
+    const char *problem = intercom_installation_problem(ic, p, installation, &kind, &code);
     struct ic_request *r = plugin_request(ic, p, installation, req->method, req->path, req->body,
                                           req->flags);
     r->cb = cb;
     r->arg = arg;
-    r->stream = stream;
+    if (stream) {
+        r->stream = stream;
+        r->transfer.body_part = stream_body;
+    }
     if (problem)
         complete(r, 0, kind, code, problem);
     else
@@ -933,7 +730,7 @@ static sb_request_id request_start(struct intercom *ic, struct sb_plugin *p, int
 sb_request_id intercom_request(struct intercom *ic, struct sb_plugin *p, int64_t installation,
                                const sb_intercom_request *req, sb_intercom_cb cb, void *arg)
 {
-    if (wrong_call(p, "intercom_request", req, cb != NULL))
+    if (intercom_wrong_call(p, "intercom_request", req, cb != NULL))
         return 0;
     return request_start(ic, p, installation, req, cb, arg, NULL);
 }
@@ -951,133 +748,42 @@ sb_request_id intercom_stream(struct intercom *ic, struct sb_plugin *p, int64_t 
                          ic_stream_new(p, array_path, on_item, arg));
 }
 
-/* ---- pagination ---- */
+/* ---- for the walks (intercom_pages.c) ---- */
 
-static void walk_free(struct walk *w)
+static struct ic_request *page_request(struct intercom *ic, struct sb_plugin *p,
+                                       int64_t installation, const char *method,
+                                       const char *path, json_object *body, unsigned flags,
+                                       sb_intercom_cb page_done, void *walk)
 {
-    hashmap_remove_u64(w->ic->walks, w->id);
-    free(w->method);
-    free(w->path);
-    json_object_put(w->body);
-    free(w->cursor);
-    free(w);
+    struct ic_request *r = plugin_request(ic, p, installation, method, path, body, flags);
+    r->walk_page = true;
+    r->cb = page_done;
+    r->arg = walk;
+    return r;
 }
 
-/* End a walk: with the last page's response, or stopped (@p code set: a CANCELLED walk). */
-static void walk_finish(struct walk *w, const sb_intercom_response *res, const char *code,
-                        const char *message)
+uint64_t intercom_send_page(struct intercom *ic, struct sb_plugin *p, int64_t installation,
+                            const char *method, const char *path, json_object *body,
+                            unsigned flags, sb_intercom_cb page_done, void *walk)
 {
-    sb_intercom_response out = {.request = w->id, .installation = w->installation};
-    if (res)
-        out = *res;
-    out.request = w->id;
-    if (code) {
-        out.error_code = code;
-        out.error_message = message;
-        out.kind = SB_ERR_CANCELLED;
-        out.retry_after_s = 0;
-    }
-    sb_intercom_cb done = w->done;
-    void *arg = w->arg;
-    walk_free(w);
-    if (done)
-        done(arg, &out);
-}
-
-static void walk_page_done(struct walk *w, const sb_intercom_response *res)
-{
-    w->current = 0;
-    if (res->error_code) {
-        walk_finish(w, res, NULL, NULL);
-        return;
-    }
-    json_object *items = intercom_page_items(res->body);
-    const char *next = intercom_page_next(res->body);
-    free(w->cursor);
-    w->cursor = next ? xstrdup(next) : NULL;
-    w->plugin->callbacks++;
-    sb_status st = w->page_cb(w->arg, res, items, w->cursor);
-    if (st == SB_PENDING) {
-        w->waiting_resume = true;
-        return;
-    }
-    if (st != SB_OK) {
-        walk_finish(w, res, "stopped", "the page callback stopped the walk");
-        return;
-    }
-    if (!w->cursor) {
-        walk_finish(w, res, NULL, NULL);
-        return;
-    }
-    walk_fetch(w);
-}
-
-static void walk_fetch(struct walk *w)
-{
-    struct intercom *ic = w->ic;
-    char *path;
-    json_object *body;
-    intercom_page_request(w->method, w->path, w->body, w->cursor, &path, &body);
-    struct ic_request *r = plugin_request(ic, w->plugin, w->installation, w->method, path, body,
-                                          w->flags | SB_INTERCOM_RETRY_SAFE);
-    json_object_put(body);
-    free(path);
-    r->walk = w;
-    w->current = r->id;
+    struct ic_request *r = page_request(ic, p, installation, method, path, body, flags,
+                                        page_done, walk);
     enqueue(r, false);
+    return r->id;
 }
 
-sb_request_id intercom_paginate(struct intercom *ic, struct sb_plugin *p, int64_t installation,
-                                const sb_intercom_request *req, const char *starting_after,
-                                sb_page_cb page_cb, sb_intercom_cb done, void *arg)
+uint64_t intercom_fail_page(struct intercom *ic, struct sb_plugin *p, int64_t installation,
+                            const char *method, const char *path, sb_error_kind kind,
+                            const char *code, const char *problem, sb_intercom_cb page_done,
+                            void *walk)
 {
-    if (wrong_call(p, "intercom_paginate", req, page_cb && done))
-        return 0;
-    struct walk *w = xcalloc(1, sizeof *w);
-    w->ic = ic;
-    w->id = ++ic->next_id;
-    w->plugin = p;
-    w->installation = installation;
-    w->method = xstrdup(req->method);
-    w->path = xstrdup(req->path);
-    /* The plugin's body is borrowed: keep a copy it cannot change under the walk. */
-    if (req->body && json_object_deep_copy(req->body, &w->body, NULL) != 0)
-        w->body = NULL;
-    w->flags = req->flags;
-    w->cursor = starting_after && *starting_after ? xstrdup(starting_after) : NULL;
-    w->page_cb = page_cb;
-    w->done = done;
-    w->arg = arg;
-    hashmap_put_u64(ic->walks, w->id, w);
-    sb_error_kind kind;
-    const char *code;
-    const char *problem = installation_problem(ic, p, installation, &kind, &code);
-    if (problem) {
-        /* Report through a request so the callback still runs later, not in this frame. */
-        struct ic_request *r = plugin_request(ic, p, installation, w->method, w->path, NULL, 0);
-        r->walk = w;
-        w->current = r->id;
-        complete(r, 0, kind, code, problem);
-    } else {
-        walk_fetch(w);
-    }
-    return w->id;
+    struct ic_request *r = page_request(ic, p, installation, method, path, NULL, 0, page_done,
+                                        walk);
+    complete(r, 0, kind, code, problem);
+    return r->id;
 }
 
-int intercom_paginate_resume(struct intercom *ic, struct sb_plugin *p, sb_request_id id, int go_on)
-{
-    struct walk *w = hashmap_get_u64(ic->walks, id);
-    if (!w || w->plugin != p || !w->waiting_resume)
-        return -1;
-    w->waiting_resume = false;
-    if (!go_on)
-        walk_finish(w, NULL, "stopped", "stopped by the plugin");
-    else if (!w->cursor)
-        walk_finish(w, NULL, NULL, NULL);
-    else
-        walk_fetch(w);
-    return 0;
-}
+/* ---- cancelling ---- */
 
 /* Take a running transfer off the wire: its transfer_done never runs. */
 static void stop_transfer(struct intercom *ic, struct ic_request *r)
@@ -1085,40 +791,36 @@ static void stop_transfer(struct intercom *ic, struct ic_request *r)
     curl_loop_remove(ic->transport, r->easy);
     ic->in_flight--;
     if (r->gov)
-        r->gov->in_flight--;
+        r->gov->rate.in_flight--;
 }
 
 static void cancel_request(struct intercom *ic, struct ic_request *r)
 {
-    bool queued = false;
-    for (struct ic_request *q = r->gov ? r->gov->head : NULL; q; q = q->next)
-        if (q == r)
-            queued = true;
-    if (queued)
-        dequeue(r);
-    else if (r->retry_timer && evtimer_pending(r->retry_timer, NULL))
+    if (r->gov && governor_unqueue(&r->gov->rate, &r->queued)) {
+        /* it had not left */
+    } else if (r->retry_timer && evtimer_pending(r->retry_timer, NULL)) {
         evtimer_del(r->retry_timer);
-    else if (r->easy)
+    } else if (r->easy) {
         stop_transfer(ic, r);
+    }
     if (r->stream)
         ic_stream_stop(r->stream);
     complete(r, 0, SB_ERR_CANCELLED, "cancelled", "cancelled");
 }
 
+void intercom_drop_page(struct intercom *ic, uint64_t request)
+{
+    struct ic_request *r = hashmap_get_u64(ic->requests, request);
+    if (r) {
+        r->cb = NULL;
+        cancel_request(ic, r);
+    }
+}
+
 void intercom_cancel(struct intercom *ic, struct sb_plugin *p, sb_request_id id)
 {
-    struct walk *w = hashmap_get_u64(ic->walks, id);
-    if (w && w->plugin == p) {
-        if (w->current) {
-            struct ic_request *r = hashmap_get_u64(ic->requests, w->current);
-            if (r) {
-                r->walk = NULL; /* the walk ends here, not through its page */
-                cancel_request(ic, r);
-            }
-        }
-        walk_finish(w, NULL, "cancelled", "cancelled");
+    if (intercom_walk_cancel(ic, p, id))
         return;
-    }
     struct ic_request *r = hashmap_get_u64(ic->requests, id);
     if (r && r->plugin == p)
         cancel_request(ic, r);
@@ -1126,46 +828,32 @@ void intercom_cancel(struct intercom *ic, struct sb_plugin *p, sb_request_id id)
         ic_stream_stop(ic->delivering->stream); /* from one of its elements' callbacks */
 }
 
-struct collect {
-    struct sb_plugin *plugin;
-    uint64_t *ids;
-    size_t n, cap;
-};
-
-static void collect_walk(void *arg, void *value)
+void id_list_add(struct id_list *list, uint64_t id)
 {
-    struct collect *c = arg;
-    struct walk *w = value;
-    if (c->plugin && w->plugin != c->plugin)
-        return;
-    if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 16;
-        c->ids = xrealloc(c->ids, c->cap * sizeof *c->ids);
+    if (list->n == list->cap) {
+        list->cap = list->cap ? list->cap * 2 : 16;
+        list->ids = xrealloc(list->ids, list->cap * sizeof *list->ids);
     }
-    c->ids[c->n++] = w->id;
+    list->ids[list->n++] = id;
 }
 
+/* A walk's page is left to its walk. */
 static void collect_request(void *arg, void *value)
 {
-    struct collect *c = arg;
+    struct id_list *ids = arg;
     struct ic_request *r = value;
-    if ((c->plugin && r->plugin != c->plugin) || r->walk)
-        return;
-    if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 16;
-        c->ids = xrealloc(c->ids, c->cap * sizeof *c->ids);
-    }
-    c->ids[c->n++] = r->id;
+    if ((!ids->plugin || r->plugin == ids->plugin) && !r->walk_page)
+        id_list_add(ids, r->id);
 }
 
 void intercom_cancel_plugin(struct intercom *ic, struct sb_plugin *p)
 {
-    struct collect c = {.plugin = p};
-    hashmap_each(ic->walks, collect_walk, &c);
-    hashmap_each(ic->requests, collect_request, &c);
-    for (size_t i = 0; i < c.n; i++)
-        intercom_cancel(ic, p, c.ids[i]);
-    free(c.ids);
+    struct id_list ids = {.plugin = p};
+    intercom_walk_ids(ic, &ids);
+    hashmap_each(ic->requests, collect_request, &ids);
+    for (size_t i = 0; i < ids.n; i++)
+        intercom_cancel(ic, p, ids.ids[i]);
+    free(ids.ids);
     /* Deliver the cancellations now: the plugin is about to shut down. */
     deliver_cb(-1, 0, ic);
 }
@@ -1174,14 +862,14 @@ void intercom_free(struct intercom *ic)
 {
     if (!ic)
         return;
-    struct collect c = {0};
-    hashmap_each(ic->requests, collect_request, &c);
-    for (size_t i = 0; i < c.n; i++) {
-        struct ic_request *r = hashmap_get_u64(ic->requests, c.ids[i]);
+    struct id_list ids = {0};
+    hashmap_each(ic->requests, collect_request, &ids);
+    for (size_t i = 0; i < ids.n; i++) {
+        struct ic_request *r = hashmap_get_u64(ic->requests, ids.ids[i]);
         if (r)
             cancel_request(ic, r);
     }
-    free(c.ids);
+    free(ids.ids);
     deliver_cb(-1, 0, ic);
     hashmap_each(ic->governors, governor_free, NULL);
     hashmap_free(ic->governors);
@@ -1200,8 +888,7 @@ struct queued_count {
 static void count_queued(void *arg, void *value)
 {
     struct queued_count *qc = arg;
-    for (struct ic_request *r = ((struct governor *)value)->head; r; r = r->next)
-        qc->n++;
+    qc->n += (int)governor_queued(&((struct ic_governor *)value)->rate);
 }
 
 void intercom_stats(const struct intercom *ic, struct intercom_stats *out)
@@ -1215,14 +902,6 @@ void intercom_stats(const struct intercom *ic, struct intercom_stats *out)
 
 json_object *intercom_governor_json(struct intercom *ic, int64_t installation)
 {
-    struct governor *g = hashmap_get_u64(ic->governors, installation);
-    json_object *o = json_object_new_object();
-    if (!g)
-        return o;
-    json_object_object_add(o, "limit", json_object_new_int64(g->limit));
-    json_object_object_add(o, "remaining_estimate", json_object_new_int64(g->remaining));
-    json_object_object_add(o, "window_reset_ms", json_object_new_int64(g->reset_ms));
-    json_object_object_add(o, "paused_until_ms", json_object_new_int64(g->paused_until_ms));
-    json_object_object_add(o, "in_flight", json_object_new_int(g->in_flight));
-    return o;
+    struct ic_governor *g = hashmap_get_u64(ic->governors, installation);
+    return g ? governor_json(&g->rate) : json_object_new_object();
 }

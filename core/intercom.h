@@ -1,7 +1,8 @@
 /*
- * intercom.h - the outbound Intercom client: libcurl's multi interface
- * driven by the event loop, one rate governor per installation, retries
- * with capped exponential backoff, error mapping and cursor pagination.
+ * intercom.h - the outbound Intercom client: requests on a curl_loop
+ * (curl_loop.h), one rate governor per installation (governor.h), retries
+ * with capped exponential backoff and error mapping (intercom.c), cursor
+ * pagination (intercom_pages.c).
  */
 #ifndef SB_CORE_INTERCOM_H
 #define SB_CORE_INTERCOM_H
@@ -18,6 +19,16 @@ struct intercom;
 struct intercom *intercom_new(struct server *srv, char *err, size_t errlen);
 /* Cancel everything in flight (callbacks run with "cancelled") and free. */
 void intercom_free(struct intercom *ic);
+
+/*
+ * Intercom answered 401 to a request of @p installation: its token no longer
+ * works and the workspace must install the app again. @p why is Intercom's
+ * message. Runs before the request completes (its callback then says
+ * SB_ERR_NEEDS_REAUTH).
+ */
+typedef void (*intercom_unauthorized_cb)(void *arg, int64_t installation, const char *why);
+/* Who hears of 401s (one listener, set at start-up; none: they only complete). */
+void intercom_on_unauthorized(struct intercom *ic, intercom_unauthorized_cb cb, void *arg);
 
 /*
  * A request outside any installation (OAuth token exchange, the /me call

@@ -109,6 +109,14 @@ void lifecycle_needs_reauth(struct server *srv, struct installation *inst, const
     notify(srv, inst, SB_NEEDS_REAUTH, NULL);
 }
 
+void lifecycle_intercom_unauthorized(void *srv, int64_t installation, const char *why)
+{
+    struct server *server = srv;
+    struct installation *inst = installations_get(server->installations, installation);
+    if (inst && inst->state == SB_INSTALLATION_ACTIVE)
+        lifecycle_needs_reauth(server, inst, why);
+}
+
 void lifecycle_settings_changed(struct server *srv, struct installation *inst)
 {
     struct sb_plugin *p = plugins_find(srv->plugins, inst->plugin);

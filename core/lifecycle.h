@@ -23,6 +23,11 @@ int lifecycle_revoke(struct server *srv, struct installation *inst, const char *
                      bool tell_intercom);
 /* A 401 from Intercom: flag it and tell the plugin. */
 void lifecycle_needs_reauth(struct server *srv, struct installation *inst, const char *why);
+/*
+ * The Intercom client's unauthorized hook (intercom_on_unauthorized, with the
+ * server as @p srv): an installation still active needs re-auth.
+ */
+void lifecycle_intercom_unauthorized(void *srv, int64_t installation, const char *why);
 /* Settings changed: reschedule and tell the plugin. */
 void lifecycle_settings_changed(struct server *srv, struct installation *inst);
 

@@ -60,11 +60,8 @@ struct ob_request {
     sb_outbound_cb cb;
     void *arg;
     CURL *easy;
-    struct curl_transfer transfer;
-    struct buf body_in;
+    struct curl_transfer transfer; /* and the answer's body */
     struct buf headers_in;       /* "name\0value\0" pairs of the final response */
-    bool too_large;
-    char curl_error[CURL_ERROR_SIZE];
     struct ob_request *next;     /* in the client's queue, or in the ready list */
     /* The outcome, handed to cb from the deliver event. */
     int status;
@@ -113,7 +110,7 @@ static void request_free(struct ob_request *r)
     curl_slist_free_all(r->headers);
     cleanse_free(r->body, r->body_len);
     cleanse_free(r->url, r->url ? strlen(r->url) : 0);
-    buf_free(&r->body_in);
+    buf_free(&r->transfer.body);
     buf_free(&r->headers_in);
     json_object_put(r->json);
     free(r->method);
@@ -163,8 +160,8 @@ static void deliver_one(struct ob_request *r)
         .status = r->status,
         .kind = r->kind,
         .error_message = r->kind != SB_ERR_NONE ? r->message : NULL,
-        .body = r->body_in.data ? r->body_in.data : "",
-        .body_len = r->body_in.len,
+        .body = r->transfer.body.data ? r->transfer.body.data : "",
+        .body_len = r->transfer.body.len,
         .json = r->json,
         .header = response_header,
         .retry_after_s = r->retry_after_s,
@@ -227,31 +224,18 @@ static const char *request_problem(struct ob_request *r, const sb_outbound_reque
 
 /* ---- receiving ---- */
 
-static size_t write_cb(char *data, size_t size, size_t n, void *arg)
-{
-    struct ob_request *r = arg;
-    size_t len = size * n;
-    if (r->body_in.len + len > MAX_RESPONSE_BODY) {
-        r->too_large = true;
-        return 0; /* libcurl ends the transfer with CURLE_WRITE_ERROR */
-    }
-    buf_append(&r->body_in, data, len);
-    return len;
-}
-
 /* Keeps the header fields of the last response only (after a 100 Continue, say). */
-static size_t header_cb(char *data, size_t size, size_t n, void *arg)
+static void header_line(void *owner, const char *data, size_t len)
 {
-    struct ob_request *r = arg;
-    size_t len = size * n;
+    struct ob_request *r = owner;
     if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         buf_free(&r->headers_in);
         buf_init(&r->headers_in);
-        return len;
+        return;
     }
     const char *colon = memchr(data, ':', len);
     if (!colon || colon == data || r->headers_in.len + len + 2 > MAX_RESPONSE_HEADERS)
-        return len;
+        return;
     const char *value = colon + 1, *end = data + len;
     while (value < end && (*value == ' ' || *value == '\t'))
         value++;
@@ -261,7 +245,6 @@ static size_t header_cb(char *data, size_t size, size_t n, void *arg)
     buf_putc(&r->headers_in, '\0');
     buf_append(&r->headers_in, value, (size_t)(end - value));
     buf_putc(&r->headers_in, '\0');
-    return len;
 }
 
 /* Retry-After: delta-seconds or an HTTP date; 0 if absent or unreadable. */
@@ -288,9 +271,10 @@ static void answered(struct ob_request *r, long status)
     sb_error_kind kind = outbound_kind_for_status((int)status);
     const char *host = r->target.host;
     const char *ct = response_header(&r->response, "Content-Type");
-    if (r->body_in.len && outbound_is_json_type(ct)) {
+    const struct buf *body = &r->transfer.body;
+    if (body->len && outbound_is_json_type(ct)) {
         char why[128];
-        r->json = json_parse_whole(r->body_in.data, r->body_in.len, why, sizeof why);
+        r->json = json_parse_whole(body->data, body->len, why, sizeof why);
         if (!r->json && kind == SB_ERR_NONE && strcmp(why, "the value is null") != 0) {
             snprintf(message, sizeof message, "%s answered HTTP %ld with JSON that does not parse: %s",
                      host, status, why);
@@ -317,8 +301,8 @@ static void transfer_done(void *owner, CURLcode result)
     long status = 0;
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     char message[CURL_ERROR_SIZE + OUTBOUND_HOST_MAX + 64];
-    if (r->too_large || result == CURLE_FILESIZE_EXCEEDED) {
-        buf_free(&r->body_in);
+    if (r->transfer.too_large || result == CURLE_FILESIZE_EXCEEDED) {
+        buf_free(&r->transfer.body);
         snprintf(message, sizeof message, "the response from %s is larger than 4 MiB",
                  r->target.host);
         finish(r, (int)status, SB_ERR_SERVER_ERROR, message);
@@ -328,7 +312,7 @@ static void transfer_done(void *owner, CURLcode result)
         finish(r, 0, SB_ERR_NETWORK, message);
     } else if (result != CURLE_OK) {
         snprintf(message, sizeof message, "%s: %s", r->target.host,
-                 r->curl_error[0] ? r->curl_error : curl_easy_strerror(result));
+                 r->transfer.error[0] ? r->transfer.error : curl_easy_strerror(result));
         finish(r, 0, SB_ERR_NETWORK, message);
     } else {
         answered(r, status);
@@ -351,36 +335,23 @@ static void send_now(struct ob_request *r)
         return;
     }
     long remaining = (long)((int64_t)r->timeout_ms - elapsed);
-    CURL *e = r->easy = curl_easy_init();
+    const char *scheme = r->target.https ? "https" : "http";
+    CURL *e = r->easy = curl_transfer_easy(
+        &r->transfer, r->url, r->method, scheme, remaining,
+        remaining < (long)CONNECT_TIMEOUT_MS ? remaining : (long)CONNECT_TIMEOUT_MS);
     if (!e) {
         finish(r, 0, SB_ERR_NETWORK, "cannot initialise libcurl");
         return;
     }
-    const char *scheme = r->target.https ? "https" : "http";
-    curl_easy_setopt(e, CURLOPT_URL, r->url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, scheme);
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, scheme);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, remaining);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     remaining < (long)CONNECT_TIMEOUT_MS ? remaining : (long)CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)MAX_RESPONSE_BODY);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->curl_error);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, CURL_LOOP_USER_AGENT);
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
     if (r->body || strcmp(r->method, "GET") != 0) {
         /* A POST, PUT or PATCH without a body still says Content-Length: 0. */
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-    r->transfer = (struct curl_transfer){transfer_done, r};
     CURLMcode mc = curl_loop_add(r->ob->loop, e, &r->transfer);
     if (mc != CURLM_OK) {
         finish(r, 0, SB_ERR_NETWORK, curl_multi_strerror(mc));
@@ -462,7 +433,8 @@ sb_request_id outbound_request(struct outbound *ob, struct sb_plugin *p,
     r->started_ms = time_mono_ms();
     r->timeout_ms = !req.timeout_ms ? DEFAULT_TIMEOUT_MS
                     : req.timeout_ms > MAX_TIMEOUT_MS ? MAX_TIMEOUT_MS : req.timeout_ms;
-    buf_init(&r->body_in);
+    r->transfer = (struct curl_transfer){.done = transfer_done, .owner = r, .header = header_line,
+                                         .max_body = MAX_RESPONSE_BODY};
     buf_init(&r->headers_in);
     hashmap_put_u64(ob->requests, r->id, r);
 

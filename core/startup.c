@@ -15,6 +15,7 @@
 #include "intercom.h"
 #include "outbound.h"
 #include "jobs.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
 #include "oauth.h"
@@ -242,6 +243,7 @@ int server_start(struct server *srv, struct config_report *report,
         log_error("main", "%s", err);
         return EXIT_STARTUP;
     }
+    intercom_on_unauthorized(srv->intercom, lifecycle_intercom_unauthorized, srv);
     srv->metrics = metrics_new();
     srv->replies = replies_new(srv);
     srv->intake = intake_new(srv);

@@ -1,0 +1,147 @@
+/*
+ * Unit tests: curl_loop.c - transfers on the libevent loop and what
+ * curl_transfer_easy() collects of an answer (body, size limit, error text,
+ * allowed protocols). The transfers read local files (file://), so nothing
+ * touches the network.
+ */
+#include "curl_loop.h"
+#include "unit.h"
+#include "util.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <unistd.h>
+
+struct run {
+    struct curl_transfer transfer;
+    CURLcode result;
+    int done_calls;
+    int after_done_calls;
+    int header_lines;
+};
+
+static void done(void *owner, CURLcode result)
+{
+    struct run *run = owner;
+    run->result = result;
+    run->done_calls++;
+}
+
+static void after_done(void *arg)
+{
+    struct run *run = arg;
+    run->after_done_calls++;
+}
+
+static void count_header(void *owner, const char *line, size_t len)
+{
+    struct run *run = owner;
+    (void)line;
+    (void)len;
+    run->header_lines++;
+}
+
+/* Run one transfer of @p url to its end on a fresh loop; the easy handle is cleaned up. */
+static void fetch(struct run *run, const char *url, const char *method, const char *protocols)
+{
+    struct event_base *base = event_base_new();
+    struct curl_loop *cl = curl_loop_new(base, 4, after_done, run);
+    CHECK(cl != NULL);
+    run->transfer.done = done;
+    run->transfer.owner = run;
+    CURL *e = curl_transfer_easy(&run->transfer, url, method, protocols, 5000, 5000);
+    CHECK(e != NULL);
+    run->done_calls = run->after_done_calls = 0;
+    run->result = CURLE_OK;
+    CHECK_INT(curl_loop_add(cl, e, &run->transfer), CURLM_OK);
+    CHECK_INT(run->done_calls, 0); /* never inside curl_loop_add */
+    event_base_dispatch(base);     /* returns when nothing is left to wait for */
+    CHECK_INT(run->done_calls, 1);
+    CHECK_INT(run->after_done_calls, 1);
+    curl_easy_cleanup(e);
+    curl_loop_free(cl);
+    event_base_free(base);
+}
+
+static char *write_file(const char *dir, const char *name, size_t size)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    for (size_t i = 0; f && i < size; i++)
+        fputc('a' + (int)(i % 26), f);
+    if (f)
+        fclose(f);
+    return path;
+}
+
+static void the_whole_body_is_collected(void)
+{
+    char *dir = unit_tempdir();
+    char *path = write_file(dir, "answer", 100000);
+    char *url = xasprintf("file://%s", path);
+    struct run run = {.transfer = {.header = count_header}};
+    fetch(&run, url, "GET", "file");
+    CHECK_INT(run.result, CURLE_OK);
+    CHECK_INT(run.transfer.body.len, 100000);
+    CHECK(run.transfer.body.data && memcmp(run.transfer.body.data, "abcdef", 6) == 0);
+    CHECK(!run.transfer.too_large);
+    CHECK_STR(run.transfer.error, "");
+    /* The next transfer on the same struct starts from nothing. */
+    fetch(&run, url, "GET", "file");
+    CHECK_INT(run.transfer.body.len, 100000);
+    buf_free(&run.transfer.body);
+    remove(path);
+    rmdir(dir);
+    free(url);
+    free(path);
+    free(dir);
+}
+
+static void a_body_over_the_limit_ends_the_transfer(void)
+{
+    char *dir = unit_tempdir();
+    char *path = write_file(dir, "big", 70000);
+    char *url = xasprintf("file://%s", path);
+    struct run run = {.transfer = {.max_body = 65536}};
+    fetch(&run, url, "GET", "file");
+    CHECK_INT(run.result, CURLE_WRITE_ERROR);
+    CHECK(run.transfer.too_large);
+    CHECK(run.transfer.body.len <= 65536);
+    /* Exactly at the limit is allowed. */
+    run.transfer.max_body = 70000;
+    fetch(&run, url, "GET", "file");
+    CHECK_INT(run.result, CURLE_OK);
+    CHECK(!run.transfer.too_large);
+    CHECK_INT(run.transfer.body.len, 70000);
+    buf_free(&run.transfer.body);
+    remove(path);
+    rmdir(dir);
+    free(url);
+    free(path);
+    free(dir);
+}
+
+static void failures_carry_libcurl_s_words(void)
+{
+    struct run run = {0};
+    fetch(&run, "file:///nonexistent/switchboard-unit/none", "GET", "file");
+    CHECK(run.result != CURLE_OK);
+    CHECK(run.transfer.error[0] != '\0');
+    CHECK_INT(run.transfer.body.len, 0);
+    /* Only the protocols named may be used. */
+    fetch(&run, "file:///etc/hostname", "GET", "http,https");
+    CHECK_INT(run.result, CURLE_UNSUPPORTED_PROTOCOL);
+    CHECK(run.transfer.error[0] != '\0');
+    buf_free(&run.transfer.body);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    RUN(the_whole_body_is_collected);
+    RUN(a_body_over_the_limit_ends_the_transfer);
+    RUN(failures_carry_libcurl_s_words);
+    curl_global_cleanup();
+    UNIT_DONE();
+}
