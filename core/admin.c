@@ -21,7 +21,7 @@
 #include "router.h"
 #include "server.h"
 #include "settings.h"
-#include "store/store_event_views.h"
+#include "store/store_events.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -414,14 +414,14 @@ static void list_schedules(struct server *srv, struct http_request *req,
 
 /* ---- events and audit ---- */
 
-static json_object *event_json(const struct store_event_row *row, bool with_body)
+static json_object *event_json(const struct store_event *row, bool with_body)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_int64(row->id));
     json_object_object_add(o, "plugin", json_object_new_string(row->plugin));
     json_object_object_add(o, "notification_id", json_object_new_string(row->notification_id));
     json_object_object_add(o, "installation_id",
-                           row->has_installation ? json_object_new_int64(row->installation) : NULL);
+                           row->installation ? json_object_new_int64(row->installation) : NULL);
     json_object_object_add(o, "workspace_id",
                            row->workspace_id ? json_object_new_string(row->workspace_id) : NULL);
     json_object_object_add(o, "topic", json_object_new_string(row->topic));
@@ -438,14 +438,14 @@ struct event_list {
     bool with_body;
 };
 
-static int add_event(void *arg, const struct store_event_row *row)
+static int add_event(void *arg, const struct store_event *row)
 {
     struct event_list *list = arg;
     json_object_array_add(list->arr, event_json(row, list->with_body));
     return 0;
 }
 
-static int keep_event(void *arg, const struct store_event_row *row)
+static int keep_event(void *arg, const struct store_event *row)
 {
     *(json_object **)arg = event_json(row, true);
     return 1;
@@ -550,16 +550,9 @@ void admin_handle(struct server *srv, struct http_request *req)
     struct route_match m;
     char *allowed = NULL;
     enum router_result r = router_match(admin_routes, http_method(req), http_path(req), &m, &allowed);
-    if (r == ROUTE_NO_METHOD) {
-        http_add_header(req, "Allow", allowed);
-        http_reply_error(req, 405, "method_not_allowed", "allowed: %s", allowed);
-        free(allowed);
-        return;
-    }
     if (r != ROUTE_FOUND) {
-        http_reply_error(req, r == ROUTE_BAD_PATH ? 400 : 404,
-                         r == ROUTE_BAD_PATH ? "bad_path" : "not_found", "no admin route %s %s",
-                         http_method(req), http_path(req));
+        reply_route_miss(req, r, allowed, "no admin route %s %s", http_method(req),
+                         http_path(req));
         return;
     }
     const struct {

@@ -48,6 +48,24 @@ static bool is_json(const char *content_type)
                             || strstr(content_type, "+json") != NULL);
 }
 
+void reply_route_miss(struct http_request *req, enum router_result r, char *allowed,
+                      const char *fmt, ...)
+{
+    if (r == ROUTE_NO_METHOD) {
+        http_add_header(req, "Allow", allowed);
+        http_reply_error(req, 405, "method_not_allowed", "allowed: %s", allowed);
+        free(allowed);
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    char *message = xvasprintf(fmt, ap);
+    va_end(ap);
+    http_reply_error(req, r == ROUTE_BAD_PATH ? 400 : 404,
+                     r == ROUTE_BAD_PATH ? "bad_path" : "not_found", "%s", message);
+    free(message);
+}
+
 void api_handle(struct server *srv, struct http_request *req, const char *plugin_name,
                 const char *rest)
 {
@@ -62,16 +80,9 @@ void api_handle(struct server *srv, struct http_request *req, const char *plugin
     char *allowed = NULL;
     enum router_result found =
         router_match(p->routes, http_method(req), *rest ? rest : "/", &m, &allowed);
-    if (found == ROUTE_NO_METHOD) {
-        http_add_header(req, "Allow", allowed);
-        http_reply_error(req, 405, "method_not_allowed", "allowed: %s", allowed);
-        free(allowed);
-        return;
-    }
     if (found != ROUTE_FOUND) {
-        http_reply_error(req, found == ROUTE_BAD_PATH ? 400 : 404,
-                         found == ROUTE_BAD_PATH ? "bad_path" : "not_found",
-                         "plugin '%s' has no route %s %s", p->name, http_method(req), rest);
+        reply_route_miss(req, found, allowed, "plugin '%s' has no route %s %s", p->name,
+                         http_method(req), rest);
         return;
     }
     const sb_route *route = m.data;

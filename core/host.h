@@ -16,4 +16,8 @@ void host_free_post(void);
 /* Cancel the timers of one plugin (before its shutdown), or of all (NULL) at exit. */
 void host_cancel_timers(struct sb_plugin *p);
 
+/* The services table every plugin receives; main.c hands it to the loader (plugins_load). */
+struct sb_host;
+extern const struct sb_host host_services;
+
 #endif

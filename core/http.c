@@ -7,17 +7,18 @@
  * the body (Content-Length or chunked, bounded size, body timeout), hand the
  * request to the dispatcher and stop reading until the reply is written,
  * then keep the connection alive (idle timeout) or close it. Pipelined
- * requests wait in the input buffer and are served in order.
+ * requests wait in the input buffer and are served in order. The bytes are
+ * parsed by http_parser.c; this file owns connections, timers and replies.
  */
 #include "http.h"
 
 #include "answers.h"
 #include "crypto.h"
+#include "http_parser.h"
 #include "log.h"
 #include "util.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -28,21 +29,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define MAX_HEADERS 100
 /* What a lingering close reads and drops before it gives up on the client. */
 #define LINGER_MAX_BYTES (256 * 1024)
 
 enum phase { PHASE_HEAD, PHASE_BODY, PHASE_HANDLING, PHASE_WRITING };
-
-struct header {
-    const char *name;
-    const char *value;
-};
 
 struct query_param {
     char *key;
@@ -54,25 +48,7 @@ struct http_conn;
 struct http_request {
     struct http_conn *conn; /* NULL once the connection is gone */
     struct http_server *srv;
-    char *head;             /* the request head, split in place */
-    const char *method;
-    const char *path;
-    const char *query;
-    int minor_version;
-    struct header headers[MAX_HEADERS];
-    int n_headers;
-    char *body;
-    size_t body_len;
-    size_t body_cap;
-    int64_t content_length; /* -1: chunked */
-    size_t chunk_left;      /* chunked: bytes left in the current chunk */
-    bool chunk_crlf;        /* chunked: the CRLF after a chunk's data is due */
-    bool chunk_trailers;    /* chunked: reading trailers after the last chunk */
-    size_t trailer_bytes;   /* chunked: size of the trailer section so far */
-    size_t head_scanned;    /* bytes of the head already checked by scan_head */
-    bool absolute_form;     /* the target named scheme and authority */
-    const char *refusal;    /* why the request was refused, for the error message */
-    bool keep_alive;
+    struct http_parser parsed; /* method, target, fields, body, keep-alive */
     char id[40];
     const char *label;
     void *userdata;
@@ -159,6 +135,8 @@ static struct http_request *request_new(struct http_conn *c)
     struct http_request *req = xcalloc(1, sizeof *req);
     req->conn = c;
     req->srv = c->srv;
+    http_parser_init(&req->parsed, c->srv->limits.max_header_bytes,
+                     c->srv->limits.max_body_bytes);
     req->n_params = -1;
     req->label = "other";
     req->started_us = time_mono_us();
@@ -173,15 +151,14 @@ static void request_free(struct http_request *req)
         free(req->params[i].value);
     }
     free(req->params);
-    free(req->head);
-    free(req->body);
+    http_parser_release(&req->parsed);
     buf_free(&req->reply_headers);
     free(req);
 }
 
-const char *http_method(const struct http_request *req) { return req->method; }
-const char *http_path(const struct http_request *req) { return req->path; }
-const char *http_query(const struct http_request *req) { return req->query; }
+const char *http_method(const struct http_request *req) { return req->parsed.method; }
+const char *http_path(const struct http_request *req) { return req->parsed.path; }
+const char *http_query(const struct http_request *req) { return req->parsed.query; }
 const char *http_request_id(const struct http_request *req) { return req->id; }
 void http_set_label(struct http_request *req, const char *label) { req->label = label; }
 const char *http_label(const struct http_request *req) { return req->label; }
@@ -195,22 +172,19 @@ const char *http_peer(const struct http_request *req)
 
 bool http_is_head(const struct http_request *req)
 {
-    return req->method && strcmp(req->method, "HEAD") == 0;
+    return req->parsed.method && strcmp(req->parsed.method, "HEAD") == 0;
 }
 
 const char *http_header(const struct http_request *req, const char *name)
 {
-    for (int i = 0; i < req->n_headers; i++)
-        if (str_eq_nocase(req->headers[i].name, name))
-            return req->headers[i].value;
-    return NULL;
+    return http_parser_field(&req->parsed, name);
 }
 
 const char *http_body(const struct http_request *req, size_t *len)
 {
     if (len)
-        *len = req->body_len;
-    return req->body ? req->body : "";
+        *len = req->parsed.body_len;
+    return req->parsed.body ? req->parsed.body : "";
 }
 
 static void parse_query(struct http_request *req)
@@ -218,9 +192,9 @@ static void parse_query(struct http_request *req)
     if (req->n_params >= 0)
         return;
     req->n_params = 0;
-    if (!req->query)
+    if (!req->parsed.query)
         return;
-    char *copy = xstrdup(req->query);
+    char *copy = xstrdup(req->parsed.query);
     int cap = 0;
     for (char *save = NULL, *part = strtok_r(copy, "&", &save); part;
          part = strtok_r(NULL, "&", &save)) {
@@ -286,7 +260,8 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
     double ms = (double)(time_mono_us() - req->started_us) / 1000.0;
     if (log_access_enabled())
         log_info("access", "%s \"%s %s\" %d %zu %.1fms id=%s", c ? c->peer : "-",
-                 req->method ? req->method : "-", req->path ? req->path : "-", status, len, ms,
+                 req->parsed.method ? req->parsed.method : "-",
+                 req->parsed.path ? req->parsed.path : "-", status, len, ms,
                  req->id);
     if (srv->observe)
         srv->observe(req, status, len, ms, srv->arg);
@@ -294,7 +269,7 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
         request_free(req);
         return;
     }
-    if (!req->keep_alive || srv->stopping || status == 408 || status == 413 || status == 431
+    if (!req->parsed.keep_alive || srv->stopping || status == 408 || status == 413 || status == 431
         || status == 400)
         c->close_after_write = true;
     struct evbuffer *out = evbuffer_new();
@@ -360,385 +335,17 @@ void http_redirect(struct http_request *req, const char *location)
     http_reply(req, 302, "text/plain; charset=utf-8", "", 0);
 }
 
-/* ---- parsing (RFC 9112) ---- */
-
-/* Every refusal names its reason; the client gets it in the JSON error. */
-static int refuse(struct http_request *req, int status, const char *why)
-{
-    req->refusal = why;
-    return status;
-}
-
-static bool is_tchar(unsigned char ch)
-{
-    return isalnum(ch) || (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
-static bool is_hex(unsigned char ch)
-{
-    return isxdigit(ch) != 0;
-}
-
-/* RFC 3986 pchar and query characters, without '%' (checked with its two digits). */
-static bool is_target_char(unsigned char ch)
-{
-    return isalnum(ch) || (ch && strchr("-._~!$&'()*+,;=:@/?", ch));
-}
-
-/* A case-insensitive comma-separated list member test (Connection: keep-alive, close). */
-static bool list_has_token(const char *list, const char *token)
-{
-    size_t n = strlen(token);
-    for (const char *p = list; *p;) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *start = p;
-        while (*p && *p != ',')
-            p++;
-        const char *end = p;
-        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        if ((size_t)(end - start) == n && strncasecmp(start, token, n) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* uri-host [ ":" port ], or empty; reg-name and IPv6 literals only by their characters. */
-static bool host_value_valid(const char *v)
-{
-    const char *p = v;
-    if (*p == '[') {
-        while (*++p && *p != ']')
-            if (!is_hex((unsigned char)*p) && *p != ':' && *p != '.')
-                return false;
-        if (*p++ != ']')
-            return false;
-    } else {
-        for (; *p && *p != ':'; p++)
-            if (!isalnum((unsigned char)*p) && !strchr("-._~!$&'()*+,;=%", *p))
-                return false;
-    }
-    if (*p == ':')
-        for (p++; *p; p++)
-            if (!isdigit((unsigned char)*p))
-                return false;
-    return *p == '\0';
-}
-
-/* Validate the request target in place and split path and query; returns a status or 0. */
-static int parse_target(struct http_request *req, char *target)
-{
-    if (strcmp(target, "*") == 0) {
-        if (strcmp(req->method, "OPTIONS") != 0)
-            return refuse(req, 400, "the asterisk form is for OPTIONS only");
-        req->path = target;
-        return 0;
-    }
-    /* The absolute form (RFC 9112 3.2.2) must be accepted; its authority replaces Host. */
-    if (strncasecmp(target, "http://", 7) == 0 || strncasecmp(target, "https://", 8) == 0) {
-        char *authority = strstr(target, "://") + 3;
-        size_t len = strcspn(authority, "/?");
-        char saved = authority[len];
-        authority[len] = '\0';
-        /* No userinfo (RFC 9110 4.2.4): "user@host" is refused like any bad host. */
-        bool valid = len > 0 && host_value_valid(authority);
-        authority[len] = saved;
-        if (!valid)
-            return refuse(req, 400, "the absolute-form target has no valid host");
-        req->absolute_form = true;
-        target = authority + len;
-        if (*target != '/') { /* "http://host" or "http://host?q": the path is "/", written
-                                 over the authority's last byte, which is no longer needed */
-            target--;
-            *target = '/';
-        }
-    }
-    if (target[0] != '/')
-        return refuse(req, 400, "the request target must begin with '/'");
-    for (const unsigned char *t = (const unsigned char *)target; *t; t++) {
-        if (*t == '%') {
-            if (!is_hex(t[1]) || !is_hex(t[2]))
-                return refuse(req, 400, "malformed percent-escape in the request target");
-            t += 2;
-        } else if (!is_target_char(*t)) {
-            return refuse(req, 400, "the request target has a character that must be escaped");
-        }
-    }
-    char *q = strchr(target, '?');
-    if (q) {
-        *q = '\0';
-        req->query = q + 1;
-    }
-    req->path = target;
-    return 0;
-}
-
-/* The request line: method SP request-target SP HTTP-version. */
-static int parse_request_line(struct http_request *req, char *line)
-{
-    char *sp1 = strchr(line, ' ');
-    char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-    if (!sp1 || !sp2 || strchr(sp2 + 1, ' ') || sp1 == line || sp2 == sp1 + 1)
-        return refuse(req, 400, "malformed request line");
-    *sp1 = *sp2 = '\0';
-    req->method = line;
-    for (const char *m = line; *m; m++)
-        if (!is_tchar((unsigned char)*m))
-            return refuse(req, 400, "malformed method");
-    const char *v = sp2 + 1;
-    if (strncmp(v, "HTTP/", 5) != 0 || !isdigit((unsigned char)v[5]) || v[6] != '.'
-        || !isdigit((unsigned char)v[7]) || v[8])
-        return refuse(req, 400, "malformed HTTP version");
-    if (v[5] != '1')
-        return refuse(req, 505, "only HTTP/1.x is served here");
-    /* A higher minor version is served as the highest one we speak (RFC 9110 2.5). */
-    req->minor_version = v[7] == '0' ? 0 : 1;
-    return parse_target(req, sp1 + 1);
-}
-
-/*
- * Split the head in place into request line and fields. The raw bytes were
- * already checked by scan_head (CRLF only, no control bytes but HTAB), so
- * C string functions see the whole head. Returns an HTTP status or 0.
- */
-static int parse_head(struct http_request *req)
-{
-    char *line = req->head, *end = strstr(line, "\r\n");
-    if (!end)
-        return refuse(req, 400, "malformed request line");
-    *end = '\0';
-    int status = parse_request_line(req, line);
-    if (status)
-        return status;
-    int hosts = 0, transfer_encodings = 0;
-    for (line = end + 2; *line; line = end + 2) {
-        end = strstr(line, "\r\n");
-        if (!end)
-            return refuse(req, 400, "malformed header block");
-        *end = '\0';
-        if (line == end)
-            break;
-        if (*line == ' ' || *line == '\t') /* obsolete line folding: refuse, as RFC 9112 allows */
-            return refuse(req, 400, "obsolete line folding in a header field");
-        char *colon = strchr(line, ':');
-        if (!colon || colon == line)
-            return refuse(req, 400, "malformed header field");
-        *colon = '\0';
-        for (const char *n = line; *n; n++)
-            if (!is_tchar((unsigned char)*n))
-                return refuse(req, 400, "malformed header field name");
-        char *value = colon + 1;
-        while (*value == ' ' || *value == '\t')
-            value++;
-        char *vend = value + strlen(value);
-        while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t'))
-            *--vend = '\0';
-        if (req->n_headers == MAX_HEADERS)
-            return refuse(req, 431, "too many header fields");
-        if (str_eq_nocase(line, "Host")) {
-            if (++hosts > 1)
-                return refuse(req, 400, "more than one Host header field");
-            if (!host_value_valid(value))
-                return refuse(req, 400, "malformed Host header field");
-        } else if (str_eq_nocase(line, "Transfer-Encoding") && ++transfer_encodings > 1) {
-            return refuse(req, 400, "more than one Transfer-Encoding header field");
-        }
-        req->headers[req->n_headers].name = line;
-        req->headers[req->n_headers].value = value;
-        req->n_headers++;
-    }
-    if (req->minor_version == 1 && hosts == 0)
-        return refuse(req, 400, "an HTTP/1.1 request needs a Host header field");
-    return 0;
-}
-
-/* Decide keep-alive and body framing; returns an HTTP status or 0. */
-static int prepare_body(struct http_request *req, int64_t max_body)
-{
-    const char *connection = http_header(req, "Connection");
-    if (req->minor_version == 1)
-        req->keep_alive = !(connection && list_has_token(connection, "close"));
-    else
-        req->keep_alive = connection && list_has_token(connection, "keep-alive");
-
-    const char *te = http_header(req, "Transfer-Encoding");
-    const char *cl = http_header(req, "Content-Length");
-    if (te) {
-        if (req->minor_version == 0)
-            return refuse(req, 400, "Transfer-Encoding in an HTTP/1.0 request");
-        /* Both framings at once is the classic smuggling vector: refuse. */
-        if (cl)
-            return refuse(req, 400, "both Transfer-Encoding and Content-Length");
-        /* chunked is the only coding served; anything else or before it can't be framed. */
-        if (!str_eq_nocase(te, "chunked"))
-            return refuse(req, 400, "the only Transfer-Encoding served is a single chunked");
-        req->content_length = -1;
-        return 0;
-    }
-    req->content_length = 0;
-    if (cl) {
-        if (!*cl)
-            return refuse(req, 400, "malformed Content-Length");
-        for (const char *p = cl; *p; p++)
-            if (!isdigit((unsigned char)*p))
-                return refuse(req, 400, "malformed Content-Length");
-        if (!str_to_i64(cl, &req->content_length)) /* overflow: certainly too large */
-            return refuse(req, 413, "the request body exceeds the server's limit");
-        for (int i = 0; i < req->n_headers; i++) /* duplicates must agree */
-            if (str_eq_nocase(req->headers[i].name, "Content-Length")
-                && strcmp(req->headers[i].value, cl) != 0)
-                return refuse(req, 400, "conflicting Content-Length fields");
-    }
-    if (req->content_length > max_body)
-        return refuse(req, 413, "the request body exceeds the server's limit");
-    return 0;
-}
-
-static void body_append(struct http_request *req, struct evbuffer *in, size_t n)
-{
-    if (req->body_len + n + 1 > req->body_cap) {
-        size_t cap = req->body_cap ? req->body_cap : 1024;
-        while (cap < req->body_len + n + 1)
-            cap *= 2;
-        req->body = xrealloc(req->body, cap);
-        req->body_cap = cap;
-    }
-    evbuffer_remove(in, req->body + req->body_len, n);
-    req->body_len += n;
-    req->body[req->body_len] = '\0';
-}
-
-/* Longest chunk-size line (with extensions) and trailer section we read. */
-#define MAX_CHUNK_LINE 1024
-
-/*
- * chunk-size [ chunk-ext ]: plain hex digits (no sign, space or 0x), then
- * nothing or BWS ";" and extension text. The size is checked against what is
- * left of the limit digit by digit, so no value can overflow. Returns 0 with
- * *size set, or an HTTP status.
- */
-static int parse_chunk_size(struct http_request *req, const char *line, size_t len,
-                            uint64_t room, uint64_t *size)
-{
-    size_t i = 0;
-    uint64_t value = 0;
-    bool over = false;
-    for (; i < len && is_hex((unsigned char)line[i]); i++) {
-        unsigned digit = (unsigned)(isdigit((unsigned char)line[i])
-                                        ? line[i] - '0'
-                                        : tolower((unsigned char)line[i]) - 'a' + 10);
-        if (!over && (digit > room || value > (room - digit) / 16))
-            over = true; /* keep reading: a malformed line is 400 before it is 413 */
-        else if (!over)
-            value = value * 16 + digit;
-    }
-    if (i == 0)
-        return refuse(req, 400, "malformed chunk size");
-    size_t j = i;
-    while (j < len && (line[j] == ' ' || line[j] == '\t'))
-        j++;
-    if (j < len && line[j] != ';')
-        return refuse(req, 400, "malformed chunk size");
-    if (j == len && j != i)
-        return refuse(req, 400, "malformed chunk size");
-    for (; j < len; j++)
-        if (((unsigned char)line[j] < 0x20 && line[j] != '\t') || line[j] == 0x7f)
-            return refuse(req, 400, "control byte in a chunk extension");
-    if (over)
-        return refuse(req, 413, "the request body exceeds the server's limit");
-    *size = value;
-    return 0;
-}
-
-/* A trailer field line: same rules as a header field; trailers are read and dropped. */
-static bool trailer_line_valid(const char *line, size_t len)
-{
-    size_t i = 0;
-    while (i < len && is_tchar((unsigned char)line[i]))
-        i++;
-    if (i == 0 || i == len || line[i] != ':')
-        return false;
-    for (i++; i < len; i++)
-        if (((unsigned char)line[i] < 0x20 && line[i] != '\t') || line[i] == 0x7f)
-            return false;
-    return true;
-}
-
-/* Read chunked framing; returns 1 when complete, 0 for more input, or a negative HTTP status. */
-static int read_chunked(struct http_request *req, struct evbuffer *in, int64_t max_body)
-{
-    for (;;) {
-        if (req->chunk_left > 0) {
-            size_t avail = evbuffer_get_length(in);
-            if (!avail)
-                return 0;
-            size_t n = avail < req->chunk_left ? avail : req->chunk_left;
-            body_append(req, in, n);
-            req->chunk_left -= n;
-            if (req->chunk_left > 0)
-                return 0;
-            req->chunk_crlf = true;
-        }
-        if (req->chunk_crlf) { /* exactly CRLF after the chunk data */
-            if (evbuffer_get_length(in) < 2)
-                return 0;
-            char crlf[2];
-            evbuffer_remove(in, crlf, 2);
-            if (crlf[0] != '\r' || crlf[1] != '\n')
-                return -refuse(req, 400, "chunk data not followed by CRLF");
-            req->chunk_crlf = false;
-        }
-        size_t line_len;
-        char *line = evbuffer_readln(in, &line_len, EVBUFFER_EOL_CRLF_STRICT);
-        if (!line) {
-            if (evbuffer_get_length(in) > MAX_CHUNK_LINE)
-                return -refuse(req, 400, req->chunk_trailers ? "trailer field too long"
-                                                             : "chunk size line too long");
-            return 0;
-        }
-        if (line_len > MAX_CHUNK_LINE || memchr(line, '\n', line_len)
-            || memchr(line, '\r', line_len)) {
-            free(line);
-            return -refuse(req, 400, "malformed chunked framing");
-        }
-        if (req->chunk_trailers) {
-            bool done = line_len == 0;
-            bool valid = done || trailer_line_valid(line, line_len);
-            req->trailer_bytes += line_len + 2;
-            free(line);
-            if (done)
-                return 1;
-            if (!valid)
-                return -refuse(req, 400, "malformed trailer field");
-            if (req->trailer_bytes > req->srv->limits.max_header_bytes)
-                return -refuse(req, 431, "trailer section too large");
-            continue;
-        }
-        uint64_t size = 0;
-        int status = parse_chunk_size(req, line, line_len,
-                                      (uint64_t)max_body - (uint64_t)req->body_len, &size);
-        free(line);
-        if (status)
-            return -status;
-        if (size == 0)
-            req->chunk_trailers = true;
-        else
-            req->chunk_left = (size_t)size;
-    }
-}
-
 /* ---- connections ---- */
 
 static void reply_and_close(struct http_conn *c, int status)
 {
     struct http_request *req = c->req;
-    if (!req->method) /* the request line never parsed */
-        req->method = "-";
+    if (!req->parsed.method) /* the request line never parsed */
+        req->parsed.method = "-";
     if (!req->id[0])
         assign_request_id(req);
-    req->keep_alive = false;
-    const char *why = req->refusal ? req->refusal : http_status_text(status);
+    req->parsed.keep_alive = false;
+    const char *why = req->parsed.refusal ? req->parsed.refusal : http_status_text(status);
     http_reply_error(req, status, status == 408   ? "timeout"
                                   : status == 413 ? "payload_too_large"
                                   : status == 431 ? "headers_too_large"
@@ -768,59 +375,6 @@ static void start_handling(struct http_conn *c)
     c->srv->dispatch(req, c->srv->arg);
 }
 
-/*
- * Check the head's raw bytes as they arrive, before any C string function
- * sees them: lines end in CRLF only (a bare LF or CR is refused, RFC 9112
- * 2.2), and no control byte but HTAB appears (a NUL would hide what follows
- * it). Returns the head's length once its empty line arrived, 0 for more
- * input, or a negative HTTP status.
- */
-static long scan_head(struct http_request *req, struct evbuffer *in, size_t limit)
-{
-    size_t avail = evbuffer_get_length(in);
-    size_t n = avail < limit + 1 ? avail : limit + 1;
-    const unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)n);
-    size_t i = req->head_scanned;
-    for (; i < n; i++) {
-        unsigned char ch = p[i];
-        if (ch == '\r') {
-            if (i + 1 == n)
-                break; /* its LF may still come */
-            if (p[i + 1] != '\n')
-                return -refuse(req, 400, "bare CR in the request head");
-            if (i >= 2 && p[i - 2] == '\r' && p[i - 1] == '\n')
-                return (long)(i + 2);
-            i++;
-        } else if (ch == '\n') {
-            return -refuse(req, 400, "bare LF in the request head");
-        } else if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-            return -refuse(req, 400, "control byte in the request head");
-        }
-    }
-    req->head_scanned = i;
-    if (avail > limit)
-        return -refuse(req, 431, "the request head exceeds the server's limit");
-    return 0;
-}
-
-/* Empty lines before a request line are skipped (RFC 9112 2.2); false: wait for more. */
-static bool skip_leading_empty_lines(struct evbuffer *in)
-{
-    for (;;) {
-        unsigned char two[2];
-        ev_ssize_t got = evbuffer_copyout(in, two, 2);
-        if (got < 1)
-            return false;
-        if (two[0] != '\r')
-            return true;
-        if (got < 2)
-            return false;
-        if (two[1] != '\n')
-            return true; /* scan_head refuses the bare CR */
-        evbuffer_drain(in, 2);
-    }
-}
-
 static void read_head(struct http_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -833,28 +387,16 @@ static void read_head(struct http_conn *c)
         arm_timer(c, c->srv->limits.header_timeout_s);
     }
     struct http_request *req = c->req;
-    if (req->head_scanned == 0 && !skip_leading_empty_lines(in))
+    enum http_parse rc = http_parser_read(&req->parsed, in);
+    if (rc == HTTP_PARSE_MORE)
         return;
-    long head_len = scan_head(req, in, c->srv->limits.max_header_bytes);
-    if (head_len <= 0) {
-        if (head_len < 0)
-            reply_and_close(c, (int)-head_len);
-        return;
-    }
-    req->head = xmalloc((size_t)head_len + 1);
-    evbuffer_remove(in, req->head, (size_t)head_len);
-    req->head[head_len] = '\0';
-    int status = parse_head(req);
-    if (!status)
-        assign_request_id(req);
-    if (!status)
-        status = prepare_body(req, c->srv->limits.max_body_bytes);
-    if (status) {
-        reply_and_close(c, status);
+    if (rc == HTTP_PARSE_REFUSED) {
+        reply_and_close(c, req->parsed.status);
         return;
     }
+    assign_request_id(req);
     const char *expect = http_header(req, "Expect");
-    if (expect && str_eq_nocase(expect, "100-continue") && req->content_length != 0)
+    if (expect && str_eq_nocase(expect, "100-continue") && req->parsed.content_length != 0)
         evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
     c->phase = PHASE_BODY;
     arm_timer(c, c->srv->limits.body_timeout_s);
@@ -862,21 +404,10 @@ static void read_head(struct http_conn *c)
 
 static void read_body(struct http_conn *c)
 {
-    struct http_request *req = c->req;
-    struct evbuffer *in = bufferevent_get_input(c->bev);
-    if (req->content_length < 0) {
-        int rc = read_chunked(req, in, c->srv->limits.max_body_bytes);
-        if (rc < 0)
-            reply_and_close(c, -rc);
-        else if (rc == 1)
-            start_handling(c);
-        return;
-    }
-    size_t want = (size_t)req->content_length - req->body_len;
-    size_t avail = evbuffer_get_length(in);
-    if (want)
-        body_append(req, in, avail < want ? avail : want);
-    if (req->body_len == (size_t)req->content_length)
+    enum http_parse rc = http_parser_read(&c->req->parsed, bufferevent_get_input(c->bev));
+    if (rc == HTTP_PARSE_REFUSED)
+        reply_and_close(c, c->req->parsed.status);
+    else if (rc == HTTP_PARSE_DONE)
         start_handling(c);
 }
 

@@ -1,6 +1,7 @@
 /*
- * http.h - the HTTP/1.1 listener: connections, request parsing, limits,
- * timeouts, request ids, access log, and (possibly deferred) replies.
+ * http.h - the HTTP/1.1 listener: connections, limits, timeouts, request
+ * ids, access log, and (possibly deferred) replies. Requests are parsed by
+ * http_parser.h.
  *
  * Ownership: the server creates each request and hands it to the dispatch
  * function. Exactly one http_reply* call later finishes and frees it, even

@@ -3,6 +3,7 @@
  * are in startup.c.
  */
 #include "config.h"
+#include "host.h"
 #include "keyrotate.h"
 #include "log.h"
 #include "plugins.h"
@@ -87,7 +88,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 static int check_config(struct server *srv, struct config_report *report)
 {
-    srv->plugins = plugins_load(srv, false, report);
+    srv->plugins = plugins_load(srv, &host_services, false, report);
     server_print_report(report);
     for (size_t i = 0; i < srv->plugins->n_refused; i++) {
         /* Located at the plugin's group, which may be in an @included file. */
@@ -154,7 +155,8 @@ int main(int argc, char **argv)
         log_info("main", "no -c given: using the embedded default configuration (data under %s)",
                  srv.cfg->db_path);
 
-    struct server_start_options start = {.strict_plugins = opt.strict_plugins};
+    struct server_start_options start = {.services = &host_services,
+                                         .strict_plugins = opt.strict_plugins};
     rc = server_start(&srv, &report, &start);
     if (rc == 0)
         server_run(&srv);

@@ -385,7 +385,7 @@ static bool start_one(struct plugin_registry *reg, struct sb_plugin *p)
 {
     sb_result result = {0};
     void *state = NULL;
-    sb_status st = p->desc.init(p, &host_services, p->cfg->options, &state, &result);
+    sb_status st = p->desc.init(p, reg->services, p->cfg->options, &state, &result);
     if (st != SB_OK) {
         refuse(reg, p->name, p->path, "init failed: %s",
                result.message[0] ? result.message : "(no message)");
@@ -408,10 +408,11 @@ static void plugin_free(struct sb_plugin *p)
     free(p);
 }
 
-struct plugin_registry *plugins_load(struct server *srv, bool init_plugins,
-                                     struct config_report *report)
+struct plugin_registry *plugins_load(struct server *srv, const sb_host *services,
+                                     bool init_plugins, struct config_report *report)
 {
     struct plugin_registry *reg = xcalloc(1, sizeof *reg);
+    reg->services = services;
     char *dir = plugins_default_dir(srv->cfg);
     for (size_t i = 0; i < srv->cfg->n_plugins; i++) {
         const struct plugin_config *pc = &srv->cfg->plugins[i];

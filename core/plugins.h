@@ -49,6 +49,7 @@ struct plugin_refusal {
 };
 
 struct plugin_registry {
+    const sb_host *services; /* what every plugin's init receives */
     struct sb_plugin **items;
     size_t n;
     struct plugin_refusal *refused;
@@ -56,14 +57,15 @@ struct plugin_registry {
 };
 
 /*
- * Load every enabled plugin of the configuration. Load failures refuse that
- * plugin with one log line and the rest go on. Errors in the integrator's
- * own configuration (settings or options the plugin's schema rejects) go
- * to the report. With init_plugins false (--check-config), plugins are
- * checked but not started.
+ * Load every enabled plugin of the configuration, handing each the services
+ * table (main.c passes host_services). Load failures refuse that plugin with
+ * one log line and the rest go on. Errors in the integrator's own
+ * configuration (settings or options the plugin's schema rejects) go to the
+ * report. With init_plugins false (--check-config), plugins are checked but
+ * not started.
  */
-struct plugin_registry *plugins_load(struct server *srv, bool init_plugins,
-                                     struct config_report *report);
+struct plugin_registry *plugins_load(struct server *srv, const sb_host *services,
+                                     bool init_plugins, struct config_report *report);
 /* Shut down running plugins (reverse load order); never dlclose. */
 void plugins_shutdown(struct plugin_registry *reg);
 void plugins_free(struct plugin_registry *reg);
@@ -77,8 +79,5 @@ json_object *plugin_describe(const struct sb_plugin *p);
 
 /* Directory searched for <name>.so when a plugin has no explicit path. */
 char *plugins_default_dir(const struct config *cfg);
-
-/* The services table handed to every plugin (host.c). */
-extern const sb_host host_services;
 
 #endif

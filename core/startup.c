@@ -258,7 +258,7 @@ int server_start(struct server *srv, struct config_report *report,
     admin_init();
     setup_routes();
 
-    srv->plugins = plugins_load(srv, true, report);
+    srv->plugins = plugins_load(srv, opt->services, true, report);
     config_log_warnings(report);
     if (report->n_errors) {
         server_print_report(report);

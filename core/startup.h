@@ -10,10 +10,12 @@
 #include "server.h"
 
 #include <stdbool.h>
+#include <switchboard/switchboard.h>
 
 enum { EXIT_STARTUP = 1, EXIT_CONFIG = 2 };
 
 struct server_start_options {
+    const sb_host *services; /* the table plugins receive: host_services */
     bool strict_plugins; /* any refused plugin is fatal */
     bool no_listen;      /* serve only connections handed to http_server_adopt */
 };

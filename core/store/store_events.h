@@ -16,6 +16,7 @@
 
 /* A notification. The strings are borrowed (by the store, for the call; by a reader, for its callback). */
 struct store_event {
+    int64_t id;               /* 0 when inserting; the row's id when read */
     const char *plugin;
     const char *notification_id;
     int64_t installation;     /* 0: no installation (unrouted) */
@@ -44,5 +45,24 @@ int store_event_read(struct store *st, int64_t id,
  * (queued, waiting, running, pending or dead): how many, or -1.
  */
 int store_events_prune(struct store *st, int64_t received_before, int limit);
+
+/* Which events the admin API lists: NULL or 0 fields match all. */
+struct store_event_filter {
+    const char *plugin;
+    int64_t installation;
+    const char *topic;
+    int64_t before_id; /* only ids below it: the next page */
+    int limit;
+};
+/*
+ * Visit the matching events newest first (every field, body included) until
+ * each returns non-zero (it must not call into the store): the number
+ * visited, or -1.
+ */
+int store_events_each(struct store *st, const struct store_event_filter *filter,
+                      int (*each)(void *arg, const struct store_event *event), void *arg);
+/* Hand event id to each, as store_events_each does: 1, 0 if there is none, or -1. */
+int store_event_by_id(struct store *st, int64_t id,
+                      int (*each)(void *arg, const struct store_event *event), void *arg);
 
 #endif

@@ -51,9 +51,11 @@ static void dispatch(struct http_request *req, void *arg)
     (void)http_peer(req);
     size_t len;
     const char *body = http_body(req, &len);
-    /* A method, a path from '/', a NUL-terminated body within the limit, an id: as promised. */
+    /* A method, a path from '/' (or OPTIONS *), a NUL-terminated body within the limit, an id:
+       as promised. */
     bool head = strcmp(http_method(req), "HEAD") == 0;
-    if (!*http_method(req) || http_path(req)[0] != '/' || body[len] != '\0'
+    bool asterisk = strcmp(http_path(req), "*") == 0 && strcmp(http_method(req), "OPTIONS") == 0;
+    if (!*http_method(req) || (http_path(req)[0] != '/' && !asterisk) || body[len] != '\0'
         || !*http_request_id(req) || http_is_head(req) != head || len > MAX_BODY)
         abort();
     const char *path = http_path(req);

@@ -7,16 +7,21 @@
 #                                        WORKDIR/corpus/<target>, crashes to
 #                                        WORKDIR/crashes/<target>/
 #
-# <target> is BINARY's name without "fuzz_". Exits non-zero on any crash,
-# sanitizer report, leak, timeout or out-of-memory.
+# <target> is BINARY's name without "fuzz_" (for seeds and regressions,
+# http_parser reads http_request's). Exits non-zero on any crash, sanitizer
+# report, leak, timeout or out-of-memory.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 mode=$1 binary=$2
 target=$(basename "$binary")
 target=${target#fuzz_}
-seeds="$here/corpus/$target"
-regressions="$here/regressions/$target"
+# fuzz_http_parser reads what fuzz_http_request reads (the parser alone, without the
+# server around it): the two share seeds and regression inputs.
+inputs=$target
+[ "$target" = http_parser ] && inputs=http_request
+seeds="$here/corpus/$inputs"
+regressions="$here/regressions/$inputs"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # A scratch folder per run, removed even when the target crashed; on tmpfs

@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "exchange.h"
+#include "host.h"
 #include "installations.h"
 #include "logcheck.h"
 #include "server.h"
@@ -94,7 +95,8 @@ void fuzz_server_boot(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     booted = true;
     atexit(teardown); /* registered after the folder's removal, so it runs before it */
-    struct server_start_options opt = {.strict_plugins = true, .no_listen = true};
+    struct server_start_options opt = {
+        .services = &host_services, .strict_plugins = true, .no_listen = true};
     if (server_start(&srv, &report, &opt) != 0) {
         fprintf(fuzz_diag(), "fuzz: the server did not start (folder %s)\n", workdir);
         abort();

@@ -40,7 +40,7 @@ static struct plugin_registry *load(struct server *srv, const char *plugins_bloc
         fprintf(stderr, "%s", r->errors.data);
         return NULL;
     }
-    return plugins_load(srv, true, r);
+    return plugins_load(srv, &host_services, true, r);
 }
 
 static void finish(struct server *srv, struct plugin_registry *reg, struct config_report *r)

@@ -6,7 +6,7 @@
 #include "product_events.h"
 #include "store/store.h"
 #include "store/store_audit.h"
-#include "store/store_event_views.h"
+#include "store/store_events.h"
 #include "store/store_installations.h"
 #include "store/store_keys.h"
 #include "store/store_oauth.h"
@@ -310,11 +310,11 @@ static void insert_event(struct store *st, int64_t id, const char *installation,
     CHECK_INT(store_exec(st, sql), 0);
 }
 
-static int collect_event(void *arg, const struct store_event_row *row)
+static int collect_event(void *arg, const struct store_event *row)
 {
     char *out = arg;
     snprintf(out + strlen(out), 256 - strlen(out), "%lld:%s:%s:%s;", (long long)row->id,
-             row->topic, row->has_installation ? "inst" : "none",
+             row->topic, row->installation ? "inst" : "none",
              row->workspace_id ? row->workspace_id : "-");
     return 0;
 }

@@ -6,6 +6,7 @@
  * the same. A few answers are also checked against what the header promises,
  * so the two cannot agree on something wrong.
  */
+#include "host.h"
 #include "plugins.h"
 #include "server.h"
 #include "store/store.h"
@@ -14,8 +15,6 @@
 
 #include <switchboard/testing.h>
 #include <unistd.h>
-
-extern const sb_host host_services;
 
 struct target {
     const sb_host *host;
