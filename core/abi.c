@@ -20,14 +20,18 @@
     ROUND_UP(offsetof(type, member) + sizeof(((type *)0)->member), alignof(type))
 
 static const size_t sizes[ABI_STRUCT_COUNT][SB_ABI_MINOR + 1] = {
-    [ABI_DESCRIPTOR] = {SIZE_ENDING_AT(sb_plugin_descriptor, canvas), sizeof(sb_plugin_descriptor)},
-    [ABI_ROUTE] = {SIZE_ENDING_AT(sb_route, flags), sizeof(sb_route)},
-    [ABI_SETTING] = {sizeof(sb_setting), sizeof(sb_setting)},
-    [ABI_SCHEDULE] = {sizeof(sb_schedule), sizeof(sb_schedule)},
-    [ABI_INSTALLATION] = {sizeof(sb_installation), sizeof(sb_installation)},
-    [ABI_INTERCOM_REQUEST] = {sizeof(sb_intercom_request), sizeof(sb_intercom_request)},
-    [ABI_RESULT] = {SIZE_ENDING_AT(sb_result, message), sizeof(sb_result)},
-    [ABI_OUTBOUND_REQUEST] = {0, sizeof(sb_outbound_request)},
+    /* 1.2 appended a host service only: every plugin-allocated struct is as in 1.1. */
+    [ABI_DESCRIPTOR] = {SIZE_ENDING_AT(sb_plugin_descriptor, canvas), sizeof(sb_plugin_descriptor),
+                        sizeof(sb_plugin_descriptor)},
+    [ABI_ROUTE] = {SIZE_ENDING_AT(sb_route, flags), sizeof(sb_route), sizeof(sb_route)},
+    [ABI_SETTING] = {sizeof(sb_setting), sizeof(sb_setting), sizeof(sb_setting)},
+    [ABI_SCHEDULE] = {sizeof(sb_schedule), sizeof(sb_schedule), sizeof(sb_schedule)},
+    [ABI_INSTALLATION] = {sizeof(sb_installation), sizeof(sb_installation),
+                          sizeof(sb_installation)},
+    [ABI_INTERCOM_REQUEST] = {sizeof(sb_intercom_request), sizeof(sb_intercom_request),
+                              sizeof(sb_intercom_request)},
+    [ABI_RESULT] = {SIZE_ENDING_AT(sb_result, message), sizeof(sb_result), sizeof(sb_result)},
+    [ABI_OUTBOUND_REQUEST] = {0, sizeof(sb_outbound_request), sizeof(sb_outbound_request)},
 };
 
 static const char *const names[ABI_STRUCT_COUNT] = {

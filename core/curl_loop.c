@@ -117,6 +117,8 @@ static size_t body_cb(char *data, size_t size, size_t n, void *arg)
 {
     struct curl_transfer *t = arg;
     size_t len = size * n;
+    if (t->body_part && t->body_part(t->owner, data, len))
+        return len;
     if (t->max_body && t->body.len + len > t->max_body) {
         t->too_large = true;
         return 0; /* libcurl ends the transfer with CURLE_WRITE_ERROR */

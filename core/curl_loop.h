@@ -35,6 +35,9 @@ struct curl_transfer {
     /* Set by the user (before curl_transfer_easy) when it reads header lines: each one as
        libcurl hands it over, status lines and line ends included. */
     void (*header)(void *owner, const char *line, size_t len);
+    /* Set by the user (may be NULL) to read the body as it arrives rather than have it
+       collected (a streamed answer): true when it took the bytes, false to collect them. */
+    bool (*body_part)(void *owner, const char *data, size_t len);
     /* The largest body kept, 0 for no limit: a longer one ends the transfer with
        CURLE_WRITE_ERROR and sets too_large. */
     size_t max_body;

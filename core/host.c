@@ -497,6 +497,17 @@ static sb_request_id h_intercom_request(sb_plugin *self, sb_installation_id inst
     return intercom_request(p->srv->intercom, p, inst, req ? &copy : NULL, cb, arg);
 }
 
+static sb_request_id h_intercom_stream(sb_plugin *self, sb_installation_id inst,
+                                       const sb_intercom_request *req, const char *array_path,
+                                       sb_item_cb on_item, sb_intercom_cb done, void *arg)
+{
+    CHECKED(self, "intercom_stream", 0);
+    sb_intercom_request copy;
+    abi_copy_in(&copy, sizeof copy, req, p->desc.abi_minor, ABI_INTERCOM_REQUEST);
+    return intercom_stream(p->srv->intercom, p, inst, req ? &copy : NULL, array_path, on_item,
+                           done, arg);
+}
+
 static sb_request_id h_intercom_paginate(sb_plugin *self, sb_installation_id inst,
                                          const sb_intercom_request *req,
                                          const char *starting_after, sb_page_cb page_cb,
@@ -633,4 +644,5 @@ const sb_host host_services = {
     .outbound_cancel = h_outbound_cancel,
     .settings_set = h_settings_set,
     .product_event = h_product_event,
+    .intercom_stream = h_intercom_stream,
 };

@@ -7,7 +7,9 @@
  * an error kind; a GET, a HEAD or a request marked retry-safe is sent again
  * after a timeout, a dropped connection, a 5xx or a cut-off body (capped
  * exponential backoff), and any request after a 429, once the window has
- * reset; a 401 is reported through the unauthorized hook. Completions are
+ * reset; a 401 is reported through the unauthorized hook. A streamed
+ * request's 2xx body (intercom_stream.h) is read at each delivery round as
+ * it arrives, instead of being collected whole. Completions are
  * delivered in batches from one event, inside one host scope, so a callback
  * never runs in its caller's frame. Raw requests (OAuth, revocation) skip
  * the governor and the retries.
@@ -22,6 +24,7 @@
 #include "http.h"
 #include "installations.h"
 #include "intercom_shapes.h"
+#include "intercom_stream.h"
 #include "log.h"
 #include "plugins.h"
 #include "server.h"
@@ -58,6 +61,8 @@ struct ic_request {
     void *arg;
     intercom_raw_cb raw_cb;
     bool walk_page;             /* fetches a page of a walk, which cancels it */
+    struct ic_stream *stream;   /* intercom_stream: its 2xx answer, read as it arrives */
+    bool stream_queued;         /* in ic->streaming */
     CURL *easy;
     struct curl_transfer transfer; /* and the answer's body */
     struct curl_slist *headers;
@@ -101,6 +106,7 @@ static void request_free(struct ic_request *r)
     if (r->retry_timer)
         event_free(r->retry_timer);
     buf_free(&r->transfer.body);
+    ic_stream_free(r->stream);
     json_object_put(r->parsed);
     free(r->method);
     free(r->url);
@@ -137,16 +143,30 @@ static void complete(struct ic_request *r, int status, sb_error_kind kind, const
     event_active(ic->deliver_ev, 0, 0);
 }
 
-static void deliver_one(struct ic_request *r)
+static bool stream_failed(struct ic_request *r, enum ic_stream_state state);
+
+/* Deliver a completion; false when it is not over after all (a streamed answer sent again). */
+static bool deliver_one(struct ic_request *r)
 {
     const struct buf *answer = &r->transfer.body;
     if (r->raw_cb) {
         r->raw_cb(r->arg, r->final_status, answer->data ? answer->data : "", answer->len,
                   r->final_code ? r->final_message : NULL);
-        return;
+        return true;
     }
     json_object *body = r->parsed;
     r->parsed = NULL;
+    if (r->stream && r->final_kind == SB_ERR_NONE) {
+        /* The rest of the answer: its last elements go out, then done() gets what is left. */
+        r->ic->delivering = r;
+        enum ic_stream_state state = ic_stream_end(r->stream, &body);
+        r->ic->delivering = NULL;
+        if (state != IC_STREAM_READING) {
+            hashmap_put_u64(r->ic->requests, r->id, r); /* not over: retried or completed anew */
+            stream_failed(r, state);
+            return false;
+        }
+    }
     if (!body && answer->len) {
         enum json_tokener_error jerr;
         body = json_tokener_parse_verbose(answer->data, &jerr);
@@ -165,6 +185,38 @@ static void deliver_one(struct ic_request *r)
     if (r->cb)
         r->cb(r->arg, &res);
     json_object_put(body);
+    return true;
+}
+
+static void stop_transfer(struct intercom *ic, struct ic_request *r);
+static void pump(struct ic_governor *g);
+
+/*
+ * Hand the plugins the elements of streamed answers that arrived since the
+ * last delivery, inside its scope: a plugin's writes for them commit with
+ * that round's.
+ */
+static void read_streams(struct intercom *ic)
+{
+    uint64_t *ids = ic->streaming;
+    size_t n = ic->n_streaming;
+    ic->streaming = NULL;
+    ic->n_streaming = ic->cap_streaming = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct ic_request *r = hashmap_get_u64(ic->requests, ids[i]);
+        if (!r || !r->stream)
+            continue; /* completed meanwhile: its delivery reads the rest */
+        r->stream_queued = false;
+        enum ic_stream_state state = ic_stream_read(r->stream);
+        /* The plugin may have cancelled it from an element's callback. */
+        if (state != IC_STREAM_READING && hashmap_get_u64(ic->requests, ids[i]) == r) {
+            stop_transfer(ic, r);
+            stream_failed(r, state);
+            if (r->gov)
+                pump(r->gov);
+        }
+    }
+    free(ids);
 }
 
 static void deliver_cb(evutil_socket_t fd, short what, void *arg)
@@ -178,10 +230,10 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
     ic->ready = NULL;
     ic->n_ready = ic->cap_ready = 0;
     turn_scope_enter(ic->srv->turn);
-    for (size_t i = 0; i < n; i++) {
-        deliver_one(batch[i]);
-        request_free(batch[i]);
-    }
+    read_streams(ic);
+    for (size_t i = 0; i < n; i++)
+        if (deliver_one(batch[i]))
+            request_free(batch[i]);
     turn_scope_leave(ic->srv->turn);
     free(batch);
 }
@@ -270,6 +322,31 @@ static void enqueue(struct ic_request *r, bool front)
 }
 
 /* ---- sending ---- */
+
+/*
+ * A streamed request's 2xx body goes to its reader, to be read at the next
+ * delivery round, never in libcurl's callback; any other body is collected.
+ */
+static bool stream_body(void *owner, const char *data, size_t len)
+{
+    struct ic_request *r = owner;
+    struct intercom *ic = r->ic;
+    long status = 0;
+    if (curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status < 200
+        || status >= 300)
+        return false;
+    ic_stream_take(r->stream, data, len);
+    if (r->stream_queued)
+        return true;
+    r->stream_queued = true;
+    if (ic->n_streaming == ic->cap_streaming) {
+        ic->cap_streaming = ic->cap_streaming ? ic->cap_streaming * 2 : 16;
+        ic->streaming = xrealloc(ic->streaming, ic->cap_streaming * sizeof *ic->streaming);
+    }
+    ic->streaming[ic->n_streaming++] = r->id;
+    event_active(ic->deliver_ev, 0, 0);
+    return true;
+}
 
 /* An answer's header line: the rate-limit picture is all the client reads of them. */
 static void header_line(void *owner, const char *line, size_t len)
@@ -362,6 +439,8 @@ static void retry_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void schedule_retry(struct ic_request *r, int64_t delay_ms)
 {
     r->ic->stats.retries++;
+    if (r->stream)
+        ic_stream_restart(r->stream); /* what the failed attempt sent is not handed out */
     if (!r->retry_timer)
         r->retry_timer = evtimer_new(r->ic->srv->base, retry_timer_cb, r);
     struct timeval tv = {(time_t)(delay_ms / 1000), (suseconds_t)(delay_ms % 1000) * 1000};
@@ -397,6 +476,48 @@ static void parse_error(const struct ic_request *r, char **code, char **message)
     json_object_put(body);
 }
 
+/* A streamed answer handed elements out: the host sends it no more (switchboard.h). */
+static bool stream_handed_out(const struct ic_request *r)
+{
+    return r->stream && ic_stream_items(r->stream) > 0;
+}
+
+/*
+ * A 2xx body that cannot be read (@p why: the reader's words, or NULL) is
+ * sent again while attempts are left, unless elements of it went out.
+ */
+static void invalid_body(struct ic_request *r, int status, const char *why)
+{
+    struct intercom *ic = r->ic;
+    ic->stats.transport_errors++;
+    if (may_retry(r) && !stream_handed_out(r)
+        && r->attempts < (uint32_t)ic->srv->cfg->request_max_attempts) {
+        log_info("intercom", "%s %s: HTTP %d with a body that is not valid JSON"
+                 " (attempt %u); retrying", r->method, r->path, status, r->attempts);
+        schedule_retry(r, retry_delay(ic->srv->cfg, r->attempts));
+        return;
+    }
+    char *message = xasprintf("Intercom's answer was not valid JSON (cut off on the way?)%s%s",
+                              why ? ": " : "", why ? why : "");
+    complete(r, 0, SB_ERR_SERVER_ERROR, "invalid_response", message);
+    free(message);
+}
+
+/* A streamed answer that cannot be read on, or that the plugin stopped; true if retried. */
+static bool stream_failed(struct ic_request *r, enum ic_stream_state state)
+{
+    if (state == IC_STREAM_STOPPED || state == IC_STREAM_CANCELLED) {
+        bool stopped = state == IC_STREAM_STOPPED;
+        complete(r, 0, SB_ERR_CANCELLED, stopped ? "stopped" : "cancelled",
+                 stopped ? "the item callback stopped the request" : "cancelled");
+        return false;
+    }
+    long status = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    invalid_body(r, (int)status, ic_stream_error(r->stream));
+    return hashmap_get_u64(r->ic->requests, r->id) == r;
+}
+
 static void finished(struct ic_request *r, CURLcode result)
 {
     struct intercom *ic = r->ic;
@@ -413,7 +534,8 @@ static void finished(struct ic_request *r, CURLcode result)
     if (result != CURLE_OK) {
         ic->stats.transport_errors++;
         const char *code = result == CURLE_OPERATION_TIMEDOUT ? "timeout" : "connection";
-        if (r->plugin && may_retry(r) && r->attempts < (uint32_t)ic->srv->cfg->request_max_attempts) {
+        if (r->plugin && may_retry(r) && !stream_handed_out(r)
+            && r->attempts < (uint32_t)ic->srv->cfg->request_max_attempts) {
             log_info("intercom", "%s %s: %s (attempt %u); retrying", r->method,
                      r->path ? r->path : "-", code, r->attempts);
             schedule_retry(r, retry_delay(ic->srv->cfg, r->attempts));
@@ -426,18 +548,11 @@ static void finished(struct ic_request *r, CURLcode result)
     if (status >= 200 && status < 300) {
         ic->stats.responses_2xx++;
         /* A 2xx body that does not parse was cut off on the way: handed on as a NULL body
-           it would read as an empty page, the end of a list, and a sync would stop early. */
-        if (r->plugin && r->transfer.body.len
+           it would read as an empty page, the end of a list, and a sync would stop early.
+           A streamed one is read as it arrives, and its end at the delivery. */
+        if (r->plugin && !r->stream && r->transfer.body.len
             && !(r->parsed = json_tokener_parse(r->transfer.body.data))) {
-            ic->stats.transport_errors++;
-            if (may_retry(r) && r->attempts < (uint32_t)ic->srv->cfg->request_max_attempts) {
-                log_info("intercom", "%s %s: HTTP %ld with a body that is not valid JSON"
-                         " (attempt %u); retrying", r->method, r->path, status, r->attempts);
-                schedule_retry(r, retry_delay(ic->srv->cfg, r->attempts));
-            } else {
-                complete(r, 0, SB_ERR_SERVER_ERROR, "invalid_response",
-                         "Intercom's answer was not valid JSON (cut off on the way?)");
-            }
+            invalid_body(r, (int)status, NULL);
             return;
         }
         complete(r, (int)status, SB_ERR_NONE, NULL, NULL);
@@ -589,11 +704,11 @@ const char *intercom_installation_problem(struct intercom *ic, const struct sb_p
     return NULL;
 }
 
-sb_request_id intercom_request(struct intercom *ic, struct sb_plugin *p, int64_t installation,
-                               const sb_intercom_request *req, sb_intercom_cb cb, void *arg)
+/* Queue a plugin's request, or complete it at once with its installation's problem. */
+static sb_request_id request_start(struct intercom *ic, struct sb_plugin *p, int64_t installation,
+                                   const sb_intercom_request *req, sb_intercom_cb cb, void *arg,
+                                   struct ic_stream *stream)
 {
-    if (intercom_wrong_call(p, "intercom_request", req, cb != NULL))
-        return 0;
     sb_error_kind kind;
     const char *code;
     const char *problem = intercom_installation_problem(ic, p, installation, &kind, &code);
@@ -601,11 +716,36 @@ sb_request_id intercom_request(struct intercom *ic, struct sb_plugin *p, int64_t
                                           req->flags);
     r->cb = cb;
     r->arg = arg;
+    if (stream) {
+        r->stream = stream;
+        r->transfer.body_part = stream_body;
+    }
     if (problem)
         complete(r, 0, kind, code, problem);
     else
         enqueue(r, false);
     return r->id;
+}
+
+sb_request_id intercom_request(struct intercom *ic, struct sb_plugin *p, int64_t installation,
+                               const sb_intercom_request *req, sb_intercom_cb cb, void *arg)
+{
+    if (intercom_wrong_call(p, "intercom_request", req, cb != NULL))
+        return 0;
+    return request_start(ic, p, installation, req, cb, arg, NULL);
+}
+
+sb_request_id intercom_stream(struct intercom *ic, struct sb_plugin *p, int64_t installation,
+                              const sb_intercom_request *req, const char *array_path,
+                              sb_item_cb on_item, sb_intercom_cb done, void *arg)
+{
+    const char *why = intercom_stream_problem(req, array_path, on_item && done);
+    if (why) {
+        log_warn("intercom", "plugin %s: intercom_stream refused: %s", p->name, why);
+        return 0;
+    }
+    return request_start(ic, p, installation, req, done, arg,
+                         ic_stream_new(p, array_path, on_item, arg));
 }
 
 /* ---- for the walks (intercom_pages.c) ---- */
@@ -645,6 +785,15 @@ uint64_t intercom_fail_page(struct intercom *ic, struct sb_plugin *p, int64_t in
 
 /* ---- cancelling ---- */
 
+/* Take a running transfer off the wire: its transfer_done never runs. */
+static void stop_transfer(struct intercom *ic, struct ic_request *r)
+{
+    curl_loop_remove(ic->transport, r->easy);
+    ic->in_flight--;
+    if (r->gov)
+        r->gov->rate.in_flight--;
+}
+
 static void cancel_request(struct intercom *ic, struct ic_request *r)
 {
     if (r->gov && governor_unqueue(&r->gov->rate, &r->queued)) {
@@ -652,11 +801,10 @@ static void cancel_request(struct intercom *ic, struct ic_request *r)
     } else if (r->retry_timer && evtimer_pending(r->retry_timer, NULL)) {
         evtimer_del(r->retry_timer);
     } else if (r->easy) {
-        curl_loop_remove(ic->transport, r->easy);
-        ic->in_flight--;
-        if (r->gov)
-            r->gov->rate.in_flight--;
+        stop_transfer(ic, r);
     }
+    if (r->stream)
+        ic_stream_stop(r->stream);
     complete(r, 0, SB_ERR_CANCELLED, "cancelled", "cancelled");
 }
 
@@ -676,6 +824,8 @@ void intercom_cancel(struct intercom *ic, struct sb_plugin *p, sb_request_id id)
     struct ic_request *r = hashmap_get_u64(ic->requests, id);
     if (r && r->plugin == p)
         cancel_request(ic, r);
+    else if (ic->delivering && ic->delivering->id == id && ic->delivering->plugin == p)
+        ic_stream_stop(ic->delivering->stream); /* from one of its elements' callbacks */
 }
 
 void id_list_add(struct id_list *list, uint64_t id)
@@ -725,6 +875,7 @@ void intercom_free(struct intercom *ic)
     hashmap_free(ic->governors);
     hashmap_free(ic->requests);
     hashmap_free(ic->walks);
+    free(ic->streaming);
     event_free(ic->deliver_ev);
     curl_loop_free(ic->transport);
     free(ic);

@@ -43,6 +43,9 @@ void intercom_raw(struct intercom *ic, const char *method, const char *url, cons
 /* The SDK services (see switchboard.h). */
 sb_request_id intercom_request(struct intercom *ic, struct sb_plugin *p, int64_t installation,
                                const sb_intercom_request *req, sb_intercom_cb cb, void *arg);
+sb_request_id intercom_stream(struct intercom *ic, struct sb_plugin *p, int64_t installation,
+                              const sb_intercom_request *req, const char *array_path,
+                              sb_item_cb on_item, sb_intercom_cb done, void *arg);
 sb_request_id intercom_paginate(struct intercom *ic, struct sb_plugin *p, int64_t installation,
                                 const sb_intercom_request *req, const char *starting_after,
                                 sb_page_cb page_cb, sb_intercom_cb done, void *arg);

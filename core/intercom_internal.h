@@ -26,6 +26,9 @@ struct intercom {
     struct hashmap *governors;  /* installation -> ic_governor */
     struct ic_request **ready;  /* completed, awaiting their callback */
     size_t n_ready, cap_ready;
+    uint64_t *streaming;        /* streamed requests with bytes to read at the next delivery */
+    size_t n_streaming, cap_streaming;
+    struct ic_request *delivering; /* completed, its last elements going out: cancel stops them */
     uint64_t next_id;           /* requests and walks share it: intercom_cancel takes either */
     int in_flight;
     struct intercom_stats stats;

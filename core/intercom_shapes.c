@@ -1,6 +1,7 @@
 /* intercom_shapes.c - Intercom's request and answer shapes (see intercom_shapes.h). */
 #include "intercom_shapes.h"
 
+#include "json_stream.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -21,6 +22,15 @@ const char *intercom_call_problem(const sb_intercom_request *req, bool has_callb
     if (!has_callbacks)
         return "a callback is required";
     return NULL;
+}
+
+const char *intercom_stream_problem(const sb_intercom_request *req, const char *array_path,
+                                    bool has_callbacks)
+{
+    const char *why = intercom_call_problem(req, has_callbacks);
+    if (!why && !json_stream_path_valid(array_path))
+        why = "array_path must be 1 to 16 object members separated by dots, each 1 to 64 bytes";
+    return why;
 }
 
 void intercom_shape_free(struct intercom_shape *shape)

@@ -22,6 +22,15 @@ bool intercom_method_valid(const char *method);
  */
 const char *intercom_call_problem(const sb_intercom_request *req, bool has_callbacks);
 
+/*
+ * intercom_stream: why a call is refused (intercom_call_problem's reasons,
+ * or an array path json_stream.h cannot follow), or NULL; and the bound on
+ * one element of a streamed answer, and on the rest of it (switchboard.h).
+ */
+const char *intercom_stream_problem(const sb_intercom_request *req, const char *array_path,
+                                    bool has_callbacks);
+#define INTERCOM_STREAM_MAX_BYTES ((size_t)16 << 20)
+
 /* A request the host builds for a plugin; path and body are owned. */
 struct intercom_shape {
     const char *method;

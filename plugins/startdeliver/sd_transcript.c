@@ -12,6 +12,8 @@
 #define BODY_MAX 65536
 /* Ordinals are written with this many digits, so keys sort in the order messages were stored. */
 #define ORDINAL_FMT "%s|%010lld"
+/* Where GET /conversations/{id} lists the parts: handed over one by one as they arrive. */
+#define SD_PARTS_PATH "conversation_parts.conversation_parts"
 
 /* How far the stored messages of one conversation reach ("transcripts" document). */
 struct mark {
@@ -125,80 +127,129 @@ static json_object *message_of(json_object *part, const char *id, const char *pa
     return m;
 }
 
-struct store {
+/* ---- storing: the parts of one reading, one at a time, then its mark ---- */
+
+/*
+ * One reading of a conversation being stored. The first message comes with
+ * the conversation, after its parts when they are streamed, so on a first
+ * reading the parts take ordinals from 1 and the first message is written
+ * last, as ordinal 0.
+ */
+struct transcript {
     struct sd_plugin *sd;
     sb_installation_id inst;
-    json_object *conversation;
-    const char *id;
-    struct mark *mark; /* as stored, read by the caller */
+    char *id;
+    struct mark mark; /* as stored before this reading */
+    struct mark next; /* advanced part by part; written when the reading ends */
+    int64_t parts;    /* parts the answer listed */
     int added;
 };
 
-static int put_message(struct store *s, struct mark *m, json_object *message)
+static void transcript_begin(struct transcript *t, struct sd_plugin *sd, sb_installation_id inst,
+                             const char *id)
+{
+    *t = (struct transcript){.sd = sd, .inst = inst, .id = pk_xstrdup(id)};
+    mark_read(sd, inst, id, &t->mark);
+    t->next = t->mark;
+    t->next.last_part = sd_strdup_or_null(t->mark.last_part);
+    if (!t->mark.exists)
+        t->next.stored = 1; /* ordinal 0: the first message */
+}
+
+static void transcript_free(struct transcript *t)
+{
+    free(t->id);
+    free(t->mark.last_part);
+    free(t->next.last_part);
+}
+
+static int put_message(struct transcript *t, int64_t ordinal, json_object *message)
 {
     char key[160];
-    snprintf(key, sizeof key, ORDINAL_FMT, s->id, (long long)m->stored);
-    sb_json_add_int(message, "ordinal", m->stored);
-    if (sd_put_owned(s->sd, s->inst, SD_MESSAGES, key, message) != 0)
+    snprintf(key, sizeof key, ORDINAL_FMT, t->id, (long long)ordinal);
+    sb_json_add_int(message, "ordinal", ordinal);
+    if (sd_put_owned(t->sd, t->inst, SD_MESSAGES, key, message) != 0)
         return -1;
-    m->stored++;
-    s->added++;
+    t->added++;
     return 0;
 }
 
-static int store_tx(void *arg)
+/* One part as the answer lists it (oldest first): stored if new and with something to read. */
+static int transcript_part(struct transcript *t, json_object *part)
 {
-    struct store *s = arg;
-    struct mark m = *s->mark; /* the caller's stays as stored if this is undone */
-    m.last_part = sd_strdup_or_null(m.last_part);
-    int rc = 0;
-    json_object *list = sb_json_obj(s->conversation, "conversation_parts");
-    json_object *parts = sb_json_arr(list, "conversation_parts");
-    size_t n = parts ? json_object_array_length(parts) : 0;
-    if (!m.exists) {
-        json_object *source = sb_json_obj(s->conversation, "source");
+    t->parts++;
+    const char *part_id = sb_json_str(part, "id");
+    int64_t at = sb_json_time(part, "created_at");
+    if (!part_id || !is_new(&t->next, at, part_id))
+        return 0;
+    const char *type = sb_json_str(part, "part_type");
+    json_object *message = message_of(part, part_id, type ? type : "unknown", at);
+    if (message && put_message(t, t->next.stored, message) != 0)
+        return -1;
+    if (message)
+        t->next.stored++;
+    t->next.last_at = at;
+    free(t->next.last_part);
+    t->next.last_part = pk_xstrdup(part_id);
+    return 0;
+}
+
+/*
+ * The reading ended with @p conversation (its parts, if any, already given
+ * to transcript_part): the first message on a first reading, then the mark.
+ */
+static int transcript_end(struct transcript *t, json_object *conversation)
+{
+    if (!t->mark.exists) {
+        json_object *source = sb_json_obj(conversation, "source");
         const char *source_id = sb_json_str(source, "id");
         json_object *first =
             source ? message_of(source, source_id ? source_id : "source", "source",
-                                sb_json_time(s->conversation, "created_at"))
+                                sb_json_time(conversation, "created_at"))
                    : NULL;
-        if (first)
-            rc = put_message(s, &m, first);
+        if (first && put_message(t, 0, first) != 0)
+            return -1;
         /* Parts Intercom no longer lists (beyond its 500 most recent) cannot be read back. */
-        int64_t total = sb_json_int(list, "total_count", (int64_t)n);
-        m.omitted = total > (int64_t)n ? total - (int64_t)n : 0;
+        json_object *list = sb_json_obj(conversation, "conversation_parts");
+        int64_t total = sb_json_int(list, "total_count", t->parts);
+        t->next.omitted = total > t->parts ? total - t->parts : 0;
     }
-    /* One part at a time: each message is stored and released before the next is made. */
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        json_object *part = json_object_array_get_idx(parts, i);
-        const char *part_id = sb_json_str(part, "id");
-        int64_t at = sb_json_time(part, "created_at");
-        if (!part_id || !is_new(&m, at, part_id))
-            continue;
-        const char *type = sb_json_str(part, "part_type");
-        json_object *message = message_of(part, part_id, type ? type : "unknown", at);
-        if (message)
-            rc = put_message(s, &m, message);
-        m.last_at = at;
-        free(m.last_part);
-        m.last_part = pk_xstrdup(part_id);
-    }
-    int64_t updated = sb_json_time(s->conversation, "updated_at");
-    if (updated > m.updated_at)
-        m.updated_at = updated;
-    if (rc == 0)
-        rc = mark_write(s->sd, s->inst, s->id, &m);
-    free(m.last_part);
-    return rc;
+    int64_t updated = sb_json_time(conversation, "updated_at");
+    if (updated > t->next.updated_at)
+        t->next.updated_at = updated;
+    return mark_write(t->sd, t->inst, t->id, &t->next);
 }
 
-static int store_after(struct sd_plugin *sd, sb_installation_id inst, json_object *conversation,
-                       const char *id, struct mark *mark)
+struct ending {
+    struct transcript *t;
+    json_object *conversation;
+};
+
+static int end_tx(void *arg)
 {
-    struct store s = {sd, inst, conversation, id, mark, 0};
-    if (sd->host->transaction(sd->self, store_tx, &s) != 0)
+    struct ending *e = arg;
+    return transcript_end(e->t, e->conversation);
+}
+
+/* A conversation read whole: its parts and the end, in one transaction. */
+static int whole_tx(void *arg)
+{
+    struct ending *e = arg;
+    json_object *list = sb_json_obj(e->conversation, "conversation_parts");
+    json_object *parts = sb_json_arr(list, "conversation_parts");
+    size_t n = parts ? json_object_array_length(parts) : 0;
+    for (size_t i = 0; i < n; i++)
+        if (transcript_part(e->t, json_object_array_get_idx(parts, i)) != 0)
+            return -1;
+    return transcript_end(e->t, e->conversation);
+}
+
+static int store_whole(struct transcript *t, json_object *conversation)
+{
+    struct ending e = {t, conversation};
+    if (t->sd->host->transaction(t->sd->self, whole_tx, &e) != 0)
         return -1;
-    return s.added;
+    return t->added;
 }
 
 int sd_transcript_store(struct sd_plugin *sd, sb_installation_id inst, json_object *conversation)
@@ -206,10 +257,10 @@ int sd_transcript_store(struct sd_plugin *sd, sb_installation_id inst, json_obje
     const char *id = sb_json_str(conversation, "id");
     if (!id || !sd_id_valid(id))
         return -1;
-    struct mark m;
-    mark_read(sd, inst, id, &m);
-    int added = store_after(sd, inst, conversation, id, &m);
-    free(m.last_part);
+    struct transcript t;
+    transcript_begin(&t, sd, inst, id);
+    int added = store_whole(&t, conversation);
+    transcript_free(&t);
     return added;
 }
 
@@ -219,37 +270,73 @@ int sd_transcript_from_listed(struct sd_plugin *sd, sb_installation_id inst,
     const char *id = sb_json_str(conversation, "id");
     if (!id || !sd_id_valid(id))
         return 0; /* no ticket can be keyed by it either */
-    struct mark m;
-    mark_read(sd, inst, id, &m);
+    struct transcript t;
+    transcript_begin(&t, sd, inst, id);
     int rc;
     json_object *stats = sb_json_obj(conversation, "statistics");
-    if (m.exists && m.updated_at >= sb_json_time(conversation, "updated_at"))
+    if (t.mark.exists && t.mark.updated_at >= sb_json_time(conversation, "updated_at"))
         rc = 0; /* nothing happened since the messages were stored */
     else if (!stats || sb_json_int(stats, "count_conversation_parts", 1) != 0)
         rc = 1; /* a list item has no parts; its statistics say whether there are any */
     else
-        rc = store_after(sd, inst, conversation, id, &m) < 0 ? -1 : 0;
-    free(m.last_part);
+        rc = store_whole(&t, conversation) < 0 ? -1 : 0;
+    transcript_free(&t);
     return rc;
 }
 
-/* ---- one conversation, read and stored ---- */
+/* ---- one conversation, streamed and stored ---- */
 
 struct refresh {
     struct sd_plugin *sd;
     sb_installation_id inst;
+    char *conversation_id;
+    struct transcript t; /* begun when the answer starts to arrive */
+    bool begun, store_failed;
     sd_transcript_cb done;
     void *arg;
 };
 
+static void refresh_begin(struct refresh *r)
+{
+    if (!r->begun)
+        transcript_begin(&r->t, r->sd, r->inst, r->conversation_id);
+    r->begun = true;
+}
+
+static sb_status part_arrived(void *arg, json_object *part, size_t index)
+{
+    struct refresh *r = arg;
+    (void)index; /* parts come in order; the mark says which are new */
+    refresh_begin(r);
+    if (transcript_part(&r->t, part) == 0)
+        return SB_OK;
+    r->store_failed = true;
+    return SB_FAIL; /* stops the reading; refreshed() reports it */
+}
+
 static void refreshed(void *arg, const sb_intercom_response *res)
 {
-    struct refresh r = *(struct refresh *)arg;
-    free(arg);
+    struct refresh *r = arg;
+    sb_intercom_response answer = *res;
     int added = -1;
-    if (!res->error_code && res->body)
-        added = sd_transcript_store(r.sd, r.inst, res->body);
-    r.done(r.arg, res, added);
+    if (r->store_failed) {
+        /* Intercom answered; storing what it said failed (that is why the reading stopped). */
+        answer.error_code = answer.error_message = NULL;
+        answer.kind = SB_ERR_NONE;
+        answer.body = NULL;
+    } else if (!res->error_code && res->body) {
+        refresh_begin(r);
+        struct ending e = {&r->t, res->body};
+        if (r->sd->host->transaction(r->sd->self, end_tx, &e) == 0)
+            added = r->t.added;
+    }
+    sd_transcript_cb done = r->done;
+    void *done_arg = r->arg;
+    if (r->begun)
+        transcript_free(&r->t);
+    free(r->conversation_id);
+    free(r);
+    done(done_arg, &answer, added);
 }
 
 sb_request_id sd_transcript_refresh(struct sd_plugin *sd, sb_installation_id inst,
@@ -260,11 +347,15 @@ sb_request_id sd_transcript_refresh(struct sd_plugin *sd, sb_installation_id ins
     char *path = pk_xasprintf("/conversations/%s", conversation_id);
     sb_intercom_request req = {.method = "GET", .path = path};
     struct refresh *r = pk_xcalloc(1, sizeof *r);
-    *r = (struct refresh){sd, inst, done, arg};
-    sb_request_id id = sd->host->intercom_request(sd->self, inst, &req, refreshed, r);
+    *r = (struct refresh){.sd = sd, .inst = inst, .conversation_id = pk_xstrdup(conversation_id),
+                          .done = done, .arg = arg};
+    sb_request_id id = sd->host->intercom_stream(sd->self, inst, &req, SD_PARTS_PATH, part_arrived,
+                                                 refreshed, r);
     free(path);
-    if (!id)
+    if (!id) {
+        free(r->conversation_id);
         free(r);
+    }
     return id;
 }
 

@@ -17,11 +17,15 @@
  * setting applies to earlier messages too).
  *
  * Intercom's GET /conversations/{id} answers with the whole conversation in
- * one body (at most its 500 most recent parts), and the host hands it over
- * parsed; a transcript is written from it part by part, each message
- * released once stored, so nothing else grows with the parts. Parts older
- * than those 500 at the first read cannot be listed through the REST API:
- * "omitted" counts them.
+ * one body (at most its 500 most recent parts); the host streams it
+ * (intercom_stream), handing over each part as it arrives, and the part's
+ * message is stored then, so neither the host nor the plugin holds more than
+ * one part. The first message comes with the rest of the conversation, at
+ * the end: on a first reading the parts take ordinals from 1 and the first
+ * message ordinal 0. The mark is written at the end; a reading cut short
+ * leaves it as it was, and the next one rewrites the same ordinals with the
+ * same messages. Parts older than those 500 at the first read cannot be
+ * listed through the REST API: "omitted" counts them.
  */
 #ifndef SD_TRANSCRIPT_H
 #define SD_TRANSCRIPT_H
@@ -53,17 +57,18 @@ int sd_transcript_store(struct sd_plugin *sd, sb_installation_id inst, json_obje
 
 /**
  * Called once GET /conversations/{id} answered and, on success, its messages
- * were stored: @p res is the response (res->body the conversation, borrowed
- * for the call; error_code set on failure), @p added what sd_transcript_store
- * returned (-1 also when the request failed).
+ * were stored: @p res is the response (res->body the conversation without
+ * its parts, borrowed for the call; error_code set on failure), @p added how
+ * many messages were added, or -1 when the request failed or storing did
+ * (then error_code is NULL).
  */
 typedef void (*sd_transcript_cb)(void *arg, const sb_intercom_response *res, int added);
 
 /**
- * Read one conversation (GET /conversations/{id}) and store its new
- * messages; @p done runs exactly once, later. For a webhook or a sync that
- * learns a conversation changed. Returns the request id (0: a wrong call,
- * @p done never runs).
+ * Read one conversation (GET /conversations/{id}, streamed) and store its new
+ * messages as its parts arrive; @p done runs exactly once, later. For a
+ * webhook or a sync that learns a conversation changed. Returns the request
+ * id (0: a wrong call, @p done never runs).
  */
 sb_request_id sd_transcript_refresh(struct sd_plugin *sd, sb_installation_id inst,
                                     const char *conversation_id, sd_transcript_cb done,

@@ -65,8 +65,10 @@ static sb_status init(sb_plugin *self, const sb_host *host, json_object *config,
                       sb_result *result)
 {
     /* Bundled with the host, so a host without these is a broken build. */
-    if (!SB_HOST_HAS(host, result_from_error) || !SB_HOST_HAS(host, set_attributes))
-        return sb_result_set(result, SB_FAIL, "the host lacks result_from_error or set_attributes");
+    if (!SB_HOST_HAS(host, result_from_error) || !SB_HOST_HAS(host, set_attributes)
+        || !SB_HOST_HAS(host, intercom_stream))
+        return sb_result_set(result, SB_FAIL,
+                             "the host lacks result_from_error, set_attributes or intercom_stream");
     int64_t overlap;
     if (parse_options(config, &overlap, result) != SB_OK)
         return SB_FAIL;

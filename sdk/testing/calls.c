@@ -27,7 +27,7 @@ struct kit_call *kit_call_new(struct sbt_kit *kit, enum call_service service,
     static const char *const names[] = {
         [CALL_INTERCOM] = "intercom_request", [CALL_PAGINATE] = "intercom_paginate",
         [CALL_SET_ATTRIBUTES] = "set_attributes", [CALL_REPLY] = "conversation_reply",
-        [CALL_OUTBOUND] = "outbound_request"};
+        [CALL_OUTBOUND] = "outbound_request", [CALL_STREAM] = "intercom_stream"};
     struct kit_call *c = xcalloc(1, sizeof *c);
     c->service = service;
     c->method = xstrdup(method ? method : "");
@@ -188,6 +188,7 @@ static void call_free(struct kit_call *c)
 {
     free(c->method);
     free(c->path);
+    free(c->stream_path);
     free(c->raw_body);
     for (char **h = c->headers; *h; h++)
         free(*h);

@@ -1,13 +1,15 @@
 /*
- * intercom.c - the Intercom services: requests, pagination walks, cancel,
- * the typed writes and result_from_error, built as the host builds them
- * (core/intercom_shapes.c, compiled in) and answered from the test's canned
- * responses with the kinds the host gives (core/errors.c).
+ * intercom.c - the Intercom services: requests, streamed requests, pagination
+ * walks, cancel, the typed writes and result_from_error, built as the host
+ * builds them (core/intercom_shapes.c, compiled in) and answered from the
+ * test's canned responses with the kinds the host gives (core/errors.c); a
+ * streamed answer is read by the host's own reader (core/json_stream.c).
  */
 #include "calls.h"
 
 #include "errors.h"
 #include "intercom_shapes.h"
+#include "json_stream.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +60,25 @@ static sb_request_id h_intercom_request(sb_plugin *self, sb_installation_id inst
                      arg)->pub.id;
 }
 
+static sb_request_id h_intercom_stream(sb_plugin *self, sb_installation_id inst,
+                                       const sb_intercom_request *req, const char *array_path,
+                                       sb_item_cb on_item, sb_intercom_cb done, void *arg)
+{
+    struct sbt_kit *kit = kit_of(self, "intercom_stream");
+    if (!kit)
+        return 0;
+    const char *why = intercom_stream_problem(req, array_path, on_item && done);
+    if (why) {
+        kit_log(kit, SB_LOG_WARN, "intercom_stream refused: %s", why);
+        return 0;
+    }
+    struct kit_call *c = send_call(kit, CALL_STREAM, inst, req->method, req->path, req->body,
+                                   req->flags, done, arg);
+    c->stream_path = xstrdup(array_path);
+    c->item_cb = on_item;
+    return c->pub.id;
+}
+
 /* ---- answers ---- */
 
 struct answer {
@@ -67,6 +88,47 @@ struct answer {
     uint32_t retry_after_s;
     char *code, *message;
 };
+
+static int hand_item(void *arg, json_object *item, size_t index)
+{
+    const struct kit_call *c = arg;
+    if (c->stream_cancelled)
+        return 1;
+    return c->item_cb(c->arg, item, index) != SB_OK || c->stream_cancelled;
+}
+
+/*
+ * A 2xx answer to intercom_stream, as the host reads it: the array's elements
+ * go to the plugin one by one, the rest becomes the body; a body that is not
+ * JSON fails as the host's does, a stop by the plugin as cancelled.
+ */
+static void stream_answer(struct sbt_kit *kit, struct kit_call *c, const char *text,
+                          struct answer *a)
+{
+    if (!text || !*text)
+        return; /* no body: nothing to hand out, done() gets none (as intercom_request) */
+    struct json_stream *js = json_stream_new(c->stream_path, INTERCOM_STREAM_MAX_BYTES,
+                                             INTERCOM_STREAM_MAX_BYTES, hand_item, c);
+    kit->streaming = c;
+    enum json_stream_status st = json_stream_feed(js, text, strlen(text));
+    kit->streaming = NULL;
+    if (st == JSON_STREAM_OK)
+        st = json_stream_finish(js, &a->body);
+    json_stream_free(js);
+    if (st == JSON_STREAM_OK)
+        return;
+    a->status = 0;
+    if (st == JSON_STREAM_STOPPED) {
+        bool stopped = !c->stream_cancelled;
+        a->kind = SB_ERR_CANCELLED;
+        a->code = xstrdup(stopped ? "stopped" : "cancelled");
+        a->message = xstrdup(stopped ? "the item callback stopped the request" : "cancelled");
+    } else {
+        a->kind = SB_ERR_SERVER_ERROR;
+        a->code = xstrdup("invalid_response");
+        a->message = xstrdup("Intercom's answer was not valid JSON (cut off on the way?)");
+    }
+}
 
 /* Decide a call's answer: forced, the responder, a canned one, or 404. */
 static void answer_call(struct sbt_kit *kit, struct kit_call *c, struct answer *a)
@@ -97,8 +159,14 @@ static void answer_call(struct sbt_kit *kit, struct kit_call *c, struct answer *
                     "\"message\":\"no canned response\"}]}";
     }
     a->status = given.status;
-    a->body = body_text && *body_text ? json_tokener_parse(body_text) : NULL;
     a->kind = errors_kind_for_status(given.status);
+    if (c->service == CALL_STREAM && a->kind == SB_ERR_NONE) {
+        stream_answer(kit, c, body_text, a);
+        if (have_canned)
+            kit_canned_free(&canned);
+        return;
+    }
+    a->body = body_text && *body_text ? json_tokener_parse(body_text) : NULL;
     if (a->kind == SB_ERR_RATE_LIMITED || a->kind == SB_ERR_SERVER_ERROR)
         a->retry_after_s = given.retry_after_s;
     if (a->kind != SB_ERR_NONE) {
@@ -298,6 +366,9 @@ static void h_intercom_cancel(sb_plugin *self, sb_request_id id)
     if (c && c->service != CALL_OUTBOUND && !c->delivered) {
         c->pub.cancelled = true;
         kit_call_force(c, 0, SB_ERR_CANCELLED, "cancelled", "cancelled");
+    } else if (c && c == kit->streaming) { /* from one of its elements' callbacks, as the host */
+        c->pub.cancelled = true;
+        c->stream_cancelled = true;
     }
 }
 
@@ -359,6 +430,7 @@ static sb_status h_result_from_error(sb_plugin *self, const sb_intercom_response
 void kit_install_intercom(sb_host *host)
 {
     host->intercom_request = h_intercom_request;
+    host->intercom_stream = h_intercom_stream;
     host->intercom_paginate = h_intercom_paginate;
     host->paginate_resume = h_paginate_resume;
     host->intercom_cancel = h_intercom_cancel;

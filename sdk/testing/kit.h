@@ -4,7 +4,8 @@
  * and kept private to the library (sdk/testing/CMakeLists.txt lists them):
  * route patterns, struct sizes per minor, error kinds and result_from_error,
  * the host's answers and JSON errors, canvas fields, Intercom's request and
- * page shapes, the outbound checks and allow-list, document names, how a
+ * page shapes, the streamed-answer reader, the outbound checks and
+ * allow-list, document names, how a
  * status ends a job, the settings schema and core/util.c.
  *
  * Allocation failures abort (util.c's x* functions): a test has no better
@@ -76,7 +77,8 @@ struct kit_reply {
     char *body;
 };
 
-enum call_service { CALL_INTERCOM, CALL_PAGINATE, CALL_SET_ATTRIBUTES, CALL_REPLY, CALL_OUTBOUND };
+enum call_service { CALL_INTERCOM, CALL_PAGINATE, CALL_SET_ATTRIBUTES, CALL_REPLY, CALL_OUTBOUND,
+                    CALL_STREAM };
 
 struct kit_walk;
 
@@ -89,6 +91,9 @@ struct kit_call {
     sb_outbound_cb outbound_cb;
     void *arg;
     struct kit_walk *walk;     /* a page of this walk */
+    char *stream_path;         /* intercom_stream: the array handed out element by element */
+    sb_item_cb item_cb;
+    bool stream_cancelled;     /* cancelled from one of its elements' callbacks */
     bool delivered;
     /* An answer decided when the call was made (refused, unknown installation...). */
     bool forced;
@@ -201,6 +206,7 @@ struct sbt_kit {
     sbt_responder intercom_responder, outbound_responder;
     void *intercom_responder_arg, *outbound_responder_arg;
     sb_request_id next_request_id;
+    struct kit_call *streaming;  /* the intercom_stream answer whose elements are going out */
 
     /* time, loop, log */
     int64_t now_ms;

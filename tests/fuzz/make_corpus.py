@@ -68,6 +68,42 @@ def intercom_payloads():
     return [compact(w) for w in webhooks], [compact(c) for c in canvases]
 
 
+# A json_stream input: the array's path as an index into fuzz_json_stream.c's table (+128:
+# tight bounds), the element at which the callback stops (255: never), a seed for the
+# chunk cuts, then the body.
+STREAM_PATHS = {"conversation_parts.conversation_parts": 0, "conversations": 1, "a": 2, "a.b": 3,
+                "data": 4, None: 5}
+
+
+def stream_input(path, body, stop=255, seed=7, tight=False):
+    return bytes([STREAM_PATHS[path] | (0x80 if tight else 0), stop, seed]) + body
+
+
+def intercom_answers():
+    """Answers the host reads as a stream: a conversation with its parts, a page of conversations."""
+    fake = fake_intercom.FakeIntercom("fuzz-client", "fuzz-client-secret")
+    fake.add_workspace(WORKSPACE, "Fuzz workspace")
+    ws = fake.workspace(WORKSPACE)
+    contact = fake.seed_contacts(WORKSPACE, 1)[0]
+    conv = fake.create_conversation(WORKSPACE, "Charged twice for order 4411", contact=contact)
+    fake.add_user_reply(WORKSPACE, conv["id"], 'Receipt says {"amount": [12, 12]} \\o/ caf\u00e9 \U0001F600')
+    fake.touch_conversation(WORKSPACE, conv["id"])
+    fake.close_conversation(WORKSPACE, conv["id"])
+    fake.create_conversation(WORKSPACE, "Password reset mail never arrives", contact=contact)
+    view = compact(ws.get_view(ws.conversation(conv["id"])))
+    listed = [ws.list_view(c) for c in ws.conversations.values()]
+    page = compact({"type": "conversation.list", "conversations": listed, "total_count": len(listed),
+                    "pages": {"type": "pages", "page": 1, "per_page": 150, "total_pages": 1}})
+    path = "conversation_parts.conversation_parts"
+    return [stream_input(path, view), stream_input(path, view, stop=1, seed=200),
+            stream_input(path, view, tight=True), stream_input(None, view),
+            stream_input(path, json.dumps(json.loads(view), indent=1).encode(), seed=3),
+            stream_input("conversations", page), stream_input("data", page),
+            stream_input("a", b'{"a":["]}\\"",{"a":[1,-2.5e3,true,null]},[[]]],"b":{"a":[]}}'),
+            stream_input("a.b", b'{"a":{"b":[{}],"c":"\\u0062"},"a\\u0000x":1}'),
+            stream_input("a", b'{"a":[1,2'), stream_input("a", b"null")]
+
+
 HTTP_REQUESTS = [
     b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
     b"GET /query?a=1&b=%20x&c&=d&e=%zz&f=a+b HTTP/1.1\r\nHost: a\r\nX-Request-Id: abc-123\r\n\r\n",
@@ -190,6 +226,7 @@ def main():
     write("admin_api", ADMIN_REQUESTS)
     write("product_api", PRODUCT_REQUESTS)
     write("config_load", CONFIGS)
+    write("json_stream", intercom_answers())
 
 
 if __name__ == "__main__":

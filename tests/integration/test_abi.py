@@ -5,7 +5,8 @@ settings and schedule are read with 1.0 strides, installation_get writes no more
 than a 1.0 sb_installation (a canary after it stays intact), the sb_result it
 hands job_complete and the sb_intercom_request it sends are read as 1.0 structs,
 and respond() takes its body (a leak or double free fails the sanitizer build at
-exit). plugin_v19 declares a newer minor with wider array elements: it loads, its
+exit). plugin_v11 is built against the frozen 1.1 header: it loads on this later minor and
+its 1.1 services work. plugin_v19 declares a newer minor with wider array elements: it loads, its
 arrays read right, and it sees a service of its own minor as absent.
 """
 
@@ -92,6 +93,33 @@ class PluginV10(ServerTestCase):
         # FAIL with http_status 404: skipped with the message, read at their 1.0 offsets.
         self.assertEqual((job["state"], job["last_error"]),
                          ("skipped", "v10 job: the conversation is gone"))
+
+
+class PluginV11(ServerTestCase):
+    """plugin_v11, built against the frozen 1.1 header, on a host whose table is longer."""
+
+    def setUp(self):
+        super().setUp()
+        self.fake = self.fake_intercom()
+        self.fake.add_workspace(id_code="ws1", name="Acme")
+        self.srv = self.server(plugins={"plugin_v11": Server.plugin_config()},
+                               intercom=self.fake).start()
+        self.assertEqual(self.srv.install("plugin_v11", "ws1").status, 200)
+
+    def test_loads_and_its_services_work(self):
+        p = self.srv.admin("GET", "/plugins/plugin_v11").json()
+        self.assertEqual((p["version"], p["abi"], p["state"]), ("1.1.3", "1.1", "running"))
+        r = self.srv.api("plugin_v11", "GET", "/probe")
+        self.assertEqual((r.status, r.json()), (200, {
+            "route_arg": "probe", "host_at_least_1_1": True, "host_table_longer": True,
+            "has_settings_set": True}))
+        r = self.srv.api("plugin_v11", "GET", "/read/me", workspace="ws1")
+        self.assertEqual((r.status, r.json()), (200, {"status": 200, "type": "admin"}))
+        r = self.srv.api("plugin_v11", "GET", "/read/gone", workspace="ws1")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["status"], r.json()["code"]), (404, "not_found"))
+        r = self.srv.api("plugin_v11", "GET", "/read/me")  # SB_ROUTE_NEEDS_INSTALLATION
+        self.assertEqual((r.status, r.json()["error"]["code"]), (400, "installation_required"))
 
 
 class PluginV19(ServerTestCase):

@@ -11,7 +11,7 @@ import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import ServerTestCase, Server, wait_for
+from harness import ServerTestCase, Server, sdk_header_version, wait_for
 
 
 class Receiver:
@@ -169,7 +169,7 @@ class Allowed(OutboundTestCase):
         self.assertEqual(got["headers"]["Authorization"], f"Bearer {self.secret}")
         self.assertEqual(got["headers"]["Content-Type"], "application/json")
         self.assertEqual(got["headers"]["X-Custom"], "two  spaces")
-        self.assertEqual(got["headers"]["User-Agent"], "switchboard/1.1.0")
+        self.assertEqual(got["headers"]["User-Agent"], f"switchboard/{sdk_header_version()[0]}")
         self.assertNotIn("Expect", got["headers"])
 
     def test_methods_and_no_invented_content_type(self):

@@ -7,6 +7,7 @@ the first message and every part with text or attachments, oldest first,
 notes only with include_notes, HTML as plain text, attachments as http(s) links.
 """
 
+import json
 import time
 
 from harness import wait_for
@@ -192,5 +193,84 @@ class LongConversation(StartdeliverCase):
         self.assertEqual([m["body"] for m in got], ["From Ann #0"] + [f"m{k}" for k in range(20, 520)])
         page = self.get(f"/tickets/{conv['id']}/messages?limit=1")
         self.assertEqual(page["omitted"], 20)
+
+    messages = Transcripts.messages
+
+
+class StreamedConversation(StartdeliverCase):
+    """GET /conversations/{id} answered in one body far longer than a read buffer (3,000 parts,
+    beyond Intercom's 500, ~0.7 MB): the host hands the parts over as they arrive and each is
+    stored then (intercom_stream). The transcript is complete and in order; a reading cut off
+    after some parts went out is not retried by the host, the job's retry rewrites the same
+    ordinals; one cut off before any part is retried by the host at once."""
+    PARTS = 3000
+    server_settings = {"jobs": {"backoff_base_s": 1, "backoff_cap_s": 1}}
+
+    def seed(self):
+        ws, now = self.ws, int(time.time())
+        with ws.lock:
+            ann = ws.add_contact(email="ann@acme.test", name="Ann", external_id="user-ann")
+            admin = ws.owner()
+        long_one, short_one = conversations_of(ws, ann, 2, now - 5 * HOUR)
+        filler = " and a line of a long support conversation, with <b>markup</b>" * 3
+        with ws.lock:
+            t0 = long_one["created_at"]
+            for k in range(self.PARTS):
+                who = author("admin", admin) if k % 2 else author("user", ann)
+                ws.add_part(long_one, "comment", who, f"<p>m{k}{filler}</p>", at=t0 + k + 1)
+            ws.add_part(short_one, "comment", author("admin", admin), "<p>short</p>",
+                        at=short_one["created_at"] + 1)
+            # Every part in the one answer, as no read buffer holds it.
+            ws.get_view = lambda c: json.loads(json.dumps(c))
+        self.assertGreater(len(json.dumps(ws.get_view(long_one))), 500_000)
+        filler_text = filler.replace("<b>", "").replace("</b>", "")
+        expected = ["From Ann #0"] + [f"m{k}{filler_text}" for k in range(self.PARTS)]
+        return long_one, short_one, expected
+
+    def test_every_part_in_order(self):
+        long_one, short_one, expected = self.seed()
+        since = self.mark()
+        last = self.install(lambda: self.push_users([{"id": "user-ann"}]))
+        self.assertEqual((last["result"], last["counts"]["synced"]), ("ok", 2))
+        self.assertEqual(len(self.sent("GET", rf"^/conversations/{long_one['id']}$", since)), 1)
+        got = self.messages(long_one["id"])
+        self.assertEqual([m["body"] for m in got], expected)
+        self.assertEqual([m["ordinal"] for m in got], list(range(self.PARTS + 1)))
+        self.assertEqual([m["author"]["type"] for m in got[:4]], ["user", "user", "admin", "user"])
+        self.assertEqual(self.get(f"/tickets/{long_one['id']}/messages?limit=1")["omitted"], 0)
+        self.assertEqual([m["body"] for m in self.messages(short_one["id"])],
+                         ["From Ann #1", "short"])
+        # A new part: the next sync streams the conversation again and adds that one only.
+        self.fake.add_user_reply(WS, long_one["id"], "one more")
+        self.sync()
+        got = self.messages(long_one["id"])
+        self.assertEqual(len(got), self.PARTS + 2)
+        self.assertEqual((got[-1]["ordinal"], got[-1]["body"]), (self.PARTS + 1, "one more"))
+
+    def test_cut_off_readings(self):
+        long_one, short_one, expected = self.seed()
+        # The long answer cut in half: some 1,500 parts went out, so the host does not retry;
+        # the sync fails its page and the job, retried, reads the conversation whole.
+        self.fake.inject("GET", rf"^/conversations/{long_one['id']}$", truncate=True)
+        # The short one cut before its first part: the host retries it at once.
+        self.fake.inject("GET", rf"^/conversations/{short_one['id']}$", truncate=True)
+        since = self.mark()
+        self.install(lambda: self.push_users([{"id": "user-ann"}]), wait=False)
+        failed = wait_for(lambda: (s := self.status())["last_sync"]
+                          and s["last_sync"]["result"] == "failed" and s, message="a failed sync")
+        self.assertIn("invalid_response", failed["last_sync"]["error"])
+        last = self.wait_sync(None)
+        self.assertEqual((last["result"], last["counts"]["synced"]), ("ok", 2))
+        self.assertEqual(len(self.sent("GET", rf"^/conversations/{long_one['id']}$", since)), 2)
+        self.assertEqual(len(self.sent("GET", rf"^/conversations/{short_one['id']}$", since)), 2)
+        got = self.messages(long_one["id"])
+        self.assertEqual([m["body"] for m in got], expected)
+        self.assertEqual([m["ordinal"] for m in got], list(range(self.PARTS + 1)))
+        self.assertEqual([m["body"] for m in self.messages(short_one["id"])],
+                         ["From Ann #1", "short"])
+        log = self.srv.log_text()
+        self.assertIn(f"GET /conversations/{short_one['id']}: HTTP 200 with a body that is not "
+                      "valid JSON (attempt 1); retrying", log)
+        self.assertNotIn(f"GET /conversations/{long_one['id']}: HTTP 200 with a body", log)
 
     messages = Transcripts.messages

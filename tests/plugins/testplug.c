@@ -483,6 +483,74 @@ static sb_status route_paginate(void *state, const sb_http_request *req, sb_resu
     return SB_PENDING;
 }
 
+/*
+ * POST /stream {"method", "path", "array", "stop_at", "cancel_at", "store"}: intercom_stream,
+ * answering with the response, the ids of the elements handed out ("items") and the rest of
+ * the answer as "body". At index stop_at the item callback returns SB_FAIL; at cancel_at it
+ * cancels the request itself; with "store" each element is also a document "streamed|<index>",
+ * written in the item callback.
+ */
+struct stream_ctx {
+    struct state *s;
+    sb_reply_token reply;
+    sb_installation_id inst;
+    sb_request_id request;
+    json_object *items;
+    int64_t stop_at, cancel_at;
+    bool store;
+};
+
+static sb_status stream_item(void *arg, json_object *item, size_t index)
+{
+    struct stream_ctx *c = arg;
+    const char *id = str_member(item, "id");
+    json_object_array_add(c->items, id ? json_object_new_string(id) : NULL);
+    if (c->store) {
+        char key[32];
+        snprintf(key, sizeof key, "%zu", index);
+        if (c->s->host->doc_put(c->s->self, c->inst, "streamed", key, item) != 0)
+            return SB_FAIL;
+    }
+    if ((int64_t)index == c->cancel_at)
+        c->s->host->intercom_cancel(c->s->self, c->request);
+    return (int64_t)index == c->stop_at ? SB_FAIL : SB_OK;
+}
+
+static void stream_done(void *arg, const sb_intercom_response *res)
+{
+    struct stream_ctx *c = arg;
+    json_object *o = response_json(c->s, res);
+    json_object_object_add(o, "items", c->items);
+    c->s->host->respond(c->s->self, c->reply, 200, o);
+    json_object_put(o);
+    free(c);
+}
+
+static sb_status route_stream(void *state, const sb_http_request *req, sb_result *result)
+{
+    struct state *s = state;
+    if (!req->installation)
+        return sb_result_set(result, SB_FAIL, "workspace_id is required");
+    sb_intercom_request ireq = {.method = str_member(req->body, "method"),
+                                .path = str_member(req->body, "path")};
+    struct stream_ctx *c = calloc(1, sizeof *c);
+    *c = (struct stream_ctx){.s = s, .reply = req->reply, .inst = req->installation,
+                             .items = json_object_new_array(),
+                             .stop_at = int_member(req->body, "stop_at", -1),
+                             .cancel_at = int_member(req->body, "cancel_at", -1),
+                             .store = sb_json_bool(req->body, "store", false)};
+    c->request = s->host->intercom_stream(s->self, req->installation, &ireq,
+                                          str_member(req->body, "array"), stream_item,
+                                          stream_done, c);
+    if (!c->request) {
+        json_object_put(c->items);
+        free(c); /* a wrong call: the callbacks never run */
+        result->http_status = 400;
+        return sb_result_fail(result, SB_FAIL, "wrong_call", "intercom_stream returned 0");
+    }
+    return SB_PENDING;
+}
+
 static sb_status route_jobs(void *state, const sb_http_request *req, sb_result *result)
 {
     struct state *s = state;
@@ -849,6 +917,7 @@ static const sb_route routes[] = {
     {"GET", "/docs/{collection}", route_docs, 0, NULL},
     {"POST", "/intercom", route_intercom, 0, NULL},
     {"POST", "/paginate", route_paginate, 0, NULL},
+    {"POST", "/stream", route_stream, 0, NULL},
     {"POST", "/jobs", route_jobs, 0, NULL},
     {"GET", "/settings", route_settings, 0, NULL},
     {"POST", "/revoke", route_revoke, 0, NULL},

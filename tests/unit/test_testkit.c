@@ -3,7 +3,8 @@
  * plugin's own unit tests rely on - descriptor checks, installations and
  * settings, webhooks and jobs (retries, checkpoints, same-key order,
  * skipped), product-API and canvas answers, Intercom and outbound calls
- * answered later and exactly once, pagination, cancel, transactions that
+ * answered later and exactly once, streamed answers element by element,
+ * pagination, cancel, transactions that
  * roll back jobs and product events too, timers, loop_post and the log.
  */
 #include "unit.h"
@@ -644,6 +645,129 @@ static void calls_complete_once_later(void)
     sbt_free(kit);
 }
 
+/* ---- intercom_stream: an answer's array handed out element by element ---- */
+
+struct streamed {
+    char items[128];    /* ids handed out, comma after each */
+    size_t stop_at;     /* the item callback stops at this index */
+    size_t cancel_at;   /* ...or cancels the request at this one */
+    const sb_host *host;
+    sb_plugin *self;
+    sb_request_id request;
+    int done_calls;
+    sb_error_kind kind;
+    char error_code[32];
+    char rest[256];     /* what done() got as the body */
+};
+
+static sb_status stream_item(void *arg, json_object *item, size_t index)
+{
+    struct streamed *s = arg;
+    strcat(s->items, sb_json_str(item, "id") ? sb_json_str(item, "id") : "?");
+    strcat(s->items, ",");
+    if (index == s->cancel_at)
+        s->host->intercom_cancel(s->self, s->request);
+    return index == s->stop_at ? SB_FAIL : SB_OK;
+}
+
+static void stream_done(void *arg, const sb_intercom_response *res)
+{
+    struct streamed *s = arg;
+    s->done_calls++;
+    s->kind = res->kind;
+    snprintf(s->error_code, sizeof s->error_code, "%s", res->error_code ? res->error_code : "");
+    snprintf(s->rest, sizeof s->rest, "%s",
+             res->body ? json_object_to_json_string_ext(res->body, JSON_C_TO_STRING_PLAIN) : "");
+}
+
+static bool cut_off(void *arg, const sbt_call *call, sbt_answer *answer)
+{
+    (void)arg;
+    if (strcmp(call->path, "/cut") != 0)
+        return false;
+    answer->status = 200;
+    answer->body = "{\"parts\":{\"list\":[{\"id\":\"a\"},{\"id\":\"b";
+    return true;
+}
+
+static void streamed_answers_item_by_item(void)
+{
+    sb_installation_id inst;
+    sbt_kit *kit = started(&inst);
+    const sb_host *h = sbt_host(kit);
+    sb_plugin *self = sbt_plugin(kit);
+    sb_intercom_request req = {.method = "GET", .path = "/conversations/7"};
+    sbt_intercom_on(kit, "GET", "/conversations/7", 200,
+                    "{\"id\":\"7\",\"parts\":{\"list\":[{\"id\":\"a\"},{\"id\":\"b\"},"
+                    "{\"id\":\"c\"}],\"total\":3}}");
+    struct streamed s = {.stop_at = SIZE_MAX, .cancel_at = SIZE_MAX};
+    CHECK(h->intercom_stream(self, inst, &req, "parts.list", stream_item, stream_done, &s) != 0);
+    CHECK_INT(s.done_calls, 0); /* later, as every completion */
+    CHECK_INT(sbt_deliver_pending(kit), 1);
+    CHECK_STR(s.items, "a,b,c,");
+    CHECK_INT(s.done_calls, 1);
+    CHECK_INT(s.kind, SB_ERR_NONE);
+    CHECK_STR(s.rest, "{\"id\":\"7\",\"parts\":{\"list\":[],\"total\":3}}");
+    CHECK_STR(sbt_intercom_call(kit, 0)->service, "intercom_stream");
+    CHECK_STR(sbt_intercom_call(kit, 0)->path, "/conversations/7");
+    /* The item callback stops the reading: nothing more, and done() says it was stopped. */
+    s = (struct streamed){.stop_at = 1, .cancel_at = SIZE_MAX};
+    h->intercom_stream(self, inst, &req, "parts.list", stream_item, stream_done, &s);
+    sbt_deliver_pending(kit);
+    CHECK_STR(s.items, "a,b,");
+    CHECK_INT(s.done_calls, 1);
+    CHECK_INT(s.kind, SB_ERR_CANCELLED);
+    CHECK_STR(s.error_code, "stopped");
+    CHECK_STR(s.rest, "");
+    /* Cancelled from an element's callback: nothing more, and done() says cancelled. */
+    s = (struct streamed){.stop_at = SIZE_MAX, .cancel_at = 0, .host = h, .self = self};
+    s.request = h->intercom_stream(self, inst, &req, "parts.list", stream_item, stream_done, &s);
+    sbt_deliver_pending(kit);
+    CHECK_STR(s.items, "a,");
+    CHECK_INT(s.kind, SB_ERR_CANCELLED);
+    CHECK_STR(s.error_code, "cancelled");
+    /* No such array: nothing handed out, the whole answer to done(). */
+    s = (struct streamed){.stop_at = SIZE_MAX, .cancel_at = SIZE_MAX};
+    h->intercom_stream(self, inst, &req, "parts.other", stream_item, stream_done, &s);
+    sbt_deliver_pending(kit);
+    CHECK_STR(s.items, "");
+    CHECK_INT(s.kind, SB_ERR_NONE);
+    CHECK(strstr(s.rest, "\"list\":[{\"id\":\"a\"}") != NULL);
+    /* A body cut off: the elements before the cut went out, then the failure. */
+    sbt_intercom_responder(kit, cut_off, NULL);
+    s = (struct streamed){.stop_at = SIZE_MAX, .cancel_at = SIZE_MAX};
+    h->intercom_stream(self, inst, &(sb_intercom_request){.method = "GET", .path = "/cut"},
+                       "parts.list", stream_item, stream_done, &s);
+    sbt_deliver_pending(kit);
+    CHECK_STR(s.items, "a,");
+    CHECK_INT(s.kind, SB_ERR_SERVER_ERROR);
+    CHECK_STR(s.error_code, "invalid_response");
+    /* An error answer is intercom_request's; a cancel too. */
+    s = (struct streamed){.stop_at = SIZE_MAX, .cancel_at = SIZE_MAX};
+    h->intercom_stream(self, inst, &(sb_intercom_request){.method = "GET", .path = "/gone"},
+                       "parts.list", stream_item, stream_done, &s);
+    sbt_deliver_pending(kit);
+    CHECK_INT(s.kind, SB_ERR_NOT_FOUND);
+    CHECK_STR(s.items, "");
+    s = (struct streamed){.stop_at = SIZE_MAX, .cancel_at = SIZE_MAX};
+    h->intercom_cancel(self, h->intercom_stream(self, inst, &req, "parts.list", stream_item,
+                                                stream_done, &s));
+    sbt_deliver_pending(kit);
+    CHECK_INT(s.kind, SB_ERR_CANCELLED);
+    CHECK_STR(s.error_code, "cancelled");
+    CHECK_STR(s.items, "");
+    /* Wrong calls: 0, and no callback ever. */
+    s = (struct streamed){.stop_at = SIZE_MAX, .cancel_at = SIZE_MAX};
+    const char *bad_paths[] = {NULL, "", "parts..list", ".parts", "parts."};
+    for (size_t i = 0; i < sizeof bad_paths / sizeof bad_paths[0]; i++)
+        CHECK_INT(h->intercom_stream(self, inst, &req, bad_paths[i], stream_item, stream_done, &s),
+                  0);
+    CHECK_INT(h->intercom_stream(self, inst, &req, "parts.list", NULL, stream_done, &s), 0);
+    CHECK_INT(sbt_deliver_pending(kit), 0);
+    CHECK_INT(s.done_calls, 0);
+    sbt_free(kit);
+}
+
 static void product_api_answers(void)
 {
     sb_installation_id inst;
@@ -847,6 +971,7 @@ int main(void)
     RUN(jobs_keep_key_order);
     RUN(pagination_walks_canned_pages);
     RUN(calls_complete_once_later);
+    RUN(streamed_answers_item_by_item);
     RUN(product_api_answers);
     RUN(transactions_undo_jobs_events_and_audit);
     RUN(canvas_answers);

@@ -1,7 +1,8 @@
 /*
  * Transcripts on the SDK's testing kit: messages in order with authors and
  * plain text, nothing repeated by a later store, notes filtered when read,
- * attachments as http(s) links only, pages that follow one another.
+ * attachments as http(s) links only, pages that follow one another, and a
+ * conversation read as a stream (a reading cut short, then a whole one).
  */
 #include "unit.h"
 
@@ -195,11 +196,109 @@ static void test_listed_conversations(void)
     json_object_put(bad);
 }
 
+/* ---- streamed: GET /conversations/{id} part by part (sd_transcript_refresh) ---- */
+
+struct refreshed {
+    int calls, added;
+    sb_error_kind kind;
+};
+
+static void on_refreshed(void *arg, const sb_intercom_response *res, int added)
+{
+    struct refreshed *r = arg;
+    r->calls++;
+    r->added = added;
+    r->kind = res->kind;
+}
+
+static char *conversation_text(int updated_at, const char *parts_json, int total)
+{
+    json_object *conv = conversation(updated_at, parts_json, total);
+    char *text = pk_xstrdup(json_object_to_json_string_ext(conv, JSON_C_TO_STRING_PLAIN));
+    json_object_put(conv);
+    return text;
+}
+
+static struct refreshed refresh(void)
+{
+    struct refreshed r = {0};
+    CHECK(sd_transcript_refresh(&plugin, inst, "42", on_refreshed, &r) != 0);
+    sbt_deliver_pending(kit);
+    CHECK_INT(r.calls, 1);
+    return r;
+}
+
+/* The body cut after its second part, as a dropped connection would leave it. */
+static char *cut_body;
+static bool cut_answer(void *arg, const sbt_call *call, sbt_answer *answer)
+{
+    (void)arg, (void)call;
+    answer->status = 200;
+    answer->body = cut_body;
+    return true;
+}
+
+static void test_streamed_reading(void)
+{
+    setup();
+    char a[400], b[400], c[400], parts[2048];
+    snprintf(parts, sizeof parts, "%s,%s,%s",
+             part(a, sizeof a, "901", 110, "comment", "admin", "\"<p>one</p>\""),
+             part(b, sizeof b, "902", 120, "comment", "user", "\"<p>two</p>\""),
+             part(c, sizeof c, "903", 130, "comment", "admin", "\"<p>three</p>\""));
+    char *text = conversation_text(130, parts, 3);
+    /* Cut off after two parts: they went out and were stored, then the reading failed. */
+    cut_body = pk_xstrdup(text);
+    cut_body[strstr(cut_body, "\"903\"") - cut_body] = '\0';
+    sbt_intercom_responder(kit, cut_answer, NULL);
+    struct refreshed r = refresh();
+    CHECK_INT(r.added, -1);
+    CHECK_INT(r.kind, SB_ERR_SERVER_ERROR);
+    sbt_intercom_responder(kit, NULL, NULL);
+    free(cut_body);
+    /* The whole answer: the same ordinals again, the first message as 0, nothing twice. */
+    sbt_intercom_once(kit, "GET", "/conversations/42", 200, text);
+    r = refresh();
+    CHECK_INT(r.added, 4);
+    CHECK_INT(r.kind, SB_ERR_NONE);
+    CHECK_STR(sbt_intercom_call(kit, 1)->service, "intercom_stream");
+    json_object *p = page(NULL, 10, false);
+    json_object *data = sb_json_arr(p, "data");
+    CHECK_INT(json_object_array_length(data), 4);
+    const char *bodies[] = {"Hello there", "one", "two", "three"};
+    for (size_t i = 0; i < 4; i++) {
+        CHECK_INT(sb_json_int(json_object_array_get_idx(data, i), "ordinal", -1), (int)i);
+        CHECK_STR(body_at(p, i), bodies[i]);
+    }
+    json_object_put(p);
+    free(text);
+    /* Read again with one part more: only that one is added. */
+    char d[400];
+    snprintf(parts, sizeof parts, "%s,%s,%s,%s", a, b, c,
+             part(d, sizeof d, "904", 140, "comment", "user", "\"<p>four</p>\""));
+    text = conversation_text(140, parts, 4);
+    sbt_intercom_once(kit, "GET", "/conversations/42", 200, text);
+    free(text);
+    r = refresh();
+    CHECK_INT(r.added, 1);
+    p = page("3", 10, false);
+    CHECK_INT(json_object_array_length(sb_json_arr(p, "data")), 1);
+    CHECK_STR(body_at(p, 0), "four");
+    CHECK_INT(sb_json_int(p, "omitted", -1), 0);
+    json_object_put(p);
+    /* Gone at Intercom: reported, nothing stored. */
+    sbt_intercom_once(kit, "GET", "/conversations/42", 404, NULL);
+    r = refresh();
+    CHECK_INT(r.added, -1);
+    CHECK_INT(r.kind, SB_ERR_NOT_FOUND);
+}
+
 int main(void)
 {
     RUN(test_in_order_with_authors_and_text);
     RUN(test_pages_follow);
     RUN(test_listed_conversations);
+    RUN(test_streamed_reading);
     sbt_free(kit);
     UNIT_DONE();
 }

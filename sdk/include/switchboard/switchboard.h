@@ -75,12 +75,12 @@ extern "C" {
 /** ABI major version: plugins built against another major are refused. */
 #define SB_ABI_MAJOR 1
 /** ABI minor version: grows when members are appended. */
-#define SB_ABI_MINOR 1
+#define SB_ABI_MINOR 2
 /**
  * The release of Switchboard and of this SDK, MAJOR.MINOR.PATCH: the one
  * place it is written (the build, pkg-config and the User-Agent read it here).
  */
-#define SB_SDK_VERSION "1.1.0"
+#define SB_SDK_VERSION "1.2.0"
 
 /** Name of the one symbol a plugin exports. */
 #define SB_ENTRY_SYMBOL "switchboard_plugin_entry"
@@ -391,6 +391,17 @@ typedef void (*sb_intercom_cb)(void *arg, const sb_intercom_response *response);
 typedef sb_status (*sb_page_cb)(void *arg, const sb_intercom_response *page,
                                 json_object *items, const char *next_cursor);
 
+/**
+ * Since 1.2. One element of the array an intercom_stream() call reads, as
+ * soon as it has arrived: @p item is borrowed for the call (NULL for a JSON
+ * null), @p index counts from 0. It runs inside the host's transaction scope
+ * like every callback, so what it stores commits with the other writes of
+ * that loop turn. SB_OK goes on; anything else cancels the request (the
+ * transfer is stopped, no further element is handed out, and done() runs
+ * with SB_ERR_CANCELLED and error_code "stopped").
+ */
+typedef sb_status (*sb_item_cb)(void *arg, json_object *item, size_t index);
+
 /** Since 1.1: what set_attributes() writes to. */
 typedef enum sb_object_type {
     SB_OBJECT_CONTACT = 0,      /**< PUT /contacts/{id} */
@@ -680,6 +691,36 @@ typedef struct sb_host {
      */
     int (*settings_set)(sb_plugin *self, sb_installation_id inst, json_object *changes,
                         sb_result *result);
+
+    /* --- since 1.2 --- */
+
+    /**
+     * Since 1.2. intercom_request for an answer too large to hold whole (a
+     * conversation of thousands of parts): on a 2xx answer each element of
+     * the array at @p array_path - object members from the top, separated by
+     * dots, e.g. "conversation_parts.conversation_parts" - goes to @p on_item
+     * as soon as it has arrived, parsed alone; then @p done runs once with
+     * response->body the rest of the answer, that array left empty. The host
+     * holds the rest and one element at a time, never the whole answer. An
+     * answer without that array hands out nothing and gives done() all of it.
+     *
+     * Everything else is intercom_request's: the rate governor, headers,
+     * 429 waits and the 401 rule, and a non-2xx answer (read whole; error
+     * bodies are small) goes to done() as there. Retries (5xx, time-outs,
+     * connection errors, a body cut off or not JSON) happen only before the
+     * first element was handed out; after it the host does not retry on its
+     * own, as the plugin has acted on elements already: done() reports the
+     * failure, and the plugin retries through its job, storing elements by
+     * keys so that a second reading rewrites rather than repeats them. A
+     * body that is not strict JSON, or an element or the rest of the answer
+     * over 16 MiB, ends with SB_ERR_SERVER_ERROR "invalid_response". Returns the
+     * request id; intercom_cancel, also called from on_item, stops it with no
+     * further element. 0 for a wrong call (also a malformed @p array_path), and
+     * then neither callback runs.
+     */
+    sb_request_id (*intercom_stream)(sb_plugin *self, sb_installation_id inst,
+                                     const sb_intercom_request *req, const char *array_path,
+                                     sb_item_cb on_item, sb_intercom_cb done, void *arg);
 } sb_host;
 
 /**

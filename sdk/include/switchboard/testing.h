@@ -227,7 +227,8 @@ const sbt_reply *sbt_canvas(sbt_kit *kit, const char *flow, const char *body_jso
 /** A call the plugin made; kit-owned. */
 typedef struct sbt_call {
     sb_request_id id;
-    /** "intercom_request", "intercom_paginate", "set_attributes", "conversation_reply" or "outbound_request" */
+    /** "intercom_request", "intercom_stream" (since 1.2), "intercom_paginate", "set_attributes",
+        "conversation_reply" or "outbound_request" */
     const char *service;
     sb_installation_id installation; /**< Intercom calls */
     const char *method;
@@ -264,7 +265,9 @@ typedef bool (*sbt_responder)(void *arg, const sbt_call *call, sbt_answer *answe
  * NULL matches any. sbt_intercom_on() answers every match; sbt_intercom_once()
  * answers one and is used up, in the order added, before any _on() answer -
  * queue the pages of a pagination walk with it. A call nothing answers gets
- * 404 not_found. Returns 0, or -1 if @p body_json is not JSON.
+ * 404 not_found. Returns 0, or -1 if @p body_json is not JSON. An
+ * intercom_stream() call's 2xx answer is read as the host reads it: each
+ * element of its array goes to on_item, then done() gets the rest.
  */
 int sbt_intercom_on(sbt_kit *kit, const char *method, const char *path, int status,
                     const char *body_json);
