@@ -41,4 +41,20 @@ int store_bind_text(sqlite3_stmt *stmt, int i, const char *s);
  */
 int store_step_int64(struct store *st, sqlite3_stmt *stmt, int64_t *out);
 
+/*
+ * The states in which a job or a delivery holds its key, written exactly as
+ * the WHERE of the partial indexes jobs_active_key and events_active_key:
+ * SQLite uses a partial index only for a query that repeats its terms, and
+ * otherwise walks an installation's whole history for each keyed row.
+ */
+#define STORE_ACTIVE_STATES "('queued', 'waiting', 'running', 'pending')"
+/*
+ * The id of a new job or delivery: jobs and deliveries (events rows) share
+ * one id space, so a job id names one row of either table. Two seeks to the
+ * ends of the tables' primary keys, inside the insert's own transaction.
+ */
+#define STORE_NEXT_ID                                                                       \
+    "(SELECT max(coalesce((SELECT max(id) FROM jobs), 0), "                                 \
+    "coalesce((SELECT max(id) FROM events), 0)) + 1)"
+
 #endif
