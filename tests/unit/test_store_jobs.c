@@ -420,6 +420,10 @@ static void hot_statements_walk_their_indexes(void)
                                          .delivery = true};
     CHECK_INT(store_jobs_record_results(st, &delivered, 1, 40), 0);
     CHECK_STR(state_of(st, e2), "queued");
+    /* What /metrics and the console ask on every view: the watched states' counts and lists. */
+    CHECK_INT(store_jobs_count_state(st, "dead"), 0);
+    struct job_filter dead = {.state = "dead", .limit = 10};
+    json_object_put(store_jobs_list(st, &dead));
 
     sqlite3 *db = store_db(st);
     char *sql[64];
