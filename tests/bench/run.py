@@ -416,6 +416,11 @@ def settled_rss(pid, timeout=30, quiet_s=2.0):
     return low
 
 
+# Where an events row carries its delivery: the column with the time (ms) the delivery finished,
+# as jobs.finished_at has it for a job.
+EVENT_FINISHED_AT = "finished_at"
+
+
 def event_columns(db):
     """The events table's columns. With "state", a webhook's delivery lives in its events row
     (state NULL for a notification delivered to no plugin); before that schema, in a jobs row
@@ -1124,10 +1129,12 @@ def clone_installations(path, total):
 def insert_finished_jobs(path, count):
     """count finished webhook deliveries, written straight into the server's database with the
     server stopped, on the schema the server created: each a 'done' job of installation 1 and
-    the ~2 KB event it delivered, as a busy server accumulates them. They finished over the last
-    ten days, so about 3/10 are past jobs.retention_days (7): the first prune (60 s after start)
-    has real work, on tables of a million rows."""
+    the ~2 KB event it delivered (or, where events carry their delivery, a 'done' event), as a
+    busy server accumulates them. They finished over the last ten days, so about 3/10 are past
+    jobs.retention_days (7): the first prune (60 s after start) has real work, on tables of a
+    million rows."""
     db = sqlite3.connect(path)
+    cols = event_columns(db)
     now = int(time.time() * 1000)
     span = 10 * 86400 * 1000
     body = json.dumps({"type": "notification_event", "app_id": "ws0", "data": {
@@ -1135,13 +1142,25 @@ def insert_finished_jobs(path, count):
                                                     "source": {"body": "x" * 1800}}},
         "topic": "conversation.user.replied", "id": "@"})
     first_event = (db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]) + 1
+    # Where the events row carries its delivery: the columns of the job it replaces that it has,
+    # each a value or the delivery's time offset (ms) from its receipt.
+    delivery = [(c, v) for c, v in (("state", "done"), ("attempts", 1), ("max_attempts", 8),
+                                    ("run_at", 0), ("updated_at", 5), (EVENT_FINISHED_AT, 5))
+                if "state" in cols and c in cols]
     db.execute("BEGIN")
     db.executemany(
         "INSERT INTO events (id, plugin, notification_id, installation_id, workspace_id, topic, "
-        "created_at, received_at, outcome, body) VALUES (?, 'testplug', ?, 1, 'ws0', "
-        "'conversation.user.replied', ?, ?, 'queued', ?)",
-        ((first_event + i, f"notif_old_{i}", t // 1000, t, body.replace("@", f"notif_old_{i}"))
+        "created_at, received_at, outcome, body" + "".join(f", {c}" for c, _ in delivery)
+        + ") VALUES (?, 'testplug', ?, 1, 'ws0', 'conversation.user.replied', ?, ?, 'queued', ?"
+        + ", ?" * len(delivery) + ")",
+        ((first_event + i, f"notif_old_{i}", t // 1000, t, body.replace("@", f"notif_old_{i}"),
+          *[t + v if c.endswith("_at") else v for c, v in delivery])
          for i, t in ((i, now - span + i * span // count) for i in range(count))))
+    if "state" in cols:
+        db.commit()
+        db.close()
+        os.sync()
+        return
     db.executemany(
         "INSERT INTO jobs (plugin, installation_id, type, key, event_id, state, attempts, "
         "max_attempts, run_at, created_at, updated_at, finished_at) VALUES "
@@ -1235,7 +1254,7 @@ def bench_scaling(args, P, res):
         srv = scaling_server(fake, (lambda p: insert_finished_jobs(p, finished)) if finished
                              else None)
         try:
-            rows_before = count_rows(db_path(srv), "jobs")
+            rows_before = delivery_rows(db_path(srv))
             # Start the measured window latency_offset_s after start-up, so that the first
             # prune (60 s after start) falls inside it.
             while time.monotonic() - srv.started_at < P["latency_offset_s"]:
@@ -1248,12 +1267,8 @@ def bench_scaling(args, P, res):
             wait_jobs_idle(srv, timeout=300)
             st = proc_status(srv.proc.pid)
             srv.stop()
-            db = sqlite3.connect(db_path(srv))
-            rows = [a for (a,) in db.execute(
-                "SELECT finished_at - created_at FROM jobs WHERE id > ? AND type = 'webhook' "
-                "AND state = 'done'", (max_id,))]
-            db.close()
-            rows_after = count_rows(db_path(srv), "jobs")
+            rows = delivery_latencies(db_path(srv), r["run_id"], max_id)
+            rows_after = delivery_rows(db_path(srv))
         finally:
             srv.close()
             fake.stop()
@@ -1278,10 +1293,35 @@ def bench_scaling(args, P, res):
                  "after start)")
 
 
-def count_rows(path, table):
+def delivery_rows(path):
+    """Rows of webhook deliveries and other jobs: jobs rows, or where events carry their
+    delivery, those events and the jobs left."""
     db = sqlite3.connect(path)
     try:
-        return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        extra = (db.execute("SELECT count(*) FROM events WHERE state IS NOT NULL").fetchone()[0]
+                 if "state" in event_columns(db) else 0)
+        return extra + db.execute("SELECT count(*) FROM jobs").fetchone()[0]
+    finally:
+        db.close()
+
+
+def delivery_latencies(path, run_id, max_job_id):
+    """Milliseconds from intake to delivery done of loadgen run @run_id's webhooks."""
+    db = sqlite3.connect(path)
+    try:
+        cols = event_columns(db)
+        if "state" in cols and EVENT_FINISHED_AT not in cols:
+            raise RuntimeError(f"events carry their delivery but have no {EVENT_FINISHED_AT} "
+                               "column: set EVENT_FINISHED_AT in tests/bench/run.py")
+        if "state" in cols:
+            sql = (f"SELECT {EVENT_FINISHED_AT} - received_at FROM events WHERE "
+                   "notification_id LIKE ? AND state = 'done'")
+            args = (f"notif_{run_id}_%",)
+        else:
+            sql = ("SELECT finished_at - created_at FROM jobs WHERE id > ? AND type = 'webhook' "
+                   "AND state = 'done'")
+            args = (max_job_id,)
+        return [ms for (ms,) in db.execute(sql, args)]
     finally:
         db.close()
 
