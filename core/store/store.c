@@ -489,3 +489,8 @@ int store_step_int64(struct store *st, sqlite3_stmt *stmt, int64_t *out)
     sqlite3_reset(stmt);
     return found;
 }
+
+void store_release_memory(struct store *st)
+{
+    sqlite3_db_release_memory(st->db);
+}

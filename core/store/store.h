@@ -39,4 +39,7 @@ bool store_in_transaction(struct store *st);
  */
 const char *store_last_error(struct store *st);
 
+/* Give back the memory the engine keeps for speed (its page cache); reads refill it. */
+void store_release_memory(struct store *st);
+
 #endif
