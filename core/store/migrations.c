@@ -173,7 +173,7 @@ static const char *const steps[] = {
     /*
      * 7: a webhook delivery is its events row, not a jobs row beside it: the
      * event carries its delivery's state (NULL for a notification that was
-     * not delivered: ignored, unrouted, revoked), so intake writes one row and
+     * not delivered: ignored, unrouted, revoked; outcome 'queued' is a delivery), so intake writes one row and
      * the delivery's outcome updates it. Jobs and deliveries share one id
      * space (a delivery's job id is its event id), so the jobs left in their
      * table are renumbered above every event. The delivery's indexes are
@@ -196,6 +196,10 @@ static const char *const steps[] = {
     "  j.run_at, j.last_error, j.last_error_code, j.checkpoint, j.updated_at, j.finished_at"
     "  FROM jobs j WHERE j.event_id = events.id ORDER BY j.id DESC LIMIT 1)"
     "  WHERE id IN (SELECT event_id FROM jobs WHERE event_id IS NOT NULL);"
+    /* A queued event without a job: its job finished and was pruned. */
+    "UPDATE events SET state = 'done', max_attempts = 1, run_at = received_at,"
+    "  updated_at = received_at, finished_at = received_at"
+    "  WHERE outcome = 'queued' AND state IS NULL;"
     "DELETE FROM jobs WHERE event_id IS NOT NULL;"
     "DROP INDEX jobs_by_event;"
     "ALTER TABLE jobs DROP COLUMN event_id;"
@@ -206,8 +210,9 @@ static const char *const steps[] = {
     "  WHERE key IS NOT NULL AND state IN ('queued', 'waiting', 'running', 'pending');"
     "CREATE INDEX events_unfinished ON events (state, id)"
     "  WHERE state IN ('queued', 'waiting', 'running', 'pending', 'dead');"
+    /* (On outcome, which never changes: a delivery's state changes leave this index alone.) */
     "CREATE INDEX events_by_installation ON events (installation_id, id)"
-    "  WHERE state IS NOT NULL;",
+    "  WHERE outcome = 'queued';",
 };
 
 int migrations_count(void)

@@ -11,6 +11,13 @@
 /* The SQL of a statement that exists once per table of the queue (jobs, events). */
 #define FOR_TABLE(delivery, sql) ((delivery) ? sql("events") : sql("jobs"))
 
+/*
+ * The states of events_unfinished's partial index, written as its WHERE: a
+ * query for one of them names them too, so it walks that index rather than
+ * every delivery ever made.
+ */
+#define UNFINISHED_STATES "('queued', 'waiting', 'running', 'pending', 'dead')"
+
 static char *col_dup(sqlite3_stmt *q, int i)
 {
     const char *s = store_col_text(q, i);
@@ -201,9 +208,25 @@ int store_job_promote_next(struct store *st, const char *plugin, int64_t install
     " checkpoint = CASE WHEN ?2 IN ('done', 'skipped') THEN NULL ELSE checkpoint END"         \
     " WHERE id = ?1"
 
+/*
+ * Whether any row of the table waits on a key: 1, 0 or -1. Results never add
+ * one, so a batch of results asks once, and skips promoting when none waits
+ * (the usual case: a promotion is a statement per keyed result).
+ */
+static int any_waiting(struct store *st, bool delivery)
+{
+    sqlite3_stmt *q = store_stmt(
+        st, delivery ? "SELECT 1 FROM events WHERE state = 'waiting' AND state IN "
+                       UNFINISHED_STATES " LIMIT 1"
+                     : "SELECT 1 FROM jobs WHERE state = 'waiting' LIMIT 1");
+    int64_t one;
+    return q ? store_step_int64(st, q, &one) : -1;
+}
+
 int store_jobs_record_results(struct store *st, const struct store_job_result *results,
                               size_t n, int64_t now)
 {
+    int waiting[2] = {-2, -2}; /* jobs, deliveries; -2: not asked yet */
     for (size_t i = 0; i < n; i++) {
         const struct store_job_result *r = &results[i];
         sqlite3_stmt *q = store_stmt(st, FOR_TABLE(r->delivery, RECORD_RESULT_SQL));
@@ -223,8 +246,12 @@ int store_jobs_record_results(struct store *st, const struct store_job_result *r
         if (store_step_done(st, q) != 0)
             return -1;
         /* After the row left 'running': promoting waits while its key has an active row. */
-        if (r->key && !again
-            && promote_next_in(st, r->delivery, r->plugin, r->installation, r->key, now) != 0)
+        if (!r->key || again)
+            continue;
+        int *w = &waiting[r->delivery];
+        if (*w == -2 && (*w = any_waiting(st, r->delivery)) < 0)
+            return -1;
+        if (*w && promote_next_in(st, r->delivery, r->plugin, r->installation, r->key, now) != 0)
             return -1;
     }
     return 0;
@@ -464,21 +491,15 @@ static json_object *row_json(sqlite3_stmt *q)
 
 /*
  * The filters both tables share; ?1 state, ?2 plugin, ?3 installation, ?4 before, ?5 type.
- * A delivery is of type "webhook"; an events row without a state is no delivery.
+ * A delivery is of type "webhook": an events row whose outcome is "queued" (one with another
+ * outcome was not delivered and has no state).
  */
 #define JOB_FILTERS                                                                        \
     " AND (?2 IS NULL OR plugin = ?2) AND (?3 = 0 OR installation_id = ?3)"                 \
     " AND (?5 IS NULL OR type = ?5) AND id < ?4"
 #define DELIVERY_FILTERS                                                                   \
-    " AND state IS NOT NULL AND (?2 IS NULL OR plugin = ?2)"                                \
+    " AND outcome = 'queued' AND (?2 IS NULL OR plugin = ?2)"                               \
     " AND (?3 = 0 OR installation_id = ?3) AND (?5 IS NULL OR ?5 = 'webhook') AND id < ?4"
-/*
- * The states of events_unfinished's partial index, written as its WHERE: a
- * query for one of them names them too, so it walks that index rather than
- * every delivery ever made.
- */
-#define UNFINISHED_STATES "('queued', 'waiting', 'running', 'pending', 'dead')"
-
 static bool unfinished_state(const char *state)
 {
     static const char *const states[] = {"queued", "waiting", "running", "pending", "dead"};
@@ -529,7 +550,7 @@ json_object *store_job_get(struct store *st, int64_t id)
 {
     sqlite3_stmt *q = store_stmt(st, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1 UNION ALL "
                                      "SELECT " DELIVERY_COLUMNS " FROM events WHERE id = ?1 AND "
-                                     "state IS NOT NULL");
+                                     "outcome = 'queued'");
     if (!q)
         return NULL;
     sqlite3_bind_int64(q, 1, id);
@@ -543,8 +564,8 @@ int store_jobs_each_type(struct store *st, int64_t installation,
 {
     sqlite3_stmt *q = store_stmt(
         st, "SELECT type, max(id) FROM jobs WHERE installation_id = ?1 GROUP BY type UNION ALL "
-            "SELECT 'webhook', max(id) FROM events WHERE installation_id = ?1 AND state IS NOT "
-            "NULL HAVING max(id) IS NOT NULL ORDER BY 1");
+            "SELECT 'webhook', max(id) FROM events WHERE installation_id = ?1 AND outcome = "
+            "'queued' HAVING max(id) IS NOT NULL ORDER BY 1");
     if (!q)
         return -1;
     sqlite3_bind_int64(q, 1, installation);

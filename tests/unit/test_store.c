@@ -93,7 +93,8 @@ static void skipped_state_migration_keeps_jobs(void)
 /*
  * Migration 7 moves each webhook delivery from its jobs row into its event's
  * row (state, attempts, errors, checkpoint, times), drops those jobs rows, and
- * renumbers the remaining jobs above every event, so one id names one row.
+ * renumbers the remaining jobs above every event, so one id names one row. A
+ * queued event whose job was pruned (it finished) reads as a done delivery.
  */
 static void deliveries_move_into_their_events(void)
 {
@@ -109,7 +110,8 @@ static void deliveries_move_into_their_events(void)
                        " received_at, outcome, body) VALUES"
                        " (1, 'p', 'n1', 1, 't', 10, 'queued', '{}'),"
                        " (2, 'p', 'n2', 1, 't', 11, 'ignored', '{}'),"
-                       " (3, 'p', 'n3', 1, 't', 12, 'queued', '{}');"
+                       " (3, 'p', 'n3', 1, 't', 12, 'queued', '{}'),"
+                       " (4, 'p', 'n4', 1, 't', 13, 'queued', '{}');" /* its job was pruned */
                        "INSERT INTO jobs (id, plugin, installation_id, type, key, event_id, state,"
                        " attempts, max_attempts, run_at, last_error, last_error_code, checkpoint,"
                        " created_at, updated_at, finished_at) VALUES"
@@ -132,11 +134,12 @@ static void deliveries_move_into_their_events(void)
                                      "'-'), ',') FROM (SELECT * FROM events ORDER BY id)");
     CHECK(sqlite3_step(q) == SQLITE_ROW);
     CHECK_STR((const char *)sqlite3_column_text(q, 0),
-              "1:dead:item:9:8:gave up:{\"a\":1},2:-:-:0:-:-,3:waiting:item:9:0:-:-");
+              "1:dead:item:9:8:gave up:{\"a\":1},2:-:-:0:-:-,3:waiting:item:9:0:-:-,"
+              "4:done:-:0:-:-");
     sqlite3_reset(q);
     q = store_stmt(st, "SELECT group_concat(id || ':' || type, ',') FROM jobs");
     CHECK(sqlite3_step(q) == SQLITE_ROW);
-    CHECK_STR((const char *)sqlite3_column_text(q, 0), "4:sync"); /* 1 + 3, the largest id left */
+    CHECK_STR((const char *)sqlite3_column_text(q, 0), "5:sync"); /* 1 + 4, the largest id left */
     sqlite3_reset(q);
     store_close(st);
 }
