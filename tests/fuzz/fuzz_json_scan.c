@@ -9,7 +9,8 @@
  * top level is an object, each watched path is present exactly when json-c
  * has it (member by member, through objects only), and its raw value parses
  * on its own to what json-c holds there: a string decodes to json-c's bytes
- * (embedded NULs included), an integer to json-c's int64.
+ * (embedded NULs included; json_c_mangles says where json-c 0.16 decodes
+ * wrong), an integer to json-c's int64.
  */
 #include "json_input.h"
 
@@ -41,6 +42,45 @@ static bool member_at(json_object *doc, const char *const *path, json_object **o
     return true;
 }
 
+static unsigned hex4(const char *p)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++)
+        v = v * 16 + (unsigned)(p[i] <= '9' ? p[i] - '0' : (p[i] | 0x20) - 'a' + 10);
+    return v;
+}
+
+/*
+ * Whether raw (a checked JSON string) escapes a character json-c 0.16 gets
+ * wrong: it tests a surrogate pair's decoded code point for being a surrogate
+ * with a 16-bit mask, so U+xD800..U+xDFFF above the first plane (U+1DA15,
+ * CJK Extension F's U+2D800..) come out as U+FFFD or spoil the next escape.
+ * json_string_decode decodes them; there the texts are not compared.
+ */
+static bool json_c_mangles(const char *raw, size_t len)
+{
+    for (size_t i = 1; i + 1 < len; i++) {
+        if (raw[i] != '\\')
+            continue;
+        if (raw[i + 1] != 'u') {
+            i++;
+            continue;
+        }
+        unsigned high = hex4(raw + i + 2);
+        if (high >= 0xD800 && high < 0xDC00 && i + 12 < len && raw[i + 6] == '\\' && raw[i + 7] == 'u') {
+            unsigned low = hex4(raw + i + 8);
+            if (low >= 0xDC00 && low < 0xE000) {
+                unsigned cp = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+                if ((cp & 0xF800) == 0xD800)
+                    return true;
+                i += 6;
+            }
+        }
+        i += 5;
+    }
+    return false;
+}
+
 /* A string field: its decoded text is json-c's, and it needs exactly its length plus a NUL. */
 static void check_string(const struct json_field *f, json_object *value)
 {
@@ -50,8 +90,11 @@ static void check_string(const struct json_field *f, json_object *value)
     if (!text)
         abort();
     size_t n = json_string_decode(f->value, f->len, text, f->len + 1);
-    if (n != (size_t)json_object_get_string_len(value) || memcmp(text, json_object_get_string(value), n) != 0
-        || text[n] != '\0')
+    if (n == SIZE_MAX || text[n] != '\0')
+        abort();
+    if (!json_c_mangles(f->value, f->len)
+        && (n != (size_t)json_object_get_string_len(value)
+            || memcmp(text, json_object_get_string(value), n) != 0))
         abort();
     if (json_string_decode(f->value, f->len, text, n) != SIZE_MAX) /* no room for the NUL */
         abort();

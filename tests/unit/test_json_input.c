@@ -469,6 +469,8 @@ static void strings_are_decoded(void)
         {"\"\\uD83D\\uDE00\"", "\xf0\x9f\x98\x80"},                          /* a surrogate pair */
         {"\"\\ud83d\\ude00!\"", "\xf0\x9f\x98\x80!"},
         {"\"\\uDBFF\\uDFFF\"", "\xf4\x8f\xbf\xbf"}, /* U+10FFFF */
+        /* U+1DA15 and U+2D800, which json-c 0.16 decodes wrong (fuzz_json_scan.c: json_c_mangles) */
+        {"\"\\uD836\\uDE15\\uD876\\uDC00\"", "\xf0\x9d\xa8\x95\xf0\xad\xa0\x80"},
         {"\"\\u007f\\u0080\\u07ff\\u0800\\uffff\"", "\x7f\xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf"},
         /* lone surrogates become U+FFFD, and what follows them is read as usual */
         {"\"\\uD83D\"", "\xef\xbf\xbd"},
