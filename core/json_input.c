@@ -231,9 +231,18 @@ static bool name_is(const unsigned char *raw, size_t len, const char *want)
 {
     if (!memchr(raw, '\\', len))
         return len - 2 == strlen(want) && memcmp(raw + 1, want, len - 2) == 0;
-    char name[64]; /* an escaped name: compare what it decodes to */
-    size_t n = json_string_decode((const char *)raw, len, name, sizeof name);
-    return n != SIZE_MAX && strlen(want) == n && memcmp(name, want, n) == 0;
+    /*
+     * An escaped name: compare what it decodes to up to its first NUL, where
+     * json-c cuts its keys ("id\u0000x" is its "id"). The buffer starts as
+     * 0xFF, a byte no decoded text holds, and the decoder writes as it goes:
+     * a name too long for the buffer still leaves its decoded start there,
+     * and a NUL only where the name has one.
+     */
+    char name[64];
+    size_t want_len = strlen(want);
+    memset(name, 0xFF, sizeof name);
+    json_string_decode((const char *)raw, len, name, sizeof name);
+    return want_len < sizeof name && memcmp(name, want, want_len + 1) == 0;
 }
 
 /* The end of the value that starts at start and that the scanner just passed (its trailing space left out). */

@@ -401,12 +401,12 @@ void webhooks_handle(struct server *srv, struct http_request *req, const char *p
         return;
     }
     struct json_field f[N_FIELDS] = {
-        [F_TOPIC] = {{"topic"}},
-        [F_ID] = {{"id"}},
-        [F_APP_ID] = {{"app_id"}},
-        [F_CREATED_AT] = {{"created_at"}},
-        [F_ITEM] = {{"data", "item"}},
-        [F_ITEM_ID] = {{"data", "item", "id"}},
+        [F_TOPIC] = {{"topic"}, NULL, 0},
+        [F_ID] = {{"id"}, NULL, 0},
+        [F_APP_ID] = {{"app_id"}, NULL, 0},
+        [F_CREATED_AT] = {{"created_at"}, NULL, 0},
+        [F_ITEM] = {{"data", "item"}, NULL, 0},
+        [F_ITEM_ID] = {{"data", "item", "id"}, NULL, 0},
     };
     char parse_error[128];
     if (json_scan_fields(body, len, f, N_FIELDS, parse_error, sizeof parse_error) != 0) {
