@@ -288,7 +288,7 @@ static bool scan_watched(struct scan *s, int depth, struct json_field *fields, s
         for (size_t i = 0; i < n_fields; i++) {
             if (!(mask & (1u << i)) || !name_is(name, name_len, fields[i].path[level]))
                 continue;
-            if (fields[i].path[level + 1]) {
+            if (level + 1 < JSON_FIELD_DEPTH && fields[i].path[level + 1]) {
                 deeper |= 1u << i;
                 fields[i].value = NULL; /* found again below, or absent */
                 fields[i].len = 0;

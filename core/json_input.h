@@ -24,10 +24,12 @@ json_object *json_parse_whole(const char *text, size_t len, char *why, size_t wh
 
 /*
  * A member to read without building the tree: its path of member names from
- * the top-level object (NULL after the last), and what was found there.
+ * the top-level object (NULL after the last, unless all JSON_FIELD_DEPTH are
+ * used), and what was found there.
  */
+#define JSON_FIELD_DEPTH 4 /* member names in a path at most */
 struct json_field {
-    const char *path[4];
+    const char *path[JSON_FIELD_DEPTH];
     const char *value; /* the raw JSON value (a string keeps its quotes), or NULL if absent */
     size_t len;
 };

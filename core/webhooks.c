@@ -351,14 +351,17 @@ static size_t keep_raw(struct batch *b, const struct json_field *f, const char *
 /* created_at as json-c reads it: an integer, anything else 0. */
 static int64_t integer_member(const struct json_field *f)
 {
-    if (!f->value || f->len >= 24 || (f->value[0] != '-' && (f->value[0] < '0' || f->value[0] > '9')))
+    if (!f->value || (f->value[0] != '-' && (f->value[0] < '0' || f->value[0] > '9')))
         return 0;
     if (memchr(f->value, '.', f->len) || memchr(f->value, 'e', f->len) || memchr(f->value, 'E', f->len))
         return 0;
-    char digits[24];
+    /* (The scan checked the grammar: a sign and digits. Too many digits clamp, as in json-c.) */
+    char digits[32];
+    if (f->len >= sizeof digits)
+        return f->value[0] == '-' ? INT64_MIN : INT64_MAX;
     memcpy(digits, f->value, f->len);
     digits[f->len] = '\0';
-    return strtoll(digits, NULL, 10);
+    return strtoll(digits, NULL, 10); /* clamps at the ends of int64 too */
 }
 
 void webhooks_handle(struct server *srv, struct http_request *req, const char *plugin_name)
