@@ -253,7 +253,7 @@ static void store_now(struct intake *in)
 void intake_join_turn(struct intake *in)
 {
     turn_join(in->srv->turn,
-              &(struct turn_participant){"intake", intake_gather, intake_settle, in});
+              &(struct turn_participant){"intake", intake_gather, intake_settle, in, NULL});
 }
 
 static const char *string_member(json_object *o, const char *key)
