@@ -149,8 +149,6 @@ static void background_all(void *arg)
             turn->participants[i].background(turn->participants[i].arg);
 }
 
-static void hand_over(struct turn *turn);
-
 /* On the loop thread, once the turn's commit has ended (store_commit_finish). */
 static void turn_committed(void *arg, bool committed)
 {
@@ -205,7 +203,8 @@ static void hand_over(struct turn *turn)
     turn->handing_over = true;
     if (store_commit_async(srv->store, background_all, turn_committed, turn) != 0) {
         log_error("host", "the turn's commit could not be handed over");
-        store_rollback(srv->store);
+        while (store_in_transaction(srv->store)) /* a gather left a savepoint open */
+            store_rollback(srv->store);
         turn_committed(turn, false);
     }
     turn->handing_over = false;
