@@ -182,6 +182,7 @@ struct writer {
     int gathered, settled, committed;
     /* set by background on the commit thread, read back by settle */
     bool background_on_loop_thread, gate_passed;
+    int background_made, settle_read; /* what background made, as settle found it */
     long long rows_seen_by_background;
     long long rows_seen_by_settle;
     pthread_t loop_thread;
@@ -232,6 +233,7 @@ static void writer_background(void *arg)
     w->background_on_loop_thread = pthread_equal(pthread_self(), w->loop_thread);
     w->rows_seen_by_background = committed_rows(w->path);
     w->gate_passed = w->gate ? gate_pass(w->gate) : true;
+    w->background_made = w->gathered * 10;
 }
 
 static void writer_settle(void *arg, bool committed)
@@ -240,6 +242,7 @@ static void writer_settle(void *arg, bool committed)
     w->settled++;
     w->committed += committed;
     w->rows_seen_by_settle = committed_rows(w->path);
+    w->settle_read = w->background_made;
     note(w, committed ? "settle committed" : "settle failed");
 }
 
@@ -339,6 +342,7 @@ static void loop_runs_during_commit(void)
     CHECK(!f.w.background_on_loop_thread);
     CHECK_INT(f.w.rows_seen_by_background, 0); /* before the COMMIT */
     CHECK_INT(f.w.rows_seen_by_settle, 1);     /* after it */
+    CHECK_INT(f.w.settle_read, 10);            /* settle reads back what it made */
     CHECK_INT(f.w.committed, 1);
     CHECK(!store_in_transaction(f.srv.store));
     event_free(timer);
