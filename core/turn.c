@@ -6,6 +6,7 @@
  */
 #include "turn.h"
 
+#include "curl_loop.h"
 #include "log.h"
 #include "replies.h"
 #include "server.h"
@@ -127,12 +128,14 @@ static void settle_all(struct turn *turn, bool committed)
 
 /* Open the turn's scope and gather; false (scope closed, nothing done) if the store could not
    open the transaction: each participant's writes would otherwise commit on their own while
-   being answered as failed. */
+   being answered as failed. Outbound transfers started from here wait for the commit. */
 static bool gather_all(struct turn *turn)
 {
+    curl_loop_hold();
     turn_scope_enter(turn);
     if (!store_in_transaction(turn->srv->store)) {
         turn_scope_leave(turn);
+        curl_loop_release();
         return false;
     }
     for (size_t i = 0; i < turn->n_participants; i++)
@@ -157,6 +160,7 @@ static void turn_committed(void *arg, bool committed)
     if (!committed)
         log_not_committed();
     turn->committing = false;
+    curl_loop_release();
     if (srv->replies)
         replies_release_held(srv->replies, &turn->held, committed);
     else
@@ -188,7 +192,9 @@ static void hand_over(struct turn *turn)
     if (turn->scope_depth > 1) {
         /* Run from inside a callback scope: the outermost scope commits, as ever. */
         background_all(turn);
-        settle_all(turn, turn_scope_leave(turn));
+        bool committed = turn_scope_leave(turn);
+        curl_loop_release();
+        settle_all(turn, committed);
         return;
     }
     int fd = store_commit_fd(srv->store);

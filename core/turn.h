@@ -30,12 +30,15 @@
  * participants settle) a request only marks a turn as wanted; it runs as
  * soon as the settles end, so the next commit follows at once. The answers
  * held during the turn go with its commit (replies_hold_for_commit) and
- * leave only when it has ended: 200 if it held, 503 if not. turn_now and
- * turn_finish wait for the commit in flight and settle it first. Safe
- * because the two threads never share anything unguarded: the hand-over
- * and the end of the commit go through the store's lock, a background
- * touches only what its gather set aside (and settle reads it back after),
- * and joining or leaving waits for the commit (the thread reads the list).
+ * leave only when it has ended: 200 if it held, 503 if not; outbound
+ * transfers started (or queued) from its gathers on are held back until
+ * then too (curl_loop_hold), so a plugin's request never leaves before the
+ * progress it recorded is durable. turn_now and turn_finish wait for the
+ * commit in flight and settle it first. Safe because the two threads never
+ * share anything unguarded: the hand-over and the end of the commit go
+ * through the store's lock, a background touches only what its gather set
+ * aside (and settle reads it back after), and joining or leaving waits for
+ * the commit (the thread reads the list).
  */
 #ifndef SB_CORE_TURN_H
 #define SB_CORE_TURN_H

@@ -4,9 +4,10 @@
  * runs the turn once on the loop; scopes nest and commit at the outermost.
  * The commit on the store's commit thread: the loop runs on meanwhile, its
  * store calls wait for the commit, answers leave only after it, a
- * participant's background runs on that thread before it, store_close
- * finishes it.
+ * participant's background runs on that thread before it, transfers started
+ * in the turn wait for it, store_close finishes it.
  */
+#include "curl_loop.h"
 #include "http.h"
 #include "plugins.h"
 #include "replies.h"
@@ -187,6 +188,13 @@ struct writer {
     long long rows_seen_by_settle;
     pthread_t loop_thread;
     char order[256];
+    /* gather starts a transfer of fetch_url on it (a plugin's request) */
+    struct curl_loop *fetch_loop;
+    const char *fetch_url;
+    struct curl_transfer transfer;
+    CURL *easy;
+    int fetched;     /* its done ran */
+    int settled_when_fetched;
 };
 
 static void note(struct writer *w, const char *what)
@@ -220,6 +228,11 @@ static void writer_gather(void *arg)
     CHECK_INT(store_exec(w->st, "INSERT INTO t(v) VALUES (1)"), 0);
     if (w->fail) /* a deferred foreign key: the COMMIT itself fails */
         CHECK_INT(store_exec(w->st, "INSERT INTO child(parent) VALUES (404)"), 0);
+    if (w->fetch_url) {
+        w->easy = curl_transfer_easy(&w->transfer, w->fetch_url, "GET", "file", 5000, 5000);
+        CHECK_INT(curl_loop_add(w->fetch_loop, w->easy, &w->transfer), CURLM_OK);
+        w->fetch_url = NULL;
+    }
     if (w->answer) {
         CHECK_INT(replies_json(w->replies, w->plugin, w->answer, 200,
                                json_object_new_string("done")), 0);
@@ -426,6 +439,44 @@ static void close_finishes_commit(void)
     fixture_close(&f);
 }
 
+static void fetched(void *owner, CURLcode result)
+{
+    struct writer *w = owner;
+    CHECK_INT(result, CURLE_OK);
+    w->fetched++;
+    w->settled_when_fetched = w->settled;
+}
+
+/* A transfer started in the turn leaves only after its commit. */
+static void transfers_wait_for_commit(void)
+{
+    struct fixture f;
+    if (!fixture_open(&f, true))
+        return;
+    char url[600];
+    snprintf(url, sizeof url, "file://%s", f.path);
+    f.w.fetch_loop = curl_loop_new(f.srv.base, 4, NULL, NULL);
+    f.w.fetch_url = url;
+    f.w.transfer.done = fetched;
+    f.w.transfer.owner = &f.w;
+    turn_request(f.srv.turn);
+    loop_until_gathered(&f, 1);
+    for (int i = 0; i < 10; i++)
+        event_base_loop(f.srv.base, EVLOOP_NONBLOCK);
+    CHECK_INT(f.w.fetched, 0); /* held: the commit is in flight */
+    gate_open(&f.gate);
+    loop_until_settled(&f, 1);
+    int64_t until = time_now_ms() + 5000;
+    while (!f.w.fetched && time_now_ms() < until)
+        event_base_loop(f.srv.base, EVLOOP_ONCE);
+    CHECK_INT(f.w.fetched, 1);
+    CHECK_INT(f.w.settled_when_fetched, 1);
+    curl_easy_cleanup(f.w.easy);
+    buf_free(&f.w.transfer.body);
+    curl_loop_free(f.w.fetch_loop);
+    fixture_close(&f);
+}
+
 /* ---- answers held by the turn ---- */
 
 static struct http_request *incoming;
@@ -521,6 +572,7 @@ int main(void)
     RUN(store_call_waits_for_commit);
     RUN(turns_during_commit);
     RUN(close_finishes_commit);
+    RUN(transfers_wait_for_commit);
     RUN(answers_wait_for_commit);
     UNIT_DONE();
 }
