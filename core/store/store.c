@@ -277,12 +277,13 @@ static void *commit_main(void *arg)
         bool committed = commit_outermost(st->db) == 0;
         pthread_mutex_lock(&c->lock);
         c->committed = committed;
-        atomic_store_explicit(&st->committing, false, memory_order_release);
-        pthread_cond_broadcast(&c->idle);
+        /* The notice first: once committing is seen cleared, it can be taken. Only fails if
+           the counter would overflow, which one unread commit cannot do. */
         uint64_t one = 1;
-        /* Only fails if the counter would overflow, which one unread commit cannot do. */
         if (write(c->notify_fd, &one, sizeof one) != (ssize_t)sizeof one)
             log_error("store", "cannot signal a finished commit: %s", strerror(errno));
+        atomic_store_explicit(&st->committing, false, memory_order_release);
+        pthread_cond_broadcast(&c->idle);
     }
     pthread_mutex_unlock(&c->lock);
     return NULL;
@@ -385,22 +386,14 @@ void store_commit_finish(struct store *st)
     struct committer *c = st->committer;
     if (!c)
         return;
-    uint64_t count;
-    if (!st->done_owed) { /* only the notice of a commit whose done already ran */
-        if (read(c->notify_fd, &count, sizeof count) < 0 && errno != EAGAIN)
-            log_error("store", "cannot read the commit notice: %s", strerror(errno));
-        return;
-    }
-    pthread_mutex_lock(&c->lock);
-    while (atomic_load_explicit(&st->committing, memory_order_relaxed))
-        pthread_cond_wait(&c->idle, &c->lock);
-    bool committed = c->committed;
-    pthread_mutex_unlock(&c->lock);
-    /* Its notice has been written (under the lock, before committing cleared): take it. */
-    if (read(c->notify_fd, &count, sizeof count) < 0)
+    wait_idle(st);
+    uint64_t count; /* none to take if the done already ran, from an earlier call */
+    if (read(c->notify_fd, &count, sizeof count) < 0 && errno != EAGAIN)
         log_error("store", "cannot read the commit notice: %s", strerror(errno));
+    if (!st->done_owed)
+        return;
     st->done_owed = false;
-    c->done(c->arg, committed);
+    c->done(c->arg, c->committed);
 }
 
 struct store *store_open(const char *path, char *err, size_t errlen)
