@@ -177,6 +177,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void shutdown_server(struct server *srv)
 {
+    turn_finish(srv->turn); /* the loop stopped: a commit in flight is not yet answered */
     if (srv->jobs)
         jobs_stop(srv->jobs);
     schedules_stop(srv->schedules);

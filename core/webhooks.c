@@ -199,7 +199,7 @@ static bool insert_event(struct intake *in, const struct batch *b, struct pendin
 
 /* ---- the commit turn's participant (turn.h) ---- */
 
-/* Inside the turn's transaction (a savepoint of it): one failed insert undoes the batch. */
+/* The turn's gather: the collected notifications become the batch it writes. */
 static void intake_gather(void *arg)
 {
     struct intake *in = arg;
@@ -208,6 +208,19 @@ static void intake_gather(void *arg)
         in->writing = in->collecting;
         in->collecting = b;
     }
+    in->write_ok = false;
+}
+
+/*
+ * The turn's background, on the commit thread before its COMMIT, while the
+ * loop reads the next requests: the batch's rows, in a savepoint of the
+ * turn's transaction (one failed insert undoes the batch), then the full
+ * parse of the deliveries' bodies, once, for on_event. It touches only the
+ * writing batch, which the loop leaves alone until settle.
+ */
+static void intake_write(void *arg)
+{
+    struct intake *in = arg;
     struct batch *b = in->writing;
     if (!b->n)
         return;
@@ -221,19 +234,7 @@ static void intake_gather(void *arg)
     else if (store_in_transaction(st))
         store_rollback(st);
     in->write_ok = ok;
-}
-
-/*
- * The full parse of the deliveries' bodies, once, for on_event (needs no
- * store and nothing of the loop's but the batch being written).
- */
-static void intake_parse(void *arg)
-{
-    struct intake *in = arg;
-    struct batch *b = in->writing;
-    if (!in->write_ok)
-        return;
-    for (size_t i = 0; i < b->n; i++) {
+    for (size_t i = 0; ok && i < b->n; i++) {
         struct pending_event *e = &b->items[i];
         if (!e->event_id)
             continue;
@@ -251,7 +252,6 @@ static void intake_settle(void *arg, bool committed)
     struct batch *b = in->writing;
     if (!b->n)
         return;
-    intake_parse(in);
     bool ok = in->write_ok && committed;
     in->stats.commits++;
     if (!ok) {
@@ -305,7 +305,8 @@ static void store_now(struct intake *in)
 void intake_join_turn(struct intake *in)
 {
     turn_join(in->srv->turn,
-              &(struct turn_participant){"intake", intake_gather, intake_settle, in});
+              &(struct turn_participant){"intake", intake_gather, intake_settle, in,
+                                         intake_write});
 }
 
 static void malformed(struct intake *in, struct http_request *req, const char *plugin,

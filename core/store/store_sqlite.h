@@ -2,6 +2,10 @@
  * store_sqlite.h - the SQLite engine's own API, for the store files in
  * core/store/ only: the connection, cached statements and small step/bind
  * helpers. Nothing outside core/store/ includes this.
+ *
+ * store_db, store_stmt and store_exec first wait for a commit in flight on the
+ * commit thread (store.h); the step helpers take statements from store_stmt,
+ * so they need not.
  */
 #ifndef SB_CORE_STORE_SQLITE_H
 #define SB_CORE_STORE_SQLITE_H
