@@ -179,9 +179,10 @@ static const char *const steps[] = {
      * table are renumbered above every event. The delivery's indexes are
      * partial: finished deliveries, the bulk of the table, are in none of them.
      */
+    /* (Comparisons joined by OR, not IN lists: see STORE_DELIVERIES_ACTIVE.) */
     "ALTER TABLE events ADD COLUMN state TEXT"
-    "  CHECK (state IN ('queued', 'waiting', 'running', 'pending', 'done', 'dead',"
-    "                   'cancelled', 'skipped'));"
+    "  CHECK (state = 'queued' OR state = 'waiting' OR state = 'running' OR state = 'pending'"
+    "         OR state = 'done' OR state = 'dead' OR state = 'cancelled' OR state = 'skipped');"
     "ALTER TABLE events ADD COLUMN key TEXT;"
     "ALTER TABLE events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE events ADD COLUMN max_attempts INTEGER NOT NULL DEFAULT 0;"
@@ -207,9 +208,11 @@ static const char *const steps[] = {
     "  UNION ALL SELECT max(id) FROM events));"
     "CREATE INDEX events_due ON events (run_at, id) WHERE state = 'queued';"
     "CREATE INDEX events_active_key ON events (plugin, installation_id, key, id)"
-    "  WHERE key IS NOT NULL AND state IN ('queued', 'waiting', 'running', 'pending');"
+    "  WHERE key IS NOT NULL AND (state = 'queued' OR state = 'waiting' OR state = 'running'"
+    "                             OR state = 'pending');"
     "CREATE INDEX events_unfinished ON events (state, id)"
-    "  WHERE state IN ('queued', 'waiting', 'running', 'pending', 'dead');"
+    "  WHERE (state = 'queued' OR state = 'waiting' OR state = 'running' OR state = 'pending'"
+    "         OR state = 'dead');"
     /* (On outcome, which never changes: a delivery's state changes leave this index alone.) */
     "CREATE INDEX events_by_installation ON events (installation_id, id)"
     "  WHERE outcome = 'queued';",

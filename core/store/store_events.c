@@ -11,8 +11,8 @@ int64_t store_event_insert(struct store *st, const struct store_event *e, bool *
             "created_at, received_at, outcome, body, key, max_attempts, state, run_at, updated_at) "
             "VALUES (" STORE_NEXT_ID ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
             "CASE WHEN ?8 <> 'queued' THEN NULL WHEN ?10 IS NOT NULL AND EXISTS (SELECT 1 FROM "
-            "events WHERE plugin = ?1 AND installation_id = ?3 AND key = ?10 AND state IN "
-            STORE_ACTIVE_STATES ") THEN 'waiting' ELSE 'queued' END, "
+            "events WHERE plugin = ?1 AND installation_id = ?3 AND key = ?10 AND "
+            STORE_DELIVERIES_ACTIVE("state") ") THEN 'waiting' ELSE 'queued' END, "
             "CASE WHEN ?8 = 'queued' THEN ?7 END, ?7) "
             "ON CONFLICT (plugin, notification_id) DO NOTHING");
     if (!q)

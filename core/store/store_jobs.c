@@ -8,15 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The SQL of a statement that exists once per table of the queue (jobs, events). */
-#define FOR_TABLE(delivery, sql) ((delivery) ? sql("events") : sql("jobs"))
+/*
+ * The SQL of a statement that exists once per table of the queue: sql(table,
+ * active), active being how that table's partial indexes name the states that
+ * hold a key (store_sqlite.h).
+ */
+#define FOR_TABLE(delivery, sql)                                                            \
+    ((delivery) ? sql("events", STORE_DELIVERIES_ACTIVE) : sql("jobs", STORE_JOBS_ACTIVE))
 
 /*
  * The states of events_unfinished's partial index, written as its WHERE: a
  * query for one of them names them too, so it walks that index rather than
  * every delivery ever made.
  */
-#define UNFINISHED_STATES "('queued', 'waiting', 'running', 'pending', 'dead')"
+#define UNFINISHED STORE_DELIVERIES_UNFINISHED("state")
 
 static char *col_dup(sqlite3_stmt *q, int i)
 {
@@ -39,8 +44,8 @@ int64_t store_job_insert(struct store *st, const struct store_new_job *job)
         "INSERT INTO jobs (id, plugin, installation_id, type, key, payload, state, "
         "max_attempts, run_at, created_at, updated_at) "
         "VALUES (" STORE_NEXT_ID ", ?1, ?2, ?3, ?4, ?5, CASE WHEN ?4 IS NOT NULL AND EXISTS "
-        "(SELECT 1 FROM jobs WHERE plugin = ?1 AND installation_id = ?2 AND key = ?4 AND state IN "
-        STORE_ACTIVE_STATES ") THEN 'waiting' ELSE 'queued' END, ?7, ?8, ?9, ?9)");
+        "(SELECT 1 FROM jobs WHERE plugin = ?1 AND installation_id = ?2 AND key = ?4 AND "
+        STORE_JOBS_ACTIVE("state") ") THEN 'waiting' ELSE 'queued' END, ?7, ?8, ?9, ?9)");
     if (!q)
         return 0;
     sqlite3_bind_text(q, 1, job->plugin, -1, SQLITE_STATIC);
@@ -151,7 +156,7 @@ int store_jobs_next_due(struct store *st, int64_t *run_at)
     return 1;
 }
 
-#define MARK_RUNNING_SQL(table)                                                             \
+#define MARK_RUNNING_SQL(table, active)                                                     \
     "UPDATE " table " SET state = 'running', attempts = ?2, updated_at = ?3 WHERE id = ?1"
 
 int store_jobs_mark_running(struct store *st, const struct store_job_run *runs, size_t n,
@@ -170,12 +175,12 @@ int store_jobs_mark_running(struct store *st, const struct store_job_run *runs, 
     return 0;
 }
 
-#define PROMOTE_NEXT_SQL(table)                                                             \
+#define PROMOTE_NEXT_SQL(table, active)                                                     \
     "UPDATE " table " SET state = 'queued', updated_at = ?4 WHERE id = (SELECT min(id) FROM " \
-    table " WHERE plugin = ?1 AND installation_id = ?2 AND key = ?3 AND state IN "            \
-    STORE_ACTIVE_STATES " AND state = 'waiting') AND NOT EXISTS (SELECT 1 FROM " table        \
-    " WHERE plugin = ?1 AND installation_id = ?2 AND key = ?3 AND state IN "                  \
-    STORE_ACTIVE_STATES " AND state <> 'waiting')"
+    table " WHERE plugin = ?1 AND installation_id = ?2 AND key = ?3 AND " active("state")     \
+    " AND state = 'waiting') AND NOT EXISTS (SELECT 1 FROM " table                            \
+    " WHERE plugin = ?1 AND installation_id = ?2 AND key = ?3 AND " active("state")           \
+    " AND state <> 'waiting')"
 
 static int promote_next_in(struct store *st, bool delivery, const char *plugin,
                            int64_t installation, const char *key, int64_t now)
@@ -199,7 +204,7 @@ int store_job_promote_next(struct store *st, const char *plugin, int64_t install
                : -1;
 }
 
-#define RECORD_RESULT_SQL(table)                                                            \
+#define RECORD_RESULT_SQL(table, active)                                                    \
     "UPDATE " table " SET state = ?2, attempts = ?6, run_at = coalesce(?3, run_at),"          \
     " last_error_code = CASE WHEN ?4 IS NULL THEN last_error_code ELSE ?7 END,"               \
     " last_error = coalesce(?4, last_error), updated_at = ?5,"                                \
@@ -216,8 +221,7 @@ int store_job_promote_next(struct store *st, const char *plugin, int64_t install
 static int any_waiting(struct store *st, bool delivery)
 {
     sqlite3_stmt *q = store_stmt(
-        st, delivery ? "SELECT 1 FROM events WHERE state = 'waiting' AND state IN "
-                       UNFINISHED_STATES " LIMIT 1"
+        st, delivery ? "SELECT 1 FROM events WHERE state = 'waiting' AND " UNFINISHED " LIMIT 1"
                      : "SELECT 1 FROM jobs WHERE state = 'waiting' LIMIT 1");
     int64_t one;
     return q ? store_step_int64(st, q, &one) : -1;
@@ -331,7 +335,7 @@ int store_job_key_active(struct store *st, const char *plugin, int64_t installat
                          const char *key)
 {
     sqlite3_stmt *q = store_stmt(st, "SELECT 1 FROM jobs WHERE plugin = ? AND installation_id = ?"
-                                     " AND key = ? AND state IN " STORE_ACTIVE_STATES);
+                                     " AND key = ? AND " STORE_JOBS_ACTIVE("state"));
     if (!q)
         return -1;
     sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
@@ -362,17 +366,18 @@ int store_jobs_cancel_installation(struct store *st, int64_t installation, int64
 }
 
 /* Replayed behind any row that now holds its key, so one key still runs one at a time. */
-#define REPLAY_SQL(table)                                                                   \
+#define REPLAY_SQL(table, active)                                                           \
     "UPDATE " table " SET state = CASE WHEN key IS NOT NULL AND EXISTS (SELECT 1 FROM " table \
     " a WHERE a.plugin = " table ".plugin AND a.installation_id = " table ".installation_id "  \
-    "AND a.key = " table ".key AND a.state IN " STORE_ACTIVE_STATES ") THEN 'waiting' ELSE "  \
+    "AND a.key = " table ".key AND " active("a.state") ") THEN 'waiting' ELSE "               \
     "'queued' END, attempts = 0, run_at = ?2, updated_at = ?2, finished_at = NULL WHERE id = " \
     "?1 AND state IN ('dead', 'cancelled', 'skipped')"
 
 int store_job_replay(struct store *st, int64_t id, int64_t now)
 {
     struct change c = {id, now, now, NULL};
-    if (by_id_in_either(st, REPLAY_SQL("jobs"), REPLAY_SQL("events"), bind_change, &c) != 0)
+    if (by_id_in_either(st, REPLAY_SQL("jobs", STORE_JOBS_ACTIVE),
+                        REPLAY_SQL("events", STORE_DELIVERIES_ACTIVE), bind_change, &c) != 0)
         return -1;
     return changes(st) > 0;
 }
@@ -417,17 +422,17 @@ int store_jobs_requeue_interrupted(struct store *st)
     return jobs + changes(st);
 }
 
-#define RELEASE_STUCK_SQL(table)                                                            \
+#define RELEASE_STUCK_SQL(table, active)                                                    \
     "UPDATE " table " SET state = 'queued' WHERE id IN (SELECT min(w.id) FROM " table " w "   \
     "WHERE w.state = 'waiting' GROUP BY w.plugin, w.installation_id, w.key) AND NOT EXISTS "  \
     "(SELECT 1 FROM " table " a WHERE a.plugin = " table ".plugin AND a.installation_id = "   \
-    table ".installation_id AND a.key = " table ".key AND a.state IN " STORE_ACTIVE_STATES    \
+    table ".installation_id AND a.key = " table ".key AND " active("a.state")                 \
     " AND a.state <> 'waiting')"
 
 int store_jobs_release_stuck_keys(struct store *st)
 {
-    return store_exec(st, RELEASE_STUCK_SQL("jobs")) == 0
-                   && store_exec(st, RELEASE_STUCK_SQL("events")) == 0
+    return store_exec(st, RELEASE_STUCK_SQL("jobs", STORE_JOBS_ACTIVE)) == 0
+                   && store_exec(st, RELEASE_STUCK_SQL("events", STORE_DELIVERIES_ACTIVE)) == 0
                ? 0
                : -1;
 }
@@ -524,7 +529,7 @@ json_object *store_jobs_list(struct store *st, const struct job_filter *f)
      */
     const char *sql =
         f->state && unfinished_state(f->state)
-            ? JOB_LIST("state = ?1", "state = ?1 AND state IN " UNFINISHED_STATES)
+            ? JOB_LIST("state = ?1", "state = ?1 AND " UNFINISHED)
         : f->state ? JOB_LIST("state = ?1", "state = ?1")
         : f->installation && f->type
             ? JOB_LIST("installation_id = ?3 AND type = ?5", "installation_id = ?3")
@@ -596,7 +601,7 @@ int64_t store_jobs_count_state(struct store *st, const char *state)
     sqlite3_stmt *q = store_stmt(
         st, unfinished_state(state)
                 ? "SELECT (SELECT count(*) FROM jobs WHERE state = ?1) + (SELECT count(*) FROM "
-                  "events WHERE state = ?1 AND state IN " UNFINISHED_STATES ")"
+                  "events WHERE state = ?1 AND " UNFINISHED ")"
                 : "SELECT (SELECT count(*) FROM jobs WHERE state = ?1) + (SELECT count(*) FROM "
                   "events WHERE state = ?1)");
     if (!q)
