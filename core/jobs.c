@@ -646,9 +646,9 @@ static void results_settle(void *arg, bool committed)
 void jobs_join_turn(struct jobs *jobs)
 {
     turn_join(jobs->srv->turn, &(struct turn_participant){"job dispatch", dispatch_gather,
-                                                          dispatch_settle, jobs, NULL});
+                                                          dispatch_settle, jobs, NULL, NULL});
     turn_join(jobs->srv->turn, &(struct turn_participant){"job results", results_gather,
-                                                          results_settle, jobs, NULL});
+                                                          results_settle, jobs, NULL, NULL});
 }
 
 /* ---- lifecycle ---- */

@@ -62,5 +62,5 @@ static void trim_settle(void *arg, bool committed)
 void memory_trim_join_turn(struct memory_trim *t)
 {
     turn_join(t->srv->turn, &(struct turn_participant){"memory trim", trim_gather, trim_settle, t,
-                                                          NULL});
+                                                          NULL, NULL});
 }

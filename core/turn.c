@@ -152,6 +152,14 @@ static void background_all(void *arg)
             turn->participants[i].background(turn->participants[i].arg);
 }
 
+/* On the loop, while the commit thread works: the participants' own share of the turn. */
+static void meanwhile_all(struct turn *turn)
+{
+    for (size_t i = 0; i < turn->n_participants; i++)
+        if (turn->participants[i].meanwhile)
+            turn->participants[i].meanwhile(turn->participants[i].arg);
+}
+
 /* On the loop thread, once the turn's commit has ended (store_commit_finish). */
 static void turn_committed(void *arg, bool committed)
 {
@@ -192,6 +200,7 @@ static void hand_over(struct turn *turn)
     if (turn->scope_depth > 1) {
         /* Run from inside a callback scope: the outermost scope commits, as ever. */
         background_all(turn);
+        meanwhile_all(turn);
         bool committed = turn_scope_leave(turn);
         curl_loop_release();
         settle_all(turn, committed);
@@ -212,6 +221,8 @@ static void hand_over(struct turn *turn)
         while (store_in_transaction(srv->store)) /* a gather left a savepoint open */
             store_rollback(srv->store);
         turn_committed(turn, false);
+    } else if (turn->committing) {
+        meanwhile_all(turn); /* (without the thread the commit has ended already) */
     }
     turn->handing_over = false;
 }

@@ -59,6 +59,10 @@ struct turn_participant {
        touches only what gather set aside for it (CPU work: no store, no loop state), and
        settle reads it back. */
     void (*background)(void *arg);
+    /* Optional (NULL: none). Runs on the loop right after the hand-over, while the commit
+       thread runs the backgrounds and the COMMIT: CPU work on what gather set aside that the
+       background does not touch (the two threads share no field), read back in settle. */
+    void (*meanwhile)(void *arg);
 };
 
 /* The turn of srv (its loop, store and held replies); before the store is opened. */

@@ -214,9 +214,8 @@ static void intake_gather(void *arg)
 /*
  * The turn's background, on the commit thread before its COMMIT, while the
  * loop reads the next requests: the batch's rows, in a savepoint of the
- * turn's transaction (one failed insert undoes the batch), then the full
- * parse of the deliveries' bodies, once, for on_event. It touches only the
- * writing batch, which the loop leaves alone until settle.
+ * turn's transaction (one failed insert undoes the batch). Of the batch it
+ * writes only each notification's duplicate and event_id.
  */
 static void intake_write(void *arg)
 {
@@ -234,9 +233,20 @@ static void intake_write(void *arg)
     else if (store_in_transaction(st))
         store_rollback(st);
     in->write_ok = ok;
-    for (size_t i = 0; ok && i < b->n; i++) {
+}
+
+/*
+ * Meanwhile, on the loop: the full parse of the bodies to deliver, once, for
+ * on_event (of the batch it writes only each envelope). A duplicate's parse
+ * is dropped in settle.
+ */
+static void intake_parse(void *arg)
+{
+    struct intake *in = arg;
+    struct batch *b = in->writing;
+    for (size_t i = 0; i < b->n; i++) {
         struct pending_event *e = &b->items[i];
-        if (!e->event_id)
+        if (strcmp(e->outcome, "queued") != 0)
             continue;
         size_t len;
         const char *body = http_body(e->req, &len);
@@ -306,7 +316,7 @@ void intake_join_turn(struct intake *in)
 {
     turn_join(in->srv->turn,
               &(struct turn_participant){"intake", intake_gather, intake_settle, in,
-                                         intake_write});
+                                         intake_write, intake_parse});
 }
 
 static void malformed(struct intake *in, struct http_request *req, const char *plugin,

@@ -63,8 +63,9 @@ static void participants_in_order(void)
         return;
     srv.turn = turn_new(&srv);
     struct step dispatch = {"dispatch", srv.store, 0}, intake = {"intake", srv.store, 0};
-    turn_join(srv.turn, &(struct turn_participant){"dispatch", gather, settle, &dispatch, NULL});
-    turn_join(srv.turn, &(struct turn_participant){"intake", gather, settle, &intake, NULL});
+    turn_join(srv.turn,
+              &(struct turn_participant){"dispatch", gather, settle, &dispatch, NULL, NULL});
+    turn_join(srv.turn, &(struct turn_participant){"intake", gather, settle, &intake, NULL, NULL});
 
     CHECK(turn_now(srv.turn));
     CHECK_STR(log_text, "gather dispatch (in transaction); gather intake (in transaction); "
@@ -183,6 +184,10 @@ struct writer {
     int gathered, settled, committed;
     /* set by background on the commit thread, read back by settle */
     bool background_on_loop_thread, gate_passed;
+    bool background_writes;         /* background inserts a row itself, in the transaction */
+    bool meanwhile_on_loop_thread;
+    bool meanwhile_before_gate;     /* the background was still held when meanwhile ran */
+    int meanwhile_ran;
     int background_made, settle_read; /* what background made, as settle found it */
     long long rows_seen_by_background;
     long long rows_seen_by_settle;
@@ -247,6 +252,22 @@ static void writer_background(void *arg)
     w->rows_seen_by_background = committed_rows(w->path);
     w->gate_passed = w->gate ? gate_pass(w->gate) : true;
     w->background_made = w->gathered * 10;
+    if (w->background_writes) { /* the commit thread holds the connection: no wait, a savepoint */
+        CHECK(store_in_transaction(w->st));
+        CHECK_INT(store_begin(w->st), 0);
+        CHECK_INT(store_exec(w->st, "INSERT INTO t(v) VALUES (2)"), 0);
+        CHECK_INT(store_commit(w->st), 0);
+        CHECK(store_in_transaction(w->st)); /* the turn's, still open */
+    }
+}
+
+static void writer_meanwhile(void *arg)
+{
+    struct writer *w = arg;
+    w->meanwhile_ran++;
+    w->meanwhile_on_loop_thread = pthread_equal(pthread_self(), w->loop_thread);
+    w->meanwhile_before_gate = !w->gate_passed && w->settled == 0;
+    note(w, "meanwhile");
 }
 
 static void writer_settle(void *arg, bool committed)
@@ -292,7 +313,8 @@ static bool fixture_open(struct fixture *f, bool gated)
     f->w.gate = gated ? &f->gate : NULL;
     f->w.loop_thread = pthread_self();
     turn_join(f->srv.turn, &(struct turn_participant){"writer", writer_gather, writer_settle,
-                                                      &f->w, writer_background});
+                                                      &f->w, writer_background,
+                                                      writer_meanwhile});
     return true;
 }
 
@@ -362,6 +384,32 @@ static void loop_runs_during_commit(void)
     fixture_close(&f);
 }
 
+/*
+ * Meanwhile runs on the loop while the commit thread is held in the
+ * background; a background may write in the turn's transaction (a savepoint
+ * of it), and the loop sees no transaction of its own meanwhile.
+ */
+static void meanwhile_overlaps_the_commit(void)
+{
+    struct fixture f;
+    if (!fixture_open(&f, true))
+        return;
+    f.w.background_writes = true;
+    struct event *timer = evtimer_new(f.srv.base, open_gate_cb, &f);
+    struct timeval ms = {0, 20000};
+    evtimer_add(timer, &ms);
+    turn_request(f.srv.turn);
+    loop_until_settled(&f, 1);
+    CHECK_INT(f.w.meanwhile_ran, 1);
+    CHECK(f.w.meanwhile_on_loop_thread);
+    CHECK(f.w.meanwhile_before_gate);
+    CHECK_STR(f.w.order, "gather; meanwhile; settle committed; ");
+    CHECK_INT(f.w.rows_seen_by_settle, 2); /* gather's row and the background's */
+    CHECK(!store_in_transaction(f.srv.store));
+    event_free(timer);
+    fixture_close(&f);
+}
+
 /* A store call from the loop during the commit waits for it, then sees its rows. */
 static void store_call_waits_for_commit(void)
 {
@@ -404,7 +452,8 @@ static void turns_during_commit(void)
     for (int i = 0; i < 10; i++)
         event_base_loop(f.srv.base, EVLOOP_NONBLOCK);
     CHECK_INT(f.w.gathered, 2);
-    CHECK_STR(f.w.order, "gather; settle committed; gather; settle committed; ");
+    CHECK_STR(f.w.order, "gather; meanwhile; settle committed; "
+              "gather; meanwhile; settle committed; ");
 
     f.w.order[0] = '\0';
     turn_request(f.srv.turn);
@@ -413,7 +462,8 @@ static void turns_during_commit(void)
     gate_open_later(&f.gate, 20); /* the other after a while: turn_now waits for both */
     CHECK(turn_now(f.srv.turn));
     gate_join_opener(&f.gate);
-    CHECK_STR(f.w.order, "gather; settle committed; gather; settle committed; ");
+    CHECK_STR(f.w.order, "gather; meanwhile; settle committed; "
+              "gather; meanwhile; settle committed; ");
     CHECK_INT(f.w.committed, 4);
     CHECK_INT(committed_rows(f.path), 4);
     fixture_close(&f);
@@ -569,6 +619,7 @@ int main(void)
 {
     RUN(participants_in_order);
     RUN(loop_runs_during_commit);
+    RUN(meanwhile_overlaps_the_commit);
     RUN(store_call_waits_for_commit);
     RUN(turns_during_commit);
     RUN(close_finishes_commit);
