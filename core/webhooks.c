@@ -280,7 +280,7 @@ static void intake_settle(void *arg, bool committed)
         } else {
             if (strcmp(e->outcome, "queued") == 0) {
                 in->stats.accepted++;
-                if (e->event_id)
+                if (e->event_id && e->envelope)
                     keep_envelope(in, b, e);
             } else if (strcmp(e->outcome, "ignored") == 0) {
                 in->stats.ignored++;
