@@ -23,10 +23,11 @@
  *
  * Threads: the turn's COMMIT runs on the store's commit thread
  * (store_commit_async), and so does each participant's background, before
- * it. Everything else - gather, settle, the scope, every request - runs on
- * the loop thread, which meanwhile goes on with network I/O, parsing and
- * signature checks, and with whatever else it must do: a store call waits
- * for the commit (store.h). While the commit is in flight (and while its
+ * it. Everything else - gather, meanwhile, settle, the scope, every request -
+ * runs on the loop thread, which meanwhile goes on with network I/O, parsing
+ * and signature checks (and the participants' meanwhile), and with whatever
+ * else it must do: a store call waits for the commit (store.h); a
+ * background may write through the store, in the turn's transaction. While the commit is in flight (and while its
  * participants settle) a request only marks a turn as wanted; it runs as
  * soon as the settles end, so the next commit follows at once. The answers
  * held during the turn go with its commit (replies_hold_for_commit) and

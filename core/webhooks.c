@@ -4,9 +4,11 @@
  *
  * Intake reads only id, topic, app_id, created_at and data.item (its id is
  * the delivery's ordering key) in one strict pass over the body that builds
- * nothing (json_input.h); the body is parsed whole once, for its delivery,
- * after the commit's rows are written. A notification is one events row,
- * carrying its delivery's state (store_events.h).
+ * nothing (json_input.h). In the commit turn its rows are written on the
+ * commit thread (the participant's background) while the loop parses the
+ * bodies to deliver whole, once, for on_event (its meanwhile). A
+ * notification is one events row, carrying its delivery's state
+ * (store_events.h).
  *
  * Two batches take turns: one collects the notifications that arrive while
  * the other is being written and committed. Each keeps its strings in one
