@@ -326,7 +326,8 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
         if (len && !http_is_head(req))
             evbuffer_add(out, body, len);
     } else {
-        memcpy(head + n, req->reply_headers.data, req->reply_headers.len);
+        if (req->reply_headers.len) /* (data is NULL while nothing was added) */
+            memcpy(head + n, req->reply_headers.data, req->reply_headers.len);
         n += (int)req->reply_headers.len;
         memcpy(head + n, "\r\n", 2);
         n += 2;
