@@ -14,6 +14,7 @@
 #include "util.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,14 @@ struct curl_loop {
     struct event *timer;
     void (*after_done)(void *arg);
     void *after_done_arg;
+    CURL **held; /* added while transfers are held (curl_loop_hold), in order */
+    size_t n_held, cap_held;
+    struct curl_loop *next; /* every loop, for curl_loop_release */
 };
+
+/* Loop thread only, as everything here. */
+static struct curl_loop *all_loops;
+static int hold_depth;
 
 /* What one watched socket has: its event, replaced when libcurl changes the interest. */
 struct sock_ctx {
@@ -183,6 +191,8 @@ struct curl_loop *curl_loop_new(struct event_base *base, long max_connects,
     curl_multi_setopt(cl->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
     curl_multi_setopt(cl->multi, CURLMOPT_TIMERDATA, cl);
     curl_multi_setopt(cl->multi, CURLMOPT_MAXCONNECTS, max_connects);
+    cl->next = all_loops;
+    all_loops = cl;
     return cl;
 }
 
@@ -190,19 +200,66 @@ void curl_loop_free(struct curl_loop *cl)
 {
     if (!cl)
         return;
+    for (struct curl_loop **link = &all_loops; *link; link = &(*link)->next)
+        if (*link == cl) {
+            *link = cl->next;
+            break;
+        }
     /* Closes the kept connections, which removes their socket events through socket_cb. */
     curl_multi_cleanup(cl->multi);
     event_free(cl->timer);
+    free(cl->held);
     free(cl);
 }
 
 CURLMcode curl_loop_add(struct curl_loop *cl, CURL *easy, struct curl_transfer *transfer)
 {
     curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer);
+    if (hold_depth > 0) {
+        if (cl->n_held == cl->cap_held) {
+            cl->cap_held = cl->cap_held ? cl->cap_held * 2 : 8;
+            cl->held = xrealloc(cl->held, cl->cap_held * sizeof *cl->held);
+        }
+        cl->held[cl->n_held++] = easy;
+        return CURLM_OK;
+    }
     return curl_multi_add_handle(cl->multi, easy);
 }
 
 void curl_loop_remove(struct curl_loop *cl, CURL *easy)
 {
+    for (size_t i = 0; i < cl->n_held; i++)
+        if (cl->held[i] == easy) {
+            memmove(cl->held + i, cl->held + i + 1, (cl->n_held - i - 1) * sizeof *cl->held);
+            cl->n_held--;
+            return;
+        }
     curl_multi_remove_handle(cl->multi, easy);
+}
+
+/* ---- holding transfers back ---- */
+
+void curl_loop_hold(void)
+{
+    hold_depth++;
+}
+
+void curl_loop_release(void)
+{
+    if (hold_depth <= 0 || --hold_depth > 0)
+        return;
+    for (struct curl_loop *cl = all_loops; cl; cl = cl->next) {
+        size_t n = cl->n_held;
+        cl->n_held = 0;
+        for (size_t i = 0; i < n; i++) {
+            CURL *easy = cl->held[i];
+            if (curl_multi_add_handle(cl->multi, easy) == CURLM_OK)
+                continue;
+            /* Its add already answered OK: it ends here, through done, as a failed start. */
+            struct curl_transfer *t = NULL;
+            curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
+            snprintf(t->error, sizeof t->error, "the transfer could not be started");
+            t->done(t->owner, CURLE_FAILED_INIT);
+        }
+    }
 }

@@ -72,4 +72,16 @@ CURLMcode curl_loop_add(struct curl_loop *cl, CURL *easy, struct curl_transfer *
 /* Stop a running transfer (a cancellation): its done callback never runs. */
 void curl_loop_remove(struct curl_loop *cl, CURL *easy);
 
+/*
+ * Hold back every transfer added, on every loop, until the matching
+ * curl_loop_release (they nest): the commit turn holds them from its
+ * gathers until its commit, which runs on the store's commit thread while
+ * the loop goes on, has ended - so a request a plugin started in the turn
+ * (or queued then) leaves only once what it wrote before is durable. A held
+ * transfer is added, in order, at the release; one libcurl then refuses
+ * ends through its done with CURLE_FAILED_INIT.
+ */
+void curl_loop_hold(void);
+void curl_loop_release(void);
+
 #endif

@@ -442,7 +442,7 @@ static sb_job_id h_job_enqueue(sb_plugin *self, sb_installation_id inst, const c
                          "host's (use product_event)", p->name);
         return 0;
     }
-    int64_t id = jobs_insert(p->srv->jobs, p->name, inst, type, key, payload, 0,
+    int64_t id = jobs_insert(p->srv->jobs, p->name, inst, type, key, payload,
                              (int64_t)delay_s * 1000);
     /* The dispatcher runs on a later turn of the loop, after the enclosing commit. */
     if (id)

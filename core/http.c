@@ -65,6 +65,7 @@ struct http_conn {
     struct event *resume;   /* runs the after-write step when a reply went out at once */
     enum phase phase;
     struct http_request *req;
+    struct http_request *spare; /* the last request, kept with its buffers for the next */
     bool close_after_write;
     bool lingering;         /* answered and half-closed: draining what the client still sends */
     size_t lingered;        /* bytes drained while lingering */
@@ -130,30 +131,63 @@ const char *http_status_text(int status)
 
 /* ---- requests ---- */
 
+/*
+ * A connection's requests come one after another: each reuses the one before
+ * (its head, body and reply-header buffers), so a keep-alive client costs no
+ * allocation per request once its first was served.
+ */
 static struct http_request *request_new(struct http_conn *c)
 {
-    struct http_request *req = xcalloc(1, sizeof *req);
+    struct http_request *req = c->spare;
+    c->spare = NULL;
+    if (req) {
+        http_parser_reuse(&req->parsed);
+        req->reply_headers.len = 0;
+    } else {
+        req = xcalloc(1, sizeof *req);
+        http_parser_init(&req->parsed, c->srv->limits.max_header_bytes,
+                         c->srv->limits.max_body_bytes);
+        buf_init(&req->reply_headers);
+    }
     req->conn = c;
     req->srv = c->srv;
-    http_parser_init(&req->parsed, c->srv->limits.max_header_bytes,
-                     c->srv->limits.max_body_bytes);
+    req->id[0] = '\0';
+    req->userdata = NULL;
     req->n_params = -1;
     req->label = "other";
     req->started_us = time_mono_us();
-    buf_init(&req->reply_headers);
     return req;
 }
 
-static void request_free(struct http_request *req)
+static void request_clear_params(struct http_request *req)
 {
     for (int i = 0; i < req->n_params; i++) {
         free(req->params[i].key);
         free(req->params[i].value);
     }
     free(req->params);
+    req->params = NULL;
+    req->n_params = -1;
+}
+
+static void request_free(struct http_request *req)
+{
+    request_clear_params(req);
     http_parser_release(&req->parsed);
     buf_free(&req->reply_headers);
     free(req);
+}
+
+/* A served request: kept for its connection's next one, or freed. */
+static void request_done(struct http_request *req)
+{
+    struct http_conn *c = req->conn;
+    if (!c || c->spare) {
+        request_free(req);
+        return;
+    }
+    request_clear_params(req);
+    c->spare = req;
 }
 
 const char *http_method(const struct http_request *req) { return req->parsed.method; }
@@ -272,23 +306,36 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
     if (!req->parsed.keep_alive || srv->stopping || status == 408 || status == 413 || status == 431
         || status == 400)
         c->close_after_write = true;
-    struct evbuffer *out = evbuffer_new();
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nX-Request-Id: %s\r\n", status,
-                        http_status_text(status), req->id);
+    /* The head is written into a buffer on the stack, and head and body leave in one writev. */
+    char head[512];
+    int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nX-Request-Id: %s\r\n", status,
+                     http_status_text(status), req->id);
     if (content_type && (len || status != 204))
-        evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
+        n += snprintf(head + n, sizeof head - (size_t)n, "Content-Type: %s\r\n", content_type);
     if (status != 304) /* a 304's length would have to be the unsent 200's: leave it out */
-        evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
+        n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: %zu\r\n", len);
     if (c->close_after_write)
-        evbuffer_add_printf(out, "Connection: close\r\n");
-    if (req->reply_headers.len)
+        n += snprintf(head + n, sizeof head - (size_t)n, "Connection: close\r\n");
+    struct evbuffer *out = NULL;
+    if ((size_t)n + req->reply_headers.len + 2 >= sizeof head) {
+        /* (Long extra headers: the general path.) */
+        out = evbuffer_new();
+        evbuffer_add(out, head, (size_t)n);
         evbuffer_add(out, req->reply_headers.data, req->reply_headers.len);
-    evbuffer_add(out, "\r\n", 2);
-    if (len && !http_is_head(req))
-        evbuffer_add(out, body, len);
+        evbuffer_add(out, "\r\n", 2);
+        if (len && !http_is_head(req))
+            evbuffer_add(out, body, len);
+    } else {
+        if (req->reply_headers.len) /* (data is NULL while nothing was added) */
+            memcpy(head + n, req->reply_headers.data, req->reply_headers.len);
+        n += (int)req->reply_headers.len;
+        memcpy(head + n, "\r\n", 2);
+        n += 2;
+    }
+    if (http_is_head(req))
+        len = 0;
     c->req = NULL;
     c->phase = PHASE_WRITING;
-    request_free(req);
     evtimer_del(c->timer);
     /*
      * Most answers fit the socket buffer: write them now and skip a round of
@@ -296,16 +343,34 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
      * does not fit goes through the bufferevent as usual.
      */
     struct evbuffer *pending = bufferevent_get_output(c->bev);
-    if (evbuffer_get_length(pending) == 0) {
-        evutil_socket_t fd = bufferevent_getfd(c->bev);
-        while (evbuffer_get_length(out) > 0 && evbuffer_write(out, fd) > 0)
-            ;
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    if (out) {
+        if (evbuffer_get_length(pending) == 0)
+            while (evbuffer_get_length(out) > 0 && evbuffer_write(out, fd) > 0)
+                ;
+        if (evbuffer_get_length(out) == 0)
+            event_active(c->resume, 0, 0);
+        else
+            bufferevent_write_buffer(c->bev, out);
+        evbuffer_free(out);
+    } else {
+        size_t sent = 0, total = (size_t)n + len;
+        if (evbuffer_get_length(pending) == 0) {
+            struct iovec iov[2] = {{head, (size_t)n}, {(void *)body, len}};
+            ssize_t w = writev(fd, iov, len ? 2 : 1);
+            sent = w > 0 ? (size_t)w : 0;
+        }
+        if (sent == total) {
+            event_active(c->resume, 0, 0);
+        } else {
+            if (sent < (size_t)n)
+                bufferevent_write(c->bev, head + sent, (size_t)n - sent);
+            size_t body_sent = sent > (size_t)n ? sent - (size_t)n : 0;
+            if (len > body_sent)
+                bufferevent_write(c->bev, (const char *)body + body_sent, len - body_sent);
+        }
     }
-    if (evbuffer_get_length(out) == 0)
-        event_active(c->resume, 0, 0);
-    else
-        bufferevent_write_buffer(c->bev, out);
-    evbuffer_free(out);
+    request_done(req);
 }
 
 void http_reply_json(struct http_request *req, int status, json_object *body)
@@ -521,6 +586,8 @@ static void conn_free(struct http_conn *c)
         else
             request_free(c->req);
     }
+    if (c->spare)
+        request_free(c->spare);
     if (c->prev)
         c->prev->next = c->next;
     else

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -309,6 +310,9 @@ static void body_append(struct http_parser *parser, struct evbuffer *in, size_t 
 {
     if (parser->body_len + n + 1 > parser->body_cap) {
         size_t cap = parser->body_cap ? parser->body_cap : 1024;
+        /* A declared length is read whole: one allocation, not a series of doublings. */
+        if (parser->content_length > 0 && (size_t)parser->content_length + 1 > cap)
+            cap = (size_t)parser->content_length + 1;
         while (cap < parser->body_len + n + 1)
             cap *= 2;
         parser->body = xrealloc(parser->body, cap);
@@ -453,6 +457,28 @@ void http_parser_release(struct http_parser *parser)
     free(parser->head);
     free(parser->body);
     parser->head = parser->body = NULL;
+    parser->head_cap = parser->body_cap = 0;
+}
+
+void http_parser_reuse(struct http_parser *parser)
+{
+    char *head = parser->head, *body = parser->body;
+    size_t head_cap = parser->head_cap, body_cap = parser->body_cap;
+    size_t max_head = parser->max_head_bytes;
+    int64_t max_body = parser->max_body_bytes;
+    /* Field by field: the fields array is large and n_fields says how much of it counts. */
+    memset(parser, 0, offsetof(struct http_parser, fields));
+    parser->n_fields = 0;
+    memset(&parser->body, 0, sizeof *parser - offsetof(struct http_parser, body));
+    parser->max_head_bytes = max_head;
+    parser->max_body_bytes = max_body;
+    parser->head = head;
+    parser->head_cap = head_cap;
+    parser->body = body;
+    parser->body_cap = body_cap;
+    if (body)
+        body[0] = '\0';
+    parser->stage = HTTP_STAGE_HEAD;
 }
 
 const char *http_parser_field(const struct http_parser *parser, const char *name)
@@ -479,7 +505,11 @@ static enum http_parse read_head(struct http_parser *parser, struct evbuffer *in
         return HTTP_PARSE_MORE;
     if (head_len < 0)
         return refused(parser, (int)-head_len);
-    parser->head = xmalloc((size_t)head_len + 1);
+    if ((size_t)head_len + 1 > parser->head_cap) {
+        free(parser->head);
+        parser->head_cap = (size_t)head_len + 1 > 1024 ? (size_t)head_len + 1 : 1024;
+        parser->head = xmalloc(parser->head_cap);
+    }
     evbuffer_remove(in, parser->head, (size_t)head_len);
     parser->head[head_len] = '\0';
     int status = parse_head(parser);

@@ -50,6 +50,7 @@ struct http_parser {
      * (a method for the access log, fields such as X-Request-Id).
      */
     char *head;
+    size_t head_cap;        /* head's allocation, kept by http_parser_reuse */
     const char *method;
     const char *path;       /* raw, without the query; "*" for OPTIONS * */
     const char *query;      /* raw, or NULL */
@@ -78,6 +79,11 @@ struct http_parser {
 void http_parser_init(struct http_parser *p, size_t max_head_bytes, int64_t max_body_bytes);
 /* Frees the head and the body; every string the parser gave out goes with them. */
 void http_parser_release(struct http_parser *p);
+/*
+ * Ready for the next request on the same connection, keeping the head's and
+ * the body's allocations (every string the parser gave out is gone).
+ */
+void http_parser_reuse(struct http_parser *p);
 
 /* Parse what @p in holds, draining what was parsed; see the top of this file. */
 enum http_parse http_parser_read(struct http_parser *p, struct evbuffer *in);

@@ -34,10 +34,15 @@ static sb_installation_state parse_state(const char *s)
     return SB_INSTALLATION_REVOKED;
 }
 
-static char *workspace_key(const char *plugin, const char *workspace, size_t *len)
+/* KEY_SMALL: the caller's buffer for the key, used when it fits (as it nearly always does). */
+#define KEY_SMALL 256
+
+/* "plugin\0workspace" in small if it fits, else allocated: free it if it is not small. */
+static char *workspace_key(const char *plugin, const char *workspace, char small[KEY_SMALL],
+                           size_t *len)
 {
     size_t a = strlen(plugin), b = strlen(workspace);
-    char *key = xmalloc(a + b + 1);
+    char *key = a + b + 1 <= KEY_SMALL ? small : xmalloc(a + b + 1);
     memcpy(key, plugin, a + 1);
     memcpy(key + a + 1, workspace, b);
     *len = a + 1 + b;
@@ -53,9 +58,11 @@ static void index_add(struct installations *all, struct installation *inst)
     all->items[all->n++] = inst;
     hashmap_put_u64(all->by_id, inst->id, inst);
     size_t len;
-    char *key = workspace_key(inst->plugin, inst->workspace_id, &len);
+    char small[KEY_SMALL];
+    char *key = workspace_key(inst->plugin, inst->workspace_id, small, &len);
     hashmap_put(all->by_workspace, key, len, inst);
-    free(key);
+    if (key != small)
+        free(key);
 }
 
 static char *dup_or_null(const char *s)
@@ -131,9 +138,11 @@ struct installation *installations_find(struct installations *all, const char *p
                                         const char *workspace_id)
 {
     size_t len;
-    char *key = workspace_key(plugin, workspace_id, &len);
+    char small[KEY_SMALL]; /* on every webhook: no allocation */
+    char *key = workspace_key(plugin, workspace_id, small, &len);
     struct installation *inst = hashmap_get(all->by_workspace, key, len);
-    free(key);
+    if (key != small)
+        free(key);
     return inst;
 }
 

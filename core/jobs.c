@@ -49,6 +49,7 @@ struct running_job {
     char *key;                   /* NULL if the job has none */
     uint32_t attempt;
     uint32_t max_attempts;
+    bool delivery;               /* a webhook delivery (its row is its event's) */
     struct event *pending_timer; /* set while the plugin owes a job_complete */
 };
 
@@ -149,7 +150,7 @@ static int64_t backoff_ms(const struct config *cfg, uint32_t attempt)
 
 static int64_t insert_job(struct jobs *jobs, const char *plugin, int64_t installation,
                           const char *type, const char *key, json_object *payload,
-                          int64_t event_id, int64_t delay_ms, int max_attempts)
+                          int64_t delay_ms, int max_attempts)
 {
     int64_t now = time_now_ms();
     struct store_new_job job = {
@@ -158,7 +159,6 @@ static int64_t insert_job(struct jobs *jobs, const char *plugin, int64_t install
         .type = type,
         .key = key,
         .payload = payload,
-        .event_id = event_id,
         .max_attempts = max_attempts,
         .run_at = now + (delay_ms > 0 ? delay_ms : 0),
         .created_at = now,
@@ -167,16 +167,16 @@ static int64_t insert_job(struct jobs *jobs, const char *plugin, int64_t install
 }
 
 int64_t jobs_insert(struct jobs *jobs, const char *plugin, int64_t installation, const char *type,
-                    const char *key, json_object *payload, int64_t event_id, int64_t delay_ms)
+                    const char *key, json_object *payload, int64_t delay_ms)
 {
-    return insert_job(jobs, plugin, installation, type, key, payload, event_id, delay_ms,
+    return insert_job(jobs, plugin, installation, type, key, payload, delay_ms,
                       jobs->srv->cfg->job_max_attempts);
 }
 
 int64_t jobs_insert_host(struct jobs *jobs, const char *plugin, int64_t installation,
                          const char *type, json_object *payload, int max_attempts)
 {
-    return insert_job(jobs, plugin, installation, type, NULL, payload, 0, 0, max_attempts);
+    return insert_job(jobs, plugin, installation, type, NULL, payload, 0, max_attempts);
 }
 
 void jobs_kick(struct jobs *jobs)
@@ -325,6 +325,7 @@ static void run_job(struct jobs *jobs, struct store_job_row *row)
     rj->key = row->key ? xstrdup(row->key) : NULL;
     rj->attempt = row->attempt;
     rj->max_attempts = row->max_attempts;
+    rj->delivery = row->event_id != 0;
     hashmap_put_u64(jobs->running, rj->id, rj);
     jobs->in_flight++;
 
@@ -370,6 +371,7 @@ static void queue_completion(struct jobs *jobs, const struct running_job *rj, en
     c->plugin = rj->key ? xstrdup(rj->plugin->name) : NULL;
     c->installation = rj->installation;
     c->key = rj->key ? xstrdup(rj->key) : NULL;
+    c->delivery = rj->delivery;
     turn_request(jobs->srv->turn);
 }
 
@@ -489,7 +491,8 @@ static int mark_running(struct jobs *jobs, const struct store_job_row *rows, siz
     size_t n_runs = 0;
     for (size_t i = 0; i < n; i++)
         if (hashmap_get_u64(jobs->running, rows[i].id))
-            runs[n_runs++] = (struct store_job_run){rows[i].id, rows[i].attempt};
+            runs[n_runs++] = (struct store_job_run){rows[i].id, rows[i].attempt,
+                                                    rows[i].event_id != 0};
     if (store_begin(st) != 0)
         return -1;
     if (store_jobs_mark_running(st, runs, n_runs, time_now_ms()) != 0) {
@@ -643,9 +646,9 @@ static void results_settle(void *arg, bool committed)
 void jobs_join_turn(struct jobs *jobs)
 {
     turn_join(jobs->srv->turn, &(struct turn_participant){"job dispatch", dispatch_gather,
-                                                          dispatch_settle, jobs});
+                                                          dispatch_settle, jobs, NULL, NULL});
     turn_join(jobs->srv->turn, &(struct turn_participant){"job results", results_gather,
-                                                          results_settle, jobs});
+                                                          results_settle, jobs, NULL, NULL});
 }
 
 /* ---- lifecycle ---- */

@@ -29,12 +29,13 @@ int jobs_start(struct jobs *jobs);
 void jobs_stop(struct jobs *jobs);
 
 /*
- * Insert a queued job (inside the caller's transaction, if any). event_id
- * non-zero makes it a webhook delivery for on_event. Returns the id or 0.
- * Call jobs_kick afterwards (after the commit) to run it soon.
+ * Insert a queued job (inside the caller's transaction, if any). Returns the
+ * id or 0. Call jobs_kick afterwards (after the commit) to run it soon.
+ * (Webhook deliveries are inserted by the intake with their events:
+ * store_events.h; the queue runs them as jobs for on_event.)
  */
 int64_t jobs_insert(struct jobs *jobs, const char *plugin, int64_t installation, const char *type,
-                    const char *key, json_object *payload, int64_t event_id, int64_t delay_ms);
+                    const char *key, json_object *payload, int64_t delay_ms);
 /*
  * A job the host runs itself instead of calling the plugin (a product
  * delivery, see product_events.h), with its own attempt budget.

@@ -223,3 +223,221 @@ json_object *json_parse_whole(const char *text, size_t len, char *why, size_t wh
     json_tokener_free(tok);
     return value;
 }
+
+/* ---- a few members, without building the tree ---- */
+
+/* Whether a member name (its raw string, quotes included) is want. */
+static bool name_is(const unsigned char *raw, size_t len, const char *want)
+{
+    if (!memchr(raw, '\\', len))
+        return len - 2 == strlen(want) && memcmp(raw + 1, want, len - 2) == 0;
+    /*
+     * An escaped name: compare what it decodes to up to its first NUL, where
+     * json-c cuts its keys ("id\u0000x" is its "id"). The buffer starts as
+     * 0xFF, a byte no decoded text holds, and the decoder writes as it goes:
+     * a name too long for the buffer still leaves its decoded start there,
+     * and a NUL only where the name has one.
+     */
+    char name[64];
+    size_t want_len = strlen(want);
+    memset(name, 0xFF, sizeof name);
+    json_string_decode((const char *)raw, len, name, sizeof name);
+    return want_len < sizeof name && memcmp(name, want, want_len + 1) == 0;
+}
+
+/* The end of the value that starts at start and that the scanner just passed (its trailing space left out). */
+static size_t value_length(const unsigned char *start, const unsigned char *after)
+{
+    while (after > start && (after[-1] == ' ' || after[-1] == '\t' || after[-1] == '\n'
+                             || after[-1] == '\r'))
+        after--;
+    return (size_t)(after - start);
+}
+
+/*
+ * An object on the watched paths (mask: the fields whose path leads through
+ * it, level: how deep in those paths it is): scanned as scan_container does,
+ * noting the raw value of each watched member. A repeated member replaces
+ * the earlier one, as json-c keeps the last.
+ */
+static bool scan_watched(struct scan *s, int depth, struct json_field *fields, size_t n_fields,
+                         int level, uint32_t mask)
+{
+    if (depth >= JSON_MAX_DEPTH)
+        return fail(s, "nested too deeply");
+    s->p++;
+    skip_space(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return true;
+    }
+    for (;;) {
+        skip_space(s);
+        if (s->p >= s->end || *s->p != '"')
+            return fail(s, "an object member name must be a string");
+        const unsigned char *name = s->p;
+        if (!scan_string(s))
+            return false;
+        size_t name_len = (size_t)(s->p - name);
+        skip_space(s);
+        if (s->p >= s->end || *s->p != ':')
+            return fail(s, "':' expected after a member name");
+        s->p++;
+        skip_space(s);
+        uint32_t here = 0, deeper = 0;
+        for (size_t i = 0; i < n_fields; i++) {
+            if (!(mask & (1u << i)) || !name_is(name, name_len, fields[i].path[level]))
+                continue;
+            if (level + 1 < JSON_FIELD_DEPTH && fields[i].path[level + 1]) {
+                deeper |= 1u << i;
+                fields[i].value = NULL; /* found again below, or absent */
+                fields[i].len = 0;
+            } else {
+                here |= 1u << i;
+            }
+        }
+        const unsigned char *start = s->p;
+        bool ok;
+        if (deeper && s->p < s->end && *s->p == '{') {
+            ok = scan_watched(s, depth + 1, fields, n_fields, level + 1, deeper);
+            skip_space(s);
+        } else {
+            ok = scan_value(s, depth + 1);
+        }
+        if (!ok)
+            return false;
+        for (size_t i = 0; here && i < n_fields; i++) {
+            if (here & (1u << i)) {
+                fields[i].value = (const char *)start;
+                fields[i].len = value_length(start, s->p);
+            }
+        }
+        if (s->p >= s->end)
+            return fail(s, "unexpected end of input");
+        if (*s->p == '}') {
+            s->p++;
+            return true;
+        }
+        if (*s->p != ',')
+            return fail(s, "',' or '}' expected");
+        s->p++;
+    }
+}
+
+int json_scan_fields(const char *text, size_t len, struct json_field *fields, size_t n_fields,
+                     char *why, size_t why_len)
+{
+    struct scan s = {.p = (const unsigned char *)text, .end = (const unsigned char *)text + len};
+    for (size_t i = 0; i < n_fields; i++) {
+        fields[i].value = NULL;
+        fields[i].len = 0;
+    }
+    if (n_fields > 32) {
+        snprintf(why, why_len, "too many fields to watch");
+        return -1;
+    }
+    skip_space(&s);
+    bool ok;
+    if (s.p < s.end && *s.p == '{') {
+        ok = scan_watched(&s, 0, fields, n_fields, 0, (uint32_t)((1ull << n_fields) - 1));
+        skip_space(&s);
+    } else {
+        ok = scan_value(&s, 0);
+    }
+    if (ok && s.p < s.end)
+        fail(&s, "unexpected data after the JSON value");
+    if (s.error) {
+        snprintf(why, why_len, "%s at byte %zu", s.error, (size_t)(s.at - (const unsigned char *)text));
+        return -1;
+    }
+    return 0;
+}
+
+/* Append code point cp as UTF-8; false if it does not fit. */
+static bool put_utf8(char *out, size_t cap, size_t *n, uint32_t cp)
+{
+    unsigned char b[4];
+    size_t k;
+    if (cp < 0x80) {
+        b[0] = (unsigned char)cp;
+        k = 1;
+    } else if (cp < 0x800) {
+        b[0] = (unsigned char)(0xC0 | (cp >> 6));
+        b[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        k = 2;
+    } else if (cp < 0x10000) {
+        b[0] = (unsigned char)(0xE0 | (cp >> 12));
+        b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        b[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        k = 3;
+    } else {
+        b[0] = (unsigned char)(0xF0 | (cp >> 18));
+        b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        b[3] = (unsigned char)(0x80 | (cp & 0x3F));
+        k = 4;
+    }
+    if (*n + k >= cap)
+        return false;
+    memcpy(out + *n, b, k);
+    *n += k;
+    return true;
+}
+
+static uint32_t hex4(const char *p)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v = v * 16 + (uint32_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+size_t json_string_decode(const char *raw, size_t len, char *out, size_t cap)
+{
+    size_t n = 0;
+    if (len < 2 || cap == 0)
+        return SIZE_MAX;
+    const char *p = raw + 1, *end = raw + len - 1; /* inside the quotes */
+    while (p < end) {
+        const char *plain = p;
+        while (p < end && *p != '\\')
+            p++;
+        size_t run = (size_t)(p - plain);
+        if (n + run >= cap)
+            return SIZE_MAX;
+        memcpy(out + n, plain, run);
+        n += run;
+        if (p >= end)
+            break;
+        char e = p[1];
+        uint32_t cp;
+        p += 2;
+        switch (e) {
+        case 'b': cp = '\b'; break;
+        case 'f': cp = '\f'; break;
+        case 'n': cp = '\n'; break;
+        case 'r': cp = '\r'; break;
+        case 't': cp = '\t'; break;
+        case 'u':
+            cp = hex4(p);
+            p += 4;
+            if (cp >= 0xD800 && cp < 0xDC00 && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+                uint32_t low = hex4(p + 2);
+                if (low >= 0xDC00 && low < 0xE000) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                    p += 6;
+                }
+            }
+            if (cp >= 0xD800 && cp < 0xE000)
+                cp = 0xFFFD; /* a lone surrogate */
+            break;
+        default: cp = (unsigned char)e; /* " \ / */
+        }
+        if (!put_utf8(out, cap, &n, cp))
+            return SIZE_MAX;
+    }
+    out[n] = '\0';
+    return n;
+}

@@ -22,4 +22,30 @@
  */
 json_object *json_parse_whole(const char *text, size_t len, char *why, size_t why_len);
 
+/*
+ * A member to read without building the tree: its path of member names from
+ * the top-level object (NULL after the last, unless all JSON_FIELD_DEPTH are
+ * used), and what was found there.
+ */
+#define JSON_FIELD_DEPTH 4 /* member names in a path at most */
+struct json_field {
+    const char *path[JSON_FIELD_DEPTH];
+    const char *value; /* the raw JSON value (a string keeps its quotes), or NULL if absent */
+    size_t len;
+};
+/*
+ * Check text[0..len) exactly as json_parse_whole does (same grammar, same
+ * depth limit, same reasons with their byte offsets) and, in the same pass,
+ * note where each of up to 32 fields is; nothing is allocated. Where a member
+ * is repeated the last one counts, as with json-c. 0, or -1 with a reason.
+ */
+int json_scan_fields(const char *text, size_t len, struct json_field *fields, size_t n_fields,
+                     char *why, size_t why_len);
+/*
+ * The text of a raw JSON string (quotes included, already checked by the
+ * scan) into out, escapes decoded, NUL-terminated: its length, or SIZE_MAX if
+ * it does not fit in cap bytes.
+ */
+size_t json_string_decode(const char *raw, size_t len, char *out, size_t cap);
+
 #endif

@@ -33,8 +33,7 @@ struct replies {
     struct server *srv;
     struct hashmap *open;
     uint64_t next_token;
-    sb_reply_token *held;  /* answered inside the current scope */
-    size_t n_held, cap_held;
+    struct replies_held held; /* answered inside the current scope */
 };
 
 struct replies *replies_new(struct server *srv)
@@ -69,11 +68,12 @@ static void deliver(struct reply *r, int status, const char *content_type, const
         memcpy(r->data, data, len);
         r->len = len;
         evtimer_del(r->deadline);
-        if (rs->n_held == rs->cap_held) {
-            rs->cap_held = rs->cap_held ? rs->cap_held * 2 : 16;
-            rs->held = xrealloc(rs->held, rs->cap_held * sizeof *rs->held);
+        struct replies_held *held = &rs->held;
+        if (held->n == held->cap) {
+            held->cap = held->cap ? held->cap * 2 : 16;
+            held->tokens = xrealloc(held->tokens, held->cap * sizeof *held->tokens);
         }
-        rs->held[rs->n_held++] = r->token;
+        held->tokens[held->n++] = r->token;
         return;
     }
     http_reply(r->req, status, content_type, data, len);
@@ -212,10 +212,22 @@ void replies_after_handler(struct replies *rs, sb_reply_token token, sb_status s
 
 void replies_release(struct replies *rs, bool committed)
 {
-    size_t n = rs->n_held;
-    rs->n_held = 0;
+    replies_release_held(rs, &rs->held, committed);
+}
+
+void replies_hold_for_commit(struct replies *rs, struct replies_held *held)
+{
+    struct replies_held empty = *held;
+    *held = rs->held;
+    rs->held = empty;
+}
+
+void replies_release_held(struct replies *rs, struct replies_held *held, bool committed)
+{
+    size_t n = held->n;
+    held->n = 0;
     for (size_t i = 0; i < n; i++) {
-        struct reply *r = hashmap_get_u64(rs->open, rs->held[i]);
+        struct reply *r = hashmap_get_u64(rs->open, held->tokens[i]);
         if (!r)
             continue;
         if (committed)
@@ -251,6 +263,6 @@ void replies_free(struct replies *rs)
         answer_for_plugin(all[i], 503, NULL, "the server is shutting down");
     free(all);
     hashmap_free(rs->open);
-    free(rs->held);
+    free(rs->held.tokens);
     free(rs);
 }

@@ -34,6 +34,21 @@ void replies_after_handler(struct replies *rs, sb_reply_token token, sb_status s
                            const sb_result *result);
 /* Send the answers held during a scope (or 503s if its commit failed). */
 void replies_release(struct replies *rs, bool committed);
+
+/*
+ * Answers that belong to a commit in flight (turn.c: the turn's commit runs
+ * on the store's commit thread): moved out of the scope's list, so a later
+ * scope's commit or rollback neither sends nor fails them. The buffer goes
+ * back and forth between the two lists: no allocation per turn.
+ */
+struct replies_held {
+    sb_reply_token *tokens;
+    size_t n, cap;
+};
+/* Move the answers held so far into held, which must be empty. */
+void replies_hold_for_commit(struct replies *rs, struct replies_held *held);
+/* Their commit ended: send them (or their failures); held is left empty. */
+void replies_release_held(struct replies *rs, struct replies_held *held, bool committed);
 size_t replies_open_count(const struct replies *rs);
 
 #endif

@@ -128,5 +128,6 @@ static void prune_settle(void *arg, bool committed)
 
 void retention_join_turn(struct retention *r)
 {
-    turn_join(r->srv->turn, &(struct turn_participant){"pruning", prune_gather, prune_settle, r});
+    turn_join(r->srv->turn,
+              &(struct turn_participant){"pruning", prune_gather, prune_settle, r, NULL, NULL});
 }

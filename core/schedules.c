@@ -119,7 +119,7 @@ static void fire_schedule(struct schedules *sch, const struct store_schedule *du
     if (usable && store_job_key_active(srv->store, due->plugin, due->installation, key) != 1) {
         json_object *payload = json_object_new_object();
         json_object_object_add(payload, "scheduled_at", json_object_new_int64(due->next_run_at));
-        rc = jobs_insert(srv->jobs, due->plugin, due->installation, due->name, key, payload, 0, 0)
+        rc = jobs_insert(srv->jobs, due->plugin, due->installation, due->name, key, payload, 0)
                  ? 0
                  : -1;
         json_object_put(payload);

@@ -47,6 +47,7 @@ struct server {
     char *admin_token;
     int64_t started_ms;
     struct turn *turn; /* the commit turn and the callbacks' scope */
+    struct memory_trim *memory_trim;
     bool stopping;
 };
 

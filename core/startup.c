@@ -22,6 +22,7 @@
 #include "plugins.h"
 #include "product_events.h"
 #include "replies.h"
+#include "memory_trim.h"
 #include "retention.h"
 #include "router.h"
 #include "schedules.h"
@@ -176,6 +177,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void shutdown_server(struct server *srv)
 {
+    turn_finish(srv->turn); /* the loop stopped: a commit in flight is not yet answered */
     if (srv->jobs)
         jobs_stop(srv->jobs);
     schedules_stop(srv->schedules);
@@ -194,6 +196,8 @@ static void shutdown_server(struct server *srv)
     srv->schedules = NULL;
     retention_free(srv->retention);
     srv->retention = NULL;
+    memory_trim_free(srv->memory_trim);
+    srv->memory_trim = NULL;
     intercom_free(srv->intercom);
     outbound_free(srv->outbound);
     srv->outbound = NULL;
@@ -250,12 +254,15 @@ int server_start(struct server *srv, struct config_report *report,
     srv->jobs = jobs_new(srv);
     srv->schedules = schedules_new(srv);
     srv->retention = retention_new(srv);
+    srv->memory_trim = memory_trim_new(srv);
     srv->products = product_events_new(srv);
     /* The commit turn's participants, in its order: a dispatch round and the job results,
-       then the notifications received, then a batch of pruning when one is due. */
+       then the notifications received, then a batch of pruning when one is due; the last
+       only notes that the server is busy (memory is given back once it is quiet). */
     jobs_join_turn(srv->jobs);
     intake_join_turn(srv->intake);
     retention_join_turn(srv->retention);
+    memory_trim_join_turn(srv->memory_trim);
     admin_init();
     setup_routes();
 

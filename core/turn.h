@@ -20,6 +20,26 @@
  * then each participant's settle, in order, told whether the commit held.
  * Data flows one way - loop, turn, store, reply: participants never call
  * back into the turn except to request another.
+ *
+ * Threads: the turn's COMMIT runs on the store's commit thread
+ * (store_commit_async), and so does each participant's background, before
+ * it. Everything else - gather, meanwhile, settle, the scope, every request -
+ * runs on the loop thread, which meanwhile goes on with network I/O, parsing
+ * and signature checks (and the participants' meanwhile), and with whatever
+ * else it must do: a store call waits for the commit (store.h); a
+ * background may write through the store, in the turn's transaction. While the commit is in flight (and while its
+ * participants settle) a request only marks a turn as wanted; it runs as
+ * soon as the settles end, so the next commit follows at once. The answers
+ * held during the turn go with its commit (replies_hold_for_commit) and
+ * leave only when it has ended: 200 if it held, 503 if not; outbound
+ * transfers started (or queued) from its gathers on are held back until
+ * then too (curl_loop_hold), so a plugin's request never leaves before the
+ * progress it recorded is durable. turn_now and turn_finish wait for the
+ * commit in flight and settle it first. Safe because the two threads never
+ * share anything unguarded: the hand-over and the end of the commit go
+ * through the store's lock, a background touches only what its gather set
+ * aside (and settle reads it back after), and joining or leaving waits for
+ * the commit (the thread reads the list).
  */
 #ifndef SB_CORE_TURN_H
 #define SB_CORE_TURN_H
@@ -36,6 +56,14 @@ struct turn_participant {
     /* After the commit (committed false: nothing of the turn was kept). */
     void (*settle)(void *arg, bool committed);
     void *arg;
+    /* Optional (NULL: none). Runs on the commit thread before the COMMIT, after gather;
+       touches only what gather set aside for it (CPU work: no store, no loop state), and
+       settle reads it back. */
+    void (*background)(void *arg);
+    /* Optional (NULL: none). Runs on the loop right after the hand-over, while the commit
+       thread runs the backgrounds and the COMMIT: CPU work on what gather set aside that the
+       background does not touch (the two threads share no field), read back in settle. */
+    void (*meanwhile)(void *arg);
 };
 
 /* The turn of srv (its loop, store and held replies); before the store is opened. */
@@ -46,9 +74,12 @@ void turn_join(struct turn *turn, const struct turn_participant *participant);
 void turn_leave(struct turn *turn, void *arg);
 
 void turn_request(struct turn *turn);
-/* Run the turn at once (a full batch, shutdown); false if the store could not open its
-   transaction, in which case nothing was done. */
+/* Run the turn at once (a full batch, shutdown), after the commit in flight has ended and
+   settled; it returns when this turn has settled too. False if the store could not open its
+   transaction, in which case nothing was done. Not from a settle. */
 bool turn_now(struct turn *turn);
+/* Wait for the commit in flight, if any, and settle it (shutdown, before the store closes). */
+void turn_finish(struct turn *turn);
 
 void turn_scope_enter(struct turn *turn);
 /* True if the outermost scope committed (or this one is nested). */

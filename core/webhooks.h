@@ -1,7 +1,8 @@
 /*
  * webhooks.h - signed webhook intake. A notification is acknowledged only
- * after its event row (and its job) is committed; many requests share one
- * commit (group commit) so durability costs one fsync per batch.
+ * after its event row (which carries its delivery) is committed; many
+ * requests share one commit (group commit) so durability costs one fsync
+ * per batch.
  */
 #ifndef SB_CORE_WEBHOOKS_H
 #define SB_CORE_WEBHOOKS_H

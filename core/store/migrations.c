@@ -170,6 +170,52 @@ static const char *const steps[] = {
      */
     "CREATE INDEX jobs_by_installation ON jobs (installation_id, id);"
     "CREATE INDEX jobs_by_installation_type ON jobs (installation_id, type, id);",
+    /*
+     * 7: a webhook delivery is its events row, not a jobs row beside it: the
+     * event carries its delivery's state (NULL for a notification that was
+     * not delivered: ignored, unrouted, revoked; outcome 'queued' is a delivery), so intake writes one row and
+     * the delivery's outcome updates it. Jobs and deliveries share one id
+     * space (a delivery's job id is its event id), so the jobs left in their
+     * table are renumbered above every event. The delivery's indexes are
+     * partial: finished deliveries, the bulk of the table, are in none of them.
+     */
+    /* (Comparisons joined by OR, not IN lists: see STORE_DELIVERIES_ACTIVE.) */
+    "ALTER TABLE events ADD COLUMN state TEXT"
+    "  CHECK (state = 'queued' OR state = 'waiting' OR state = 'running' OR state = 'pending'"
+    "         OR state = 'done' OR state = 'dead' OR state = 'cancelled' OR state = 'skipped');"
+    "ALTER TABLE events ADD COLUMN key TEXT;"
+    "ALTER TABLE events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE events ADD COLUMN max_attempts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE events ADD COLUMN run_at INTEGER;"
+    "ALTER TABLE events ADD COLUMN last_error TEXT;"
+    "ALTER TABLE events ADD COLUMN last_error_code TEXT;"
+    "ALTER TABLE events ADD COLUMN checkpoint TEXT;"
+    "ALTER TABLE events ADD COLUMN updated_at INTEGER;"
+    "ALTER TABLE events ADD COLUMN finished_at INTEGER;"
+    "UPDATE events SET (state, key, attempts, max_attempts, run_at, last_error, last_error_code,"
+    "  checkpoint, updated_at, finished_at) = (SELECT j.state, j.key, j.attempts, j.max_attempts,"
+    "  j.run_at, j.last_error, j.last_error_code, j.checkpoint, j.updated_at, j.finished_at"
+    "  FROM jobs j WHERE j.event_id = events.id ORDER BY j.id DESC LIMIT 1)"
+    "  WHERE id IN (SELECT event_id FROM jobs WHERE event_id IS NOT NULL);"
+    /* A queued event without a job: its job finished and was pruned. */
+    "UPDATE events SET state = 'done', max_attempts = 1, run_at = received_at,"
+    "  updated_at = received_at, finished_at = received_at"
+    "  WHERE outcome = 'queued' AND state IS NULL;"
+    "DELETE FROM jobs WHERE event_id IS NOT NULL;"
+    "DROP INDEX jobs_by_event;"
+    "ALTER TABLE jobs DROP COLUMN event_id;"
+    "UPDATE jobs SET id = id + (SELECT max(m) FROM (SELECT max(id) AS m FROM jobs"
+    "  UNION ALL SELECT max(id) FROM events));"
+    "CREATE INDEX events_due ON events (run_at, id) WHERE state = 'queued';"
+    "CREATE INDEX events_active_key ON events (plugin, installation_id, key, id)"
+    "  WHERE key IS NOT NULL AND (state = 'queued' OR state = 'waiting' OR state = 'running'"
+    "                             OR state = 'pending');"
+    "CREATE INDEX events_unfinished ON events (state, id)"
+    "  WHERE (state = 'queued' OR state = 'waiting' OR state = 'running' OR state = 'pending'"
+    "         OR state = 'dead');"
+    /* (On outcome, which never changes: a delivery's state changes leave this index alone.) */
+    "CREATE INDEX events_by_installation ON events (installation_id, id)"
+    "  WHERE outcome = 'queued';",
 };
 
 int migrations_count(void)

@@ -1,4 +1,7 @@
-/* store.c - SQLite connection, migrations, statement cache and nested transactions. */
+/*
+ * store.c - SQLite connection, migrations, statement cache, nested
+ * transactions and the commit thread.
+ */
 #include "store/store_sqlite.h"
 
 #include "log.h"
@@ -8,10 +11,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -43,13 +48,42 @@ struct checkpointer {
     bool wanted, stop;
 };
 
+/*
+ * The commit thread (store.h, store_commit_async): it runs the outermost
+ * COMMIT - and the CPU work handed with it - on the loop's own connection,
+ * so the loop reads and parses the next requests while the commit is
+ * written and fsynced. The connection is NOMUTEX: exactly one thread uses it
+ * at a time. The loop hands it over by setting store.committing under lock
+ * and takes it back when the thread clears it (release/acquire, then the
+ * lock); every entry point that touches the connection waits for that first
+ * (wait_idle). The thread then counts the finished commit on an eventfd the
+ * loop watches, and the loop calls its done (store_commit_finish).
+ */
+struct committer {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* the thread: a commit was handed over, or stop */
+    pthread_cond_t idle; /* the loop: the commit finished */
+    int notify_fd;       /* eventfd, readable once a commit has finished */
+    bool stop;
+    /* The commit in flight: written by the loop before the hand-over, read by the thread
+       while it runs, and back by the loop after it. */
+    void (*background)(void *arg);
+    void (*done)(void *arg, bool committed);
+    void *arg;
+    bool committed;
+};
+
 struct store {
     sqlite3 *db;
     struct stmt_slot *slots;
     size_t n_slots; /* power of two */
     size_t n_used;
-    int depth;      /* open transaction levels */
+    int depth;      /* open transaction levels (the loop's; 0 while a commit is in flight) */
     struct checkpointer *ckpt; /* NULL: SQLite checkpoints in the commit, as it does alone */
+    struct committer *committer; /* NULL: store_commit_async commits at once */
+    atomic_bool committing; /* the commit thread has the connection */
+    bool done_owed;         /* a handed-over commit's done has not run yet (loop only) */
     int lock_fd;    /* holds flock(LOCK_EX) on the database file while open; -1 for :memory: */
 };
 
@@ -123,6 +157,26 @@ static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
         log_info("store", "%s: applied migration %d", path, v);
     }
     return 0;
+}
+
+/* ROLLBACK the outermost transaction; SQLite may already have rolled back on its own (e.g.
+   disk full), which is fine. */
+static void rollback_outermost(sqlite3 *db)
+{
+    char err[256];
+    if (exec_sql(db, "ROLLBACK", err, sizeof err) != 0 && sqlite3_get_autocommit(db) == 0)
+        log_error("store", "rollback failed: %s", err);
+}
+
+/* COMMIT the outermost transaction; on failure it is rolled back: it has ended either way. */
+static int commit_outermost(sqlite3 *db)
+{
+    char err[256];
+    if (exec_sql(db, "COMMIT", err, sizeof err) == 0)
+        return 0;
+    log_error("store", "commit failed: %s", err);
+    rollback_outermost(db);
+    return -1;
 }
 
 static void *checkpoint_main(void *arg)
@@ -205,6 +259,153 @@ static void checkpointer_stop(struct checkpointer *c)
     free(c);
 }
 
+/* ---- the commit thread ---- */
+
+/*
+ * Set on the commit thread: while it holds the connection (a background, the
+ * COMMIT) the store's entry points are its own to use, without waiting.
+ */
+static _Thread_local bool on_commit_thread;
+
+static void *commit_main(void *arg)
+{
+    struct store *st = arg;
+    struct committer *c = st->committer;
+    on_commit_thread = true;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        while (!atomic_load_explicit(&st->committing, memory_order_relaxed) && !c->stop)
+            pthread_cond_wait(&c->wake, &c->lock);
+        if (!atomic_load_explicit(&st->committing, memory_order_relaxed))
+            break; /* stopped, nothing handed over */
+        pthread_mutex_unlock(&c->lock);
+        if (c->background)
+            c->background(c->arg);
+        st->depth = 0; /* the transaction ends here, either way */
+        bool committed = commit_outermost(st->db) == 0;
+        pthread_mutex_lock(&c->lock);
+        c->committed = committed;
+        /* The notice first: once committing is seen cleared, it can be taken. Only fails if
+           the counter would overflow, which one unread commit cannot do. */
+        uint64_t one = 1;
+        if (write(c->notify_fd, &one, sizeof one) != (ssize_t)sizeof one)
+            log_error("store", "cannot signal a finished commit: %s", strerror(errno));
+        atomic_store_explicit(&st->committing, false, memory_order_release);
+        pthread_cond_broadcast(&c->idle);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+/* Start the commit thread (st->committer); on any failure commits stay synchronous. */
+static void committer_start(struct store *st)
+{
+    if (!sqlite3_threadsafe())
+        return;
+    struct committer *c = xcalloc(1, sizeof *c);
+    c->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (c->notify_fd < 0) {
+        log_warn("store", "no commit thread (%s); commits run on the loop", strerror(errno));
+        free(c);
+        return;
+    }
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->wake, NULL);
+    pthread_cond_init(&c->idle, NULL);
+    st->committer = c; /* before the thread, which reads it */
+    if (pthread_create(&c->thread, NULL, commit_main, st) != 0) {
+        log_warn("store", "no commit thread; commits run on the loop");
+        st->committer = NULL;
+        pthread_mutex_destroy(&c->lock);
+        pthread_cond_destroy(&c->wake);
+        pthread_cond_destroy(&c->idle);
+        close(c->notify_fd);
+        free(c);
+    }
+}
+
+static void committer_stop(struct committer *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->stop = true;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+    pthread_join(c->thread, NULL);
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->wake);
+    pthread_cond_destroy(&c->idle);
+    close(c->notify_fd);
+    free(c);
+}
+
+static void wait_idle_slow(struct store *st)
+{
+    struct committer *c = st->committer;
+    pthread_mutex_lock(&c->lock);
+    while (atomic_load_explicit(&st->committing, memory_order_relaxed))
+        pthread_cond_wait(&c->idle, &c->lock);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/*
+ * Before the loop touches the connection: wait for a commit in flight. One
+ * atomic load when there is none (the hot paths); it pairs with the
+ * thread's release, so whatever the thread did to the connection is seen.
+ */
+static inline void wait_idle(struct store *st)
+{
+    if (atomic_load_explicit(&st->committing, memory_order_acquire) && !on_commit_thread)
+        wait_idle_slow(st);
+}
+
+int store_commit_async(struct store *st, void (*background)(void *arg),
+                       void (*done)(void *arg, bool committed), void *arg)
+{
+    if (st->depth != 1 || st->done_owed)
+        return -1;
+    struct committer *c = st->committer;
+    if (!c) {
+        if (background)
+            background(arg);
+        st->depth = 0;
+        done(arg, commit_outermost(st->db) == 0);
+        return 0;
+    }
+    /* The transaction stays open for the background (it may write in it); the thread ends
+       it. From here the loop sees none (store_in_transaction). */
+    c->background = background;
+    c->done = done;
+    c->arg = arg;
+    st->done_owed = true;
+    pthread_mutex_lock(&c->lock);
+    atomic_store_explicit(&st->committing, true, memory_order_relaxed);
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+int store_commit_fd(const struct store *st)
+{
+    return st->committer ? st->committer->notify_fd : -1;
+}
+
+void store_commit_finish(struct store *st)
+{
+    struct committer *c = st->committer;
+    if (!c)
+        return;
+    wait_idle(st);
+    uint64_t count; /* none to take if the done already ran, from an earlier call */
+    if (read(c->notify_fd, &count, sizeof count) < 0 && errno != EAGAIN)
+        log_error("store", "cannot read the commit notice: %s", strerror(errno));
+    if (!st->done_owed)
+        return;
+    st->done_owed = false;
+    c->done(c->arg, c->committed);
+}
+
 struct store *store_open(const char *path, char *err, size_t errlen)
 {
     /*
@@ -285,6 +486,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
     st->n_slots = 256;
     st->slots = xcalloc(st->n_slots, sizeof *st->slots);
     st->ckpt = checkpointer_start(db, path);
+    committer_start(st);
     return st;
 }
 
@@ -292,6 +494,11 @@ void store_close(struct store *st)
 {
     if (!st)
         return;
+    /* A commit in flight is written and its done runs, before anything is torn down (a done
+       may hand over another). */
+    while (st->done_owed)
+        store_commit_finish(st);
+    committer_stop(st->committer);
     /* First, so that closing the last connection checkpoints the whole log. */
     checkpointer_stop(st->ckpt);
     sqlite3_wal_hook(st->db, NULL, NULL);
@@ -307,11 +514,13 @@ void store_close(struct store *st)
 
 sqlite3 *store_db(struct store *st)
 {
+    wait_idle(st);
     return st->db;
 }
 
 int store_schema_version(struct store *st)
 {
+    wait_idle(st);
     return read_user_version(st->db);
 }
 
@@ -347,6 +556,7 @@ static void grow_slots(struct store *st)
 
 sqlite3_stmt *store_stmt(struct store *st, const char *sql)
 {
+    wait_idle(st);
     size_t i = slot_index(st, sql);
     while (st->slots[i].sql) {
         if (st->slots[i].sql == sql) {
@@ -377,6 +587,7 @@ sqlite3_stmt *store_stmt(struct store *st, const char *sql)
 int store_exec(struct store *st, const char *sql)
 {
     char err[512];
+    wait_idle(st);
     if (exec_sql(st->db, sql, err, sizeof err) != 0) {
         log_error("store", "%s (%.80s)", err, sql);
         return -1;
@@ -386,6 +597,7 @@ int store_exec(struct store *st, const char *sql)
 
 int store_begin(struct store *st)
 {
+    wait_idle(st);
     char sql[48];
     if (st->depth == 0)
         snprintf(sql, sizeof sql, "BEGIN IMMEDIATE");
@@ -402,13 +614,15 @@ int store_begin(struct store *st)
 
 int store_commit(struct store *st)
 {
+    wait_idle(st);
     if (st->depth <= 0)
         return -1;
+    if (st->depth == 1) {
+        st->depth = 0;
+        return commit_outermost(st->db);
+    }
     char sql[48], err[256];
-    if (st->depth == 1)
-        snprintf(sql, sizeof sql, "COMMIT");
-    else
-        snprintf(sql, sizeof sql, "RELEASE sp%d", st->depth - 1);
+    snprintf(sql, sizeof sql, "RELEASE sp%d", st->depth - 1);
     if (exec_sql(st->db, sql, err, sizeof err) != 0) {
         log_error("store", "commit failed: %s", err);
         store_rollback(st);
@@ -420,13 +634,16 @@ int store_commit(struct store *st)
 
 void store_rollback(struct store *st)
 {
+    wait_idle(st);
     if (st->depth <= 0)
         return;
+    if (st->depth == 1) {
+        st->depth = 0;
+        rollback_outermost(st->db);
+        return;
+    }
     char sql[64], err[256];
-    if (st->depth == 1)
-        snprintf(sql, sizeof sql, "ROLLBACK");
-    else
-        snprintf(sql, sizeof sql, "ROLLBACK TO sp%d; RELEASE sp%d", st->depth - 1, st->depth - 1);
+    snprintf(sql, sizeof sql, "ROLLBACK TO sp%d; RELEASE sp%d", st->depth - 1, st->depth - 1);
     /* SQLite may already have rolled back on its own (e.g. disk full): that is fine. */
     if (exec_sql(st->db, sql, err, sizeof err) != 0 && sqlite3_get_autocommit(st->db) == 0)
         log_error("store", "rollback failed: %s", err);
@@ -435,11 +652,16 @@ void store_rollback(struct store *st)
 
 bool store_in_transaction(struct store *st)
 {
+    /* The loop: none from the hand-over on. The commit thread: its background's, until it
+       commits. */
+    if (!on_commit_thread && atomic_load_explicit(&st->committing, memory_order_acquire))
+        return false;
     return st->depth > 0;
 }
 
 const char *store_last_error(struct store *st)
 {
+    wait_idle(st);
     return sqlite3_errmsg(st->db);
 }
 
@@ -488,4 +710,10 @@ int store_step_int64(struct store *st, sqlite3_stmt *stmt, int64_t *out)
     }
     sqlite3_reset(stmt);
     return found;
+}
+
+void store_release_memory(struct store *st)
+{
+    wait_idle(st);
+    sqlite3_db_release_memory(st->db);
 }

@@ -17,9 +17,11 @@ struct store;
  * Open (creating folders and file) and apply pending migrations. The SQLite
  * engine runs in WAL mode with synchronous=FULL (durable commits), foreign
  * keys, an 8 MB page cache and a busy timeout; its WAL checkpoints run on a
- * helper thread (store.c).
+ * helper thread with a connection of its own, and store_commit_async's
+ * commits on a second helper thread (below).
  */
 struct store *store_open(const char *path, char *err, size_t errlen);
+/* A commit in flight is finished first (its done runs); both threads are joined. */
 void store_close(struct store *st);
 int store_schema_version(struct store *st);
 int store_latest_version(void);
@@ -34,9 +36,46 @@ void store_rollback(struct store *st);
 bool store_in_transaction(struct store *st);
 
 /*
+ * The commit thread. store_commit_async ends the outermost transaction on a
+ * thread of the store's own, so the loop goes on (network I/O, parsing,
+ * signatures) while the commit is written and fsynced:
+ *
+ * - On the commit thread, in order: background(arg) if not NULL (work that
+ *   touches none of the loop's state, only what the caller set aside for it;
+ *   it may write through the store, inside the transaction being committed -
+ *   its own savepoints nest in it - as the thread holds the connection),
+ *   then COMMIT (a failed one is rolled back, as store_commit does), then a
+ *   notice on store_commit_fd.
+ * - On the loop thread: store_commit_finish, when that fd is readable (or
+ *   at once, to wait for the commit), calls done(arg, committed). done runs
+ *   exactly once for every commit handed over, store_close included.
+ * - The thread uses the loop's connection, which is opened NOMUTEX (one
+ *   thread at a time): from the hand-over until the commit has ended, every
+ *   other entry point of the store (and of store_sqlite.h: store_stmt,
+ *   store_exec, store_db) first waits for it - code outside the turn simply
+ *   waits for the fsync, as it did when commits ran on the loop - and then
+ *   sees the committed data. store_in_transaction is false from the
+ *   hand-over on.
+ *
+ * -1 (nothing done) outside a transaction, in a nested one, or while the
+ * done of an earlier commit is still owed. Without the thread (it could not
+ * be started: one warning at open) it runs background, commits and calls
+ * done before returning.
+ */
+int store_commit_async(struct store *st, void (*background)(void *arg),
+                       void (*done)(void *arg, bool committed), void *arg);
+/* Readable once a handed-over commit has ended; -1 without the commit thread. */
+int store_commit_fd(const struct store *st);
+/* Take the notice; if a commit's done is owed, wait for the commit and call it. */
+void store_commit_finish(struct store *st);
+
+/*
  * The engine's message for the last call that failed (valid until the next
  * call), for callers that put the reason into their own error text.
  */
 const char *store_last_error(struct store *st);
+
+/* Give back the memory the engine keeps for speed (its page cache); reads refill it. */
+void store_release_memory(struct store *st);
 
 #endif

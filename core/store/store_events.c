@@ -5,9 +5,15 @@
 
 int64_t store_event_insert(struct store *st, const struct store_event *e, bool *duplicate)
 {
+    /* The id is the next of the one space jobs and deliveries share (store_jobs.h). */
     sqlite3_stmt *q = store_stmt(
-        st, "INSERT INTO events (plugin, notification_id, installation_id, workspace_id, topic, "
-            "created_at, received_at, outcome, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        st, "INSERT INTO events (id, plugin, notification_id, installation_id, workspace_id, topic, "
+            "created_at, received_at, outcome, body, key, max_attempts, state, run_at, updated_at) "
+            "VALUES (" STORE_NEXT_ID ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+            "CASE WHEN ?8 <> 'queued' THEN NULL WHEN ?10 IS NOT NULL AND EXISTS (SELECT 1 FROM "
+            "events WHERE plugin = ?1 AND installation_id = ?3 AND key = ?10 AND "
+            STORE_DELIVERIES_ACTIVE("state") ") THEN 'waiting' ELSE 'queued' END, "
+            "CASE WHEN ?8 = 'queued' THEN ?7 END, ?7) "
             "ON CONFLICT (plugin, notification_id) DO NOTHING");
     if (!q)
         return -1;
@@ -15,12 +21,16 @@ int64_t store_event_insert(struct store *st, const struct store_event *e, bool *
     sqlite3_bind_text(q, 2, e->notification_id, -1, SQLITE_STATIC);
     if (e->installation)
         sqlite3_bind_int64(q, 3, e->installation);
-    store_bind_text(q, 4, e->workspace_id);
+    if (e->workspace_id)
+        sqlite3_bind_text(q, 4, e->workspace_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 5, e->topic, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 6, e->created_at);
     sqlite3_bind_int64(q, 7, e->received_at);
     sqlite3_bind_text(q, 8, e->outcome, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 9, e->body, (int)e->body_len, SQLITE_STATIC);
+    if (e->key)
+        sqlite3_bind_text(q, 10, e->key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 11, e->max_attempts);
     if (store_step_done(st, q) != 0)
         return -1;
     *duplicate = sqlite3_changes(store_db(st)) == 0;
@@ -53,12 +63,11 @@ int store_event_read(struct store *st, int64_t id,
 
 int store_events_prune(struct store *st, int64_t received_before, int limit)
 {
-    /* Events are kept while a job that may still need them refers to them. */
+    /* An event is kept while its delivery may still run (a dead one can be replayed). */
     sqlite3_stmt *q = store_stmt(st,
-                   "DELETE FROM events WHERE id IN (SELECT e.id FROM events e INDEXED BY "
-                   "events_by_received WHERE e.received_at < ?1 AND NOT EXISTS (SELECT 1 FROM "
-                   "jobs j INDEXED BY jobs_by_event WHERE j.event_id = e.id AND j.state IN "
-                   "('queued', 'waiting', 'running', 'pending', 'dead')) LIMIT ?2)");
+                   "DELETE FROM events WHERE id IN (SELECT id FROM events INDEXED BY "
+                   "events_by_received WHERE received_at < ?1 AND (state IS NULL OR state IN "
+                   "('done', 'cancelled', 'skipped')) LIMIT ?2)");
     if (!q)
         return -1;
     sqlite3_bind_int64(q, 1, received_before);
@@ -84,6 +93,8 @@ static void read_row(sqlite3_stmt *q, struct store_event *row)
     row->outcome = store_col_text(q, 8);
     row->body = store_col_text(q, 9);
     row->body_len = (size_t)sqlite3_column_bytes(q, 9);
+    row->key = store_col_text(q, 10);
+    row->state = store_col_text(q, 11);
 }
 
 /* Step q to its end, each row to each until it stops; the number visited or -1. */
@@ -108,7 +119,7 @@ int store_events_each(struct store *st, const struct store_event_filter *filter,
     sqlite3_stmt *q = store_stmt(
         st,
         "SELECT id, plugin, notification_id, installation_id, workspace_id, topic, created_at, "
-        "received_at, outcome, body FROM events WHERE (?1 IS NULL OR plugin = ?1) AND "
+        "received_at, outcome, body, key, state FROM events WHERE (?1 IS NULL OR plugin = ?1) AND "
         "(?2 = 0 OR installation_id = ?2) AND (?3 IS NULL OR topic = ?3) AND (?4 = 0 OR id < ?4) "
         "ORDER BY id DESC LIMIT ?5");
     if (!q)
@@ -126,8 +137,8 @@ int store_event_by_id(struct store *st, int64_t id,
 {
     sqlite3_stmt *q = store_stmt(st,
                                  "SELECT id, plugin, notification_id, installation_id, "
-                                 "workspace_id, topic, created_at, received_at, outcome, body "
-                                 "FROM events WHERE id = ?");
+                                 "workspace_id, topic, created_at, received_at, outcome, body, "
+                                 "key, state FROM events WHERE id = ?");
     if (!q)
         return -1;
     sqlite3_bind_int64(q, 1, id);

@@ -1,7 +1,10 @@
 /*
  * store_events.h - the events table: every webhook notification received,
- * deduplicated by (plugin, notification id), with its outcome and body; read
- * back for the delivery of its job, pruned when old and no longer needed.
+ * deduplicated by (plugin, notification id), with its outcome and body; one
+ * that is delivered to its plugin carries its delivery's state in the same
+ * row (the queue's side of it is in store_jobs.h: a delivery is a job whose
+ * id is its event's). Read back for the delivery, pruned when old and no
+ * longer needed.
  * Functions run in the caller's transaction, if one is open; failures return
  * -1 after one log line.
  */
@@ -27,11 +30,16 @@ struct store_event {
     const char *outcome;      /* queued, ignored, unrouted, revoked */
     const char *body;
     size_t body_len;
+    /* Its delivery (outcome queued): inserting, key and max_attempts; reading, its state. */
+    const char *key;          /* ordering key: one item's notifications are delivered in order */
+    int max_attempts;
+    const char *state;        /* NULL: not delivered */
 };
 /*
  * Insert a notification: its new id; or 0 with *duplicate set if this
  * plugin already has one with the same notification id (nothing written);
- * or -1.
+ * or -1. With outcome "queued" it is also a delivery, due at received_at:
+ * 'waiting' behind an active delivery of the same key, 'queued' otherwise.
  */
 int64_t store_event_insert(struct store *st, const struct store_event *event, bool *duplicate);
 /*

@@ -1,4 +1,4 @@
-/* store_jobs.c - the jobs table's queries (see store_jobs.h), cached statements. */
+/* store_jobs.c - the queue's queries, jobs and deliveries (see store_jobs.h), cached statements. */
 #include "store/store_jobs.h"
 
 #include "product_events.h"
@@ -8,18 +8,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The states in which a job holds its key. */
 /*
- * The states of jobs_active_key's partial index, written exactly as the index's WHERE: SQLite
- * uses a partial index only for a query that repeats its terms, and otherwise walks an
- * installation's whole history (jobs_by_installation) for each keyed job.
+ * The SQL of a statement that exists once per table of the queue: sql(table,
+ * active), active being how that table's partial indexes name the states that
+ * hold a key (store_sqlite.h).
  */
-#define ACTIVE_STATES "('queued', 'waiting', 'running', 'pending')"
+#define FOR_TABLE(delivery, sql)                                                            \
+    ((delivery) ? sql("events", STORE_DELIVERIES_ACTIVE) : sql("jobs", STORE_JOBS_ACTIVE))
+
+/*
+ * The states of events_unfinished's partial index, written as its WHERE: a
+ * query for one of them names them too, so it walks that index rather than
+ * every delivery ever made.
+ */
+#define UNFINISHED STORE_DELIVERIES_UNFINISHED("state")
 
 static char *col_dup(sqlite3_stmt *q, int i)
 {
     const char *s = store_col_text(q, i);
     return s ? xstrdup(s) : NULL;
+}
+
+/* Changed rows of the last statement. */
+static int changes(struct store *st)
+{
+    return sqlite3_changes(store_db(st));
 }
 
 /* ---- the queue ---- */
@@ -28,11 +41,11 @@ int64_t store_job_insert(struct store *st, const struct store_new_job *job)
 {
     sqlite3_stmt *q = store_stmt(
         st,
-        "INSERT INTO jobs (plugin, installation_id, type, key, payload, event_id, state, "
+        "INSERT INTO jobs (id, plugin, installation_id, type, key, payload, state, "
         "max_attempts, run_at, created_at, updated_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ?4 IS NOT NULL AND EXISTS (SELECT 1 FROM jobs "
-        "WHERE plugin = ?1 AND installation_id = ?2 AND key = ?4 AND state IN " ACTIVE_STATES ") "
-        "THEN 'waiting' ELSE 'queued' END, ?7, ?8, ?9, ?9)");
+        "VALUES (" STORE_NEXT_ID ", ?1, ?2, ?3, ?4, ?5, CASE WHEN ?4 IS NOT NULL AND EXISTS "
+        "(SELECT 1 FROM jobs WHERE plugin = ?1 AND installation_id = ?2 AND key = ?4 AND "
+        STORE_JOBS_ACTIVE("state") ") THEN 'waiting' ELSE 'queued' END, ?7, ?8, ?9, ?9)");
     if (!q)
         return 0;
     sqlite3_bind_text(q, 1, job->plugin, -1, SQLITE_STATIC);
@@ -45,8 +58,6 @@ int64_t store_job_insert(struct store *st, const struct store_new_job *job)
                                                          JSON_C_TO_STRING_PLAIN
                                                              | JSON_C_TO_STRING_NOSLASHESCAPE),
                           -1, SQLITE_TRANSIENT);
-    if (job->event_id)
-        sqlite3_bind_int64(q, 6, job->event_id);
     sqlite3_bind_int(q, 7, job->max_attempts);
     sqlite3_bind_int64(q, 8, job->run_at);
     sqlite3_bind_int64(q, 9, job->created_at);
@@ -55,20 +66,45 @@ int64_t store_job_insert(struct store *st, const struct store_new_job *job)
     return sqlite3_last_insert_rowid(store_db(st));
 }
 
-/* Only runnable rows are 'queued' (a busy key's later jobs wait as 'waiting'). */
-static const char due_sql[] =
-    "SELECT id, plugin, installation_id, type, key, payload, event_id, attempts, max_attempts, "
-    "checkpoint FROM jobs WHERE state = 'queued' AND run_at <= ?1 ORDER BY run_at, id LIMIT ?2";
+/*
+ * Only runnable rows are 'queued' (a busy key's later ones wait as
+ * 'waiting'). Each table is read in (run_at, id) order from its partial
+ * index, and the two are merged here, so a round reads only the rows it
+ * hands out (plus one) however long either queue is.
+ */
+static const char due_jobs_sql[] =
+    "SELECT id, plugin, installation_id, type, key, payload, 0, attempts, max_attempts, "
+    "checkpoint, run_at FROM jobs WHERE state = 'queued' AND run_at <= ?1 ORDER BY run_at, id";
+static const char due_deliveries_sql[] =
+    "SELECT id, plugin, installation_id, 'webhook', key, NULL, id, attempts, max_attempts, "
+    "checkpoint, run_at FROM events WHERE state = 'queued' AND run_at <= ?1 ORDER BY run_at, id";
+
+/* A cursor over one table's due rows: 1 on a row, 0 at the end (or on an error, logged). */
+static int due_next(struct store *st, sqlite3_stmt *q)
+{
+    return q ? store_step_row(st, q) == 1 : 0;
+}
+
+/* Whether a's row comes before b's: earlier run_at, then lower id. */
+static bool due_before(sqlite3_stmt *a, sqlite3_stmt *b)
+{
+    int64_t ra = sqlite3_column_int64(a, 10), rb = sqlite3_column_int64(b, 10);
+    return ra != rb ? ra < rb : sqlite3_column_int64(a, 0) < sqlite3_column_int64(b, 0);
+}
 
 size_t store_jobs_due(struct store *st, int64_t now, struct store_job_row *rows, size_t max)
 {
-    sqlite3_stmt *q = store_stmt(st, due_sql);
-    if (!q)
+    sqlite3_stmt *jobs = store_stmt(st, due_jobs_sql);
+    sqlite3_stmt *deliveries = jobs ? store_stmt(st, due_deliveries_sql) : NULL;
+    if (!deliveries)
         return 0;
-    sqlite3_bind_int64(q, 1, now);
-    sqlite3_bind_int64(q, 2, (sqlite3_int64)max);
+    sqlite3_bind_int64(jobs, 1, now);
+    sqlite3_bind_int64(deliveries, 1, now);
+    int more_jobs = due_next(st, jobs), more_deliveries = due_next(st, deliveries);
     size_t n = 0;
-    while (n < max && sqlite3_step(q) == SQLITE_ROW) {
+    while (n < max && (more_jobs || more_deliveries)) {
+        bool take_job = more_jobs && (!more_deliveries || due_before(jobs, deliveries));
+        sqlite3_stmt *q = take_job ? jobs : deliveries;
         struct store_job_row *r = &rows[n++];
         r->id = sqlite3_column_int64(q, 0);
         r->plugin = col_dup(q, 1);
@@ -80,8 +116,13 @@ size_t store_jobs_due(struct store *st, int64_t now, struct store_job_row *rows,
         r->attempt = (uint32_t)sqlite3_column_int(q, 7) + 1;
         r->max_attempts = (uint32_t)sqlite3_column_int(q, 8);
         r->checkpoint = col_dup(q, 9);
+        if (take_job)
+            more_jobs = due_next(st, jobs);
+        else
+            more_deliveries = due_next(st, deliveries);
     }
-    sqlite3_reset(q);
+    sqlite3_reset(jobs);
+    sqlite3_reset(deliveries);
     return n;
 }
 
@@ -97,18 +138,34 @@ void store_job_row_clear(struct store_job_row *r)
 
 int store_jobs_next_due(struct store *st, int64_t *run_at)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT min(run_at) FROM jobs WHERE state = 'queued'");
-    return q ? store_step_int64(st, q, run_at) : -1;
+    sqlite3_stmt *j = store_stmt(st, "SELECT min(run_at) FROM jobs WHERE state = 'queued'");
+    sqlite3_stmt *d = j ? store_stmt(st, "SELECT min(run_at) FROM events WHERE state = 'queued'")
+                        : NULL;
+    if (!d)
+        return -1;
+    int64_t jobs_at = 0, deliveries_at = 0;
+    int has_job = store_step_int64(st, j, &jobs_at);
+    int has_delivery = store_step_int64(st, d, &deliveries_at);
+    if (has_job < 0 || has_delivery < 0)
+        return -1;
+    if (!has_job && !has_delivery)
+        return 0;
+    *run_at = !has_job ? deliveries_at
+              : !has_delivery || jobs_at < deliveries_at ? jobs_at
+                                                         : deliveries_at;
+    return 1;
 }
+
+#define MARK_RUNNING_SQL(table, active)                                                     \
+    "UPDATE " table " SET state = 'running', attempts = ?2, updated_at = ?3 WHERE id = ?1"
 
 int store_jobs_mark_running(struct store *st, const struct store_job_run *runs, size_t n,
                             int64_t now)
 {
-    sqlite3_stmt *q = store_stmt(st, "UPDATE jobs SET state = 'running', attempts = ?2, "
-                                     "updated_at = ?3 WHERE id = ?1");
-    if (!q)
-        return -1;
     for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *q = store_stmt(st, FOR_TABLE(runs[i].delivery, MARK_RUNNING_SQL));
+        if (!q)
+            return -1;
         sqlite3_bind_int64(q, 1, runs[i].id);
         sqlite3_bind_int(q, 2, (int)runs[i].attempt);
         sqlite3_bind_int64(q, 3, now);
@@ -118,15 +175,17 @@ int store_jobs_mark_running(struct store *st, const struct store_job_run *runs, 
     return 0;
 }
 
-int store_job_promote_next(struct store *st, const char *plugin, int64_t installation,
-                           const char *key, int64_t now)
+#define PROMOTE_NEXT_SQL(table, active)                                                     \
+    "UPDATE " table " SET state = 'queued', updated_at = ?4 WHERE id = (SELECT min(id) FROM " \
+    table " WHERE plugin = ?1 AND installation_id = ?2 AND key = ?3 AND " active("state")     \
+    " AND state = 'waiting') AND NOT EXISTS (SELECT 1 FROM " table                            \
+    " WHERE plugin = ?1 AND installation_id = ?2 AND key = ?3 AND " active("state")           \
+    " AND state <> 'waiting')"
+
+static int promote_next_in(struct store *st, bool delivery, const char *plugin,
+                           int64_t installation, const char *key, int64_t now)
 {
-    sqlite3_stmt *q = store_stmt(
-        st,
-        "UPDATE jobs SET state = 'queued', updated_at = ?4 WHERE id = (SELECT min(id) FROM jobs "
-        "WHERE plugin = ?1 AND installation_id = ?2 AND key = ?3 AND state IN " ACTIVE_STATES
-        " AND state = 'waiting') AND NOT EXISTS (SELECT 1 FROM jobs WHERE plugin = ?1 AND "
-        "installation_id = ?2 AND key = ?3 AND state IN " ACTIVE_STATES " AND state <> 'waiting')");
+    sqlite3_stmt *q = store_stmt(st, FOR_TABLE(delivery, PROMOTE_NEXT_SQL));
     if (!q)
         return -1;
     sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
@@ -136,24 +195,47 @@ int store_job_promote_next(struct store *st, const char *plugin, int64_t install
     return store_step_done(st, q);
 }
 
+int store_job_promote_next(struct store *st, const char *plugin, int64_t installation,
+                           const char *key, int64_t now)
+{
+    return promote_next_in(st, false, plugin, installation, key, now) == 0
+                   && promote_next_in(st, true, plugin, installation, key, now) == 0
+               ? 0
+               : -1;
+}
+
+#define RECORD_RESULT_SQL(table, active)                                                    \
+    "UPDATE " table " SET state = ?2, attempts = ?6, run_at = coalesce(?3, run_at),"          \
+    " last_error_code = CASE WHEN ?4 IS NULL THEN last_error_code ELSE ?7 END,"               \
+    " last_error = coalesce(?4, last_error), updated_at = ?5,"                                \
+    " finished_at = CASE WHEN ?2 = 'queued' THEN NULL ELSE ?5 END,"                           \
+    /* Nothing is left to resume once it ended well. */                                       \
+    " checkpoint = CASE WHEN ?2 IN ('done', 'skipped') THEN NULL ELSE checkpoint END"         \
+    " WHERE id = ?1"
+
+/*
+ * Whether any row of the table waits on a key: 1, 0 or -1. Results never add
+ * one, so a batch of results asks once, and skips promoting when none waits
+ * (the usual case: a promotion is a statement per keyed result).
+ */
+static int any_waiting(struct store *st, bool delivery)
+{
+    sqlite3_stmt *q = store_stmt(
+        st, delivery ? "SELECT 1 FROM events WHERE state = 'waiting' AND " UNFINISHED " LIMIT 1"
+                     : "SELECT 1 FROM jobs WHERE state = 'waiting' LIMIT 1");
+    int64_t one;
+    return q ? store_step_int64(st, q, &one) : -1;
+}
+
 int store_jobs_record_results(struct store *st, const struct store_job_result *results,
                               size_t n, int64_t now)
 {
-    sqlite3_stmt *q = store_stmt(st,
-                                 "UPDATE jobs SET state = ?2, attempts = ?6,"
-                                 " run_at = coalesce(?3, run_at),"
-                                 " last_error_code = CASE WHEN ?4 IS NULL THEN"
-                                 " last_error_code ELSE ?7 END,"
-                                 " last_error = coalesce(?4, last_error), updated_at = ?5,"
-                                 " finished_at = CASE WHEN ?2 = 'queued' THEN NULL ELSE ?5 END,"
-                                 /* Nothing is left to resume once it ended well. */
-                                 " checkpoint = CASE WHEN ?2 IN ('done', 'skipped') THEN NULL"
-                                 " ELSE checkpoint END"
-                                 " WHERE id = ?1");
-    if (!q)
-        return -1;
+    int waiting[2] = {-2, -2}; /* jobs, deliveries; -2: not asked yet */
     for (size_t i = 0; i < n; i++) {
         const struct store_job_result *r = &results[i];
+        sqlite3_stmt *q = store_stmt(st, FOR_TABLE(r->delivery, RECORD_RESULT_SQL));
+        if (!q)
+            return -1;
         bool again = strcmp(r->state, "queued") == 0;
         sqlite3_bind_int64(q, 1, r->id);
         sqlite3_bind_text(q, 2, r->state, -1, SQLITE_STATIC);
@@ -167,54 +249,93 @@ int store_jobs_record_results(struct store *st, const struct store_job_result *r
         store_bind_text(q, 7, r->error_code);
         if (store_step_done(st, q) != 0)
             return -1;
-        /* After the row left 'running': promoting waits while its key has an active job. */
-        if (r->key && !again && store_job_promote_next(st, r->plugin, r->installation, r->key, now) != 0)
+        /* After the row left 'running': promoting waits while its key has an active row. */
+        if (!r->key || again)
+            continue;
+        int *w = &waiting[r->delivery];
+        if (*w == -2 && (*w = any_waiting(st, r->delivery)) < 0)
+            return -1;
+        if (*w && promote_next_in(st, r->delivery, r->plugin, r->installation, r->key, now) != 0)
             return -1;
     }
     return 0;
 }
 
+/*
+ * Run a by-id statement that exists once per table on the table that holds
+ * the id: the jobs table first, then events (a delivery). 0 or -1.
+ */
+static int by_id_in_either(struct store *st, const char *jobs_sql, const char *events_sql,
+                           void (*bind)(sqlite3_stmt *q, const void *arg), const void *arg)
+{
+    const char *sql[2] = {jobs_sql, events_sql};
+    for (int t = 0; t < 2; t++) {
+        sqlite3_stmt *q = store_stmt(st, sql[t]);
+        if (!q)
+            return -1;
+        bind(q, arg);
+        if (store_step_done(st, q) != 0)
+            return -1;
+        if (changes(st) > 0)
+            return 0;
+    }
+    return 0;
+}
+
+struct change {
+    int64_t id;
+    int64_t at;      /* now, or a run_at */
+    int64_t now;
+    const char *text; /* a reason, or a checkpoint */
+};
+
+/* Each statement takes the parameters it names (?1 id, ?2 at, ?3 text, ?4 now); SQLite
+   refuses, harmlessly, a binding of one it does not use. */
+static void bind_change(sqlite3_stmt *q, const void *arg)
+{
+    const struct change *c = arg;
+    sqlite3_bind_int64(q, 1, c->id);
+    sqlite3_bind_int64(q, 2, c->at);
+    store_bind_text(q, 3, c->text);
+    sqlite3_bind_int64(q, 4, c->now);
+}
+
+#define POSTPONE_SQL(table)                                                                 \
+    "UPDATE " table " SET state = 'queued', run_at = ?2, last_error = ?3, updated_at = ?4 "   \
+    "WHERE id = ?1"
+
 int store_job_postpone(struct store *st, int64_t id, int64_t run_at, const char *why,
                        int64_t now)
 {
-    sqlite3_stmt *q = store_stmt(st, "UPDATE jobs SET state = 'queued', run_at = ?2, "
-                                     "last_error = ?3, updated_at = ?4 WHERE id = ?1");
-    if (!q)
-        return -1;
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_int64(q, 2, run_at);
-    sqlite3_bind_text(q, 3, why, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 4, now);
-    return store_step_done(st, q);
+    struct change c = {id, run_at, now, why};
+    return by_id_in_either(st, POSTPONE_SQL("jobs"), POSTPONE_SQL("events"), bind_change, &c);
 }
+
+#define CANCEL_SQL(table)                                                                   \
+    "UPDATE " table " SET state = 'cancelled', last_error = ?3, updated_at = ?2, "            \
+    "finished_at = ?2 WHERE id = ?1"
 
 int store_job_cancel(struct store *st, int64_t id, const char *why, int64_t now)
 {
-    sqlite3_stmt *q = store_stmt(st, "UPDATE jobs SET state = 'cancelled', last_error = ?2, "
-                                     "updated_at = ?3, finished_at = ?3 WHERE id = ?1");
-    if (!q)
-        return -1;
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_text(q, 2, why, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, now);
-    return store_step_done(st, q);
+    struct change c = {id, now, now, why};
+    return by_id_in_either(st, CANCEL_SQL("jobs"), CANCEL_SQL("events"), bind_change, &c);
 }
+
+#define CHECKPOINT_SQL(table)                                                               \
+    "UPDATE " table " SET checkpoint = ?3 WHERE id = ?1"
 
 int store_job_set_checkpoint(struct store *st, int64_t id, const char *checkpoint)
 {
-    sqlite3_stmt *q = store_stmt(st, "UPDATE jobs SET checkpoint = ?2 WHERE id = ?1");
-    if (!q)
-        return -1;
-    sqlite3_bind_int64(q, 1, id);
-    store_bind_text(q, 2, checkpoint);
-    return store_step_done(st, q);
+    struct change c = {id, 0, 0, checkpoint};
+    return by_id_in_either(st, CHECKPOINT_SQL("jobs"), CHECKPOINT_SQL("events"), bind_change,
+                           &c);
 }
 
 int store_job_key_active(struct store *st, const char *plugin, int64_t installation,
                          const char *key)
 {
     sqlite3_stmt *q = store_stmt(st, "SELECT 1 FROM jobs WHERE plugin = ? AND installation_id = ?"
-                                     " AND key = ? AND state IN " ACTIVE_STATES);
+                                     " AND key = ? AND " STORE_JOBS_ACTIVE("state"));
     if (!q)
         return -1;
     sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
@@ -230,35 +351,42 @@ int store_jobs_cancel_installation(struct store *st, int64_t installation, int64
                                      "'installation revoked', finished_at = ?2, updated_at = ?2 "
                                      "WHERE installation_id = ?1 AND state IN ('queued', 'waiting')"
                                      " AND type NOT GLOB '" PRODUCT_JOB_PREFIX "*'");
-    if (!q)
+    sqlite3_stmt *d = q ? store_stmt(st, "UPDATE events SET state = 'cancelled', last_error = "
+                                         "'installation revoked', finished_at = ?2, updated_at = "
+                                         "?2 WHERE installation_id = ?1 AND state IN ('queued', "
+                                         "'waiting')")
+                        : NULL;
+    if (!d)
         return -1;
     sqlite3_bind_int64(q, 1, installation);
     sqlite3_bind_int64(q, 2, now);
-    return store_step_done(st, q);
+    sqlite3_bind_int64(d, 1, installation);
+    sqlite3_bind_int64(d, 2, now);
+    return store_step_done(st, q) == 0 && store_step_done(st, d) == 0 ? 0 : -1;
 }
+
+/* Replayed behind any row that now holds its key, so one key still runs one at a time. */
+#define REPLAY_SQL(table, active)                                                           \
+    "UPDATE " table " SET state = CASE WHEN key IS NOT NULL AND EXISTS (SELECT 1 FROM " table \
+    " a WHERE a.plugin = " table ".plugin AND a.installation_id = " table ".installation_id "  \
+    "AND a.key = " table ".key AND " active("a.state") ") THEN 'waiting' ELSE "               \
+    "'queued' END, attempts = 0, run_at = ?2, updated_at = ?2, finished_at = NULL WHERE id = " \
+    "?1 AND state IN ('dead', 'cancelled', 'skipped')"
 
 int store_job_replay(struct store *st, int64_t id, int64_t now)
 {
-    /* Replayed behind any job that now holds its key, so one key still runs one at a time. */
-    sqlite3_stmt *q = store_stmt(
-        st, "UPDATE jobs SET state = CASE WHEN key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs a "
-            "WHERE a.plugin = jobs.plugin AND a.installation_id = jobs.installation_id AND a.key = "
-            "jobs.key AND a.state IN " ACTIVE_STATES ") THEN 'waiting' ELSE 'queued' END, "
-            "attempts = 0, run_at = ?2, updated_at = ?2, finished_at = NULL WHERE id = ?1 AND "
-            "state IN ('dead', 'cancelled', 'skipped')");
-    if (!q)
+    struct change c = {id, now, now, NULL};
+    if (by_id_in_either(st, REPLAY_SQL("jobs", STORE_JOBS_ACTIVE),
+                        REPLAY_SQL("events", STORE_DELIVERIES_ACTIVE), bind_change, &c) != 0)
         return -1;
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_int64(q, 2, now);
-    if (store_step_done(st, q) != 0)
-        return -1;
-    return sqlite3_changes(store_db(st)) > 0;
+    return changes(st) > 0;
 }
 
 int64_t store_jobs_replay_dead(struct store *st, const char *plugin, int64_t now)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT id FROM jobs WHERE state = 'dead' AND plugin = ? "
-                                     "ORDER BY id");
+    sqlite3_stmt *q = store_stmt(st, "SELECT id FROM jobs WHERE state = 'dead' AND plugin = ?1 "
+                                     "UNION ALL SELECT id FROM events WHERE state = 'dead' AND "
+                                     "plugin = ?1 ORDER BY id");
     if (!q)
         return -1;
     store_bind_text(q, 1, plugin);
@@ -287,17 +415,26 @@ int store_jobs_requeue_interrupted(struct store *st)
     if (store_exec(st, "UPDATE jobs SET state = 'queued' WHERE state IN ('running', 'pending')")
         != 0)
         return -1;
-    return sqlite3_changes(store_db(st));
+    int jobs = changes(st);
+    if (store_exec(st, "UPDATE events SET state = 'queued' WHERE state IN ('running', 'pending')")
+        != 0)
+        return -1;
+    return jobs + changes(st);
 }
+
+#define RELEASE_STUCK_SQL(table, active)                                                    \
+    "UPDATE " table " SET state = 'queued' WHERE id IN (SELECT min(w.id) FROM " table " w "   \
+    "WHERE w.state = 'waiting' GROUP BY w.plugin, w.installation_id, w.key) AND NOT EXISTS "  \
+    "(SELECT 1 FROM " table " a WHERE a.plugin = " table ".plugin AND a.installation_id = "   \
+    table ".installation_id AND a.key = " table ".key AND " active("a.state")                 \
+    " AND a.state <> 'waiting')"
 
 int store_jobs_release_stuck_keys(struct store *st)
 {
-    return store_exec(
-        st, "UPDATE jobs SET state = 'queued' WHERE id IN (SELECT min(w.id) FROM jobs w "
-            "WHERE w.state = 'waiting' GROUP BY w.plugin, w.installation_id, w.key) AND NOT "
-            "EXISTS (SELECT 1 FROM jobs a WHERE a.plugin = jobs.plugin AND a.installation_id = "
-            "jobs.installation_id AND a.key = jobs.key AND a.state IN " ACTIVE_STATES
-            " AND a.state <> 'waiting')");
+    return store_exec(st, RELEASE_STUCK_SQL("jobs", STORE_JOBS_ACTIVE)) == 0
+                   && store_exec(st, RELEASE_STUCK_SQL("events", STORE_DELIVERIES_ACTIVE)) == 0
+               ? 0
+               : -1;
 }
 
 int store_jobs_prune_finished(struct store *st, int64_t finished_before, int limit)
@@ -312,7 +449,7 @@ int store_jobs_prune_finished(struct store *st, int64_t finished_before, int lim
     sqlite3_bind_int(q, 2, limit);
     if (store_step_done(st, q) != 0)
         return -1;
-    return sqlite3_changes(store_db(st));
+    return changes(st);
 }
 
 /* ---- admin views ---- */
@@ -348,28 +485,56 @@ static json_object *row_json(sqlite3_stmt *q)
 }
 
 #define JOB_COLUMNS                                                                        \
-    "id, plugin, installation_id, type, key, payload, event_id, state, attempts, "         \
+    "id, plugin, installation_id, type, key, payload, NULL, state, attempts, "             \
     "max_attempts, run_at, last_error, created_at, updated_at, finished_at, checkpoint, "    \
     "last_error_code"
+/* A delivery's row as a job's (JOB_COLUMNS' order): type "webhook", event_id its own id. */
+#define DELIVERY_COLUMNS                                                                   \
+    "id, plugin, installation_id, 'webhook', key, NULL, id, state, attempts, "             \
+    "max_attempts, run_at, last_error, received_at, updated_at, finished_at, checkpoint, "   \
+    "last_error_code"
 
-/* The filters every listing shares; ?1 state, ?2 plugin, ?3 installation, ?4 before, ?5 type. */
+/*
+ * The filters both tables share; ?1 state, ?2 plugin, ?3 installation, ?4 before, ?5 type.
+ * A delivery is of type "webhook": an events row whose outcome is "queued" (one with another
+ * outcome was not delivered and has no state).
+ */
 #define JOB_FILTERS                                                                        \
     " AND (?2 IS NULL OR plugin = ?2) AND (?3 = 0 OR installation_id = ?3)"                 \
-    " AND (?5 IS NULL OR type = ?5) AND id < ?4 ORDER BY id DESC LIMIT ?6"
+    " AND (?5 IS NULL OR type = ?5) AND id < ?4"
+#define DELIVERY_FILTERS                                                                   \
+    " AND outcome = 'queued' AND (?2 IS NULL OR plugin = ?2)"                               \
+    " AND (?3 = 0 OR installation_id = ?3) AND (?5 IS NULL OR ?5 = 'webhook') AND id < ?4"
+static bool unfinished_state(const char *state)
+{
+    static const char *const states[] = {"queued", "waiting", "running", "pending", "dead"};
+    for (size_t i = 0; i < ARRAY_LEN(states); i++)
+        if (strcmp(state, states[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Newest first across both tables: SQLite merges the two, each read in id order. */
+#define JOB_LIST(jobs_where, deliveries_where)                                             \
+    "SELECT " JOB_COLUMNS " FROM jobs WHERE " jobs_where JOB_FILTERS                        \
+    " UNION ALL SELECT " DELIVERY_COLUMNS " FROM events WHERE " deliveries_where            \
+    DELIVERY_FILTERS " ORDER BY 1 DESC LIMIT ?6"
 
 json_object *store_jobs_list(struct store *st, const struct job_filter *f)
 {
     /*
-     * One statement per leading filter, so each walks its index (jobs_by_state,
-     * jobs_by_installation, jobs_by_installation_type) newest first instead of
-     * the whole table.
+     * One statement per leading filter, so each table walks its index
+     * (jobs_by_state / events_unfinished, jobs_by_installation(_type) /
+     * events_by_installation) newest first instead of the whole table.
      */
     const char *sql =
-        f->state ? "SELECT " JOB_COLUMNS " FROM jobs WHERE state = ?1" JOB_FILTERS
+        f->state && unfinished_state(f->state)
+            ? JOB_LIST("state = ?1", "state = ?1 AND " UNFINISHED)
+        : f->state ? JOB_LIST("state = ?1", "state = ?1")
         : f->installation && f->type
-            ? "SELECT " JOB_COLUMNS " FROM jobs WHERE installation_id = ?3 AND type = ?5" JOB_FILTERS
-        : f->installation ? "SELECT " JOB_COLUMNS " FROM jobs WHERE installation_id = ?3" JOB_FILTERS
-                          : "SELECT " JOB_COLUMNS " FROM jobs WHERE ?1 IS NULL" JOB_FILTERS;
+            ? JOB_LIST("installation_id = ?3 AND type = ?5", "installation_id = ?3")
+        : f->installation ? JOB_LIST("installation_id = ?3", "installation_id = ?3")
+                          : JOB_LIST("?1 IS NULL", "?1 IS NULL");
     json_object *arr = json_object_new_array();
     sqlite3_stmt *q = store_stmt(st, sql);
     if (!q)
@@ -388,7 +553,9 @@ json_object *store_jobs_list(struct store *st, const struct job_filter *f)
 
 json_object *store_job_get(struct store *st, int64_t id)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?");
+    sqlite3_stmt *q = store_stmt(st, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1 UNION ALL "
+                                     "SELECT " DELIVERY_COLUMNS " FROM events WHERE id = ?1 AND "
+                                     "outcome = 'queued'");
     if (!q)
         return NULL;
     sqlite3_bind_int64(q, 1, id);
@@ -401,7 +568,9 @@ int store_jobs_each_type(struct store *st, int64_t installation,
                          int (*each)(void *arg, const char *type, int64_t newest_id), void *arg)
 {
     sqlite3_stmt *q = store_stmt(
-        st, "SELECT type, max(id) FROM jobs WHERE installation_id = ? GROUP BY type ORDER BY type");
+        st, "SELECT type, max(id) FROM jobs WHERE installation_id = ?1 GROUP BY type UNION ALL "
+            "SELECT 'webhook', max(id) FROM events WHERE installation_id = ?1 AND outcome = "
+            "'queued' HAVING max(id) IS NOT NULL ORDER BY 1");
     if (!q)
         return -1;
     sqlite3_bind_int64(q, 1, installation);
@@ -415,8 +584,10 @@ int store_jobs_each_type(struct store *st, int64_t installation,
 int64_t store_job_newest_finished(struct store *st, int64_t installation, const char *type)
 {
     sqlite3_stmt *q = store_stmt(
-        st, "SELECT id FROM jobs WHERE installation_id = ?1 AND type = ?2 AND "
-            "state IN ('done', 'dead', 'cancelled', 'skipped') ORDER BY id DESC LIMIT 1");
+        st, "SELECT max(id) FROM (SELECT max(id) AS id FROM jobs WHERE installation_id = ?1 AND "
+            "type = ?2 AND state IN ('done', 'dead', 'cancelled', 'skipped') UNION ALL SELECT "
+            "max(id) FROM events WHERE ?2 = 'webhook' AND installation_id = ?1 AND state IN "
+            "('done', 'dead', 'cancelled', 'skipped'))");
     if (!q)
         return -1;
     sqlite3_bind_int64(q, 1, installation);
@@ -427,7 +598,12 @@ int64_t store_job_newest_finished(struct store *st, int64_t installation, const 
 
 int64_t store_jobs_count_state(struct store *st, const char *state)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT count(*) FROM jobs WHERE state = ?");
+    sqlite3_stmt *q = store_stmt(
+        st, unfinished_state(state)
+                ? "SELECT (SELECT count(*) FROM jobs WHERE state = ?1) + (SELECT count(*) FROM "
+                  "events WHERE state = ?1 AND " UNFINISHED ")"
+                : "SELECT (SELECT count(*) FROM jobs WHERE state = ?1) + (SELECT count(*) FROM "
+                  "events WHERE state = ?1)");
     if (!q)
         return -1;
     sqlite3_bind_text(q, 1, state, -1, SQLITE_STATIC);

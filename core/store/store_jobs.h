@@ -1,8 +1,15 @@
 /*
- * store_jobs.h - the jobs table: the durable queue's rows. Inserting a job,
- * reading the due ones, marking runs and recording outcomes (with the key's
- * next job promoted), holds, checkpoints, cancels and replays, the recovery
- * after a crash, the prune of finished jobs, and the admin views of the rows.
+ * store_jobs.h - the durable queue's rows. Inserting a job, reading the due
+ * ones, marking runs and recording outcomes (with the key's next job
+ * promoted), holds, checkpoints, cancels and replays, the recovery after a
+ * crash, the prune of finished jobs, and the admin views of the rows.
+ *
+ * The queue has two tables: jobs, and webhook deliveries - an events row
+ * whose state is set (store_events.h inserts them: intake writes one row per
+ * notification). Both share one id space, so a job id names one row of
+ * either, and everything here that takes an id finds its table; a delivery
+ * reads as a job of type "webhook" whose event_id is its own id. Keys order
+ * rows within their table (a delivery's key is its item's).
  *
  * Every function runs in the caller's transaction, if one is open (the
  * commit turn's, a callback's scope, or none: its own statement). Failures
@@ -26,7 +33,6 @@ struct store_new_job {
     const char *type;
     const char *key;     /* NULL: none */
     json_object *payload; /* NULL: none */
-    int64_t event_id;    /* 0: not a webhook delivery */
     int max_attempts;
     int64_t run_at;
     int64_t created_at;
@@ -45,7 +51,7 @@ struct store_job_row {
     char *type;
     char *key;        /* NULL if the job has none */
     char *payload;    /* JSON text, NULL if none */
-    int64_t event_id; /* 0: not a webhook delivery */
+    int64_t event_id; /* a webhook delivery: its event (= id); 0: a job */
     uint32_t attempt; /* this run's number: the attempts made so far + 1 */
     uint32_t max_attempts;
     char *checkpoint; /* what the plugin saved, NULL if nothing */
@@ -60,6 +66,7 @@ int store_jobs_next_due(struct store *st, int64_t *run_at);
 struct store_job_run {
     int64_t id;
     uint32_t attempt;
+    bool delivery; /* a webhook delivery (an events row) */
 };
 /* Mark runs 'running' with their attempt counts; -1 at the first failure. */
 int store_jobs_mark_running(struct store *st, const struct store_job_run *runs, size_t n,
@@ -76,6 +83,7 @@ struct store_job_result {
     char *plugin;      /* with key: whose next job to promote once this one is final */
     int64_t installation;
     char *key;
+    bool delivery;     /* a webhook delivery (an events row) */
 };
 /*
  * Record outcomes in order. After a final one (not 'queued') of a keyed job,
@@ -84,7 +92,10 @@ struct store_job_result {
  */
 int store_jobs_record_results(struct store *st, const struct store_job_result *results,
                               size_t n, int64_t now);
-/* A keyed job ended for good: the oldest one waiting on its key becomes 'queued' (0 or -1). */
+/*
+ * A keyed job or delivery ended for good: the oldest one waiting on its key
+ * (in either table) becomes 'queued' (0 or -1).
+ */
 int store_job_promote_next(struct store *st, const char *plugin, int64_t installation,
                            const char *key, int64_t now);
 
@@ -95,12 +106,12 @@ int store_job_postpone(struct store *st, int64_t id, int64_t run_at, const char 
 int store_job_cancel(struct store *st, int64_t id, const char *why, int64_t now);
 /* Save (checkpoint NULL: clear) a job's checkpoint, JSON text. */
 int store_job_set_checkpoint(struct store *st, int64_t id, const char *checkpoint);
-/* Whether a job of this (plugin, installation, key) is active: 1, 0, or -1. */
+/* Whether a job (not a delivery) of this (plugin, installation, key) is active: 1, 0, or -1. */
 int store_job_key_active(struct store *st, const char *plugin, int64_t installation,
                          const char *key);
 /*
- * Cancel the 'queued' and 'waiting' jobs of an installation, all but
- * product deliveries (they tell of what happened before).
+ * Cancel the 'queued' and 'waiting' jobs and deliveries of an installation,
+ * all but product deliveries (they tell of what happened before).
  */
 int store_jobs_cancel_installation(struct store *st, int64_t installation, int64_t now);
 
@@ -112,12 +123,15 @@ int store_job_replay(struct store *st, int64_t id, int64_t now);
 /* Every dead job of a plugin replayed so, oldest first, each behind those before: how many, or -1. */
 int64_t store_jobs_replay_dead(struct store *st, const char *plugin, int64_t now);
 
-/* After a crash: 'running' and 'pending' jobs back to 'queued'; how many, or -1. */
+/* After a crash: 'running' and 'pending' jobs and deliveries back to 'queued'; how many, or -1. */
 int store_jobs_requeue_interrupted(struct store *st);
 /* A key with waiting jobs but no active one (its head deleted by hand): its oldest runs. */
 int store_jobs_release_stuck_keys(struct store *st);
 
-/* Delete up to limit done, cancelled or skipped jobs finished before a time: how many, or -1. */
+/*
+ * Delete up to limit done, cancelled or skipped jobs finished before a time:
+ * how many, or -1 (deliveries go with their events: store_events_prune).
+ */
 int store_jobs_prune_finished(struct store *st, int64_t finished_before, int limit);
 
 /* ---- admin views ---- */

@@ -104,6 +104,21 @@ def intercom_answers():
             stream_input("a", b'{"a":[1,2'), stream_input("a", b"null")]
 
 
+# json_scan inputs, besides the webhook bodies: what intake's scanner must read as json-c does
+# (escaped, repeated and NUL-cut member names, every kind of value, spacing) or refuse alike.
+SCAN_BODIES = [
+    b' {\n  "topic" : "ping" ,\r\n\t"id":null, "created_at" : -12 ,"data":{ "item" : { "id" : 7 } } }\n',
+    b'{"\\u0074opic":"a","d\\u0061ta":{"it\\u0065m":{"\\u0069d":"\\uD83D\\uDE00 \\u00e9\\n"}}}',
+    b'{"topic":"a","topic\\u0000x":"b","id":"x\\u0000y","app_id":"\\uDE00\\uD83D"}',
+    b'{"data":{"item":{"id":1}},"data":[]}',
+    b'{"data":{"item":{"id":1},"item":{"type":"x"}},"created_at":1.5e3,"id":true,"app_id":{}}',
+    b'{"created_at":99999999999999999999,"data":{"item":{"id":-0,"x":[{"id":2}]},"id":3}}',
+    b'[{"topic":"x"}]', b'"topic"', b'null', b' 12 ', b'false',
+    b'{"data":{"item":' + b'[' * 62 + b']' * 62 + b'}}',
+    b'{"data":{"item":{"id":01}}}', b'{"topic":"a" "id":"b"}', b'{"data":{"item":{"id":"\\x"}}}',
+]
+
+
 HTTP_REQUESTS = [
     b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
     b"GET /query?a=1&b=%20x&c&=d&e=%zz&f=a+b HTTP/1.1\r\nHost: a\r\nX-Request-Id: abc-123\r\n\r\n",
@@ -227,6 +242,7 @@ def main():
     write("product_api", PRODUCT_REQUESTS)
     write("config_load", CONFIGS)
     write("json_stream", intercom_answers())
+    write("json_scan", webhooks + SCAN_BODIES)
 
 
 if __name__ == "__main__":

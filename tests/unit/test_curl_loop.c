@@ -1,8 +1,8 @@
 /*
  * Unit tests: curl_loop.c - transfers on the libevent loop and what
  * curl_transfer_easy() collects of an answer (body, size limit, error text,
- * allowed protocols). The transfers read local files (file://), so nothing
- * touches the network.
+ * allowed protocols), and transfers held back until a release. The transfers
+ * read local files (file://), so nothing touches the network.
  */
 #include "curl_loop.h"
 #include "unit.h"
@@ -136,12 +136,56 @@ static void failures_carry_libcurl_s_words(void)
     buf_free(&run.transfer.body);
 }
 
+/* Held transfers start only at the (outermost) release; a removed one never. */
+static void held_transfers_start_at_the_release(void)
+{
+    char *dir = unit_tempdir();
+    char *path = write_file(dir, "answer", 1000);
+    char *url = xasprintf("file://%s", path);
+    struct event_base *base = event_base_new();
+    struct run kept = {0}, dropped = {0};
+    struct curl_loop *cl = curl_loop_new(base, 4, NULL, NULL);
+    kept.transfer.done = dropped.transfer.done = done;
+    kept.transfer.owner = &kept;
+    dropped.transfer.owner = &dropped;
+    CURL *e1 = curl_transfer_easy(&kept.transfer, url, "GET", "file", 5000, 5000);
+    CURL *e2 = curl_transfer_easy(&dropped.transfer, url, "GET", "file", 5000, 5000);
+    curl_loop_hold();
+    curl_loop_hold();
+    CHECK_INT(curl_loop_add(cl, e1, &kept.transfer), CURLM_OK);
+    CHECK_INT(curl_loop_add(cl, e2, &dropped.transfer), CURLM_OK);
+    curl_loop_remove(cl, e2);
+    for (int i = 0; i < 10; i++)
+        event_base_loop(base, EVLOOP_NONBLOCK);
+    CHECK_INT(kept.done_calls, 0);
+    curl_loop_release(); /* still held by the outer hold */
+    CHECK_INT(event_base_dispatch(base), 1); /* nothing to wait for: nothing was started */
+    CHECK_INT(kept.done_calls, 0);
+    curl_loop_release();
+    event_base_dispatch(base);
+    CHECK_INT(kept.done_calls, 1);
+    CHECK_INT(kept.result, CURLE_OK);
+    CHECK_INT(kept.transfer.body.len, 1000);
+    CHECK_INT(dropped.done_calls, 0);
+    curl_easy_cleanup(e1);
+    curl_easy_cleanup(e2);
+    buf_free(&kept.transfer.body);
+    curl_loop_free(cl);
+    event_base_free(base);
+    remove(path);
+    rmdir(dir);
+    free(url);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     RUN(the_whole_body_is_collected);
     RUN(a_body_over_the_limit_ends_the_transfer);
     RUN(failures_carry_libcurl_s_words);
+    RUN(held_transfers_start_at_the_release);
     curl_global_cleanup();
     UNIT_DONE();
 }

@@ -90,7 +90,7 @@ static void backlog_pruned_in_turns(void)
     struct retention *r = retention_new(&srv);
     retention_join_turn(r);
     struct spy spy = {srv.store, 0, 0};
-    turn_join(srv.turn, &(struct turn_participant){"spy", spy_gather, spy_settle, &spy});
+    turn_join(srv.turn, &(struct turn_participant){"spy", spy_gather, spy_settle, &spy, NULL, NULL});
     retention_start(r, 0);
     /* Three batches (500, 500, 200), each in a turn of its own, 100 ms apart. */
     for (int i = 0; i < 100 && store_jobs_count_state(srv.store, "done") > 3; i++)

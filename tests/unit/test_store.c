@@ -42,7 +42,7 @@ static void migrations_apply_once(void)
     sqlite3_reset(q);
     /* The prune reads these by name (INDEXED BY). */
     q = store_stmt(st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
-                       "('jobs_finished', 'events_by_received', 'jobs_by_event')");
+                       "('jobs_finished', 'events_by_received', 'events_due')");
     CHECK(sqlite3_step(q) == SQLITE_ROW);
     CHECK_INT(sqlite3_column_int(q, 0), 3);
     sqlite3_reset(q);
@@ -77,14 +77,69 @@ static void skipped_state_migration_keeps_jobs(void)
     sqlite3_stmt *q = store_stmt(st, "SELECT group_concat(id || ':' || state || ':' || "
                                      "coalesce(last_error, '-'), ',') FROM jobs ORDER BY id");
     CHECK(sqlite3_step(q) == SQLITE_ROW);
-    CHECK_STR((const char *)sqlite3_column_text(q, 0), "7:dead:gave up,9:queued:-");
+    /* (Migration 7 renumbers jobs above the largest id of either table: 9 here.) */
+    CHECK_STR((const char *)sqlite3_column_text(q, 0), "16:dead:gave up,18:queued:-");
     sqlite3_reset(q);
-    CHECK(store_exec(st, "UPDATE jobs SET state = 'skipped' WHERE id = 7") == 0);
+    CHECK(store_exec(st, "UPDATE jobs SET state = 'skipped' WHERE id = 16") == 0);
     q = store_stmt(st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = "
                        "'jobs' AND name IN ('jobs_due', 'jobs_active_key', 'jobs_by_state', "
-                       "'jobs_finished', 'jobs_by_event')");
+                       "'jobs_finished')");
     CHECK(sqlite3_step(q) == SQLITE_ROW);
-    CHECK_INT(sqlite3_column_int(q, 0), 5);
+    CHECK_INT(sqlite3_column_int(q, 0), 4);
+    sqlite3_reset(q);
+    store_close(st);
+}
+
+/*
+ * Migration 7 moves each webhook delivery from its jobs row into its event's
+ * row (state, attempts, errors, checkpoint, times), drops those jobs rows, and
+ * renumbers the remaining jobs above every event, so one id names one row. A
+ * queued event whose job was pruned (it finished) reads as a done delivery.
+ */
+static void deliveries_move_into_their_events(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/v6.db", dir);
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    for (int v = 1; v <= 6; v++)
+        CHECK(sqlite3_exec(db, migrations_step(v), NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "PRAGMA user_version = 6;"
+                       "INSERT INTO events (id, plugin, notification_id, installation_id, topic,"
+                       " received_at, outcome, body) VALUES"
+                       " (1, 'p', 'n1', 1, 't', 10, 'queued', '{}'),"
+                       " (2, 'p', 'n2', 1, 't', 11, 'ignored', '{}'),"
+                       " (3, 'p', 'n3', 1, 't', 12, 'queued', '{}'),"
+                       " (4, 'p', 'n4', 1, 't', 13, 'queued', '{}');" /* its job was pruned */
+                       "INSERT INTO jobs (id, plugin, installation_id, type, key, event_id, state,"
+                       " attempts, max_attempts, run_at, last_error, last_error_code, checkpoint,"
+                       " created_at, updated_at, finished_at) VALUES"
+                       " (1, 'p', 1, 'sync', NULL, NULL, 'queued', 0, 8, 5, NULL, NULL, NULL, 1,"
+                       "  1, NULL),"
+                       " (2, 'p', 1, 'webhook', 'item:9', 1, 'dead', 8, 8, 6, 'gave up', 'x',"
+                       "  '{\"a\":1}', 10, 20, 20),"
+                       " (4, 'p', 1, 'webhook', 'item:9', 3, 'waiting', 0, 8, 12, NULL, NULL, NULL,"
+                       "  12, 12, NULL);",
+                       NULL, NULL, NULL)
+          == SQLITE_OK);
+    sqlite3_close(db);
+    struct store *st = open_db("v6.db");
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    sqlite3_stmt *q = store_stmt(st, "SELECT group_concat(id || ':' || coalesce(state, '-') || ':' "
+                                     "|| coalesce(key, '-') || ':' || attempts || ':' || "
+                                     "coalesce(last_error, '-') || ':' || coalesce(checkpoint, "
+                                     "'-'), ',') FROM (SELECT * FROM events ORDER BY id)");
+    CHECK(sqlite3_step(q) == SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(q, 0),
+              "1:dead:item:9:8:gave up:{\"a\":1},2:-:-:0:-:-,3:waiting:item:9:0:-:-,"
+              "4:done:-:0:-:-");
+    sqlite3_reset(q);
+    q = store_stmt(st, "SELECT group_concat(id || ':' || type, ',') FROM jobs");
+    CHECK(sqlite3_step(q) == SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(q, 0), "5:sync"); /* 1 + 4, the largest id left */
     sqlite3_reset(q);
     store_close(st);
 }
@@ -214,6 +269,7 @@ int main(void)
     dir = unit_tempdir();
     RUN(migrations_apply_once);
     RUN(skipped_state_migration_keeps_jobs);
+    RUN(deliveries_move_into_their_events);
     RUN(newer_schema_is_refused);
     RUN(nested_transactions);
     RUN(wal_checkpointed_in_background);

@@ -1,5 +1,5 @@
 /*
- * Unit tests: the queue's, schedules' and events' store functions
+ * Unit tests: the queue's (jobs and webhook deliveries), schedules' and events' store functions
  * (store_jobs, store_schedules, store_events) on a real SQLite file: key
  * order, promotion, results, replays, dispatch order, duplicates and pruning.
  */
@@ -10,6 +10,7 @@
 #include "unit.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 static char *dir;
@@ -24,12 +25,24 @@ static struct store *open_db(const char *name)
     return st;
 }
 
-static int64_t add_job(struct store *st, const char *key, int64_t run_at, int64_t event_id)
+static int64_t add_job(struct store *st, const char *key, int64_t run_at)
 {
     struct store_new_job job = {.plugin = "p", .installation = 1, .type = "t", .key = key,
-                                .event_id = event_id, .max_attempts = 3, .run_at = run_at,
-                                .created_at = 1};
+                                .max_attempts = 3, .run_at = run_at, .created_at = 1};
     return store_job_insert(st, &job);
+}
+
+/* A notification received at received_at: a delivery (keyed by key) if outcome is "queued". */
+static int64_t add_event(struct store *st, const char *id, const char *outcome, const char *key,
+                         int64_t received_at)
+{
+    struct store_event ev = {.plugin = "p", .notification_id = id, .installation = 1,
+                             .workspace_id = "ws", .topic = "t", .created_at = 7,
+                             .received_at = received_at, .outcome = outcome, .body = "{}",
+                             .body_len = 2, .key = key, .max_attempts = 3};
+    bool dup = true;
+    int64_t event = store_event_insert(st, &ev, &dup);
+    return dup ? 0 : event;
 }
 
 /* A job's column as text ("" when null), read through the admin view. */
@@ -53,8 +66,8 @@ static const char *state_of(struct store *st, int64_t id)
 static void keyed_jobs_wait_then_promote(void)
 {
     struct store *st = open_db("keys.db");
-    int64_t a = add_job(st, "k", 10, 0), b = add_job(st, "k", 10, 0), c = add_job(st, NULL, 5, 0);
-    int64_t d = add_job(st, "other", 10, 0);
+    int64_t a = add_job(st, "k", 10), b = add_job(st, "k", 10), c = add_job(st, NULL, 5);
+    int64_t d = add_job(st, "other", 10);
     CHECK(a > 0 && b > a && c > b && d > c);
     CHECK_STR(state_of(st, a), "queued");
     CHECK_STR(state_of(st, b), "waiting");
@@ -93,7 +106,7 @@ static void keyed_jobs_wait_then_promote(void)
     CHECK_STR(job_field(st, a, "last_error_code", buf, sizeof buf), "rate_limited");
 
     /* Running, with a checkpoint; then done: the checkpoint goes, the error stays, b runs. */
-    struct store_job_run run = {a, 2};
+    struct store_job_run run = {a, 2, false};
     CHECK_INT(store_jobs_mark_running(st, &run, 1, 30), 0);
     CHECK_STR(state_of(st, a), "running");
     CHECK_INT(store_job_set_checkpoint(st, a, "{\"page\":2}"), 0);
@@ -115,7 +128,7 @@ static void keyed_jobs_wait_then_promote(void)
 static void replays_keep_key_order(void)
 {
     struct store *st = open_db("replay.db");
-    int64_t a = add_job(st, "k", 1, 0), b = add_job(st, "k", 1, 0), c = add_job(st, "k", 1, 0);
+    int64_t a = add_job(st, "k", 1), b = add_job(st, "k", 1), c = add_job(st, "k", 1);
     char plugin[] = "p", key[] = "k", why[] = "gave up";
     struct store_job_result dead[] = {
         {.id = a, .attempt = 3, .state = "dead", .error = why, .plugin = plugin, .installation = 1,
@@ -145,7 +158,7 @@ static void replays_keep_key_order(void)
     CHECK_STR(state_of(st, c), "queued");
 
     /* After a crash: running rows come back. */
-    struct store_job_run run = {c, 1};
+    struct store_job_run run = {c, 1, false};
     CHECK_INT(store_jobs_mark_running(st, &run, 1, 12), 0);
     CHECK_INT(store_jobs_requeue_interrupted(st), 1);
     CHECK_STR(state_of(st, c), "queued");
@@ -202,25 +215,127 @@ static void events_dedup_and_prune(void)
     CHECK_STR(text, "t|n1|7|{\"a\":1}");
     CHECK_INT(store_event_read(st, 999, copy_event, text), 0);
 
-    /* first's job is still queued; second's is done; recent is too new. */
-    int64_t job = add_job(st, NULL, 1, first);
-    CHECK(job > 0);
-    int64_t finished = add_job(st, NULL, 1, second);
-    struct store_job_result done = {.id = finished, .attempt = 1, .state = "done"};
+    /* first's delivery is still queued; second's is done; recent is too new; an ignored
+       notification has no delivery to wait for. */
+    CHECK_STR(state_of(st, first), "queued");
+    int64_t ignored = add_event(st, "n4", "ignored", NULL, 100);
+    CHECK(ignored > recent);
+    CHECK_STR(state_of(st, ignored), ""); /* no delivery: not a job */
+    struct store_job_result done = {.id = second, .attempt = 1, .state = "done", .delivery = true};
     CHECK_INT(store_jobs_record_results(st, &done, 1, 50), 0);
-    CHECK_INT(store_events_prune(st, 200, 10), 1);
+    CHECK_STR(state_of(st, second), "done");
+    CHECK_INT(store_events_prune(st, 200, 10), 2);
     CHECK_INT(store_event_read(st, second, copy_event, text), 0);
+    CHECK_INT(store_event_read(st, ignored, copy_event, text), 0);
     CHECK_INT(store_event_read(st, first, copy_event, text), 1);
     CHECK_INT(store_event_read(st, recent, copy_event, text), 1);
+    done.delivery = false;
 
     /* Finished jobs: by finished_at, at most limit per call. */
     for (int i = 0; i < 3; i++) {
-        done.id = add_job(st, NULL, 1, 0);
+        done.id = add_job(st, NULL, 1);
         CHECK_INT(store_jobs_record_results(st, &done, 1, 60 + i), 0);
     }
-    CHECK_INT(store_jobs_prune_finished(st, 62, 2), 2); /* finished at 50 and 60 */
-    CHECK_INT(store_jobs_prune_finished(st, 62, 2), 1);
-    CHECK_INT(store_jobs_prune_finished(st, 62, 2), 0);
+    CHECK_INT(store_jobs_prune_finished(st, 62, 1), 1); /* finished at 60 */
+    CHECK_INT(store_jobs_prune_finished(st, 62, 1), 1); /* and 61 */
+    CHECK_INT(store_jobs_prune_finished(st, 62, 1), 0);
+    store_close(st);
+}
+
+/*
+ * Deliveries (events rows with a state) and jobs are one queue: one id space,
+ * dispatch in (run_at, id) order across both, keys within each table, and the
+ * admin views, counts, replays, cancels and crash recovery see both.
+ */
+static void deliveries_share_the_queue(void)
+{
+    struct store *st = open_db("deliveries.db");
+    int64_t job = add_job(st, "item:1", 20);
+    int64_t e1 = add_event(st, "n1", "queued", "item:1", 10);
+    int64_t e2 = add_event(st, "n2", "queued", "item:1", 10);
+    int64_t e3 = add_event(st, "n3", "queued", NULL, 30);
+    int64_t job2 = add_job(st, NULL, 10);
+    CHECK(job > 0 && e1 > job && e2 > e1 && e3 > e2 && job2 > e3);
+    /* Keys order rows within their table: the job does not hold back the delivery. */
+    CHECK_STR(state_of(st, e1), "queued");
+    CHECK_STR(state_of(st, e2), "waiting");
+    char buf[64];
+    CHECK_STR(job_field(st, e1, "type", buf, sizeof buf), "webhook");
+    CHECK_INT(atoll(job_field(st, e1, "event_id", buf, sizeof buf)), e1);
+    CHECK_STR(job_field(st, job, "event_id", buf, sizeof buf), "");
+
+    struct store_job_row rows[8] = {0};
+    size_t n = store_jobs_due(st, 100, rows, 8);
+    CHECK_INT(n, 4);
+    CHECK_INT(rows[0].id, e1);      /* run_at 10 */
+    CHECK_INT(rows[0].event_id, e1);
+    CHECK_STR(rows[0].type, "webhook");
+    CHECK_INT(rows[1].id, job2);    /* run_at 10, a higher id */
+    CHECK_INT(rows[1].event_id, 0);
+    CHECK_INT(rows[2].id, job);     /* 20 */
+    CHECK_INT(rows[3].id, e3);      /* 30 */
+    for (size_t i = 0; i < n; i++)
+        store_job_row_clear(&rows[i]);
+    CHECK_INT(store_jobs_due(st, 100, rows, 2), 2); /* the limit holds across both */
+    store_job_row_clear(&rows[0]);
+    store_job_row_clear(&rows[1]);
+    int64_t due = 0;
+    CHECK_INT(store_jobs_next_due(st, &due), 1);
+    CHECK_INT(due, 10);
+
+    /* A delivery runs, keeps a checkpoint, fails for good; its key's next one runs. */
+    struct store_job_run run = {e1, 1, true};
+    CHECK_INT(store_jobs_mark_running(st, &run, 1, 40), 0);
+    CHECK_STR(state_of(st, e1), "running");
+    CHECK_INT(store_job_set_checkpoint(st, e1, "{\"at\":1}"), 0);
+    CHECK_STR(job_field(st, e1, "checkpoint", buf, sizeof buf), "{ \"at\": 1 }");
+    char plugin[] = "p", key[] = "item:1", why[] = "nope";
+    struct store_job_result dead = {.id = e1, .attempt = 1, .state = "dead", .error = why,
+                                    .plugin = plugin, .installation = 1, .key = key,
+                                    .delivery = true};
+    CHECK_INT(store_jobs_record_results(st, &dead, 1, 50), 0);
+    CHECK_STR(state_of(st, e1), "dead");
+    CHECK_STR(state_of(st, e2), "queued");
+    CHECK_STR(state_of(st, job), "queued");
+    CHECK_INT(store_jobs_count_state(st, "queued"), 4); /* job, job2, e2, e3 */
+    CHECK_INT(store_jobs_count_state(st, "dead"), 1);
+
+    /* The listing merges both tables newest first, and filters by type. */
+    struct job_filter all = {.limit = 10};
+    json_object *list = store_jobs_list(st, &all);
+    CHECK_INT(json_object_array_length(list), 5);
+    CHECK_INT(json_object_get_int64(json_object_object_get(json_object_array_get_idx(list, 0), "id")),
+              job2);
+    CHECK_INT(json_object_get_int64(json_object_object_get(json_object_array_get_idx(list, 1), "id")),
+              e3);
+    json_object_put(list);
+    struct job_filter webhooks = {.type = "webhook", .installation = 1, .limit = 10};
+    list = store_jobs_list(st, &webhooks);
+    CHECK_INT(json_object_array_length(list), 3);
+    json_object_put(list);
+    CHECK_INT(store_job_newest_finished(st, 1, "webhook"), e1);
+    CHECK_INT(store_job_newest_finished(st, 1, "t"), 0);
+
+    /* Replay the dead delivery: behind e2, which holds its key now. */
+    CHECK_INT(store_jobs_replay_dead(st, "p", 60), 1);
+    CHECK_STR(state_of(st, e1), "waiting");
+    CHECK_INT(store_job_replay(st, e1, 61), 0); /* not dead any more */
+
+    /* Crash recovery and revocation reach deliveries too. */
+    run = (struct store_job_run){e2, 1, true};
+    CHECK_INT(store_jobs_mark_running(st, &run, 1, 70), 0);
+    CHECK_INT(store_jobs_requeue_interrupted(st), 1);
+    CHECK_STR(state_of(st, e2), "queued");
+    CHECK_INT(store_job_postpone(st, e3, 500, "later", 71), 0);
+    CHECK_STR(job_field(st, e3, "run_at", buf, sizeof buf), "500");
+    CHECK_INT(store_job_cancel(st, e2, "gone", 72), 0);
+    CHECK_STR(state_of(st, e2), "cancelled");
+    CHECK_INT(store_job_promote_next(st, "p", 1, "item:1", 73), 0);
+    CHECK_STR(state_of(st, e1), "queued");
+    CHECK_INT(store_jobs_cancel_installation(st, 1, 80), 0);
+    CHECK_STR(state_of(st, e1), "cancelled");
+    CHECK_STR(state_of(st, e3), "cancelled");
+    CHECK_STR(state_of(st, job), "cancelled");
     store_close(st);
 }
 
@@ -273,15 +388,15 @@ static void schedules_rows(void)
 static void hot_statements_walk_their_indexes(void)
 {
     struct store *st = open_db("plans.db");
-    int64_t a = add_job(st, "k", 10, 0), b = add_job(st, "k", 10, 0);
-    CHECK(a > 0 && b > a && add_job(st, NULL, 10, 0) > b);
+    int64_t a = add_job(st, "k", 10), b = add_job(st, "k", 10);
+    CHECK(a > 0 && b > a && add_job(st, NULL, 10) > b);
     struct store_job_row rows[4];
     size_t n = store_jobs_due(st, 20, rows, 4);
     for (size_t i = 0; i < n; i++)
         store_job_row_clear(&rows[i]);
     int64_t due;
     CHECK_INT(store_jobs_next_due(st, &due), 1);
-    struct store_job_run run = {a, 1};
+    struct store_job_run run = {a, 1, false};
     CHECK_INT(store_jobs_mark_running(st, &run, 1, 30), 0);
     CHECK_INT(store_job_set_checkpoint(st, a, "{}"), 0);
     char plugin[] = "p", key[] = "k";
@@ -291,12 +406,30 @@ static void hot_statements_walk_their_indexes(void)
     CHECK_INT(store_job_promote_next(st, "p", 1, "k", 41), 0);
     CHECK_INT(store_job_key_active(st, "p", 1, "k"), 1);
     CHECK_INT(store_job_postpone(st, b, 50, "held", 42), 0);
+    /* The same for deliveries: inserted behind a key, dispatched, run, finished. */
+    int64_t e1 = add_event(st, "n1", "queued", "item:1", 10), e2 = add_event(st, "n2", "queued", "item:1", 10);
+    CHECK(e1 > 0 && e2 > e1);
+    n = store_jobs_due(st, 20, rows, 4);
+    for (size_t i = 0; i < n; i++)
+        store_job_row_clear(&rows[i]);
+    run = (struct store_job_run){e1, 1, true};
+    CHECK_INT(store_jobs_mark_running(st, &run, 1, 30), 0);
+    char item[] = "item:1";
+    struct store_job_result delivered = {.id = e1, .attempt = 1, .state = "done",
+                                         .plugin = plugin, .installation = 1, .key = item,
+                                         .delivery = true};
+    CHECK_INT(store_jobs_record_results(st, &delivered, 1, 40), 0);
+    CHECK_STR(state_of(st, e2), "queued");
+    /* What /metrics and the console ask on every view: the watched states' counts and lists. */
+    CHECK_INT(store_jobs_count_state(st, "dead"), 0);
+    struct job_filter dead = {.state = "dead", .limit = 10};
+    json_object_put(store_jobs_list(st, &dead));
 
     sqlite3 *db = store_db(st);
     char *sql[64];
     size_t n_sql = 0;
     for (sqlite3_stmt *q = sqlite3_next_stmt(db, NULL); q && n_sql < 64; q = sqlite3_next_stmt(db, q))
-        if (strstr(sqlite3_sql(q), "jobs"))
+        if (strstr(sqlite3_sql(q), "jobs") || strstr(sqlite3_sql(q), "events"))
             sql[n_sql++] = strdup(sqlite3_sql(q));
     CHECK(n_sql >= 8);
     for (size_t i = 0; i < n_sql; i++) {
@@ -306,7 +439,9 @@ static void hot_statements_walk_their_indexes(void)
         CHECK_INT(sqlite3_prepare_v2(db, explain, -1, &plan, NULL), SQLITE_OK);
         while (plan && sqlite3_step(plan) == SQLITE_ROW) {
             const char *step = (const char *)sqlite3_column_text(plan, 3);
-            bool whole_history = strstr(step, "SCAN jobs") || strstr(step, "jobs_by_installation");
+            bool whole_history = strstr(step, "SCAN jobs") || strstr(step, "jobs_by_installation")
+                                 || strstr(step, "SCAN events")
+                                 || strstr(step, "events_by_installation");
             if (whole_history)
                 fprintf(stderr, "  plan of %s:\n    %s\n", sql[i], step);
             CHECK(!whole_history);
@@ -323,6 +458,7 @@ int main(void)
     RUN(keyed_jobs_wait_then_promote);
     RUN(replays_keep_key_order);
     RUN(events_dedup_and_prune);
+    RUN(deliveries_share_the_queue);
     RUN(schedules_rows);
     RUN(hot_statements_walk_their_indexes);
     free(dir);
