@@ -1132,11 +1132,13 @@ def insert_finished_jobs(path, count):
     the ~2 KB event it delivered (or, where events carry their delivery, a 'done' event), as a
     busy server accumulates them. They finished over the last ten days, so about 3/10 are past
     jobs.retention_days (7): the first prune (60 s after start) has real work, on tables of a
-    million rows."""
+    million rows. Where events carry their delivery, a finished delivery goes with its event, at
+    events.retention_days (30): they were then received over the last forty days, so about 1/4
+    are past it."""
     db = sqlite3.connect(path)
     cols = event_columns(db)
     now = int(time.time() * 1000)
-    span = 10 * 86400 * 1000
+    span = (40 if "state" in cols else 10) * 86400 * 1000
     body = json.dumps({"type": "notification_event", "app_id": "ws0", "data": {
         "type": "notification_event_data", "item": {"type": "conversation", "id": "0",
                                                     "source": {"body": "x" * 1800}}},
