@@ -257,14 +257,15 @@ def perf_detach(proc, timeout):
 # both); "self": samples in the functions themselves, summed - the allocator's entry points and
 # internals have several names (malloc, __GI___libc_malloc, _int_malloc, cfree@GLIBC_2.2.5, ...).
 AREAS = (
-    ("webhook handler (verify, parse, queue)", "under", r"webhooks_handle"),
-    ("turn: intake_gather", "under", r"intake_gather"),
-    ("turn: dispatch_gather", "under", r"dispatch_gather"),
-    ("turn: results_gather", "under", r"results_gather"),
-    ("commit (store_commit)", "under", r"store_commit"),
+    ("loop: webhook handler (verify, read the fields, queue)", "under", r"webhooks_handle"),
+    ("loop: turn gather, deliveries run (dispatch, on_event)", "under", r"dispatch_gather"),
+    ("loop: turn gather, job results written", "under", r"results_gather"),
+    ("loop: meanwhile, deliveries' bodies parsed", "under", r"intake_parse"),
+    ("loop: answers written (http_reply)", "under", r"http_reply"),
+    ("loop: http read (evbuffer_read)", "under", r"evbuffer_read"),
+    ("commit thread: intake's rows (background)", "under", r"intake_write"),
+    ("commit thread: COMMIT (WAL write, fsync)", "under", r"commit_outermost"),
     ("WAL checkpoint thread", "under", r"checkpoint_main"),
-    ("http read (evbuffer_read)", "under", r"evbuffer_read"),
-    ("http write (evbuffer_write_atmost)", "under", r"evbuffer_write_atmost"),
     ("malloc/free (self)", "self",
      r"(__GI___libc_|__libc_|_int_)?(malloc|calloc|realloc|free)|cfree|malloc_consolidate"
      r"|unlink_chunk(\.constprop\.\d+)?|tcache_\w+"),
