@@ -428,6 +428,9 @@ static json_object *event_json(const struct store_event *row, bool with_body)
     json_object_object_add(o, "created_at", json_object_new_int64(row->created_at));
     json_object_object_add(o, "received_at", json_object_new_int64(row->received_at));
     json_object_object_add(o, "outcome", json_object_new_string(row->outcome));
+    /* A delivered notification is its own job (GET /admin/jobs/{id}): its state, or null. */
+    json_object_object_add(o, "delivery_state",
+                           row->state ? json_object_new_string(row->state) : NULL);
     if (with_body)
         json_object_object_add(o, "body", json_tokener_parse(row->body));
     return o;

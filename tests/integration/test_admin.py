@@ -77,4 +77,11 @@ class Admin(ServerTestCase):
         jobs = wait_for(lambda: [j for j in self.srv.admin("GET", "/jobs?state=done").json()["jobs"]
                                  if j["type"] == "webhook"] or None, message="done jobs")
         self.assertTrue(all(j["plugin"] == "testplug" for j in jobs))
+        # A delivery is its event's row: the job's id is the event's, and the event says how
+        # its delivery went.
+        for job in jobs:
+            self.assertEqual(job["event_id"], job["id"])
+            event = self.srv.admin("GET", f"/events/{job['id']}").json()
+            self.assertEqual(event["delivery_state"], "done")
+            self.assertEqual(self.srv.admin("GET", f"/jobs/{job['id']}").json()["type"], "webhook")
         self.assertEqual(self.srv.admin("GET", "/jobs?state=sleeping").status, 400)
