@@ -3,8 +3,10 @@
  * due it asks for a turn and deletes one small batch of finished jobs and of
  * old events inside the turn's transaction (sharing its commit and fsync
  * instead of paying one of its own), and comes back soon while a batch was
- * full: a backlog is worked off at up to PRUNE_BATCH rows per table every
- * PRUNE_PAUSE_MS, adding no more than a few milliseconds to any turn.
+ * full: a backlog is worked off at up to PRUNE_BATCH jobs and
+ * PRUNE_BATCH_EVENTS events every PRUNE_PAUSE_MS, adding no more than a few
+ * milliseconds to any turn. (Events are fewer per batch: each carries its
+ * ~2 KB body, and 500 of them held a turn's webhooks ~10 ms.)
  * Expired OAuth states go once the backlog is gone.
  */
 #include "retention.h"
@@ -23,6 +25,7 @@
 
 #define PRUNE_INTERVAL_S 3600
 #define PRUNE_BATCH 500
+#define PRUNE_BATCH_EVENTS 100
 #define PRUNE_PAUSE_MS 100
 #define DAY_MS 86400000
 /* An OAuth state is kept a day past its expiry. */
@@ -95,10 +98,10 @@ static void prune_gather(void *arg)
     int jobs_deleted = store_jobs_prune_finished(
         srv->store, now - (int64_t)srv->cfg->job_retention_days * DAY_MS, PRUNE_BATCH);
     int events_deleted = store_events_prune(
-        srv->store, now - (int64_t)srv->cfg->event_retention_days * DAY_MS, PRUNE_BATCH);
+        srv->store, now - (int64_t)srv->cfg->event_retention_days * DAY_MS, PRUNE_BATCH_EVENTS);
     r->batch_jobs = jobs_deleted > 0 ? jobs_deleted : 0;
     r->batch_events = events_deleted > 0 ? events_deleted : 0;
-    r->more = jobs_deleted >= PRUNE_BATCH || events_deleted >= PRUNE_BATCH;
+    r->more = jobs_deleted >= PRUNE_BATCH || events_deleted >= PRUNE_BATCH_EVENTS;
     if (!r->more)
         store_oauth_states_prune(srv->store, now / 1000 - OAUTH_STATE_GRACE_S);
 }

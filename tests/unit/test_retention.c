@@ -78,11 +78,16 @@ static void backlog_pruned_in_turns(void)
     struct store_new_job queued = {.plugin = "p", .installation = 1, .type = "live",
                                    .max_attempts = 3, .run_at = now + DAY_MS, .created_at = 1};
     CHECK(store_job_insert(srv.store, &queued) > 0);
-    struct store_event old = {.plugin = "p", .notification_id = "n1", .installation = 1,
-                              .topic = "ping", .received_at = now - 10 * DAY_MS,
-                              .outcome = "ignored", .body = "{}", .body_len = 2};
-    bool duplicate;
-    CHECK(store_event_insert(srv.store, &old, &duplicate) > 0);
+    /* And 350 events received ten days ago: four batches of events (100, 100, 100, 50). */
+    for (int i = 0; i < 350; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "n%d", i);
+        struct store_event old = {.plugin = "p", .notification_id = id, .installation = 1,
+                                  .topic = "ping", .received_at = now - 10 * DAY_MS,
+                                  .outcome = "ignored", .body = "{}", .body_len = 2};
+        bool duplicate;
+        CHECK(store_event_insert(srv.store, &old, &duplicate) > 0);
+    }
     CHECK_INT(store_commit(srv.store), 0);
     CHECK_INT(store_jobs_count_state(srv.store, "done"), 1203);
 
@@ -92,16 +97,23 @@ static void backlog_pruned_in_turns(void)
     struct spy spy = {srv.store, 0, 0};
     turn_join(srv.turn, &(struct turn_participant){"spy", spy_gather, spy_settle, &spy, NULL, NULL});
     retention_start(r, 0);
-    /* Three batches (500, 500, 200), each in a turn of its own, 100 ms apart. */
-    for (int i = 0; i < 100 && store_jobs_count_state(srv.store, "done") > 3; i++)
+    /* Jobs in three batches (500, 500, 200), events in four (100 each, then 50): four turns,
+       100 ms apart, the last when the events' batch was not full. */
+    int events = -1;
+    struct store_event_filter all = {.limit = 1000};
+    for (int i = 0; i < 200; i++) {
+        if (store_jobs_count_state(srv.store, "done") == 3 && events == 0)
+            break;
         event_base_loop(srv.base, EVLOOP_ONCE);
+        events = 0;
+        store_events_each(srv.store, &all, count_event, &events);
+    }
     CHECK_INT(store_jobs_count_state(srv.store, "done"), 3);
     CHECK_INT(store_jobs_count_state(srv.store, "queued"), 1);
-    CHECK_INT(spy.turns, 3);
+    CHECK_INT(spy.turns, 4);
     CHECK_INT(spy.outside_transaction, 0);
     CHECK(!store_in_transaction(srv.store));
-    struct store_event_filter all = {.limit = 10};
-    int events = 0;
+    events = 0;
     CHECK_INT(store_events_each(srv.store, &all, count_event, &events), 0);
     CHECK_INT(events, 0);
 
