@@ -95,7 +95,8 @@ static void backlog_pruned_in_turns(void)
     struct retention *r = retention_new(&srv);
     retention_join_turn(r);
     struct spy spy = {srv.store, 0, 0};
-    turn_join(srv.turn, &(struct turn_participant){"spy", spy_gather, spy_settle, &spy, NULL, NULL});
+    turn_join(srv.turn,
+              &(struct turn_participant){"spy", spy_gather, spy_settle, &spy, NULL, NULL});
     retention_start(r, 0);
     /* Jobs in three batches (500, 500, 200), events in four (100 each, then 50): four turns,
        100 ms apart, the last when the events' batch was not full. */
