@@ -717,3 +717,17 @@ void store_release_memory(struct store *st)
     wait_idle(st);
     sqlite3_db_release_memory(st->db);
 }
+
+struct store *store_open_with(const struct store_options *options, char *err, size_t errlen)
+{
+    if (!options->driver || strcmp(options->driver, "sqlite") == 0)
+        return store_open(options->path, err, errlen);
+    snprintf(err, errlen, "unknown storage driver \"%s\"", options->driver);
+    return NULL;
+}
+
+const char *store_driver(const struct store *st)
+{
+    (void)st;
+    return "sqlite";
+}

@@ -21,6 +21,24 @@ struct store;
  * commits on a second helper thread (below).
  */
 struct store *store_open(const char *path, char *err, size_t errlen);
+/*
+ * Which engine, and where its data lives: the configuration's storage group.
+ * driver NULL or "sqlite": path is the database file (as store_open).
+ * "postgresql": url is a libpq connection string (a postgresql:// URI or
+ * key=value pairs) and may carry a password, so it is never logged or put in
+ * an error message; several nodes may open the same database, each under its
+ * own node name (NULL: the host's name and the process id).
+ */
+struct store_options {
+    const char *driver;
+    const char *path;
+    const char *url;
+    const char *node;
+};
+struct store *store_open_with(const struct store_options *options, char *err, size_t errlen);
+/* "sqlite" or "postgresql": the engine of an open store. */
+const char *store_driver(const struct store *st);
+
 /* A commit in flight is finished first (its done runs); both threads are joined. */
 void store_close(struct store *st);
 int store_schema_version(struct store *st);
