@@ -218,6 +218,8 @@ static const char *const steps[] = {
     "  WHERE outcome = 'queued';",
 };
 
+_Static_assert(ARRAY_LEN(steps) == MIGRATIONS_COUNT, "a step for every version, on both engines");
+
 int migrations_count(void)
 {
     return (int)ARRAY_LEN(steps);

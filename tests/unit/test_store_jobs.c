@@ -8,6 +8,7 @@
 #include "store/store_schedules.h"
 #include "store/store_sqlite.h"
 #include "unit.h"
+#include "unit_store.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -17,12 +18,7 @@ static char *dir;
 
 static struct store *open_db(const char *name)
 {
-    char path[512], err[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    struct store *st = store_open(path, err, sizeof err);
-    if (!st)
-        fprintf(stderr, "store_open: %s\n", err);
-    return st;
+    return unit_store_open(dir, name);
 }
 
 static int64_t add_job(struct store *st, const char *key, int64_t run_at)
@@ -425,7 +421,12 @@ static void hot_statements_walk_their_indexes(void)
     struct job_filter dead = {.state = "dead", .limit = 10};
     json_object_put(store_jobs_list(st, &dead));
 
-    sqlite3 *db = store_db(st);
+    sqlite3 *db = store_sqlite_db(st);
+    if (!db) { /* PostgreSQL plans its own way */
+        printf("skipped on PostgreSQL: SQLite's query plans\n");
+        store_close(st);
+        return;
+    }
     char *sql[64];
     size_t n_sql = 0;
     for (sqlite3_stmt *q = sqlite3_next_stmt(db, NULL); q && n_sql < 64; q = sqlite3_next_stmt(db, q))
