@@ -9,7 +9,7 @@
 #include <libpq-fe.h>
 #include <string.h>
 
-#define HIDDEN_NOTE " (user, password and parameters hidden)"
+#define HIDDEN_NOTE "(user, password and parameters hidden)"
 
 static const char *const uri_schemes[] = {"postgresql://", "postgres://"};
 
@@ -44,7 +44,7 @@ static char *uri_display(const char *url, const char *rest)
     size_t scheme_len = (size_t)(rest - url);
     size_t authority_len = strcspn(rest, "/?");
     if (strchr(rest + authority_len, '@'))
-        return xasprintf("%.*s" HIDDEN_NOTE, (int)scheme_len, url);
+        return xasprintf("%.*s " HIDDEN_NOTE, (int)scheme_len, url);
     const char *host = rest;
     for (const char *c = rest; c < rest + authority_len; c++)
         if (*c == '@')
@@ -52,7 +52,7 @@ static char *uri_display(const char *url, const char *rest)
     size_t shown_len = strcspn(host, "?");
     bool dropped = host != rest || host[shown_len] == '?';
     return xasprintf("%.*s%.*s%s", (int)scheme_len, url, (int)shown_len, host,
-                     dropped ? HIDDEN_NOTE : "");
+                     dropped ? " " HIDDEN_NOTE : "");
 }
 
 /* A value as key=value text writes it: quoted when it has a space, a quote or a backslash. */
@@ -104,9 +104,9 @@ static char *pairs_display(const char *url)
     }
     PQconninfoFree(options);
     if (!out.len)
-        buf_puts(&out, dropped ? HIDDEN_NOTE + 1 : "(libpq's defaults)");
+        buf_puts(&out, dropped ? HIDDEN_NOTE : "(libpq's defaults)");
     else if (dropped)
-        buf_puts(&out, HIDDEN_NOTE);
+        buf_puts(&out, " " HIDDEN_NOTE);
     return buf_steal(&out);
 }
 
