@@ -312,14 +312,18 @@ int keyrotate_run(const struct config *cfg, FILE *out)
     char *new_path = xasprintf("%s.new", cfg->key_file);
     bool remove_new = false; /* the new key file exists and no token needs it yet */
     int rc = 1;
+    struct store_options storage;
+    config_store_options(cfg, &storage);
+    /* SQLite would create a missing file empty; PostgreSQL's database is its server's. */
+    bool sqlite = !storage.driver || strcmp(storage.driver, "sqlite") == 0;
     struct stat sb;
-    if (stat(cfg->db_path, &sb) != 0) {
+    if (sqlite && stat(cfg->db_path, &sb) != 0) {
         snprintf(err, sizeof err, "no database at %s (%s): nothing to rotate", cfg->db_path,
                  strerror(errno));
         goto out;
     }
     /* First the database's lock: from here on no server reads or writes the key or the tokens. */
-    st = store_open(cfg->db_path, err, sizeof err);
+    st = store_open_with(&storage, err, sizeof err);
     if (!st)
         goto out;
     if (keyrotate_read_key(cfg->key_file, old_key, err, sizeof err) != 0

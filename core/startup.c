@@ -235,7 +235,9 @@ int server_start(struct server *srv, struct config_report *report,
     char err[512];
     if (load_secrets(srv) != 0)
         return EXIT_STARTUP;
-    srv->store = store_open(srv->cfg->db_path, err, sizeof err);
+    struct store_options storage;
+    config_store_options(srv->cfg, &storage);
+    srv->store = store_open_with(&storage, err, sizeof err);
     if (!srv->store) {
         log_error("main", "database: %s", err);
         return EXIT_STARTUP;
