@@ -15,6 +15,7 @@
  */
 #include "jobs.h"
 
+#include "cluster.h"
 #include "errors.h"
 #include "hashmap.h"
 #include "installations.h"
@@ -656,8 +657,9 @@ void jobs_join_turn(struct jobs *jobs)
 int jobs_start(struct jobs *jobs)
 {
     struct server *srv = jobs->srv;
-    /* A crash leaves 'running' and 'pending' rows whose outcome was never recorded. */
-    int recovered = store_jobs_requeue_interrupted(srv->store);
+    /* A crash leaves 'running' and 'pending' rows whose outcome was never recorded: the
+       rows of nodes that are gone (on SQLite, every earlier run: cluster.h) are queued. */
+    int recovered = cluster_recover(srv->cluster);
     if (recovered < 0)
         return -1;
     if (recovered)

@@ -60,6 +60,7 @@ struct store {
     struct committer *committer; /* NULL: store_commit_async commits at once */
     atomic_bool committing; /* the commit thread has the connection */
     bool done_owed;         /* a handed-over commit's done has not run yet (loop only) */
+    int64_t node;           /* store_set_node */
 };
 
 /* ROLLBACK the outermost transaction; the engine may already have rolled back on its own
@@ -259,6 +260,21 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 const char *store_driver(const struct store *st)
 {
     return st->engine->name;
+}
+
+bool store_shared(const struct store *st)
+{
+    return st->engine->shared;
+}
+
+void store_set_node(struct store *st, int64_t node)
+{
+    st->node = node;
+}
+
+int64_t store_node(const struct store *st)
+{
+    return st->node;
 }
 
 void store_close(struct store *st)

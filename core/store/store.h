@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct store;
 
@@ -38,6 +39,14 @@ struct store_options {
 struct store *store_open_with(const struct store_options *options, char *err, size_t errlen);
 /* "sqlite" or "postgresql": the engine of an open store. */
 const char *store_driver(const struct store *st);
+/*
+ * Whether other processes (the nodes of a cluster) write the same database
+ * at once: PostgreSQL. A SQLite file is one process's (store_open locks it).
+ */
+bool store_shared(const struct store *st);
+/* The node this process runs as (store_nodes.h), recorded on the rows it runs; 0: none yet. */
+void store_set_node(struct store *st, int64_t node);
+int64_t store_node(const struct store *st);
 
 /* A commit in flight is finished first (its done runs); both threads are joined. */
 void store_close(struct store *st);

@@ -49,6 +49,8 @@ struct store_engine {
        whether parameters are spelled $N. */
     int dialect;
     bool dollar_parameters;
+    /* Other processes may write the database at once (store_shared). */
+    bool shared;
     /* Compile sql (already in this engine's dialect: store_sql_for); NULL and err on failure. */
     struct store_query *(*prepare)(struct store_conn *c, const char *sql, char *err,
                                    size_t errlen);

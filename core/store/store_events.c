@@ -1,10 +1,16 @@
 /* store_events.c - the events table's queries (see store_events.h), cached statements. */
 #include "store/store_events.h"
 
+#include "store/store_jobs.h"
 #include "store/store_sql.h"
+
+#include <string.h>
 
 int64_t store_event_insert(struct store *st, const struct store_event *e, bool *duplicate)
 {
+    if (strcmp(e->outcome, "queued") == 0
+        && store_key_lock(st, e->plugin, e->installation, e->key) != 0)
+        return -1;
     /* The id is the next of the one space jobs and deliveries share (store_jobs.h). */
     struct store_query *q = store_query(
         st, "INSERT INTO events (id, plugin, notification_id, installation_id, workspace_id, topic, "

@@ -4,15 +4,17 @@
 #include "log.h"
 #include "store/store_sql.h"
 
-int store_installations_each(struct store *st,
+int store_installations_each(struct store *st, int64_t updated_since,
                              int (*each)(void *arg, const struct store_installation_row *row),
                              void *arg)
 {
     struct store_query *q = store_query(
         st, "SELECT id, plugin, workspace_id, workspace_name, admin_id, admin_email, region, "
-            "state, installed_at, updated_at FROM installations ORDER BY id");
+            "state, installed_at, updated_at FROM installations WHERE updated_at >= ?1 "
+            "ORDER BY id");
     if (!q)
         return -1;
+    store_bind_int64(q, 1, updated_since);
     int more;
     while ((more = store_step_row(st, q)) == 1) {
         struct store_installation_row row = {

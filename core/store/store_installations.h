@@ -27,10 +27,11 @@ struct store_installation_row {
 };
 
 /*
- * Visit every installation in id order until each returns non-zero (it must
- * not call into the store). 0, or -1 with a log line.
+ * Visit every installation updated at or after updated_since (seconds; 0:
+ * all) in id order until each returns non-zero (it must not call into the
+ * store). 0, or -1 with a log line.
  */
-int store_installations_each(struct store *st,
+int store_installations_each(struct store *st, int64_t updated_since,
                              int (*each)(void *arg, const struct store_installation_row *row),
                              void *arg);
 

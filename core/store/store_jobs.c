@@ -37,8 +37,26 @@ static int changes(struct store *st)
 
 /* ---- the queue ---- */
 
+int store_key_lock(struct store *st, const char *plugin, int64_t installation, const char *key)
+{
+    if (!key || !store_shared(st))
+        return 0;
+    struct store_query *q = store_query(
+        st, STORE_DIALECT("SELECT 1", "SELECT pg_advisory_xact_lock(hashtextextended("
+                                      "CAST(?1 AS TEXT) || '/' || CAST(?2 AS TEXT) || '/' || "
+                                      "CAST(?3 AS TEXT), 0))"));
+    if (!q)
+        return -1;
+    store_bind_text_ref(q, 1, plugin, -1);
+    store_bind_int64(q, 2, installation);
+    store_bind_text_ref(q, 3, key, -1);
+    return store_step_done(st, q);
+}
+
 int64_t store_job_insert(struct store *st, const struct store_new_job *job)
 {
+    if (store_key_lock(st, job->plugin, job->installation, job->key) != 0)
+        return 0;
     struct store_query *q = store_query(
         st,
         "INSERT INTO jobs (id, plugin, installation_id, type, key, payload, state, "
@@ -70,12 +88,20 @@ int64_t store_job_insert(struct store *st, const struct store_new_job *job)
  * index, and the two are merged here, so a round reads only the rows it
  * hands out (plus one) however long either queue is.
  */
+/*
+ * On a shared database the rows are claimed as they are read: locked until
+ * the turn's commit, by which time each has its outcome or is marked
+ * running (jobs.c), and skipped meanwhile by every other node's read.
+ */
+#define CLAIM STORE_DIALECT("", " FOR UPDATE SKIP LOCKED")
 static const char due_jobs_sql[] =
     "SELECT id, plugin, installation_id, type, key, payload, 0, attempts, max_attempts, "
-    "checkpoint, run_at FROM jobs WHERE state = 'queued' AND run_at <= ?1 ORDER BY run_at, id";
+    "checkpoint, run_at FROM jobs WHERE state = 'queued' AND run_at <= ?1 ORDER BY run_at, id "
+    "LIMIT ?2" CLAIM;
 static const char due_deliveries_sql[] =
     "SELECT id, plugin, installation_id, 'webhook', key, NULL, id, attempts, max_attempts, "
-    "checkpoint, run_at FROM events WHERE state = 'queued' AND run_at <= ?1 ORDER BY run_at, id";
+    "checkpoint, run_at FROM events WHERE state = 'queued' AND run_at <= ?1 ORDER BY run_at, id "
+    "LIMIT ?2" CLAIM;
 
 /* A cursor over one table's due rows: 1 on a row, 0 at the end (or on an error, logged). */
 static int due_next(struct store *st, struct store_query *q)
@@ -97,7 +123,9 @@ size_t store_jobs_due(struct store *st, int64_t now, struct store_job_row *rows,
     if (!deliveries)
         return 0;
     store_bind_int64(jobs, 1, now);
+    store_bind_int64(jobs, 2, (int64_t)max);
     store_bind_int64(deliveries, 1, now);
+    store_bind_int64(deliveries, 2, (int64_t)max);
     int more_jobs = due_next(st, jobs), more_deliveries = due_next(st, deliveries);
     size_t n = 0;
     while (n < max && (more_jobs || more_deliveries)) {
@@ -155,7 +183,8 @@ int store_jobs_next_due(struct store *st, int64_t *run_at)
 }
 
 #define MARK_RUNNING_SQL(table, active)                                                     \
-    "UPDATE " table " SET state = 'running', attempts = ?2, updated_at = ?3 WHERE id = ?1"
+    "UPDATE " table " SET state = 'running', attempts = ?2, updated_at = ?3, node_id = ?4 "      \
+    "WHERE id = ?1"
 
 int store_jobs_mark_running(struct store *st, const struct store_job_run *runs, size_t n,
                             int64_t now)
@@ -167,6 +196,7 @@ int store_jobs_mark_running(struct store *st, const struct store_job_run *runs, 
         store_bind_int64(q, 1, runs[i].id);
         store_bind_int64(q, 2, (int)runs[i].attempt);
         store_bind_int64(q, 3, now);
+        store_bind_int64(q, 4, store_node(st));
         if (store_step_done(st, q) != 0)
             return -1;
     }
@@ -183,6 +213,8 @@ int store_jobs_mark_running(struct store *st, const struct store_job_run *runs, 
 static int promote_next_in(struct store *st, bool delivery, const char *plugin,
                            int64_t installation, const char *key, int64_t now)
 {
+    if (store_key_lock(st, plugin, installation, key) != 0)
+        return -1;
     struct store_query *q = store_query(st, FOR_TABLE(delivery, PROMOTE_NEXT_SQL));
     if (!q)
         return -1;
@@ -250,8 +282,11 @@ int store_jobs_record_results(struct store *st, const struct store_job_result *r
         /* After the row left 'running': promoting waits while its key has an active row. */
         if (!r->key || again)
             continue;
+        /* (On a shared database another node may add one until the key's lock is held.) */
         int *w = &waiting[r->delivery];
-        if (*w == -2 && (*w = any_waiting(st, r->delivery)) < 0)
+        if (store_shared(st))
+            *w = 1;
+        else if (*w == -2 && (*w = any_waiting(st, r->delivery)) < 0)
             return -1;
         if (*w && promote_next_in(st, r->delivery, r->plugin, r->installation, r->key, now) != 0)
             return -1;
@@ -371,8 +406,33 @@ int store_jobs_cancel_installation(struct store *st, int64_t installation, int64
     "'queued' END, attempts = 0, run_at = ?2, updated_at = ?2, finished_at = NULL WHERE id = " \
     "?1 AND state IN ('dead', 'cancelled', 'skipped')"
 
+/* On a shared database, the lock of the key of the job or delivery id (store_key_lock). */
+static int lock_key_of(struct store *st, int64_t id)
+{
+    if (!store_shared(st))
+        return 0;
+    struct store_query *q = store_query(
+        st, "SELECT plugin, installation_id, key FROM jobs WHERE id = ?1 AND key IS NOT NULL "
+            "UNION ALL SELECT plugin, installation_id, key FROM events WHERE id = ?1 AND key IS "
+            "NOT NULL");
+    if (!q)
+        return -1;
+    store_bind_int64(q, 1, id);
+    int found = store_step_row(st, q);
+    char *plugin = found == 1 ? xstrdup(store_col_text(q, 0)) : NULL;
+    char *key = found == 1 ? xstrdup(store_col_text(q, 2)) : NULL;
+    int64_t installation = found == 1 ? store_col_int64(q, 1) : 0;
+    store_reset(q);
+    int rc = found < 0 ? -1 : store_key_lock(st, plugin, installation, key);
+    free(plugin);
+    free(key);
+    return rc;
+}
+
 int store_job_replay(struct store *st, int64_t id, int64_t now)
 {
+    if (lock_key_of(st, id) != 0)
+        return -1;
     struct change c = {id, now, now, NULL};
     if (by_id_in_either(st, REPLAY_SQL("jobs", STORE_JOBS_ACTIVE),
                         REPLAY_SQL("events", STORE_DELIVERIES_ACTIVE), bind_change, &c) != 0)
@@ -406,18 +466,6 @@ int64_t store_jobs_replay_dead(struct store *st, const char *plugin, int64_t now
     }
     buf_free(&ids);
     return replayed;
-}
-
-int store_jobs_requeue_interrupted(struct store *st)
-{
-    if (store_exec(st, "UPDATE jobs SET state = 'queued' WHERE state IN ('running', 'pending')")
-        != 0)
-        return -1;
-    int jobs = changes(st);
-    if (store_exec(st, "UPDATE events SET state = 'queued' WHERE state IN ('running', 'pending')")
-        != 0)
-        return -1;
-    return jobs + changes(st);
 }
 
 #define RELEASE_STUCK_SQL(table, active)                                                    \
@@ -479,18 +527,22 @@ static json_object *row_json(struct store_query *q)
     const char *checkpoint = store_col_text(q, 15), *code = store_col_text(q, 16);
     json_object_object_add(o, "checkpoint", checkpoint ? json_tokener_parse(checkpoint) : NULL);
     json_object_object_add(o, "last_error_code", code ? json_object_new_string(code) : NULL);
+    /* The node running it (or that ran it last); null if none has. */
+    json_object_object_add(o, "node_id", store_col_null(q, 17)
+                                             ? NULL
+                                             : json_object_new_int64(store_col_int64(q, 17)));
     return o;
 }
 
 #define JOB_COLUMNS                                                                        \
     "id, plugin, installation_id, type, key, payload, NULL, state, attempts, "             \
     "max_attempts, run_at, last_error, created_at, updated_at, finished_at, checkpoint, "    \
-    "last_error_code"
+    "last_error_code, node_id"
 /* A delivery's row as a job's (JOB_COLUMNS' order): type "webhook", event_id its own id. */
 #define DELIVERY_COLUMNS                                                                   \
     "id, plugin, installation_id, 'webhook', key, NULL, id, state, attempts, "             \
     "max_attempts, run_at, last_error, received_at, updated_at, finished_at, checkpoint, "   \
-    "last_error_code"
+    "last_error_code, node_id"
 
 /*
  * The filters both tables share; ?1 state, ?2 plugin, ?3 installation, ?4 before, ?5 type.

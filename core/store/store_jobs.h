@@ -56,6 +56,15 @@ struct store_job_row {
     uint32_t max_attempts;
     char *checkpoint; /* what the plugin saved, NULL if nothing */
 };
+/*
+ * On a shared database (store_shared), take the lock that orders one key's
+ * rows across nodes, held until the transaction ends: every statement that
+ * decides whether a keyed row waits or runs (insert, promotion, replay)
+ * takes it first, so two nodes never decide for one key at once. Nothing
+ * on SQLite, whose one writer decides alone. 0 or -1.
+ */
+int store_key_lock(struct store *st, const char *plugin, int64_t installation, const char *key);
+
 /* Up to max 'queued' jobs due at now, the earliest first, into rows: how many. */
 size_t store_jobs_due(struct store *st, int64_t now, struct store_job_row *rows, size_t max);
 void store_job_row_clear(struct store_job_row *row);
@@ -123,8 +132,6 @@ int store_job_replay(struct store *st, int64_t id, int64_t now);
 /* Every dead job of a plugin replayed so, oldest first, each behind those before: how many, or -1. */
 int64_t store_jobs_replay_dead(struct store *st, const char *plugin, int64_t now);
 
-/* After a crash: 'running' and 'pending' jobs and deliveries back to 'queued'; how many, or -1. */
-int store_jobs_requeue_interrupted(struct store *st);
 /* A key with waiting jobs but no active one (its head deleted by hand): its oldest runs. */
 int store_jobs_release_stuck_keys(struct store *st);
 

@@ -533,6 +533,7 @@ static const struct store_engine pg_engine = {
     .begin_sql = "BEGIN",
     .dialect = 1,
     .dollar_parameters = true,
+    .shared = true,
     .prepare = pg_prepare,
     .exec = pg_exec,
     .changes = pg_changes,

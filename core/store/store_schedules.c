@@ -71,17 +71,22 @@ void store_schedules_free(struct store_schedule *list, size_t n)
 }
 
 int store_schedule_advance(struct store *st, const char *plugin, int64_t installation,
-                           const char *name, int64_t next_run_at, int64_t now)
+                           const char *name, int64_t due_at, int64_t next_run_at, int64_t now)
 {
+    /* A compare-and-set: of two nodes that read the schedule due, the second changes nothing. */
     struct store_query *q = store_query(st, "UPDATE schedules SET next_run_at = ?4, "
-                                     "last_run_at = ?5 WHERE plugin = ?1 AND "
-                                     "installation_id = ?2 AND name = ?3");
+                                            "last_run_at = ?5 WHERE plugin = ?1 AND "
+                                            "installation_id = ?2 AND name = ?3 AND "
+                                            "next_run_at = ?6");
     if (!q)
         return -1;
     bind_schedule(q, plugin, installation, name);
     store_bind_int64(q, 4, next_run_at);
     store_bind_int64(q, 5, now);
-    return store_step_done(st, q);
+    store_bind_int64(q, 6, due_at);
+    if (store_step_done(st, q) != 0)
+        return -1;
+    return store_changes(st) == 1 ? 1 : 0;
 }
 
 int store_schedules_next(struct store *st, int64_t *next_run_at)

@@ -160,7 +160,7 @@ static void installations_saved_again_and_revoked(void)
     CHECK_STR(token, "sealed-2");
 
     struct loaded l = {0};
-    CHECK_INT(store_installations_each(st, collect_installation, &l), 0);
+    CHECK_INT(store_installations_each(st, 0, collect_installation, &l), 0);
     CHECK_INT(l.n, 2);
     char want[256];
     /* Installed at the first save, updated at the last change. */
