@@ -1,6 +1,7 @@
 /* cluster.c - this process as a node: registration, heartbeat, recovery (cluster.h). */
 #include "cluster.h"
 
+#include "http.h"
 #include "installations.h"
 #include "log.h"
 #include "server.h"
@@ -103,7 +104,7 @@ struct cluster *cluster_start(struct server *srv, char *err, size_t errlen)
         snprintf(c->host, sizeof c->host, "unknown");
     c->name = srv->cfg->storage_node && *srv->cfg->storage_node
                   ? xstrdup(srv->cfg->storage_node)
-                  : xasprintf("%s-%ld", c->host, (long)getpid());
+                  : xasprintf("%s-%d", c->host, http_server_port(srv->http));
     if (register_node(c) != 0) {
         snprintf(err, errlen, "cannot register this node in the database");
         free(c->name);
