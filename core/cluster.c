@@ -3,6 +3,7 @@
 
 #include "http.h"
 #include "installations.h"
+#include "intercom.h"
 #include "log.h"
 #include "server.h"
 #include "store/store.h"
@@ -63,6 +64,14 @@ int cluster_recover(struct cluster *c)
     return n;
 }
 
+/* The nodes alive now share each installation's rate budget. */
+static void share_budgets(struct cluster *c, int64_t now)
+{
+    int nodes = store_nodes_alive(c->srv->store, now, c->lease_ms);
+    if (nodes > 0)
+        intercom_set_nodes_sharing(c->srv->intercom, nodes);
+}
+
 static void beat(struct cluster *c, int64_t now)
 {
     struct store *st = c->srv->store;
@@ -79,6 +88,7 @@ static void beat(struct cluster *c, int64_t now)
     int n = cluster_recover(c);
     if (n > 0)
         log_info("cluster", "requeued %d jobs and deliveries of nodes that are gone", n);
+    share_budgets(c, now);
 }
 
 static void tick(evutil_socket_t fd, short what, void *arg)
@@ -111,6 +121,7 @@ struct cluster *cluster_start(struct server *srv, char *err, size_t errlen)
         free(c);
         return NULL;
     }
+    share_budgets(c, time_now_ms());
     c->next_beat_ms = time_now_ms() + c->lease_ms / 3;
     c->timer = event_new(srv->base, -1, EV_PERSIST, tick, c);
     int64_t period = store_shared(srv->store) ? REFRESH_MS : c->lease_ms / 3;
