@@ -257,7 +257,9 @@ struct installation *installations_save(struct server *srv, const char *plugin,
     if (rc != 0)
         return NULL;
 
-    struct installation *inst = installations_get(srv->installations, id);
+    /* Known before this save? Not installations_get: on a shared database its refresh
+       would read the row just saved. */
+    struct installation *inst = hashmap_get_u64(srv->installations->by_id, id);
     *created = inst == NULL;
     if (!inst) {
         inst = xcalloc(1, sizeof *inst);

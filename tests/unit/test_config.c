@@ -357,7 +357,7 @@ static void storage_defaults_to_sqlite(void)
         CHECK_STR(options.driver, "sqlite");
         CHECK(options.path == cfg->db_path);
         CHECK_CONTAINS(options.path, "/data/sb.db");
-        CHECK(options.url == NULL && options.node == NULL);
+        CHECK(options.url == NULL);
     }
     config_free(cfg);
     config_report_free(&r);
@@ -397,7 +397,6 @@ static void storage_postgresql_url_inline_file_and_env(void)
         config_store_options(cfg, &options);
         CHECK_STR(options.driver, "postgresql");
         CHECK(options.url == cfg->storage_url);
-        CHECK(options.node == cfg->storage_node);
         if (i == 0) {
             CHECK_STR(cfg->storage_node, "node-1.eu");
             CHECK_INT(cfg->storage_lease_s, 60);
