@@ -102,8 +102,9 @@ int store_documents_delete_range(struct store *st, const struct doc_ns *ns, cons
                                  const char *to)
 {
     struct store_query *q = store_query(st, "DELETE FROM documents WHERE plugin = ?1 AND "
-                                     "installation_id = ?2 AND collection = ?3 AND "
-                                     "(CAST(?4 AS TEXT) IS NULL OR key >= ?4) AND (CAST(?5 AS TEXT) IS NULL OR key < ?5)");
+                                            "installation_id = ?2 AND collection = ?3 AND "
+                                            "(CAST(?4 AS TEXT) IS NULL OR key >= ?4) AND "
+                                            "(CAST(?5 AS TEXT) IS NULL OR key < ?5)");
     if (!q)
         return -1;
     bind_ns(q, ns);

@@ -61,9 +61,11 @@ int64_t store_job_insert(struct store *st, const struct store_new_job *job)
         st,
         "INSERT INTO jobs (id, plugin, installation_id, type, key, payload, state, "
         "max_attempts, run_at, created_at, updated_at) "
-        "VALUES (" STORE_NEXT_ID ", ?1, ?2, ?3, ?4, ?5, CASE WHEN CAST(?4 AS TEXT) IS NOT NULL AND EXISTS "
+        "VALUES (" STORE_NEXT_ID ", ?1, ?2, ?3, ?4, ?5, "
+        "CASE WHEN CAST(?4 AS TEXT) IS NOT NULL AND EXISTS "
         "(SELECT 1 FROM jobs WHERE plugin = ?1 AND installation_id = ?2 AND key = ?4 AND "
-        STORE_JOBS_ACTIVE("state") ") THEN 'waiting' ELSE 'queued' END, ?6, ?7, ?8, ?8) RETURNING id");
+        STORE_JOBS_ACTIVE("state") ") THEN 'waiting' ELSE 'queued' END, ?6, ?7, ?8, ?8) "
+        "RETURNING id");
     if (!q)
         return 0;
     store_bind_text_ref(q, 1, job->plugin, -1);
@@ -165,8 +167,8 @@ void store_job_row_clear(struct store_job_row *r)
 int store_jobs_next_due(struct store *st, int64_t *run_at)
 {
     struct store_query *j = store_query(st, "SELECT min(run_at) FROM jobs WHERE state = 'queued'");
-    struct store_query *d = j ? store_query(st, "SELECT min(run_at) FROM events WHERE state = 'queued'")
-                        : NULL;
+    struct store_query *d =
+        j ? store_query(st, "SELECT min(run_at) FROM events WHERE state = 'queued'") : NULL;
     if (!d)
         return -1;
     int64_t jobs_at = 0, deliveries_at = 0;
@@ -236,9 +238,9 @@ int store_job_promote_next(struct store *st, const char *plugin, int64_t install
 
 #define RECORD_RESULT_SQL(table, active)                                                    \
     "UPDATE " table " SET state = ?2, attempts = ?6, run_at = coalesce(?3, run_at),"          \
-    " last_error_code = CASE WHEN CAST(?4 AS TEXT) IS NULL THEN last_error_code ELSE ?7 END,"               \
+    " last_error_code = CASE WHEN CAST(?4 AS TEXT) IS NULL THEN last_error_code ELSE ?7 END," \
     " last_error = coalesce(?4, last_error), updated_at = ?5,"                                \
-    " finished_at = CASE WHEN ?2 = 'queued' THEN NULL ELSE CAST(?5 AS BIGINT) END,"                           \
+    " finished_at = CASE WHEN ?2 = 'queued' THEN NULL ELSE CAST(?5 AS BIGINT) END,"           \
     /* Nothing is left to resume once it ended well. */                                       \
     " checkpoint = CASE WHEN ?2 IN ('done', 'skipped') THEN NULL ELSE checkpoint END"         \
     " WHERE id = ?1"
@@ -367,8 +369,9 @@ int store_job_set_checkpoint(struct store *st, int64_t id, const char *checkpoin
 int store_job_key_active(struct store *st, const char *plugin, int64_t installation,
                          const char *key)
 {
-    struct store_query *q = store_query(st, "SELECT 1 FROM jobs WHERE plugin = ? AND installation_id = ?"
-                                     " AND key = ? AND " STORE_JOBS_ACTIVE("state"));
+    struct store_query *q = store_query(
+        st, "SELECT 1 FROM jobs WHERE plugin = ? AND installation_id = ?"
+            " AND key = ? AND " STORE_JOBS_ACTIVE("state"));
     if (!q)
         return -1;
     store_bind_text_ref(q, 1, plugin, -1);
@@ -384,11 +387,12 @@ int store_jobs_cancel_installation(struct store *st, int64_t installation, int64
                                      "'installation revoked', finished_at = ?2, updated_at = ?2 "
                                      "WHERE installation_id = ?1 AND state IN ('queued', 'waiting')"
                                      " AND type NOT " STORE_STARTS_WITH(PRODUCT_JOB_PREFIX));
-    struct store_query *d = q ? store_query(st, "UPDATE events SET state = 'cancelled', last_error = "
-                                         "'installation revoked', finished_at = ?2, updated_at = "
-                                         "?2 WHERE installation_id = ?1 AND state IN ('queued', "
-                                         "'waiting')")
-                        : NULL;
+    struct store_query *d =
+        q ? store_query(st, "UPDATE events SET state = 'cancelled', last_error = "
+                            "'installation revoked', finished_at = ?2, updated_at = "
+                            "?2 WHERE installation_id = ?1 AND state IN ('queued', "
+                            "'waiting')")
+          : NULL;
     if (!d)
         return -1;
     store_bind_int64(q, 1, installation);
@@ -442,9 +446,10 @@ int store_job_replay(struct store *st, int64_t id, int64_t now)
 
 int64_t store_jobs_replay_dead(struct store *st, const char *plugin, int64_t now)
 {
-    struct store_query *q = store_query(st, "SELECT id FROM jobs WHERE state = 'dead' AND plugin = ?1 "
-                                     "UNION ALL SELECT id FROM events WHERE state = 'dead' AND "
-                                     "plugin = ?1 ORDER BY id");
+    struct store_query *q = store_query(
+        st, "SELECT id FROM jobs WHERE state = 'dead' AND plugin = ?1 "
+            "UNION ALL SELECT id FROM events WHERE state = 'dead' AND "
+            "plugin = ?1 ORDER BY id");
     if (!q)
         return -1;
     store_bind_text(q, 1, plugin);
@@ -487,8 +492,9 @@ int store_jobs_prune_finished(struct store *st, int64_t finished_before, int lim
 {
     /* (Named: without statistics SQLite would rather walk every 'done' row of jobs_by_state.) */
     struct store_query *q = store_query(
-        st, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs " STORE_INDEXED_BY("jobs_finished") " "
-            "WHERE state IN ('done', 'cancelled', 'skipped') AND finished_at < ?1 LIMIT ?2)");
+        st, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs "
+            STORE_INDEXED_BY("jobs_finished") " WHERE state IN ('done', 'cancelled', 'skipped') "
+            "AND finished_at < ?1 LIMIT ?2)");
     if (!q)
         return -1;
     store_bind_int64(q, 1, finished_before);
@@ -550,11 +556,12 @@ static json_object *row_json(struct store_query *q)
  * outcome was not delivered and has no state).
  */
 #define JOB_FILTERS                                                                        \
-    " AND (CAST(?2 AS TEXT) IS NULL OR plugin = ?2) AND (?3 = 0 OR installation_id = ?3)"                 \
+    " AND (CAST(?2 AS TEXT) IS NULL OR plugin = ?2) AND (?3 = 0 OR installation_id = ?3)"   \
     " AND (CAST(?5 AS TEXT) IS NULL OR type = ?5) AND id < ?4"
 #define DELIVERY_FILTERS                                                                   \
-    " AND outcome = 'queued' AND (CAST(?2 AS TEXT) IS NULL OR plugin = ?2)"                               \
-    " AND (?3 = 0 OR installation_id = ?3) AND (CAST(?5 AS TEXT) IS NULL OR ?5 = 'webhook') AND id < ?4"
+    " AND outcome = 'queued' AND (CAST(?2 AS TEXT) IS NULL OR plugin = ?2)"                 \
+    " AND (?3 = 0 OR installation_id = ?3)"                                                 \
+    " AND (CAST(?5 AS TEXT) IS NULL OR ?5 = 'webhook') AND id < ?4"
 static bool unfinished_state(const char *state)
 {
     static const char *const states[] = {"queued", "waiting", "running", "pending", "dead"};
@@ -603,9 +610,10 @@ json_object *store_jobs_list(struct store *st, const struct job_filter *f)
 
 json_object *store_job_get(struct store *st, int64_t id)
 {
-    struct store_query *q = store_query(st, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1 UNION ALL "
-                                     "SELECT " DELIVERY_COLUMNS " FROM events WHERE id = ?1 AND "
-                                     "outcome = 'queued'");
+    struct store_query *q = store_query(
+        st, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1 UNION ALL "
+            "SELECT " DELIVERY_COLUMNS " FROM events WHERE id = ?1 AND "
+            "outcome = 'queued'");
     if (!q)
         return NULL;
     store_bind_int64(q, 1, id);
