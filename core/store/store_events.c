@@ -8,15 +8,18 @@
 
 int64_t store_event_insert(struct store *st, const struct store_event *e, bool *duplicate)
 {
-    if (strcmp(e->outcome, "queued") == 0
-        && store_key_lock(st, e->plugin, e->installation, e->key) != 0)
+    int held = strcmp(e->outcome, "queued") == 0
+                   ? store_key_lock(st, e->plugin, e->installation, e->key)
+                   : 1;
+    if (held < 0)
         return -1;
     /* The id is the next of the one space jobs and deliveries share (store_jobs.h). */
     struct store_query *q = store_query(
         st, "INSERT INTO events (id, plugin, notification_id, installation_id, workspace_id, topic, "
             "created_at, received_at, outcome, body, key, max_attempts, state, run_at, updated_at) "
             "VALUES (" STORE_NEXT_ID ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-            "CASE WHEN ?8 <> 'queued' THEN NULL WHEN CAST(?10 AS TEXT) IS NOT NULL AND EXISTS "
+            "CASE WHEN ?8 <> 'queued' THEN NULL WHEN ?12 = 0 OR CAST(?10 AS TEXT) IS NOT NULL "
+            "AND EXISTS "
             "(SELECT 1 FROM events WHERE plugin = ?1 AND installation_id = ?3 AND key = ?10 AND "
             STORE_DELIVERIES_ACTIVE("state") ") THEN 'waiting' ELSE 'queued' END, "
             "CASE WHEN ?8 = 'queued' THEN CAST(?7 AS BIGINT) END, ?7) "
@@ -37,6 +40,7 @@ int64_t store_event_insert(struct store *st, const struct store_event *e, bool *
     if (e->key)
         store_bind_text_ref(q, 10, e->key, -1);
     store_bind_int64(q, 11, e->max_attempts);
+    store_bind_int64(q, 12, held); /* not held: wait, the lock's holder decides */
     int64_t id = 0;
     int inserted = store_step_int64(st, q, &id);
     if (inserted < 0)
