@@ -3,9 +3,13 @@
 
 #include "http.h"
 #include "installations.h"
+#include "intercom.h"
+#include "jobs.h"
 #include "log.h"
+#include "schedules.h"
 #include "server.h"
 #include "store/store.h"
+#include "store/store_jobs.h"
 #include "store/store_nodes.h"
 #include "util.h"
 
@@ -63,6 +67,14 @@ int cluster_recover(struct cluster *c)
     return n;
 }
 
+/* The nodes alive now share each installation's rate budget. */
+static void share_budgets(struct cluster *c, int64_t now)
+{
+    int nodes = store_nodes_alive(c->srv->store, now, c->lease_ms);
+    if (nodes > 0)
+        intercom_set_nodes_sharing(c->srv->intercom, nodes);
+}
+
 static void beat(struct cluster *c, int64_t now)
 {
     struct store *st = c->srv->store;
@@ -77,8 +89,11 @@ static void beat(struct cluster *c, int64_t now)
             log_error("cluster", "cannot register node %s again", c->name);
     }
     int n = cluster_recover(c);
-    if (n > 0)
+    if (n > 0) {
         log_info("cluster", "requeued %d jobs and deliveries of nodes that are gone", n);
+        jobs_kick(c->srv->jobs);
+    }
+    share_budgets(c, now);
 }
 
 static void tick(evutil_socket_t fd, short what, void *arg)
@@ -91,8 +106,17 @@ static void tick(evutil_socket_t fd, short what, void *arg)
         beat(c, now);
         c->next_beat_ms = now + c->lease_ms / 3;
     }
-    if (store_shared(c->srv->store))
+    /*
+     * Other nodes change the shared database: new installations, keys
+     * whose order they could not settle at once (store_key_lock), jobs and
+     * schedules they made that come due here while they are idle or gone.
+     */
+    if (store_shared(c->srv->store)) {
         installations_refresh(c->srv);
+        store_jobs_release_stuck_keys(c->srv->store);
+        jobs_kick(c->srv->jobs);
+        schedules_kick(c->srv->schedules);
+    }
 }
 
 struct cluster *cluster_start(struct server *srv, char *err, size_t errlen)
@@ -111,6 +135,7 @@ struct cluster *cluster_start(struct server *srv, char *err, size_t errlen)
         free(c);
         return NULL;
     }
+    share_budgets(c, time_now_ms());
     c->next_beat_ms = time_now_ms() + c->lease_ms / 3;
     c->timer = event_new(srv->base, -1, EV_PERSIST, tick, c);
     int64_t period = store_shared(srv->store) ? REFRESH_MS : c->lease_ms / 3;

@@ -5,6 +5,8 @@
  * at a clean exit. On each beat it also puts back in the queue the work of
  * nodes whose lease ran out (store_nodes.h), and on a shared database it
  * picks up, every second, the installations other nodes saved or changed.
+ * The number of live nodes divides each installation's Intercom rate budget
+ * between them (governor_set_share).
  */
 #ifndef SB_CORE_CLUSTER_H
 #define SB_CORE_CLUSTER_H

@@ -10,7 +10,7 @@
 
 #include "crypto.h"
 #include "standard_webhooks.h"
-#include "storage_url.h"
+#include "store/storage_url.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -1090,10 +1090,8 @@ void config_free(struct config *cfg)
 
 void config_store_options(const struct config *cfg, struct store_options *out)
 {
-    *out = (struct store_options){.driver = cfg->storage_driver,
-                                  .path = cfg->db_path,
-                                  .url = cfg->storage_url,
-                                  .node = cfg->storage_node};
+    *out = (struct store_options){
+        .driver = cfg->storage_driver, .path = cfg->db_path, .url = cfg->storage_url};
 }
 
 const struct plugin_config *config_plugin(const struct config *cfg, const char *name)

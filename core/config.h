@@ -67,7 +67,7 @@ struct config {
     char *storage_driver; /* "sqlite" (the default) or "postgresql" */
     char *db_path;        /* SQLite's file */
     char *storage_url;    /* PostgreSQL's connection string: a secret, shown only redacted */
-    char *storage_node;   /* NULL: the engine names the node <hostname>-<pid> */
+    char *storage_node;   /* NULL: cluster.c names the node <hostname>-<port> */
     int storage_lease_s;  /* how long a node's claim on a job lasts (PostgreSQL) */
     int job_retention_days;
     int event_retention_days;

@@ -19,7 +19,6 @@ struct installations {
     struct hashmap *by_id;
     struct hashmap *by_workspace; /* "plugin\0workspace" */
     int64_t newest_update;        /* the latest updated_at read (seconds): refreshes start there */
-    int64_t last_refresh_ms;
     struct server *srv;
 };
 
@@ -146,7 +145,6 @@ struct installations *installations_load(struct server *srv, char *err, size_t e
 
 static int refresh(struct installations *all)
 {
-    all->last_refresh_ms = time_now_ms();
     /* From the second of the newest change read: a change later in that second is read
        again, harmlessly, rather than missed. */
     return store_installations_each(all->srv->store, all->newest_update, add_row, all);
@@ -159,15 +157,15 @@ int installations_refresh(struct server *srv)
 
 /*
  * On a shared database an installation another node has just saved may not
- * be here yet: a lookup that finds nothing reads the changes first (at most
- * every INSTALLATIONS_MISS_REFRESH_MS, so unknown workspaces cost little).
+ * be here yet (the refresh comes every second): a lookup that finds nothing
+ * reads that one installation from the store first.
  */
-static bool refreshed_after_miss(struct installations *all)
+static bool looked_up_after_miss(struct installations *all, int64_t id, const char *plugin,
+                                 const char *workspace_id)
 {
-    if (!all->srv || !store_shared(all->srv->store)
-        || time_now_ms() - all->last_refresh_ms < INSTALLATIONS_MISS_REFRESH_MS)
-        return false;
-    return refresh(all) == 0;
+    return all->srv && store_shared(all->srv->store)
+           && store_installation_lookup(all->srv->store, id, plugin, workspace_id, add_row, all)
+                  == 0;
 }
 
 void installations_free(struct installations *all)
@@ -185,7 +183,7 @@ void installations_free(struct installations *all)
 struct installation *installations_get(struct installations *all, int64_t id)
 {
     struct installation *inst = hashmap_get_u64(all->by_id, id);
-    if (!inst && refreshed_after_miss(all))
+    if (!inst && looked_up_after_miss(all, id, NULL, NULL))
         inst = hashmap_get_u64(all->by_id, id);
     return inst;
 }
@@ -197,7 +195,7 @@ struct installation *installations_find(struct installations *all, const char *p
     char small[KEY_SMALL]; /* on every webhook: no allocation */
     char *key = workspace_key(plugin, workspace_id, small, &len);
     struct installation *inst = hashmap_get(all->by_workspace, key, len);
-    if (!inst && refreshed_after_miss(all))
+    if (!inst && looked_up_after_miss(all, 0, plugin, workspace_id))
         inst = hashmap_get(all->by_workspace, key, len);
     if (key != small)
         free(key);
@@ -257,7 +255,9 @@ struct installation *installations_save(struct server *srv, const char *plugin,
     if (rc != 0)
         return NULL;
 
-    struct installation *inst = installations_get(srv->installations, id);
+    /* Known before this save? Not installations_get: on a shared database its refresh
+       would read the row just saved. */
+    struct installation *inst = hashmap_get_u64(srv->installations->by_id, id);
     *created = inst == NULL;
     if (!inst) {
         inst = xcalloc(1, sizeof *inst);

@@ -9,7 +9,7 @@
 #include "plugins.h"
 #include "server.h"
 #include "startup.h"
-#include "storage_url.h"
+#include "store/storage_url.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -94,7 +94,7 @@ static char *storage_summary(const struct config *cfg)
         return xasprintf("%s at %s", cfg->storage_driver, cfg->db_path);
     char *where = storage_url_display(cfg->storage_url);
     char *summary = xasprintf("%s at %s, node %s, job leases of %d s", cfg->storage_driver,
-                              where, cfg->storage_node ? cfg->storage_node : "<hostname>-<pid>",
+                              where, cfg->storage_node ? cfg->storage_node : "<hostname>-<port>",
                               cfg->storage_lease_s);
     free(where);
     return summary;

@@ -93,6 +93,12 @@ static int sync_one(void *arg, struct installation *inst)
     return 0;
 }
 
+void schedules_kick(struct schedules *sch)
+{
+    if (!sch->stopped)
+        event_active(sch->timer, 0, 0);
+}
+
 void schedules_start(struct schedules *sch)
 {
     installations_each(sch->srv->installations, NULL, sync_one, sch);

@@ -27,14 +27,12 @@ struct store *store_open(const char *path, char *err, size_t errlen);
  * driver NULL or "sqlite": path is the database file (as store_open).
  * "postgresql": url is a libpq connection string (a postgresql:// URI or
  * key=value pairs) and may carry a password, so it is never logged or put in
- * an error message; several nodes may open the same database, each under its
- * own node name (NULL: the host's name and the process id).
+ * an error message; several nodes may open the same database (cluster.h).
  */
 struct store_options {
     const char *driver;
     const char *path;
     const char *url;
-    const char *node;
 };
 struct store *store_open_with(const struct store_options *options, char *err, size_t errlen);
 /* "sqlite" or "postgresql": the engine of an open store. */

@@ -26,7 +26,8 @@ int store_audit_each(struct store *st, const struct store_audit_filter *filter,
     struct store_query *q = store_query(
         st, "SELECT id, plugin, installation_id, subject, action, detail, at FROM audit "
             "WHERE (CAST(?1 AS TEXT) IS NULL OR plugin = ?1) AND (?2 = 0 OR installation_id = ?2) "
-            "AND (CAST(?3 AS TEXT) IS NULL OR subject = ?3) AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?5");
+            "AND (CAST(?3 AS TEXT) IS NULL OR subject = ?3) AND (?4 = 0 OR id < ?4) "
+            "ORDER BY id DESC LIMIT ?5");
     if (!q)
         return -1;
     store_bind_text(q, 1, filter->plugin);

@@ -73,10 +73,12 @@ int store_documents_scan(struct store *st, const struct doc_ns *ns, const char *
 {
     const char *sql = reverse
                           ? "SELECT key, value FROM documents WHERE plugin = ?1 AND "
-                            "installation_id = ?2 AND collection = ?3 AND (CAST(?4 AS TEXT) IS NULL OR key >= ?4) "
+                            "installation_id = ?2 AND collection = ?3 AND "
+                            "(CAST(?4 AS TEXT) IS NULL OR key >= ?4) "
                             "AND (CAST(?5 AS TEXT) IS NULL OR key < ?5) ORDER BY key DESC LIMIT ?6"
                           : "SELECT key, value FROM documents WHERE plugin = ?1 AND "
-                            "installation_id = ?2 AND collection = ?3 AND (CAST(?4 AS TEXT) IS NULL OR key >= ?4) "
+                            "installation_id = ?2 AND collection = ?3 AND "
+                            "(CAST(?4 AS TEXT) IS NULL OR key >= ?4) "
                             "AND (CAST(?5 AS TEXT) IS NULL OR key < ?5) ORDER BY key LIMIT ?6";
     struct store_query *q = store_query_new(st, sql);
     if (!q)
@@ -102,8 +104,9 @@ int store_documents_delete_range(struct store *st, const struct doc_ns *ns, cons
                                  const char *to)
 {
     struct store_query *q = store_query(st, "DELETE FROM documents WHERE plugin = ?1 AND "
-                                     "installation_id = ?2 AND collection = ?3 AND "
-                                     "(CAST(?4 AS TEXT) IS NULL OR key >= ?4) AND (CAST(?5 AS TEXT) IS NULL OR key < ?5)");
+                                            "installation_id = ?2 AND collection = ?3 AND "
+                                            "(CAST(?4 AS TEXT) IS NULL OR key >= ?4) AND "
+                                            "(CAST(?5 AS TEXT) IS NULL OR key < ?5)");
     if (!q)
         return -1;
     bind_ns(q, ns);

@@ -8,16 +8,19 @@
 
 int64_t store_event_insert(struct store *st, const struct store_event *e, bool *duplicate)
 {
-    if (strcmp(e->outcome, "queued") == 0
-        && store_key_lock(st, e->plugin, e->installation, e->key) != 0)
+    int held = strcmp(e->outcome, "queued") == 0
+                   ? store_key_lock(st, e->plugin, e->installation, e->key)
+                   : 1;
+    if (held < 0)
         return -1;
     /* The id is the next of the one space jobs and deliveries share (store_jobs.h). */
     struct store_query *q = store_query(
         st, "INSERT INTO events (id, plugin, notification_id, installation_id, workspace_id, topic, "
             "created_at, received_at, outcome, body, key, max_attempts, state, run_at, updated_at) "
             "VALUES (" STORE_NEXT_ID ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-            "CASE WHEN ?8 <> 'queued' THEN NULL WHEN CAST(?10 AS TEXT) IS NOT NULL AND EXISTS (SELECT 1 FROM "
-            "events WHERE plugin = ?1 AND installation_id = ?3 AND key = ?10 AND "
+            "CASE WHEN ?8 <> 'queued' THEN NULL WHEN ?12 = 0 OR CAST(?10 AS TEXT) IS NOT NULL "
+            "AND EXISTS "
+            "(SELECT 1 FROM events WHERE plugin = ?1 AND installation_id = ?3 AND key = ?10 AND "
             STORE_DELIVERIES_ACTIVE("state") ") THEN 'waiting' ELSE 'queued' END, "
             "CASE WHEN ?8 = 'queued' THEN CAST(?7 AS BIGINT) END, ?7) "
             "ON CONFLICT (plugin, notification_id) DO NOTHING RETURNING id");
@@ -37,6 +40,7 @@ int64_t store_event_insert(struct store *st, const struct store_event *e, bool *
     if (e->key)
         store_bind_text_ref(q, 10, e->key, -1);
     store_bind_int64(q, 11, e->max_attempts);
+    store_bind_int64(q, 12, held); /* not held: wait, the lock's holder decides */
     int64_t id = 0;
     int inserted = store_step_int64(st, q, &id);
     if (inserted < 0)
@@ -48,8 +52,8 @@ int64_t store_event_insert(struct store *st, const struct store_event *e, bool *
 int store_event_read(struct store *st, int64_t id,
                      void (*use)(void *arg, const struct store_event *event), void *arg)
 {
-    struct store_query *q = store_query(st, "SELECT body, topic, notification_id, created_at FROM events "
-                                     "WHERE id = ?");
+    struct store_query *q = store_query(
+        st, "SELECT body, topic, notification_id, created_at FROM events WHERE id = ?");
     if (!q)
         return -1;
     store_bind_int64(q, 1, id);
@@ -74,8 +78,8 @@ int store_events_prune(struct store *st, int64_t received_before, int limit)
     /* An event is kept while its delivery may still run (a dead one can be replayed). */
     struct store_query *q = store_query(st,
                    "DELETE FROM events WHERE id IN (SELECT id FROM events "
-                   STORE_INDEXED_BY("events_by_received") " WHERE received_at < ?1 AND (state IS NULL OR state IN "
-                   "('done', 'cancelled', 'skipped')) LIMIT ?2)");
+                   STORE_INDEXED_BY("events_by_received") " WHERE received_at < ?1 "
+                   "AND (state IS NULL OR state IN ('done', 'cancelled', 'skipped')) LIMIT ?2)");
     if (!q)
         return -1;
     store_bind_int64(q, 1, received_before);
@@ -127,8 +131,9 @@ int store_events_each(struct store *st, const struct store_event_filter *filter,
     struct store_query *q = store_query(
         st,
         "SELECT id, plugin, notification_id, installation_id, workspace_id, topic, created_at, "
-        "received_at, outcome, body, key, state FROM events WHERE (CAST(?1 AS TEXT) IS NULL OR plugin = ?1) AND "
-        "(?2 = 0 OR installation_id = ?2) AND (CAST(?3 AS TEXT) IS NULL OR topic = ?3) AND (?4 = 0 OR id < ?4) "
+        "received_at, outcome, body, key, state FROM events "
+        "WHERE (CAST(?1 AS TEXT) IS NULL OR plugin = ?1) AND (?2 = 0 OR installation_id = ?2) "
+        "AND (CAST(?3 AS TEXT) IS NULL OR topic = ?3) AND (?4 = 0 OR id < ?4) "
         "ORDER BY id DESC LIMIT ?5");
     if (!q)
         return -1;

@@ -4,17 +4,14 @@
 #include "log.h"
 #include "store/store_sql.h"
 
-int store_installations_each(struct store *st, int64_t updated_since,
-                             int (*each)(void *arg, const struct store_installation_row *row),
-                             void *arg)
+#define INSTALLATION_COLUMNS                                                                \
+    "id, plugin, workspace_id, workspace_name, admin_id, admin_email, region, state, "       \
+    "installed_at, updated_at"
+
+/* Visit each row of q, read as INSTALLATION_COLUMNS, until each returns non-zero; 0 or -1. */
+static int visit_rows(struct store *st, struct store_query *q,
+                      int (*each)(void *arg, const struct store_installation_row *row), void *arg)
 {
-    struct store_query *q = store_query(
-        st, "SELECT id, plugin, workspace_id, workspace_name, admin_id, admin_email, region, "
-            "state, installed_at, updated_at FROM installations WHERE updated_at >= ?1 "
-            "ORDER BY id");
-    if (!q)
-        return -1;
-    store_bind_int64(q, 1, updated_since);
     int more;
     while ((more = store_step_row(st, q)) == 1) {
         struct store_installation_row row = {
@@ -34,6 +31,33 @@ int store_installations_each(struct store *st, int64_t updated_since,
     }
     store_reset(q);
     return more < 0 ? -1 : 0;
+}
+
+int store_installations_each(struct store *st, int64_t updated_since,
+                             int (*each)(void *arg, const struct store_installation_row *row),
+                             void *arg)
+{
+    struct store_query *q = store_query(st, "SELECT " INSTALLATION_COLUMNS " FROM installations "
+                                            "WHERE updated_at >= ?1 ORDER BY id");
+    if (!q)
+        return -1;
+    store_bind_int64(q, 1, updated_since);
+    return visit_rows(st, q, each, arg);
+}
+
+int store_installation_lookup(struct store *st, int64_t id, const char *plugin,
+                              const char *workspace_id,
+                              int (*each)(void *arg, const struct store_installation_row *row),
+                              void *arg)
+{
+    struct store_query *q = store_query(st, "SELECT " INSTALLATION_COLUMNS " FROM installations "
+                                            "WHERE id = ?1 OR (plugin = ?2 AND workspace_id = ?3)");
+    if (!q)
+        return -1;
+    store_bind_int64(q, 1, id);
+    store_bind_text(q, 2, plugin);
+    store_bind_text(q, 3, workspace_id);
+    return visit_rows(st, q, each, arg);
 }
 
 int store_installation_save(struct store *st, const struct store_installation_row *row,

@@ -36,6 +36,16 @@ int store_installations_each(struct store *st, int64_t updated_since,
                              void *arg);
 
 /*
+ * Visit the installation with this id, or of this plugin and workspace (id
+ * 0, or plugin and workspace_id NULL, for the other form), as
+ * store_installations_each does. 0, or -1 with a log line.
+ */
+int store_installation_lookup(struct store *st, int64_t id, const char *plugin,
+                              const char *workspace_id,
+                              int (*each)(void *arg, const struct store_installation_row *row),
+                              void *arg);
+
+/*
  * Install row->plugin in row->workspace_id, or install it again: identity,
  * region and token replaced, state active, installed_at (a new one's) and
  * updated_at set to row->updated_at, revoked_at cleared. row's id, state and

@@ -40,30 +40,35 @@ static int changes(struct store *st)
 int store_key_lock(struct store *st, const char *plugin, int64_t installation, const char *key)
 {
     if (!key || !store_shared(st))
-        return 0;
+        return 1;
     struct store_query *q = store_query(
-        st, STORE_DIALECT("SELECT 1", "SELECT pg_advisory_xact_lock(hashtextextended("
-                                      "CAST(?1 AS TEXT) || '/' || CAST(?2 AS TEXT) || '/' || "
-                                      "CAST(?3 AS TEXT), 0))"));
+        st, STORE_DIALECT("SELECT 1", "SELECT CASE WHEN pg_try_advisory_xact_lock("
+                                      "hashtextextended(CAST(?1 AS TEXT) || '/' || "
+                                      "CAST(?2 AS TEXT) || '/' || CAST(?3 AS TEXT), 0)) "
+                                      "THEN 1 ELSE 0 END"));
     if (!q)
         return -1;
     store_bind_text_ref(q, 1, plugin, -1);
     store_bind_int64(q, 2, installation);
     store_bind_text_ref(q, 3, key, -1);
-    return store_step_done(st, q);
+    int64_t held = 0;
+    return store_step_int64(st, q, &held) == 1 ? (int)held : -1;
 }
 
 int64_t store_job_insert(struct store *st, const struct store_new_job *job)
 {
-    if (store_key_lock(st, job->plugin, job->installation, job->key) != 0)
+    int held = store_key_lock(st, job->plugin, job->installation, job->key);
+    if (held < 0)
         return 0;
     struct store_query *q = store_query(
         st,
         "INSERT INTO jobs (id, plugin, installation_id, type, key, payload, state, "
         "max_attempts, run_at, created_at, updated_at) "
-        "VALUES (" STORE_NEXT_ID ", ?1, ?2, ?3, ?4, ?5, CASE WHEN CAST(?4 AS TEXT) IS NOT NULL AND EXISTS "
+        "VALUES (" STORE_NEXT_ID ", ?1, ?2, ?3, ?4, ?5, "
+        "CASE WHEN ?9 = 0 OR CAST(?4 AS TEXT) IS NOT NULL AND EXISTS "
         "(SELECT 1 FROM jobs WHERE plugin = ?1 AND installation_id = ?2 AND key = ?4 AND "
-        STORE_JOBS_ACTIVE("state") ") THEN 'waiting' ELSE 'queued' END, ?6, ?7, ?8, ?8) RETURNING id");
+        STORE_JOBS_ACTIVE("state") ") THEN 'waiting' ELSE 'queued' END, ?6, ?7, ?8, ?8) "
+        "RETURNING id");
     if (!q)
         return 0;
     store_bind_text_ref(q, 1, job->plugin, -1);
@@ -78,6 +83,7 @@ int64_t store_job_insert(struct store *st, const struct store_new_job *job)
     store_bind_int64(q, 6, job->max_attempts);
     store_bind_int64(q, 7, job->run_at);
     store_bind_int64(q, 8, job->created_at);
+    store_bind_int64(q, 9, held); /* not held: wait, the lock's holder decides */
     int64_t id = 0;
     return store_step_int64(st, q, &id) == 1 ? id : 0;
 }
@@ -91,17 +97,19 @@ int64_t store_job_insert(struct store *st, const struct store_new_job *job)
 /*
  * On a shared database the rows are claimed as they are read: locked until
  * the turn's commit, by which time each has its outcome or is marked
- * running (jobs.c), and skipped meanwhile by every other node's read.
+ * running (jobs.c), and skipped meanwhile by every other node's read. The
+ * partial indexes are named: SQLite's planner would rather take the state
+ * index and sort every queued row, on each round.
  */
 #define CLAIM STORE_DIALECT("", " FOR UPDATE SKIP LOCKED")
 static const char due_jobs_sql[] =
     "SELECT id, plugin, installation_id, type, key, payload, 0, attempts, max_attempts, "
-    "checkpoint, run_at FROM jobs WHERE state = 'queued' AND run_at <= ?1 ORDER BY run_at, id "
-    "LIMIT ?2" CLAIM;
+    "checkpoint, run_at FROM jobs" STORE_INDEXED_BY("jobs_due") " WHERE state = 'queued' AND "
+    "run_at <= ?1 ORDER BY run_at, id LIMIT ?2" CLAIM;
 static const char due_deliveries_sql[] =
     "SELECT id, plugin, installation_id, 'webhook', key, NULL, id, attempts, max_attempts, "
-    "checkpoint, run_at FROM events WHERE state = 'queued' AND run_at <= ?1 ORDER BY run_at, id "
-    "LIMIT ?2" CLAIM;
+    "checkpoint, run_at FROM events" STORE_INDEXED_BY("events_due") " WHERE state = 'queued' AND "
+    "run_at <= ?1 ORDER BY run_at, id LIMIT ?2" CLAIM;
 
 /* A cursor over one table's due rows: 1 on a row, 0 at the end (or on an error, logged). */
 static int due_next(struct store *st, struct store_query *q)
@@ -164,9 +172,12 @@ void store_job_row_clear(struct store_job_row *r)
 
 int store_jobs_next_due(struct store *st, int64_t *run_at)
 {
-    struct store_query *j = store_query(st, "SELECT min(run_at) FROM jobs WHERE state = 'queued'");
-    struct store_query *d = j ? store_query(st, "SELECT min(run_at) FROM events WHERE state = 'queued'")
-                        : NULL;
+    struct store_query *j = store_query(
+        st, "SELECT min(run_at) FROM jobs" STORE_INDEXED_BY("jobs_due") " WHERE state = 'queued'");
+    struct store_query *d =
+        j ? store_query(st, "SELECT min(run_at) FROM events" STORE_INDEXED_BY("events_due")
+                                " WHERE state = 'queued'")
+          : NULL;
     if (!d)
         return -1;
     int64_t jobs_at = 0, deliveries_at = 0;
@@ -213,8 +224,9 @@ int store_jobs_mark_running(struct store *st, const struct store_job_run *runs, 
 static int promote_next_in(struct store *st, bool delivery, const char *plugin,
                            int64_t installation, const char *key, int64_t now)
 {
-    if (store_key_lock(st, plugin, installation, key) != 0)
-        return -1;
+    int held = store_key_lock(st, plugin, installation, key);
+    if (held <= 0)
+        return held; /* not held: its holder promotes, or the next tick does */
     struct store_query *q = store_query(st, FOR_TABLE(delivery, PROMOTE_NEXT_SQL));
     if (!q)
         return -1;
@@ -236,9 +248,9 @@ int store_job_promote_next(struct store *st, const char *plugin, int64_t install
 
 #define RECORD_RESULT_SQL(table, active)                                                    \
     "UPDATE " table " SET state = ?2, attempts = ?6, run_at = coalesce(?3, run_at),"          \
-    " last_error_code = CASE WHEN CAST(?4 AS TEXT) IS NULL THEN last_error_code ELSE ?7 END,"               \
+    " last_error_code = CASE WHEN CAST(?4 AS TEXT) IS NULL THEN last_error_code ELSE ?7 END," \
     " last_error = coalesce(?4, last_error), updated_at = ?5,"                                \
-    " finished_at = CASE WHEN ?2 = 'queued' THEN NULL ELSE CAST(?5 AS BIGINT) END,"                           \
+    " finished_at = CASE WHEN ?2 = 'queued' THEN NULL ELSE CAST(?5 AS BIGINT) END,"           \
     /* Nothing is left to resume once it ended well. */                                       \
     " checkpoint = CASE WHEN ?2 IN ('done', 'skipped') THEN NULL ELSE checkpoint END"         \
     " WHERE id = ?1"
@@ -367,8 +379,9 @@ int store_job_set_checkpoint(struct store *st, int64_t id, const char *checkpoin
 int store_job_key_active(struct store *st, const char *plugin, int64_t installation,
                          const char *key)
 {
-    struct store_query *q = store_query(st, "SELECT 1 FROM jobs WHERE plugin = ? AND installation_id = ?"
-                                     " AND key = ? AND " STORE_JOBS_ACTIVE("state"));
+    struct store_query *q = store_query(
+        st, "SELECT 1 FROM jobs WHERE plugin = ? AND installation_id = ?"
+            " AND key = ? AND " STORE_JOBS_ACTIVE("state"));
     if (!q)
         return -1;
     store_bind_text_ref(q, 1, plugin, -1);
@@ -384,11 +397,12 @@ int store_jobs_cancel_installation(struct store *st, int64_t installation, int64
                                      "'installation revoked', finished_at = ?2, updated_at = ?2 "
                                      "WHERE installation_id = ?1 AND state IN ('queued', 'waiting')"
                                      " AND type NOT " STORE_STARTS_WITH(PRODUCT_JOB_PREFIX));
-    struct store_query *d = q ? store_query(st, "UPDATE events SET state = 'cancelled', last_error = "
-                                         "'installation revoked', finished_at = ?2, updated_at = "
-                                         "?2 WHERE installation_id = ?1 AND state IN ('queued', "
-                                         "'waiting')")
-                        : NULL;
+    struct store_query *d =
+        q ? store_query(st, "UPDATE events SET state = 'cancelled', last_error = "
+                            "'installation revoked', finished_at = ?2, updated_at = "
+                            "?2 WHERE installation_id = ?1 AND state IN ('queued', "
+                            "'waiting')")
+          : NULL;
     if (!d)
         return -1;
     store_bind_int64(q, 1, installation);
@@ -398,9 +412,13 @@ int store_jobs_cancel_installation(struct store *st, int64_t installation, int64
     return store_step_done(st, q) == 0 && store_step_done(st, d) == 0 ? 0 : -1;
 }
 
-/* Replayed behind any row that now holds its key, so one key still runs one at a time. */
+/*
+ * Replayed behind any row that now holds its key, so one key still runs one at a time;
+ * waiting too when ?3 is set (another node holds the key's lock: store_key_lock).
+ */
 #define REPLAY_SQL(table, active)                                                           \
-    "UPDATE " table " SET state = CASE WHEN key IS NOT NULL AND EXISTS (SELECT 1 FROM " table \
+    "UPDATE " table " SET state = CASE WHEN CAST(?3 AS TEXT) IS NOT NULL OR key IS NOT NULL "  \
+    "AND EXISTS (SELECT 1 FROM " table                                                        \
     " a WHERE a.plugin = " table ".plugin AND a.installation_id = " table ".installation_id "  \
     "AND a.key = " table ".key AND " active("a.state") ") THEN 'waiting' ELSE "               \
     "'queued' END, attempts = 0, run_at = ?2, updated_at = ?2, finished_at = NULL WHERE id = " \
@@ -410,7 +428,7 @@ int store_jobs_cancel_installation(struct store *st, int64_t installation, int64
 static int lock_key_of(struct store *st, int64_t id)
 {
     if (!store_shared(st))
-        return 0;
+        return 1;
     struct store_query *q = store_query(
         st, "SELECT plugin, installation_id, key FROM jobs WHERE id = ?1 AND key IS NOT NULL "
             "UNION ALL SELECT plugin, installation_id, key FROM events WHERE id = ?1 AND key IS "
@@ -431,9 +449,10 @@ static int lock_key_of(struct store *st, int64_t id)
 
 int store_job_replay(struct store *st, int64_t id, int64_t now)
 {
-    if (lock_key_of(st, id) != 0)
+    int held = lock_key_of(st, id);
+    if (held < 0)
         return -1;
-    struct change c = {id, now, now, NULL};
+    struct change c = {id, now, now, held ? NULL : "wait"};
     if (by_id_in_either(st, REPLAY_SQL("jobs", STORE_JOBS_ACTIVE),
                         REPLAY_SQL("events", STORE_DELIVERIES_ACTIVE), bind_change, &c) != 0)
         return -1;
@@ -442,9 +461,10 @@ int store_job_replay(struct store *st, int64_t id, int64_t now)
 
 int64_t store_jobs_replay_dead(struct store *st, const char *plugin, int64_t now)
 {
-    struct store_query *q = store_query(st, "SELECT id FROM jobs WHERE state = 'dead' AND plugin = ?1 "
-                                     "UNION ALL SELECT id FROM events WHERE state = 'dead' AND "
-                                     "plugin = ?1 ORDER BY id");
+    struct store_query *q = store_query(
+        st, "SELECT id FROM jobs WHERE state = 'dead' AND plugin = ?1 "
+            "UNION ALL SELECT id FROM events WHERE state = 'dead' AND "
+            "plugin = ?1 ORDER BY id");
     if (!q)
         return -1;
     store_bind_text(q, 1, plugin);
@@ -475,8 +495,62 @@ int64_t store_jobs_replay_dead(struct store *st, const char *plugin, int64_t now
     table ".installation_id AND a.key = " table ".key AND " active("a.state")                 \
     " AND a.state <> 'waiting')"
 
+/* The most keys a shared database's release settles at a time (one transaction each). */
+#define RELEASE_KEYS_MAX 100
+
+struct waiting_key {
+    char *plugin, *key;
+    int64_t installation;
+};
+
+/*
+ * On a shared database, key by key, each in a transaction of its own under
+ * the key's lock (store_key_lock), so a release never races another node's
+ * decision for the key: a set-based UPDATE's snapshot could miss a row that
+ * node is about to commit.
+ */
+static int release_stuck_shared(struct store *st, bool delivery)
+{
+    struct store_query *q = store_query(
+        st, delivery ? "SELECT DISTINCT plugin, installation_id, key FROM events WHERE "
+                       "state = 'waiting' AND " UNFINISHED " LIMIT ?1"
+                     : "SELECT DISTINCT plugin, installation_id, key FROM jobs WHERE "
+                       "state = 'waiting' LIMIT ?1");
+    if (!q)
+        return -1;
+    store_bind_int64(q, 1, RELEASE_KEYS_MAX);
+    struct waiting_key keys[RELEASE_KEYS_MAX];
+    size_t n = 0;
+    while (n < RELEASE_KEYS_MAX && store_step_row(st, q) == 1) {
+        keys[n].plugin = xstrdup(store_col_text(q, 0));
+        keys[n].installation = store_col_int64(q, 1);
+        keys[n].key = xstrdup(store_col_text(q, 2));
+        n++;
+    }
+    store_reset(q);
+    int64_t now = time_now_ms();
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0) {
+            bool ok = store_begin(st) == 0
+                      && promote_next_in(st, delivery, keys[i].plugin, keys[i].installation,
+                                         keys[i].key, now) == 0
+                      && store_commit(st) == 0;
+            if (!ok && store_in_transaction(st))
+                store_rollback(st);
+            rc = ok ? 0 : -1;
+        }
+        free(keys[i].plugin);
+        free(keys[i].key);
+    }
+    return rc;
+}
+
 int store_jobs_release_stuck_keys(struct store *st)
 {
+    if (store_shared(st))
+        return release_stuck_shared(st, false) == 0 && release_stuck_shared(st, true) == 0 ? 0
+                                                                                          : -1;
     return store_exec(st, RELEASE_STUCK_SQL("jobs", STORE_JOBS_ACTIVE)) == 0
                    && store_exec(st, RELEASE_STUCK_SQL("events", STORE_DELIVERIES_ACTIVE)) == 0
                ? 0
@@ -487,8 +561,9 @@ int store_jobs_prune_finished(struct store *st, int64_t finished_before, int lim
 {
     /* (Named: without statistics SQLite would rather walk every 'done' row of jobs_by_state.) */
     struct store_query *q = store_query(
-        st, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs " STORE_INDEXED_BY("jobs_finished") " "
-            "WHERE state IN ('done', 'cancelled', 'skipped') AND finished_at < ?1 LIMIT ?2)");
+        st, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs "
+            STORE_INDEXED_BY("jobs_finished") " WHERE state IN ('done', 'cancelled', 'skipped') "
+            "AND finished_at < ?1 LIMIT ?2)");
     if (!q)
         return -1;
     store_bind_int64(q, 1, finished_before);
@@ -550,11 +625,12 @@ static json_object *row_json(struct store_query *q)
  * outcome was not delivered and has no state).
  */
 #define JOB_FILTERS                                                                        \
-    " AND (CAST(?2 AS TEXT) IS NULL OR plugin = ?2) AND (?3 = 0 OR installation_id = ?3)"                 \
+    " AND (CAST(?2 AS TEXT) IS NULL OR plugin = ?2) AND (?3 = 0 OR installation_id = ?3)"   \
     " AND (CAST(?5 AS TEXT) IS NULL OR type = ?5) AND id < ?4"
 #define DELIVERY_FILTERS                                                                   \
-    " AND outcome = 'queued' AND (CAST(?2 AS TEXT) IS NULL OR plugin = ?2)"                               \
-    " AND (?3 = 0 OR installation_id = ?3) AND (CAST(?5 AS TEXT) IS NULL OR ?5 = 'webhook') AND id < ?4"
+    " AND outcome = 'queued' AND (CAST(?2 AS TEXT) IS NULL OR plugin = ?2)"                 \
+    " AND (?3 = 0 OR installation_id = ?3)"                                                 \
+    " AND (CAST(?5 AS TEXT) IS NULL OR ?5 = 'webhook') AND id < ?4"
 static bool unfinished_state(const char *state)
 {
     static const char *const states[] = {"queued", "waiting", "running", "pending", "dead"};
@@ -603,9 +679,10 @@ json_object *store_jobs_list(struct store *st, const struct job_filter *f)
 
 json_object *store_job_get(struct store *st, int64_t id)
 {
-    struct store_query *q = store_query(st, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1 UNION ALL "
-                                     "SELECT " DELIVERY_COLUMNS " FROM events WHERE id = ?1 AND "
-                                     "outcome = 'queued'");
+    struct store_query *q = store_query(
+        st, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1 UNION ALL "
+            "SELECT " DELIVERY_COLUMNS " FROM events WHERE id = ?1 AND "
+            "outcome = 'queued'");
     if (!q)
         return NULL;
     store_bind_int64(q, 1, id);

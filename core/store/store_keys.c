@@ -7,8 +7,9 @@ int store_keys_each_sealed_token(struct store *st,
                                  int (*each)(void *arg, const struct store_sealed_token *token),
                                  void *arg)
 {
-    struct store_query *q = store_query(st, "SELECT id, plugin, workspace_id, token FROM installations"
-                                     " WHERE token IS NOT NULL ORDER BY id");
+    struct store_query *q = store_query(
+        st, "SELECT id, plugin, workspace_id, token FROM installations"
+            " WHERE token IS NOT NULL ORDER BY id");
     if (!q)
         return -1;
     int more;

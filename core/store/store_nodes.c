@@ -84,6 +84,17 @@ int store_nodes_expire(struct store *st, int64_t now, int64_t lease_ms)
     return (int)(n + store_changes(st));
 }
 
+int store_nodes_alive(struct store *st, int64_t now, int64_t lease_ms)
+{
+    struct store_query *q = store_query(
+        st, "SELECT count(*) FROM nodes WHERE stopped_at IS NULL AND heartbeat_at >= ?1");
+    if (!q)
+        return -1;
+    store_bind_int64(q, 1, now - lease_ms);
+    int64_t n = 0;
+    return store_step_int64(st, q, &n) < 0 ? -1 : (int)n;
+}
+
 json_object *store_nodes_list(struct store *st, int limit)
 {
     json_object *arr = json_object_new_array();

@@ -31,6 +31,8 @@ int store_node_stopped(struct store *st, int64_t node, int64_t now);
  * deliveries of every node that is not alive: how many, or -1.
  */
 int store_nodes_expire(struct store *st, int64_t now, int64_t lease_ms);
+/* How many nodes are alive (not stopped, a heartbeat within the lease); -1. */
+int store_nodes_alive(struct store *st, int64_t now, int64_t lease_ms);
 /*
  * The nodes, newest first, as a JSON array: id, name, host, pid, started_at,
  * heartbeat_at, stopped_at (null while alive) and running (its jobs and

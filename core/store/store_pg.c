@@ -459,7 +459,8 @@ static int migrate(struct pg_conn *c, char *err, size_t errlen)
     for (int v = have + 1; rc == 0 && v <= want; v++) {
         char set[96];
         snprintf(set, sizeof set,
-                 v == 1 ? "INSERT INTO store_schema VALUES (%d)" : "UPDATE store_schema SET version = %d",
+                 v == 1 ? "INSERT INTO store_schema VALUES (%d)"
+                        : "UPDATE store_schema SET version = %d",
                  v);
         if (pg_exec(&c->base, "BEGIN", why, sizeof why) != 0
             || pg_exec(&c->base, migrations_pg_step(v), why, sizeof why) != 0

@@ -14,8 +14,9 @@ int store_product_endpoint_disabled(struct store *st, const char *plugin, int64_
     *since = 0;
     if (why)
         *why = NULL;
-    struct store_query *q = store_query(st, "SELECT disabled_at, disabled_reason FROM product_endpoints "
-                                     "WHERE plugin = ? AND disabled_at IS NOT NULL");
+    struct store_query *q = store_query(
+        st, "SELECT disabled_at, disabled_reason FROM product_endpoints "
+            "WHERE plugin = ? AND disabled_at IS NOT NULL");
     if (!q)
         return -1;
     store_bind_text_ref(q, 1, plugin, -1);
@@ -37,7 +38,8 @@ int store_product_endpoint_disable(struct store *st, const char *plugin, int64_t
     struct store_query *q = store_query(
         st, "INSERT INTO product_endpoints (plugin, disabled_at, disabled_reason) VALUES (?1, ?2, "
             "?3) ON CONFLICT (plugin) DO UPDATE SET disabled_at = excluded.disabled_at, "
-            "disabled_reason = excluded.disabled_reason WHERE product_endpoints.disabled_at IS NULL");
+            "disabled_reason = excluded.disabled_reason "
+            "WHERE product_endpoints.disabled_at IS NULL");
     if (!q)
         return -1;
     store_bind_text_ref(q, 1, plugin, -1);
@@ -62,8 +64,10 @@ int store_product_endpoint_enable(struct store *st, const char *plugin, int64_t 
 int store_product_deliveries_release(struct store *st, const char *plugin, int64_t now)
 {
     /* Held deliveries wait with a late run_at. */
-    struct store_query *q = store_query(st, "UPDATE jobs SET run_at = ?2, updated_at = ?2 WHERE "
-                                     "plugin = ?1 AND state = 'queued' AND type " STORE_STARTS_WITH(PRODUCT_JOB_PREFIX) " AND run_at > ?2");
+    struct store_query *q = store_query(
+        st, "UPDATE jobs SET run_at = ?2, updated_at = ?2 WHERE "
+            "plugin = ?1 AND state = 'queued' AND type " STORE_STARTS_WITH(PRODUCT_JOB_PREFIX)
+            " AND run_at > ?2");
     if (!q)
         return -1;
     store_bind_text_ref(q, 1, plugin, -1);
@@ -90,7 +94,8 @@ int store_product_deliveries_count(struct store *st, const char *plugin, int64_t
 {
     int unsent_rc = count_deliveries(st, plugin,
                                      "SELECT count(*) FROM jobs WHERE plugin = ? AND state IN "
-                                     UNSENT_STATES " AND type " STORE_STARTS_WITH(PRODUCT_JOB_PREFIX),
+                                     UNSENT_STATES " AND type "
+                                     STORE_STARTS_WITH(PRODUCT_JOB_PREFIX),
                                      unsent);
     int dead_rc = count_deliveries(st, plugin,
                                    "SELECT count(*) FROM jobs WHERE plugin = ? AND state = 'dead' "

@@ -22,7 +22,8 @@ int store_schedule_upsert(struct store *st, const char *plugin, int64_t installa
         st,
         "INSERT INTO schedules (plugin, installation_id, name, interval_s, next_run_at) "
         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (plugin, installation_id, name) DO UPDATE SET"
-        " next_run_at = CASE WHEN schedules.interval_s = excluded.interval_s THEN schedules.next_run_at"
+        " next_run_at = CASE"
+        " WHEN schedules.interval_s = excluded.interval_s THEN schedules.next_run_at"
         "   ELSE coalesce(schedules.last_run_at, ?5) + excluded.interval_s * 1000 END,"
         " interval_s = excluded.interval_s");
     if (!q)
@@ -107,10 +108,10 @@ int store_schedules_forget_installation(struct store *st, int64_t installation)
 json_object *store_schedules_list(struct store *st, const char *plugin)
 {
     json_object *arr = json_object_new_array();
-    struct store_query *q = store_query(st,
-                                 "SELECT plugin, installation_id, name, interval_s, next_run_at, "
-                                 "last_run_at FROM schedules WHERE (CAST(?1 AS TEXT) IS NULL OR plugin = ?1) "
-                                 "ORDER BY plugin, installation_id, name");
+    struct store_query *q = store_query(
+        st, "SELECT plugin, installation_id, name, interval_s, next_run_at, "
+            "last_run_at FROM schedules WHERE (CAST(?1 AS TEXT) IS NULL OR plugin = ?1) "
+            "ORDER BY plugin, installation_id, name");
     if (!q)
         return arr;
     store_bind_text(q, 1, plugin);

@@ -171,6 +171,8 @@ def sign_canvas(body: bytes, secret=CLIENT_SECRET):
 class Server:
     """One switchboard process with its own data folder."""
 
+    DB_FILE = "data/switchboard.db"   # SQLite's, relative to the workdir
+
     def __init__(self, plugins=None, intercom=None, settings=None, workdir=None, plugin_dir=None,
                  database=None):
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="switchboard-it-"))
@@ -234,7 +236,7 @@ class Server:
                 self.database = "switchboard_it_" + os.urandom(6).hex()
                 cluster().createdb(self.database)
             return {"driver": "postgresql", "url": cluster().url(self.database)}
-        return {"path": "data/switchboard.db"}
+        return {"path": self.DB_FILE}
 
     def write_config(self, public_port=None):
         cfg = self.base_config()
@@ -367,7 +369,7 @@ class Server:
 
     @property
     def db_path(self):
-        return self.workdir / "data" / "switchboard.db"
+        return self.workdir / self.DB_FILE
 
     def _psql(self, sql):
         return cluster().psql(sql, database=self.database)

@@ -208,7 +208,7 @@ class StorageConfig(unittest.TestCase):
                 code, out, err = self.check(storage, env)
                 self.assertEqual(code, 0, err)
                 self.assertIn("configuration OK", out)
-                self.assertIn(f"storage: postgresql at {PG_SHOWN}, node <hostname>-<pid>, "
+                self.assertIn(f"storage: postgresql at {PG_SHOWN}, node <hostname>-<port>, "
                               "job leases of 30 s\n", out)
         code, out, err = self.check('  driver = "postgresql";\n  url = "host=/run/pg dbname=sb '
                                     f'password={PG_PASSWORD}";\n  node = "eu-1";\n  lease_s = 90;\n')

@@ -168,7 +168,7 @@ class StoreFailure(WebhookTestCase):
         # webhook's turn is what meets the lock.
         wait_for(lambda: (jobs := self.srv.admin("GET", "/jobs?plugin=testplug").json()["jobs"])
                  and all(j["state"] == "done" for j in jobs), message="the first tick done")
-        db = sqlite3.connect(self.srv.workdir / "data" / "switchboard.db", isolation_level=None)
+        db = sqlite3.connect(self.srv.db_path, isolation_level=None)
         self.addCleanup(db.close)
         db.execute("BEGIN IMMEDIATE")
         env = envelope("conversation.user.created", "ws1", {"type": "conversation", "id": "lk1"})

@@ -128,9 +128,9 @@ class Cluster:
                     print(f"pg_cluster: could not stop the cluster {stale} named: {e}", file=sys.stderr)
                     stale.unlink()
         run_as = SYSTEM_USER if os.geteuid() == 0 else None
-        # A short path under /tmp: a socket path has a limit of ~107 bytes, and the system
-        # user must be able to reach it (it may not enter a build folder under /root).
-        root = Path(tempfile.mkdtemp(prefix="switchboard-pg-"))
+        # A short path under /tmp (not $TMPDIR): a socket path has a limit of ~107 bytes, and
+        # the system user must be able to reach it (it may not enter a folder under /root).
+        root = Path(tempfile.mkdtemp(prefix="switchboard-pg-", dir="/tmp"))
         os.chmod(root, 0o755)  # clients of any user reach the socket; the data stays 0700
         info = {"root": str(root), "data": str(root / "data"), "socket_dir": str(root),
                 "port": PORT, "superuser": SUPERUSER, "password_role": PASSWORD_ROLE,

@@ -357,7 +357,7 @@ static void storage_defaults_to_sqlite(void)
         CHECK_STR(options.driver, "sqlite");
         CHECK(options.path == cfg->db_path);
         CHECK_CONTAINS(options.path, "/data/sb.db");
-        CHECK(options.url == NULL && options.node == NULL);
+        CHECK(options.url == NULL);
     }
     config_free(cfg);
     config_report_free(&r);
@@ -397,7 +397,6 @@ static void storage_postgresql_url_inline_file_and_env(void)
         config_store_options(cfg, &options);
         CHECK_STR(options.driver, "postgresql");
         CHECK(options.url == cfg->storage_url);
-        CHECK(options.node == cfg->storage_node);
         if (i == 0) {
             CHECK_STR(cfg->storage_node, "node-1.eu");
             CHECK_INT(cfg->storage_lease_s, 60);
@@ -438,15 +437,18 @@ static void storage_errors_name_file_and_line(void)
     check_storage_error("storage: {\n  driver = \"sqlite\";\n  url_env = \"HOME\";\n};\n",
                         "bad.conf:3: storage.url_env is for driver \"postgresql\"");
     check_storage_error("storage: {\n  driver = \"postgresql\";\n"
-                        "  url = \"postgresql://u:" PG_PASSWORD "@h/db\";\n  url_env = \"HOME\";\n};\n",
+                        "  url = \"postgresql://u:" PG_PASSWORD "@h/db\";\n"
+                        "  url_env = \"HOME\";\n};\n",
                         "bad.conf:4: url given twice (use one of url, url_file, url_env)");
     check_storage_error("storage: { driver = \"postgresql\";\n  url_file = \"no-such.url\"; };\n",
                         "bad.conf:2: url_file: cannot read ");
     unsetenv("SB_UNIT_PG_UNSET");
-    check_storage_error("storage: { driver = \"postgresql\";\n  url_env = \"SB_UNIT_PG_UNSET\"; };\n",
+    check_storage_error("storage: { driver = \"postgresql\";\n"
+                        "  url_env = \"SB_UNIT_PG_UNSET\"; };\n",
                         "bad.conf:2: url_env: environment variable SB_UNIT_PG_UNSET is not set");
     setenv("SB_UNIT_PG_EMPTY", "", 1);
-    check_storage_error("storage: { driver = \"postgresql\";\n  url_env = \"SB_UNIT_PG_EMPTY\"; };\n",
+    check_storage_error("storage: { driver = \"postgresql\";\n"
+                        "  url_env = \"SB_UNIT_PG_EMPTY\"; };\n",
                         "bad.conf:2: url_env: environment variable SB_UNIT_PG_EMPTY is empty");
     unsetenv("SB_UNIT_PG_EMPTY");
     check_storage_error("storage: { driver = \"postgresql\";\n  url = \"\"; };\n",

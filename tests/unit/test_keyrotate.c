@@ -83,7 +83,8 @@ static void fixture_free(struct fixture *f)
 /* The token of installation id opened with key, or NULL (caller frees). */
 static char *open_token(struct store *st, int64_t id, const unsigned char key[SEAL_KEY_BYTES])
 {
-    struct store_query *q = store_query(st, "SELECT workspace_id, token FROM installations WHERE id = ?");
+    struct store_query *q =
+        store_query(st, "SELECT workspace_id, token FROM installations WHERE id = ?");
     store_bind_int64(q, 1, id);
     char *plain = NULL;
     if (store_step_row(st, q) == 1 && !store_col_null(q, 1)) {
@@ -153,7 +154,8 @@ static void rotation_reseals_every_token(void)
 
     /* The revoked installation still has no token, and a second rotation works too. */
     struct store *st = store_open(f.db_path, err, sizeof err);
-    struct store_query *q = store_query(st, "SELECT count(*) FROM installations WHERE token IS NULL");
+    struct store_query *q =
+        store_query(st, "SELECT count(*) FROM installations WHERE token IS NULL");
     CHECK(store_step_row(st, q) == 1);
     CHECK_INT(store_col_int(q, 0), 1);
     store_reset(q);

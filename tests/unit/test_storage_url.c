@@ -1,5 +1,5 @@
 /* Unit tests: storage_url.c - libpq's parser as the check, and the url shown without secrets. */
-#include "storage_url.h"
+#include "store/storage_url.h"
 #include "unit.h"
 
 #define PASSWORD "s3cret-pw"

@@ -29,7 +29,8 @@ static void migrations_apply_once(void)
     store_close(st);
     st = open_db("m.db"); /* a second start applies nothing and keeps the data */
     CHECK_INT(store_schema_version(st), store_latest_version());
-    struct store_query *q = store_query(st, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+    struct store_query *q =
+        store_query(st, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
     CHECK(store_step_row(st, q) == 1);
     CHECK(store_col_int(q, 0) >= 8);
     store_reset(q);
@@ -129,10 +130,11 @@ static void deliveries_move_into_their_events(void)
     CHECK(st != NULL);
     if (!st)
         return;
-    struct store_query *q = store_query(st, "SELECT group_concat(id || ':' || coalesce(state, '-') || ':' "
-                                     "|| coalesce(key, '-') || ':' || attempts || ':' || "
-                                     "coalesce(last_error, '-') || ':' || coalesce(checkpoint, "
-                                     "'-'), ',') FROM (SELECT * FROM events ORDER BY id)");
+    struct store_query *q = store_query(
+        st, "SELECT group_concat(id || ':' || coalesce(state, '-') || ':' "
+            "|| coalesce(key, '-') || ':' || attempts || ':' || "
+            "coalesce(last_error, '-') || ':' || coalesce(checkpoint, "
+            "'-'), ',') FROM (SELECT * FROM events ORDER BY id)");
     CHECK(store_step_row(st, q) == 1);
     CHECK_STR(store_col_text(q, 0),
               "1:dead:item:9:8:gave up:{\"a\":1},2:-:-:0:-:-,3:waiting:item:9:0:-:-,"
@@ -160,8 +162,9 @@ static void wal_checkpointed_in_background(void)
     static char blob[32768];
     memset(blob, 'x', sizeof blob - 1);
     /* 400 commits of 32 KB: over 3,000 pages through the log, three checkpoint thresholds. */
-    struct store_query *q = store_query(st, "INSERT INTO audit (plugin, installation_id, action, detail, "
-                                     "at) VALUES ('p', 1, 'a', ?, 1)");
+    struct store_query *q = store_query(
+        st, "INSERT INTO audit (plugin, installation_id, action, detail, "
+            "at) VALUES ('p', 1, 'a', ?, 1)");
     for (int i = 0; i < 400; i++) {
         CHECK_INT(store_begin(st), 0);
         store_bind_text_ref(q, 1, blob, -1);

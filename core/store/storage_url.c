@@ -2,7 +2,7 @@
  * storage_url.c - PostgreSQL connection strings: validity by libpq's parser,
  * and a display form without credentials (see storage_url.h).
  */
-#include "storage_url.h"
+#include "store/storage_url.h"
 
 #include "util.h"
 
