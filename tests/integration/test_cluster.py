@@ -213,8 +213,7 @@ class WebhooksUnderKill(ClusterTestCase):
         immediate = {nid for nid, ws, _, _ in rows if ws == "ws1"}
         effects = delivery_counts(self.first)
         names = self.node_names_by_id()
-        # (A delivery that ends in its handler's turn is never marked running: no node_id.)
-        ran_on = collections.Counter(names[node_id] for _, _, _, node_id in rows if node_id)
+        ran_on = collections.Counter(names.get(node_id) for _, _, _, node_id in rows)
         states = collections.Counter(state for _, _, state, _ in rows)
         lost = acked - stored
         undelivered = {nid for nid in stored if effects.get(nid, 0) == 0}
@@ -236,7 +235,8 @@ class WebhooksUnderKill(ClusterTestCase):
         # Every resend of an acknowledged id that the other node took was known there.
         self.assertGreater(resends[(200, "duplicate")], 0, resends)
         self.assertNotIn((200, "queued"), resends, "deduplication failed across nodes")
-        # Both nodes delivered, each under its own name (the second under one name across restarts).
+        # Both nodes delivered, each under its own name (the second under one name across
+        # restarts), and every delivery names the node that ran it.
         self.assertEqual(set(ran_on), {self.node_name(self.first), self.node_name(self.second)})
         for node in self.nodes:
             wait_for(lambda: all(n["running"] == 0 for n in admin_cluster(node)["nodes"]),
