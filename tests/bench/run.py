@@ -406,7 +406,7 @@ def private_postgresql():
 def start_nodes(fake, count, storage="sqlite"):
     """@count servers with the test plugin, installed in ws0 on the first; on PostgreSQL the
     others share the first one's database and key file (nodes of one cluster: a token sealed
-    on one must open on all). Started, jobs drained."""
+    on one must open on all). Started, jobs drained; if one fails, those started are closed."""
     nodes = []
     try:
         for i in range(count):
@@ -662,8 +662,9 @@ def job_throughput(count, nodes=1, storage="sqlite"):
     node was up before they fell due, each node's CPU seconds meanwhile)."""
     fake = new_fake()
     fake.add_workspace("ws0", "Bench")
-    servers = start_nodes(fake, nodes, storage)
+    servers = []
     try:
+        servers = start_nodes(fake, nodes, storage)
         for srv in servers:
             srv.stop()
         first = servers[0]
@@ -721,8 +722,9 @@ def pg_intake(P, nodes):
     secs, conns = P["intake_s"], P["connections"]
     fake = new_fake()
     fake.add_workspace("ws0", "Bench")
-    servers = start_nodes(fake, nodes, "postgresql")
+    servers = []
     try:
+        servers = start_nodes(fake, nodes, "postgresql")
         ports = [srv.port for srv in servers]
         log(f"pg: intake on {nodes} node(s), {conns} connections, {secs} s")
         sw = loadgen(ports, "/webhooks/testplug", CLIENT_SECRET, conns, secs)
