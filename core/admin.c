@@ -7,6 +7,7 @@
 
 #include "api.h"
 #include "audit.h"
+#include "cluster.h"
 #include "documents.h"
 #include "http.h"
 #include "installations.h"
@@ -405,6 +406,13 @@ static void replay_dead_jobs(struct server *srv, struct http_request *req,
     http_reply_json(req, 200, o);
 }
 
+static void get_cluster(struct server *srv, struct http_request *req,
+                        const struct route_match *m)
+{
+    (void)m;
+    http_reply_json(req, 200, cluster_json(srv->cluster));
+}
+
 static void list_schedules(struct server *srv, struct http_request *req,
                            const struct route_match *m)
 {
@@ -520,6 +528,7 @@ static const struct {
     {"GET", "/admin/jobs/{id}", get_job},
     {"POST", "/admin/jobs/{id}/replay", replay_job},
     {"GET", "/admin/schedules", list_schedules},
+    {"GET", "/admin/cluster", get_cluster},
     {"GET", "/admin/events", list_events},
     {"GET", "/admin/events/{id}", get_event},
     {"GET", "/admin/audit", list_audit},

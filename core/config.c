@@ -8,7 +8,10 @@
  */
 #include "config.h"
 
+#include "crypto.h"
 #include "standard_webhooks.h"
+#include "store/storage_url.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <libconfig.h>
@@ -130,7 +133,11 @@ static const struct key_spec log_keys[] = {
 };
 
 static const struct key_spec storage_keys[] = {
+    STR("driver", storage_driver), /* checked in parse_storage */
     PATH("path", db_path),
+    SKIP("url"), SKIP("url_file"), SKIP("url_env"), /* a secret: parse_storage */
+    STR("node", storage_node),
+    INT("lease_s", storage_lease_s, 5, 3600),
     INT("job_retention_days", job_retention_days, 1, 3650),
     INT("event_retention_days", event_retention_days, 1, 3650),
     {NULL, 0, 0, 0, 0},
@@ -441,12 +448,14 @@ static void record_option_lines(struct option_lines *lines, const config_setting
 /* ---- secrets: inline, from a file, or from the environment ---- */
 
 /*
- * A secret `name` may be given as name = "...", name_file = "path" or
- * name_env = "VARIABLE" (exactly one). Returns true if the key belongs to the
- * secret (whatever its validity).
+ * A secret `name` of the group named `group` may be given as name = "...",
+ * name_file = "path" or name_env = "VARIABLE" (exactly one). With
+ * owner_only, a file that group or others can read is refused. Returns true
+ * if the key belongs to the secret (whatever its validity).
  */
-static bool parse_secret(const config_setting_t *s, const char *plugin, const char *name,
-                         char **out, struct sources *src, struct config_report *r)
+static bool parse_secret(const config_setting_t *s, const char *group, const char *name,
+                         bool owner_only, char **out, struct sources *src,
+                         struct config_report *r)
 {
     const char *key = config_setting_name(s);
     size_t n = strlen(name);
@@ -469,7 +478,7 @@ static bool parse_secret(const config_setting_t *s, const char *plugin, const ch
     const char *v = config_setting_get_string(s);
     if (!*v) {
         /* Like a _file that holds nothing or an _env that is unset: no secret is not a secret. */
-        config_error(r, file, line, "plugins.%s.%s is empty", plugin, key);
+        config_error(r, file, line, "%s.%s is empty", group, key);
         return true;
     }
     if (!*suffix) {
@@ -477,22 +486,23 @@ static bool parse_secret(const config_setting_t *s, const char *plugin, const ch
     } else if (strcmp(suffix, "_env") == 0) {
         const char *env = getenv(v);
         if (!env || !*env)
-            config_error(r, file, line, "%s: environment variable %s is not set", key, v);
+            config_error(r, file, line, "%s: environment variable %s is %s", key, v,
+                         env ? "empty" : "not set");
         else
             *out = xstrdup(env);
     } else {
-        char *path = resolve_path(src, file, v);
-        char *text = file_read_all(path, NULL);
-        if (!text) {
-            config_error(r, file, line, "%s: cannot read %s: %s", key, path, strerror(errno));
+        char *path = resolve_path(src, file, v), *text, err[PATH_MAX + 64];
+        unsigned mode;
+        if (secret_file_read(path, &text, &mode, err, sizeof err) != 0) {
+            config_error(r, file, line, "%s: %s", key, err);
+        } else if (owner_only && (mode & 077)) {
+            config_error(r, file, line,
+                         "%s: %s is readable by group or others (mode %03o); use chmod 600", key,
+                         path, mode);
+            OPENSSL_cleanse(text, strlen(text));
+            free(text);
         } else {
-            text[strcspn(text, "\r\n")] = '\0';
-            if (!*text) {
-                config_error(r, file, line, "%s: %s is empty", key, path);
-                free(text);
-            } else {
-                *out = text;
-            }
+            *out = text;
         }
         free(path);
     }
@@ -547,6 +557,7 @@ static void parse_product(struct plugin_config *pc, const config_setting_t *g,
     }
     struct product_config *prod = &pc->product;
     char *label = xasprintf("%s.product", pc->name), *secret = NULL;
+    char *group = xasprintf("plugins.%s", label);
     const char *secret_file = file;
     int secret_line = line;
     bool url_given = false;
@@ -556,7 +567,7 @@ static void parse_product(struct plugin_config *pc, const config_setting_t *g,
         const char *key = config_setting_name(s);
         const char *sfile = src_file(s, src);
         int sline = src_line(s);
-        if (parse_secret(s, label, "webhook_secret", &secret, src, r)) {
+        if (parse_secret(s, group, "webhook_secret", false, &secret, src, r)) {
             secret_file = sfile;
             secret_line = sline;
             continue;
@@ -619,6 +630,7 @@ static void parse_product(struct plugin_config *pc, const config_setting_t *g,
                      "(or webhook_secret_file / webhook_secret_env)", label);
     if (!url_given && has_secret)
         config_error(r, file, line, "plugins.%s has a webhook secret but no webhook_url", label);
+    free(group);
     free(label);
 }
 
@@ -676,6 +688,7 @@ static void parse_plugin(struct plugin_config *pc, const config_setting_t *g,
         config_error(r, file, pc->line, "plugins.%s must be a group { ... }", pc->name);
         return;
     }
+    char *group = xasprintf("plugins.%s", pc->name);
     int n = config_setting_length(g);
     for (int i = 0; i < n; i++) {
         const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
@@ -683,8 +696,8 @@ static void parse_plugin(struct plugin_config *pc, const config_setting_t *g,
         int type = config_setting_type(s);
         const char *sfile = src_file(s, src);
         int line = src_line(s);
-        if (parse_secret(s, pc->name, "client_secret", &pc->client_secret, src, r)
-            || parse_secret(s, pc->name, "api_key", &pc->api_key, src, r))
+        if (parse_secret(s, group, "client_secret", false, &pc->client_secret, src, r)
+            || parse_secret(s, group, "api_key", false, &pc->api_key, src, r))
             continue;
         if (strcmp(key, "enabled") == 0) {
             if (type != CONFIG_TYPE_BOOL)
@@ -735,6 +748,7 @@ static void parse_plugin(struct plugin_config *pc, const config_setting_t *g,
             config_error(r, sfile, line, "unknown key '%s' in plugins.%s", key, pc->name);
         }
     }
+    free(group);
     if (pc->client_secret && !pc->client_id)
         config_error(r, file, pc->line, "plugins.%s has a client secret but no client_id",
                      pc->name);
@@ -754,6 +768,59 @@ static void parse_plugins(struct config *cfg, const config_setting_t *g, struct 
                      src, r);
 }
 
+/* ---- storage: the engine, and PostgreSQL's connection string ---- */
+
+/* A node is named in /admin beside what it runs: a host name's characters. */
+static bool node_name_valid(const char *name)
+{
+    size_t len = strlen(name);
+    return len <= 63
+           && strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+                  == len;
+}
+
+/*
+ * What the key table leaves: url, url_file or url_env (one of them; the url
+ * may carry the password, so it is a secret, its file must be the owner's
+ * alone, and no message quotes it), and the checks across keys.
+ */
+static void parse_storage(struct config *cfg, const config_setting_t *g, struct sources *src,
+                          struct config_report *r)
+{
+    if (!g || !config_setting_is_group(g))
+        return; /* none: the defaults; not a group: parse_group has said so */
+    const config_setting_t *url = NULL;
+    int n = config_setting_length(g);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+        if (parse_secret(s, "storage", "url", true, &cfg->storage_url, src, r))
+            url = s;
+    }
+    const config_setting_t *node = config_setting_get_member(g, "node");
+    if (cfg->storage_node && !node_name_valid(cfg->storage_node))
+        config_error(r, src_file(node, src), src_line(node),
+                     "storage.node must be at most 63 letters, digits, '.', '_' or '-', "
+                     "not \"%s\"", cfg->storage_node);
+    const config_setting_t *driver = config_setting_get_member(g, "driver");
+    bool postgresql = strcmp(cfg->storage_driver, "postgresql") == 0;
+    if (!postgresql && strcmp(cfg->storage_driver, "sqlite") != 0)
+        config_error(r, src_file(driver, src), src_line(driver),
+                     "storage.driver must be \"sqlite\" or \"postgresql\", not \"%s\"",
+                     cfg->storage_driver);
+    else if (url && !postgresql)
+        config_error(r, src_file(url, src), src_line(url),
+                     "storage.%s is for driver \"postgresql\" (storage.driver is \"sqlite\")",
+                     config_setting_name(url));
+    else if (postgresql && !url)
+        config_error(r, src_file(driver, src), src_line(driver),
+                     "storage.driver \"postgresql\" needs storage.url (or url_file / url_env)");
+    else if (cfg->storage_url && !storage_url_valid(cfg->storage_url))
+        config_error(r, src_file(url, src), src_line(url),
+                     "storage.%s: not a PostgreSQL connection string (a postgresql:// or "
+                     "postgres:// URI, or key=value pairs, as libpq reads them)",
+                     config_setting_name(url));
+}
+
 /* ---- top level ---- */
 
 static void set_defaults(struct config *cfg, const struct sources *src)
@@ -770,7 +837,9 @@ static void set_defaults(struct config *cfg, const struct sources *src)
     cfg->api_deadline_ms = 30000;
     cfg->log_level = LOG_INFO;
     cfg->access_log = true;
+    cfg->storage_driver = xstrdup("sqlite");
     cfg->db_path = resolve_path(src, src->main_file, "../var/switchboard.db");
+    cfg->storage_lease_s = 30;
     cfg->job_retention_days = 7;
     cfg->event_retention_days = 30;
     cfg->key_file = resolve_path(src, src->main_file, "../var/secret.key");
@@ -906,6 +975,7 @@ static void parse_root(struct config *cfg, config_t *lc, struct sources *src,
     strip_trailing_slash(cfg->public_url);
     for (int i = 0; i < REGION_COUNT; i++)
         strip_trailing_slash(cfg->api_url[i]);
+    parse_storage(cfg, config_lookup(lc, "storage"), src, r);
     if (cfg->job_backoff_base_s > cfg->job_backoff_cap_s)
         config_error(r, src->main_file, 0, "jobs.backoff_base_s must not exceed jobs.backoff_cap_s");
     for (size_t i = 0; i < cfg->n_plugins; i++)
@@ -996,7 +1066,12 @@ void config_free(struct config *cfg)
     free(cfg->path);
     free(cfg->listen_host);
     free(cfg->public_url);
+    free(cfg->storage_driver);
     free(cfg->db_path);
+    if (cfg->storage_url)
+        OPENSSL_cleanse(cfg->storage_url, strlen(cfg->storage_url));
+    free(cfg->storage_url);
+    free(cfg->storage_node);
     free(cfg->key_file);
     free(cfg->admin_token_file);
     free(cfg->admin_token_env);
@@ -1011,6 +1086,12 @@ void config_free(struct config *cfg)
         plugin_config_free(&cfg->plugins[i]);
     free(cfg->plugins);
     free(cfg);
+}
+
+void config_store_options(const struct config *cfg, struct store_options *out)
+{
+    *out = (struct store_options){
+        .driver = cfg->storage_driver, .path = cfg->db_path, .url = cfg->storage_url};
 }
 
 const struct plugin_config *config_plugin(const struct config *cfg, const char *name)

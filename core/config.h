@@ -64,7 +64,11 @@ struct config {
     bool access_log;
 
     /* storage */
-    char *db_path;
+    char *storage_driver; /* "sqlite" (the default) or "postgresql" */
+    char *db_path;        /* SQLite's file */
+    char *storage_url;    /* PostgreSQL's connection string: a secret, shown only redacted */
+    char *storage_node;   /* NULL: cluster.c names the node <hostname>-<port> */
+    int storage_lease_s;  /* how long a node's claim on a job lasts (PostgreSQL) */
     int job_retention_days;
     int event_retention_days;
 
@@ -126,6 +130,10 @@ void config_free(struct config *cfg);
 
 /* "host:port" -> parts; false if malformed. */
 bool config_parse_listen(const char *text, char **host, int *port);
+
+/* The storage group as store_open_with takes it (pointing into cfg). */
+struct store_options;
+void config_store_options(const struct config *cfg, struct store_options *out);
 
 const struct plugin_config *config_plugin(const struct config *cfg, const char *name);
 

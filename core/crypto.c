@@ -252,30 +252,37 @@ out:
     return rc;
 }
 
-int secret_file_load_or_create(const char *path, size_t bytes, char **content_out, char *err,
-                               size_t errlen)
+int secret_file_read(const char *path, char **content_out, unsigned *mode_out, char *err,
+                     size_t errlen)
 {
     struct stat st;
-    if (stat(path, &st) != 0) {
-        if (errno == ENOENT)
-            return create_secret_file(path, bytes, content_out, err, errlen);
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (st.st_mode & 077)
-        log_warn("crypto", "%s is readable by group or others (mode %03o); use chmod 600",
-                 path, (unsigned)(st.st_mode & 0777));
-    char *text = file_read_all(path, NULL);
+    char *text = stat(path, &st) == 0 ? file_read_all(path, NULL) : NULL;
     if (!text) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        int why = errno;
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(why));
+        errno = why;
         return -1;
     }
     text[strcspn(text, "\r\n")] = '\0';
     if (!*text) {
         free(text);
         snprintf(err, errlen, "%s is empty", path);
+        errno = ENODATA; /* not ENOENT: an empty file is never replaced */
         return -1;
     }
+    *mode_out = (unsigned)(st.st_mode & 0777);
     *content_out = text;
+    return 0;
+}
+
+int secret_file_load_or_create(const char *path, size_t bytes, char **content_out, char *err,
+                               size_t errlen)
+{
+    unsigned mode;
+    if (secret_file_read(path, content_out, &mode, err, errlen) != 0)
+        return errno == ENOENT ? create_secret_file(path, bytes, content_out, err, errlen) : -1;
+    if (mode & 077)
+        log_warn("crypto", "%s is readable by group or others (mode %03o); use chmod 600", path,
+                 mode);
     return 0;
 }

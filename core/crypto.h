@@ -46,6 +46,16 @@ long unseal(const unsigned char key[SEAL_KEY_BYTES], const void *aad, size_t aad
             const unsigned char *sealed, size_t len, unsigned char *out);
 
 /*
+ * Read a secret file: its first line, without the line end (an empty one is
+ * an error). *mode_out: its permission bits, for the caller's policy on files
+ * that group or others can read. On failure returns -1, writes a reason
+ * (never the content) to err and leaves errno as the failing call set it
+ * (ENOENT: there is no such file).
+ */
+int secret_file_read(const char *path, char **content_out, unsigned *mode_out, char *err,
+                     size_t errlen);
+
+/*
  * Load a secret file, or create it with fresh random content and mode 0600
  * if it does not exist. The content is `bytes` random bytes in hex.
  * On failure returns -1 and writes a reason (never the secret) to err.

@@ -65,6 +65,12 @@ void governor_init(struct governor *g, uint32_t (*random)(void))
     memset(g, 0, sizeof *g);
     g->limit = g->remaining = -1;
     g->random = random;
+    g->share = 1;
+}
+
+void governor_set_share(struct governor *g, int nodes)
+{
+    g->share = nodes > 1 ? nodes : 1;
 }
 
 void governor_queue(struct governor *g, struct governor_link *link, bool front)
@@ -113,7 +119,7 @@ size_t governor_queued(const struct governor *g)
 /* Below this many requests left in the window, the rest are spread over what remains of it. */
 static int64_t low_water(const struct governor *g)
 {
-    int64_t window = g->limit > 0 ? g->limit / 6 : 0;
+    int64_t window = g->limit > 0 ? g->limit / 6 / g->share : 0;
     return window > 20 ? window / 10 : 2;
 }
 
@@ -129,7 +135,7 @@ static void roll_window(struct governor *g, int64_t now)
     if (g->reset_ms <= 0 || now < g->reset_ms || g->limit <= 0)
         return;
     g->reset_ms += ((now - g->reset_ms) / GOVERNOR_WINDOW_MS + 1) * GOVERNOR_WINDOW_MS;
-    g->remaining = g->limit * GOVERNOR_WINDOW_MS / 60000;
+    g->remaining = g->limit * GOVERNOR_WINDOW_MS / 60000 / g->share;
     g->next_send_ms = 0;
 }
 
@@ -181,8 +187,9 @@ void governor_observe(struct governor *g, const struct rate_headers *h, int stat
         g->reset_ms = reset_ms;
     }
     if (h->remaining >= 0) {
-        /* Requests still in flight were sent after this count was taken. */
-        int64_t estimate = h->remaining - g->in_flight;
+        /* This node's part of what remains (remaining is what this node may still send);
+           its requests still in flight were sent after this count was taken. */
+        int64_t estimate = h->remaining / g->share - g->in_flight;
         if (estimate < 0)
             estimate = 0;
         /* Answers overtake one another: within a window an older, higher count must not
@@ -205,5 +212,6 @@ json_object *governor_json(const struct governor *g)
     json_object_object_add(o, "window_reset_ms", json_object_new_int64(g->reset_ms));
     json_object_object_add(o, "paused_until_ms", json_object_new_int64(g->paused_until_ms));
     json_object_object_add(o, "in_flight", json_object_new_int(g->in_flight));
+    json_object_object_add(o, "nodes_sharing", json_object_new_int(g->share));
     return o;
 }

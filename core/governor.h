@@ -50,11 +50,12 @@ struct governor_link {
 
 struct governor {
     int64_t limit;          /* X-RateLimit-Limit, -1 unknown */
-    int64_t remaining;      /* our estimate for the current window, -1 unknown */
+    int64_t remaining;      /* what this node may still send in the window, -1 unknown */
     int64_t reset_ms;       /* end of the current window */
     int64_t paused_until_ms;
     int64_t next_send_ms;   /* pacing */
     int in_flight;          /* the caller's count of this installation's requests on the wire */
+    int share;              /* the nodes spending this budget (cluster.h): this one takes 1/share */
     struct governor_link *head, *tail;
     uint32_t (*random)(void); /* the jitter's source */
 };
@@ -67,6 +68,13 @@ void governor_queue(struct governor *g, struct governor_link *link, bool front);
 /* Take a request out of the queue; false if it was not in it. */
 bool governor_unqueue(struct governor *g, struct governor_link *link);
 size_t governor_queued(const struct governor *g);
+
+/*
+ * The budget is Intercom's per installation, and every node of a cluster
+ * spends from it: with n nodes alive (n >= 1), this one plans with 1/n of
+ * what Intercom says remains, so together they stay within it. 1 alone.
+ */
+void governor_set_share(struct governor *g, int nodes);
 
 /* How long the request at the head must still wait, 0 to send it now. */
 int64_t governor_delay(struct governor *g, int64_t now);

@@ -6,6 +6,7 @@
 #include "keyrotate.h"
 #include "log.h"
 #include "server.h"
+#include "store/store.h"
 #include "store/store_installations.h"
 
 #include <openssl/crypto.h>
@@ -17,6 +18,8 @@ struct installations {
     size_t n, cap;
     struct hashmap *by_id;
     struct hashmap *by_workspace; /* "plugin\0workspace" */
+    int64_t newest_update;        /* the latest updated_at read (seconds): refreshes start there */
+    struct server *srv;
 };
 
 static const char *const state_names[] = {"active", "needs_reauth", "revoked"};
@@ -80,21 +83,43 @@ static void installation_free(struct installation *inst)
     free(inst);
 }
 
+/* Replace *field with a copy of s (or NULL). */
+static void set_string(char **field, const char *s)
+{
+    if (*field && s && strcmp(*field, s) == 0)
+        return;
+    free(*field);
+    *field = dup_or_null(s);
+}
+
+/*
+ * A row read from the store, new or changed: added, or its copy updated in
+ * place (callers hold struct installation pointers; plugin and workspace,
+ * its keys, never change).
+ */
 static int add_row(void *arg, const struct store_installation_row *row)
 {
-    struct installation *inst = xcalloc(1, sizeof *inst);
-    inst->id = row->id;
-    inst->plugin = xstrdup(row->plugin);
-    inst->workspace_id = xstrdup(row->workspace_id);
-    inst->workspace_name = dup_or_null(row->workspace_name);
-    inst->admin_id = dup_or_null(row->admin_id);
-    inst->admin_email = dup_or_null(row->admin_email);
+    struct installations *all = arg;
+    struct installation *inst = hashmap_get_u64(all->by_id, row->id);
+    bool known = inst != NULL;
+    if (!known) {
+        inst = xcalloc(1, sizeof *inst);
+        inst->id = row->id;
+        inst->plugin = xstrdup(row->plugin);
+        inst->workspace_id = xstrdup(row->workspace_id);
+    }
+    set_string(&inst->workspace_name, row->workspace_name);
+    set_string(&inst->admin_id, row->admin_id);
+    set_string(&inst->admin_email, row->admin_email);
     if (!region_parse(row->region, &inst->region))
         inst->region = REGION_US;
     inst->state = parse_state(row->state);
     inst->installed_at = row->installed_at;
     inst->updated_at = row->updated_at;
-    index_add(arg, inst);
+    if (row->updated_at > all->newest_update)
+        all->newest_update = row->updated_at;
+    if (!known)
+        index_add(all, inst);
     return 0;
 }
 
@@ -109,12 +134,38 @@ struct installations *installations_load(struct server *srv, char *err, size_t e
     struct installations *all = xcalloc(1, sizeof *all);
     all->by_id = hashmap_new();
     all->by_workspace = hashmap_new();
-    if (store_installations_each(srv->store, add_row, all) != 0) {
+    all->srv = srv;
+    if (store_installations_each(srv->store, 0, add_row, all) != 0) {
         snprintf(err, errlen, "cannot read installations");
         installations_free(all);
         return NULL;
     }
     return all;
+}
+
+static int refresh(struct installations *all)
+{
+    /* From the second of the newest change read: a change later in that second is read
+       again, harmlessly, rather than missed. */
+    return store_installations_each(all->srv->store, all->newest_update, add_row, all);
+}
+
+int installations_refresh(struct server *srv)
+{
+    return refresh(srv->installations);
+}
+
+/*
+ * On a shared database an installation another node has just saved may not
+ * be here yet (the refresh comes every second): a lookup that finds nothing
+ * reads that one installation from the store first.
+ */
+static bool looked_up_after_miss(struct installations *all, int64_t id, const char *plugin,
+                                 const char *workspace_id)
+{
+    return all->srv && store_shared(all->srv->store)
+           && store_installation_lookup(all->srv->store, id, plugin, workspace_id, add_row, all)
+                  == 0;
 }
 
 void installations_free(struct installations *all)
@@ -131,7 +182,10 @@ void installations_free(struct installations *all)
 
 struct installation *installations_get(struct installations *all, int64_t id)
 {
-    return hashmap_get_u64(all->by_id, id);
+    struct installation *inst = hashmap_get_u64(all->by_id, id);
+    if (!inst && looked_up_after_miss(all, id, NULL, NULL))
+        inst = hashmap_get_u64(all->by_id, id);
+    return inst;
 }
 
 struct installation *installations_find(struct installations *all, const char *plugin,
@@ -141,6 +195,8 @@ struct installation *installations_find(struct installations *all, const char *p
     char small[KEY_SMALL]; /* on every webhook: no allocation */
     char *key = workspace_key(plugin, workspace_id, small, &len);
     struct installation *inst = hashmap_get(all->by_workspace, key, len);
+    if (!inst && looked_up_after_miss(all, 0, plugin, workspace_id))
+        inst = hashmap_get(all->by_workspace, key, len);
     if (key != small)
         free(key);
     return inst;
@@ -199,7 +255,9 @@ struct installation *installations_save(struct server *srv, const char *plugin,
     if (rc != 0)
         return NULL;
 
-    struct installation *inst = installations_get(srv->installations, id);
+    /* Known before this save? Not installations_get: on a shared database its refresh
+       would read the row just saved. */
+    struct installation *inst = hashmap_get_u64(srv->installations->by_id, id);
     *created = inst == NULL;
     if (!inst) {
         inst = xcalloc(1, sizeof *inst);

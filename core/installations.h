@@ -43,6 +43,15 @@ struct installation *installations_get(struct installations *all, int64_t id);
 struct installation *installations_find(struct installations *all, const char *plugin,
                                         const char *workspace_id);
 size_t installations_count(struct installations *all);
+/*
+ * Read the installations saved or changed since the newest one read (by
+ * other nodes of a cluster: cluster.c calls it every second): new ones are
+ * added, changed ones updated in place. 0, or -1. On a shared database
+ * installations_get and _find also read the one they look for from the
+ * store when they do not find it here, so an install another node has just
+ * completed is found at once.
+ */
+int installations_refresh(struct server *srv);
 /* Visit installations (of one plugin, or all when plugin is NULL); stop when fn returns non-zero. */
 int installations_each(struct installations *all, const char *plugin,
                        int (*fn)(void *arg, struct installation *inst), void *arg);

@@ -261,6 +261,7 @@ static struct ic_governor *governor_for(struct intercom *ic, int64_t installatio
     if (!g) {
         g = xcalloc(1, sizeof *g);
         governor_init(&g->rate, random_u32);
+        governor_set_share(&g->rate, ic->nodes_sharing);
         g->ic = ic;
         g->timer = evtimer_new(ic->srv->base, governor_timer_cb, g);
         hashmap_put_u64(ic->governors, installation, g);
@@ -627,6 +628,7 @@ struct intercom *intercom_new(struct server *srv, char *err, size_t errlen)
     ic->requests = hashmap_new();
     ic->walks = hashmap_new();
     ic->governors = hashmap_new();
+    ic->nodes_sharing = 1;
     return ic;
 }
 
@@ -898,6 +900,19 @@ void intercom_stats(const struct intercom *ic, struct intercom_stats *out)
     struct queued_count qc = {0};
     hashmap_each(ic->governors, count_queued, &qc);
     out->queued = qc.n;
+}
+
+static void set_share_cb(void *arg, void *value)
+{
+    governor_set_share(&((struct ic_governor *)value)->rate, *(int *)arg);
+}
+
+void intercom_set_nodes_sharing(struct intercom *ic, int nodes)
+{
+    if (nodes == ic->nodes_sharing)
+        return;
+    ic->nodes_sharing = nodes;
+    hashmap_each(ic->governors, set_share_cb, &nodes);
 }
 
 json_object *intercom_governor_json(struct intercom *ic, int64_t installation)

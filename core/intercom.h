@@ -68,5 +68,7 @@ void intercom_stats(const struct intercom *ic, struct intercom_stats *out);
 
 /* Rate-governor view of one installation, for the admin API. */
 json_object *intercom_governor_json(struct intercom *ic, int64_t installation);
+/* The live nodes of the cluster, which share every installation's budget (governor_set_share). */
+void intercom_set_nodes_sharing(struct intercom *ic, int nodes);
 
 #endif

@@ -31,6 +31,7 @@ struct intercom {
     struct ic_request *delivering; /* completed, its last elements going out: cancel stops them */
     uint64_t next_id;           /* requests and walks share it: intercom_cancel takes either */
     int in_flight;
+    int nodes_sharing;          /* the live nodes that spend the same budgets (governor.h) */
     struct intercom_stats stats;
     intercom_unauthorized_cb on_unauthorized;
     void *on_unauthorized_arg;

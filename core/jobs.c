@@ -15,6 +15,7 @@
  */
 #include "jobs.h"
 
+#include "cluster.h"
 #include "errors.h"
 #include "hashmap.h"
 #include "installations.h"
@@ -483,14 +484,21 @@ int jobs_complete(struct jobs *jobs, struct sb_plugin *p, uint64_t job_id, sb_st
 
 /* ---- dispatch and flush ---- */
 
-/* Mark the jobs of a round that are still running (their handlers said PENDING). */
+/*
+ * Mark the jobs of a round that are still running (their handlers said
+ * PENDING). On a shared database, every job of the round: should its result
+ * fail to be written in this turn, the row must not look queued to the other
+ * nodes once the turn commits (this node retries the result; were it to die,
+ * its lease hands the row over).
+ */
 static int mark_running(struct jobs *jobs, const struct store_job_row *rows, size_t n)
 {
     struct store *st = jobs->srv->store;
+    bool every = store_shared(st);
     struct store_job_run runs[DISPATCH_ROUND_MAX];
     size_t n_runs = 0;
     for (size_t i = 0; i < n; i++)
-        if (hashmap_get_u64(jobs->running, rows[i].id))
+        if (every || hashmap_get_u64(jobs->running, rows[i].id))
             runs[n_runs++] = (struct store_job_run){rows[i].id, rows[i].attempt,
                                                     rows[i].event_id != 0};
     if (store_begin(st) != 0)
@@ -530,7 +538,8 @@ static bool dispatch_round(struct jobs *jobs)
      * 'running' mark written ahead of the handlers would say nothing more: a
      * job whose handler finished at once goes from 'queued' to its outcome in
      * one write (its result, written later in this turn), and only the jobs
-     * still running are marked, after their handlers returned.
+     * still running are marked, after their handlers returned (on a shared
+     * database every one: mark_running).
      */
     for (size_t i = 0; i < n; i++)
         run_job(jobs, &rows[i]);
@@ -656,8 +665,9 @@ void jobs_join_turn(struct jobs *jobs)
 int jobs_start(struct jobs *jobs)
 {
     struct server *srv = jobs->srv;
-    /* A crash leaves 'running' and 'pending' rows whose outcome was never recorded. */
-    int recovered = store_jobs_requeue_interrupted(srv->store);
+    /* A crash leaves 'running' and 'pending' rows whose outcome was never recorded: the
+       rows of nodes that are gone (on SQLite, every earlier run: cluster.h) are queued. */
+    int recovered = cluster_recover(srv->cluster);
     if (recovered < 0)
         return -1;
     if (recovered)

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "store/store.h"
 #include "store/store_keys.h"
+#include "store/store_nodes.h"
 #include "util.h"
 
 #include <errno.h>
@@ -312,16 +313,35 @@ int keyrotate_run(const struct config *cfg, FILE *out)
     char *new_path = xasprintf("%s.new", cfg->key_file);
     bool remove_new = false; /* the new key file exists and no token needs it yet */
     int rc = 1;
+    struct store_options storage;
+    config_store_options(cfg, &storage);
+    /* SQLite would create a missing file empty; PostgreSQL's database is its server's. */
+    bool sqlite = !storage.driver || strcmp(storage.driver, "sqlite") == 0;
     struct stat sb;
-    if (stat(cfg->db_path, &sb) != 0) {
+    if (sqlite && stat(cfg->db_path, &sb) != 0) {
         snprintf(err, sizeof err, "no database at %s (%s): nothing to rotate", cfg->db_path,
                  strerror(errno));
         goto out;
     }
     /* First the database's lock: from here on no server reads or writes the key or the tokens. */
-    st = store_open(cfg->db_path, err, sizeof err);
+    st = store_open_with(&storage, err, sizeof err);
     if (!st)
         goto out;
+    /* A shared database has no file lock: the nodes' heartbeats say who still runs. */
+    int running = store_shared(st)
+                      ? store_nodes_alive(st, time_now_ms(), (int64_t)cfg->storage_lease_s * 1000)
+                      : 0;
+    if (running < 0) {
+        snprintf(err, sizeof err, "cannot read the database's nodes");
+        goto out;
+    }
+    if (running > 0) {
+        snprintf(err, sizeof err,
+                 "%d switchboard node%s running on this database (GET /admin/cluster); stop "
+                 "every node before rotating the key",
+                 running, running == 1 ? " is" : "s are");
+        goto out;
+    }
     if (keyrotate_read_key(cfg->key_file, old_key, err, sizeof err) != 0
         || keyrotate_recover(st, cfg->key_file, old_key, err, sizeof err) != 0
         || tokens_load(st, &tokens, err, sizeof err) != 0)

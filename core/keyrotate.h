@@ -5,8 +5,10 @@
  * Installation tokens are the only values sealed with the key (the OAuth
  * state is MACed with a key derived from it, so an install started before a
  * rotation must be started again). The rotation runs on a stopped server:
- * store_open holds an exclusive lock on the database file, so it is refused
- * while a server (or another rotation) has the database open. Its steps,
+ * on SQLite store_open holds an exclusive lock on the database file, so it
+ * is refused while a server (or another rotation) has the database open; on
+ * PostgreSQL it is refused while any node's heartbeat is within its lease
+ * (store_nodes.h): every node must be stopped first. Its steps,
  * each durable before the next:
  *
  *   1. open the database (the lock) and settle any earlier rotation that

@@ -9,6 +9,7 @@
 #include "plugins.h"
 #include "server.h"
 #include "startup.h"
+#include "store/storage_url.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -86,6 +87,19 @@ static int parse_args(int argc, char **argv, struct options *o)
     return 0;
 }
 
+/* Where the data lives, for the operator: SQLite's file, or PostgreSQL's url without secrets. */
+static char *storage_summary(const struct config *cfg)
+{
+    if (strcmp(cfg->storage_driver, "postgresql") != 0)
+        return xasprintf("%s at %s", cfg->storage_driver, cfg->db_path);
+    char *where = storage_url_display(cfg->storage_url);
+    char *summary = xasprintf("%s at %s, node %s, job leases of %d s", cfg->storage_driver,
+                              where, cfg->storage_node ? cfg->storage_node : "<hostname>-<port>",
+                              cfg->storage_lease_s);
+    free(where);
+    return summary;
+}
+
 static int check_config(struct server *srv, struct config_report *report)
 {
     srv->plugins = plugins_load(srv, &host_services, false, report);
@@ -98,9 +112,12 @@ static int check_config(struct server *srv, struct config_report *report)
                 srv->plugins->refused[i].name, srv->plugins->refused[i].reason);
     }
     int rc = report->n_errors || srv->plugins->n_refused ? EXIT_CONFIG : 0;
-    if (!rc)
-        printf("%s: configuration OK (%zu plugins, %d warnings)\n", srv->cfg->path,
-               srv->plugins->n, report->n_warnings);
+    if (!rc) {
+        char *storage = storage_summary(srv->cfg);
+        printf("%s: configuration OK (%zu plugins, %d warnings)\nstorage: %s\n", srv->cfg->path,
+               srv->plugins->n, report->n_warnings, storage);
+        free(storage);
+    }
     plugins_free(srv->plugins);
     srv->plugins = NULL;
     return rc;
@@ -151,9 +168,12 @@ int main(int argc, char **argv)
         rc = keyrotate_run(srv.cfg, stdout);
         goto done;
     }
-    if (srv.cfg->embedded)
-        log_info("main", "no -c given: using the embedded default configuration (data under %s)",
-                 srv.cfg->db_path);
+    if (srv.cfg->embedded) {
+        char *storage = storage_summary(srv.cfg);
+        log_info("main", "no -c given: using the embedded default configuration (storage: %s)",
+                 storage);
+        free(storage);
+    }
 
     struct server_start_options start = {.services = &host_services,
                                          .strict_plugins = opt.strict_plugins};

@@ -93,6 +93,12 @@ static int sync_one(void *arg, struct installation *inst)
     return 0;
 }
 
+void schedules_kick(struct schedules *sch)
+{
+    if (!sch->stopped)
+        event_active(sch->timer, 0, 0);
+}
+
 void schedules_start(struct schedules *sch)
 {
     installations_each(sch->srv->installations, NULL, sync_one, sch);
@@ -114,9 +120,13 @@ static void fire_schedule(struct schedules *sch, const struct store_schedule *du
         free(key);
         return;
     }
-    int rc = 0;
+    /* Claimed first: on a cluster, of the nodes that saw it due, one runs it. */
+    int rc = store_schedule_advance(srv->store, due->plugin, due->installation, due->name,
+                                    due->next_run_at, next, now);
+    rc = rc == 1 ? 0 : -1; /* not claimed: nothing to run, nothing to keep */
     /* Never stack a run behind a still-running one (a long sync); the next tick comes. */
-    if (usable && store_job_key_active(srv->store, due->plugin, due->installation, key) != 1) {
+    if (rc == 0 && usable
+        && store_job_key_active(srv->store, due->plugin, due->installation, key) != 1) {
         json_object *payload = json_object_new_object();
         json_object_object_add(payload, "scheduled_at", json_object_new_int64(due->next_run_at));
         rc = jobs_insert(srv->jobs, due->plugin, due->installation, due->name, key, payload, 0)
@@ -124,9 +134,6 @@ static void fire_schedule(struct schedules *sch, const struct store_schedule *du
                  : -1;
         json_object_put(payload);
     }
-    if (rc == 0)
-        rc = store_schedule_advance(srv->store, due->plugin, due->installation, due->name, next,
-                                    now);
     if (rc == 0)
         store_commit(srv->store);
     else

@@ -20,6 +20,8 @@ void schedules_start(struct schedules *sch);
 void schedules_stop(struct schedules *sch);
 /* Create or update the rows of one installation (after install or a settings change). */
 void schedules_sync(struct schedules *sch, struct sb_plugin *p, const struct installation *inst);
+/* Look for due schedules now (other nodes of a cluster add and move them too). */
+void schedules_kick(struct schedules *sch);
 /* An installation was revoked: its schedules go. */
 void schedules_forget_installation(struct schedules *sch, int64_t installation);
 

@@ -26,6 +26,7 @@ struct replies;
 struct intake;
 struct metrics;
 struct turn;
+struct cluster;
 
 struct server {
     struct event_base *base;
@@ -48,6 +49,7 @@ struct server {
     int64_t started_ms;
     struct turn *turn; /* the commit turn and the callbacks' scope */
     struct memory_trim *memory_trim;
+    struct cluster *cluster; /* this process as a node of the database's nodes */
     bool stopping;
 };
 

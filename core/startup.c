@@ -7,6 +7,7 @@
 #include "admin.h"
 #include "api.h"
 #include "canvas.h"
+#include "cluster.h"
 #include "console.h"
 #include "crypto.h"
 #include "host.h"
@@ -204,6 +205,9 @@ static void shutdown_server(struct server *srv)
     plugins_free(srv->plugins);
     installations_free(srv->installations);
     metrics_free(srv->metrics);
+    /* Last, once every result is written: the others then requeue only what never ended. */
+    cluster_stop(srv->cluster);
+    srv->cluster = NULL;
     store_close(srv->store);
     turn_free(srv->turn);
     srv->turn = NULL;
@@ -235,7 +239,9 @@ int server_start(struct server *srv, struct config_report *report,
     char err[512];
     if (load_secrets(srv) != 0)
         return EXIT_STARTUP;
-    srv->store = store_open(srv->cfg->db_path, err, sizeof err);
+    struct store_options storage;
+    config_store_options(srv->cfg, &storage);
+    srv->store = store_open_with(&storage, err, sizeof err);
     if (!srv->store) {
         log_error("main", "database: %s", err);
         return EXIT_STARTUP;
@@ -292,6 +298,11 @@ int server_start(struct server *srv, struct config_report *report,
         && http_server_listen(srv->http, srv->cfg->listen_host, srv->cfg->listen_port, err,
                               sizeof err)
                != 0) {
+        log_error("main", "%s", err);
+        return EXIT_STARTUP;
+    }
+    srv->cluster = cluster_start(srv, err, sizeof err);
+    if (!srv->cluster) {
         log_error("main", "%s", err);
         return EXIT_STARTUP;
     }

@@ -216,7 +216,21 @@ static const char *const steps[] = {
     /* (On outcome, which never changes: a delivery's state changes leave this index alone.) */
     "CREATE INDEX events_by_installation ON events (installation_id, id)"
     "  WHERE outcome = 'queued';",
+    /* 8: the nodes of a cluster (one, on SQLite), and which one runs a job or delivery */
+    "CREATE TABLE nodes ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  host TEXT,"
+    "  pid INTEGER,"
+    "  started_at INTEGER NOT NULL,"
+    "  heartbeat_at INTEGER NOT NULL,"
+    "  stopped_at INTEGER);"
+    "CREATE INDEX nodes_live ON nodes (heartbeat_at) WHERE stopped_at IS NULL;"
+    "ALTER TABLE jobs ADD COLUMN node_id INTEGER;"
+    "ALTER TABLE events ADD COLUMN node_id INTEGER;",
 };
+
+_Static_assert(ARRAY_LEN(steps) == MIGRATIONS_COUNT, "a step for every version, on both engines");
 
 int migrations_count(void)
 {

@@ -1,15 +1,15 @@
 /*
- * store.c - SQLite connection, migrations, statement cache, nested
- * transactions and the commit thread.
+ * store.c - the engine-neutral store: opening the configured engine, the
+ * statement cache, nested transactions, the commit thread and the statement
+ * API of store_sql.h, over an engine's connection (store_engine.h).
  */
-#include "store/store_sqlite.h"
+#include "store/store_engine.h"
 
 #include "log.h"
 #include "store/migrations.h"
 #include "util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -17,35 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/file.h>
 #include <unistd.h>
 
-struct stmt_slot {
+struct query_slot {
     const char *sql; /* key: the literal's address */
-    sqlite3_stmt *stmt;
-};
-
-/*
- * WAL checkpoints run on a helper thread with a connection of its own, not
- * on the loop: SQLite's automatic checkpoint would copy ~4 MB of pages into
- * the database file and fsync it inside whichever commit crossed the
- * threshold, stalling every request of that loop turn. The writer's WAL
- * hook wakes the thread once the log holds CHECKPOINT_FRAMES frames (the
- * threshold of SQLite's own wal_autocheckpoint); its PASSIVE checkpoint
- * never blocks the writer, and the writer starts the log over once
- * everything in it is copied. Should the thread fall far behind (the log
- * past CHECKPOINT_BACKSTOP frames), the writer checkpoints itself, as SQLite
- * would, so the log stays bounded.
- */
-#define CHECKPOINT_FRAMES 1000
-#define CHECKPOINT_BACKSTOP (16 * CHECKPOINT_FRAMES)
-
-struct checkpointer {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    sqlite3 *db;
-    bool wanted, stop;
+    struct store_query *q;
 };
 
 /*
@@ -75,188 +51,37 @@ struct committer {
 };
 
 struct store {
-    sqlite3 *db;
-    struct stmt_slot *slots;
+    struct store_conn *conn;
+    const struct store_engine *engine;
+    struct query_slot *slots;
     size_t n_slots; /* power of two */
     size_t n_used;
     int depth;      /* open transaction levels (the loop's; 0 while a commit is in flight) */
-    struct checkpointer *ckpt; /* NULL: SQLite checkpoints in the commit, as it does alone */
     struct committer *committer; /* NULL: store_commit_async commits at once */
     atomic_bool committing; /* the commit thread has the connection */
     bool done_owed;         /* a handed-over commit's done has not run yet (loop only) */
-    int lock_fd;    /* holds flock(LOCK_EX) on the database file while open; -1 for :memory: */
+    int64_t node;           /* store_set_node */
 };
 
-/*
- * SQLite's message, plus the system's reason when the failure came from the
- * file system: "disk I/O error" alone does not tell a full disk from a
- * read-only one.
- */
-static void describe_error(sqlite3 *db, const char *msg, char *out, size_t outlen)
-{
-    int primary = sqlite3_errcode(db) & 0xff;
-    int sys_errno = sqlite3_system_errno(db);
-    if (sys_errno != 0
-        && (primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN || primary == SQLITE_FULL
-            || primary == SQLITE_READONLY))
-        snprintf(out, outlen, "%s (%s)", msg ? msg : sqlite3_errmsg(db), strerror(sys_errno));
-    else
-        snprintf(out, outlen, "%s", msg ? msg : sqlite3_errmsg(db));
-}
-
-static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        describe_error(db, msg, err, errlen);
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
-}
-
-static int read_user_version(sqlite3 *db)
-{
-    sqlite3_stmt *s;
-    int v = -1;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK) {
-        if (sqlite3_step(s) == SQLITE_ROW)
-            v = sqlite3_column_int(s, 0);
-        sqlite3_finalize(s);
-    }
-    return v;
-}
-
-static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
-{
-    int have = read_user_version(db);
-    int want = migrations_count();
-    if (have < 0) {
-        snprintf(err, errlen, "cannot read the schema version of %s", path);
-        return -1;
-    }
-    if (have > want) {
-        snprintf(err, errlen,
-                 "%s has schema version %d but this switchboard knows only up to %d; "
-                 "use a newer switchboard",
-                 path, have, want);
-        return -1;
-    }
-    for (int v = have + 1; v <= want; v++) {
-        char sql[64];
-        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
-        char step_err[160];
-        if (exec_sql(db, "BEGIN IMMEDIATE", step_err, sizeof step_err) != 0
-            || exec_sql(db, migrations_step(v), step_err, sizeof step_err) != 0
-            || exec_sql(db, sql, step_err, sizeof step_err) != 0
-            || exec_sql(db, "COMMIT", step_err, sizeof step_err) != 0) {
-            exec_sql(db, "ROLLBACK", sql, sizeof sql);
-            snprintf(err, errlen, "migration %d of %s failed: %s", v, path, step_err);
-            return -1;
-        }
-        log_info("store", "%s: applied migration %d", path, v);
-    }
-    return 0;
-}
-
-/* ROLLBACK the outermost transaction; SQLite may already have rolled back on its own (e.g.
-   disk full), which is fine. */
-static void rollback_outermost(sqlite3 *db)
+/* ROLLBACK the outermost transaction; the engine may already have rolled back on its own
+   (e.g. disk full), which is fine. */
+static void rollback_outermost(struct store *st)
 {
     char err[256];
-    if (exec_sql(db, "ROLLBACK", err, sizeof err) != 0 && sqlite3_get_autocommit(db) == 0)
+    if (st->engine->exec(st->conn, "ROLLBACK", err, sizeof err) != 0
+        && st->engine->in_transaction(st->conn))
         log_error("store", "rollback failed: %s", err);
 }
 
 /* COMMIT the outermost transaction; on failure it is rolled back: it has ended either way. */
-static int commit_outermost(sqlite3 *db)
+static int commit_outermost(struct store *st)
 {
     char err[256];
-    if (exec_sql(db, "COMMIT", err, sizeof err) == 0)
+    if (st->engine->exec(st->conn, "COMMIT", err, sizeof err) == 0)
         return 0;
     log_error("store", "commit failed: %s", err);
-    rollback_outermost(db);
+    rollback_outermost(st);
     return -1;
-}
-
-static void *checkpoint_main(void *arg)
-{
-    struct checkpointer *c = arg;
-    pthread_mutex_lock(&c->lock);
-    while (!c->stop) {
-        if (!c->wanted) {
-            pthread_cond_wait(&c->wake, &c->lock);
-            continue;
-        }
-        c->wanted = false;
-        pthread_mutex_unlock(&c->lock);
-        int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-            log_warn("store", "WAL checkpoint failed: %s", sqlite3_errmsg(c->db));
-        pthread_mutex_lock(&c->lock);
-    }
-    pthread_mutex_unlock(&c->lock);
-    return NULL;
-}
-
-static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
-{
-    struct checkpointer *c = arg;
-    (void)name;
-    if (frames >= CHECKPOINT_BACKSTOP)
-        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    else if (frames >= CHECKPOINT_FRAMES) {
-        pthread_mutex_lock(&c->lock);
-        c->wanted = true;
-        pthread_cond_signal(&c->wake);
-        pthread_mutex_unlock(&c->lock);
-    }
-    return SQLITE_OK;
-}
-
-/* Start the checkpoint thread; on any failure SQLite keeps checkpointing by itself. */
-static struct checkpointer *checkpointer_start(sqlite3 *db, const char *path)
-{
-    if (strcmp(path, ":memory:") == 0 || !sqlite3_threadsafe())
-        return NULL;
-    struct checkpointer *c = xcalloc(1, sizeof *c);
-    if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL)
-            != SQLITE_OK
-        || sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK) {
-        log_warn("store", "no checkpoint thread (%s); checkpoints run in commits",
-                 c->db ? sqlite3_errmsg(c->db) : "no memory");
-        sqlite3_close(c->db);
-        free(c);
-        return NULL;
-    }
-    pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->wake, NULL);
-    if (pthread_create(&c->thread, NULL, checkpoint_main, c) != 0) {
-        log_warn("store", "no checkpoint thread; checkpoints run in commits");
-        pthread_mutex_destroy(&c->lock);
-        pthread_cond_destroy(&c->wake);
-        sqlite3_close(c->db);
-        free(c);
-        return NULL;
-    }
-    /* Replaces SQLite's own automatic checkpoint (which is a WAL hook too). */
-    sqlite3_wal_hook(db, wal_hook, c);
-    return c;
-}
-
-static void checkpointer_stop(struct checkpointer *c)
-{
-    if (!c)
-        return;
-    pthread_mutex_lock(&c->lock);
-    c->stop = true;
-    pthread_cond_signal(&c->wake);
-    pthread_mutex_unlock(&c->lock);
-    pthread_join(c->thread, NULL);
-    sqlite3_close(c->db);
-    pthread_mutex_destroy(&c->lock);
-    pthread_cond_destroy(&c->wake);
-    free(c);
 }
 
 /* ---- the commit thread ---- */
@@ -282,7 +107,7 @@ static void *commit_main(void *arg)
         if (c->background)
             c->background(c->arg);
         st->depth = 0; /* the transaction ends here, either way */
-        bool committed = commit_outermost(st->db) == 0;
+        bool committed = commit_outermost(st) == 0;
         pthread_mutex_lock(&c->lock);
         c->committed = committed;
         /* The notice first: once committing is seen cleared, it can be taken. Only fails if
@@ -300,8 +125,6 @@ static void *commit_main(void *arg)
 /* Start the commit thread (st->committer); on any failure commits stay synchronous. */
 static void committer_start(struct store *st)
 {
-    if (!sqlite3_threadsafe())
-        return;
     struct committer *c = xcalloc(1, sizeof *c);
     c->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (c->notify_fd < 0) {
@@ -370,7 +193,7 @@ int store_commit_async(struct store *st, void (*background)(void *arg),
         if (background)
             background(arg);
         st->depth = 0;
-        done(arg, commit_outermost(st->db) == 0);
+        done(arg, commit_outermost(st) == 0);
         return 0;
     }
     /* The transaction stays open for the background (it may write in it); the thread ends
@@ -406,88 +229,52 @@ void store_commit_finish(struct store *st)
     c->done(c->arg, c->committed);
 }
 
-struct store *store_open(const char *path, char *err, size_t errlen)
+struct store *store_open_with(const struct store_options *options, char *err, size_t errlen)
 {
-    /*
-     * No memory statistics (nothing reads them): with them on, every SQLite
-     * allocation and free takes a global mutex, ~5 % of webhook intake. Only
-     * possible before SQLite initializes; later calls are refused, harmlessly.
-     */
-    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    if (strcmp(path, ":memory:") != 0 && mkdir_parents(path) != 0) {
-        snprintf(err, errlen, "cannot create the folder of %s: %s", path, strerror(errno));
+    struct store_conn *conn;
+    if (!options->driver || strcmp(options->driver, "sqlite") == 0)
+        conn = store_sqlite_open(options->path, err, errlen);
+    else if (strcmp(options->driver, "postgresql") == 0)
+        conn = store_pg_open(options, err, errlen);
+    else {
+        snprintf(err, errlen, "unknown storage driver \"%s\"", options->driver);
         return NULL;
     }
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
-    if (rc != SQLITE_OK) {
-        char why[320] = "no memory";
-        if (db)
-            describe_error(db, NULL, why, sizeof why);
-        snprintf(err, errlen, "cannot open %s: %s", path, why);
-        sqlite3_close(db);
+    if (!conn)
         return NULL;
-    }
-    /* SQLite falls back to read-only by itself; every write would then fail later. */
-    if (sqlite3_db_readonly(db, "main") == 1) {
-        snprintf(err, errlen, "cannot open %s for writing: %s", path,
-                 access(path, W_OK) != 0 ? strerror(errno) : "it is read-only");
-        sqlite3_close(db);
-        return NULL;
-    }
-    /*
-     * One process per database: a second server, or --rotate-key beside a
-     * running server, is refused. flock on the file itself, which SQLite's
-     * own (fcntl) locks never touch; the kernel drops it when the process
-     * dies, even by kill -9.
-     */
-    int lock_fd = -1;
-    if (strcmp(path, ":memory:") != 0) {
-        lock_fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-            if (errno == EWOULDBLOCK)
-                snprintf(err, errlen, "%s is in use by another switchboard process", path);
-            else
-                snprintf(err, errlen, "cannot lock %s: %s", path, strerror(errno));
-            if (lock_fd >= 0)
-                close(lock_fd);
-            sqlite3_close(db);
-            return NULL;
-        }
-    }
-    sqlite3_busy_timeout(db, 5000);
-    /*
-     * WAL lets readers run beside the writer; synchronous=FULL makes every
-     * commit survive power loss, which an acknowledged webhook must. An 8 MB
-     * page cache (SQLite's default is 2 MB) holds the pages that keyed inserts
-     * land on at random - notification ids, plugin document keys - once those
-     * indexes outgrow 2 MB; it is filled on demand and never exceeds 8 MB.
-     */
-    char pragma_err[512], why[400];
-    bool set_up = exec_sql(db,
-                           "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                           "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
-                           "PRAGMA cache_size = -8192;",
-                           why, sizeof why) == 0;
-    if (!set_up) /* the first read or write of the file: name it, say why */
-        snprintf(pragma_err, sizeof pragma_err, "cannot open %s: %s", path, why);
-    if (!set_up || migrate(db, path, pragma_err, sizeof pragma_err) != 0) {
-        snprintf(err, errlen, "%s", pragma_err);
-        sqlite3_close(db);
-        if (lock_fd >= 0)
-            close(lock_fd);
-        return NULL;
-    }
     struct store *st = xcalloc(1, sizeof *st);
-    st->db = db;
-    st->lock_fd = lock_fd;
+    st->conn = conn;
+    st->engine = conn->engine;
     st->n_slots = 256;
     st->slots = xcalloc(st->n_slots, sizeof *st->slots);
-    st->ckpt = checkpointer_start(db, path);
     committer_start(st);
     return st;
+}
+
+struct store *store_open(const char *path, char *err, size_t errlen)
+{
+    struct store_options options = {.driver = "sqlite", .path = path};
+    return store_open_with(&options, err, errlen);
+}
+
+const char *store_driver(const struct store *st)
+{
+    return st->engine->name;
+}
+
+bool store_shared(const struct store *st)
+{
+    return st->engine->shared;
+}
+
+void store_set_node(struct store *st, int64_t node)
+{
+    st->node = node;
+}
+
+int64_t store_node(const struct store *st)
+{
+    return st->node;
 }
 
 void store_close(struct store *st)
@@ -499,35 +286,32 @@ void store_close(struct store *st)
     while (st->done_owed)
         store_commit_finish(st);
     committer_stop(st->committer);
-    /* First, so that closing the last connection checkpoints the whole log. */
-    checkpointer_stop(st->ckpt);
-    sqlite3_wal_hook(st->db, NULL, NULL);
     for (size_t i = 0; i < st->n_slots; i++)
-        if (st->slots[i].stmt)
-            sqlite3_finalize(st->slots[i].stmt);
+        if (st->slots[i].q)
+            st->slots[i].q->ops->finalize(st->slots[i].q);
     free(st->slots);
-    sqlite3_close(st->db);
-    if (st->lock_fd >= 0)
-        close(st->lock_fd); /* after the close, which may still checkpoint */
+    st->engine->close(st->conn);
     free(st);
 }
 
-sqlite3 *store_db(struct store *st)
+struct store_conn *store_conn(struct store *st)
 {
     wait_idle(st);
-    return st->db;
+    return st->conn;
 }
 
 int store_schema_version(struct store *st)
 {
     wait_idle(st);
-    return read_user_version(st->db);
+    return st->engine->schema_version(st->conn);
 }
 
 int store_latest_version(void)
 {
     return migrations_count();
 }
+
+/* ---- the statement cache ---- */
 
 static size_t slot_index(const struct store *st, const char *sql)
 {
@@ -539,7 +323,7 @@ static size_t slot_index(const struct store *st, const char *sql)
 
 static void grow_slots(struct store *st)
 {
-    struct stmt_slot *old = st->slots;
+    struct query_slot *old = st->slots;
     size_t old_n = st->n_slots;
     st->n_slots *= 2;
     st->slots = xcalloc(st->n_slots, sizeof *st->slots);
@@ -554,24 +338,21 @@ static void grow_slots(struct store *st)
     free(old);
 }
 
-sqlite3_stmt *store_stmt(struct store *st, const char *sql)
+struct store_query *store_query(struct store *st, const char *sql)
 {
     wait_idle(st);
     size_t i = slot_index(st, sql);
     while (st->slots[i].sql) {
         if (st->slots[i].sql == sql) {
-            sqlite3_stmt *s = st->slots[i].stmt;
-            sqlite3_reset(s);
-            sqlite3_clear_bindings(s);
-            return s;
+            struct store_query *q = st->slots[i].q;
+            q->ops->reset(q);
+            return q;
         }
         i = (i + 1) & (st->n_slots - 1);
     }
-    sqlite3_stmt *s;
-    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
-        log_error("store", "cannot prepare statement: %s (%.80s)", sqlite3_errmsg(st->db), sql);
+    struct store_query *q = store_query_new(st, sql);
+    if (!q)
         return NULL;
-    }
     if ((st->n_used + 1) * 2 > st->n_slots) {
         grow_slots(st);
         i = slot_index(st, sql);
@@ -579,32 +360,59 @@ sqlite3_stmt *store_stmt(struct store *st, const char *sql)
             i = (i + 1) & (st->n_slots - 1);
     }
     st->slots[i].sql = sql;
-    st->slots[i].stmt = s;
+    st->slots[i].q = q;
     st->n_used++;
-    return s;
+    return q;
+}
+
+struct store_query *store_query_new(struct store *st, const char *sql)
+{
+    wait_idle(st);
+    char *text = store_sql_for(sql, st->engine->dialect, st->engine->dollar_parameters);
+    char err[512];
+    struct store_query *q = st->engine->prepare(st->conn, text, err, sizeof err);
+    free(text);
+    if (!q)
+        log_error("store", "cannot prepare statement: %s (%.80s)", err, sql);
+    return q;
+}
+
+void store_query_free(struct store_query *q)
+{
+    if (q)
+        q->ops->finalize(q);
 }
 
 int store_exec(struct store *st, const char *sql)
 {
-    char err[512];
     wait_idle(st);
-    if (exec_sql(st->db, sql, err, sizeof err) != 0) {
+    char *text = store_sql_for(sql, st->engine->dialect, false);
+    char err[512];
+    int rc = st->engine->exec(st->conn, text, err, sizeof err);
+    if (rc != 0)
         log_error("store", "%s (%.80s)", err, sql);
-        return -1;
-    }
-    return 0;
+    free(text);
+    return rc;
 }
+
+int64_t store_changes(struct store *st)
+{
+    wait_idle(st);
+    return st->engine->changes(st->conn);
+}
+
+/* ---- transactions ---- */
 
 int store_begin(struct store *st)
 {
     wait_idle(st);
     char sql[48];
     if (st->depth == 0)
-        snprintf(sql, sizeof sql, "BEGIN IMMEDIATE");
+        snprintf(sql, sizeof sql, "%s", st->engine->begin_sql);
     else
         snprintf(sql, sizeof sql, "SAVEPOINT sp%d", st->depth);
     char err[256];
-    if (exec_sql(st->db, sql, err, sizeof err) != 0) {
+    if (st->engine->exec(st->conn, sql, err, sizeof err) != 0) {
         log_error("store", "cannot begin a transaction: %s", err);
         return -1;
     }
@@ -619,11 +427,11 @@ int store_commit(struct store *st)
         return -1;
     if (st->depth == 1) {
         st->depth = 0;
-        return commit_outermost(st->db);
+        return commit_outermost(st);
     }
     char sql[48], err[256];
     snprintf(sql, sizeof sql, "RELEASE sp%d", st->depth - 1);
-    if (exec_sql(st->db, sql, err, sizeof err) != 0) {
+    if (st->engine->exec(st->conn, sql, err, sizeof err) != 0) {
         log_error("store", "commit failed: %s", err);
         store_rollback(st);
         return -1;
@@ -639,13 +447,14 @@ void store_rollback(struct store *st)
         return;
     if (st->depth == 1) {
         st->depth = 0;
-        rollback_outermost(st->db);
+        rollback_outermost(st);
         return;
     }
     char sql[64], err[256];
     snprintf(sql, sizeof sql, "ROLLBACK TO sp%d; RELEASE sp%d", st->depth - 1, st->depth - 1);
-    /* SQLite may already have rolled back on its own (e.g. disk full): that is fine. */
-    if (exec_sql(st->db, sql, err, sizeof err) != 0 && sqlite3_get_autocommit(st->db) == 0)
+    /* The engine may already have rolled back on its own (e.g. disk full): that is fine. */
+    if (st->engine->exec(st->conn, sql, err, sizeof err) != 0
+        && st->engine->in_transaction(st->conn))
         log_error("store", "rollback failed: %s", err);
     st->depth--;
 }
@@ -662,72 +471,96 @@ bool store_in_transaction(struct store *st)
 const char *store_last_error(struct store *st)
 {
     wait_idle(st);
-    return sqlite3_errmsg(st->db);
-}
-
-int store_step_done(struct store *st, sqlite3_stmt *stmt)
-{
-    int rc = sqlite3_step(stmt);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        log_error("store", "statement failed: %s", sqlite3_errmsg(st->db));
-        sqlite3_reset(stmt);
-        return -1;
-    }
-    sqlite3_reset(stmt);
-    return 0;
-}
-
-int store_step_row(struct store *st, sqlite3_stmt *stmt)
-{
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        return 1;
-    if (rc == SQLITE_DONE)
-        return 0;
-    log_error("store", "statement failed: %s", sqlite3_errmsg(st->db));
-    return -1;
-}
-
-const char *store_col_text(sqlite3_stmt *stmt, int i)
-{
-    return (const char *)sqlite3_column_text(stmt, i);
-}
-
-int store_bind_text(sqlite3_stmt *stmt, int i, const char *s)
-{
-    return s ? sqlite3_bind_text(stmt, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(stmt, i);
-}
-
-int store_step_int64(struct store *st, sqlite3_stmt *stmt, int64_t *out)
-{
-    int rc = sqlite3_step(stmt), found = 0;
-    if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
-        *out = sqlite3_column_int64(stmt, 0);
-        found = 1;
-    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        log_error("store", "statement failed: %s", sqlite3_errmsg(st->db));
-        found = -1;
-    }
-    sqlite3_reset(stmt);
-    return found;
+    return st->engine->last_error(st->conn);
 }
 
 void store_release_memory(struct store *st)
 {
     wait_idle(st);
-    sqlite3_db_release_memory(st->db);
+    st->engine->release_memory(st->conn);
 }
 
-struct store *store_open_with(const struct store_options *options, char *err, size_t errlen)
+/* ---- statements (store_sql.h) ---- */
+
+void store_bind_int64(struct store_query *q, int i, int64_t value)
 {
-    if (!options->driver || strcmp(options->driver, "sqlite") == 0)
-        return store_open(options->path, err, errlen);
-    snprintf(err, errlen, "unknown storage driver \"%s\"", options->driver);
-    return NULL;
+    q->ops->bind_int64(q, i, value);
 }
 
-const char *store_driver(const struct store *st)
+void store_bind_text(struct store_query *q, int i, const char *s)
 {
-    (void)st;
-    return "sqlite";
+    q->ops->bind_text(q, i, s, -1, true);
+}
+
+void store_bind_text_ref(struct store_query *q, int i, const char *s, int len)
+{
+    q->ops->bind_text(q, i, s, len, false);
+}
+
+void store_bind_blob_ref(struct store_query *q, int i, const void *data, size_t len)
+{
+    q->ops->bind_blob(q, i, data, len);
+}
+
+void store_reset(struct store_query *q)
+{
+    q->ops->reset(q);
+}
+
+int store_step_row(struct store *st, struct store_query *q)
+{
+    int rc = q->ops->step(q);
+    if (rc < 0)
+        log_error("store", "statement failed: %s", st->engine->last_error(st->conn));
+    return rc;
+}
+
+int store_step_done(struct store *st, struct store_query *q)
+{
+    int rc;
+    while ((rc = store_step_row(st, q)) == 1)
+        ;
+    q->ops->reset(q);
+    return rc;
+}
+
+int store_step_int64(struct store *st, struct store_query *q, int64_t *out)
+{
+    int rc = store_step_row(st, q), found = rc < 0 ? -1 : 0;
+    if (rc == 1 && !q->ops->col_null(q, 0)) {
+        *out = q->ops->col_int64(q, 0);
+        found = 1;
+    }
+    q->ops->reset(q);
+    return found;
+}
+
+int64_t store_col_int64(struct store_query *q, int i)
+{
+    return q->ops->col_int64(q, i);
+}
+
+int store_col_int(struct store_query *q, int i)
+{
+    return (int)q->ops->col_int64(q, i);
+}
+
+bool store_col_null(struct store_query *q, int i)
+{
+    return q->ops->col_null(q, i);
+}
+
+const char *store_col_text(struct store_query *q, int i)
+{
+    return q->ops->col_text(q, i);
+}
+
+size_t store_col_bytes(struct store_query *q, int i)
+{
+    return q->ops->col_bytes(q, i);
+}
+
+const void *store_col_blob(struct store_query *q, int i)
+{
+    return q->ops->col_blob(q, i);
 }

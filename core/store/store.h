@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct store;
 
@@ -26,18 +27,24 @@ struct store *store_open(const char *path, char *err, size_t errlen);
  * driver NULL or "sqlite": path is the database file (as store_open).
  * "postgresql": url is a libpq connection string (a postgresql:// URI or
  * key=value pairs) and may carry a password, so it is never logged or put in
- * an error message; several nodes may open the same database, each under its
- * own node name (NULL: the host's name and the process id).
+ * an error message; several nodes may open the same database (cluster.h).
  */
 struct store_options {
     const char *driver;
     const char *path;
     const char *url;
-    const char *node;
 };
 struct store *store_open_with(const struct store_options *options, char *err, size_t errlen);
 /* "sqlite" or "postgresql": the engine of an open store. */
 const char *store_driver(const struct store *st);
+/*
+ * Whether other processes (the nodes of a cluster) write the same database
+ * at once: PostgreSQL. A SQLite file is one process's (store_open locks it).
+ */
+bool store_shared(const struct store *st);
+/* The node this process runs as (store_nodes.h), recorded on the rows it runs; 0: none yet. */
+void store_set_node(struct store *st, int64_t node);
+int64_t store_node(const struct store *st);
 
 /* A commit in flight is finished first (its done runs); both threads are joined. */
 void store_close(struct store *st);

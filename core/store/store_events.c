@@ -1,104 +1,116 @@
 /* store_events.c - the events table's queries (see store_events.h), cached statements. */
 #include "store/store_events.h"
 
-#include "store/store_sqlite.h"
+#include "store/store_jobs.h"
+#include "store/store_sql.h"
+
+#include <string.h>
 
 int64_t store_event_insert(struct store *st, const struct store_event *e, bool *duplicate)
 {
+    int held = strcmp(e->outcome, "queued") == 0
+                   ? store_key_lock(st, e->plugin, e->installation, e->key)
+                   : 1;
+    if (held < 0)
+        return -1;
     /* The id is the next of the one space jobs and deliveries share (store_jobs.h). */
-    sqlite3_stmt *q = store_stmt(
+    struct store_query *q = store_query(
         st, "INSERT INTO events (id, plugin, notification_id, installation_id, workspace_id, topic, "
             "created_at, received_at, outcome, body, key, max_attempts, state, run_at, updated_at) "
             "VALUES (" STORE_NEXT_ID ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-            "CASE WHEN ?8 <> 'queued' THEN NULL WHEN ?10 IS NOT NULL AND EXISTS (SELECT 1 FROM "
-            "events WHERE plugin = ?1 AND installation_id = ?3 AND key = ?10 AND "
+            "CASE WHEN ?8 <> 'queued' THEN NULL WHEN ?12 = 0 OR CAST(?10 AS TEXT) IS NOT NULL "
+            "AND EXISTS "
+            "(SELECT 1 FROM events WHERE plugin = ?1 AND installation_id = ?3 AND key = ?10 AND "
             STORE_DELIVERIES_ACTIVE("state") ") THEN 'waiting' ELSE 'queued' END, "
-            "CASE WHEN ?8 = 'queued' THEN ?7 END, ?7) "
-            "ON CONFLICT (plugin, notification_id) DO NOTHING");
+            "CASE WHEN ?8 = 'queued' THEN CAST(?7 AS BIGINT) END, ?7) "
+            "ON CONFLICT (plugin, notification_id) DO NOTHING RETURNING id");
     if (!q)
         return -1;
-    sqlite3_bind_text(q, 1, e->plugin, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, e->notification_id, -1, SQLITE_STATIC);
+    store_bind_text_ref(q, 1, e->plugin, -1);
+    store_bind_text_ref(q, 2, e->notification_id, -1);
     if (e->installation)
-        sqlite3_bind_int64(q, 3, e->installation);
+        store_bind_int64(q, 3, e->installation);
     if (e->workspace_id)
-        sqlite3_bind_text(q, 4, e->workspace_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 5, e->topic, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 6, e->created_at);
-    sqlite3_bind_int64(q, 7, e->received_at);
-    sqlite3_bind_text(q, 8, e->outcome, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 9, e->body, (int)e->body_len, SQLITE_STATIC);
+        store_bind_text_ref(q, 4, e->workspace_id, -1);
+    store_bind_text_ref(q, 5, e->topic, -1);
+    store_bind_int64(q, 6, e->created_at);
+    store_bind_int64(q, 7, e->received_at);
+    store_bind_text_ref(q, 8, e->outcome, -1);
+    store_bind_text_ref(q, 9, e->body, (int)e->body_len);
     if (e->key)
-        sqlite3_bind_text(q, 10, e->key, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 11, e->max_attempts);
-    if (store_step_done(st, q) != 0)
+        store_bind_text_ref(q, 10, e->key, -1);
+    store_bind_int64(q, 11, e->max_attempts);
+    store_bind_int64(q, 12, held); /* not held: wait, the lock's holder decides */
+    int64_t id = 0;
+    int inserted = store_step_int64(st, q, &id);
+    if (inserted < 0)
         return -1;
-    *duplicate = sqlite3_changes(store_db(st)) == 0;
-    return *duplicate ? 0 : sqlite3_last_insert_rowid(store_db(st));
+    *duplicate = inserted == 0;
+    return id;
 }
 
 int store_event_read(struct store *st, int64_t id,
                      void (*use)(void *arg, const struct store_event *event), void *arg)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT body, topic, notification_id, created_at FROM events "
-                                     "WHERE id = ?");
+    struct store_query *q = store_query(
+        st, "SELECT body, topic, notification_id, created_at FROM events WHERE id = ?");
     if (!q)
         return -1;
-    sqlite3_bind_int64(q, 1, id);
-    if (sqlite3_step(q) != SQLITE_ROW) {
-        sqlite3_reset(q);
+    store_bind_int64(q, 1, id);
+    if (store_step_row(st, q) != 1) {
+        store_reset(q);
         return 0;
     }
     struct store_event e = {
         .body = store_col_text(q, 0),
-        .body_len = (size_t)sqlite3_column_bytes(q, 0),
+        .body_len = (size_t)store_col_bytes(q, 0),
         .topic = store_col_text(q, 1),
         .notification_id = store_col_text(q, 2),
-        .created_at = sqlite3_column_int64(q, 3),
+        .created_at = store_col_int64(q, 3),
     };
     use(arg, &e);
-    sqlite3_reset(q);
+    store_reset(q);
     return 1;
 }
 
 int store_events_prune(struct store *st, int64_t received_before, int limit)
 {
     /* An event is kept while its delivery may still run (a dead one can be replayed). */
-    sqlite3_stmt *q = store_stmt(st,
-                   "DELETE FROM events WHERE id IN (SELECT id FROM events INDEXED BY "
-                   "events_by_received WHERE received_at < ?1 AND (state IS NULL OR state IN "
-                   "('done', 'cancelled', 'skipped')) LIMIT ?2)");
+    struct store_query *q = store_query(st,
+                   "DELETE FROM events WHERE id IN (SELECT id FROM events "
+                   STORE_INDEXED_BY("events_by_received") " WHERE received_at < ?1 "
+                   "AND (state IS NULL OR state IN ('done', 'cancelled', 'skipped')) LIMIT ?2)");
     if (!q)
         return -1;
-    sqlite3_bind_int64(q, 1, received_before);
-    sqlite3_bind_int(q, 2, limit);
+    store_bind_int64(q, 1, received_before);
+    store_bind_int64(q, 2, limit);
     if (store_step_done(st, q) != 0)
         return -1;
-    return sqlite3_changes(store_db(st));
+    return store_changes(st);
 }
 
 /* ---- the admin API's reads ---- */
 
 /* Both queries select these columns in this order. */
-static void read_row(sqlite3_stmt *q, struct store_event *row)
+static void read_row(struct store_query *q, struct store_event *row)
 {
-    row->id = sqlite3_column_int64(q, 0);
+    row->id = store_col_int64(q, 0);
     row->plugin = store_col_text(q, 1);
     row->notification_id = store_col_text(q, 2);
-    row->installation = sqlite3_column_int64(q, 3); /* NULL (unrouted) reads 0 */
+    row->installation = store_col_int64(q, 3); /* NULL (unrouted) reads 0 */
     row->workspace_id = store_col_text(q, 4);
     row->topic = store_col_text(q, 5);
-    row->created_at = sqlite3_column_int64(q, 6);
-    row->received_at = sqlite3_column_int64(q, 7);
+    row->created_at = store_col_int64(q, 6);
+    row->received_at = store_col_int64(q, 7);
     row->outcome = store_col_text(q, 8);
     row->body = store_col_text(q, 9);
-    row->body_len = (size_t)sqlite3_column_bytes(q, 9);
+    row->body_len = (size_t)store_col_bytes(q, 9);
     row->key = store_col_text(q, 10);
     row->state = store_col_text(q, 11);
 }
 
 /* Step q to its end, each row to each until it stops; the number visited or -1. */
-static int visit_rows(struct store *st, sqlite3_stmt *q,
+static int visit_rows(struct store *st, struct store_query *q,
                       int (*each)(void *arg, const struct store_event *row), void *arg)
 {
     int visited = 0, more;
@@ -109,38 +121,39 @@ static int visit_rows(struct store *st, sqlite3_stmt *q,
         if (each(arg, &row))
             break;
     }
-    sqlite3_reset(q);
+    store_reset(q);
     return more < 0 ? -1 : visited;
 }
 
 int store_events_each(struct store *st, const struct store_event_filter *filter,
                       int (*each)(void *arg, const struct store_event *row), void *arg)
 {
-    sqlite3_stmt *q = store_stmt(
+    struct store_query *q = store_query(
         st,
         "SELECT id, plugin, notification_id, installation_id, workspace_id, topic, created_at, "
-        "received_at, outcome, body, key, state FROM events WHERE (?1 IS NULL OR plugin = ?1) AND "
-        "(?2 = 0 OR installation_id = ?2) AND (?3 IS NULL OR topic = ?3) AND (?4 = 0 OR id < ?4) "
+        "received_at, outcome, body, key, state FROM events "
+        "WHERE (CAST(?1 AS TEXT) IS NULL OR plugin = ?1) AND (?2 = 0 OR installation_id = ?2) "
+        "AND (CAST(?3 AS TEXT) IS NULL OR topic = ?3) AND (?4 = 0 OR id < ?4) "
         "ORDER BY id DESC LIMIT ?5");
     if (!q)
         return -1;
     store_bind_text(q, 1, filter->plugin);
-    sqlite3_bind_int64(q, 2, filter->installation);
+    store_bind_int64(q, 2, filter->installation);
     store_bind_text(q, 3, filter->topic);
-    sqlite3_bind_int64(q, 4, filter->before_id);
-    sqlite3_bind_int(q, 5, filter->limit);
+    store_bind_int64(q, 4, filter->before_id);
+    store_bind_int64(q, 5, filter->limit);
     return visit_rows(st, q, each, arg);
 }
 
 int store_event_by_id(struct store *st, int64_t id,
                       int (*each)(void *arg, const struct store_event *row), void *arg)
 {
-    sqlite3_stmt *q = store_stmt(st,
+    struct store_query *q = store_query(st,
                                  "SELECT id, plugin, notification_id, installation_id, "
                                  "workspace_id, topic, created_at, received_at, outcome, body, "
                                  "key, state FROM events WHERE id = ?");
     if (!q)
         return -1;
-    sqlite3_bind_int64(q, 1, id);
+    store_bind_int64(q, 1, id);
     return visit_rows(st, q, each, arg);
 }

@@ -27,12 +27,23 @@ struct store_installation_row {
 };
 
 /*
- * Visit every installation in id order until each returns non-zero (it must
- * not call into the store). 0, or -1 with a log line.
+ * Visit every installation updated at or after updated_since (seconds; 0:
+ * all) in id order until each returns non-zero (it must not call into the
+ * store). 0, or -1 with a log line.
  */
-int store_installations_each(struct store *st,
+int store_installations_each(struct store *st, int64_t updated_since,
                              int (*each)(void *arg, const struct store_installation_row *row),
                              void *arg);
+
+/*
+ * Visit the installation with this id, or of this plugin and workspace (id
+ * 0, or plugin and workspace_id NULL, for the other form), as
+ * store_installations_each does. 0, or -1 with a log line.
+ */
+int store_installation_lookup(struct store *st, int64_t id, const char *plugin,
+                              const char *workspace_id,
+                              int (*each)(void *arg, const struct store_installation_row *row),
+                              void *arg);
 
 /*
  * Install row->plugin in row->workspace_id, or install it again: identity,

@@ -2,7 +2,7 @@
 #include "store/store_jobs.h"
 
 #include "product_events.h"
-#include "store/store_sqlite.h"
+#include "store/store_sql.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -23,7 +23,7 @@
  */
 #define UNFINISHED STORE_DELIVERIES_UNFINISHED("state")
 
-static char *col_dup(sqlite3_stmt *q, int i)
+static char *col_dup(struct store_query *q, int i)
 {
     const char *s = store_col_text(q, i);
     return s ? xstrdup(s) : NULL;
@@ -32,38 +32,60 @@ static char *col_dup(sqlite3_stmt *q, int i)
 /* Changed rows of the last statement. */
 static int changes(struct store *st)
 {
-    return sqlite3_changes(store_db(st));
+    return store_changes(st);
 }
 
 /* ---- the queue ---- */
 
+int store_key_lock(struct store *st, const char *plugin, int64_t installation, const char *key)
+{
+    if (!key || !store_shared(st))
+        return 1;
+    struct store_query *q = store_query(
+        st, STORE_DIALECT("SELECT 1", "SELECT CASE WHEN pg_try_advisory_xact_lock("
+                                      "hashtextextended(CAST(?1 AS TEXT) || '/' || "
+                                      "CAST(?2 AS TEXT) || '/' || CAST(?3 AS TEXT), 0)) "
+                                      "THEN 1 ELSE 0 END"));
+    if (!q)
+        return -1;
+    store_bind_text_ref(q, 1, plugin, -1);
+    store_bind_int64(q, 2, installation);
+    store_bind_text_ref(q, 3, key, -1);
+    int64_t held = 0;
+    return store_step_int64(st, q, &held) == 1 ? (int)held : -1;
+}
+
 int64_t store_job_insert(struct store *st, const struct store_new_job *job)
 {
-    sqlite3_stmt *q = store_stmt(
+    int held = store_key_lock(st, job->plugin, job->installation, job->key);
+    if (held < 0)
+        return 0;
+    struct store_query *q = store_query(
         st,
         "INSERT INTO jobs (id, plugin, installation_id, type, key, payload, state, "
         "max_attempts, run_at, created_at, updated_at) "
-        "VALUES (" STORE_NEXT_ID ", ?1, ?2, ?3, ?4, ?5, CASE WHEN ?4 IS NOT NULL AND EXISTS "
+        "VALUES (" STORE_NEXT_ID ", ?1, ?2, ?3, ?4, ?5, "
+        "CASE WHEN ?9 = 0 OR CAST(?4 AS TEXT) IS NOT NULL AND EXISTS "
         "(SELECT 1 FROM jobs WHERE plugin = ?1 AND installation_id = ?2 AND key = ?4 AND "
-        STORE_JOBS_ACTIVE("state") ") THEN 'waiting' ELSE 'queued' END, ?7, ?8, ?9, ?9)");
+        STORE_JOBS_ACTIVE("state") ") THEN 'waiting' ELSE 'queued' END, ?6, ?7, ?8, ?8) "
+        "RETURNING id");
     if (!q)
         return 0;
-    sqlite3_bind_text(q, 1, job->plugin, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, job->installation);
-    sqlite3_bind_text(q, 3, job->type, -1, SQLITE_STATIC);
+    store_bind_text_ref(q, 1, job->plugin, -1);
+    store_bind_int64(q, 2, job->installation);
+    store_bind_text_ref(q, 3, job->type, -1);
     store_bind_text(q, 4, job->key);
     if (job->payload)
-        sqlite3_bind_text(q, 5,
-                          json_object_to_json_string_ext(job->payload,
-                                                         JSON_C_TO_STRING_PLAIN
-                                                             | JSON_C_TO_STRING_NOSLASHESCAPE),
-                          -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(q, 7, job->max_attempts);
-    sqlite3_bind_int64(q, 8, job->run_at);
-    sqlite3_bind_int64(q, 9, job->created_at);
-    if (store_step_done(st, q) != 0)
-        return 0;
-    return sqlite3_last_insert_rowid(store_db(st));
+        store_bind_text(q, 5,
+                        json_object_to_json_string_ext(job->payload,
+                                                       JSON_C_TO_STRING_PLAIN
+                                                           | JSON_C_TO_STRING_NOSLASHESCAPE));
+    store_bind_int64(q, 6, job->max_attempts);
+    store_bind_int64(q, 7, job->run_at);
+    store_bind_int64(q, 8, job->created_at);
+    store_bind_int64(q, 9, held); /* not held: wait, the lock's holder decides */
+    int64_t id = 0;
+    return store_step_int64(st, q, &id) == 1 ? id : 0;
 }
 
 /*
@@ -72,57 +94,69 @@ int64_t store_job_insert(struct store *st, const struct store_new_job *job)
  * index, and the two are merged here, so a round reads only the rows it
  * hands out (plus one) however long either queue is.
  */
+/*
+ * On a shared database the rows are claimed as they are read: locked until
+ * the turn's commit, by which time each has its outcome or is marked
+ * running (jobs.c), and skipped meanwhile by every other node's read. The
+ * partial indexes are named: SQLite's planner would rather take the state
+ * index and sort every queued row, on each round.
+ */
+#define CLAIM STORE_DIALECT("", " FOR UPDATE SKIP LOCKED")
 static const char due_jobs_sql[] =
     "SELECT id, plugin, installation_id, type, key, payload, 0, attempts, max_attempts, "
-    "checkpoint, run_at FROM jobs WHERE state = 'queued' AND run_at <= ?1 ORDER BY run_at, id";
+    "checkpoint, run_at FROM jobs" STORE_INDEXED_BY("jobs_due") " WHERE state = 'queued' AND "
+    "run_at <= ?1 ORDER BY run_at, id LIMIT ?2" CLAIM;
 static const char due_deliveries_sql[] =
     "SELECT id, plugin, installation_id, 'webhook', key, NULL, id, attempts, max_attempts, "
-    "checkpoint, run_at FROM events WHERE state = 'queued' AND run_at <= ?1 ORDER BY run_at, id";
+    "checkpoint, run_at FROM events" STORE_INDEXED_BY("events_due") " WHERE state = 'queued' AND "
+    "run_at <= ?1 ORDER BY run_at, id LIMIT ?2" CLAIM;
 
 /* A cursor over one table's due rows: 1 on a row, 0 at the end (or on an error, logged). */
-static int due_next(struct store *st, sqlite3_stmt *q)
+static int due_next(struct store *st, struct store_query *q)
 {
     return q ? store_step_row(st, q) == 1 : 0;
 }
 
 /* Whether a's row comes before b's: earlier run_at, then lower id. */
-static bool due_before(sqlite3_stmt *a, sqlite3_stmt *b)
+static bool due_before(struct store_query *a, struct store_query *b)
 {
-    int64_t ra = sqlite3_column_int64(a, 10), rb = sqlite3_column_int64(b, 10);
-    return ra != rb ? ra < rb : sqlite3_column_int64(a, 0) < sqlite3_column_int64(b, 0);
+    int64_t ra = store_col_int64(a, 10), rb = store_col_int64(b, 10);
+    return ra != rb ? ra < rb : store_col_int64(a, 0) < store_col_int64(b, 0);
 }
 
 size_t store_jobs_due(struct store *st, int64_t now, struct store_job_row *rows, size_t max)
 {
-    sqlite3_stmt *jobs = store_stmt(st, due_jobs_sql);
-    sqlite3_stmt *deliveries = jobs ? store_stmt(st, due_deliveries_sql) : NULL;
+    struct store_query *jobs = store_query(st, due_jobs_sql);
+    struct store_query *deliveries = jobs ? store_query(st, due_deliveries_sql) : NULL;
     if (!deliveries)
         return 0;
-    sqlite3_bind_int64(jobs, 1, now);
-    sqlite3_bind_int64(deliveries, 1, now);
+    store_bind_int64(jobs, 1, now);
+    store_bind_int64(jobs, 2, (int64_t)max);
+    store_bind_int64(deliveries, 1, now);
+    store_bind_int64(deliveries, 2, (int64_t)max);
     int more_jobs = due_next(st, jobs), more_deliveries = due_next(st, deliveries);
     size_t n = 0;
     while (n < max && (more_jobs || more_deliveries)) {
         bool take_job = more_jobs && (!more_deliveries || due_before(jobs, deliveries));
-        sqlite3_stmt *q = take_job ? jobs : deliveries;
+        struct store_query *q = take_job ? jobs : deliveries;
         struct store_job_row *r = &rows[n++];
-        r->id = sqlite3_column_int64(q, 0);
+        r->id = store_col_int64(q, 0);
         r->plugin = col_dup(q, 1);
-        r->installation = sqlite3_column_int64(q, 2);
+        r->installation = store_col_int64(q, 2);
         r->type = col_dup(q, 3);
         r->key = col_dup(q, 4);
         r->payload = col_dup(q, 5);
-        r->event_id = sqlite3_column_int64(q, 6);
-        r->attempt = (uint32_t)sqlite3_column_int(q, 7) + 1;
-        r->max_attempts = (uint32_t)sqlite3_column_int(q, 8);
+        r->event_id = store_col_int64(q, 6);
+        r->attempt = (uint32_t)store_col_int(q, 7) + 1;
+        r->max_attempts = (uint32_t)store_col_int(q, 8);
         r->checkpoint = col_dup(q, 9);
         if (take_job)
             more_jobs = due_next(st, jobs);
         else
             more_deliveries = due_next(st, deliveries);
     }
-    sqlite3_reset(jobs);
-    sqlite3_reset(deliveries);
+    store_reset(jobs);
+    store_reset(deliveries);
     return n;
 }
 
@@ -138,9 +172,12 @@ void store_job_row_clear(struct store_job_row *r)
 
 int store_jobs_next_due(struct store *st, int64_t *run_at)
 {
-    sqlite3_stmt *j = store_stmt(st, "SELECT min(run_at) FROM jobs WHERE state = 'queued'");
-    sqlite3_stmt *d = j ? store_stmt(st, "SELECT min(run_at) FROM events WHERE state = 'queued'")
-                        : NULL;
+    struct store_query *j = store_query(
+        st, "SELECT min(run_at) FROM jobs" STORE_INDEXED_BY("jobs_due") " WHERE state = 'queued'");
+    struct store_query *d =
+        j ? store_query(st, "SELECT min(run_at) FROM events" STORE_INDEXED_BY("events_due")
+                                " WHERE state = 'queued'")
+          : NULL;
     if (!d)
         return -1;
     int64_t jobs_at = 0, deliveries_at = 0;
@@ -157,18 +194,20 @@ int store_jobs_next_due(struct store *st, int64_t *run_at)
 }
 
 #define MARK_RUNNING_SQL(table, active)                                                     \
-    "UPDATE " table " SET state = 'running', attempts = ?2, updated_at = ?3 WHERE id = ?1"
+    "UPDATE " table " SET state = 'running', attempts = ?2, updated_at = ?3, node_id = ?4 "      \
+    "WHERE id = ?1"
 
 int store_jobs_mark_running(struct store *st, const struct store_job_run *runs, size_t n,
                             int64_t now)
 {
     for (size_t i = 0; i < n; i++) {
-        sqlite3_stmt *q = store_stmt(st, FOR_TABLE(runs[i].delivery, MARK_RUNNING_SQL));
+        struct store_query *q = store_query(st, FOR_TABLE(runs[i].delivery, MARK_RUNNING_SQL));
         if (!q)
             return -1;
-        sqlite3_bind_int64(q, 1, runs[i].id);
-        sqlite3_bind_int(q, 2, (int)runs[i].attempt);
-        sqlite3_bind_int64(q, 3, now);
+        store_bind_int64(q, 1, runs[i].id);
+        store_bind_int64(q, 2, (int)runs[i].attempt);
+        store_bind_int64(q, 3, now);
+        store_bind_int64(q, 4, store_node(st));
         if (store_step_done(st, q) != 0)
             return -1;
     }
@@ -185,13 +224,16 @@ int store_jobs_mark_running(struct store *st, const struct store_job_run *runs, 
 static int promote_next_in(struct store *st, bool delivery, const char *plugin,
                            int64_t installation, const char *key, int64_t now)
 {
-    sqlite3_stmt *q = store_stmt(st, FOR_TABLE(delivery, PROMOTE_NEXT_SQL));
+    int held = store_key_lock(st, plugin, installation, key);
+    if (held <= 0)
+        return held; /* not held: its holder promotes, or the next tick does */
+    struct store_query *q = store_query(st, FOR_TABLE(delivery, PROMOTE_NEXT_SQL));
     if (!q)
         return -1;
-    sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, installation);
-    sqlite3_bind_text(q, 3, key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 4, now);
+    store_bind_text_ref(q, 1, plugin, -1);
+    store_bind_int64(q, 2, installation);
+    store_bind_text_ref(q, 3, key, -1);
+    store_bind_int64(q, 4, now);
     return store_step_done(st, q);
 }
 
@@ -206,9 +248,9 @@ int store_job_promote_next(struct store *st, const char *plugin, int64_t install
 
 #define RECORD_RESULT_SQL(table, active)                                                    \
     "UPDATE " table " SET state = ?2, attempts = ?6, run_at = coalesce(?3, run_at),"          \
-    " last_error_code = CASE WHEN ?4 IS NULL THEN last_error_code ELSE ?7 END,"               \
+    " last_error_code = CASE WHEN CAST(?4 AS TEXT) IS NULL THEN last_error_code ELSE ?7 END," \
     " last_error = coalesce(?4, last_error), updated_at = ?5,"                                \
-    " finished_at = CASE WHEN ?2 = 'queued' THEN NULL ELSE ?5 END,"                           \
+    " finished_at = CASE WHEN ?2 = 'queued' THEN NULL ELSE CAST(?5 AS BIGINT) END,"           \
     /* Nothing is left to resume once it ended well. */                                       \
     " checkpoint = CASE WHEN ?2 IN ('done', 'skipped') THEN NULL ELSE checkpoint END"         \
     " WHERE id = ?1"
@@ -220,7 +262,7 @@ int store_job_promote_next(struct store *st, const char *plugin, int64_t install
  */
 static int any_waiting(struct store *st, bool delivery)
 {
-    sqlite3_stmt *q = store_stmt(
+    struct store_query *q = store_query(
         st, delivery ? "SELECT 1 FROM events WHERE state = 'waiting' AND " UNFINISHED " LIMIT 1"
                      : "SELECT 1 FROM jobs WHERE state = 'waiting' LIMIT 1");
     int64_t one;
@@ -233,27 +275,30 @@ int store_jobs_record_results(struct store *st, const struct store_job_result *r
     int waiting[2] = {-2, -2}; /* jobs, deliveries; -2: not asked yet */
     for (size_t i = 0; i < n; i++) {
         const struct store_job_result *r = &results[i];
-        sqlite3_stmt *q = store_stmt(st, FOR_TABLE(r->delivery, RECORD_RESULT_SQL));
+        struct store_query *q = store_query(st, FOR_TABLE(r->delivery, RECORD_RESULT_SQL));
         if (!q)
             return -1;
         bool again = strcmp(r->state, "queued") == 0;
-        sqlite3_bind_int64(q, 1, r->id);
-        sqlite3_bind_text(q, 2, r->state, -1, SQLITE_STATIC);
+        store_bind_int64(q, 1, r->id);
+        store_bind_text_ref(q, 2, r->state, -1);
         if (again)
-            sqlite3_bind_int64(q, 3, r->run_at);
+            store_bind_int64(q, 3, r->run_at);
         else
-            sqlite3_bind_null(q, 3);
+            store_bind_text(q, 3, NULL);
         store_bind_text(q, 4, r->error);
-        sqlite3_bind_int64(q, 5, now);
-        sqlite3_bind_int(q, 6, (int)r->attempt);
+        store_bind_int64(q, 5, now);
+        store_bind_int64(q, 6, (int)r->attempt);
         store_bind_text(q, 7, r->error_code);
         if (store_step_done(st, q) != 0)
             return -1;
         /* After the row left 'running': promoting waits while its key has an active row. */
         if (!r->key || again)
             continue;
+        /* (On a shared database another node may add one until the key's lock is held.) */
         int *w = &waiting[r->delivery];
-        if (*w == -2 && (*w = any_waiting(st, r->delivery)) < 0)
+        if (store_shared(st))
+            *w = 1;
+        else if (*w == -2 && (*w = any_waiting(st, r->delivery)) < 0)
             return -1;
         if (*w && promote_next_in(st, r->delivery, r->plugin, r->installation, r->key, now) != 0)
             return -1;
@@ -266,11 +311,11 @@ int store_jobs_record_results(struct store *st, const struct store_job_result *r
  * the id: the jobs table first, then events (a delivery). 0 or -1.
  */
 static int by_id_in_either(struct store *st, const char *jobs_sql, const char *events_sql,
-                           void (*bind)(sqlite3_stmt *q, const void *arg), const void *arg)
+                           void (*bind)(struct store_query *q, const void *arg), const void *arg)
 {
     const char *sql[2] = {jobs_sql, events_sql};
     for (int t = 0; t < 2; t++) {
-        sqlite3_stmt *q = store_stmt(st, sql[t]);
+        struct store_query *q = store_query(st, sql[t]);
         if (!q)
             return -1;
         bind(q, arg);
@@ -291,13 +336,13 @@ struct change {
 
 /* Each statement takes the parameters it names (?1 id, ?2 at, ?3 text, ?4 now); SQLite
    refuses, harmlessly, a binding of one it does not use. */
-static void bind_change(sqlite3_stmt *q, const void *arg)
+static void bind_change(struct store_query *q, const void *arg)
 {
     const struct change *c = arg;
-    sqlite3_bind_int64(q, 1, c->id);
-    sqlite3_bind_int64(q, 2, c->at);
+    store_bind_int64(q, 1, c->id);
+    store_bind_int64(q, 2, c->at);
     store_bind_text(q, 3, c->text);
-    sqlite3_bind_int64(q, 4, c->now);
+    store_bind_int64(q, 4, c->now);
 }
 
 #define POSTPONE_SQL(table)                                                                 \
@@ -334,48 +379,80 @@ int store_job_set_checkpoint(struct store *st, int64_t id, const char *checkpoin
 int store_job_key_active(struct store *st, const char *plugin, int64_t installation,
                          const char *key)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT 1 FROM jobs WHERE plugin = ? AND installation_id = ?"
-                                     " AND key = ? AND " STORE_JOBS_ACTIVE("state"));
+    struct store_query *q = store_query(
+        st, "SELECT 1 FROM jobs WHERE plugin = ? AND installation_id = ?"
+            " AND key = ? AND " STORE_JOBS_ACTIVE("state"));
     if (!q)
         return -1;
-    sqlite3_bind_text(q, 1, plugin, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, installation);
-    sqlite3_bind_text(q, 3, key, -1, SQLITE_STATIC);
+    store_bind_text_ref(q, 1, plugin, -1);
+    store_bind_int64(q, 2, installation);
+    store_bind_text_ref(q, 3, key, -1);
     int64_t one;
     return store_step_int64(st, q, &one);
 }
 
 int store_jobs_cancel_installation(struct store *st, int64_t installation, int64_t now)
 {
-    sqlite3_stmt *q = store_stmt(st, "UPDATE jobs SET state = 'cancelled', last_error = "
+    struct store_query *q = store_query(st, "UPDATE jobs SET state = 'cancelled', last_error = "
                                      "'installation revoked', finished_at = ?2, updated_at = ?2 "
                                      "WHERE installation_id = ?1 AND state IN ('queued', 'waiting')"
-                                     " AND type NOT GLOB '" PRODUCT_JOB_PREFIX "*'");
-    sqlite3_stmt *d = q ? store_stmt(st, "UPDATE events SET state = 'cancelled', last_error = "
-                                         "'installation revoked', finished_at = ?2, updated_at = "
-                                         "?2 WHERE installation_id = ?1 AND state IN ('queued', "
-                                         "'waiting')")
-                        : NULL;
+                                     " AND type NOT " STORE_STARTS_WITH(PRODUCT_JOB_PREFIX));
+    struct store_query *d =
+        q ? store_query(st, "UPDATE events SET state = 'cancelled', last_error = "
+                            "'installation revoked', finished_at = ?2, updated_at = "
+                            "?2 WHERE installation_id = ?1 AND state IN ('queued', "
+                            "'waiting')")
+          : NULL;
     if (!d)
         return -1;
-    sqlite3_bind_int64(q, 1, installation);
-    sqlite3_bind_int64(q, 2, now);
-    sqlite3_bind_int64(d, 1, installation);
-    sqlite3_bind_int64(d, 2, now);
+    store_bind_int64(q, 1, installation);
+    store_bind_int64(q, 2, now);
+    store_bind_int64(d, 1, installation);
+    store_bind_int64(d, 2, now);
     return store_step_done(st, q) == 0 && store_step_done(st, d) == 0 ? 0 : -1;
 }
 
-/* Replayed behind any row that now holds its key, so one key still runs one at a time. */
+/*
+ * Replayed behind any row that now holds its key, so one key still runs one at a time;
+ * waiting too when ?3 is set (another node holds the key's lock: store_key_lock).
+ */
 #define REPLAY_SQL(table, active)                                                           \
-    "UPDATE " table " SET state = CASE WHEN key IS NOT NULL AND EXISTS (SELECT 1 FROM " table \
+    "UPDATE " table " SET state = CASE WHEN CAST(?3 AS TEXT) IS NOT NULL OR key IS NOT NULL "  \
+    "AND EXISTS (SELECT 1 FROM " table                                                        \
     " a WHERE a.plugin = " table ".plugin AND a.installation_id = " table ".installation_id "  \
     "AND a.key = " table ".key AND " active("a.state") ") THEN 'waiting' ELSE "               \
     "'queued' END, attempts = 0, run_at = ?2, updated_at = ?2, finished_at = NULL WHERE id = " \
     "?1 AND state IN ('dead', 'cancelled', 'skipped')"
 
+/* On a shared database, the lock of the key of the job or delivery id (store_key_lock). */
+static int lock_key_of(struct store *st, int64_t id)
+{
+    if (!store_shared(st))
+        return 1;
+    struct store_query *q = store_query(
+        st, "SELECT plugin, installation_id, key FROM jobs WHERE id = ?1 AND key IS NOT NULL "
+            "UNION ALL SELECT plugin, installation_id, key FROM events WHERE id = ?1 AND key IS "
+            "NOT NULL");
+    if (!q)
+        return -1;
+    store_bind_int64(q, 1, id);
+    int found = store_step_row(st, q);
+    char *plugin = found == 1 ? xstrdup(store_col_text(q, 0)) : NULL;
+    char *key = found == 1 ? xstrdup(store_col_text(q, 2)) : NULL;
+    int64_t installation = found == 1 ? store_col_int64(q, 1) : 0;
+    store_reset(q);
+    int rc = found < 0 ? -1 : store_key_lock(st, plugin, installation, key);
+    free(plugin);
+    free(key);
+    return rc;
+}
+
 int store_job_replay(struct store *st, int64_t id, int64_t now)
 {
-    struct change c = {id, now, now, NULL};
+    int held = lock_key_of(st, id);
+    if (held < 0)
+        return -1;
+    struct change c = {id, now, now, held ? NULL : "wait"};
     if (by_id_in_either(st, REPLAY_SQL("jobs", STORE_JOBS_ACTIVE),
                         REPLAY_SQL("events", STORE_DELIVERIES_ACTIVE), bind_change, &c) != 0)
         return -1;
@@ -384,21 +461,22 @@ int store_job_replay(struct store *st, int64_t id, int64_t now)
 
 int64_t store_jobs_replay_dead(struct store *st, const char *plugin, int64_t now)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT id FROM jobs WHERE state = 'dead' AND plugin = ?1 "
-                                     "UNION ALL SELECT id FROM events WHERE state = 'dead' AND "
-                                     "plugin = ?1 ORDER BY id");
+    struct store_query *q = store_query(
+        st, "SELECT id FROM jobs WHERE state = 'dead' AND plugin = ?1 "
+            "UNION ALL SELECT id FROM events WHERE state = 'dead' AND "
+            "plugin = ?1 ORDER BY id");
     if (!q)
         return -1;
     store_bind_text(q, 1, plugin);
     struct buf ids; /* collected first: the updates would disturb the running SELECT */
     buf_init(&ids);
     size_t n = 0;
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(q, 0);
+    while (store_step_row(st, q) == 1) {
+        int64_t id = store_col_int64(q, 0);
         buf_append(&ids, &id, sizeof id);
         n++;
     }
-    sqlite3_reset(q);
+    store_reset(q);
     int64_t replayed = 0;
     for (size_t i = 0; i < n && replayed >= 0; i++) {
         int64_t id;
@@ -410,18 +488,6 @@ int64_t store_jobs_replay_dead(struct store *st, const char *plugin, int64_t now
     return replayed;
 }
 
-int store_jobs_requeue_interrupted(struct store *st)
-{
-    if (store_exec(st, "UPDATE jobs SET state = 'queued' WHERE state IN ('running', 'pending')")
-        != 0)
-        return -1;
-    int jobs = changes(st);
-    if (store_exec(st, "UPDATE events SET state = 'queued' WHERE state IN ('running', 'pending')")
-        != 0)
-        return -1;
-    return jobs + changes(st);
-}
-
 #define RELEASE_STUCK_SQL(table, active)                                                    \
     "UPDATE " table " SET state = 'queued' WHERE id IN (SELECT min(w.id) FROM " table " w "   \
     "WHERE w.state = 'waiting' GROUP BY w.plugin, w.installation_id, w.key) AND NOT EXISTS "  \
@@ -429,8 +495,62 @@ int store_jobs_requeue_interrupted(struct store *st)
     table ".installation_id AND a.key = " table ".key AND " active("a.state")                 \
     " AND a.state <> 'waiting')"
 
+/* The most keys a shared database's release settles at a time (one transaction each). */
+#define RELEASE_KEYS_MAX 100
+
+struct waiting_key {
+    char *plugin, *key;
+    int64_t installation;
+};
+
+/*
+ * On a shared database, key by key, each in a transaction of its own under
+ * the key's lock (store_key_lock), so a release never races another node's
+ * decision for the key: a set-based UPDATE's snapshot could miss a row that
+ * node is about to commit.
+ */
+static int release_stuck_shared(struct store *st, bool delivery)
+{
+    struct store_query *q = store_query(
+        st, delivery ? "SELECT DISTINCT plugin, installation_id, key FROM events WHERE "
+                       "state = 'waiting' AND " UNFINISHED " LIMIT ?1"
+                     : "SELECT DISTINCT plugin, installation_id, key FROM jobs WHERE "
+                       "state = 'waiting' LIMIT ?1");
+    if (!q)
+        return -1;
+    store_bind_int64(q, 1, RELEASE_KEYS_MAX);
+    struct waiting_key keys[RELEASE_KEYS_MAX];
+    size_t n = 0;
+    while (n < RELEASE_KEYS_MAX && store_step_row(st, q) == 1) {
+        keys[n].plugin = xstrdup(store_col_text(q, 0));
+        keys[n].installation = store_col_int64(q, 1);
+        keys[n].key = xstrdup(store_col_text(q, 2));
+        n++;
+    }
+    store_reset(q);
+    int64_t now = time_now_ms();
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0) {
+            bool ok = store_begin(st) == 0
+                      && promote_next_in(st, delivery, keys[i].plugin, keys[i].installation,
+                                         keys[i].key, now) == 0
+                      && store_commit(st) == 0;
+            if (!ok && store_in_transaction(st))
+                store_rollback(st);
+            rc = ok ? 0 : -1;
+        }
+        free(keys[i].plugin);
+        free(keys[i].key);
+    }
+    return rc;
+}
+
 int store_jobs_release_stuck_keys(struct store *st)
 {
+    if (store_shared(st))
+        return release_stuck_shared(st, false) == 0 && release_stuck_shared(st, true) == 0 ? 0
+                                                                                          : -1;
     return store_exec(st, RELEASE_STUCK_SQL("jobs", STORE_JOBS_ACTIVE)) == 0
                    && store_exec(st, RELEASE_STUCK_SQL("events", STORE_DELIVERIES_ACTIVE)) == 0
                ? 0
@@ -440,13 +560,14 @@ int store_jobs_release_stuck_keys(struct store *st)
 int store_jobs_prune_finished(struct store *st, int64_t finished_before, int limit)
 {
     /* (Named: without statistics SQLite would rather walk every 'done' row of jobs_by_state.) */
-    sqlite3_stmt *q = store_stmt(
-        st, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_finished "
-            "WHERE state IN ('done', 'cancelled', 'skipped') AND finished_at < ?1 LIMIT ?2)");
+    struct store_query *q = store_query(
+        st, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs "
+            STORE_INDEXED_BY("jobs_finished") " WHERE state IN ('done', 'cancelled', 'skipped') "
+            "AND finished_at < ?1 LIMIT ?2)");
     if (!q)
         return -1;
-    sqlite3_bind_int64(q, 1, finished_before);
-    sqlite3_bind_int(q, 2, limit);
+    store_bind_int64(q, 1, finished_before);
+    store_bind_int64(q, 2, limit);
     if (store_step_done(st, q) != 0)
         return -1;
     return changes(st);
@@ -454,45 +575,49 @@ int store_jobs_prune_finished(struct store *st, int64_t finished_before, int lim
 
 /* ---- admin views ---- */
 
-static json_object *row_json(sqlite3_stmt *q)
+static json_object *row_json(struct store_query *q)
 {
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_int64(sqlite3_column_int64(q, 0)));
+    json_object_object_add(o, "id", json_object_new_int64(store_col_int64(q, 0)));
     json_object_object_add(o, "plugin", json_object_new_string(store_col_text(q, 1)));
-    json_object_object_add(o, "installation_id", json_object_new_int64(sqlite3_column_int64(q, 2)));
+    json_object_object_add(o, "installation_id", json_object_new_int64(store_col_int64(q, 2)));
     json_object_object_add(o, "type", json_object_new_string(store_col_text(q, 3)));
     const char *key = store_col_text(q, 4), *payload = store_col_text(q, 5);
     json_object_object_add(o, "key", key ? json_object_new_string(key) : NULL);
     json_object_object_add(o, "payload", payload ? json_tokener_parse(payload) : NULL);
-    json_object_object_add(o, "event_id", sqlite3_column_type(q, 6) == SQLITE_NULL
+    json_object_object_add(o, "event_id", store_col_null(q, 6)
                                               ? NULL
-                                              : json_object_new_int64(sqlite3_column_int64(q, 6)));
+                                              : json_object_new_int64(store_col_int64(q, 6)));
     json_object_object_add(o, "state", json_object_new_string(store_col_text(q, 7)));
-    json_object_object_add(o, "attempts", json_object_new_int(sqlite3_column_int(q, 8)));
-    json_object_object_add(o, "max_attempts", json_object_new_int(sqlite3_column_int(q, 9)));
-    json_object_object_add(o, "run_at", json_object_new_int64(sqlite3_column_int64(q, 10)));
+    json_object_object_add(o, "attempts", json_object_new_int(store_col_int(q, 8)));
+    json_object_object_add(o, "max_attempts", json_object_new_int(store_col_int(q, 9)));
+    json_object_object_add(o, "run_at", json_object_new_int64(store_col_int64(q, 10)));
     const char *err = store_col_text(q, 11);
     json_object_object_add(o, "last_error", err ? json_object_new_string(err) : NULL);
-    json_object_object_add(o, "created_at", json_object_new_int64(sqlite3_column_int64(q, 12)));
-    json_object_object_add(o, "updated_at", json_object_new_int64(sqlite3_column_int64(q, 13)));
-    json_object_object_add(o, "finished_at", sqlite3_column_type(q, 14) == SQLITE_NULL
+    json_object_object_add(o, "created_at", json_object_new_int64(store_col_int64(q, 12)));
+    json_object_object_add(o, "updated_at", json_object_new_int64(store_col_int64(q, 13)));
+    json_object_object_add(o, "finished_at", store_col_null(q, 14)
                                                  ? NULL
-                                                 : json_object_new_int64(sqlite3_column_int64(q, 14)));
+                                                 : json_object_new_int64(store_col_int64(q, 14)));
     const char *checkpoint = store_col_text(q, 15), *code = store_col_text(q, 16);
     json_object_object_add(o, "checkpoint", checkpoint ? json_tokener_parse(checkpoint) : NULL);
     json_object_object_add(o, "last_error_code", code ? json_object_new_string(code) : NULL);
+    /* The node running it (or that ran it last); null if none has. */
+    json_object_object_add(o, "node_id", store_col_null(q, 17)
+                                             ? NULL
+                                             : json_object_new_int64(store_col_int64(q, 17)));
     return o;
 }
 
 #define JOB_COLUMNS                                                                        \
     "id, plugin, installation_id, type, key, payload, NULL, state, attempts, "             \
     "max_attempts, run_at, last_error, created_at, updated_at, finished_at, checkpoint, "    \
-    "last_error_code"
+    "last_error_code, node_id"
 /* A delivery's row as a job's (JOB_COLUMNS' order): type "webhook", event_id its own id. */
 #define DELIVERY_COLUMNS                                                                   \
     "id, plugin, installation_id, 'webhook', key, NULL, id, state, attempts, "             \
     "max_attempts, run_at, last_error, received_at, updated_at, finished_at, checkpoint, "   \
-    "last_error_code"
+    "last_error_code, node_id"
 
 /*
  * The filters both tables share; ?1 state, ?2 plugin, ?3 installation, ?4 before, ?5 type.
@@ -500,11 +625,12 @@ static json_object *row_json(sqlite3_stmt *q)
  * outcome was not delivered and has no state).
  */
 #define JOB_FILTERS                                                                        \
-    " AND (?2 IS NULL OR plugin = ?2) AND (?3 = 0 OR installation_id = ?3)"                 \
-    " AND (?5 IS NULL OR type = ?5) AND id < ?4"
+    " AND (CAST(?2 AS TEXT) IS NULL OR plugin = ?2) AND (?3 = 0 OR installation_id = ?3)"   \
+    " AND (CAST(?5 AS TEXT) IS NULL OR type = ?5) AND id < ?4"
 #define DELIVERY_FILTERS                                                                   \
-    " AND outcome = 'queued' AND (?2 IS NULL OR plugin = ?2)"                               \
-    " AND (?3 = 0 OR installation_id = ?3) AND (?5 IS NULL OR ?5 = 'webhook') AND id < ?4"
+    " AND outcome = 'queued' AND (CAST(?2 AS TEXT) IS NULL OR plugin = ?2)"                 \
+    " AND (?3 = 0 OR installation_id = ?3)"                                                 \
+    " AND (CAST(?5 AS TEXT) IS NULL OR ?5 = 'webhook') AND id < ?4"
 static bool unfinished_state(const char *state)
 {
     static const char *const states[] = {"queued", "waiting", "running", "pending", "dead"};
@@ -534,63 +660,64 @@ json_object *store_jobs_list(struct store *st, const struct job_filter *f)
         : f->installation && f->type
             ? JOB_LIST("installation_id = ?3 AND type = ?5", "installation_id = ?3")
         : f->installation ? JOB_LIST("installation_id = ?3", "installation_id = ?3")
-                          : JOB_LIST("?1 IS NULL", "?1 IS NULL");
+                          : JOB_LIST("CAST(?1 AS TEXT) IS NULL", "CAST(?1 AS TEXT) IS NULL");
     json_object *arr = json_object_new_array();
-    sqlite3_stmt *q = store_stmt(st, sql);
+    struct store_query *q = store_query(st, sql);
     if (!q)
         return arr;
     store_bind_text(q, 1, f->state);
     store_bind_text(q, 2, f->plugin);
-    sqlite3_bind_int64(q, 3, f->installation);
-    sqlite3_bind_int64(q, 4, f->before_id > 0 ? f->before_id : INT64_MAX);
+    store_bind_int64(q, 3, f->installation);
+    store_bind_int64(q, 4, f->before_id > 0 ? f->before_id : INT64_MAX);
     store_bind_text(q, 5, f->type);
-    sqlite3_bind_int(q, 6, f->limit > 0 ? f->limit : 100);
-    while (sqlite3_step(q) == SQLITE_ROW)
+    store_bind_int64(q, 6, f->limit > 0 ? f->limit : 100);
+    while (store_step_row(st, q) == 1)
         json_object_array_add(arr, row_json(q));
-    sqlite3_reset(q);
+    store_reset(q);
     return arr;
 }
 
 json_object *store_job_get(struct store *st, int64_t id)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1 UNION ALL "
-                                     "SELECT " DELIVERY_COLUMNS " FROM events WHERE id = ?1 AND "
-                                     "outcome = 'queued'");
+    struct store_query *q = store_query(
+        st, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1 UNION ALL "
+            "SELECT " DELIVERY_COLUMNS " FROM events WHERE id = ?1 AND "
+            "outcome = 'queued'");
     if (!q)
         return NULL;
-    sqlite3_bind_int64(q, 1, id);
-    json_object *o = sqlite3_step(q) == SQLITE_ROW ? row_json(q) : NULL;
-    sqlite3_reset(q);
+    store_bind_int64(q, 1, id);
+    json_object *o = store_step_row(st, q) == 1 ? row_json(q) : NULL;
+    store_reset(q);
     return o;
 }
 
 int store_jobs_each_type(struct store *st, int64_t installation,
                          int (*each)(void *arg, const char *type, int64_t newest_id), void *arg)
 {
-    sqlite3_stmt *q = store_stmt(
+    struct store_query *q = store_query(
         st, "SELECT type, max(id) FROM jobs WHERE installation_id = ?1 GROUP BY type UNION ALL "
             "SELECT 'webhook', max(id) FROM events WHERE installation_id = ?1 AND outcome = "
             "'queued' HAVING max(id) IS NOT NULL ORDER BY 1");
     if (!q)
         return -1;
-    sqlite3_bind_int64(q, 1, installation);
-    while (sqlite3_step(q) == SQLITE_ROW)
-        if (each(arg, store_col_text(q, 0), sqlite3_column_int64(q, 1)) != 0)
+    store_bind_int64(q, 1, installation);
+    while (store_step_row(st, q) == 1)
+        if (each(arg, store_col_text(q, 0), store_col_int64(q, 1)) != 0)
             break;
-    sqlite3_reset(q);
+    store_reset(q);
     return 0;
 }
 
 int64_t store_job_newest_finished(struct store *st, int64_t installation, const char *type)
 {
-    sqlite3_stmt *q = store_stmt(
+    struct store_query *q = store_query(
         st, "SELECT max(id) FROM (SELECT max(id) AS id FROM jobs WHERE installation_id = ?1 AND "
             "type = ?2 AND state IN ('done', 'dead', 'cancelled', 'skipped') UNION ALL SELECT "
             "max(id) FROM events WHERE ?2 = 'webhook' AND installation_id = ?1 AND state IN "
-            "('done', 'dead', 'cancelled', 'skipped'))");
+            "('done', 'dead', 'cancelled', 'skipped')) AS newest");
     if (!q)
         return -1;
-    sqlite3_bind_int64(q, 1, installation);
+    store_bind_int64(q, 1, installation);
     store_bind_text(q, 2, type);
     int64_t id = 0;
     return store_step_int64(st, q, &id) < 0 ? -1 : id;
@@ -598,7 +725,7 @@ int64_t store_job_newest_finished(struct store *st, int64_t installation, const 
 
 int64_t store_jobs_count_state(struct store *st, const char *state)
 {
-    sqlite3_stmt *q = store_stmt(
+    struct store_query *q = store_query(
         st, unfinished_state(state)
                 ? "SELECT (SELECT count(*) FROM jobs WHERE state = ?1) + (SELECT count(*) FROM "
                   "events WHERE state = ?1 AND " UNFINISHED ")"
@@ -606,7 +733,7 @@ int64_t store_jobs_count_state(struct store *st, const char *state)
                   "events WHERE state = ?1)");
     if (!q)
         return -1;
-    sqlite3_bind_text(q, 1, state, -1, SQLITE_STATIC);
+    store_bind_text_ref(q, 1, state, -1);
     int64_t count = 0;
     return store_step_int64(st, q, &count) < 0 ? -1 : count;
 }

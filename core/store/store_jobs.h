@@ -56,6 +56,19 @@ struct store_job_row {
     uint32_t max_attempts;
     char *checkpoint; /* what the plugin saved, NULL if nothing */
 };
+/*
+ * On a shared database (store_shared), try to take the lock that orders one
+ * key's rows across nodes, held until the transaction ends: whatever decides
+ * whether a keyed row waits or runs (an insert, a promotion, a replay) takes
+ * it first, so two nodes never decide for one key at once. It never waits
+ * (two nodes' turns taking keys in different orders would deadlock): when
+ * another transaction holds it, a new row waits and a promotion is left to
+ * that transaction or to the next node's tick (store_jobs_release_stuck_keys).
+ * 1: held (always on SQLite, whose one writer decides alone, and for no
+ * key); 0: another transaction holds it; -1: failed.
+ */
+int store_key_lock(struct store *st, const char *plugin, int64_t installation, const char *key);
+
 /* Up to max 'queued' jobs due at now, the earliest first, into rows: how many. */
 size_t store_jobs_due(struct store *st, int64_t now, struct store_job_row *rows, size_t max);
 void store_job_row_clear(struct store_job_row *row);
@@ -123,9 +136,11 @@ int store_job_replay(struct store *st, int64_t id, int64_t now);
 /* Every dead job of a plugin replayed so, oldest first, each behind those before: how many, or -1. */
 int64_t store_jobs_replay_dead(struct store *st, const char *plugin, int64_t now);
 
-/* After a crash: 'running' and 'pending' jobs and deliveries back to 'queued'; how many, or -1. */
-int store_jobs_requeue_interrupted(struct store *st);
-/* A key with waiting jobs but no active one (its head deleted by hand): its oldest runs. */
+/*
+ * A key with waiting jobs but no active one (its head deleted by hand, or,
+ * on a shared database, one whose order a node could not settle at once:
+ * store_key_lock): its oldest runs.
+ */
 int store_jobs_release_stuck_keys(struct store *st);
 
 /*

@@ -31,9 +31,13 @@ struct store_schedule {
 /* Up to 1,000 schedules due at now, into a new array *out: how many (0 on failure). */
 size_t store_schedules_due(struct store *st, int64_t now, struct store_schedule **out);
 void store_schedules_free(struct store_schedule *list, size_t n);
-/* A schedule ran (or was passed over) at now: next due at next_run_at. */
+/*
+ * Claim a due schedule's run at now: next due at next_run_at, if it is still
+ * due at due_at as it was read. 1: claimed; 0: another node (or a change of
+ * interval) moved it first, so this one must not run it; -1.
+ */
 int store_schedule_advance(struct store *st, const char *plugin, int64_t installation,
-                           const char *name, int64_t next_run_at, int64_t now);
+                           const char *name, int64_t due_at, int64_t next_run_at, int64_t now);
 /* When the earliest schedule is due: 1 (in *next_run_at), 0 if there is none, -1. */
 int store_schedules_next(struct store *st, int64_t *next_run_at);
 /* Delete an installation's schedules. */

@@ -8,6 +8,8 @@
  * answer arrived. It records every latency and prints one JSON object.
  *
  * usage: loadgen HOST PORT PATH SECRET CONNECTIONS SECONDS [WORKSPACES [BODY_BYTES [RATE]]]
+ *   PORT        one port, or several separated by commas (servers of one cluster, say): the
+ *               connections are spread over them in turn, as a round-robin balancer would
  *   WORKSPACES  notifications cycle through app_id ws0..wsN-1 (default 1)
  *   BODY_BYTES  approximate body size (default 2048)
  *   RATE        open-loop: requests per second in total, spread evenly (default 0: closed loop);
@@ -36,6 +38,7 @@
 #include <unistd.h>
 
 #define MAX_CONNS 1024
+#define MAX_PORTS 16
 #define MAX_SAMPLES (8u << 20)
 #define MAX_FIXED_BODY (256u << 10)
 
@@ -50,7 +53,7 @@ struct conn {
 };
 
 static const char *host, *path, *secret, *topic = "conversation.user.replied";
-static int port, workspaces = 1, body_bytes = 2048;
+static int ports[MAX_PORTS], n_ports, workspaces = 1, body_bytes = 2048;
 static uint64_t seq;
 static uint32_t run_id;
 static char padding[8192];
@@ -145,7 +148,28 @@ static void load_fixed_body(const char *file)
         snprintf(fixed_sig + off + 2 * i, 3, "%02x", mac[i]);
 }
 
-static int connect_one(void)
+/* "8080" or "8080,8081": 0 if the list is malformed. */
+static int parse_ports(const char *list)
+{
+    const char *p = list;
+    for (n_ports = 0; n_ports < MAX_PORTS; n_ports++) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 1 || v > 65535)
+            return 0;
+        ports[n_ports] = (int)v;
+        if (*end == '\0') {
+            n_ports++;
+            return 1;
+        }
+        if (*end != ',')
+            return 0;
+        p = end + 1;
+    }
+    return 0;
+}
+
+static int connect_one(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -200,12 +224,11 @@ static int cmp_u32(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     if (argc < 7) {
-        fprintf(stderr, "usage: loadgen HOST PORT PATH SECRET CONNECTIONS SECONDS [WORKSPACES "
-                        "[BODY_BYTES [RATE]]]\n");
+        fprintf(stderr, "usage: loadgen HOST PORT[,PORT...] PATH SECRET CONNECTIONS SECONDS "
+                        "[WORKSPACES [BODY_BYTES [RATE]]]\n");
         return 2;
     }
     host = argv[1];
-    port = atoi(argv[2]);
     path = argv[3];
     secret = argv[4];
     int nconns = atoi(argv[5]);
@@ -215,7 +238,7 @@ int main(int argc, char **argv)
     if (argc > 8)
         body_bytes = atoi(argv[8]);
     double rate = argc > 9 ? atof(argv[9]) : 0;
-    if (nconns < 1 || nconns > MAX_CONNS || workspaces < 1) {
+    if (nconns < 1 || nconns > MAX_CONNS || workspaces < 1 || !parse_ports(argv[2])) {
         fprintf(stderr, "loadgen: bad arguments\n");
         return 2;
     }
@@ -250,7 +273,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "loadgen: out of memory\n");
             return 2;
         }
-        conns[i].fd = connect_one();
+        conns[i].fd = connect_one(ports[i % n_ports]);
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = &conns[i]};
         epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
     }

@@ -3,7 +3,8 @@
 
     ./dev bench                           # everything, with the issue's parameters
     ./dev bench --quick                   # shorter runs and smaller data sets (a smoke test)
-    ./dev bench --only intake,footprint   # some of: intake sync canvas governor footprint scaling contacts bot
+    ./dev bench --only intake,footprint   # some of: intake jobs pg sync transcript canvas governor
+                                          #   footprint scaling contacts bot console
     ./dev bench --profile build/bench-prof  # also perf-record the server in each measured phase
 
 Absolute figures drift on shared machines, so every benchmark measures its baseline in the same
@@ -15,6 +16,13 @@ run, right before it, on the same loopback, with the same load generator:
              libevent server that verifies the same X-Hub-Signature (HMAC-SHA1 of the body with
              the client secret, compared in constant time) and answers 200, storing nothing;
              the server's RSS idle before the load, at its peak, and once the jobs drained
+  jobs       job throughput: N queued jobs of the test plugin (each writes a document) falling
+             due at once, run until none is left: jobs finished per second
+  pg         intake (with delivery and stored only) and job throughput on PostgreSQL, with one
+             node and with two nodes on one database (the load generator's connections spread
+             over both), on a private cluster tests/pg/pg_cluster.py starts (fsync on, the Unix
+             socket): against the verifying baseline of the same run, and for jobs SQLite's
+             figure of the same run (with jobs chosen too); skipped without Debian's PostgreSQL
   sync       a full startdeliver sync of N conversations from the fake Intercom (pages of 150),
              each with 3 replies, so each is also read whole and its 4 messages stored, against
              a bare client fetching the same pages and conversations without storing
@@ -49,6 +57,7 @@ All traffic stays on 127.0.0.1; every wait has a deadline.
 """
 
 import argparse
+import contextlib
 import datetime
 import hashlib
 import hmac
@@ -76,22 +85,23 @@ sys.path.insert(0, str(REPO / "tests" / "integration"))
 sys.path.insert(0, str(REPO / "tests" / "fake_intercom"))
 
 import harness  # noqa: E402
+import pg_cluster  # noqa: E402  (tests/pg, on the path harness puts it)
 from harness import CLIENT_ID, CLIENT_SECRET, Server, free_port, wait_for  # noqa: E402
 
 LOADGEN = harness.BUILD / "tests" / "bench" / "bench_loadgen"
 BASELINE_SERVER = harness.BUILD / "tests" / "bench" / "bench_baseline_server"
-BENCHMARKS = ("intake", "sync", "transcript", "canvas", "governor", "footprint", "scaling",
-              "contacts", "bot", "console")
+BENCHMARKS = ("intake", "jobs", "pg", "sync", "transcript", "canvas", "governor", "footprint",
+              "scaling", "contacts", "bot", "console")
 
 # The issue's parameters, and the shortened ones of --quick.
-FULL = dict(intake_s=20, connections=64, sync_sizes=(10_000, 50_000, 100_000),
+FULL = dict(intake_s=20, connections=64, job_count=50_000, sync_sizes=(10_000, 50_000, 100_000),
             canvas_rate=500, canvas_s=20, governor_conversations=1200, footprint_runs=5,
             scaling_installations=(1, 100, 10_000), scaling_s=10, finished_jobs=1_000_000,
             latency_rate=200, latency_s=20, latency_offset_s=50,
             contacts_sizes=(20_000, 100_000), bot_rate=200, bot_s=20, transcript_parts=5000,
             console_jobs=(10_000, 100_000), console_requests=200)
-QUICK = dict(intake_s=5, connections=64, sync_sizes=(2_000, 5_000, 10_000), canvas_rate=500,
-             canvas_s=5, governor_conversations=450, footprint_runs=3,
+QUICK = dict(intake_s=5, connections=64, job_count=10_000, sync_sizes=(2_000, 5_000, 10_000),
+             canvas_rate=500, canvas_s=5, governor_conversations=450, footprint_runs=3,
              scaling_installations=(1, 100, 1_000), scaling_s=3, finished_jobs=100_000,
              latency_rate=200, latency_s=5, latency_offset_s=0,
              contacts_sizes=(5_000, 20_000), bot_rate=200, bot_s=5, transcript_parts=5000,
@@ -143,6 +153,16 @@ def mb(kb):
 
 # ---- processes ----
 
+def cpu_seconds(pid):
+    """User and system CPU time a process has used, in seconds (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def proc_status(pid):
     """VmRSS and VmHWM of a process, in kB."""
     out = {}
@@ -158,6 +178,7 @@ def proc_status(pid):
 
 def loadgen(port, path, secret, connections, seconds, workspaces=1, rps=0, body_file=None,
             sign="webhook", topic=None):
+    """bench_loadgen's figures; @port one port or a list (the connections spread over them)."""
     env = dict(os.environ)
     env.pop("LOADGEN_BODY_FILE", None)
     env.pop("LOADGEN_TOPIC", None)
@@ -166,7 +187,8 @@ def loadgen(port, path, secret, connections, seconds, workspaces=1, rps=0, body_
     if topic:
         env["LOADGEN_TOPIC"] = topic
     env["LOADGEN_SIGN"] = sign
-    cmd = [str(LOADGEN), "127.0.0.1", str(port), path, secret, str(connections), str(seconds),
+    ports = ",".join(map(str, port)) if isinstance(port, (list, tuple)) else str(port)
+    cmd = [str(LOADGEN), "127.0.0.1", ports, path, secret, str(connections), str(seconds),
            str(workspaces), "2048", str(rps)]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds + 60)
     if p.returncode != 0:
@@ -345,10 +367,14 @@ def bench_settings(extra=None):
 
 
 class BenchServer(Server):
-    """harness.Server with a data folder this script removes itself, after reading it."""
+    """harness.Server with a data folder this script removes itself, after reading it. On
+    SQLite, or with storage="postgresql" on the private cluster (private_postgresql): a fresh
+    database, dropped by close(), or another node's @database, shared."""
 
-    def __init__(self, **kw):
+    def __init__(self, storage="sqlite", database=None, **kw):
         super().__init__(workdir=tempfile.mkdtemp(prefix="switchboard-bench-"), **kw)
+        # The harness takes one engine for all from the environment; here each server has its own.
+        self.storage, self.database, self.owns_database = storage, database, database is None
 
     def start(self, args=(), expect_ready=True):
         self.started_at = time.monotonic()
@@ -358,6 +384,54 @@ class BenchServer(Server):
         code = super().close()
         shutil.rmtree(self.workdir, ignore_errors=True)
         return code
+
+
+@contextlib.contextmanager
+def private_postgresql():
+    """A PostgreSQL cluster of this run's own (tests/pg/pg_cluster.py), the one the harness's
+    servers and db helpers use while it lasts, stopped and removed after; None without
+    Debian's server binaries."""
+    if pg_cluster.find_bindir() is None:
+        yield None
+        return
+    cluster = pg_cluster.Cluster.start()
+    harness._cluster = cluster  # what harness.cluster() returns, not one of a ctest run's
+    try:
+        yield cluster
+    finally:
+        harness._cluster = None
+        cluster.stop()
+
+
+def start_nodes(fake, count, storage="sqlite"):
+    """@count servers with the test plugin, installed in ws0 on the first; on PostgreSQL the
+    others share the first one's database and key file (nodes of one cluster: a token sealed
+    on one must open on all). Started, jobs drained; if one fails, those started are closed."""
+    nodes = []
+    try:
+        for i in range(count):
+            database, shared = None, None
+            if i:
+                database = nodes[0].database
+                shared = {"security": {"key_file": str(nodes[0].workdir / "data" / "secret.key")}}
+            nodes.append(BenchServer(storage=storage, database=database,
+                                     plugins={"testplug": Server.plugin_config()}, intercom=fake,
+                                     settings=bench_settings(shared)))
+            nodes[i].start()
+            if i == 0:
+                assert nodes[0].install("testplug", "ws0").status == 200
+        for node in nodes:
+            wait_jobs_idle(node)
+    except BaseException:
+        close_nodes(nodes)
+        raise
+    return nodes
+
+
+def close_nodes(nodes):
+    """Close @nodes, the first (which may own the database and drop it) last."""
+    for node in reversed(nodes):
+        node.close()
 
 
 def new_fake(**kw):
@@ -429,10 +503,22 @@ def event_columns(db):
     return {col[1] for col in db.execute("PRAGMA table_info(events)")}
 
 
-def count_events(db, run_id, delivered):
-    """Events of loadgen run @run_id: delivered to their plugin ('done'), or stored only (no
-    plugin takes the topic)."""
-    cols = event_columns(db)
+def store_event_columns(srv):
+    """event_columns of @srv's store, SQLite or PostgreSQL."""
+    if srv.storage == "postgresql":
+        return {name for (name,) in srv.db_rows(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'events'")}
+    db = sqlite3.connect(srv.db_path)
+    try:
+        return event_columns(db)
+    finally:
+        db.close()
+
+
+def count_events(srv, run_id, delivered):
+    """Events of loadgen run @run_id in @srv's store (either engine): delivered to their plugin
+    ('done'), or stored only (no plugin takes the topic)."""
+    cols = store_event_columns(srv)
     if delivered and "state" in cols:
         sql = "SELECT count(*) FROM events WHERE notification_id LIKE ? AND state = 'done'"
     elif delivered:
@@ -443,10 +529,28 @@ def count_events(db, run_id, delivered):
         terms += ["state IS NULL"] if "state" in cols else []
         sql = "SELECT count(*) FROM events WHERE " + " AND ".join(["notification_id LIKE ?"]
                                                                   + terms)
-    return db.execute(sql, (f"notif_{run_id}_%",)).fetchone()[0]
+    return srv.db_rows(sql, (f"notif_{run_id}_%",))[0][0]
 
 
-def bench_intake(args, P, res):
+def count_intake(srv, delivered_run, stored_run):
+    """After a clean stop, from the store: rows of the run with delivery, those delivered,
+    and rows of the stored-only run (every 200 must be a committed row)."""
+    rows = srv.db_rows("SELECT count(*) FROM events WHERE notification_id LIKE ?",
+                       (f"notif_{delivered_run['run_id']}_%",))[0][0]
+    return (rows, count_events(srv, delivered_run["run_id"], delivered=True),
+            count_events(srv, stored_run["run_id"], delivered=False))
+
+
+# Figures measured once and read by later benchmarks of the same run: the intake baseline,
+# SQLite's job throughput.
+RUN_FIGURES = {}
+
+
+def intake_baseline(P):
+    """The verifying baseline server under intake's load: measured by the first benchmark of
+    the run that needs it, read by the others."""
+    if "intake_baseline" in RUN_FIGURES:
+        return RUN_FIGURES["intake_baseline"]
     secs, conns = P["intake_s"], P["connections"]
     log(f"intake: baseline server (verifying HMAC-SHA1), {conns} connections, {secs} s")
     with BaselineServer(CLIENT_SECRET) as b:
@@ -456,6 +560,13 @@ def bench_intake(args, P, res):
         raise RuntimeError(f"the baseline refused {base['requests'] - base['status_2xx']} of "
                            f"{base['requests']} requests ({base['errors']} errors): "
                            "its signature check does not match the load generator's")
+    RUN_FIGURES["intake_baseline"] = base
+    return base
+
+
+def bench_intake(args, P, res):
+    secs, conns = P["intake_s"], P["connections"]
+    base = intake_baseline(P)
 
     fake = new_fake()
     fake.add_workspace("ws0", "Bench")
@@ -482,13 +593,7 @@ def bench_intake(args, P, res):
         rss_after = settled_rss(srv.proc.pid)
         rss_peak = proc_status(srv.proc.pid).get("VmHWM", 0)
         code = srv.stop()
-        # Count what is on disk after a clean stop: every 200 must be a committed row.
-        db = sqlite3.connect(db_path(srv))
-        rows = db.execute("SELECT count(*) FROM events WHERE notification_id LIKE ?",
-                          (f"notif_{sw['run_id']}_%",)).fetchone()[0]
-        jobs_done = count_events(db, sw["run_id"], delivered=True)
-        stored_rows = count_events(db, stored["run_id"], delivered=False)
-        db.close()
+        rows, jobs_done, stored_rows = count_intake(srv, sw, stored)
     finally:
         srv.close()
         fake.stop()
@@ -537,6 +642,149 @@ def bench_intake(args, P, res):
             "<= 1.10 x idle", 0 < rss_after <= 1.10 * rss_idle)
     if code not in (0, None):
         res.note(f"intake: the server exited with {code}")
+
+
+# ---- 1b. job throughput ----
+
+# Queued jobs of the test plugin, all due at once (each writes a document when it runs), on
+# either engine: count, installation, run_at, created_at. No key: they may run side by side.
+QUEUED_JOBS_SQL = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+    "INSERT INTO jobs (plugin, installation_id, type, state, attempts, max_attempts, run_at, "
+    "created_at, updated_at) SELECT 'testplug', ?, 'work', 'queued', 0, 8, ?, ?, ? FROM n")
+# Written with the servers stopped, due this long after: every node is up by then (checked).
+JOBS_LEAD_MS = 5000
+
+
+def job_throughput(count, nodes=1, storage="sqlite"):
+    """@count queued jobs falling due at once on @nodes servers sharing one store, run until
+    none is left. Returns (jobs done, seconds from due to the last one finished, whether every
+    node was up before they fell due, each node's CPU seconds meanwhile)."""
+    fake = new_fake()
+    fake.add_workspace("ws0", "Bench")
+    servers = []
+    try:
+        servers = start_nodes(fake, nodes, storage)
+        for srv in servers:
+            srv.stop()
+        first = servers[0]
+        installation = first.db_rows(
+            "SELECT id FROM installations WHERE workspace_id = 'ws0'")[0][0]
+        now = int(time.time() * 1000)
+        due = now + JOBS_LEAD_MS
+        first.db_execute(QUEUED_JOBS_SQL, (count, installation, due, now, now))
+        for srv in servers:
+            srv.start()
+        # Which node ran what, as CPU time from before they fell due (a job done within its
+        # dispatch turn keeps no node_id).
+        cpu = [cpu_seconds(srv.proc.pid) for srv in servers]
+        on_time = time.time() * 1000 < due
+        drained = all([wait_jobs_idle(srv, timeout=600) for srv in servers])
+        cpu = [cpu_seconds(srv.proc.pid) - before for srv, before in zip(servers, cpu)]
+        for srv in reversed(servers):
+            srv.stop()
+        done, last = first.db_rows("SELECT count(*), max(finished_at) FROM jobs WHERE run_at = ? "
+                                   "AND state = 'done'", (due,))[0]
+    finally:
+        close_nodes(servers)
+        fake.stop()
+    if not drained:
+        log(f"jobs: not drained within 600 s ({done:,} of {count:,} done)")
+    return done, ((last or due) - due) / 1000, on_time, cpu
+
+
+def add_job_rows(res, bench, label, count, done, seconds, on_time, cpu, baseline=""):
+    rate_per_s = done / seconds if seconds > 0 else 0
+    split = (f" (CPU s by node: {' / '.join(f'{c:.1f}' for c in cpu)})" if len(cpu) > 1
+             else "")
+    res.add(bench, f"job throughput, {label}: {count:,} jobs due at once",
+            rate(rate_per_s, "jobs/s") + split, baseline, f"all {count:,} done",
+            done == count and on_time)
+    if not on_time:
+        res.note(f"{bench}, {label}: a node was not up before the jobs fell due "
+                 f"({JOBS_LEAD_MS} ms after they were written)")
+    return rate_per_s
+
+
+def bench_jobs(args, P, res):
+    count = P["job_count"]
+    log(f"jobs: SQLite, {count:,} jobs")
+    RUN_FIGURES["jobs_sqlite"] = add_job_rows(res, "1b jobs", "SQLite", count,
+                                              *job_throughput(count))
+
+
+# ---- 1c. intake and jobs on PostgreSQL, one node and two ----
+
+def pg_intake(P, nodes):
+    """Intake's two loads (with delivery, then stored only) against @nodes servers on one
+    PostgreSQL database, the connections spread over them. Returns the two runs' figures,
+    the rows counted after a clean stop, and whether the deliveries drained."""
+    secs, conns = P["intake_s"], P["connections"]
+    fake = new_fake()
+    fake.add_workspace("ws0", "Bench")
+    servers = []
+    try:
+        servers = start_nodes(fake, nodes, "postgresql")
+        ports = [srv.port for srv in servers]
+        log(f"pg: intake on {nodes} node(s), {conns} connections, {secs} s")
+        sw = loadgen(ports, "/webhooks/testplug", CLIENT_SECRET, conns, secs)
+        drained = all([wait_jobs_idle(srv, timeout=300) for srv in servers])
+        log(f"pg: intake on {nodes} node(s), stored only, {secs} s")
+        stored = loadgen(ports, "/webhooks/testplug", CLIENT_SECRET, conns, secs,
+                         topic="conversation.admin.noted")
+        for srv in servers:
+            wait_jobs_idle(srv, timeout=300)
+        for srv in reversed(servers):
+            srv.stop()
+        counts = count_intake(servers[0], sw, stored)
+    finally:
+        close_nodes(servers)
+        fake.stop()
+    log(f"pg: {nodes} node(s): {sw['rps']:.0f} req/s p99 {sw['p99_ms']:.2f} ms; stored only "
+        f"{stored['rps']:.0f} req/s p99 {stored['p99_ms']:.2f} ms")
+    return sw, stored, counts, drained
+
+
+def pg_label(nodes):
+    return "PostgreSQL, 1 node" if nodes == 1 else f"PostgreSQL, {nodes} nodes"
+
+
+def add_load_rows(res, bench, figure, run, base, counted_what, counted, ok):
+    """One intake load's rows: its rate and p99 beside the verifying baseline's, the ratio,
+    and what the store counted after it (@ok: as it must be; any refused request fails it)."""
+    bad = run["status_4xx"] + run["status_5xx"] + run["errors"]
+    ratio = run["rps"] / base["rps"] if base["rps"] else 0
+    res.add(bench, f"{figure} (p99)", f"{rate(run['rps'])} ({ms(run['p99_ms'])})",
+            f"{rate(base['rps'])} verifying ({ms(base['p99_ms'])})")
+    res.add(bench, "  ratio to baseline", f"{ratio:.2f} x")
+    res.add(bench, f"  {counted_what}", counted, "", "every 200 committed", ok and bad == 0)
+
+
+def bench_pg(args, P, res):
+    with private_postgresql() as cluster:
+        if cluster is None:
+            log("pg: skipped: no PostgreSQL")
+            res.add("1c pg", "PostgreSQL, one node and two", "skipped: no PostgreSQL", "",
+                    "Debian's postgresql (./dev installs it)")
+            return
+        base = intake_baseline(P)
+        for nodes in (1, 2):
+            sw, stored, (rows, done, stored_rows), drained = pg_intake(P, nodes)
+            add_load_rows(res, "1c pg", f"intake with delivery, {pg_label(nodes)}, "
+                          f"{P['connections']} conn", sw, base,
+                          "answers 200 / rows committed / delivered",
+                          f"{sw['status_2xx']:,} / {rows:,} / {done:,}",
+                          rows >= sw["status_2xx"] and done == rows and drained)
+            add_load_rows(res, "1c pg", f"intake stored only, {pg_label(nodes)}", stored, base,
+                          "answers 200 / rows committed",
+                          f"{stored['status_2xx']:,} / {stored_rows:,}",
+                          stored_rows >= stored["status_2xx"])
+        sqlite = RUN_FIGURES.get("jobs_sqlite")
+        for nodes in (1, 2):
+            log(f"pg: jobs on {nodes} node(s), {P['job_count']:,} jobs")
+            add_job_rows(res, "1c pg", pg_label(nodes), P["job_count"],
+                         *job_throughput(P["job_count"], nodes, "postgresql"),
+                         baseline=f"{rate(sqlite, 'jobs/s')} (SQLite)" if sqlite else "")
 
 
 # ---- 2. full sync ----
@@ -1560,7 +1808,8 @@ def main():
     P = QUICK if args.quick else FULL
     info = machine()
     res = Results()
-    fns = {"intake": bench_intake, "sync": bench_sync, "transcript": bench_transcript,
+    fns = {"intake": bench_intake, "jobs": bench_jobs, "pg": bench_pg, "sync": bench_sync,
+           "transcript": bench_transcript,
            "canvas": bench_canvas,
            "governor": bench_governor, "footprint": bench_footprint, "scaling": bench_scaling,
            "contacts": bench_contacts, "bot": bench_bot, "console": bench_console}

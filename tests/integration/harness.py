@@ -5,6 +5,12 @@ starts the server, waits until /healthz answers, and talks HTTP to it. The
 server's log is captured line by line so tests can wait for, and assert on,
 what it reported. Nothing here sleeps to let things happen: waits poll a
 condition with a deadline.
+
+Storage: SQLite (the data folder's switchboard.db) unless SWITCHBOARD_TEST_STORAGE is
+"postgresql": then each Server gets a fresh database of the cluster that
+SWITCHBOARD_TEST_PG (a cluster.json written by tests/pg/pg_cluster.py) names, or of a
+private cluster started for this process. Tests reach the store through Server.db_rows,
+db_execute and db_execute_many, which take sqlite3's SQL with ? placeholders on both.
 """
 
 import atexit
@@ -34,6 +40,49 @@ TEST_PLUGIN_DIR = Path(os.environ.get("SWITCHBOARD_TEST_PLUGINS", BUILD / "tests
 BUNDLED_PLUGIN_DIR = Path(os.environ.get("SWITCHBOARD_PLUGIN_DIR", BUILD / "plugins"))
 
 sys.path.insert(0, str(REPO / "tests" / "fake_intercom"))
+sys.path.insert(0, str(REPO / "tests" / "pg"))
+
+STORAGE = os.environ.get("SWITCHBOARD_TEST_STORAGE", "sqlite")
+if STORAGE not in ("sqlite", "postgresql"):
+    raise SystemExit(f"SWITCHBOARD_TEST_STORAGE={STORAGE!r}: sqlite or postgresql")
+
+import pg_cluster  # noqa: E402  (tests/pg, on the path above)
+
+_cluster = None
+
+
+def cluster():
+    """The PostgreSQL cluster of this run: the one SWITCHBOARD_TEST_PG names (ctest's
+    pg_start), else one started for this process and stopped at its exit."""
+    global _cluster
+    if _cluster is None:
+        info = os.environ.get("SWITCHBOARD_TEST_PG")
+        if info:
+            _cluster = pg_cluster.Cluster.load(info)
+        else:
+            _cluster = pg_cluster.Cluster.start()
+            atexit.register(_cluster.stop)
+    return _cluster
+
+
+class _Pairs(list):
+    """A JSON object as psql printed it, its keys in order (duplicates kept)."""
+
+
+def _plain(value):
+    if isinstance(value, _Pairs):
+        return {key: _plain(item) for key, item in value}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _json_row(line, types):
+    """One row_to_json line as a tuple, in the query's column order; bytea (which JSON
+    carries as "\\x" and hex) as bytes, as sqlite3 gives a BLOB."""
+    values = [_plain(value) for _, value in json.loads(line, object_pairs_hook=_Pairs)]
+    return tuple(bytes.fromhex(value[2:]) if kind == "bytea" and value is not None else value
+                 for value, kind in zip(values, types))
 
 
 def sdk_header_version():
@@ -122,9 +171,19 @@ def sign_canvas(body: bytes, secret=CLIENT_SECRET):
 class Server:
     """One switchboard process with its own data folder."""
 
-    def __init__(self, plugins=None, intercom=None, settings=None, workdir=None, plugin_dir=None):
+    DB_FILE = "data/switchboard.db"   # SQLite's, relative to the workdir
+
+    def __init__(self, plugins=None, intercom=None, settings=None, workdir=None, plugin_dir=None,
+                 database=None):
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="switchboard-it-"))
         self.owns_workdir = workdir is None
+        self.storage = STORAGE
+        if database is not None and self.storage != "postgresql":
+            raise ValueError("a shared database needs SWITCHBOARD_TEST_STORAGE=postgresql")
+        # PostgreSQL: the database's name; a fresh one is made on first use unless given
+        # one (another Server's, to share it), and dropped by close() if made here.
+        self.database = database
+        self.owns_database = database is None
         self.plugins = plugins if plugins is not None else {}
         self.intercom = intercom
         self.settings = settings or {}
@@ -153,7 +212,7 @@ class Server:
                 "api_deadline_ms": 5000,
             },
             "log": {"level": "info"},
-            "storage": {"path": "data/switchboard.db"},
+            "storage": self.storage_config(),
             "security": {"key_file": "data/secret.key", "admin_token_file": "admin.token"},
             "jobs": {"backoff_base_s": 1, "backoff_cap_s": 2, "max_attempts": 3},
             "plugin_dir": str(self.plugin_dir),
@@ -170,6 +229,14 @@ class Server:
         for group, values in self.settings.items():
             cfg.setdefault(group, {}).update(values)
         return cfg
+
+    def storage_config(self):
+        if self.storage == "postgresql":
+            if self.database is None:
+                self.database = "switchboard_it_" + os.urandom(6).hex()
+                cluster().createdb(self.database)
+            return {"driver": "postgresql", "url": cluster().url(self.database)}
+        return {"path": self.DB_FILE}
 
     def write_config(self, public_port=None):
         cfg = self.base_config()
@@ -291,29 +358,103 @@ class Server:
 
     def close(self):
         code = self.stop()
-        if self.owns_workdir and not os.environ.get("SWITCHBOARD_TEST_KEEP"):
+        keep = os.environ.get("SWITCHBOARD_TEST_KEEP")
+        if self.owns_workdir and not keep:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.storage == "postgresql" and self.owns_database and self.database and not keep:
+            cluster().dropdb(self.database)
         return code
 
-    def refuse_in_store(self, head):
-        """Make the server's store refuse some writes, as a full disk or a broken file
-        would: `head` is a trigger's head ("BEFORE INSERT ON events WHEN ...").
-        Returns a function that lifts the refusal."""
-        return self._store_trigger(head, "SELECT RAISE(ABORT, 'refused by the test');")
+    # ---- the store, from outside (sqlite3's SQL and ? placeholders on both engines) ----
 
-    def fail_commits_in_store(self, head):
+    @property
+    def db_path(self):
+        return self.workdir / self.DB_FILE
+
+    def _psql(self, sql):
+        return cluster().psql(sql, database=self.database)
+
+    def db_rows(self, sql, params=()):
+        """The rows of a query, as a list of tuples: through the sqlite3 module on SQLite,
+        through psql on PostgreSQL (each row as row_to_json, so types and NULLs survive)."""
+        if self.storage == "postgresql":
+            query = pg_cluster.bind(sql, params).rstrip().rstrip(";")
+            # \gdesc first: the columns' types ("name|type" lines), then the rows.
+            marker = "-- rows " + os.urandom(8).hex()
+            out = self._psql(f"{query} \\gdesc\n\\echo '{marker}'\n"
+                             f"SELECT row_to_json(q) FROM ({query}) q;\n")
+            described, rows = out.split(marker + "\n", 1)
+            types = [line.rsplit("|", 1)[1] for line in described.splitlines() if line]
+            return [_json_row(line, types) for line in rows.splitlines() if line]
+        db = sqlite3.connect(self.db_path, timeout=10)
+        try:
+            return db.execute(sql, params).fetchall()
+        finally:
+            db.close()
+
+    def db_execute(self, sql, params=()):
+        """Run one statement and commit it."""
+        self.db_execute_many(sql, [params])
+
+    def db_execute_many(self, sql, rows):
+        """Run a statement once for each row of parameters, in one transaction."""
+        if self.storage == "postgresql":
+            self._psql("BEGIN;\n" + "".join(pg_cluster.bind(sql, params) + ";\n" for params in rows)
+                       + "COMMIT;\n")
+            return
+        db = sqlite3.connect(self.db_path, timeout=10)
+        try:
+            with db:
+                db.executemany(sql, rows)
+        finally:
+            db.close()
+
+    def db_dump(self):
+        """What the store keeps at rest, as bytes: SQLite's files (the database, its WAL),
+        or the database's rows as pg_dump writes them."""
+        if self.storage == "postgresql":
+            return cluster().dump(self.database)
+        return b"".join(path.read_bytes() for path in sorted(self.db_path.parent.iterdir())
+                        if path.name.startswith(self.db_path.name))
+
+    def refuse_in_store(self, head, when=None):
+        """Make the server's store refuse some writes, as a full disk or a broken file
+        would: `head` is a row trigger's head ("BEFORE INSERT ON events"), `when` its
+        condition on NEW/OLD. Returns a function that lifts the refusal."""
+        return self._store_trigger(head, when, {"sqlite": "SELECT RAISE(ABORT, 'refused by the test');",
+                                                "postgresql": "RAISE EXCEPTION 'refused by the test';"})
+
+    def fail_commits_in_store(self, head, when=None):
         """Make the server's commits fail (the statements themselves succeed) when a
-        transaction fires the trigger `head`: it breaks a deferred foreign key, which
-        SQLite checks at COMMIT. Returns a function that lifts it."""
+        transaction fires the row trigger `head` (`when` its condition): it breaks a
+        deferred foreign key, which both engines check at COMMIT. Returns a function
+        that lifts it."""
+        broken = "INSERT INTO test_broken VALUES (42);"
         return self._store_trigger(
-            head, "INSERT INTO test_broken VALUES (42);",
+            head, when, {"sqlite": broken, "postgresql": broken},
             "CREATE TABLE IF NOT EXISTS test_target (id INTEGER PRIMARY KEY);"
             "CREATE TABLE IF NOT EXISTS test_broken (target INTEGER REFERENCES test_target (id)"
             " DEFERRABLE INITIALLY DEFERRED);")
 
-    def _store_trigger(self, head, body, setup=""):
-        db = sqlite3.connect(self.workdir / "data" / "switchboard.db", isolation_level=None)
-        db.executescript(f"{setup} CREATE TRIGGER test_trigger {head} BEGIN {body} END;")
+    def _store_trigger(self, head, when, bodies, setup=""):
+        if self.storage == "postgresql":
+            # A row trigger runs a function there; DROP TRIGGER names the table.
+            table = re.search(r"\bON\s+(\w+)", head).group(1)
+            condition = f" WHEN ({when})" if when else ""
+            self._psql(f"{setup}"
+                       "CREATE FUNCTION test_trigger_fn() RETURNS trigger LANGUAGE plpgsql AS $fn$"
+                       f" BEGIN {bodies['postgresql']}"
+                       " IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $fn$;"
+                       f"CREATE TRIGGER test_trigger {head} FOR EACH ROW{condition}"
+                       " EXECUTE FUNCTION test_trigger_fn();")
+
+            def lift():
+                self._psql(f"DROP TRIGGER test_trigger ON {table}; DROP FUNCTION test_trigger_fn();")
+            return lift
+        db = sqlite3.connect(self.db_path, isolation_level=None)
+        condition = f" WHEN {when}" if when else ""
+        db.executescript(f"{setup} CREATE TRIGGER test_trigger {head}{condition}"
+                         f" BEGIN {bodies['sqlite']} END;")
 
         def lift():
             db.execute("DROP TRIGGER test_trigger")
@@ -532,6 +673,11 @@ class ServerTestCase(unittest.TestCase):
             return
         violations = validator.validate(fake.requests)
         self.assertEqual(violations, [], "requests that break Intercom's OpenAPI description")
+
+    def sqlite_only(self, why):
+        """Skip a test that is about SQLite itself (its file, its locks) on PostgreSQL."""
+        if STORAGE != "sqlite":
+            self.skipTest(f"SQLite only: {why}")
 
     def server(self, **kwargs):
         srv = Server(**kwargs)

@@ -157,3 +157,107 @@ class EmbeddedDefaultLocations(unittest.TestCase):
                 located += 1
             self.assertGreater(located, 0, err)
             self.assertNotRegex(err, r"etc/switchboard\.conf:\d+: plugin")
+
+
+PG_PASSWORD = "pw-" + os.urandom(12).hex()  # found anywhere in the output: a leak
+PG_URL = f"postgresql://switchboard:{PG_PASSWORD}@db.internal:5432/switchboard?sslmode=require"
+PG_SHOWN = ("postgresql://db.internal:5432/switchboard "
+            "(user, password and parameters hidden)")
+NOT_A_CONNECTION_STRING = ("storage.url: not a PostgreSQL connection string (a postgresql:// or "
+                           "postgres:// URI, or key=value pairs, as libpq reads them)")
+
+
+class StorageConfig(unittest.TestCase):
+    """The storage group: SQLite by default, PostgreSQL with a url given inline, in a file
+    or in the environment. --check-config validates it without connecting (libpq's parser)
+    and never prints the url's password."""
+
+    def setUp(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="switchboard-storage-")).resolve()
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def run_switchboard(self, storage, *args, env=None):
+        (self.dir / "switchboard.conf").write_text(
+            "storage: {\n" + storage + "};\n"
+            'security: { key_file = "data/secret.key"; admin_token_file = "data/admin.token"; };\n')
+        p = subprocess.run([str(harness.BIN), "-c", "switchboard.conf", *args], cwd=self.dir,
+                           capture_output=True, timeout=60, env={**os.environ, **(env or {})})
+        out, err = p.stdout.decode(), p.stderr.decode()
+        self.assertNotIn(PG_PASSWORD, out + err)
+        return p.returncode, out, err
+
+    def check(self, storage, env=None):
+        return self.run_switchboard(storage, "--check-config", env=env)
+
+    def test_sqlite_is_the_default_and_its_file_is_shown(self):
+        code, out, err = self.check('  path = "data/sb.db";\n')
+        self.assertEqual(code, 0, err)
+        self.assertIn(f"storage: sqlite at {self.dir}/data/sb.db\n", out)
+        self.assertFalse((self.dir / "data").exists(), "--check-config created the data folder")
+
+    def test_postgresql_url_inline_in_a_file_and_in_the_environment(self):
+        url_file = self.dir / "pg.url"
+        url_file.write_text(PG_URL + "\n")
+        url_file.chmod(0o600)
+        for storage, env in (
+                (f'  driver = "postgresql";\n  url = "{PG_URL}";\n', None),
+                ('  driver = "postgresql";\n  url_file = "pg.url";\n', None),
+                ('  driver = "postgresql";\n  url_env = "SB_TEST_PG_URL";\n',
+                 {"SB_TEST_PG_URL": PG_URL})):
+            with self.subTest(storage=storage):
+                code, out, err = self.check(storage, env)
+                self.assertEqual(code, 0, err)
+                self.assertIn("configuration OK", out)
+                self.assertIn(f"storage: postgresql at {PG_SHOWN}, node <hostname>-<port>, "
+                              "job leases of 30 s\n", out)
+        code, out, err = self.check('  driver = "postgresql";\n  url = "host=/run/pg dbname=sb '
+                                    f'password={PG_PASSWORD}";\n  node = "eu-1";\n  lease_s = 90;\n')
+        self.assertEqual(code, 0, err)
+        self.assertIn("storage: postgresql at host=/run/pg dbname=sb (user, password and "
+                      "parameters hidden), node eu-1, job leases of 90 s\n", out)
+
+    def test_each_storage_error_names_file_and_line(self):
+        open_file = self.dir / "open.url"
+        open_file.write_text(PG_URL + "\n")
+        open_file.chmod(0o644)
+        cases = [
+            ('  driver = "mysql";\n',
+             'switchboard.conf:2: storage.driver must be "sqlite" or "postgresql", not "mysql"'),
+            ('  path = "x.db";\n  driver = "postgresql";\n',
+             'switchboard.conf:3: storage.driver "postgresql" needs storage.url '
+             '(or url_file / url_env)'),
+            (f'  url = "{PG_URL}";\n',
+             'switchboard.conf:2: storage.url is for driver "postgresql" '
+             '(storage.driver is "sqlite")'),
+            (f'  driver = "postgresql";\n  url = "{PG_URL}";\n  url_file = "open.url";\n',
+             "switchboard.conf:4: url given twice (use one of url, url_file, url_env)"),
+            ('  driver = "postgresql";\n  url_file = "missing.url";\n',
+             f"switchboard.conf:3: url_file: cannot read {self.dir}/missing.url: "
+             "No such file or directory"),
+            ('  driver = "postgresql";\n  url_file = "open.url";\n',
+             f"switchboard.conf:3: url_file: {self.dir}/open.url is readable by group or others "
+             "(mode 644); use chmod 600"),
+            ('  driver = "postgresql";\n  url_env = "SB_TEST_PG_EMPTY";\n',
+             "switchboard.conf:3: url_env: environment variable SB_TEST_PG_EMPTY is empty"),
+            (f'  driver = "postgresql";\n  url = "mysql://u:{PG_PASSWORD}@db/sb";\n',
+             "switchboard.conf:3: " + NOT_A_CONNECTION_STRING),
+            (f'  driver = "postgresql";\n  url = "host=db password {PG_PASSWORD}";\n',
+             "switchboard.conf:3: " + NOT_A_CONNECTION_STRING),
+            (f'  driver = "postgresql";\n  url = "{PG_URL}";\n  lease_s = 3601;\n',
+             "switchboard.conf:4: storage.lease_s = 3601 is out of range [5, 3600]"),
+        ]
+        for storage, expect in cases:
+            with self.subTest(expect=expect):
+                code, out, err = self.check(storage, {"SB_TEST_PG_EMPTY": ""})
+                self.assertEqual(code, 2, err)
+                self.assertIn(expect + "\n", err)
+                self.assertIn("switchboard: configuration has 1 error\n", err)
+
+    def test_start_on_postgresql_fails_without_showing_the_password(self):
+        """Nothing listens on the url's port (or, before the engine, the driver is refused):
+        start-up fails with exit status 1, and no line shows the password."""
+        url = f"postgresql://switchboard:{PG_PASSWORD}@127.0.0.1:1/sb?connect_timeout=5"
+        code, out, err = self.run_switchboard(f'  driver = "postgresql";\n  url = "{url}";\n',
+                                              "--listen", "127.0.0.1:0")
+        self.assertEqual(code, 1, err)
+        self.assertIn("[main] database: ", err)

@@ -15,7 +15,6 @@ import json
 import os
 import random
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -51,35 +50,29 @@ def post_webhook(port, env, timeout=10):
     return resp.status, what
 
 
-def open_db(workdir):
-    db = sqlite3.connect(Path(workdir) / "data" / "switchboard.db", timeout=10)
-    return db
-
-
-def delivery_counts(db):
+def delivery_counts(srv):
     """notification id -> number of testplug 'events' documents (one per delivery that took effect)."""
     counts = {}
-    for (key,) in db.execute("SELECT key FROM documents WHERE plugin = 'testplug'"
-                             " AND collection = 'events'"):
+    for (key,) in srv.db_rows("SELECT key FROM documents WHERE plugin = 'testplug'"
+                              " AND collection = 'events'"):
         nid = key.split("#", 1)[0]
         counts[nid] = counts.get(nid, 0) + 1
     return counts
 
 
-def stored_ids(db):
-    return {row[0] for row in db.execute("SELECT notification_id FROM events WHERE plugin = 'testplug'")}
+def stored_ids(srv):
+    return {row[0] for row in srv.db_rows("SELECT notification_id FROM events WHERE plugin = 'testplug'")}
 
 
-def events_without_job(db):
+def events_without_job(srv):
     """Notifications queued for delivery whose row carries no delivery (its state)."""
-    return db.execute("SELECT count(*) FROM events WHERE outcome = 'queued' AND state IS NULL"
-                      ).fetchone()[0]
+    return srv.db_rows("SELECT count(*) FROM events WHERE outcome = 'queued' AND state IS NULL")[0][0]
 
 
-def unfinished_webhook_jobs(db):
+def unfinished_webhook_jobs(srv):
     """Webhook deliveries (events rows with a state) not yet done or dead."""
-    return db.execute("SELECT count(*) FROM events WHERE state IS NOT NULL"
-                      " AND state NOT IN ('done', 'dead')").fetchone()[0]
+    return srv.db_rows("SELECT count(*) FROM events WHERE state IS NOT NULL"
+                       " AND state NOT IN ('done', 'dead')")[0][0]
 
 
 class KillNine(ServerTestCase):
@@ -156,17 +149,15 @@ class KillNine(ServerTestCase):
                 t.join(timeout=20)
         load_s = time.monotonic() - started
 
-        db = open_db(srv.workdir)
-        self.addCleanup(db.close)
-        wait_for(lambda: unfinished_webhook_jobs(db) == 0, timeout=60,
+        wait_for(lambda: unfinished_webhook_jobs(srv) == 0, timeout=60,
                  message="every webhook job finished")
-        stored = stored_ids(db)
-        deliveries = delivery_counts(db)
+        stored = stored_ids(srv)
+        deliveries = delivery_counts(srv)
         lost = acked - stored
         undelivered = {nid for nid in stored if deliveries.get(nid, 0) == 0}
         duplicates = {nid: n for nid, n in deliveries.items() if n > 1}
-        states = dict(db.execute("SELECT state, count(*) FROM events WHERE state IS NOT NULL"
-                                 " GROUP BY state").fetchall())
+        states = dict(srv.db_rows("SELECT state, count(*) FROM events WHERE state IS NOT NULL"
+                                  " GROUP BY state"))
         report(f"kill-9: seed={seed} rounds={self.ROUNDS} senders={self.SENDERS} load_s={load_s:.1f}"
                f" attempted={len(attempted)} acknowledged={len(acked)} stored={len(stored)}"
                f" stored-unacknowledged={len(stored - acked)} delivered={len(stored) - len(undelivered)}"
@@ -180,10 +171,10 @@ class KillNine(ServerTestCase):
         self.assertEqual(undelivered, set(), "stored but never delivered")
         self.assertEqual(duplicates, {}, "delivered more than once in effect")
         self.assertEqual(set(states), {"done"})
-        self.assertEqual(events_without_job(db), 0)
+        self.assertEqual(events_without_job(srv), 0)
         self.assertTrue(stored <= attempted)
         # The admin API agrees with the table (a sample: the table holds thousands).
-        rows = db.execute("SELECT id, notification_id FROM events WHERE plugin = 'testplug'").fetchall()
+        rows = srv.db_rows("SELECT id, notification_id FROM events WHERE plugin = 'testplug'")
         for event_id, nid in rng.sample(rows, min(20, len(rows))):
             event = srv.admin("GET", f"/events/{event_id}").json()
             self.assertEqual((event["notification_id"], event["outcome"]), (nid, "queued"))
@@ -485,6 +476,7 @@ class StorageFaults(ServerTestCase):
     """A full disk and a read-only database, at start and while serving."""
 
     def mount(self, kind="tmpfs", size_mb=8):
+        self.sqlite_only("a full or read-only disk under the database file")
         if os.geteuid() != 0:
             self.skipTest("skipped: needs root to mount a small filesystem")
         if kind == "ext4" and not (shutil.which("mkfs.ext4") and shutil.which("chattr")):
@@ -525,14 +517,12 @@ class StorageFaults(ServerTestCase):
     def check_database(self, srv, acked):
         """integrity_check passes; every acknowledged notification is stored with its job and
         delivered once in effect; nothing is stored without its job. Returns the counts."""
-        db = open_db(srv.workdir)
-        self.addCleanup(db.close)
-        self.assertEqual(db.execute("PRAGMA integrity_check").fetchall(), [("ok",)])
-        self.assertEqual(events_without_job(db), 0, "an event stored without its job")
-        wait_for(lambda: unfinished_webhook_jobs(db) == 0, timeout=30,
+        self.assertEqual(srv.db_rows("PRAGMA integrity_check"), [("ok",)])
+        self.assertEqual(events_without_job(srv), 0, "an event stored without its job")
+        wait_for(lambda: unfinished_webhook_jobs(srv) == 0, timeout=30,
                  message="every webhook job finished")
-        stored = stored_ids(db)
-        deliveries = delivery_counts(db)
+        stored = stored_ids(srv)
+        deliveries = delivery_counts(srv)
         lost = set(acked) - stored
         duplicates = {k: v for k, v in deliveries.items() if v > 1}
         undelivered = {k for k in stored if not deliveries.get(k)}
@@ -565,11 +555,9 @@ class StorageFaults(ServerTestCase):
         self.assertEqual(len(refused), 10, "a full disk never made the store refuse")
         self.assertTrue(srv.request("GET", "/healthz", timeout=2).status == 200)
         # Nothing half-written while full.
-        db = open_db(srv.workdir)
-        self.assertEqual(db.execute("PRAGMA integrity_check").fetchall(), [("ok",)])
-        self.assertEqual(events_without_job(db), 0)
-        self.assertEqual(stored_ids(db) & {e["id"] for e in refused}, set())
-        db.close()
+        self.assertEqual(srv.db_rows("PRAGMA integrity_check"), [("ok",)])
+        self.assertEqual(events_without_job(srv), 0)
+        self.assertEqual(stored_ids(srv) & {e["id"] for e in refused}, set())
         srv.wait_log(r"(?i)full")
         # Space returns: the server recovers by itself; Intercom's retries are stored once.
         fs.unfill()
@@ -617,10 +605,8 @@ class StorageFaults(ServerTestCase):
             filler_bytes = fs.fill()
             wait_for(lambda: len(refused) >= 40, timeout=20, message="503s once the disk is full")
             self.assertTrue(srv.request("GET", "/healthz", timeout=2).status == 200)
-            db = open_db(srv.workdir)
-            self.assertEqual(db.execute("PRAGMA integrity_check").fetchall(), [("ok",)])
-            self.assertEqual(events_without_job(db), 0)
-            db.close()
+            self.assertEqual(srv.db_rows("PRAGMA integrity_check"), [("ok",)])
+            self.assertEqual(events_without_job(srv), 0)
             fs.unfill()
             with lock:
                 refused_before = len(refused)
@@ -632,9 +618,7 @@ class StorageFaults(ServerTestCase):
                 t.join(timeout=20)
         self.assertEqual(odd, [])
         refused_ids = {e["id"] for e in refused}
-        db = open_db(srv.workdir)
-        self.assertEqual(stored_ids(db) & refused_ids, set(), "a notification answered 503 was kept")
-        db.close()
+        self.assertEqual(stored_ids(srv) & refused_ids, set(), "a notification answered 503 was kept")
         resent = 0
         for env in refused:  # Intercom's retries
             status, what = post_webhook(srv.port, env)

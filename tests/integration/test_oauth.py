@@ -2,7 +2,6 @@
 
 import html
 import json
-import sqlite3
 import time
 import urllib.parse
 
@@ -85,10 +84,7 @@ class Install(OAuthTestCase):
         self.assertIn("installed", [a["action"] for a in audit])
         # The token is sealed at rest and never logged.
         self.srv.stop()
-        db = (self.srv.workdir / "data" / "switchboard.db").read_bytes()
-        wal = self.srv.workdir / "data" / "switchboard.db-wal"
-        blob = db + (wal.read_bytes() if wal.exists() else b"")
-        self.assertNotIn(token.encode(), blob)
+        self.assertNotIn(token.encode(), self.srv.db_dump())
         self.assertNotIn(token, self.srv.log_text())
         self.assertNotIn(CLIENT_SECRET, self.srv.log_text())
 
@@ -228,9 +224,7 @@ class NonAdminInstall(OAuthTestCase):
 
     def assert_token_not_kept(self, token):
         self.srv.stop()
-        data = self.srv.workdir / "data"
-        blob = b"".join(f.read_bytes() for f in data.iterdir() if f.name.startswith("switchboard.db"))
-        self.assertNotIn(token.encode(), blob)
+        self.assertNotIn(token.encode(), self.srv.db_dump())
 
     def test_refused_at_the_authorize_step(self):
         page, query = self.install_as_teammate("authorize")

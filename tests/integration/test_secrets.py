@@ -10,7 +10,6 @@ itself with SIGSTOP there) and kill it with SIGKILL.
 
 import os
 import signal
-import sqlite3
 import subprocess
 
 import harness
@@ -80,16 +79,19 @@ class SecretsTestCase(ServerTestCase):
             self.assertEqual(self.srv.installation(PLUGIN, ws)["state"], "active")
 
     def data_files(self):
-        """Every file in the data folder but the key file (and its .new, while it exists)."""
+        """Every file in the data folder but the key file (and its .new, while it exists);
+        on PostgreSQL also the database's rows, as "database"."""
         files = {}
         for path in sorted(self.data.iterdir()):
             if path.is_file() and not path.name.startswith(self.key_file.name):
                 files[path.name] = path.read_bytes()
+        if self.srv.storage == "postgresql":
+            files["database"] = self.srv.db_dump()
         return files
 
     def assert_no_secret_in_clear(self):
         files = self.data_files()
-        self.assertIn("switchboard.db", files)
+        self.assertIn("switchboard.db" if self.srv.storage == "sqlite" else "database", files)
         everything = b"".join(files.values())
         self.assertIn(WORKSPACE_NAME.encode(), everything, "the scan does not see the data")
         needles = {f"token of {ws}": t for ws, t in self.tokens().items()}
@@ -100,12 +102,8 @@ class SecretsTestCase(ServerTestCase):
         return files
 
     def sealed_tokens(self):
-        db = sqlite3.connect(f"file:{self.data / 'switchboard.db'}?mode=ro", uri=True)
-        try:
-            return [row[0] for row in db.execute(
-                "SELECT token FROM installations WHERE token IS NOT NULL ORDER BY id")]
-        finally:
-            db.close()
+        return [row[0] for row in self.srv.db_rows(
+            "SELECT token FROM installations WHERE token IS NOT NULL ORDER BY id")]
 
     def rotate(self, env=None):
         self.srv.write_config(public_port=self.srv.port)
@@ -138,7 +136,8 @@ class NoSecretInClear(SecretsTestCase):
         self.assertEqual(self.srv.webhook(PLUGIN, envelope, secret=self.client_secret).status, 200)
         self.assertEqual(self.srv.admin("GET", "/installations").status, 200)
         running = self.assert_no_secret_in_clear()
-        self.assertIn("switchboard.db-wal", running)  # the log is scanned while it holds the writes
+        if self.srv.storage == "sqlite":
+            self.assertIn("switchboard.db-wal", running)  # the log is scanned while it holds the writes
         self.srv.stop()
         self.assert_no_secret_in_clear()
         self.assertNotIn(self.client_secret, self.srv.log_text())
@@ -171,7 +170,10 @@ class RotateKey(SecretsTestCase):
         old_key = self.key_file.read_text()
         refused = self.rotate()
         self.assertEqual(refused.returncode, 1, refused)
-        self.assertIn("in use by another switchboard process", refused.stderr)
+        # SQLite: the file's lock; PostgreSQL: the running node's heartbeat.
+        self.assertIn("in use by another switchboard process"
+                      if self.srv.storage == "sqlite"
+                      else "1 switchboard node is running on this database", refused.stderr)
         self.assertEqual(self.key_file.read_text(), old_key)
 
         self.srv.stop()
@@ -191,6 +193,8 @@ class RotateKey(SecretsTestCase):
         for name, data in files.items():  # the old sealed copies left the pages and the log
             for blob in old_sealed:
                 self.assertNotIn(blob, data, f"a token sealed under the old key is still in {name}")
+                # (pg_dump writes a bytea in hex)
+                self.assertNotIn(blob.hex().encode(), data, f"an old sealed token in hex in {name}")
         for secret in (old_key.strip(), new_key.strip()):
             self.assertNotIn(secret, done.stdout + done.stderr)
 
@@ -273,21 +277,12 @@ class RotateKey(SecretsTestCase):
         self.srv.stop()
         old_key = self.key_file.read_text()
         # A deferred foreign key broken by the re-sealing: the statements pass, COMMIT fails.
-        db = sqlite3.connect(self.data / "switchboard.db", isolation_level=None)
-        db.executescript(
-            "CREATE TABLE test_target (id INTEGER PRIMARY KEY);"
-            "CREATE TABLE test_broken (target INTEGER REFERENCES test_target (id)"
-            " DEFERRABLE INITIALLY DEFERRED);"
-            "CREATE TRIGGER test_trigger AFTER UPDATE OF token ON installations"
-            " BEGIN INSERT INTO test_broken VALUES (42); END;")
-        db.close()
+        lift = self.srv.fail_commits_in_store("AFTER UPDATE OF token ON installations")
         failed = self.rotate()
         self.assertEqual(failed.returncode, 1, failed)
         self.assertIn("cannot commit the re-sealed tokens", failed.stderr)
         self.assertTrue(self.key_file.with_name("secret.key.new").exists())
-        db = sqlite3.connect(self.data / "switchboard.db", isolation_level=None)
-        db.execute("DROP TRIGGER test_trigger")
-        db.close()
+        lift()
         since = len(self.srv.lines)
         self.srv.start()
         self.srv.wait_log("undid an interrupted key rotation", since=since)
@@ -296,6 +291,7 @@ class RotateKey(SecretsTestCase):
         self.assert_tokens_work()
 
     def test_second_server_on_the_same_database_is_refused(self):
+        self.sqlite_only("one process per database file (its lock); PostgreSQL takes several nodes")
         second = subprocess.run([str(BIN), "-c", str(self.srv.config_path),
                                  "--listen", "127.0.0.1:0"],
                                 capture_output=True, text=True, timeout=30, cwd=self.srv.workdir)
@@ -311,6 +307,8 @@ class RotateKey(SecretsTestCase):
         self.assertIn("cannot read", missing_key.stderr)
         self.assertIn("secret.key", missing_key.stderr)
         (self.data / "elsewhere.key").rename(self.key_file)
+        if self.srv.storage != "sqlite":
+            return  # a database file that is not there: SQLite's
         self.srv.settings["storage"] = {"path": "nowhere/switchboard.db"}
         missing_db = self.rotate()
         self.assertEqual(missing_db.returncode, 1)

@@ -162,12 +162,13 @@ class StoreFailure(WebhookTestCase):
         # Another process holds the write lock past the busy timeout: the turn cannot
         # open its transaction, does nothing and tries again; once the lock is gone the
         # notification is stored, answered 200 and delivered once.
+        self.sqlite_only("the database file's write lock and busy timeout")
         import concurrent.futures
         # First let the install's own work (the first schedule tick) finish, so that the
         # webhook's turn is what meets the lock.
         wait_for(lambda: (jobs := self.srv.admin("GET", "/jobs?plugin=testplug").json()["jobs"])
                  and all(j["state"] == "done" for j in jobs), message="the first tick done")
-        db = sqlite3.connect(self.srv.workdir / "data" / "switchboard.db", isolation_level=None)
+        db = sqlite3.connect(self.srv.db_path, isolation_level=None)
         self.addCleanup(db.close)
         db.execute("BEGIN IMMEDIATE")
         env = envelope("conversation.user.created", "ws1", {"type": "conversation", "id": "lk1"})
@@ -196,10 +197,8 @@ class KillAndRestart(WebhookTestCase):
             acked.append(env["id"])
         self.srv.kill()
         # Every acknowledged notification is in the database, with its job.
-        db = sqlite3.connect(self.srv.workdir / "data" / "switchboard.db")
-        stored = {row[0] for row in db.execute("SELECT notification_id FROM events")}
-        jobs = db.execute("SELECT count(*) FROM events WHERE state IS NOT NULL").fetchone()[0]
-        db.close()
+        stored = {row[0] for row in self.srv.db_rows("SELECT notification_id FROM events")}
+        jobs = self.srv.db_rows("SELECT count(*) FROM events WHERE state IS NOT NULL")[0][0]
         self.assertEqual(stored, set(acked))
         self.assertEqual(jobs, 50)
         self.srv.start()

@@ -1,5 +1,6 @@
 /* Unit tests: config.c - defaults, errors with file and line, secrets, includes. */
 #include "config.h"
+#include "store/store.h"
 #include "unit.h"
 
 #include <sys/stat.h>
@@ -337,6 +338,161 @@ static void embedded_default_is_valid(void)
     config_report_free(&r);
 }
 
+/* ---- storage ---- */
+
+#define PG_PASSWORD "s3cret-pw" /* in every url below: no message may show it */
+
+static void storage_defaults_to_sqlite(void)
+{
+    struct config_report r;
+    struct config *cfg = load_text("sqlite.conf", "storage: { path = \"data/sb.db\"; };\n", &r);
+    CHECK(cfg != NULL);
+    if (cfg) {
+        CHECK_STR(cfg->storage_driver, "sqlite");
+        CHECK(cfg->storage_url == NULL);
+        CHECK(cfg->storage_node == NULL);
+        CHECK_INT(cfg->storage_lease_s, 30);
+        struct store_options options;
+        config_store_options(cfg, &options);
+        CHECK_STR(options.driver, "sqlite");
+        CHECK(options.path == cfg->db_path);
+        CHECK_CONTAINS(options.path, "/data/sb.db");
+        CHECK(options.url == NULL);
+    }
+    config_free(cfg);
+    config_report_free(&r);
+}
+
+static void storage_postgresql_url_inline_file_and_env(void)
+{
+    char url_path[512];
+    snprintf(url_path, sizeof url_path, "%s/pg.url", dir);
+    unit_write(url_path, "postgresql://sb:" PG_PASSWORD "@db.internal/switchboard\n");
+    chmod(url_path, 0600);
+    setenv("SB_UNIT_PG_URL", "host=db.internal dbname=switchboard password=" PG_PASSWORD, 1);
+    static const struct {
+        const char *text, *url;
+    } cases[] = {
+        {"storage: {\n  driver = \"postgresql\";\n  url = \"postgres://db.internal/sb\";\n"
+         "  node = \"node-1.eu\";\n  lease_s = 60;\n};\n",
+         "postgres://db.internal/sb"},
+        {"storage: { driver = \"postgresql\"; url_file = \"pg.url\"; };\n",
+         "postgresql://sb:" PG_PASSWORD "@db.internal/switchboard"},
+        {"storage: { driver = \"postgresql\"; url_env = \"SB_UNIT_PG_URL\"; };\n",
+         "host=db.internal dbname=switchboard password=" PG_PASSWORD},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct config_report r;
+        struct config *cfg = load_text("pg.conf", cases[i].text, &r);
+        CHECK(cfg != NULL);
+        CHECK_INT(r.n_errors, 0);
+        if (!cfg) {
+            fprintf(stderr, "case %zu: %s", i, r.errors.data);
+            config_report_free(&r);
+            continue;
+        }
+        CHECK_STR(cfg->storage_driver, "postgresql");
+        CHECK_STR(cfg->storage_url, cases[i].url);
+        struct store_options options;
+        config_store_options(cfg, &options);
+        CHECK_STR(options.driver, "postgresql");
+        CHECK(options.url == cfg->storage_url);
+        if (i == 0) {
+            CHECK_STR(cfg->storage_node, "node-1.eu");
+            CHECK_INT(cfg->storage_lease_s, 60);
+        }
+        config_free(cfg);
+        config_report_free(&r);
+    }
+    unsetenv("SB_UNIT_PG_URL");
+}
+
+/* text is refused with exactly one error, `expect`, and no error shows the password. */
+static void check_storage_error(const char *text, const char *expect)
+{
+    struct config_report r;
+    struct config *cfg = load_text("bad.conf", text, &r);
+    CHECK(cfg == NULL);
+    CHECK_INT(r.n_errors, 1);
+    CHECK_CONTAINS(r.errors.data, expect);
+    CHECK(!r.errors.data || strstr(r.errors.data, PG_PASSWORD) == NULL);
+    if (r.n_errors != 1)
+        fprintf(stderr, "for: %s", text);
+    config_free(cfg);
+    config_report_free(&r);
+}
+
+static void storage_errors_name_file_and_line(void)
+{
+    check_storage_error("storage: {\n  driver = \"mysql\";\n};\n",
+                        "bad.conf:2: storage.driver must be \"sqlite\" or \"postgresql\", "
+                        "not \"mysql\"");
+    check_storage_error("storage: {\n  path = \"x.db\";\n  driver = \"postgresql\";\n};\n",
+                        "bad.conf:3: storage.driver \"postgresql\" needs storage.url "
+                        "(or url_file / url_env)");
+    /* A url under the default driver, and under an explicit sqlite. */
+    check_storage_error("storage: {\n  url = \"postgresql://u:" PG_PASSWORD "@h/db\";\n};\n",
+                        "bad.conf:2: storage.url is for driver \"postgresql\" "
+                        "(storage.driver is \"sqlite\")");
+    check_storage_error("storage: {\n  driver = \"sqlite\";\n  url_env = \"HOME\";\n};\n",
+                        "bad.conf:3: storage.url_env is for driver \"postgresql\"");
+    check_storage_error("storage: {\n  driver = \"postgresql\";\n"
+                        "  url = \"postgresql://u:" PG_PASSWORD "@h/db\";\n"
+                        "  url_env = \"HOME\";\n};\n",
+                        "bad.conf:4: url given twice (use one of url, url_file, url_env)");
+    check_storage_error("storage: { driver = \"postgresql\";\n  url_file = \"no-such.url\"; };\n",
+                        "bad.conf:2: url_file: cannot read ");
+    unsetenv("SB_UNIT_PG_UNSET");
+    check_storage_error("storage: { driver = \"postgresql\";\n"
+                        "  url_env = \"SB_UNIT_PG_UNSET\"; };\n",
+                        "bad.conf:2: url_env: environment variable SB_UNIT_PG_UNSET is not set");
+    setenv("SB_UNIT_PG_EMPTY", "", 1);
+    check_storage_error("storage: { driver = \"postgresql\";\n"
+                        "  url_env = \"SB_UNIT_PG_EMPTY\"; };\n",
+                        "bad.conf:2: url_env: environment variable SB_UNIT_PG_EMPTY is empty");
+    unsetenv("SB_UNIT_PG_EMPTY");
+    check_storage_error("storage: { driver = \"postgresql\";\n  url = \"\"; };\n",
+                        "bad.conf:2: storage.url is empty");
+    /* Neither a URI libpq knows nor key=value text; libpq's message (it quotes) is not shown. */
+    check_storage_error("storage: { driver = \"postgresql\";\n"
+                        "  url = \"mysql://u:" PG_PASSWORD "@h/db\"; };\n",
+                        "bad.conf:2: storage.url: not a PostgreSQL connection string");
+    check_storage_error("storage: { driver = \"postgresql\";\n"
+                        "  url = \"host=h password " PG_PASSWORD "\"; };\n",
+                        "bad.conf:2: storage.url: not a PostgreSQL connection string");
+    check_storage_error("storage: { driver = \"postgresql\";\n"
+                        "  url = \"host=h pasword=" PG_PASSWORD "\"; };\n",
+                        "bad.conf:2: storage.url: not a PostgreSQL connection string");
+    check_storage_error("storage: { driver = \"postgresql\"; url = \"postgresql://h/db\";\n"
+                        "  node = \"node one\"; };\n",
+                        "bad.conf:2: storage.node must be at most 63 letters, digits");
+    check_storage_error("storage: { driver = \"postgresql\"; url = \"postgresql://h/db\";\n"
+                        "  lease_s = 4; };\n",
+                        "bad.conf:2: storage.lease_s = 4 is out of range [5, 3600]");
+    check_storage_error("storage: {\n  urls = \"postgresql://h/db\"; };\n",
+                        "bad.conf:2: unknown key 'urls' in 'storage'");
+}
+
+static void storage_url_file_must_be_the_owners_alone(void)
+{
+    char url_path[512];
+    snprintf(url_path, sizeof url_path, "%s/open.url", dir);
+    unit_write(url_path, "postgresql://u:" PG_PASSWORD "@h/db\n");
+    chmod(url_path, 0640);
+    char expect[600];
+    snprintf(expect, sizeof expect,
+             "bad.conf:2: url_file: %s is readable by group or others (mode 640); use chmod 600",
+             url_path);
+    check_storage_error("storage: { driver = \"postgresql\";\n  url_file = \"open.url\"; };\n",
+                        expect);
+    /* An empty file is no url. */
+    unit_write(url_path, "\n");
+    chmod(url_path, 0600);
+    snprintf(expect, sizeof expect, "bad.conf:2: url_file: %s is empty", url_path);
+    check_storage_error("storage: { driver = \"postgresql\";\n  url_file = \"open.url\"; };\n",
+                        expect);
+}
+
 int main(void)
 {
     dir = unit_tempdir();
@@ -354,6 +510,10 @@ int main(void)
     RUN(paths_from_a_bare_file_name_are_absolute);
     RUN(included_file_is_located_and_resolves_its_own_paths);
     RUN(embedded_default_is_valid);
+    RUN(storage_defaults_to_sqlite);
+    RUN(storage_postgresql_url_inline_file_and_env);
+    RUN(storage_errors_name_file_and_line);
+    RUN(storage_url_file_must_be_the_owners_alone);
     free(dir);
     UNIT_DONE();
 }

@@ -3,7 +3,9 @@
 #include "unit.h"
 #include "util.h"
 
+#include <errno.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void hmac_sha1_rfc2202(void)
 {
@@ -159,6 +161,32 @@ static void secret_file_created_private(void)
     free(dir);
 }
 
+static void secret_file_read_first_line_and_mode(void)
+{
+    char *dir = unit_tempdir();
+    char path[256], err[256];
+    snprintf(path, sizeof path, "%s/secret", dir);
+    unit_write(path, "first-line\r\nsecond\n");
+    chmod(path, 0640);
+    char *content = NULL;
+    unsigned mode = 0;
+    CHECK_INT(secret_file_read(path, &content, &mode, err, sizeof err), 0);
+    CHECK_STR(content, "first-line");
+    CHECK_INT(mode, 0640);
+    free(content);
+    unit_write(path, "\n");
+    CHECK_INT(secret_file_read(path, &content, &mode, err, sizeof err), -1);
+    CHECK(errno != ENOENT); /* an empty file is an error, never a file to create */
+    CHECK_CONTAINS(err, "is empty");
+    unlink(path);
+    CHECK_INT(secret_file_read(path, &content, &mode, err, sizeof err), -1);
+    CHECK_INT(errno, ENOENT);
+    CHECK_CONTAINS(err, "cannot read");
+    CHECK_CONTAINS(err, "No such file");
+    rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     RUN(hmac_sha1_rfc2202);
@@ -172,5 +200,6 @@ int main(void)
     RUN(hex_byte_pairs);
     RUN(constant_time_equal);
     RUN(secret_file_created_private);
+    RUN(secret_file_read_first_line_and_mode);
     UNIT_DONE();
 }

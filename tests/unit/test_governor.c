@@ -267,8 +267,43 @@ static void the_admin_view(void)
     json_object *o = governor_json(&g);
     CHECK_STR(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
               "{\"limit\":600,\"remaining_estimate\":8,\"window_reset_ms\":1700000010000,"
-              "\"paused_until_ms\":0,\"in_flight\":2}");
+              "\"paused_until_ms\":0,\"in_flight\":2,\"nodes_sharing\":1}");
     json_object_put(o);
+}
+
+/* Two live nodes: each plans with half of what Intercom says remains, the guess of a new
+   window's budget too. */
+static void nodes_share_the_budget(void)
+{
+    struct governor g;
+    governor_init(&g, fake_random);
+    fixed_jitter = 7;
+    governor_set_share(&g, 2);
+    int64_t reset = T0 + 10000;
+    /* 1,200 a minute, 200 a window; 30 left, 15 of them this node's; low water 200/2/10. */
+    struct rate_headers h = answer(1200, 30, reset);
+    governor_observe(&g, &h, 200, T0);
+    CHECK_INT(g.remaining, 15);
+    struct item items[20];
+    for (int i = 0; i < 20; i++)
+        governor_queue(&g, &items[i].link, false);
+    /* Free down to the low water (10), then paced. */
+    CHECK_INT(send_while_free(&g, T0), 6);
+    CHECK_INT(g.remaining, 9);
+    /* The other node spent too: its answer says 8 are left, 4 of them this node's. */
+    h = answer(1200, 8, reset);
+    governor_observe(&g, &h, 200, T0 + 1);
+    CHECK_INT(g.remaining, 4);
+    /* The next window is guessed at half of its 200. */
+    CHECK(governor_delay(&g, reset + 1) == 0);
+    CHECK_INT(g.remaining, 100);
+    /* Alone again (the other node stopped): the whole budget, from the next window on. */
+    governor_set_share(&g, 1);
+    h = answer(1200, 150, reset + 20000);
+    governor_observe(&g, &h, 200, reset + 10001);
+    CHECK_INT(g.remaining, 150);
+    while (governor_next(&g, reset + 10002))
+        ;
 }
 
 int main(void)
@@ -282,5 +317,6 @@ int main(void)
     RUN(headers_are_read_by_name_without_case);
     RUN(the_wait_asked_for);
     RUN(the_admin_view);
+    RUN(nodes_share_the_budget);
     UNIT_DONE();
 }

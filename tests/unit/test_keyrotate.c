@@ -6,7 +6,7 @@
 #include "crypto.h"
 #include "installations.h"
 #include "keyrotate.h"
-#include "store/store_sqlite.h"
+#include "store/store_sql.h"
 #include "unit.h"
 
 #include <sys/stat.h>
@@ -39,9 +39,9 @@ static void seal_into(struct store *st, int64_t id, const char *workspace, const
     size_t len = strlen(token);
     unsigned char sealed[256];
     CHECK_INT(seal(key, aad, strlen(aad), token, len, sealed), 0);
-    sqlite3_stmt *q = store_stmt(st, "UPDATE installations SET token = ?2 WHERE id = ?1");
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_blob(q, 2, sealed, (int)(len + SEAL_OVERHEAD), SQLITE_TRANSIENT);
+    struct store_query *q = store_query(st, "UPDATE installations SET token = ?2 WHERE id = ?1");
+    store_bind_int64(q, 1, id);
+    store_bind_blob_ref(q, 2, sealed, len + SEAL_OVERHEAD);
     CHECK_INT(store_step_done(st, q), 0);
     free(aad);
 }
@@ -83,14 +83,15 @@ static void fixture_free(struct fixture *f)
 /* The token of installation id opened with key, or NULL (caller frees). */
 static char *open_token(struct store *st, int64_t id, const unsigned char key[SEAL_KEY_BYTES])
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT workspace_id, token FROM installations WHERE id = ?");
-    sqlite3_bind_int64(q, 1, id);
+    struct store_query *q =
+        store_query(st, "SELECT workspace_id, token FROM installations WHERE id = ?");
+    store_bind_int64(q, 1, id);
     char *plain = NULL;
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 1) == SQLITE_BLOB) {
+    if (store_step_row(st, q) == 1 && !store_col_null(q, 1)) {
         char *aad = installation_token_aad("testplug", store_col_text(q, 0));
-        int len = sqlite3_column_bytes(q, 1);
+        int len = store_col_bytes(q, 1);
         plain = calloc(1, (size_t)len + 1);
-        long n = unseal(key, aad, strlen(aad), sqlite3_column_blob(q, 1), (size_t)len,
+        long n = unseal(key, aad, strlen(aad), store_col_blob(q, 1), (size_t)len,
                         (unsigned char *)plain);
         free(aad);
         if (n < 0) {
@@ -98,7 +99,7 @@ static char *open_token(struct store *st, int64_t id, const unsigned char key[SE
             plain = NULL;
         }
     }
-    sqlite3_reset(q);
+    store_reset(q);
     return plain;
 }
 
@@ -153,10 +154,11 @@ static void rotation_reseals_every_token(void)
 
     /* The revoked installation still has no token, and a second rotation works too. */
     struct store *st = store_open(f.db_path, err, sizeof err);
-    sqlite3_stmt *q = store_stmt(st, "SELECT count(*) FROM installations WHERE token IS NULL");
-    CHECK(sqlite3_step(q) == SQLITE_ROW);
-    CHECK_INT(sqlite3_column_int(q, 0), 1);
-    sqlite3_reset(q);
+    struct store_query *q =
+        store_query(st, "SELECT count(*) FROM installations WHERE token IS NULL");
+    CHECK(store_step_row(st, q) == 1);
+    CHECK_INT(store_col_int(q, 0), 1);
+    store_reset(q);
     store_close(st);
     CHECK_INT(run_rotation(&f, &output), 0);
     free(output);

@@ -1,9 +1,10 @@
 /* Unit tests: store.c, migrations.c and documents.c on a real SQLite file. */
 #include "documents.h"
 #include "store/migrations.h"
-#include "store/store_sqlite.h"
+#include "store/store_sql.h"
 #include "unit.h"
 
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,24 +29,25 @@ static void migrations_apply_once(void)
     store_close(st);
     st = open_db("m.db"); /* a second start applies nothing and keeps the data */
     CHECK_INT(store_schema_version(st), store_latest_version());
-    sqlite3_stmt *q = store_stmt(st, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
-    CHECK(sqlite3_step(q) == SQLITE_ROW);
-    CHECK(sqlite3_column_int(q, 0) >= 8);
-    sqlite3_reset(q);
-    q = store_stmt(st, "PRAGMA journal_mode");
-    CHECK(sqlite3_step(q) == SQLITE_ROW);
-    CHECK_STR((const char *)sqlite3_column_text(q, 0), "wal");
-    sqlite3_reset(q);
-    q = store_stmt(st, "PRAGMA synchronous");
-    CHECK(sqlite3_step(q) == SQLITE_ROW);
-    CHECK_INT(sqlite3_column_int(q, 0), 2); /* FULL */
-    sqlite3_reset(q);
+    struct store_query *q =
+        store_query(st, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+    CHECK(store_step_row(st, q) == 1);
+    CHECK(store_col_int(q, 0) >= 8);
+    store_reset(q);
+    q = store_query(st, "PRAGMA journal_mode");
+    CHECK(store_step_row(st, q) == 1);
+    CHECK_STR(store_col_text(q, 0), "wal");
+    store_reset(q);
+    q = store_query(st, "PRAGMA synchronous");
+    CHECK(store_step_row(st, q) == 1);
+    CHECK_INT(store_col_int(q, 0), 2); /* FULL */
+    store_reset(q);
     /* The prune reads these by name (INDEXED BY). */
-    q = store_stmt(st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+    q = store_query(st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
                        "('jobs_finished', 'events_by_received', 'events_due')");
-    CHECK(sqlite3_step(q) == SQLITE_ROW);
-    CHECK_INT(sqlite3_column_int(q, 0), 3);
-    sqlite3_reset(q);
+    CHECK(store_step_row(st, q) == 1);
+    CHECK_INT(store_col_int(q, 0), 3);
+    store_reset(q);
     store_close(st);
 }
 
@@ -74,19 +76,19 @@ static void skipped_state_migration_keeps_jobs(void)
     if (!st)
         return;
     CHECK_INT(store_schema_version(st), store_latest_version());
-    sqlite3_stmt *q = store_stmt(st, "SELECT group_concat(id || ':' || state || ':' || "
+    struct store_query *q = store_query(st, "SELECT group_concat(id || ':' || state || ':' || "
                                      "coalesce(last_error, '-'), ',') FROM jobs ORDER BY id");
-    CHECK(sqlite3_step(q) == SQLITE_ROW);
+    CHECK(store_step_row(st, q) == 1);
     /* (Migration 7 renumbers jobs above the largest id of either table: 9 here.) */
-    CHECK_STR((const char *)sqlite3_column_text(q, 0), "16:dead:gave up,18:queued:-");
-    sqlite3_reset(q);
+    CHECK_STR(store_col_text(q, 0), "16:dead:gave up,18:queued:-");
+    store_reset(q);
     CHECK(store_exec(st, "UPDATE jobs SET state = 'skipped' WHERE id = 16") == 0);
-    q = store_stmt(st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = "
+    q = store_query(st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = "
                        "'jobs' AND name IN ('jobs_due', 'jobs_active_key', 'jobs_by_state', "
                        "'jobs_finished')");
-    CHECK(sqlite3_step(q) == SQLITE_ROW);
-    CHECK_INT(sqlite3_column_int(q, 0), 4);
-    sqlite3_reset(q);
+    CHECK(store_step_row(st, q) == 1);
+    CHECK_INT(store_col_int(q, 0), 4);
+    store_reset(q);
     store_close(st);
 }
 
@@ -128,19 +130,20 @@ static void deliveries_move_into_their_events(void)
     CHECK(st != NULL);
     if (!st)
         return;
-    sqlite3_stmt *q = store_stmt(st, "SELECT group_concat(id || ':' || coalesce(state, '-') || ':' "
-                                     "|| coalesce(key, '-') || ':' || attempts || ':' || "
-                                     "coalesce(last_error, '-') || ':' || coalesce(checkpoint, "
-                                     "'-'), ',') FROM (SELECT * FROM events ORDER BY id)");
-    CHECK(sqlite3_step(q) == SQLITE_ROW);
-    CHECK_STR((const char *)sqlite3_column_text(q, 0),
+    struct store_query *q = store_query(
+        st, "SELECT group_concat(id || ':' || coalesce(state, '-') || ':' "
+            "|| coalesce(key, '-') || ':' || attempts || ':' || "
+            "coalesce(last_error, '-') || ':' || coalesce(checkpoint, "
+            "'-'), ',') FROM (SELECT * FROM events ORDER BY id)");
+    CHECK(store_step_row(st, q) == 1);
+    CHECK_STR(store_col_text(q, 0),
               "1:dead:item:9:8:gave up:{\"a\":1},2:-:-:0:-:-,3:waiting:item:9:0:-:-,"
               "4:done:-:0:-:-");
-    sqlite3_reset(q);
-    q = store_stmt(st, "SELECT group_concat(id || ':' || type, ',') FROM jobs");
-    CHECK(sqlite3_step(q) == SQLITE_ROW);
-    CHECK_STR((const char *)sqlite3_column_text(q, 0), "5:sync"); /* 1 + 4, the largest id left */
-    sqlite3_reset(q);
+    store_reset(q);
+    q = store_query(st, "SELECT group_concat(id || ':' || type, ',') FROM jobs");
+    CHECK(store_step_row(st, q) == 1);
+    CHECK_STR(store_col_text(q, 0), "5:sync"); /* 1 + 4, the largest id left */
+    store_reset(q);
     store_close(st);
 }
 
@@ -159,11 +162,12 @@ static void wal_checkpointed_in_background(void)
     static char blob[32768];
     memset(blob, 'x', sizeof blob - 1);
     /* 400 commits of 32 KB: over 3,000 pages through the log, three checkpoint thresholds. */
-    sqlite3_stmt *q = store_stmt(st, "INSERT INTO audit (plugin, installation_id, action, detail, "
-                                     "at) VALUES ('p', 1, 'a', ?, 1)");
+    struct store_query *q = store_query(
+        st, "INSERT INTO audit (plugin, installation_id, action, detail, "
+            "at) VALUES ('p', 1, 'a', ?, 1)");
     for (int i = 0; i < 400; i++) {
         CHECK_INT(store_begin(st), 0);
-        sqlite3_bind_text(q, 1, blob, -1, SQLITE_STATIC);
+        store_bind_text_ref(q, 1, blob, -1);
         CHECK_INT(store_step_done(st, q), 0);
         CHECK_INT(store_commit(st), 0);
     }
@@ -197,10 +201,10 @@ static void nested_transactions(void)
     CHECK(store_in_transaction(st));
     CHECK_INT(store_commit(st), 0);
     CHECK(!store_in_transaction(st));
-    sqlite3_stmt *q = store_stmt(st, "SELECT group_concat(action) FROM audit");
-    CHECK(sqlite3_step(q) == SQLITE_ROW);
-    CHECK_STR((const char *)sqlite3_column_text(q, 0), "outer");
-    sqlite3_reset(q);
+    struct store_query *q = store_query(st, "SELECT group_concat(action) FROM audit");
+    CHECK(store_step_row(st, q) == 1);
+    CHECK_STR(store_col_text(q, 0), "outer");
+    store_reset(q);
     store_close(st);
 }
 

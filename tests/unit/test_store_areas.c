@@ -12,19 +12,15 @@
 #include "store/store_oauth.h"
 #include "store/store_products.h"
 #include "store/store_settings.h"
-#include "store/store_sqlite.h" /* to read back what other modules' queries see */
+#include "store/store_sql.h" /* to read back what other modules' queries see */
 #include "unit.h"
+#include "unit_store.h"
 
 static char *dir;
 
 static struct store *open_db(const char *name)
 {
-    char path[512], err[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    struct store *st = store_open(path, err, sizeof err);
-    if (!st)
-        fprintf(stderr, "store_open: %s\n", err);
-    return st;
+    return unit_store_open(dir, name);
 }
 
 /* ---- audit ---- */
@@ -164,7 +160,7 @@ static void installations_saved_again_and_revoked(void)
     CHECK_STR(token, "sealed-2");
 
     struct loaded l = {0};
-    CHECK_INT(store_installations_each(st, collect_installation, &l), 0);
+    CHECK_INT(store_installations_each(st, 0, collect_installation, &l), 0);
     CHECK_INT(l.n, 2);
     char want[256];
     /* Installed at the first save, updated at the last change. */
@@ -283,13 +279,15 @@ static void product_deliveries_counted_and_released(void)
 
     CHECK_INT(store_product_deliveries_release(st, "p", 500), 0);
     /* p's held delivery is due now; a due one, its own job and q's stay as they were. */
-    sqlite3_stmt *q = store_stmt(st, "SELECT group_concat(plugin || ':' || type || ':' || run_at,"
-                                     " ',') FROM (SELECT * FROM jobs WHERE state = 'queued'"
-                                     " ORDER BY id)");
-    CHECK(sqlite3_step(q) == SQLITE_ROW);
-    CHECK_STR(store_col_text(q, 0), "p:product:ticket.closed:500,p:product:ticket.closed:100,"
-                                    "p:sync:9000,q:product:x:9000");
-    sqlite3_reset(q);
+    struct store_query *q = store_query(st, "SELECT plugin || ':' || type || ':' || run_at FROM "
+                                            "jobs WHERE state = 'queued' ORDER BY id");
+    char queued[256] = "";
+    while (store_step_row(st, q) == 1)
+        snprintf(queued + strlen(queued), sizeof queued - strlen(queued), "%s%s",
+                 *queued ? "," : "", store_col_text(q, 0));
+    CHECK_STR(queued, "p:product:ticket.closed:500,p:product:ticket.closed:100,"
+                      "p:sync:9000,q:product:x:9000");
+    store_reset(q);
     CHECK_INT(store_product_deliveries_count(st, "q", &unsent, &dead), 0);
     CHECK_INT(unsent, 1);
     CHECK_INT(dead, 0);

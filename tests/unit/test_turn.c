@@ -12,13 +12,14 @@
 #include "plugins.h"
 #include "replies.h"
 #include "server.h"
-#include "store/store_sqlite.h"
+#include "store/store_sql.h"
 #include "turn.h"
 #include "unit.h"
 
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -420,8 +421,8 @@ static void store_call_waits_for_commit(void)
     loop_until_gathered(&f, 1);
     CHECK(!store_in_transaction(f.srv.store)); /* handed over */
     gate_open_later(&f.gate, 50);
-    sqlite3_stmt *s = store_stmt(f.srv.store, "SELECT count(*) FROM t");
-    CHECK_INT(committed_rows(f.path), 1); /* the commit had ended when store_stmt returned */
+    struct store_query *s = store_query(f.srv.store, "SELECT count(*) FROM t");
+    CHECK_INT(committed_rows(f.path), 1); /* the commit had ended when store_query returned */
     int64_t n = 0;
     CHECK_INT(store_step_int64(f.srv.store, s, &n), 1);
     CHECK_INT(n, 1);
