@@ -175,6 +175,9 @@ json_object *cluster_json(struct cluster *c)
     json_object_object_add(o, "node", json_object_new_string(c->name));
     json_object_object_add(o, "node_id", json_object_new_int64(c->node));
     json_object_object_add(o, "lease_s", json_object_new_int64(c->lease_ms / 1000));
+    /* The live nodes this one counted at its last heartbeat: each spends 1/n of a budget. */
+    json_object_object_add(o, "nodes_sharing",
+                           json_object_new_int(intercom_nodes_sharing(c->srv->intercom)));
     json_object_object_add(o, "nodes", store_nodes_list(c->srv->store, 100));
     return o;
 }

@@ -26,7 +26,11 @@ int cluster_recover(struct cluster *c);
 /* This node's name and id. */
 const char *cluster_node_name(const struct cluster *c);
 int64_t cluster_node_id(const struct cluster *c);
-/* GET /admin/cluster's body: this node, the lease, and the nodes with their running work. */
+/*
+ * GET /admin/cluster's body: this node, the lease, how many live nodes share
+ * the rate budgets (as this node last counted), and the nodes with their
+ * running work.
+ */
 json_object *cluster_json(struct cluster *c);
 
 #endif

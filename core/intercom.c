@@ -907,6 +907,11 @@ static void set_share_cb(void *arg, void *value)
     governor_set_share(&((struct ic_governor *)value)->rate, *(int *)arg);
 }
 
+int intercom_nodes_sharing(const struct intercom *ic)
+{
+    return ic->nodes_sharing;
+}
+
 void intercom_set_nodes_sharing(struct intercom *ic, int nodes)
 {
     if (nodes == ic->nodes_sharing)

@@ -70,5 +70,6 @@ void intercom_stats(const struct intercom *ic, struct intercom_stats *out);
 json_object *intercom_governor_json(struct intercom *ic, int64_t installation);
 /* The live nodes of the cluster, which share every installation's budget (governor_set_share). */
 void intercom_set_nodes_sharing(struct intercom *ic, int nodes);
+int intercom_nodes_sharing(const struct intercom *ic);
 
 #endif

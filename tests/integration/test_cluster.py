@@ -400,6 +400,20 @@ class OAuthAcrossNodes(ClusterTestCase):
         self.assertEqual((r.status, r.json()["status"], r.json()["error_code"]), (200, 200, None), r)
 
 
+class BudgetShared(ClusterTestCase):
+    """Intercom's budget is one per installation: each live node plans with 1/n of it."""
+
+    def test_live_nodes_counted_at_each_heartbeat(self):
+        # A node counts the live nodes when it starts and at each heartbeat (lease_s / 3).
+        for node in self.nodes:
+            wait_for(lambda: admin_cluster(node)["nodes_sharing"] == 2, timeout=LEASE_S * 2,
+                     message="two nodes sharing the budget")
+        self.assertEqual(self.second.stop(), 0)
+        # Stopped cleanly: it is not alive at the first node's next heartbeat.
+        wait_for(lambda: admin_cluster(self.first)["nodes_sharing"] == 1, timeout=LEASE_S * 2,
+                 message="the first node alone with the budget")
+
+
 class Takeover(ClusterTestCase):
     def test_both_nodes_listed_then_a_killed_one_stopped_and_its_work_requeued(self):
         names = [self.node_name(node) for node in self.nodes]
