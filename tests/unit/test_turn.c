@@ -270,7 +270,8 @@ static void writer_meanwhile(void *arg)
     struct writer *w = arg;
     w->meanwhile_ran++;
     w->meanwhile_on_loop_thread = pthread_equal(pthread_self(), w->loop_thread);
-    w->meanwhile_before_gate = !w->gate_passed && w->settled == 0;
+    /* (Ungated, the background may be writing gate_passed right now: not read.) */
+    w->meanwhile_before_gate = w->gate && !w->gate_passed && w->settled == 0;
     note(w, "meanwhile");
 }
 
