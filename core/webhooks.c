@@ -32,6 +32,7 @@
 #include "jobs.h"
 #include "json_input.h"
 #include "log.h"
+#include "memory_trim.h"
 #include "plugins.h"
 #include "server.h"
 #include "store/store_events.h"
@@ -559,6 +560,8 @@ static void answer_written(struct intake *in)
     in->written = NULL;
     in->written_tail = &in->written;
     pthread_mutex_unlock(&in->lock);
+    if (b)
+        memory_trim_busy(in->srv->memory_trim);
     while (b) {
         int durable = store_durable(in->srv->store, b->commit);
         if (durable == 0)
