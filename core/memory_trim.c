@@ -9,6 +9,7 @@
 #include "store/store.h"
 #include "turn.h"
 #include "util.h"
+#include "webhooks.h"
 
 #include <event2/event.h>
 #include <malloc.h>
@@ -25,6 +26,7 @@ static void quiet_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     store_release_memory(t->srv->store);
+    intake_release_memory(t->srv->intake);
     malloc_trim(0);
 }
 

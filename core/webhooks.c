@@ -116,6 +116,9 @@ struct intake {
     struct event *written_ev;
     struct event *feed_end_ev; /* the end of the loop iteration: feeding ends */
     struct intake_stats stats;
+    /* Filled by the loop (a turn's batches) and by the commit thread (a chain's, as soon as
+       they are committed: a dispatch round may hand them out before they are answered). */
+    pthread_mutex_t cache_lock;
     struct cached_envelope cache[ENVELOPE_SLOTS];
 };
 
@@ -160,6 +163,7 @@ struct intake *intake_new(struct server *srv)
     in->srv = srv;
     in->collecting = batch_take(in);
     pthread_mutex_init(&in->lock, NULL);
+    pthread_mutex_init(&in->cache_lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -209,14 +213,9 @@ void intake_free(struct intake *in)
         close(in->written_fd);
     pthread_mutex_destroy(&in->lock);
     pthread_cond_destroy(&in->more);
-    for (size_t i = 0; i < ENVELOPE_SLOTS; i++)
-        intake_event_clear(&in->cache[i].e);
+    intake_release_memory(in);
+    pthread_mutex_destroy(&in->cache_lock);
     batch_free(in->collecting);
-    while (in->spare) {
-        struct batch *b = in->spare;
-        in->spare = b->next;
-        batch_free(b);
-    }
     free(in);
 }
 
@@ -241,10 +240,15 @@ int intake_job_event(struct intake *in, int64_t event_id, struct intake_event *o
         return -1;
     struct cached_envelope *slot =
         event_id > 0 ? &in->cache[(uint64_t)event_id % ENVELOPE_SLOTS] : NULL;
+    bool cached = false;
+    pthread_mutex_lock(&in->cache_lock);
     if (slot && slot->event_id == event_id) {
         *out = slot->e;
         memset(slot, 0, sizeof *slot);
-    } else {
+        cached = true;
+    }
+    pthread_mutex_unlock(&in->cache_lock);
+    if (!cached) {
         int found = store_event_read(in->srv->store, event_id, read_event, out);
         if (found <= 0)
             return found;
@@ -260,17 +264,49 @@ static const char *text_at(const struct batch *b, size_t offset)
     return offset == NO_TEXT ? NULL : b->text.data + offset;
 }
 
-/* After the commit: keep a delivery's parsed envelope for its job. */
+/* After the commit: keep a delivery's parsed envelope for its job (a newer event evicts the
+   one in its slot). */
 static void keep_envelope(struct intake *in, const struct batch *b, struct pending_event *e)
 {
-    struct cached_envelope *slot = &in->cache[(uint64_t)e->event_id % ENVELOPE_SLOTS];
-    intake_event_clear(&slot->e);
-    slot->event_id = e->event_id;
-    slot->e = (struct intake_event){.envelope = e->envelope,
-                                    .topic = xstrdup(text_at(b, e->topic)),
-                                    .notification_id = xstrdup(text_at(b, e->notification_id)),
-                                    .created_at = e->created_at};
+    struct intake_event kept = {.envelope = e->envelope,
+                                .topic = xstrdup(text_at(b, e->topic)),
+                                .notification_id = xstrdup(text_at(b, e->notification_id)),
+                                .created_at = e->created_at};
     e->envelope = NULL;
+    struct cached_envelope *slot = &in->cache[(uint64_t)e->event_id % ENVELOPE_SLOTS];
+    pthread_mutex_lock(&in->cache_lock);
+    struct intake_event evicted = slot->e;
+    slot->event_id = e->event_id;
+    slot->e = kept;
+    pthread_mutex_unlock(&in->cache_lock);
+    intake_event_clear(&evicted);
+}
+
+/* The deliveries of committed batches: their envelopes kept. */
+static void keep_envelopes(struct intake *in, struct batch *b)
+{
+    for (; b; b = b->next)
+        for (size_t i = 0; i < b->n; i++)
+            if (b->items[i].event_id && b->items[i].envelope)
+                keep_envelope(in, b, &b->items[i]);
+}
+
+void intake_release_memory(struct intake *in)
+{
+    if (!in)
+        return;
+    while (in->spare) { /* (batches taken again are allocated again) */
+        struct batch *b = in->spare;
+        in->spare = b->next;
+        batch_free(b);
+    }
+    for (size_t i = 0; i < ENVELOPE_SLOTS; i++) {
+        pthread_mutex_lock(&in->cache_lock);
+        struct intake_event evicted = in->cache[i].e;
+        memset(&in->cache[i], 0, sizeof in->cache[i]);
+        pthread_mutex_unlock(&in->cache_lock);
+        intake_event_clear(&evicted);
+    }
 }
 
 /* The answer to a stored notification: its outcome, as JSON. */
@@ -539,6 +575,8 @@ static bool intake_chain(void *arg)
     int64_t commit = taken->ok ? store_commit_number(in->srv->store) : 0;
     for (struct batch *b = taken; b; b = b->next)
         b->commit = commit;
+    if (taken->ok) /* committed: a dispatch round may take them before they are answered */
+        keep_envelopes(in, taken);
     pthread_mutex_lock(&in->lock);
     *in->written_tail = taken;
     while (taken->next)
