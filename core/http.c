@@ -71,6 +71,7 @@ struct http_conn {
     size_t lingered;        /* bytes drained while lingering */
     bool peer_closed;       /* the client half-closed while we worked: answer, then close */
     bool got_bytes;         /* any byte of the current request seen */
+    struct buf corked;      /* an answer given while the server was corked, not yet written */
     char peer[64];
     struct http_conn *prev, *next;
 };
@@ -88,6 +89,9 @@ struct http_server {
     uint64_t next_id;
     uint32_t id_prefix;
     bool stopping;
+    bool corked;                    /* http_cork: answers wait for http_uncork */
+    struct http_conn **corked_conns; /* those with an answer waiting (NULL: freed since) */
+    size_t n_corked, cap_corked;
 };
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
@@ -353,6 +357,19 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
         else
             bufferevent_write_buffer(c->bev, out);
         evbuffer_free(out);
+    } else if (srv->corked && evbuffer_get_length(pending) == 0) {
+        /* Corked: the answer waits, copied, for http_uncork's writev. */
+        if (!c->corked.len) {
+            if (srv->n_corked == srv->cap_corked) {
+                srv->cap_corked = srv->cap_corked ? srv->cap_corked * 2 : 64;
+                srv->corked_conns = xrealloc(srv->corked_conns,
+                                             srv->cap_corked * sizeof *srv->corked_conns);
+            }
+            srv->corked_conns[srv->n_corked++] = c;
+        }
+        buf_append(&c->corked, head, (size_t)n);
+        if (len)
+            buf_append(&c->corked, body, len);
     } else {
         size_t sent = 0, total = (size_t)n + len;
         if (evbuffer_get_length(pending) == 0) {
@@ -371,6 +388,29 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
         }
     }
     request_done(req);
+}
+
+void http_cork(struct http_server *srv)
+{
+    srv->corked = true;
+}
+
+void http_uncork(struct http_server *srv)
+{
+    srv->corked = false;
+    for (size_t i = 0; i < srv->n_corked; i++) {
+        struct http_conn *c = srv->corked_conns[i];
+        if (!c)
+            continue; /* freed meanwhile */
+        ssize_t w = write(bufferevent_getfd(c->bev), c->corked.data, c->corked.len);
+        size_t sent = w > 0 ? (size_t)w : 0;
+        if (sent == c->corked.len)
+            event_active(c->resume, 0, 0);
+        else
+            bufferevent_write(c->bev, c->corked.data + sent, c->corked.len - sent);
+        c->corked.len = 0;
+    }
+    srv->n_corked = 0;
 }
 
 void http_reply_json(struct http_request *req, int status, json_object *body)
@@ -588,6 +628,11 @@ static void conn_free(struct http_conn *c)
     }
     if (c->spare)
         request_free(c->spare);
+    if (c->corked.len)
+        for (size_t i = 0; i < srv->n_corked; i++)
+            if (srv->corked_conns[i] == c)
+                srv->corked_conns[i] = NULL;
+    buf_free(&c->corked);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -800,5 +845,6 @@ void http_server_free(struct http_server *srv)
     http_server_stop(srv);
     while (srv->conns)
         conn_free(srv->conns);
+    free(srv->corked_conns);
     free(srv);
 }

@@ -75,6 +75,14 @@ void http_add_header(struct http_request *req, const char *name, const char *val
 void http_reply(struct http_request *req, int status, const char *content_type, const void *body,
                 size_t len);
 /* Takes ownership of body (NULL: empty body). */
+/*
+ * Cork the server: answers given from now on are copied aside (not written)
+ * until http_uncork writes each with one syscall. The commit turn corks the
+ * answers of a finished commit while it hands over the next one, so the
+ * commit thread is not kept waiting on the sockets.
+ */
+void http_cork(struct http_server *srv);
+void http_uncork(struct http_server *srv);
 void http_reply_json(struct http_request *req, int status, json_object *body);
 /* {"error":{"status":..,"code":..,"message":..,"request_id":..}} */
 void http_reply_error(struct http_request *req, int status, const char *code, const char *fmt, ...)

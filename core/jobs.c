@@ -70,6 +70,7 @@ struct jobs {
     bool write_ok;
     size_t round_from, round_to; /* done[round_from, round_to): from this turn's dispatch round */
     bool results_owed;       /* results failed to be written: their rows may still say 'queued' */
+    bool round_ran;          /* a dispatch round ran in this turn: what is due next changed */
     bool holding;            /* the store failed: nothing is handed out until retry_timer */
     bool stopped;
 };
@@ -600,6 +601,7 @@ static void dispatch_gather(void *arg)
     if (jobs->dispatch_wanted && !jobs->results_owed && !jobs->holding && !jobs->stopped
         && jobs->in_flight < jobs->srv->cfg->job_max_in_flight) {
         jobs->dispatch_wanted = false;
+        jobs->round_ran = true;
         if (dispatch_round(jobs))
             jobs->dispatch_wanted = true;
         jobs->round_to = jobs->n_done;
@@ -627,6 +629,7 @@ static void results_gather(void *arg)
 static void results_settle(void *arg, bool committed)
 {
     struct jobs *jobs = arg;
+    bool written = jobs->n_written > 0;
     if (jobs->n_written) {
         if (jobs->write_ok && committed) {
             drop_completions(jobs, 0, jobs->n_written);
@@ -649,7 +652,10 @@ static void results_settle(void *arg, bool committed)
         return;
     if (jobs->dispatch_wanted && jobs->in_flight < jobs->srv->cfg->job_max_in_flight)
         turn_request(jobs->srv->turn);
-    arm_due_timer(jobs);
+    /* Only a round or results change what is due next (the rest kicks a round). */
+    if (jobs->round_ran || written)
+        arm_due_timer(jobs);
+    jobs->round_ran = false;
 }
 
 void jobs_join_turn(struct jobs *jobs)

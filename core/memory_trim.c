@@ -9,6 +9,7 @@
 #include "store/store.h"
 #include "turn.h"
 #include "util.h"
+#include "webhooks.h"
 
 #include <event2/event.h>
 #include <malloc.h>
@@ -25,6 +26,7 @@ static void quiet_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     store_release_memory(t->srv->store);
+    intake_release_memory(t->srv->intake);
     malloc_trim(0);
 }
 
@@ -50,13 +52,19 @@ static void trim_gather(void *arg)
     (void)arg;
 }
 
-/* Every turn pushes the quiet moment back (a timer re-armed: no system call). */
-static void trim_settle(void *arg, bool committed)
+/* Every commit pushes the quiet moment back (a timer re-armed: no system call). */
+void memory_trim_busy(struct memory_trim *t)
 {
-    struct memory_trim *t = arg;
-    (void)committed;
+    if (!t)
+        return;
     struct timeval tv = {QUIET_MS / 1000, (QUIET_MS % 1000) * 1000};
     evtimer_add(t->quiet, &tv);
+}
+
+static void trim_settle(void *arg, bool committed)
+{
+    (void)committed;
+    memory_trim_busy(arg);
 }
 
 void memory_trim_join_turn(struct memory_trim *t)

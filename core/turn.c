@@ -7,6 +7,7 @@
 #include "turn.h"
 
 #include "curl_loop.h"
+#include "http.h"
 #include "log.h"
 #include "replies.h"
 #include "server.h"
@@ -28,6 +29,7 @@ struct turn {
     bool wanted;     /* a turn was requested meanwhile: it runs as soon as they have settled */
     bool handing_over; /* inside store_commit_async (which, without its thread, ends at once) */
     bool draining;     /* turn_now waits for the commit: a wanted turn waits for the event */
+    bool urgent;       /* wanted by turn_request (not only turn_request_quiet) */
     struct replies_held held; /* the answers that wait for the commit in flight */
     struct turn_participant *participants; /* in the order they joined */
     size_t n_participants;
@@ -169,6 +171,9 @@ static void turn_committed(void *arg, bool committed)
         log_not_committed();
     turn->committing = false;
     curl_loop_release();
+    /* The answers settled here leave once the next commit (if wanted) is under way. */
+    if (srv->http)
+        http_cork(srv->http);
     if (srv->replies)
         replies_release_held(srv->replies, &turn->held, committed);
     else
@@ -176,13 +181,15 @@ static void turn_committed(void *arg, bool committed)
     turn->settling = true;
     settle_all(turn, committed);
     turn->settling = false;
-    if (!turn->wanted)
-        return;
-    turn->wanted = false;
-    if (turn->handing_over || turn->draining)
-        event_active(turn->ev, 0, 0); /* not from inside a hand-over or a wait: no recursion */
-    else
-        turn_cb(-1, 0, turn);
+    if (turn->wanted) {
+        turn->wanted = false;
+        if (turn->handing_over || turn->draining)
+            event_active(turn->ev, 0, 0); /* not from inside a hand-over or a wait: no recursion */
+        else
+            turn_cb(-1, 0, turn);
+    }
+    if (srv->http)
+        http_uncork(srv->http);
 }
 
 static void commit_notice_cb(evutil_socket_t fd, short what, void *arg)
@@ -190,7 +197,13 @@ static void commit_notice_cb(evutil_socket_t fd, short what, void *arg)
     struct turn *turn = arg;
     (void)fd;
     (void)what;
-    store_commit_finish(turn->srv->store);
+    store_commit_poll(turn->srv->store);
+    /* The connection came back from a chain (store_set_chain): a turn wanted meanwhile runs. */
+    if (turn->wanted && !turn->committing && !turn->settling && !turn->draining
+        && !store_busy(turn->srv->store)) {
+        turn->wanted = false;
+        turn_cb(-1, 0, turn);
+    }
 }
 
 /* After gather_all: the scope ends, its answers go with the commit to the commit thread. */
@@ -222,6 +235,8 @@ static void hand_over(struct turn *turn)
             store_rollback(srv->store);
         turn_committed(turn, false);
     } else if (turn->committing) {
+        if (srv->http) /* the last turn's answers, now that this one is being written */
+            http_uncork(srv->http);
         meanwhile_all(turn); /* (without the thread the commit has ended already) */
     }
     turn->handing_over = false;
@@ -248,10 +263,14 @@ static void turn_cb(evutil_socket_t fd, short what, void *arg)
     struct turn *turn = arg;
     (void)fd;
     (void)what;
-    if (turn->committing || turn->settling) {
+    /* (The store busy with a chain after the commit: its release notice runs the turn.) */
+    if (turn->committing || turn->settling || store_busy(turn->srv->store)) {
         turn->wanted = true;
+        if (turn->urgent) /* no chain (store_set_chain) after the commit: this turn first */
+            store_ask_back(turn->srv->store);
         return;
     }
+    turn->urgent = false;
     if (!gather_all(turn)) {
         struct timeval tv = {0, TURN_RETRY_MS * 1000};
         event_add(turn->ev, &tv);
@@ -260,7 +279,18 @@ static void turn_cb(evutil_socket_t fd, short what, void *arg)
     hand_over(turn);
 }
 
-void turn_request(struct turn *turn)
+void turn_start(struct turn *turn)
+{
+    if (!turn)
+        return;
+    if (turn->committing || turn->settling || turn->handing_over || turn->draining
+        || turn->scope_depth > 0 || store_busy(turn->srv->store))
+        turn_request_quiet(turn);
+    else
+        turn_cb(-1, 0, turn);
+}
+
+void turn_request_quiet(struct turn *turn)
 {
     if (!turn)
         return;
@@ -268,4 +298,14 @@ void turn_request(struct turn *turn)
         turn->wanted = true;
     else
         event_active(turn->ev, 0, 0);
+}
+
+void turn_request(struct turn *turn)
+{
+    if (!turn)
+        return;
+    turn->urgent = true;
+    if (turn->committing || turn->settling)
+        store_ask_back(turn->srv->store);
+    turn_request_quiet(turn);
 }

@@ -74,6 +74,12 @@ void turn_join(struct turn *turn, const struct turn_participant *participant);
 void turn_leave(struct turn *turn, void *arg);
 
 void turn_request(struct turn *turn);
+/* As turn_request, but for work a chain after the commit may take instead (store_set_chain):
+   the turn waits for the chain to end rather than cutting it short. */
+void turn_request_quiet(struct turn *turn);
+/* Start the turn now, if nothing is in flight (else as turn_request): from a request handler
+   that has gathered enough to be worth a commit before the loop iteration ends. */
+void turn_start(struct turn *turn);
 /* Run the turn at once (a full batch, shutdown), after the commit in flight has ended and
    settled; it returns when this turn has settled too. False if the store could not open its
    transaction, in which case nothing was done. Not from a settle. */

@@ -10,10 +10,19 @@
  * notification is one events row, carrying its delivery's state
  * (store_events.h).
  *
- * Two batches take turns: one collects the notifications that arrive while
- * the other is being written and committed. Each keeps its strings in one
+ * Batches take turns: one collects the notifications that arrive while
+ * another is being written and committed. Each keeps its strings in one
  * buffer of its own, reused from turn to turn, so a notification costs no
  * allocation of its own here.
+ *
+ * The chain (store_set_chain): while the commit thread holds the connection,
+ * the collecting batch is offered to it at the end of each loop iteration
+ * (ready); after its commit the thread writes and commits that batch in a
+ * transaction of its own, with no hand-over in between, and passes it back
+ * (written, counted on an eventfd) for the loop to answer. So under load
+ * the thread commits batch after batch while the loop reads, verifies and
+ * answers, and neither waits for the other. A turn, when one runs, takes the
+ * ready batch (or the collecting one) as before.
  */
 #include "webhooks.h"
 
@@ -23,16 +32,35 @@
 #include "jobs.h"
 #include "json_input.h"
 #include "log.h"
+#include "memory_trim.h"
 #include "plugins.h"
 #include "server.h"
 #include "store/store_events.h"
 #include "turn.h"
 #include "util.h"
 
+#include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define BATCH_MAX 512
+/*
+ * With a commit thread, a batch this big is published at once, without
+ * waiting for the end of the loop iteration: the thread writes it into the
+ * open transaction while the loop reads the rest (the "stream" below).
+ */
+#define CHUNK_ROWS 16
+/* A stream that took this many rows waits for no more: its commit then runs while the loop
+   reads the next ones, which the chain's next stream takes. */
+#define STREAM_ROWS 32
+/* After a commit the commit thread waits this long for more to write before it gives the
+   connection back (at once if the loop asks for it). */
+#define CHAIN_WAIT_MS 2
 /*
  * Envelopes kept for their delivery jobs: a ring indexed by event id, so a
  * newer event evicts the one in its slot and memory stays bounded (at most
@@ -58,6 +86,10 @@ struct batch {
     struct pending_event *items;
     size_t n, cap;
     struct buf text; /* the items' strings, each NUL-terminated */
+    bool ok;         /* written and committed */
+    int64_t commit;  /* a chain's: its commit's number (store_durable) */
+    bool first;      /* the first batch of its transaction (the rest follow it in the list) */
+    struct batch *next; /* in a list: spare, published, taken, written */
 };
 
 struct cached_envelope {
@@ -67,24 +99,79 @@ struct cached_envelope {
 
 struct intake {
     struct server *srv;
-    struct batch batches[2];
-    struct batch *collecting; /* what arrives now */
-    struct batch *writing;    /* the current turn's */
-    bool write_ok;
+    struct batch *collecting; /* what arrives now (the loop's) */
+    struct batch *spare;      /* batches to reuse (the loop's) */
+    struct batch *turn_rows;  /* the current turn's, as its stream took them */
+    bool turn_ok;
+    bool threaded;            /* a commit thread takes the batches (store_set_chain) */
+    /* Shared with the commit thread, under lock. */
+    pthread_mutex_t lock;
+    pthread_cond_t more;      /* published, no longer feeding, or the loop wants the store */
+    struct batch *published;  /* not yet taken by a stream, in order */
+    struct batch **published_tail;
+    bool feeding;             /* the loop's iteration may publish more */
+    struct batch *written;    /* the chain's, in order, for the loop to answer */
+    struct batch **written_tail;
+    int written_fd;           /* eventfd: the chain wrote batches */
+    struct event *written_ev;
+    struct event *feed_end_ev; /* the end of the loop iteration: feeding ends */
     struct intake_stats stats;
+    /* Filled by the loop (a turn's batches) and by the commit thread (a chain's, as soon as
+       they are committed: a dispatch round may hand them out before they are answered). */
+    pthread_mutex_t cache_lock;
     struct cached_envelope cache[ENVELOPE_SLOTS];
 };
 
 static void store_now(struct intake *in);
 
+static struct batch *batch_take(struct intake *in)
+{
+    struct batch *b = in->spare;
+    if (b) {
+        in->spare = b->next;
+        b->next = NULL;
+        return b;
+    }
+    b = xcalloc(1, sizeof *b);
+    buf_init(&b->text);
+    return b;
+}
+
+static void batch_give_back(struct intake *in, struct batch *b)
+{
+    b->n = 0;
+    b->text.len = 0;
+    b->ok = false;
+    b->commit = 0;
+    b->first = false;
+    b->next = in->spare;
+    in->spare = b;
+}
+
+static void batch_free(struct batch *b)
+{
+    if (!b)
+        return;
+    free(b->items);
+    buf_free(&b->text);
+    free(b);
+}
+
 struct intake *intake_new(struct server *srv)
 {
     struct intake *in = xcalloc(1, sizeof *in);
     in->srv = srv;
-    for (int i = 0; i < 2; i++)
-        buf_init(&in->batches[i].text);
-    in->collecting = &in->batches[0];
-    in->writing = &in->batches[1];
+    in->collecting = batch_take(in);
+    pthread_mutex_init(&in->lock, NULL);
+    pthread_mutex_init(&in->cache_lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&in->more, &attr);
+    pthread_condattr_destroy(&attr);
+    in->published_tail = &in->published;
+    in->written_tail = &in->written;
+    in->written_fd = -1;
     return in;
 }
 
@@ -96,18 +183,39 @@ void intake_event_clear(struct intake_event *e)
     memset(e, 0, sizeof *e);
 }
 
+static void set_feeding(struct intake *in, bool feeding);
+static void answer_written(struct intake *in);
+
 void intake_free(struct intake *in)
 {
     if (!in)
         return;
+    if (in->threaded) {
+        set_feeding(in, false);
+        store_set_chain(in->srv->store, NULL, NULL, NULL, NULL); /* the chain has ended */
+        for (;;) {
+            answer_written(in);
+            pthread_mutex_lock(&in->lock);
+            int64_t waiting = in->written ? in->written->commit : 0;
+            pthread_mutex_unlock(&in->lock);
+            if (!waiting)
+                break;
+            store_wait_durable(in->srv->store, waiting);
+        }
+    }
     store_now(in);
     turn_leave(in->srv->turn, in);
-    for (size_t i = 0; i < ENVELOPE_SLOTS; i++)
-        intake_event_clear(&in->cache[i].e);
-    for (int i = 0; i < 2; i++) {
-        free(in->batches[i].items);
-        buf_free(&in->batches[i].text);
-    }
+    if (in->written_ev)
+        event_free(in->written_ev);
+    if (in->feed_end_ev)
+        event_free(in->feed_end_ev);
+    if (in->written_fd >= 0)
+        close(in->written_fd);
+    pthread_mutex_destroy(&in->lock);
+    pthread_cond_destroy(&in->more);
+    intake_release_memory(in);
+    pthread_mutex_destroy(&in->cache_lock);
+    batch_free(in->collecting);
     free(in);
 }
 
@@ -132,10 +240,15 @@ int intake_job_event(struct intake *in, int64_t event_id, struct intake_event *o
         return -1;
     struct cached_envelope *slot =
         event_id > 0 ? &in->cache[(uint64_t)event_id % ENVELOPE_SLOTS] : NULL;
+    bool cached = false;
+    pthread_mutex_lock(&in->cache_lock);
     if (slot && slot->event_id == event_id) {
         *out = slot->e;
         memset(slot, 0, sizeof *slot);
-    } else {
+        cached = true;
+    }
+    pthread_mutex_unlock(&in->cache_lock);
+    if (!cached) {
         int found = store_event_read(in->srv->store, event_id, read_event, out);
         if (found <= 0)
             return found;
@@ -151,17 +264,49 @@ static const char *text_at(const struct batch *b, size_t offset)
     return offset == NO_TEXT ? NULL : b->text.data + offset;
 }
 
-/* After the commit: keep a delivery's parsed envelope for its job. */
+/* After the commit: keep a delivery's parsed envelope for its job (a newer event evicts the
+   one in its slot). */
 static void keep_envelope(struct intake *in, const struct batch *b, struct pending_event *e)
 {
-    struct cached_envelope *slot = &in->cache[(uint64_t)e->event_id % ENVELOPE_SLOTS];
-    intake_event_clear(&slot->e);
-    slot->event_id = e->event_id;
-    slot->e = (struct intake_event){.envelope = e->envelope,
-                                    .topic = xstrdup(text_at(b, e->topic)),
-                                    .notification_id = xstrdup(text_at(b, e->notification_id)),
-                                    .created_at = e->created_at};
+    struct intake_event kept = {.envelope = e->envelope,
+                                .topic = xstrdup(text_at(b, e->topic)),
+                                .notification_id = xstrdup(text_at(b, e->notification_id)),
+                                .created_at = e->created_at};
     e->envelope = NULL;
+    struct cached_envelope *slot = &in->cache[(uint64_t)e->event_id % ENVELOPE_SLOTS];
+    pthread_mutex_lock(&in->cache_lock);
+    struct intake_event evicted = slot->e;
+    slot->event_id = e->event_id;
+    slot->e = kept;
+    pthread_mutex_unlock(&in->cache_lock);
+    intake_event_clear(&evicted);
+}
+
+/* The deliveries of committed batches: their envelopes kept. */
+static void keep_envelopes(struct intake *in, struct batch *b)
+{
+    for (; b; b = b->next)
+        for (size_t i = 0; i < b->n; i++)
+            if (b->items[i].event_id && b->items[i].envelope)
+                keep_envelope(in, b, &b->items[i]);
+}
+
+void intake_release_memory(struct intake *in)
+{
+    if (!in)
+        return;
+    while (in->spare) { /* (batches taken again are allocated again) */
+        struct batch *b = in->spare;
+        in->spare = b->next;
+        batch_free(b);
+    }
+    for (size_t i = 0; i < ENVELOPE_SLOTS; i++) {
+        pthread_mutex_lock(&in->cache_lock);
+        struct intake_event evicted = in->cache[i].e;
+        memset(&in->cache[i], 0, sizeof in->cache[i]);
+        pthread_mutex_unlock(&in->cache_lock);
+        intake_event_clear(&evicted);
+    }
 }
 
 /* The answer to a stored notification: its outcome, as JSON. */
@@ -199,56 +344,78 @@ static bool insert_event(struct intake *in, const struct batch *b, struct pendin
     return true;
 }
 
-/* ---- the commit turn's participant (turn.h) ---- */
+/* ---- the stream: batches written as the loop publishes them ---- */
 
-/* The turn's gather: the collected notifications become the batch it writes. */
-static void intake_gather(void *arg)
+/* The loop: the collecting batch, if it has anything, goes to the streams. */
+static void publish(struct intake *in)
 {
-    struct intake *in = arg;
-    if (!in->writing->n && in->collecting->n) {
-        struct batch *b = in->writing;
-        in->writing = in->collecting;
-        in->collecting = b;
-    }
-    in->write_ok = false;
-}
-
-/*
- * The turn's background, on the commit thread before its COMMIT, while the
- * loop reads the next requests: the batch's rows, in a savepoint of the
- * turn's transaction (one failed insert undoes the batch). Of the batch it
- * writes only each notification's duplicate and event_id.
- */
-static void intake_write(void *arg)
-{
-    struct intake *in = arg;
-    struct batch *b = in->writing;
-    if (!b->n)
+    if (!in->collecting->n)
         return;
-    struct store *st = in->srv->store;
-    int64_t now = time_now_ms();
-    bool ok = store_begin(st) == 0;
-    for (size_t i = 0; ok && i < b->n; i++)
-        ok = insert_event(in, b, &b->items[i], now);
-    if (ok)
-        ok = store_commit(st) == 0;
-    else if (store_in_transaction(st))
-        store_rollback(st);
-    in->write_ok = ok;
+    struct batch *b = in->collecting;
+    in->collecting = batch_take(in);
+    pthread_mutex_lock(&in->lock);
+    *in->published_tail = b;
+    in->published_tail = &b->next;
+    pthread_cond_signal(&in->more);
+    pthread_mutex_unlock(&in->lock);
+}
+
+/* The loop: whether the iteration may still publish (a stream waits for it meanwhile). */
+static void set_feeding(struct intake *in, bool feeding)
+{
+    pthread_mutex_lock(&in->lock);
+    in->feeding = feeding;
+    pthread_cond_signal(&in->more);
+    pthread_mutex_unlock(&in->lock);
+}
+
+static bool anything_published(struct intake *in)
+{
+    pthread_mutex_lock(&in->lock);
+    bool any = in->published != NULL;
+    pthread_mutex_unlock(&in->lock);
+    return any;
 }
 
 /*
- * Meanwhile, on the loop: the full parse of the bodies to deliver, once, for
- * on_event (of the batch it writes only each envelope). A duplicate's parse
- * is dropped in settle.
+ * On the commit thread, after a commit: whether the loop publishes anything
+ * within CHAIN_WAIT_MS (the answers of the commits before are on their way,
+ * and their clients' next requests with them), unless it wants the
+ * connection back meanwhile.
  */
-static void intake_parse(void *arg)
+static bool await_published(struct intake *in)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_nsec += CHAIN_WAIT_MS * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&in->lock);
+    while (!in->published && !store_wanted_back(in->srv->store))
+        if (pthread_cond_timedwait(&in->more, &in->lock, &deadline) != 0)
+            break;
+    bool any = in->published != NULL;
+    pthread_mutex_unlock(&in->lock);
+    return any;
+}
+
+/* The store's wake (store_set_chain), from the loop: it wants the connection. */
+static void stream_wake(void *arg)
 {
     struct intake *in = arg;
-    struct batch *b = in->writing;
+    pthread_mutex_lock(&in->lock);
+    pthread_cond_signal(&in->more);
+    pthread_mutex_unlock(&in->lock);
+}
+
+/* The bodies to deliver, parsed once for on_event (duplicates are dropped when answered). */
+static void parse_deliveries(struct batch *b)
+{
     for (size_t i = 0; i < b->n; i++) {
         struct pending_event *e = &b->items[i];
-        if (strcmp(e->outcome, "queued") != 0)
+        if (strcmp(e->outcome, "queued") != 0 || e->duplicate || e->envelope)
             continue;
         size_t len;
         const char *body = http_body(e->req, &len);
@@ -257,20 +424,90 @@ static void intake_parse(void *arg)
     }
 }
 
-/* After the turn's commit: every notification of it gets its answer, 200 only if durable. */
-static void intake_settle(void *arg, bool committed)
+/*
+ * In an open transaction, on the commit thread (or on the loop, without
+ * one): write the published batches as they come, until none is left and
+ * the loop's iteration will publish no more (or the loop wants the
+ * connection). Each is parsed for delivery after its write, while the loop
+ * goes on reading. Returns those it took, in order; *ok false once a write
+ * failed (it stops there: the caller rolls the transaction back).
+ */
+static struct batch *stream(struct intake *in, bool *ok)
 {
-    struct intake *in = arg;
-    struct batch *b = in->writing;
-    if (!b->n)
-        return;
-    bool ok = in->write_ok && committed;
-    in->stats.commits++;
-    if (!ok) {
-        in->stats.commit_failures++;
-        log_error("webhooks", "could not store %zu notifications; answering 503 so Intercom "
-                              "retries", b->n);
+    struct batch *taken = NULL, **tail = &taken;
+    size_t rows = 0;
+    int64_t now = time_now_ms();
+    *ok = true;
+    pthread_mutex_lock(&in->lock);
+    for (;;) {
+        struct batch *b = in->published;
+        if (b) {
+            in->published = b->next;
+            if (!in->published)
+                in->published_tail = &in->published;
+            b->next = NULL;
+            *tail = b;
+            tail = &b->next;
+            rows += b->n;
+            pthread_mutex_unlock(&in->lock);
+            for (size_t i = 0; *ok && i < b->n; i++)
+                *ok = insert_event(in, b, &b->items[i], now);
+            if (*ok)
+                parse_deliveries(b);
+            pthread_mutex_lock(&in->lock);
+            if (!*ok)
+                break;
+            continue;
+        }
+        if (!in->threaded || !in->feeding || rows >= STREAM_ROWS
+            || store_wanted_back(in->srv->store))
+            break;
+        pthread_cond_wait(&in->more, &in->lock);
     }
+    pthread_mutex_unlock(&in->lock);
+    return taken;
+}
+
+/* The stream in a transaction of its own (a savepoint in the turn's): the batches it took,
+   each marked with the outcome. */
+static struct batch *stream_transaction(struct intake *in)
+{
+    struct store *st = in->srv->store;
+    if (store_begin(st) != 0)
+        return NULL; /* (what was published stays for the next one) */
+    bool ok;
+    struct batch *taken = stream(in, &ok);
+    if (ok)
+        ok = store_commit(st) == 0;
+    else if (store_in_transaction(st))
+        store_rollback(st);
+    for (struct batch *b = taken; b; b = b->next)
+        b->ok = ok;
+    if (taken)
+        taken->first = true;
+    return taken;
+}
+
+/* A transaction of batches from b on has ended (ok: it is durable): counted once. */
+static void count_commit(struct intake *in, const struct batch *b, bool ok)
+{
+    in->stats.commits++;
+    if (ok)
+        return;
+    size_t n = b->n;
+    for (const struct batch *more = b->next; more && !more->first; more = more->next)
+        n += more->n;
+    in->stats.commit_failures++;
+    log_error("webhooks", "could not store %zu notifications; answering 503 so Intercom retries",
+              n);
+}
+
+/* After their commit: every notification gets its answer, 200 only if durable. */
+static void answer_batch(struct intake *in, struct batch *b, bool ok)
+{
+    if (b->first)
+        count_commit(in, b, ok);
+    bool deliveries = false;
     for (size_t i = 0; i < b->n; i++) {
         struct pending_event *e = &b->items[i];
         if (!ok) {
@@ -282,6 +519,7 @@ static void intake_settle(void *arg, bool committed)
         } else {
             if (strcmp(e->outcome, "queued") == 0) {
                 in->stats.accepted++;
+                deliveries = true;
                 if (e->event_id && e->envelope)
                     keep_envelope(in, b, e);
             } else if (strcmp(e->outcome, "ignored") == 0) {
@@ -292,33 +530,185 @@ static void intake_settle(void *arg, bool committed)
             ack(e->req, e->outcome);
         }
         json_object_put(e->envelope);
+        e->envelope = NULL;
     }
-    b->n = 0;
-    b->text.len = 0;
-    in->write_ok = false;
-    if (in->collecting->n)
-        turn_request(in->srv->turn);
-    if (ok)
+    if (deliveries)
         jobs_kick(in->srv->jobs);
 }
 
-/* A full batch, or shutdown: run the turn now; if the store cannot, answer 503 now. */
+/* The batches of one transaction (or none: committed false), answered. */
+static void answer_all(struct intake *in, struct batch *b, bool committed)
+{
+    if (b)
+        b->first = true;
+    for (struct batch *more = b ? b->next : NULL; more; more = more->next)
+        more->first = false;
+    while (b) {
+        struct batch *next = b->next;
+        answer_batch(in, b, b->ok && committed);
+        batch_give_back(in, b);
+        b = next;
+    }
+}
+
+/* ---- the chain (store_set_chain) ---- */
+
+/* The loop has written batches to answer (from the commit or the sync thread). */
+static void written_notice(void *arg)
+{
+    struct intake *in = arg;
+    uint64_t one = 1;
+    if (write(in->written_fd, &one, sizeof one) != (ssize_t)sizeof one)
+        log_error("webhooks", "cannot signal written notifications: %s", strerror(errno));
+}
+
+/* On the commit thread, after a commit: what was published meanwhile, streamed into a
+   transaction of its own, passed back to the loop. */
+static bool intake_chain(void *arg)
+{
+    struct intake *in = arg;
+    if (!await_published(in))
+        return false;
+    struct batch *taken = stream_transaction(in);
+    if (!taken)
+        return false;
+    int64_t commit = taken->ok ? store_commit_number(in->srv->store) : 0;
+    for (struct batch *b = taken; b; b = b->next)
+        b->commit = commit;
+    if (taken->ok) /* committed: a dispatch round may take them before they are answered */
+        keep_envelopes(in, taken);
+    pthread_mutex_lock(&in->lock);
+    *in->written_tail = taken;
+    while (taken->next)
+        taken = taken->next;
+    in->written_tail = &taken->next;
+    pthread_mutex_unlock(&in->lock);
+    written_notice(in);
+    return true;
+}
+
+/* On the loop: answer what the chain wrote, in order, as far as it is durable. */
+static void answer_written(struct intake *in)
+{
+    uint64_t count;
+    if (in->written_fd >= 0 && read(in->written_fd, &count, sizeof count) < 0 && errno != EAGAIN)
+        log_error("webhooks", "cannot read the written notice: %s", strerror(errno));
+    pthread_mutex_lock(&in->lock);
+    struct batch *b = in->written;
+    in->written = NULL;
+    in->written_tail = &in->written;
+    pthread_mutex_unlock(&in->lock);
+    if (b)
+        memory_trim_busy(in->srv->memory_trim);
+    while (b) {
+        int durable = store_durable(in->srv->store, b->commit);
+        if (durable == 0)
+            break; /* (the sync thread's notice comes back for these) */
+        struct batch *next = b->next;
+        answer_batch(in, b, b->ok && durable == 1);
+        batch_give_back(in, b);
+        b = next;
+    }
+    if (!b)
+        return;
+    /* Not durable yet: back in front of what was written meanwhile. */
+    struct batch *last = b;
+    while (last->next)
+        last = last->next;
+    pthread_mutex_lock(&in->lock);
+    last->next = in->written;
+    if (!in->written)
+        in->written_tail = &last->next;
+    in->written = b;
+    pthread_mutex_unlock(&in->lock);
+}
+
+static void written_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    answer_written(arg);
+}
+
+/* The end of the loop iteration: the rest of what it read goes to the stream or chain that
+   holds the connection (else the turn it requested takes it), and it publishes no more. */
+static void feed_end_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct intake *in = arg;
+    (void)fd;
+    (void)what;
+    if (store_busy(in->srv->store))
+        publish(in);
+    set_feeding(in, false);
+}
+
+/* ---- the commit turn's participant (turn.h) ---- */
+
+/* The turn's gather: what was collected is published; its stream takes it. */
+static void intake_gather(void *arg)
+{
+    struct intake *in = arg;
+    publish(in);
+    in->turn_rows = NULL;
+    in->turn_ok = false;
+}
+
+/* The turn's background, on the commit thread before its COMMIT: the stream, in a savepoint
+   of the turn's transaction, while the loop reads (and publishes) the next requests. */
+static void intake_write(void *arg)
+{
+    struct intake *in = arg;
+    if (!anything_published(in))
+        return;
+    in->turn_rows = stream_transaction(in);
+}
+
+/* After the turn's commit. */
+static void intake_settle(void *arg, bool committed)
+{
+    struct intake *in = arg;
+    struct batch *b = in->turn_rows;
+    in->turn_rows = NULL;
+    answer_all(in, b, committed);
+    if (in->collecting->n || anything_published(in))
+        turn_request_quiet(in->srv->turn);
+}
+
+/* A full batch, or shutdown: run turns now, until nothing waits; if the store cannot, answer
+   503 now. */
 static void store_now(struct intake *in)
 {
-    if (!in->collecting->n || turn_now(in->srv->turn))
-        return;
-    struct batch *b = in->writing;
-    in->writing = in->collecting;
-    in->collecting = b;
-    in->write_ok = false;
-    intake_settle(in, false);
+    while (in->collecting->n || anything_published(in))
+        if (!turn_now(in->srv->turn))
+            break;
+    publish(in);
+    pthread_mutex_lock(&in->lock);
+    struct batch *b = in->published;
+    in->published = NULL;
+    in->published_tail = &in->published;
+    pthread_mutex_unlock(&in->lock);
+    answer_all(in, b, false);
 }
 
 void intake_join_turn(struct intake *in)
 {
-    turn_join(in->srv->turn,
-              &(struct turn_participant){"intake", intake_gather, intake_settle, in,
-                                         intake_write, intake_parse});
+    struct server *srv = in->srv;
+    turn_join(srv->turn, &(struct turn_participant){"intake", intake_gather, intake_settle, in,
+                                                    intake_write, NULL});
+    if (store_commit_fd(srv->store) < 0)
+        return; /* no commit thread: each batch is written in its turn, on the loop */
+    in->written_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (in->written_fd < 0) {
+        log_warn("webhooks", "no chained commits (%s): each batch waits for a turn",
+                 strerror(errno));
+        return;
+    }
+    in->written_ev = event_new(srv->base, in->written_fd, EV_READ | EV_PERSIST, written_cb, in);
+    event_add(in->written_ev, NULL);
+    in->feed_end_ev = event_new(srv->base, -1, 0, feed_end_cb, in);
+    event_priority_set(in->feed_end_ev, 2); /* after network I/O, as the turn */
+    store_set_chain(srv->store, intake_chain, stream_wake, written_notice, in);
+    in->threaded = true;
 }
 
 static void malformed(struct intake *in, struct http_request *req, const char *plugin,
@@ -490,8 +880,20 @@ void webhooks_handle(struct server *srv, struct http_request *req, const char *p
         .created_at = integer_member(&f[F_CREATED_AT]),
         .outcome = outcome,
     };
-    if (b->n >= BATCH_MAX)
+    if (in->threaded && b->n >= CHUNK_ROWS) {
+        /* Worth writing already: the stream (or a turn, started now) takes it while the loop
+           reads the rest of the iteration's requests. */
+        publish(in);
+        set_feeding(in, true);
+        event_active(in->feed_end_ev, 0, 0);
+        turn_start(srv->turn);
+        return;
+    }
+    if (b->n >= BATCH_MAX) {
         store_now(in);
-    else
-        turn_request(srv->turn);
+        return;
+    }
+    turn_request_quiet(srv->turn);
+    if (in->threaded && store_busy(srv->store))
+        event_active(in->feed_end_ev, 0, 0);
 }

@@ -47,5 +47,8 @@ void intake_free(struct intake *in);
 void intake_join_turn(struct intake *in);
 void webhooks_handle(struct server *srv, struct http_request *req, const char *plugin);
 void intake_stats(const struct intake *in, struct intake_stats *out);
+/* Drop the parsed envelopes kept for deliveries (read back from their rows if still needed):
+   memory_trim, once the server is quiet. */
+void intake_release_memory(struct intake *in);
 
 #endif

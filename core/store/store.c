@@ -34,7 +34,23 @@ struct query_slot {
  * lock); every entry point that touches the connection waits for that first
  * (wait_idle). The thread then counts the finished commit on an eventfd the
  * loop watches, and the loop calls its done (store_commit_finish).
+ *
+ * After the handed-over commit the thread may keep the connection for
+ * transactions of its own (store_set_chain): up to CHAIN_MAX, while the loop
+ * has not asked for it back (wait_idle does). Their results reach the loop by
+ * the chain's own means; the connection's release is counted on the eventfd
+ * too.
+ *
+ * The sync thread: on an engine whose commits are not durable by themselves
+ * (engine->sync), a commit made on the loop is synced before it returns, and
+ * one made on the commit thread is numbered and handed to the sync thread, so
+ * the commit thread writes the next while the last is synced - one sync then
+ * covers every commit written before it. A commit counts (its done runs, a
+ * chain's rows are answered: store_durable) only once synced; a failed sync
+ * fails the commits it covered.
  */
+#define CHAIN_MAX 256
+#define SYNC_RING 4096 /* outcomes kept per commit number, for store_durable */
 struct committer {
     pthread_t thread;
     pthread_mutex_t lock;
@@ -48,6 +64,20 @@ struct committer {
     void (*done)(void *arg, bool committed);
     void *arg;
     bool committed;
+    bool ended;       /* under lock: the handed-over commit has ended (committed is its result) */
+    bool (*chain)(void *arg); /* store_set_chain; changed only while the thread is idle */
+    void (*wake_loop_work)(void *arg);
+    void (*durable_notice)(void *arg);
+    void *chain_arg;
+    int64_t turn_seq; /* the handed-over commit's number (0: durable when it ended) */
+    /* The sync thread (none: sync_running false, commits sync at once), under lock. */
+    pthread_t sync_thread;
+    bool sync_running;
+    pthread_cond_t sync_wake; /* a commit to sync, or sync_stop */
+    bool sync_stop;           /* set once the commit thread has ended */
+    int64_t written_seq;      /* the last commit written (numbered) */
+    int64_t synced_seq;       /* every commit up to it is settled: synced, or failed */
+    bool sync_failed[SYNC_RING]; /* by commit number, once settled */
 };
 
 struct store {
@@ -59,7 +89,9 @@ struct store {
     int depth;      /* open transaction levels (the loop's; 0 while a commit is in flight) */
     struct committer *committer; /* NULL: store_commit_async commits at once */
     atomic_bool committing; /* the commit thread has the connection */
+    atomic_bool want_back;  /* the loop waits for the connection: chain no more */
     bool done_owed;         /* a handed-over commit's done has not run yet (loop only) */
+    int64_t last_seq;       /* the number of the last commit made on the commit thread */
     int64_t node;           /* store_set_node */
 };
 
@@ -73,12 +105,40 @@ static void rollback_outermost(struct store *st)
         log_error("store", "rollback failed: %s", err);
 }
 
+/*
+ * Set on the commit thread: while it holds the connection (a background, the
+ * COMMIT) the store's entry points are its own to use, without waiting.
+ */
+static _Thread_local bool on_commit_thread;
+
+/* After a commit, on an engine that needs it: sync now, or number the commit for the sync
+   thread (on the commit thread, st->last_seq). 0, or -1 if the sync failed. */
+static int make_durable(struct store *st)
+{
+    struct committer *c = st->committer;
+    st->last_seq = 0;
+    if (!st->engine->sync)
+        return 0;
+    if (on_commit_thread && c->sync_running) {
+        pthread_mutex_lock(&c->lock);
+        st->last_seq = ++c->written_seq;
+        pthread_cond_signal(&c->sync_wake);
+        pthread_mutex_unlock(&c->lock);
+        return 0;
+    }
+    if (st->engine->sync(st->conn) == 0)
+        return 0;
+    log_error("store", "cannot sync the database log: %s; the commit is not acknowledged",
+              strerror(errno));
+    return -1;
+}
+
 /* COMMIT the outermost transaction; on failure it is rolled back: it has ended either way. */
 static int commit_outermost(struct store *st)
 {
     char err[256];
     if (st->engine->exec(st->conn, "COMMIT", err, sizeof err) == 0)
-        return 0;
+        return make_durable(st);
     log_error("store", "commit failed: %s", err);
     rollback_outermost(st);
     return -1;
@@ -86,11 +146,14 @@ static int commit_outermost(struct store *st)
 
 /* ---- the commit thread ---- */
 
-/*
- * Set on the commit thread: while it holds the connection (a background, the
- * COMMIT) the store's entry points are its own to use, without waiting.
- */
-static _Thread_local bool on_commit_thread;
+/* Count an event on the loop's eventfd. Only fails if the counter would overflow, which
+   the two notices of a hand-over cannot do. */
+static void notify_loop(struct committer *c)
+{
+    uint64_t one = 1;
+    if (write(c->notify_fd, &one, sizeof one) != (ssize_t)sizeof one)
+        log_error("store", "cannot signal a finished commit: %s", strerror(errno));
+}
 
 static void *commit_main(void *arg)
 {
@@ -110,17 +173,101 @@ static void *commit_main(void *arg)
         bool committed = commit_outermost(st) == 0;
         pthread_mutex_lock(&c->lock);
         c->committed = committed;
-        /* The notice first: once committing is seen cleared, it can be taken. Only fails if
-           the counter would overflow, which one unread commit cannot do. */
-        uint64_t one = 1;
-        if (write(c->notify_fd, &one, sizeof one) != (ssize_t)sizeof one)
-            log_error("store", "cannot signal a finished commit: %s", strerror(errno));
+        c->turn_seq = committed ? st->last_seq : 0;
+        c->ended = true;
+        notify_loop(c);
+        pthread_cond_broadcast(&c->idle);
+        pthread_mutex_unlock(&c->lock);
+        for (int i = 0; c->chain && i < CHAIN_MAX
+                        && !atomic_load_explicit(&st->want_back, memory_order_relaxed);
+             i++)
+            if (!c->chain(c->chain_arg))
+                break;
+        pthread_mutex_lock(&c->lock);
         atomic_store_explicit(&st->committing, false, memory_order_release);
         pthread_cond_broadcast(&c->idle);
+        /* After the release: a loop that takes this notice finds the connection free. (A
+           notice taken late, after a later hand-over, finds that commit not ended yet.) */
+        notify_loop(c);
     }
     pthread_mutex_unlock(&c->lock);
     return NULL;
 }
+
+/* 1 durable, 0 not yet, -1 its sync failed; under the lock. */
+static int durable_locked(const struct committer *c, int64_t seq)
+{
+    if (seq <= 0)
+        return 1;
+    if (seq > c->synced_seq)
+        return 0;
+    return c->sync_failed[seq % SYNC_RING] ? -1 : 1;
+}
+
+/* Under the lock, with commits written: sync them (the lock is let go meanwhile), settle
+   them and tell the loop. */
+static void sync_round(struct store *st, struct committer *c)
+{
+    int64_t target = c->written_seq;
+    pthread_mutex_unlock(&c->lock);
+    bool ok = st->engine->sync(st->conn) == 0;
+    if (!ok)
+        log_error("store", "cannot sync the database log: %s; its last commits are not "
+                           "acknowledged", strerror(errno));
+    pthread_mutex_lock(&c->lock);
+    for (int64_t seq = c->synced_seq + 1; seq <= target; seq++)
+        c->sync_failed[seq % SYNC_RING] = !ok;
+    c->synced_seq = target;
+    pthread_cond_broadcast(&c->idle);
+    notify_loop(c);
+    if (c->durable_notice)
+        c->durable_notice(c->chain_arg);
+}
+
+static void *sync_main(void *arg)
+{
+    struct store *st = arg;
+    struct committer *c = st->committer;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        while (c->synced_seq == c->written_seq && !c->sync_stop)
+            pthread_cond_wait(&c->sync_wake, &c->lock);
+        if (c->synced_seq == c->written_seq)
+            break; /* stopped, and every commit settled */
+        sync_round(st, c);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+int store_durable(struct store *st, int64_t seq)
+{
+    struct committer *c = st->committer;
+    if (!c || seq <= 0)
+        return 1;
+    pthread_mutex_lock(&c->lock);
+    int d = durable_locked(c, seq);
+    pthread_mutex_unlock(&c->lock);
+    return d;
+}
+
+void store_wait_durable(struct store *st, int64_t seq)
+{
+    struct committer *c = st->committer;
+    if (!c || seq <= 0)
+        return;
+    pthread_mutex_lock(&c->lock);
+    while (durable_locked(c, seq) == 0 && c->sync_running)
+        pthread_cond_wait(&c->idle, &c->lock);
+    pthread_mutex_unlock(&c->lock);
+}
+
+int64_t store_commit_number(const struct store *st)
+{
+    return on_commit_thread ? st->last_seq : 0;
+}
+
+static void stop_syncer(struct committer *c);
 
 /* Start the commit thread (st->committer); on any failure commits stay synchronous. */
 static void committer_start(struct store *st)
@@ -135,16 +282,37 @@ static void committer_start(struct store *st)
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->wake, NULL);
     pthread_cond_init(&c->idle, NULL);
-    st->committer = c; /* before the thread, which reads it */
+    pthread_cond_init(&c->sync_wake, NULL);
+    st->committer = c; /* before the threads, which read it */
+    if (st->engine->sync) {
+        c->sync_running = pthread_create(&c->sync_thread, NULL, sync_main, st) == 0;
+        if (!c->sync_running)
+            log_warn("store", "no sync thread; the commit thread syncs each commit itself");
+    }
     if (pthread_create(&c->thread, NULL, commit_main, st) != 0) {
         log_warn("store", "no commit thread; commits run on the loop");
         st->committer = NULL;
+        stop_syncer(c);
         pthread_mutex_destroy(&c->lock);
         pthread_cond_destroy(&c->wake);
         pthread_cond_destroy(&c->idle);
+        pthread_cond_destroy(&c->sync_wake);
         close(c->notify_fd);
         free(c);
     }
+}
+
+/* The sync thread settles every commit written, then ends. */
+static void stop_syncer(struct committer *c)
+{
+    if (!c->sync_running)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->sync_stop = true;
+    pthread_cond_signal(&c->sync_wake);
+    pthread_mutex_unlock(&c->lock);
+    pthread_join(c->sync_thread, NULL);
+    c->sync_running = false;
 }
 
 static void committer_stop(struct committer *c)
@@ -156,16 +324,40 @@ static void committer_stop(struct committer *c)
     pthread_cond_signal(&c->wake);
     pthread_mutex_unlock(&c->lock);
     pthread_join(c->thread, NULL);
+    stop_syncer(c); /* after: the commit thread's last commits are synced */
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->wake);
     pthread_cond_destroy(&c->idle);
+    pthread_cond_destroy(&c->sync_wake);
     close(c->notify_fd);
     free(c);
+}
+
+/* The loop is about to wait for the connection: no more chains, and a background or chain
+   that waits for more work of the loop's stops waiting (store_set_chain's wake). */
+static void ask_back(struct store *st)
+{
+    struct committer *c = st->committer;
+    atomic_store_explicit(&st->want_back, true, memory_order_relaxed);
+    if (c->wake_loop_work)
+        c->wake_loop_work(c->chain_arg);
+}
+
+void store_ask_back(struct store *st)
+{
+    if (st->committer && atomic_load_explicit(&st->committing, memory_order_acquire))
+        ask_back(st);
+}
+
+bool store_wanted_back(const struct store *st)
+{
+    return atomic_load_explicit(&st->want_back, memory_order_relaxed);
 }
 
 static void wait_idle_slow(struct store *st)
 {
     struct committer *c = st->committer;
+    ask_back(st);
     pthread_mutex_lock(&c->lock);
     while (atomic_load_explicit(&st->committing, memory_order_relaxed))
         pthread_cond_wait(&c->idle, &c->lock);
@@ -202,7 +394,9 @@ int store_commit_async(struct store *st, void (*background)(void *arg),
     c->done = done;
     c->arg = arg;
     st->done_owed = true;
+    atomic_store_explicit(&st->want_back, false, memory_order_relaxed);
     pthread_mutex_lock(&c->lock);
+    c->ended = false;
     atomic_store_explicit(&st->committing, true, memory_order_relaxed);
     pthread_cond_signal(&c->wake);
     pthread_mutex_unlock(&c->lock);
@@ -214,19 +408,68 @@ int store_commit_fd(const struct store *st)
     return st->committer ? st->committer->notify_fd : -1;
 }
 
-void store_commit_finish(struct store *st)
+/* Take the notices; then, if a done is owed: wait for its commit to end (or, without wait,
+   return false if it has not), and call it. */
+static bool finish(struct store *st, bool wait)
 {
     struct committer *c = st->committer;
     if (!c)
-        return;
-    wait_idle(st);
+        return true;
     uint64_t count; /* none to take if the done already ran, from an earlier call */
     if (read(c->notify_fd, &count, sizeof count) < 0 && errno != EAGAIN)
         log_error("store", "cannot read the commit notice: %s", strerror(errno));
     if (!st->done_owed)
-        return;
+        return true;
+    /* The handed-over commit, not a chain after it: its done may run meanwhile (the loop's
+       next use of the connection waits for the chain, as ever). */
+    pthread_mutex_lock(&c->lock);
+    bool ended = c->ended && durable_locked(c, c->turn_seq) != 0;
+    pthread_mutex_unlock(&c->lock);
+    if (!ended) {
+        if (!wait)
+            return false;
+        ask_back(st);
+        pthread_mutex_lock(&c->lock);
+        while (!c->ended || durable_locked(c, c->turn_seq) == 0)
+            pthread_cond_wait(&c->idle, &c->lock);
+        pthread_mutex_unlock(&c->lock);
+    }
     st->done_owed = false;
-    c->done(c->arg, c->committed);
+    pthread_mutex_lock(&c->lock);
+    bool committed = c->committed && durable_locked(c, c->turn_seq) == 1;
+    pthread_mutex_unlock(&c->lock);
+    c->done(c->arg, committed);
+    return true;
+}
+
+void store_commit_finish(struct store *st)
+{
+    finish(st, true);
+}
+
+bool store_commit_poll(struct store *st)
+{
+    return finish(st, false);
+}
+
+bool store_busy(const struct store *st)
+{
+    return atomic_load_explicit(&st->committing, memory_order_acquire);
+}
+
+void store_set_chain(struct store *st, bool (*chain)(void *arg), void (*wake)(void *arg),
+                     void (*durable)(void *arg), void *arg)
+{
+    struct committer *c = st->committer;
+    if (!c)
+        return;
+    wait_idle(st); /* the commit thread reads them only while it has the connection */
+    pthread_mutex_lock(&c->lock); /* the sync thread, under the lock */
+    c->chain = chain;
+    c->wake_loop_work = wake;
+    c->durable_notice = durable;
+    c->chain_arg = arg;
+    pthread_mutex_unlock(&c->lock);
 }
 
 struct store *store_open_with(const struct store_options *options, char *err, size_t errlen)
@@ -533,6 +776,18 @@ int store_step_int64(struct store *st, struct store_query *q, int64_t *out)
     }
     q->ops->reset(q);
     return found;
+}
+
+int store_step_insert_id(struct store *st, struct store_query *q, int64_t *out)
+{
+    if (!st->engine->last_insert_id)
+        return store_step_int64(st, q, out);
+    if (store_step_done(st, q) != 0)
+        return -1;
+    if (st->engine->changes(st->conn) == 0)
+        return 0;
+    *out = st->engine->last_insert_id(st->conn);
+    return 1;
 }
 
 int64_t store_col_int64(struct store_query *q, int i)

@@ -93,6 +93,43 @@ int store_commit_async(struct store *st, void (*background)(void *arg),
 int store_commit_fd(const struct store *st);
 /* Take the notice; if a commit's done is owed, wait for the commit and call it. */
 void store_commit_finish(struct store *st);
+/* The same from the notice's event: false (nothing done) if the commit has not ended yet, so
+   the notice was an earlier one's (its own comes later). */
+bool store_commit_poll(struct store *st);
+/* The commit thread has the connection (a commit, or a chain after it): using the store now
+   would wait. */
+bool store_busy(const struct store *st);
+/*
+ * After each handed-over commit the commit thread may run transactions of its
+ * own on the connection before giving it back: chain(arg), on that thread,
+ * begins, writes and commits one and returns true, or returns false if it has
+ * nothing to do. It runs a few times in a row at most, and no more once the
+ * loop waits for the connection. What chain wrote is its own to report to the
+ * loop (store_commit_fd counts only the commit and the release). NULL: none.
+ * Without the commit thread it is never called.
+ *
+ * A background or a chain may wait for more work from the loop (rows still
+ * being read) while it holds the connection, but only until
+ * store_wanted_back: before the loop waits for the connection it sets that
+ * and calls wake(arg) (from the loop thread), which must wake such a wait.
+ */
+void store_set_chain(struct store *st, bool (*chain)(void *arg), void (*wake)(void *arg),
+                     void (*durable)(void *arg), void *arg);
+/*
+ * A chain's commit counts once it is durable: on the commit thread, right
+ * after a commit, store_commit_number names it (0: durable already); from the
+ * loop, store_durable says 1 (durable), 0 (not yet: durable(arg) is called,
+ * on another thread, each time more commits are), or -1 (its sync failed:
+ * treat it as not committed).
+ */
+int64_t store_commit_number(const struct store *st);
+int store_durable(struct store *st, int64_t number);
+/* Wait until store_durable(number) is no longer 0 (shutdown). */
+void store_wait_durable(struct store *st, int64_t number);
+/* The loop waits for the connection: a background or chain must not wait for it. */
+bool store_wanted_back(const struct store *st);
+/* From the loop: it will want the connection soon (as waiting for it would say). */
+void store_ask_back(struct store *st);
 
 /*
  * The engine's message for the last call that failed (valid until the next

@@ -57,6 +57,12 @@ struct store_engine {
     /* Run statements that return no rows; -1 and err on failure. */
     int (*exec)(struct store_conn *c, const char *sql, char *err, size_t errlen);
     int64_t (*changes)(struct store_conn *c);
+    /* The id of the row the last INSERT added (store_step_insert_id); NULL: the engine reads
+       it from STORE_RETURNING_ID's row. */
+    int64_t (*last_insert_id)(struct store_conn *c);
+    /* Make every commit so far durable, on any thread (it must not use the connection); 0 or
+       -1. NULL: a commit is durable when it returns. */
+    int (*sync)(struct store_conn *c);
     /* The message of the last call that failed. */
     const char *(*last_error)(struct store_conn *c);
     /* A transaction is open (an engine may end one by itself on a failure). */

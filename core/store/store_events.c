@@ -23,7 +23,7 @@ int64_t store_event_insert(struct store *st, const struct store_event *e, bool *
             "(SELECT 1 FROM events WHERE plugin = ?1 AND installation_id = ?3 AND key = ?10 AND "
             STORE_DELIVERIES_ACTIVE("state") ") THEN 'waiting' ELSE 'queued' END, "
             "CASE WHEN ?8 = 'queued' THEN CAST(?7 AS BIGINT) END, ?7) "
-            "ON CONFLICT (plugin, notification_id) DO NOTHING RETURNING id");
+            "ON CONFLICT (plugin, notification_id) DO NOTHING" STORE_RETURNING_ID);
     if (!q)
         return -1;
     store_bind_text_ref(q, 1, e->plugin, -1);
@@ -42,7 +42,7 @@ int64_t store_event_insert(struct store *st, const struct store_event *e, bool *
     store_bind_int64(q, 11, e->max_attempts);
     store_bind_int64(q, 12, held); /* not held: wait, the lock's holder decides */
     int64_t id = 0;
-    int inserted = store_step_int64(st, q, &id);
+    int inserted = store_step_insert_id(st, q, &id);
     if (inserted < 0)
         return -1;
     *duplicate = inserted == 0;

@@ -67,8 +67,8 @@ int64_t store_job_insert(struct store *st, const struct store_new_job *job)
         "VALUES (" STORE_NEXT_ID ", ?1, ?2, ?3, ?4, ?5, "
         "CASE WHEN ?9 = 0 OR CAST(?4 AS TEXT) IS NOT NULL AND EXISTS "
         "(SELECT 1 FROM jobs WHERE plugin = ?1 AND installation_id = ?2 AND key = ?4 AND "
-        STORE_JOBS_ACTIVE("state") ") THEN 'waiting' ELSE 'queued' END, ?6, ?7, ?8, ?8) "
-        "RETURNING id");
+        STORE_JOBS_ACTIVE("state") ") THEN 'waiting' ELSE 'queued' END, ?6, ?7, ?8, ?8)"
+        STORE_RETURNING_ID);
     if (!q)
         return 0;
     store_bind_text_ref(q, 1, job->plugin, -1);
@@ -85,7 +85,7 @@ int64_t store_job_insert(struct store *st, const struct store_new_job *job)
     store_bind_int64(q, 8, job->created_at);
     store_bind_int64(q, 9, held); /* not held: wait, the lock's holder decides */
     int64_t id = 0;
-    return store_step_int64(st, q, &id) == 1 ? id : 0;
+    return store_step_insert_id(st, q, &id) == 1 ? id : 0;
 }
 
 /*

@@ -57,6 +57,12 @@ int store_step_done(struct store *st, struct store_query *q);
  */
 int store_step_int64(struct store *st, struct store_query *q, int64_t *out);
 /*
+ * Step an INSERT of one row that ends with STORE_RETURNING_ID, and reset it:
+ * 1 with the new row's id in *out, 0 if no row was added (ON CONFLICT DO
+ * NOTHING), -1 with a log line on error. Not for an upsert that may update.
+ */
+int store_step_insert_id(struct store *st, struct store_query *q, int64_t *out);
+/*
  * A statement of its own, not cached: for a scan whose callback may run the
  * same query again while this one is open. Freed with store_query_free.
  */
@@ -114,6 +120,13 @@ int store_exec(struct store *st, const char *sql);
     STORE_DIALECT("(SELECT max(coalesce((SELECT max(id) FROM jobs), 0), "                   \
                   "coalesce((SELECT max(id) FROM events), 0)) + 1)",                        \
                   "nextval('store_ids')")
+/*
+ * How an INSERT hands back its row's id (store_step_insert_id): PostgreSQL
+ * returns it; SQLite's RETURNING buffers the row in a temporary table on
+ * every run (a few microseconds, more with bigger pages), so there the
+ * connection's last rowid is read instead.
+ */
+#define STORE_RETURNING_ID STORE_DIALECT("", " RETURNING id")
 /* A text column's value begins with prefix (a literal with no wildcard in it). */
 #define STORE_STARTS_WITH(prefix) STORE_DIALECT("GLOB '" prefix "*'", "LIKE '" prefix "%'")
 /* Use a named index (SQLite's planner needs the hint; PostgreSQL's has none). */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /*
@@ -47,6 +48,7 @@ struct sqlite_conn {
     struct store_conn base;
     sqlite3 *db;
     struct checkpointer *ckpt; /* NULL: SQLite checkpoints in the commit, as it does alone */
+    int wal_fd; /* the log, for sqlite_sync; -1 for :memory: (synchronous=FULL then) */
     int lock_fd; /* holds flock(LOCK_EX) on the database file while open; -1 for :memory: */
 };
 
@@ -106,6 +108,21 @@ static int read_user_version(sqlite3 *db)
         sqlite3_finalize(s);
     }
     return v;
+}
+
+/* The journal mode SQLite actually runs in (WAL can be refused, on some file systems). */
+static bool in_wal_mode(sqlite3 *db)
+{
+    sqlite3_stmt *s;
+    bool wal = false;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW) {
+            const char *mode = (const char *)sqlite3_column_text(s, 0);
+            wal = mode && strcmp(mode, "wal") == 0;
+        }
+        sqlite3_finalize(s);
+    }
+    return wal;
 }
 
 static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
@@ -173,6 +190,26 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
         pthread_mutex_unlock(&c->lock);
     }
     return SQLITE_OK;
+}
+
+/*
+ * The log's file, for sqlite_sync: "<path>-wal", created as SQLite would (with
+ * the database's permissions) if no commit has made it yet; SQLite keeps
+ * using that file, and only removes it when the last connection closes.
+ */
+static int open_log(const char *path, int db_fd, char *why, size_t whylen)
+{
+    struct stat st;
+    if (fstat(db_fd, &st) != 0) {
+        snprintf(why, whylen, "%s", strerror(errno));
+        return -1;
+    }
+    char *wal = xasprintf("%s-wal", path);
+    int fd = open(wal, O_RDWR | O_CREAT | O_CLOEXEC, st.st_mode & 0777);
+    if (fd < 0)
+        snprintf(why, whylen, "%s: %s", wal, strerror(errno));
+    free(wal);
+    return fd;
 }
 
 /* Start the checkpoint thread; on any failure SQLite keeps checkpointing by itself. */
@@ -273,17 +310,24 @@ struct store_conn *store_sqlite_open(const char *path, char *err, size_t errlen)
     }
     sqlite3_busy_timeout(db, 5000);
     /*
-     * WAL lets readers run beside the writer; synchronous=FULL makes every
-     * commit survive power loss, which an acknowledged webhook must. An 8 MB
-     * page cache (SQLite's default is 2 MB) holds the pages that keyed inserts
-     * land on at random - notification ids, plugin document keys - once those
-     * indexes outgrow 2 MB; it is filled on demand and never exceeds 8 MB.
+     * WAL lets readers run beside the writer. An 8 MB page cache (SQLite's
+     * default is 2 MB) holds the pages that keyed inserts land on at random -
+     * notification ids, plugin document keys - once those indexes outgrow
+     * 2 MB; it is filled on demand and never exceeds 8 MB.
+     *
+     * Every commit must survive power loss, as an acknowledged webhook must:
+     * migrations run with synchronous=FULL; after them the connection runs
+     * with NORMAL, which writes a commit to the log without syncing it, and
+     * the store syncs the log itself (sqlite_sync) before the commit counts -
+     * at once on the loop, and on a thread of its own for the commit thread's
+     * commits, so the next commit is written while the last one syncs
+     * (store.c). Should the sync fail, nothing after it is acknowledged.
      */
     char pragma_err[512], why[400];
     bool set_up = exec_sql(db,
-                           "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                           "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
-                           "PRAGMA cache_size = -8192;",
+                           "PRAGMA journal_mode = WAL;"
+                           "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                           "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8192;",
                            why, sizeof why) == 0;
     if (!set_up) /* the first read or write of the file: name it, say why */
         snprintf(pragma_err, sizeof pragma_err, "cannot open %s: %s", path, why);
@@ -294,10 +338,25 @@ struct store_conn *store_sqlite_open(const char *path, char *err, size_t errlen)
             close(lock_fd);
         return NULL;
     }
+    int wal_fd = -1;
+    if (lock_fd >= 0 && in_wal_mode(db) && (wal_fd = open_log(path, lock_fd, why, sizeof why)) < 0) {
+        snprintf(err, errlen, "cannot open the log of %s: %s", path, why);
+        sqlite3_close(db);
+        close(lock_fd);
+        return NULL;
+    }
+    if (wal_fd >= 0 && exec_sql(db, "PRAGMA synchronous = NORMAL", why, sizeof why) != 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, why);
+        close(wal_fd);
+        sqlite3_close(db);
+        close(lock_fd);
+        return NULL;
+    }
     struct sqlite_conn *c = xcalloc(1, sizeof *c);
     c->base.engine = &sqlite_engine;
     c->db = db;
     c->lock_fd = lock_fd;
+    c->wal_fd = wal_fd;
     c->ckpt = checkpointer_start(db, path);
     return &c->base;
 }
@@ -309,6 +368,8 @@ static void sqlite_close(struct store_conn *base)
     checkpointer_stop(c->ckpt);
     sqlite3_wal_hook(c->db, NULL, NULL);
     sqlite3_close(c->db);
+    if (c->wal_fd >= 0)
+        close(c->wal_fd);
     if (c->lock_fd >= 0)
         close(c->lock_fd); /* after the close, which may still checkpoint */
     free(c);
@@ -405,6 +466,24 @@ static int sqlite_exec(struct store_conn *c, const char *sql, char *err, size_t 
     return exec_sql(db_of(c), sql, err, errlen);
 }
 
+/*
+ * Make every commit written so far durable: fdatasync the log. A commit's
+ * frames are in the file (synchronous=NORMAL wrote them) before it returns,
+ * and the kernel flushes the file's pages whichever descriptor asks, so this
+ * one, opened by the store, serves; it never touches the connection, so it
+ * may run on another thread while the connection writes the next commit.
+ */
+static int sqlite_sync(struct store_conn *base)
+{
+    struct sqlite_conn *c = (struct sqlite_conn *)base;
+    return c->wal_fd < 0 || fdatasync(c->wal_fd) == 0 ? 0 : -1;
+}
+
+static int64_t sqlite_last_insert_id(struct store_conn *c)
+{
+    return sqlite3_last_insert_rowid(((struct sqlite_conn *)c)->db);
+}
+
 static int64_t sqlite_changes(struct store_conn *c)
 {
     return sqlite3_changes64(db_of(c));
@@ -453,6 +532,8 @@ static const struct store_engine sqlite_engine = {
     .prepare = sqlite_prepare,
     .exec = sqlite_exec,
     .changes = sqlite_changes,
+    .last_insert_id = sqlite_last_insert_id,
+    .sync = sqlite_sync,
     .last_error = sqlite_last_error,
     .in_transaction = sqlite_in_transaction,
     .schema_version = sqlite_schema_version,

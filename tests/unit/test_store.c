@@ -38,9 +38,10 @@ static void migrations_apply_once(void)
     CHECK(store_step_row(st, q) == 1);
     CHECK_STR(store_col_text(q, 0), "wal");
     store_reset(q);
+    /* NORMAL: the store syncs the log itself after each commit (store_sqlite.c). */
     q = store_query(st, "PRAGMA synchronous");
     CHECK(store_step_row(st, q) == 1);
-    CHECK_INT(store_col_int(q, 0), 2); /* FULL */
+    CHECK_INT(store_col_int(q, 0), 1);
     store_reset(q);
     /* The prune reads these by name (INDEXED BY). */
     q = store_query(st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
@@ -268,10 +269,39 @@ static void documents(void)
     store_close(st);
 }
 
+
+/* store_step_insert_id: the new row's id (SQLite: its last rowid), or 0 when ON CONFLICT DO
+   NOTHING added none. */
+static void insert_gives_the_id(void)
+{
+    struct store *st = open_db("ids.db");
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    CHECK_INT(store_exec(st, "CREATE TABLE n (id INTEGER PRIMARY KEY, name TEXT UNIQUE)"), 0);
+    const char *sql = "INSERT INTO n (id, name) VALUES ((SELECT coalesce(max(id), 0) + 7 FROM n), "
+                      "?1) ON CONFLICT (name) DO NOTHING" STORE_RETURNING_ID;
+    const char *names[] = {"a", "b", "a", "c"};
+    int64_t want[] = {7, 14, 0, 21};
+    for (int i = 0; i < 4; i++) {
+        struct store_query *q = store_query(st, sql);
+        CHECK(q != NULL);
+        if (!q)
+            break;
+        store_bind_text(q, 1, names[i]);
+        int64_t id = -1;
+        CHECK_INT(store_step_insert_id(st, q, &id), want[i] ? 1 : 0);
+        if (want[i])
+            CHECK_INT(id, want[i]);
+    }
+    store_close(st);
+}
+
 int main(void)
 {
     dir = unit_tempdir();
     RUN(migrations_apply_once);
+    RUN(insert_gives_the_id);
     RUN(skipped_state_migration_keeps_jobs);
     RUN(deliveries_move_into_their_events);
     RUN(newer_schema_is_refused);

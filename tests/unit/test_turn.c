@@ -200,6 +200,9 @@ struct writer {
     struct curl_transfer transfer;
     CURL *easy;
     int fetched;     /* its done ran */
+    struct http_request *answer_in_settle; /* settle answers it (200) */
+    int answer_client_fd;                  /* ... whose client end this is */
+    bool answer_left_in_settle;            /* the client had it before settle returned */
     int settled_when_fetched;
 };
 
@@ -267,7 +270,8 @@ static void writer_meanwhile(void *arg)
     struct writer *w = arg;
     w->meanwhile_ran++;
     w->meanwhile_on_loop_thread = pthread_equal(pthread_self(), w->loop_thread);
-    w->meanwhile_before_gate = !w->gate_passed && w->settled == 0;
+    /* (Ungated, the background may be writing gate_passed right now: not read.) */
+    w->meanwhile_before_gate = w->gate && !w->gate_passed && w->settled == 0;
     note(w, "meanwhile");
 }
 
@@ -279,6 +283,12 @@ static void writer_settle(void *arg, bool committed)
     w->rows_seen_by_settle = committed_rows(w->path);
     w->settle_read = w->background_made;
     note(w, committed ? "settle committed" : "settle failed");
+    if (w->answer_in_settle) {
+        http_reply(w->answer_in_settle, 200, "text/plain", "ok", 2);
+        w->answer_in_settle = NULL;
+        char got[64];
+        w->answer_left_in_settle = recv(w->answer_client_fd, got, sizeof got, MSG_DONTWAIT) > 0;
+    }
 }
 
 struct fixture {
@@ -528,6 +538,159 @@ static void transfers_wait_for_commit(void)
     fixture_close(&f);
 }
 
+
+/* ---- the chain after the commit (store_set_chain) ---- */
+
+struct chain {
+    struct store *st;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int runs_left;       /* transactions it still writes */
+    int ran;             /* transactions it wrote */
+    atomic_bool wait_for_loop; /* the first run waits until the loop wants the connection */
+    bool on_loop_thread; /* any run on the loop's thread */
+    pthread_t loop_thread;
+    int64_t last_number; /* store_commit_number after its last commit */
+    atomic_int woken, durable_notices;
+};
+
+static bool chain_run(void *arg)
+{
+    struct chain *c = arg;
+    if (pthread_equal(pthread_self(), c->loop_thread))
+        c->on_loop_thread = true;
+    if (c->wait_for_loop) {
+        pthread_mutex_lock(&c->lock);
+        while (!store_wanted_back(c->st))
+            pthread_cond_wait(&c->wake, &c->lock);
+        pthread_mutex_unlock(&c->lock);
+        c->wait_for_loop = false;
+        return false;
+    }
+    if (c->runs_left == 0)
+        return false;
+    c->runs_left--;
+    CHECK_INT(store_begin(c->st), 0);
+    CHECK_INT(store_exec(c->st, "INSERT INTO t(v) VALUES (3)"), 0);
+    CHECK_INT(store_commit(c->st), 0);
+    c->last_number = store_commit_number(c->st);
+    c->ran++;
+    return true;
+}
+
+static void chain_wake(void *arg)
+{
+    struct chain *c = arg;
+    c->woken++;
+    pthread_mutex_lock(&c->lock);
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void chain_durable(void *arg)
+{
+    struct chain *c = arg;
+    c->durable_notices++;
+}
+
+static void chain_init(struct chain *c, struct fixture *f)
+{
+    memset(c, 0, sizeof *c);
+    c->st = f->srv.store;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->wake, NULL);
+    c->loop_thread = pthread_self();
+}
+
+static void chain_done(struct chain *c, struct fixture *f)
+{
+    store_set_chain(f->srv.store, NULL, NULL, NULL, NULL);
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->wake);
+}
+
+/*
+ * After the turn's commit the commit thread runs the chain's transactions
+ * before it gives the connection back; each counts once the sync thread has
+ * synced it (store_durable), and the loop meanwhile has the turn's settle.
+ */
+static void chain_runs_after_the_commit(void)
+{
+    struct fixture f;
+    if (!fixture_open(&f, false))
+        return;
+    struct chain c;
+    chain_init(&c, &f);
+    c.runs_left = 3;
+    store_set_chain(f.srv.store, chain_run, chain_wake, chain_durable, &c);
+    turn_request(f.srv.turn);
+    loop_until_settled(&f, 1);
+    CHECK_INT(f.w.committed, 1);
+    /* (Not a store call: that would ask the connection back and cut the chain short.) */
+    int64_t until = time_now_ms() + 5000;
+    while (store_busy(f.srv.store) && time_now_ms() < until)
+        usleep(1000);
+    CHECK(!store_busy(f.srv.store));
+    CHECK_INT(c.ran, 3);
+    CHECK(!c.on_loop_thread);
+    CHECK(c.last_number > 0); /* SQLite: synced by the sync thread */
+    store_wait_durable(f.srv.store, c.last_number);
+    CHECK_INT(store_durable(f.srv.store, c.last_number), 1);
+    CHECK(c.durable_notices >= 1);
+    CHECK_INT(committed_rows(f.path), 4); /* the turn's row and the chain's three */
+    /* A commit made on the loop is durable when it returns: nothing to wait for. */
+    CHECK_INT(store_begin(f.srv.store), 0);
+    CHECK_INT(store_exec(f.srv.store, "INSERT INTO t(v) VALUES (4)"), 0);
+    CHECK_INT(store_commit(f.srv.store), 0);
+    CHECK_INT(store_commit_number(f.srv.store), 0);
+    CHECK_INT(store_durable(f.srv.store, 0), 1);
+    chain_done(&c, &f);
+    fixture_close(&f);
+}
+
+/* A chain waiting for the loop's work gives the connection back as soon as the loop asks. */
+static void loop_call_ends_the_chain(void)
+{
+    struct fixture f;
+    if (!fixture_open(&f, false))
+        return;
+    struct chain c;
+    chain_init(&c, &f);
+    c.wait_for_loop = true;
+    store_set_chain(f.srv.store, chain_run, chain_wake, chain_durable, &c);
+    turn_request(f.srv.turn);
+    loop_until_settled(&f, 1);
+    CHECK(store_busy(f.srv.store) || !c.wait_for_loop);
+    CHECK_INT(store_exec(f.srv.store, "INSERT INTO t(v) VALUES (5)"), 0);
+    CHECK(c.woken >= 1);
+    CHECK(!c.wait_for_loop);
+    CHECK(!store_busy(f.srv.store));
+    CHECK_INT(committed_rows(f.path), 2);
+    chain_done(&c, &f);
+    fixture_close(&f);
+}
+
+/* A turn requested (not quietly) while the chain holds the connection runs once it is back. */
+static void turn_waits_for_the_chain(void)
+{
+    struct fixture f;
+    if (!fixture_open(&f, false))
+        return;
+    struct chain c;
+    chain_init(&c, &f);
+    c.wait_for_loop = true;
+    store_set_chain(f.srv.store, chain_run, chain_wake, chain_durable, &c);
+    turn_request(f.srv.turn);
+    loop_until_settled(&f, 1);
+    turn_request(f.srv.turn); /* asks the chain to stop */
+    loop_until_settled(&f, 2);
+    CHECK(c.woken >= 1);
+    CHECK_INT(f.w.gathered, 2);
+    CHECK_INT(f.w.committed, 2);
+    chain_done(&c, &f);
+    fixture_close(&f);
+}
+
 /* ---- answers held by the turn ---- */
 
 static struct http_request *incoming;
@@ -596,6 +759,57 @@ static void answer_after_commit(struct fixture *f, bool fail, const char *status
     close(fds[1]);
 }
 
+
+/* A corked server keeps answers until uncorked; the turn corks its settle's answers and
+   uncorks them once the next commit is handed over, or at the end of the settle. */
+static void answers_of_a_settle_are_corked(void)
+{
+    struct fixture f;
+    if (!fixture_open(&f, false))
+        return;
+    int fds[2];
+    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    struct http_limits limits = {1 << 20, 16, 5, 5, 5, 0};
+    struct http_server *http = http_server_new(f.srv.base, &limits, take_request, NULL, NULL);
+    CHECK(http_server_adopt(http, fds[0]));
+    char got[512];
+    const char *ask = "GET /a HTTP/1.1\r\nHost: t\r\n\r\n";
+    for (int round = 0; round < 2; round++) {
+        CHECK_INT(write(fds[1], ask, strlen(ask)), (long long)strlen(ask));
+        incoming = NULL;
+        int64_t until = time_now_ms() + 5000;
+        while (!incoming && time_now_ms() < until)
+            event_base_loop(f.srv.base, EVLOOP_ONCE);
+        CHECK(incoming != NULL);
+        if (!incoming)
+            break;
+        if (round == 0) { /* by hand */
+            http_cork(http);
+            http_reply(incoming, 200, "text/plain", "ok", 2);
+            CHECK_STR(client_read(fds[1], got, sizeof got), "");
+            http_uncork(http);
+        } else { /* in a turn's settle */
+            f.srv.http = http;
+            f.w.answer_in_settle = incoming;
+            f.w.answer_client_fd = fds[1];
+            turn_request(f.srv.turn);
+            loop_until_settled(&f, 1);
+            CHECK(!f.w.answer_left_in_settle); /* corked while the participants settle */
+            f.srv.http = NULL;
+        }
+        until = time_now_ms() + 5000;
+        while (!client_read(fds[1], got, sizeof got)[0] && time_now_ms() < until)
+            event_base_loop(f.srv.base, EVLOOP_NONBLOCK);
+        CHECK(strncmp(got, "HTTP/1.1 200", 12) == 0);
+        CHECK(strstr(got, "\r\n\r\nok") != NULL);
+        for (int i = 0; i < 5; i++) /* the connection reads the next request */
+            event_base_loop(f.srv.base, EVLOOP_NONBLOCK);
+    }
+    http_server_free(http);
+    close(fds[1]);
+    fixture_close(&f);
+}
+
 /* Answers given in the turn leave after its commit: 200 if it held, 503 if it failed. */
 static void answers_wait_for_commit(void)
 {
@@ -626,5 +840,9 @@ int main(void)
     RUN(close_finishes_commit);
     RUN(transfers_wait_for_commit);
     RUN(answers_wait_for_commit);
+    RUN(chain_runs_after_the_commit);
+    RUN(loop_call_ends_the_chain);
+    RUN(turn_waits_for_the_chain);
+    RUN(answers_of_a_settle_are_corked);
     UNIT_DONE();
 }
