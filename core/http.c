@@ -89,7 +89,7 @@ struct http_server {
     uint64_t next_id;
     uint32_t id_prefix;
     bool stopping;
-    bool corked;                    /* http_cork: answers wait for http_uncork */
+    int corked;                     /* http_cork depth: answers wait for the last http_uncork */
     struct http_conn **corked_conns; /* those with an answer waiting (NULL: freed since) */
     size_t n_corked, cap_corked;
 };
@@ -392,12 +392,15 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
 
 void http_cork(struct http_server *srv)
 {
-    srv->corked = true;
+    srv->corked++;
 }
 
 void http_uncork(struct http_server *srv)
 {
-    srv->corked = false;
+    if (srv->corked > 0)
+        srv->corked--;
+    if (srv->corked > 0)
+        return;
     for (size_t i = 0; i < srv->n_corked; i++) {
         struct http_conn *c = srv->corked_conns[i];
         if (!c)

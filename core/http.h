@@ -77,9 +77,10 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
 /* Takes ownership of body (NULL: empty body). */
 /*
  * Cork the server: answers given from now on are copied aside (not written)
- * until http_uncork writes each with one syscall. The commit turn corks the
- * answers of a finished commit while it hands over the next one, so the
- * commit thread is not kept waiting on the sockets.
+ * until the matching http_uncork (corks nest) writes each with one syscall.
+ * The commit turn corks the answers of a finished commit while it hands over
+ * the next one, so the commit thread is not kept waiting on the sockets, and
+ * a callback scope corks the answers given in it until its commit.
  */
 void http_cork(struct http_server *srv);
 void http_uncork(struct http_server *srv);

@@ -189,6 +189,7 @@ static void shutdown_server(struct server *srv)
     replies_free(srv->replies);
     srv->replies = NULL;
     http_server_free(srv->http);
+    srv->http = NULL; /* (a commit still settling corks no answer on it) */
     product_events_free(srv->products); /* before jobs_free: deliveries complete into jobs */
     srv->products = NULL;
     jobs_free(srv->jobs);

@@ -90,7 +90,11 @@ void turn_leave(struct turn *turn, void *arg)
 
 void turn_scope_enter(struct turn *turn)
 {
-    if (turn->scope_depth++ == 0 && store_begin(turn->srv->store) != 0)
+    if (turn->scope_depth++ > 0)
+        return;
+    if (turn->srv->http) /* what its callbacks answer leaves after its commit */
+        http_cork(turn->srv->http);
+    if (store_begin(turn->srv->store) != 0)
         log_error("host", "cannot open the transaction for plugin callbacks");
 }
 
@@ -112,6 +116,8 @@ bool turn_scope_leave(struct turn *turn)
         log_not_committed();
     if (srv->replies)
         replies_release(srv->replies, committed);
+    if (srv->http)
+        http_uncork(srv->http);
     return committed;
 }
 
@@ -234,11 +240,13 @@ static void hand_over(struct turn *turn)
         while (store_in_transaction(srv->store)) /* a gather left a savepoint open */
             store_rollback(srv->store);
         turn_committed(turn, false);
-    } else if (turn->committing) {
-        if (srv->http) /* the last turn's answers, now that this one is being written */
-            http_uncork(srv->http);
-        meanwhile_all(turn); /* (without the thread the commit has ended already) */
     }
+    /* The scope's cork (turn_scope_enter): the last turn's answers leave now that this one is
+       being written. */
+    if (srv->http)
+        http_uncork(srv->http);
+    if (turn->committing)
+        meanwhile_all(turn); /* (without the thread the commit has ended already) */
     turn->handing_over = false;
 }
 

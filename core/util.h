@@ -2,6 +2,7 @@
 #ifndef SB_CORE_UTIL_H
 #define SB_CORE_UTIL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -76,5 +77,8 @@ char *file_read_all(const char *path, size_t *len_out);
 char *path_relative_to(const char *base_file, const char *path);
 /* mkdir -p for the directory part of a file path. */
 int mkdir_parents(const char *file_path);
+
+/* Threads. Stop a helper thread that waits on wake under lock: set *stop, wake it, join it. */
+void thread_stop(pthread_t thread, pthread_mutex_t *lock, pthread_cond_t *wake, bool *stop);
 
 #endif

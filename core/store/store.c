@@ -307,11 +307,7 @@ static void stop_syncer(struct committer *c)
 {
     if (!c->sync_running)
         return;
-    pthread_mutex_lock(&c->lock);
-    c->sync_stop = true;
-    pthread_cond_signal(&c->sync_wake);
-    pthread_mutex_unlock(&c->lock);
-    pthread_join(c->sync_thread, NULL);
+    thread_stop(c->sync_thread, &c->lock, &c->sync_wake, &c->sync_stop);
     c->sync_running = false;
 }
 
@@ -319,11 +315,7 @@ static void committer_stop(struct committer *c)
 {
     if (!c)
         return;
-    pthread_mutex_lock(&c->lock);
-    c->stop = true;
-    pthread_cond_signal(&c->wake);
-    pthread_mutex_unlock(&c->lock);
-    pthread_join(c->thread, NULL);
+    thread_stop(c->thread, &c->lock, &c->wake, &c->stop);
     stop_syncer(c); /* after: the commit thread's last commits are synced */
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->wake);

@@ -246,11 +246,7 @@ static void checkpointer_stop(struct checkpointer *c)
 {
     if (!c)
         return;
-    pthread_mutex_lock(&c->lock);
-    c->stop = true;
-    pthread_cond_signal(&c->wake);
-    pthread_mutex_unlock(&c->lock);
-    pthread_join(c->thread, NULL);
+    thread_stop(c->thread, &c->lock, &c->wake, &c->stop);
     sqlite3_close(c->db);
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->wake);
