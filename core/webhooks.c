@@ -4,11 +4,10 @@
  *
  * Intake reads only id, topic, app_id, created_at and data.item (its id is
  * the delivery's ordering key) in one strict pass over the body that builds
- * nothing (json_input.h). In the commit turn its rows are written on the
- * commit thread (the participant's background) while the loop parses the
- * bodies to deliver whole, once, for on_event (its meanwhile). A
- * notification is one events row, carrying its delivery's state
- * (store_events.h).
+ * nothing (json_input.h). Its rows are written on the commit thread; a
+ * delivery's body is built whole, once, for on_event, on the loop as it is
+ * answered (keep_envelope). A notification is one events row, carrying its
+ * delivery's state (store_events.h).
  *
  * Batches take turns: one collects the notifications that arrive while
  * another is being written and committed. Each keeps its strings in one
@@ -79,7 +78,6 @@ struct pending_event {
     const char *outcome;   /* queued, ignored, unrouted, revoked */
     bool duplicate;        /* its notification id was stored before */
     int64_t event_id;      /* a delivery, once inserted */
-    json_object *envelope; /* a delivery's body, parsed after the write */
 };
 
 struct batch {
@@ -116,9 +114,8 @@ struct intake {
     struct event *written_ev;
     struct event *feed_end_ev; /* the end of the loop iteration: feeding ends */
     struct intake_stats stats;
-    /* Filled by the loop (a turn's batches) and by the commit thread (a chain's, as soon as
-       they are committed: a dispatch round may hand them out before they are answered). */
-    pthread_mutex_t cache_lock;
+    /* The loop's: deliveries' bodies built as they are answered, for their jobs. */
+    json_tokener *builder;
     struct cached_envelope cache[ENVELOPE_SLOTS];
 };
 
@@ -163,7 +160,6 @@ struct intake *intake_new(struct server *srv)
     in->srv = srv;
     in->collecting = batch_take(in);
     pthread_mutex_init(&in->lock, NULL);
-    pthread_mutex_init(&in->cache_lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -214,7 +210,6 @@ void intake_free(struct intake *in)
     pthread_mutex_destroy(&in->lock);
     pthread_cond_destroy(&in->more);
     intake_release_memory(in);
-    pthread_mutex_destroy(&in->cache_lock);
     batch_free(in->collecting);
     free(in);
 }
@@ -240,15 +235,10 @@ int intake_job_event(struct intake *in, int64_t event_id, struct intake_event *o
         return -1;
     struct cached_envelope *slot =
         event_id > 0 ? &in->cache[(uint64_t)event_id % ENVELOPE_SLOTS] : NULL;
-    bool cached = false;
-    pthread_mutex_lock(&in->cache_lock);
     if (slot && slot->event_id == event_id) {
         *out = slot->e;
         memset(slot, 0, sizeof *slot);
-        cached = true;
-    }
-    pthread_mutex_unlock(&in->cache_lock);
-    if (!cached) {
+    } else {
         int found = store_event_read(in->srv->store, event_id, read_event, out);
         if (found <= 0)
             return found;
@@ -264,31 +254,31 @@ static const char *text_at(const struct batch *b, size_t offset)
     return offset == NO_TEXT ? NULL : b->text.data + offset;
 }
 
-/* After the commit: keep a delivery's parsed envelope for its job (a newer event evicts the
-   one in its slot). */
+/*
+ * On the loop, as a stored delivery is answered: its body built whole, once,
+ * for its job (a newer event evicts the one in its slot). Built here rather
+ * than on the commit thread, whose time holds the connection the loop's
+ * dispatch waits for; the request still holds the body, checked at intake.
+ * Without it (out of memory) the job reads the event back.
+ */
 static void keep_envelope(struct intake *in, const struct batch *b, struct pending_event *e)
 {
-    struct intake_event kept = {.envelope = e->envelope,
+    if (!in->builder && !(in->builder = json_tokener_new_ex(JSON_INPUT_DEPTH)))
+        return;
+    size_t len;
+    const char *body = http_body(e->req, &len);
+    struct intake_event kept = {.envelope = json_build_checked(in->builder, body, len),
                                 .topic = xstrdup(text_at(b, e->topic)),
                                 .notification_id = xstrdup(text_at(b, e->notification_id)),
                                 .created_at = e->created_at};
-    e->envelope = NULL;
+    if (!kept.envelope) {
+        intake_event_clear(&kept);
+        return;
+    }
     struct cached_envelope *slot = &in->cache[(uint64_t)e->event_id % ENVELOPE_SLOTS];
-    pthread_mutex_lock(&in->cache_lock);
-    struct intake_event evicted = slot->e;
+    intake_event_clear(&slot->e);
     slot->event_id = e->event_id;
     slot->e = kept;
-    pthread_mutex_unlock(&in->cache_lock);
-    intake_event_clear(&evicted);
-}
-
-/* The deliveries of committed batches: their envelopes kept. */
-static void keep_envelopes(struct intake *in, struct batch *b)
-{
-    for (; b; b = b->next)
-        for (size_t i = 0; i < b->n; i++)
-            if (b->items[i].event_id && b->items[i].envelope)
-                keep_envelope(in, b, &b->items[i]);
 }
 
 void intake_release_memory(struct intake *in)
@@ -301,11 +291,12 @@ void intake_release_memory(struct intake *in)
         batch_free(b);
     }
     for (size_t i = 0; i < ENVELOPE_SLOTS; i++) {
-        pthread_mutex_lock(&in->cache_lock);
-        struct intake_event evicted = in->cache[i].e;
-        memset(&in->cache[i], 0, sizeof in->cache[i]);
-        pthread_mutex_unlock(&in->cache_lock);
-        intake_event_clear(&evicted);
+        intake_event_clear(&in->cache[i].e);
+        in->cache[i].event_id = 0;
+    }
+    if (in->builder) { /* (its buffer grew to the longest string it read) */
+        json_tokener_free(in->builder);
+        in->builder = NULL;
     }
 }
 
@@ -410,26 +401,11 @@ static void stream_wake(void *arg)
     pthread_mutex_unlock(&in->lock);
 }
 
-/* The bodies to deliver, parsed once for on_event (duplicates are dropped when answered). */
-static void parse_deliveries(struct batch *b)
-{
-    for (size_t i = 0; i < b->n; i++) {
-        struct pending_event *e = &b->items[i];
-        if (strcmp(e->outcome, "queued") != 0 || e->duplicate || e->envelope)
-            continue;
-        size_t len;
-        const char *body = http_body(e->req, &len);
-        char why[128]; /* (intake checked the grammar: this only builds the objects) */
-        e->envelope = json_parse_whole(body, len, why, sizeof why);
-    }
-}
-
 /*
  * In an open transaction, on the commit thread (or on the loop, without
  * one): write the published batches as they come, until none is left and
  * the loop's iteration will publish no more (or the loop wants the
- * connection). Each is parsed for delivery after its write, while the loop
- * goes on reading. Returns those it took, in order; *ok false once a write
+ * connection). Returns those it took, in order; *ok false once a write
  * failed (it stops there: the caller rolls the transaction back).
  */
 static struct batch *stream(struct intake *in, bool *ok)
@@ -452,8 +428,6 @@ static struct batch *stream(struct intake *in, bool *ok)
             pthread_mutex_unlock(&in->lock);
             for (size_t i = 0; *ok && i < b->n; i++)
                 *ok = insert_event(in, b, &b->items[i], now);
-            if (*ok)
-                parse_deliveries(b);
             pthread_mutex_lock(&in->lock);
             if (!*ok)
                 break;
@@ -520,7 +494,7 @@ static void answer_batch(struct intake *in, struct batch *b, bool ok)
             if (strcmp(e->outcome, "queued") == 0) {
                 in->stats.accepted++;
                 deliveries = true;
-                if (e->event_id && e->envelope)
+                if (e->event_id)
                     keep_envelope(in, b, e);
             } else if (strcmp(e->outcome, "ignored") == 0) {
                 in->stats.ignored++;
@@ -529,8 +503,6 @@ static void answer_batch(struct intake *in, struct batch *b, bool ok)
             }
             ack(e->req, e->outcome);
         }
-        json_object_put(e->envelope);
-        e->envelope = NULL;
     }
     if (deliveries)
         jobs_kick(in->srv->jobs);
@@ -575,8 +547,6 @@ static bool intake_chain(void *arg)
     int64_t commit = taken->ok ? store_commit_number(in->srv->store) : 0;
     for (struct batch *b = taken; b; b = b->next)
         b->commit = commit;
-    if (taken->ok) /* committed: a dispatch round may take them before they are answered */
-        keep_envelopes(in, taken);
     pthread_mutex_lock(&in->lock);
     *in->written_tail = taken;
     while (taken->next)
