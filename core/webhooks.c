@@ -4,10 +4,11 @@
  *
  * Intake reads only id, topic, app_id, created_at and data.item (its id is
  * the delivery's ordering key) in one strict pass over the body that builds
- * nothing (json_input.h). Its rows are written on the commit thread; a
- * delivery's body is built whole, once, for on_event, on the loop as it is
- * answered (keep_envelope). A notification is one events row, carrying its
- * delivery's state (store_events.h).
+ * nothing (json_input.h). Its rows are written on the commit thread; once
+ * committed, a delivery's notification is kept (copied, keep_envelopes) for
+ * its job, which builds the body whole, once, for on_event on the loop. A
+ * notification is one events row, carrying its delivery's state
+ * (store_events.h).
  *
  * Batches take turns: one collects the notifications that arrive while
  * another is being written and committed. Each keeps its strings in one
@@ -90,9 +91,12 @@ struct batch {
     struct batch *next; /* in a list: spare, published, taken, written */
 };
 
+/* A delivery's notification as committed: its body, topic and id, each NUL-terminated. */
 struct cached_envelope {
     int64_t event_id; /* 0: empty */
-    struct intake_event e;
+    int64_t created_at;
+    struct buf text;  /* body, then topic, then notification id (kept when emptied, for reuse) */
+    size_t topic, notification_id;
 };
 
 struct intake {
@@ -114,8 +118,10 @@ struct intake {
     struct event *written_ev;
     struct event *feed_end_ev; /* the end of the loop iteration: feeding ends */
     struct intake_stats stats;
-    /* The loop's: deliveries' bodies built as they are answered, for their jobs. */
-    json_tokener *builder;
+    json_tokener *builder; /* the loop's: a delivery's body built for its job */
+    /* Filled by the commit thread (a chain's deliveries, as soon as they are committed) and
+       by the loop (a turn's); emptied by the jobs. */
+    pthread_mutex_t cache_lock;
     struct cached_envelope cache[ENVELOPE_SLOTS];
 };
 
@@ -160,6 +166,7 @@ struct intake *intake_new(struct server *srv)
     in->srv = srv;
     in->collecting = batch_take(in);
     pthread_mutex_init(&in->lock, NULL);
+    pthread_mutex_init(&in->cache_lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -210,6 +217,7 @@ void intake_free(struct intake *in)
     pthread_mutex_destroy(&in->lock);
     pthread_cond_destroy(&in->more);
     intake_release_memory(in);
+    pthread_mutex_destroy(&in->cache_lock);
     batch_free(in->collecting);
     free(in);
 }
@@ -235,10 +243,31 @@ int intake_job_event(struct intake *in, int64_t event_id, struct intake_event *o
         return -1;
     struct cached_envelope *slot =
         event_id > 0 ? &in->cache[(uint64_t)event_id % ENVELOPE_SLOTS] : NULL;
-    if (slot && slot->event_id == event_id) {
-        *out = slot->e;
-        memset(slot, 0, sizeof *slot);
-    } else {
+    struct buf text = {0};
+    pthread_mutex_lock(&in->cache_lock);
+    if (slot && slot->event_id == event_id) { /* taken out: built without the lock */
+        text = slot->text;
+        slot->text = (struct buf){0};
+        slot->event_id = 0;
+        out->topic = xstrdup(text.data + slot->topic);
+        out->notification_id = xstrdup(text.data + slot->notification_id);
+        out->created_at = slot->created_at;
+    }
+    pthread_mutex_unlock(&in->cache_lock);
+    if (text.data && (in->builder || (in->builder = json_tokener_new_ex(JSON_INPUT_DEPTH))))
+        out->envelope = json_build_checked(in->builder, text.data, strlen(text.data));
+    if (text.data) { /* the buffer back to its slot for the next one, unless it has one */
+        pthread_mutex_lock(&in->cache_lock);
+        if (!slot->text.data) {
+            text.len = 0;
+            slot->text = text;
+            text = (struct buf){0};
+        }
+        pthread_mutex_unlock(&in->cache_lock);
+        buf_free(&text);
+    }
+    if (!out->envelope) {
+        intake_event_clear(out);
         int found = store_event_read(in->srv->store, event_id, read_event, out);
         if (found <= 0)
             return found;
@@ -255,30 +284,36 @@ static const char *text_at(const struct batch *b, size_t offset)
 }
 
 /*
- * On the loop, as a stored delivery is answered: its body built whole, once,
- * for its job (a newer event evicts the one in its slot). Built here rather
- * than on the commit thread, whose time holds the connection the loop's
- * dispatch waits for; the request still holds the body, checked at intake.
- * Without it (out of memory) the job reads the event back.
+ * As soon as deliveries are committed (on the commit thread for a chain):
+ * their notifications kept for their jobs, which build the body once (a newer
+ * event evicts the one in its slot). Copied, not built, here: the commit
+ * thread's time holds the connection the dispatch waits for.
  */
-static void keep_envelope(struct intake *in, const struct batch *b, struct pending_event *e)
+static void keep_envelopes(struct intake *in, const struct batch *b)
 {
-    if (!in->builder && !(in->builder = json_tokener_new_ex(JSON_INPUT_DEPTH)))
-        return;
-    size_t len;
-    const char *body = http_body(e->req, &len);
-    struct intake_event kept = {.envelope = json_build_checked(in->builder, body, len),
-                                .topic = xstrdup(text_at(b, e->topic)),
-                                .notification_id = xstrdup(text_at(b, e->notification_id)),
-                                .created_at = e->created_at};
-    if (!kept.envelope) {
-        intake_event_clear(&kept);
-        return;
-    }
-    struct cached_envelope *slot = &in->cache[(uint64_t)e->event_id % ENVELOPE_SLOTS];
-    intake_event_clear(&slot->e);
-    slot->event_id = e->event_id;
-    slot->e = kept;
+    for (; b; b = b->next)
+        for (size_t i = 0; i < b->n; i++) {
+            const struct pending_event *e = &b->items[i];
+            if (!e->event_id)
+                continue;
+            size_t len;
+            const char *body = http_body(e->req, &len);
+            struct cached_envelope *slot = &in->cache[(uint64_t)e->event_id % ENVELOPE_SLOTS];
+            pthread_mutex_lock(&in->cache_lock);
+            slot->event_id = e->event_id;
+            slot->created_at = e->created_at;
+            slot->text.len = 0;
+            buf_append(&slot->text, body, len);
+            buf_putc(&slot->text, '\0');
+            slot->topic = slot->text.len;
+            buf_puts(&slot->text, e->topic == NO_TEXT ? "" : text_at(b, e->topic));
+            buf_putc(&slot->text, '\0');
+            slot->notification_id = slot->text.len;
+            buf_puts(&slot->text,
+                     e->notification_id == NO_TEXT ? "" : text_at(b, e->notification_id));
+            buf_putc(&slot->text, '\0');
+            pthread_mutex_unlock(&in->cache_lock);
+        }
 }
 
 void intake_release_memory(struct intake *in)
@@ -291,8 +326,10 @@ void intake_release_memory(struct intake *in)
         batch_free(b);
     }
     for (size_t i = 0; i < ENVELOPE_SLOTS; i++) {
-        intake_event_clear(&in->cache[i].e);
+        pthread_mutex_lock(&in->cache_lock);
+        buf_free(&in->cache[i].text);
         in->cache[i].event_id = 0;
+        pthread_mutex_unlock(&in->cache_lock);
     }
     if (in->builder) { /* (its buffer grew to the longest string it read) */
         json_tokener_free(in->builder);
@@ -494,8 +531,6 @@ static void answer_batch(struct intake *in, struct batch *b, bool ok)
             if (strcmp(e->outcome, "queued") == 0) {
                 in->stats.accepted++;
                 deliveries = true;
-                if (e->event_id)
-                    keep_envelope(in, b, e);
             } else if (strcmp(e->outcome, "ignored") == 0) {
                 in->stats.ignored++;
             } else {
@@ -547,6 +582,8 @@ static bool intake_chain(void *arg)
     int64_t commit = taken->ok ? store_commit_number(in->srv->store) : 0;
     for (struct batch *b = taken; b; b = b->next)
         b->commit = commit;
+    if (taken->ok) /* committed: a dispatch round may take them before they are answered */
+        keep_envelopes(in, taken);
     pthread_mutex_lock(&in->lock);
     *in->written_tail = taken;
     while (taken->next)
@@ -639,6 +676,8 @@ static void intake_settle(void *arg, bool committed)
     struct intake *in = arg;
     struct batch *b = in->turn_rows;
     in->turn_rows = NULL;
+    if (committed && b && b->ok)
+        keep_envelopes(in, b);
     answer_all(in, b, committed);
     if (in->collecting->n || anything_published(in))
         turn_request_quiet(in->srv->turn);
