@@ -136,7 +136,7 @@ static void failures_carry_libcurl_s_words(void)
     buf_free(&run.transfer.body);
 }
 
-/* Held transfers start only at the (outermost) release; a removed one never. */
+/* Held transfers start only when the hold they were added under ends; a removed one never. */
 static void held_transfers_start_at_the_release(void)
 {
     char *dir = unit_tempdir();
@@ -158,7 +158,7 @@ static void held_transfers_start_at_the_release(void)
     for (int i = 0; i < 10; i++)
         event_base_loop(base, EVLOOP_NONBLOCK);
     CHECK_INT(kept.done_calls, 0);
-    curl_loop_release(); /* still held by the outer hold */
+    curl_loop_release(); /* the first hold: these were added under the second */
     CHECK_INT(event_base_dispatch(base), 1); /* nothing to wait for: nothing was started */
     CHECK_INT(kept.done_calls, 0);
     curl_loop_release();
@@ -179,6 +179,59 @@ static void held_transfers_start_at_the_release(void)
     free(dir);
 }
 
+/*
+ * Overlapping holds (a turn begins before the last one's commit is durable)
+ * end in the order they began: each release starts what was added before the
+ * next hold began, in order, and keeps the rest.
+ */
+static void overlapping_holds_end_in_order(void)
+{
+    char *dir = unit_tempdir();
+    char *path = write_file(dir, "answer", 10);
+    char *url = xasprintf("file://%s", path);
+    struct event_base *base = event_base_new();
+    struct run first = {0}, second = {0};
+    struct curl_loop *cl = curl_loop_new(base, 4, NULL, NULL);
+    first.transfer.done = second.transfer.done = done;
+    first.transfer.owner = &first;
+    second.transfer.owner = &second;
+    CURL *e1 = curl_transfer_easy(&first.transfer, url, "GET", "file", 5000, 5000);
+    CURL *e2 = curl_transfer_easy(&second.transfer, url, "GET", "file", 5000, 5000);
+    curl_loop_hold();
+    CHECK_INT(curl_loop_add(cl, e1, &first.transfer), CURLM_OK);
+    curl_loop_hold();
+    CHECK_INT(curl_loop_add(cl, e2, &second.transfer), CURLM_OK);
+    curl_loop_release(); /* the first hold ends: its transfer starts, the second's waits */
+    event_base_dispatch(base);
+    CHECK_INT(first.done_calls, 1);
+    CHECK_INT(second.done_calls, 0);
+    curl_loop_release();
+    event_base_dispatch(base);
+    CHECK_INT(second.done_calls, 1);
+    CHECK_INT(second.result, CURLE_OK);
+    curl_loop_release(); /* none left to end: nothing happens */
+    struct run after = {0};
+    after.transfer.done = done;
+    after.transfer.owner = &after;
+    CURL *e3 = curl_transfer_easy(&after.transfer, url, "GET", "file", 5000, 5000);
+    CHECK_INT(curl_loop_add(cl, e3, &after.transfer), CURLM_OK); /* no hold: at once */
+    event_base_dispatch(base);
+    CHECK_INT(after.done_calls, 1);
+    curl_easy_cleanup(e1);
+    curl_easy_cleanup(e2);
+    curl_easy_cleanup(e3);
+    buf_free(&first.transfer.body);
+    buf_free(&second.transfer.body);
+    buf_free(&after.transfer.body);
+    curl_loop_free(cl);
+    event_base_free(base);
+    remove(path);
+    rmdir(dir);
+    free(url);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -186,6 +239,7 @@ int main(void)
     RUN(a_body_over_the_limit_ends_the_transfer);
     RUN(failures_carry_libcurl_s_words);
     RUN(held_transfers_start_at_the_release);
+    RUN(overlapping_holds_end_in_order);
     curl_global_cleanup();
     UNIT_DONE();
 }
