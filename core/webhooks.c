@@ -86,7 +86,7 @@ struct batch {
     size_t n, cap;
     struct buf text; /* the items' strings, each NUL-terminated */
     bool ok;         /* written and committed */
-    int64_t commit;  /* a chain's: its commit's number (store_durable) */
+    int64_t commit;  /* its commit's number, once committed (store_durable) */
     bool first;      /* the first batch of its transaction (the rest follow it in the list) */
     struct batch *next; /* in a list: spare, published, taken, written */
 };
@@ -189,6 +189,20 @@ void intake_event_clear(struct intake_event *e)
 static void set_feeding(struct intake *in, bool feeding);
 static void answer_written(struct intake *in);
 
+/* Shutdown: answer every written batch, waiting for each to be durable. */
+static void answer_every_written(struct intake *in)
+{
+    for (;;) {
+        answer_written(in);
+        pthread_mutex_lock(&in->lock);
+        int64_t waiting = in->written ? in->written->commit : 0;
+        pthread_mutex_unlock(&in->lock);
+        if (!waiting)
+            break;
+        store_wait_durable(in->srv->store, waiting);
+    }
+}
+
 void intake_free(struct intake *in)
 {
     if (!in)
@@ -196,17 +210,10 @@ void intake_free(struct intake *in)
     if (in->threaded) {
         set_feeding(in, false);
         store_set_chain(in->srv->store, NULL, NULL, NULL, NULL); /* the chain has ended */
-        for (;;) {
-            answer_written(in);
-            pthread_mutex_lock(&in->lock);
-            int64_t waiting = in->written ? in->written->commit : 0;
-            pthread_mutex_unlock(&in->lock);
-            if (!waiting)
-                break;
-            store_wait_durable(in->srv->store, waiting);
-        }
+        answer_every_written(in);
     }
     store_now(in);
+    answer_every_written(in); /* (the turns' batches) */
     turn_leave(in->srv->turn, in);
     if (in->written_ev)
         event_free(in->written_ev);
@@ -670,15 +677,30 @@ static void intake_write(void *arg)
     in->turn_rows = stream_transaction(in);
 }
 
-/* After the turn's commit. */
+/* After the turn's commit: its batches are answered once it is durable, after the chain's
+   written before it (answer_written). */
 static void intake_settle(void *arg, bool committed)
 {
     struct intake *in = arg;
     struct batch *b = in->turn_rows;
     in->turn_rows = NULL;
+    int64_t number = store_done_number(in->srv->store);
     if (committed && b && b->ok)
         keep_envelopes(in, b);
-    answer_all(in, b, committed);
+    if (!committed || !b || !number) {
+        answer_all(in, b, committed);
+    } else {
+        struct batch *last = b;
+        for (struct batch *x = b; x; x = x->next) {
+            x->commit = number;
+            last = x;
+        }
+        pthread_mutex_lock(&in->lock);
+        *in->written_tail = b;
+        in->written_tail = &last->next;
+        pthread_mutex_unlock(&in->lock);
+        answer_written(in);
+    }
     if (in->collecting->n || anything_published(in))
         turn_request_quiet(in->srv->turn);
 }
