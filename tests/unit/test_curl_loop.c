@@ -136,20 +136,51 @@ static void failures_carry_libcurl_s_words(void)
     buf_free(&run.transfer.body);
 }
 
+/* A loop and a local file of size bytes to fetch, for the hold tests. */
+struct files {
+    char *dir, *path, *url;
+    struct event_base *base;
+    struct curl_loop *cl;
+};
+
+static void files_open(struct files *fs, size_t size)
+{
+    fs->dir = unit_tempdir();
+    fs->path = write_file(fs->dir, "answer", size);
+    fs->url = xasprintf("file://%s", fs->path);
+    fs->base = event_base_new();
+    fs->cl = curl_loop_new(fs->base, 4, NULL, NULL);
+}
+
+/* A transfer of the file for run (not started). */
+static CURL *files_transfer(struct files *fs, struct run *run)
+{
+    run->transfer.done = done;
+    run->transfer.owner = run;
+    return curl_transfer_easy(&run->transfer, fs->url, "GET", "file", 5000, 5000);
+}
+
+static void files_close(struct files *fs)
+{
+    curl_loop_free(fs->cl);
+    event_base_free(fs->base);
+    remove(fs->path);
+    rmdir(fs->dir);
+    free(fs->url);
+    free(fs->path);
+    free(fs->dir);
+}
+
 /* Held transfers start only when the hold they were added under ends; a removed one never. */
 static void held_transfers_start_at_the_release(void)
 {
-    char *dir = unit_tempdir();
-    char *path = write_file(dir, "answer", 1000);
-    char *url = xasprintf("file://%s", path);
-    struct event_base *base = event_base_new();
+    struct files fs;
+    files_open(&fs, 1000);
+    struct event_base *base = fs.base;
+    struct curl_loop *cl = fs.cl;
     struct run kept = {0}, dropped = {0};
-    struct curl_loop *cl = curl_loop_new(base, 4, NULL, NULL);
-    kept.transfer.done = dropped.transfer.done = done;
-    kept.transfer.owner = &kept;
-    dropped.transfer.owner = &dropped;
-    CURL *e1 = curl_transfer_easy(&kept.transfer, url, "GET", "file", 5000, 5000);
-    CURL *e2 = curl_transfer_easy(&dropped.transfer, url, "GET", "file", 5000, 5000);
+    CURL *e1 = files_transfer(&fs, &kept);
+    CURL *e2 = files_transfer(&fs, &dropped);
     curl_loop_hold();
     curl_loop_hold();
     CHECK_INT(curl_loop_add(cl, e1, &kept.transfer), CURLM_OK);
@@ -170,13 +201,7 @@ static void held_transfers_start_at_the_release(void)
     curl_easy_cleanup(e1);
     curl_easy_cleanup(e2);
     buf_free(&kept.transfer.body);
-    curl_loop_free(cl);
-    event_base_free(base);
-    remove(path);
-    rmdir(dir);
-    free(url);
-    free(path);
-    free(dir);
+    files_close(&fs);
 }
 
 /*
@@ -186,17 +211,13 @@ static void held_transfers_start_at_the_release(void)
  */
 static void overlapping_holds_end_in_order(void)
 {
-    char *dir = unit_tempdir();
-    char *path = write_file(dir, "answer", 10);
-    char *url = xasprintf("file://%s", path);
-    struct event_base *base = event_base_new();
-    struct run first = {0}, second = {0};
-    struct curl_loop *cl = curl_loop_new(base, 4, NULL, NULL);
-    first.transfer.done = second.transfer.done = done;
-    first.transfer.owner = &first;
-    second.transfer.owner = &second;
-    CURL *e1 = curl_transfer_easy(&first.transfer, url, "GET", "file", 5000, 5000);
-    CURL *e2 = curl_transfer_easy(&second.transfer, url, "GET", "file", 5000, 5000);
+    struct files fs;
+    files_open(&fs, 10);
+    struct event_base *base = fs.base;
+    struct curl_loop *cl = fs.cl;
+    struct run first = {0}, second = {0}, after = {0};
+    CURL *e1 = files_transfer(&fs, &first);
+    CURL *e2 = files_transfer(&fs, &second);
     curl_loop_hold();
     CHECK_INT(curl_loop_add(cl, e1, &first.transfer), CURLM_OK);
     curl_loop_hold();
@@ -210,10 +231,7 @@ static void overlapping_holds_end_in_order(void)
     CHECK_INT(second.done_calls, 1);
     CHECK_INT(second.result, CURLE_OK);
     curl_loop_release(); /* none left to end: nothing happens */
-    struct run after = {0};
-    after.transfer.done = done;
-    after.transfer.owner = &after;
-    CURL *e3 = curl_transfer_easy(&after.transfer, url, "GET", "file", 5000, 5000);
+    CURL *e3 = files_transfer(&fs, &after);
     CHECK_INT(curl_loop_add(cl, e3, &after.transfer), CURLM_OK); /* no hold: at once */
     event_base_dispatch(base);
     CHECK_INT(after.done_calls, 1);
@@ -223,13 +241,7 @@ static void overlapping_holds_end_in_order(void)
     buf_free(&first.transfer.body);
     buf_free(&second.transfer.body);
     buf_free(&after.transfer.body);
-    curl_loop_free(cl);
-    event_base_free(base);
-    remove(path);
-    rmdir(dir);
-    free(url);
-    free(path);
-    free(dir);
+    files_close(&fs);
 }
 
 int main(void)

@@ -545,6 +545,23 @@ static void fetched(void *owner, CURLcode result)
     w->settled_when_fetched = w->settled;
 }
 
+/* The writer's next gather starts a transfer of url (the database file itself). */
+static void fetch_in_next_gather(struct fixture *f, char *url, size_t cap)
+{
+    snprintf(url, cap, "file://%s", f->path);
+    f->w.fetch_loop = curl_loop_new(f->srv.base, 4, NULL, NULL);
+    f->w.fetch_url = url;
+    f->w.transfer.done = fetched;
+    f->w.transfer.owner = &f->w;
+}
+
+static void fetch_free(struct fixture *f)
+{
+    curl_easy_cleanup(f->w.easy);
+    buf_free(&f->w.transfer.body);
+    curl_loop_free(f->w.fetch_loop);
+}
+
 /* A transfer started in the turn leaves only after its commit. */
 static void transfers_wait_for_commit(void)
 {
@@ -552,11 +569,7 @@ static void transfers_wait_for_commit(void)
     if (!fixture_open(&f, true))
         return;
     char url[600];
-    snprintf(url, sizeof url, "file://%s", f.path);
-    f.w.fetch_loop = curl_loop_new(f.srv.base, 4, NULL, NULL);
-    f.w.fetch_url = url;
-    f.w.transfer.done = fetched;
-    f.w.transfer.owner = &f.w;
+    fetch_in_next_gather(&f, url, sizeof url);
     turn_request(f.srv.turn);
     loop_until_gathered(&f, 1);
     for (int i = 0; i < 10; i++)
@@ -569,9 +582,7 @@ static void transfers_wait_for_commit(void)
         event_base_loop(f.srv.base, EVLOOP_ONCE);
     CHECK_INT(f.w.fetched, 1);
     CHECK_INT(f.w.settled_when_fetched, 1);
-    curl_easy_cleanup(f.w.easy);
-    buf_free(&f.w.transfer.body);
-    curl_loop_free(f.w.fetch_loop);
+    fetch_free(&f);
     fixture_close(&f);
 }
 
@@ -762,7 +773,10 @@ static const char *client_read(int fd, char *buf, size_t cap)
     return buf;
 }
 
-static void answer_after_commit(struct fixture *f, bool fail, const char *status_line)
+/* A client on a socket pair, and the request it sent, which a plugin owes an answer
+   (f->w.answer, opened for plugin): NULL (nothing left open) if it never arrived. */
+static struct http_server *request_owed(struct fixture *f, struct sb_plugin *plugin,
+                                        int *client_fd)
 {
     int fds[2];
     CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
@@ -779,39 +793,48 @@ static void answer_after_commit(struct fixture *f, bool fail, const char *status
     if (!incoming) {
         http_server_free(http);
         close(fds[1]);
-        return;
+        return NULL;
     }
+    f->w.plugin = plugin;
+    f->w.answer = replies_open(f->srv.replies, incoming, plugin, REPLY_API, 5000);
+    *client_fd = fds[1];
+    return http;
+}
+
+static void answer_after_commit(struct fixture *f, bool fail, const char *status_line)
+{
     char name[] = "spy";
     struct sb_plugin plugin = {.name = name};
+    int client;
+    struct http_server *http = request_owed(f, &plugin, &client);
+    if (!http)
+        return;
     int settled = f->w.settled;
-    f->w.plugin = &plugin;
     f->w.fail = fail;
-    f->w.answer = replies_open(f->srv.replies, incoming, &plugin, REPLY_API, 5000);
     turn_request(f->srv.turn);
     loop_until_gathered(f, f->w.gathered + 1);
     char got[512];
     for (int i = 0; i < 10; i++)
         event_base_loop(f->srv.base, EVLOOP_NONBLOCK);
-    CHECK_STR(client_read(fds[1], got, sizeof got), ""); /* held: the commit is in flight */
+    CHECK_STR(client_read(client, got, sizeof got), ""); /* held: the commit is in flight */
     /* A scope entered meanwhile waits for that commit; its own commit and release leave the
        turn's answer to the turn. */
     gate_open_later(&f->gate, 20);
     turn_scope_enter(f->srv.turn);
     CHECK(turn_scope_leave(f->srv.turn));
     gate_join_opener(&f->gate);
-    CHECK_STR(client_read(fds[1], got, sizeof got), "");
+    CHECK_STR(client_read(client, got, sizeof got), "");
     CHECK_INT(f->w.settled, settled);
     loop_until_settled(f, settled + 1);
-    until = time_now_ms() + 5000;
-    while (!client_read(fds[1], got, sizeof got)[0] && time_now_ms() < until)
+    int64_t until = time_now_ms() + 5000;
+    while (!client_read(client, got, sizeof got)[0] && time_now_ms() < until)
         event_base_loop(f->srv.base, EVLOOP_NONBLOCK);
     CHECK(strncmp(got, status_line, strlen(status_line)) == 0);
     CHECK_INT(replies_open_count(f->srv.replies), 0);
     f->w.fail = false;
     http_server_free(http);
-    close(fds[1]);
+    close(client);
 }
-
 
 /* A corked server keeps answers until uncorked; the turn corks its settle's answers and
    uncorks them once the next commit is handed over, or at the end of the settle. */
@@ -895,29 +918,12 @@ static void answers_and_transfers_wait_for_the_sync(void)
         return;
     f.srv.replies = replies_new(&f.srv);
     f.w.replies = f.srv.replies;
-    int fds[2];
-    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-    struct http_limits limits = {1 << 20, 16, 5, 5, 5, 0};
-    struct http_server *http = http_server_new(f.srv.base, &limits, take_request, NULL, NULL);
-    CHECK(http_server_adopt(http, fds[0]));
-    const char *ask = "GET /api/x HTTP/1.1\r\nHost: t\r\n\r\n";
-    CHECK_INT(write(fds[1], ask, strlen(ask)), (long long)strlen(ask));
-    incoming = NULL;
-    int64_t until = time_now_ms() + 5000;
-    while (!incoming && time_now_ms() < until)
-        event_base_loop(f.srv.base, EVLOOP_ONCE);
-    CHECK(incoming != NULL);
-    char url[600];
-    snprintf(url, sizeof url, "file://%s", f.path);
-    f.w.fetch_loop = curl_loop_new(f.srv.base, 4, NULL, NULL);
-    f.w.fetch_url = url;
-    f.w.transfer.done = fetched;
-    f.w.transfer.owner = &f.w;
     char name[] = "spy";
     struct sb_plugin plugin = {.name = name};
-    f.w.plugin = &plugin;
-    if (incoming)
-        f.w.answer = replies_open(f.srv.replies, incoming, &plugin, REPLY_API, 5000);
+    int client = -1;
+    struct http_server *http = request_owed(&f, &plugin, &client);
+    char url[600];
+    fetch_in_next_gather(&f, url, sizeof url);
 
     hold_syncs(true);
     turn_request(f.srv.turn);
@@ -929,27 +935,27 @@ static void answers_and_transfers_wait_for_the_sync(void)
     char got[512];
     for (int i = 0; i < 10; i++)
         event_base_loop(f.srv.base, EVLOOP_NONBLOCK);
-    CHECK_STR(client_read(fds[1], got, sizeof got), ""); /* not durable yet */
+    CHECK_STR(client_read(client, got, sizeof got), ""); /* not durable yet */
     CHECK_INT(f.w.fetched, 0);
     CHECK_INT(replies_open_count(f.srv.replies), 1);
 
     hold_syncs(false);
-    until = time_now_ms() + 5000;
+    int64_t until = time_now_ms() + 5000;
     while ((!got[0] || !f.w.fetched) && time_now_ms() < until) {
         event_base_loop(f.srv.base, EVLOOP_NONBLOCK);
         if (!got[0])
-            client_read(fds[1], got, sizeof got);
+            client_read(client, got, sizeof got);
     }
     CHECK(strncmp(got, "HTTP/1.1 200", 12) == 0);
     CHECK_INT(f.w.fetched, 1);
     CHECK_INT(replies_open_count(f.srv.replies), 0);
     CHECK_INT(committed_rows(f.path), 2);
 
-    curl_easy_cleanup(f.w.easy);
-    buf_free(&f.w.transfer.body);
-    curl_loop_free(f.w.fetch_loop);
-    http_server_free(http);
-    close(fds[1]);
+    fetch_free(&f);
+    if (http) {
+        http_server_free(http);
+        close(client);
+    }
     replies_free(f.srv.replies);
     f.srv.replies = NULL;
     fixture_close(&f);
