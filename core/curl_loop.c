@@ -24,14 +24,17 @@ struct curl_loop {
     struct event *timer;
     void (*after_done)(void *arg);
     void *after_done_arg;
-    CURL **held; /* added while transfers are held (curl_loop_hold), in order */
+    struct held_transfer {
+        CURL *easy;
+        unsigned long hold; /* the newest hold when it was added: sent when that one ends */
+    } *held; /* added while transfers are held (curl_loop_hold), in order */
     size_t n_held, cap_held;
     struct curl_loop *next; /* every loop, for curl_loop_release */
 };
 
 /* Loop thread only, as everything here. */
 static struct curl_loop *all_loops;
-static int hold_depth;
+static unsigned long holds_begun, holds_ended; /* holding while they differ */
 
 /* What one watched socket has: its event, replaced when libcurl changes the interest. */
 struct sock_ctx {
@@ -215,12 +218,12 @@ void curl_loop_free(struct curl_loop *cl)
 CURLMcode curl_loop_add(struct curl_loop *cl, CURL *easy, struct curl_transfer *transfer)
 {
     curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer);
-    if (hold_depth > 0) {
+    if (holds_begun != holds_ended) {
         if (cl->n_held == cl->cap_held) {
             cl->cap_held = cl->cap_held ? cl->cap_held * 2 : 8;
             cl->held = xrealloc(cl->held, cl->cap_held * sizeof *cl->held);
         }
-        cl->held[cl->n_held++] = easy;
+        cl->held[cl->n_held++] = (struct held_transfer){easy, holds_begun};
         return CURLM_OK;
     }
     return curl_multi_add_handle(cl->multi, easy);
@@ -229,7 +232,7 @@ CURLMcode curl_loop_add(struct curl_loop *cl, CURL *easy, struct curl_transfer *
 void curl_loop_remove(struct curl_loop *cl, CURL *easy)
 {
     for (size_t i = 0; i < cl->n_held; i++)
-        if (cl->held[i] == easy) {
+        if (cl->held[i].easy == easy) {
             memmove(cl->held + i, cl->held + i + 1, (cl->n_held - i - 1) * sizeof *cl->held);
             cl->n_held--;
             return;
@@ -241,18 +244,29 @@ void curl_loop_remove(struct curl_loop *cl, CURL *easy)
 
 void curl_loop_hold(void)
 {
-    hold_depth++;
+    holds_begun++;
 }
 
 void curl_loop_release(void)
 {
-    if (hold_depth <= 0 || --hold_depth > 0)
+    if (holds_ended == holds_begun)
         return;
+    holds_ended++;
     for (struct curl_loop *cl = all_loops; cl; cl = cl->next) {
-        size_t n = cl->n_held;
-        cl->n_held = 0;
+        /* Those added up to the hold that ended, in order: a prefix (holds only grow). Taken
+           out first: a failed start's done may add again. */
+        size_t n = 0;
+        while (n < cl->n_held && cl->held[n].hold <= holds_ended)
+            n++;
+        if (!n)
+            continue;
+        CURL **ready = xmalloc(n * sizeof *ready);
+        for (size_t i = 0; i < n; i++)
+            ready[i] = cl->held[i].easy;
+        memmove(cl->held, cl->held + n, (cl->n_held - n) * sizeof *cl->held);
+        cl->n_held -= n;
         for (size_t i = 0; i < n; i++) {
-            CURL *easy = cl->held[i];
+            CURL *easy = ready[i];
             if (curl_multi_add_handle(cl->multi, easy) == CURLM_OK)
                 continue;
             /* Its add already answered OK: it ends here, through done, as a failed start. */
@@ -261,5 +275,6 @@ void curl_loop_release(void)
             snprintf(t->error, sizeof t->error, "the transfer could not be started");
             t->done(t->owner, CURLE_FAILED_INIT);
         }
+        free(ready);
     }
 }

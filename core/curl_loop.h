@@ -73,13 +73,14 @@ CURLMcode curl_loop_add(struct curl_loop *cl, CURL *easy, struct curl_transfer *
 void curl_loop_remove(struct curl_loop *cl, CURL *easy);
 
 /*
- * Hold back every transfer added, on every loop, until the matching
- * curl_loop_release (they nest): the commit turn holds them from its
- * gathers until its commit, which runs on the store's commit thread while
- * the loop goes on, has ended - so a request a plugin started in the turn
- * (or queued then) leaves only once what it wrote before is durable. A held
- * transfer is added, in order, at the release; one libcurl then refuses
- * ends through its done with CURLE_FAILED_INIT.
+ * Hold back every transfer added, on every loop, until its hold ends: the
+ * commit turn holds them from its gathers until its commit, which runs on
+ * the store's commit thread while the loop goes on, is durable - so a request
+ * a plugin started in the turn (or queued then) leaves only once what it
+ * wrote before is. Holds overlap (the next turn begins before the last one's
+ * sync) and end in the order they began: curl_loop_release ends the oldest,
+ * and sends, in order, the transfers added before the next one began. One
+ * libcurl then refuses ends through its done with CURLE_FAILED_INIT.
  */
 void curl_loop_hold(void);
 void curl_loop_release(void);

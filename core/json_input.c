@@ -19,6 +19,7 @@
 
 /* Nesting deeper than this is refused (json-c is built with the same limit). */
 #define JSON_MAX_DEPTH 64
+_Static_assert(JSON_INPUT_DEPTH == JSON_MAX_DEPTH + 1, "json-c counts the top level too");
 
 struct scan {
     const unsigned char *p, *end;
@@ -208,19 +209,28 @@ json_object *json_parse_whole(const char *text, size_t len, char *why, size_t wh
         return NULL;
     }
     /* The grammar holds: json-c builds the value (its depth limit matches ours). */
-    json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH + 1);
+    json_tokener *tok = json_tokener_new_ex(JSON_INPUT_DEPTH);
     if (!tok) {
         snprintf(why, why_len, "out of memory");
         return NULL;
     }
-    json_object *value = json_tokener_parse_ex(tok, text, (int)len);
-    if (!value && json_tokener_get_error(tok) == json_tokener_continue)
-        value = json_tokener_parse_ex(tok, "", 1); /* a top-level number ends with the input */
+    json_object *value = json_build_checked(tok, text, len);
     enum json_tokener_error err = json_tokener_get_error(tok);
     if (!value) /* json-c's null is NULL: a body that is only null is refused as such */
         snprintf(why, why_len, "%s",
                  err == json_tokener_success ? "the value is null" : json_tokener_error_desc(err));
     json_tokener_free(tok);
+    return value;
+}
+
+json_object *json_build_checked(json_tokener *tok, const char *text, size_t len)
+{
+    if (len > (size_t)INT32_MAX)
+        return NULL;
+    json_tokener_reset(tok);
+    json_object *value = json_tokener_parse_ex(tok, text, (int)len);
+    if (!value && json_tokener_get_error(tok) == json_tokener_continue)
+        value = json_tokener_parse_ex(tok, "", 1); /* a top-level number ends with the input */
     return value;
 }
 

@@ -23,6 +23,15 @@
 json_object *json_parse_whole(const char *text, size_t len, char *why, size_t why_len);
 
 /*
+ * Build the value of a text that already passed json_scan_fields (or
+ * json_parse_whole): no second check, and tok (json_tokener_new_ex with
+ * JSON_INPUT_DEPTH, the caller's, reused from text to text) saves allocating
+ * a parser each time. NULL if json-c refuses it or runs out of memory.
+ */
+#define JSON_INPUT_DEPTH 65 /* json-c's depth for our 64 levels of nesting */
+json_object *json_build_checked(json_tokener *tok, const char *text, size_t len);
+
+/*
  * A member to read without building the tree: its path of member names from
  * the top-level object (NULL after the last, unless all JSON_FIELD_DEPTH are
  * used), and what was found there.

@@ -2,7 +2,9 @@
  * turn.c - the commit turn and the callback scope (see turn.h): a
  * low-priority event that runs the participants' gathers in one
  * transaction, hands its commit to the store's commit thread, and when that
- * ends releases the held answers and settles the participants.
+ * ends settles the participants and may run the next turn; the answers held
+ * for the commit leave once it is durable (store_done_number), which the
+ * next turn does not wait for.
  */
 #include "turn.h"
 
@@ -16,6 +18,7 @@
 
 #include <event2/event.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define TURN_RETRY_MS 100 /* the store could not open a transaction */
 
@@ -31,6 +34,14 @@ struct turn {
     bool draining;     /* turn_now waits for the commit: a wanted turn waits for the event */
     bool urgent;       /* wanted by turn_request (not only turn_request_quiet) */
     struct replies_held held; /* the answers that wait for the commit in flight */
+    /* The holds of ended commits that wait for their sync (their answers, their outbound
+       transfers), in commit order. */
+    struct awaiting_sync {
+        int64_t number; /* store_durable */
+        bool failed;    /* the commit failed: released as such, in its turn */
+        struct replies_held held;
+    } *awaiting;
+    size_t n_awaiting, cap_awaiting;
     struct turn_participant *participants; /* in the order they joined */
     size_t n_participants;
 };
@@ -54,8 +65,76 @@ void turn_free(struct turn *turn)
     if (turn->commit_ev)
         event_free(turn->commit_ev);
     free(turn->held.tokens);
+    /* Holds still waiting for a sync (the store was closed first): ended, none outlives it. */
+    for (size_t i = 0; i < turn->n_awaiting; i++)
+        curl_loop_release();
+    for (size_t i = 0; i < turn->cap_awaiting; i++)
+        free(turn->awaiting[i].held.tokens);
+    free(turn->awaiting);
     free(turn->participants);
     free(turn);
+}
+
+/* A turn's hold ends: its transfers leave, its answers are sent (or failed). */
+static void release(struct turn *turn, struct replies_held *held, bool durable)
+{
+    curl_loop_release();
+    if (turn->srv->replies)
+        replies_release_held(turn->srv->replies, held, durable);
+    held->n = 0; /* (without replies, shutting down: replies_free answered them) */
+}
+
+/* End the holds whose commits are durable (or failed), in order; with wait, all. */
+static void release_synced(struct turn *turn, bool wait)
+{
+    struct store *st = turn->srv->store;
+    size_t done = 0;
+    while (done < turn->n_awaiting) {
+        struct awaiting_sync *a = &turn->awaiting[done];
+        if (wait && !a->failed)
+            store_wait_durable(st, a->number);
+        int durable = a->failed ? -1 : store_durable(st, a->number);
+        if (durable == 0)
+            break;
+        release(turn, &a->held, durable == 1);
+        done++;
+    }
+    /* The spent entries go behind the waiting ones, their buffers kept for reuse. */
+    for (size_t k = 0; k < done; k++) {
+        struct awaiting_sync spent = turn->awaiting[0];
+        memmove(turn->awaiting, turn->awaiting + 1, (turn->n_awaiting - 1) * sizeof spent);
+        turn->awaiting[--turn->n_awaiting] = spent;
+    }
+}
+
+/*
+ * A turn's commit has ended (number: store_done_number; 0 for one that is
+ * durable already): its hold (held: its answers, possibly none) ends now if
+ * no earlier one waits and it failed or is durable, else in order once it is.
+ */
+static void release_when_synced(struct turn *turn, struct replies_held *held, bool committed,
+                                int64_t number)
+{
+    int durable = committed ? store_durable(turn->srv->store, number) : -1;
+    if (!turn->n_awaiting && durable != 0) {
+        release(turn, held, durable == 1);
+        return;
+    }
+    if (turn->n_awaiting == turn->cap_awaiting) {
+        size_t cap = turn->cap_awaiting ? 2 * turn->cap_awaiting : 4;
+        turn->awaiting = xrealloc(turn->awaiting, cap * sizeof *turn->awaiting);
+        memset(turn->awaiting + turn->cap_awaiting, 0,
+               (cap - turn->cap_awaiting) * sizeof *turn->awaiting);
+        turn->cap_awaiting = cap;
+    }
+    /* Swapped: the entry takes these answers, held keeps the entry's spare buffer. */
+    struct awaiting_sync *a = &turn->awaiting[turn->n_awaiting++];
+    struct replies_held spare = a->held;
+    a->number = number;
+    a->failed = !committed;
+    a->held = *held;
+    *held = spare;
+    held->n = 0;
 }
 
 /* Wait for the commit in flight and settle it; a turn it wanted is left to the event. */
@@ -139,13 +218,12 @@ static void settle_all(struct turn *turn, bool committed)
    being answered as failed. Outbound transfers started from here wait for the commit. */
 static bool gather_all(struct turn *turn)
 {
-    curl_loop_hold();
     turn_scope_enter(turn);
     if (!store_in_transaction(turn->srv->store)) {
         turn_scope_leave(turn);
-        curl_loop_release();
         return false;
     }
+    curl_loop_hold();
     for (size_t i = 0; i < turn->n_participants; i++)
         turn->participants[i].gather(turn->participants[i].arg);
     return true;
@@ -176,14 +254,10 @@ static void turn_committed(void *arg, bool committed)
     if (!committed)
         log_not_committed();
     turn->committing = false;
-    curl_loop_release();
     /* The answers settled here leave once the next commit (if wanted) is under way. */
     if (srv->http)
         http_cork(srv->http);
-    if (srv->replies)
-        replies_release_held(srv->replies, &turn->held, committed);
-    else
-        turn->held.n = 0; /* shutting down: replies_free answered them */
+    release_when_synced(turn, &turn->held, committed, store_done_number(srv->store));
     turn->settling = true;
     settle_all(turn, committed);
     turn->settling = false;
@@ -204,6 +278,8 @@ static void commit_notice_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     store_commit_poll(turn->srv->store);
+    if (turn->n_awaiting) /* (the notice may be a sync's) */
+        release_synced(turn, false);
     /* The connection came back from a chain (store_set_chain): a turn wanted meanwhile runs. */
     if (turn->wanted && !turn->committing && !turn->settling && !turn->draining
         && !store_busy(turn->srv->store)) {
@@ -221,7 +297,9 @@ static void hand_over(struct turn *turn)
         background_all(turn);
         meanwhile_all(turn);
         bool committed = turn_scope_leave(turn);
-        curl_loop_release();
+        struct replies_held none = {0}; /* (the outermost scope's commit sends its answers) */
+        release_when_synced(turn, &none, committed, 0);
+        free(none.tokens);
         settle_all(turn, committed);
         return;
     }
@@ -257,13 +335,16 @@ bool turn_now(struct turn *turn)
         return false;
     hand_over(turn);
     finish_commit(turn);
+    release_synced(turn, true);
     return true;
 }
 
 void turn_finish(struct turn *turn)
 {
-    if (turn)
-        finish_commit(turn);
+    if (!turn)
+        return;
+    finish_commit(turn);
+    release_synced(turn, true);
 }
 
 static void turn_cb(evutil_socket_t fd, short what, void *arg)

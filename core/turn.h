@@ -16,8 +16,9 @@
  * order, as participants. A module with such work calls turn_request(); the
  * turn then runs once at the end of the loop iteration, after the network
  * I/O (a low-priority event), inside one scope: each participant's gather,
- * in order, in the one transaction; the commit; the held answers released;
- * then each participant's settle, in order, told whether the commit held.
+ * in order, in the one transaction; the commit; then each participant's
+ * settle, in order, told whether the commit held; the held answers released
+ * once it is durable.
  * Data flows one way - loop, turn, store, reply: participants never call
  * back into the turn except to request another.
  *
@@ -29,13 +30,18 @@
  * else it must do: a store call waits for the commit (store.h); a
  * background may write through the store, in the turn's transaction. While the commit is in flight (and while its
  * participants settle) a request only marks a turn as wanted; it runs as
- * soon as the settles end, so the next commit follows at once. The answers
- * held during the turn go with its commit (replies_hold_for_commit) and
- * leave only when it has ended: 200 if it held, 503 if not; outbound
- * transfers started (or queued) from its gathers on are held back until
- * then too (curl_loop_hold), so a plugin's request never leaves before the
- * progress it recorded is durable. turn_now and turn_finish wait for the
- * commit in flight and settle it first. Safe because the two threads never
+ * soon as the settles end, so the next commit follows at once. The
+ * participants settle as soon as the COMMIT has ended, before its sync, so
+ * the next turn's gathers overlap the sync; what goes outside waits for it.
+ * The answers held during the turn go with its commit
+ * (replies_hold_for_commit) and leave only once it is durable: 200 if it
+ * held, 503 if its commit or its sync failed (a settle that answers does the
+ * same: store_done_number); outbound transfers started (or queued) from its
+ * gathers on are held back until then too (curl_loop_hold), so a plugin's
+ * request never leaves before the progress it recorded is durable. Both are
+ * let go in commit order. turn_now and turn_finish wait for the commit in
+ * flight, settle it, and let go of everything it and those before it held.
+ * Safe because the two threads never
  * share anything unguarded: the hand-over and the end of the commit go
  * through the store's lock, a background touches only what its gather set
  * aside (and settle reads it back after), and joining or leaving waits for

@@ -4,9 +4,9 @@
  *
  * Intake reads only id, topic, app_id, created_at and data.item (its id is
  * the delivery's ordering key) in one strict pass over the body that builds
- * nothing (json_input.h). In the commit turn its rows are written on the
- * commit thread (the participant's background) while the loop parses the
- * bodies to deliver whole, once, for on_event (its meanwhile). A
+ * nothing (json_input.h). Its rows are written on the commit thread; once
+ * committed, a delivery's notification is kept (copied, keep_envelopes) for
+ * its job, which builds the body whole, once, for on_event on the loop. A
  * notification is one events row, carrying its delivery's state
  * (store_events.h).
  *
@@ -79,7 +79,6 @@ struct pending_event {
     const char *outcome;   /* queued, ignored, unrouted, revoked */
     bool duplicate;        /* its notification id was stored before */
     int64_t event_id;      /* a delivery, once inserted */
-    json_object *envelope; /* a delivery's body, parsed after the write */
 };
 
 struct batch {
@@ -87,14 +86,17 @@ struct batch {
     size_t n, cap;
     struct buf text; /* the items' strings, each NUL-terminated */
     bool ok;         /* written and committed */
-    int64_t commit;  /* a chain's: its commit's number (store_durable) */
+    int64_t commit;  /* its commit's number, once committed (store_durable) */
     bool first;      /* the first batch of its transaction (the rest follow it in the list) */
     struct batch *next; /* in a list: spare, published, taken, written */
 };
 
+/* A delivery's notification as committed: its body, topic and id, each NUL-terminated. */
 struct cached_envelope {
     int64_t event_id; /* 0: empty */
-    struct intake_event e;
+    int64_t created_at;
+    struct buf text;  /* body, then topic, then notification id (kept when emptied, for reuse) */
+    size_t topic, notification_id;
 };
 
 struct intake {
@@ -116,8 +118,9 @@ struct intake {
     struct event *written_ev;
     struct event *feed_end_ev; /* the end of the loop iteration: feeding ends */
     struct intake_stats stats;
-    /* Filled by the loop (a turn's batches) and by the commit thread (a chain's, as soon as
-       they are committed: a dispatch round may hand them out before they are answered). */
+    json_tokener *builder; /* the loop's: a delivery's body built for its job */
+    /* Filled by the commit thread (a chain's deliveries, as soon as they are committed) and
+       by the loop (a turn's); emptied by the jobs. */
     pthread_mutex_t cache_lock;
     struct cached_envelope cache[ENVELOPE_SLOTS];
 };
@@ -186,6 +189,20 @@ void intake_event_clear(struct intake_event *e)
 static void set_feeding(struct intake *in, bool feeding);
 static void answer_written(struct intake *in);
 
+/* Shutdown: answer every written batch, waiting for each to be durable. */
+static void answer_every_written(struct intake *in)
+{
+    for (;;) {
+        answer_written(in);
+        pthread_mutex_lock(&in->lock);
+        int64_t waiting = in->written ? in->written->commit : 0;
+        pthread_mutex_unlock(&in->lock);
+        if (!waiting)
+            break;
+        store_wait_durable(in->srv->store, waiting);
+    }
+}
+
 void intake_free(struct intake *in)
 {
     if (!in)
@@ -193,17 +210,10 @@ void intake_free(struct intake *in)
     if (in->threaded) {
         set_feeding(in, false);
         store_set_chain(in->srv->store, NULL, NULL, NULL, NULL); /* the chain has ended */
-        for (;;) {
-            answer_written(in);
-            pthread_mutex_lock(&in->lock);
-            int64_t waiting = in->written ? in->written->commit : 0;
-            pthread_mutex_unlock(&in->lock);
-            if (!waiting)
-                break;
-            store_wait_durable(in->srv->store, waiting);
-        }
+        answer_every_written(in);
     }
     store_now(in);
+    answer_every_written(in); /* (the turns' batches) */
     turn_leave(in->srv->turn, in);
     if (in->written_ev)
         event_free(in->written_ev);
@@ -240,15 +250,31 @@ int intake_job_event(struct intake *in, int64_t event_id, struct intake_event *o
         return -1;
     struct cached_envelope *slot =
         event_id > 0 ? &in->cache[(uint64_t)event_id % ENVELOPE_SLOTS] : NULL;
-    bool cached = false;
+    struct buf text = {0};
     pthread_mutex_lock(&in->cache_lock);
-    if (slot && slot->event_id == event_id) {
-        *out = slot->e;
-        memset(slot, 0, sizeof *slot);
-        cached = true;
+    if (slot && slot->event_id == event_id) { /* taken out: built without the lock */
+        text = slot->text;
+        slot->text = (struct buf){0};
+        slot->event_id = 0;
+        out->topic = xstrdup(text.data + slot->topic);
+        out->notification_id = xstrdup(text.data + slot->notification_id);
+        out->created_at = slot->created_at;
     }
     pthread_mutex_unlock(&in->cache_lock);
-    if (!cached) {
+    if (text.data && (in->builder || (in->builder = json_tokener_new_ex(JSON_INPUT_DEPTH))))
+        out->envelope = json_build_checked(in->builder, text.data, strlen(text.data));
+    if (text.data) { /* the buffer back to its slot for the next one, unless it has one */
+        pthread_mutex_lock(&in->cache_lock);
+        if (!slot->text.data) {
+            text.len = 0;
+            slot->text = text;
+            text = (struct buf){0};
+        }
+        pthread_mutex_unlock(&in->cache_lock);
+        buf_free(&text);
+    }
+    if (!out->envelope) {
+        intake_event_clear(out);
         int found = store_event_read(in->srv->store, event_id, read_event, out);
         if (found <= 0)
             return found;
@@ -264,31 +290,37 @@ static const char *text_at(const struct batch *b, size_t offset)
     return offset == NO_TEXT ? NULL : b->text.data + offset;
 }
 
-/* After the commit: keep a delivery's parsed envelope for its job (a newer event evicts the
-   one in its slot). */
-static void keep_envelope(struct intake *in, const struct batch *b, struct pending_event *e)
-{
-    struct intake_event kept = {.envelope = e->envelope,
-                                .topic = xstrdup(text_at(b, e->topic)),
-                                .notification_id = xstrdup(text_at(b, e->notification_id)),
-                                .created_at = e->created_at};
-    e->envelope = NULL;
-    struct cached_envelope *slot = &in->cache[(uint64_t)e->event_id % ENVELOPE_SLOTS];
-    pthread_mutex_lock(&in->cache_lock);
-    struct intake_event evicted = slot->e;
-    slot->event_id = e->event_id;
-    slot->e = kept;
-    pthread_mutex_unlock(&in->cache_lock);
-    intake_event_clear(&evicted);
-}
-
-/* The deliveries of committed batches: their envelopes kept. */
-static void keep_envelopes(struct intake *in, struct batch *b)
+/*
+ * As soon as deliveries are committed (on the commit thread for a chain):
+ * their notifications kept for their jobs, which build the body once (a newer
+ * event evicts the one in its slot). Copied, not built, here: the commit
+ * thread's time holds the connection the dispatch waits for.
+ */
+static void keep_envelopes(struct intake *in, const struct batch *b)
 {
     for (; b; b = b->next)
-        for (size_t i = 0; i < b->n; i++)
-            if (b->items[i].event_id && b->items[i].envelope)
-                keep_envelope(in, b, &b->items[i]);
+        for (size_t i = 0; i < b->n; i++) {
+            const struct pending_event *e = &b->items[i];
+            if (!e->event_id)
+                continue;
+            size_t len;
+            const char *body = http_body(e->req, &len);
+            struct cached_envelope *slot = &in->cache[(uint64_t)e->event_id % ENVELOPE_SLOTS];
+            pthread_mutex_lock(&in->cache_lock);
+            slot->event_id = e->event_id;
+            slot->created_at = e->created_at;
+            slot->text.len = 0;
+            buf_append(&slot->text, body, len);
+            buf_putc(&slot->text, '\0');
+            slot->topic = slot->text.len;
+            buf_puts(&slot->text, e->topic == NO_TEXT ? "" : text_at(b, e->topic));
+            buf_putc(&slot->text, '\0');
+            slot->notification_id = slot->text.len;
+            buf_puts(&slot->text,
+                     e->notification_id == NO_TEXT ? "" : text_at(b, e->notification_id));
+            buf_putc(&slot->text, '\0');
+            pthread_mutex_unlock(&in->cache_lock);
+        }
 }
 
 void intake_release_memory(struct intake *in)
@@ -302,10 +334,13 @@ void intake_release_memory(struct intake *in)
     }
     for (size_t i = 0; i < ENVELOPE_SLOTS; i++) {
         pthread_mutex_lock(&in->cache_lock);
-        struct intake_event evicted = in->cache[i].e;
-        memset(&in->cache[i], 0, sizeof in->cache[i]);
+        buf_free(&in->cache[i].text);
+        in->cache[i].event_id = 0;
         pthread_mutex_unlock(&in->cache_lock);
-        intake_event_clear(&evicted);
+    }
+    if (in->builder) { /* (its buffer grew to the longest string it read) */
+        json_tokener_free(in->builder);
+        in->builder = NULL;
     }
 }
 
@@ -410,26 +445,11 @@ static void stream_wake(void *arg)
     pthread_mutex_unlock(&in->lock);
 }
 
-/* The bodies to deliver, parsed once for on_event (duplicates are dropped when answered). */
-static void parse_deliveries(struct batch *b)
-{
-    for (size_t i = 0; i < b->n; i++) {
-        struct pending_event *e = &b->items[i];
-        if (strcmp(e->outcome, "queued") != 0 || e->duplicate || e->envelope)
-            continue;
-        size_t len;
-        const char *body = http_body(e->req, &len);
-        char why[128]; /* (intake checked the grammar: this only builds the objects) */
-        e->envelope = json_parse_whole(body, len, why, sizeof why);
-    }
-}
-
 /*
  * In an open transaction, on the commit thread (or on the loop, without
  * one): write the published batches as they come, until none is left and
  * the loop's iteration will publish no more (or the loop wants the
- * connection). Each is parsed for delivery after its write, while the loop
- * goes on reading. Returns those it took, in order; *ok false once a write
+ * connection). Returns those it took, in order; *ok false once a write
  * failed (it stops there: the caller rolls the transaction back).
  */
 static struct batch *stream(struct intake *in, bool *ok)
@@ -452,8 +472,6 @@ static struct batch *stream(struct intake *in, bool *ok)
             pthread_mutex_unlock(&in->lock);
             for (size_t i = 0; *ok && i < b->n; i++)
                 *ok = insert_event(in, b, &b->items[i], now);
-            if (*ok)
-                parse_deliveries(b);
             pthread_mutex_lock(&in->lock);
             if (!*ok)
                 break;
@@ -520,8 +538,6 @@ static void answer_batch(struct intake *in, struct batch *b, bool ok)
             if (strcmp(e->outcome, "queued") == 0) {
                 in->stats.accepted++;
                 deliveries = true;
-                if (e->event_id && e->envelope)
-                    keep_envelope(in, b, e);
             } else if (strcmp(e->outcome, "ignored") == 0) {
                 in->stats.ignored++;
             } else {
@@ -529,8 +545,6 @@ static void answer_batch(struct intake *in, struct batch *b, bool ok)
             }
             ack(e->req, e->outcome);
         }
-        json_object_put(e->envelope);
-        e->envelope = NULL;
     }
     if (deliveries)
         jobs_kick(in->srv->jobs);
@@ -663,13 +677,30 @@ static void intake_write(void *arg)
     in->turn_rows = stream_transaction(in);
 }
 
-/* After the turn's commit. */
+/* After the turn's commit: its batches are answered once it is durable, after the chain's
+   written before it (answer_written). */
 static void intake_settle(void *arg, bool committed)
 {
     struct intake *in = arg;
     struct batch *b = in->turn_rows;
     in->turn_rows = NULL;
-    answer_all(in, b, committed);
+    int64_t number = store_done_number(in->srv->store);
+    if (committed && b && b->ok)
+        keep_envelopes(in, b);
+    if (!committed || !b || !number) {
+        answer_all(in, b, committed);
+    } else {
+        struct batch *last = b;
+        for (struct batch *x = b; x; x = x->next) {
+            x->commit = number;
+            last = x;
+        }
+        pthread_mutex_lock(&in->lock);
+        *in->written_tail = b;
+        in->written_tail = &last->next;
+        pthread_mutex_unlock(&in->lock);
+        answer_written(in);
+    }
     if (in->collecting->n || anything_published(in))
         turn_request_quiet(in->srv->turn);
 }

@@ -32,9 +32,9 @@ struct intake_event {
     int64_t created_at;
 };
 /*
- * The event of a job: the parsed envelope kept since it was committed
- * moments ago (its delivery usually runs in the same loop turn), else read
- * back from its row. 1, 0 if the event no longer exists, -1 if it could
+ * The event of a job, its body built: from the notification kept since it
+ * was committed moments ago (its delivery usually runs in the same loop
+ * turn), else read back from its row. 1, 0 if the event no longer exists, -1 if it could
  * not be read.
  */
 int intake_job_event(struct intake *in, int64_t event_id, struct intake_event *out);
@@ -47,7 +47,7 @@ void intake_free(struct intake *in);
 void intake_join_turn(struct intake *in);
 void webhooks_handle(struct server *srv, struct http_request *req, const char *plugin);
 void intake_stats(const struct intake *in, struct intake_stats *out);
-/* Drop the parsed envelopes kept for deliveries (read back from their rows if still needed):
+/* Drop the notifications kept for deliveries (read back from their rows if still needed):
    memory_trim, once the server is quiet. */
 void intake_release_memory(struct intake *in);
 

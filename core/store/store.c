@@ -45,9 +45,11 @@ struct query_slot {
  * (engine->sync), a commit made on the loop is synced before it returns, and
  * one made on the commit thread is numbered and handed to the sync thread, so
  * the commit thread writes the next while the last is synced - one sync then
- * covers every commit written before it. A commit counts (its done runs, a
- * chain's rows are answered: store_durable) only once synced; a failed sync
- * fails the commits it covered.
+ * covers every commit written before it. A commit is acknowledged (the
+ * answers that wait on it are sent: store_durable) only once synced; a failed
+ * sync fails the commits it covered. A handed-over commit's done runs as soon
+ * as the commit has ended, before it is synced, so the loop's next turn
+ * overlaps the sync: what it answers waits for store_done_number's sync.
  */
 #define CHAIN_MAX 256
 #define SYNC_RING 4096 /* outcomes kept per commit number, for store_durable */
@@ -91,6 +93,7 @@ struct store {
     atomic_bool committing; /* the commit thread has the connection */
     atomic_bool want_back;  /* the loop waits for the connection: chain no more */
     bool done_owed;         /* a handed-over commit's done has not run yet (loop only) */
+    int64_t done_number;    /* while that done runs: its commit's number (store_done_number) */
     int64_t last_seq;       /* the number of the last commit made on the commit thread */
     int64_t node;           /* store_set_node */
 };
@@ -413,25 +416,32 @@ static bool finish(struct store *st, bool wait)
     if (!st->done_owed)
         return true;
     /* The handed-over commit, not a chain after it: its done may run meanwhile (the loop's
-       next use of the connection waits for the chain, as ever). */
+       next use of the connection waits for the chain, as ever), and before its sync. */
     pthread_mutex_lock(&c->lock);
-    bool ended = c->ended && durable_locked(c, c->turn_seq) != 0;
+    bool ended = c->ended;
     pthread_mutex_unlock(&c->lock);
     if (!ended) {
         if (!wait)
             return false;
         ask_back(st);
         pthread_mutex_lock(&c->lock);
-        while (!c->ended || durable_locked(c, c->turn_seq) == 0)
+        while (!c->ended)
             pthread_cond_wait(&c->idle, &c->lock);
         pthread_mutex_unlock(&c->lock);
     }
     st->done_owed = false;
     pthread_mutex_lock(&c->lock);
-    bool committed = c->committed && durable_locked(c, c->turn_seq) == 1;
+    bool committed = c->committed && durable_locked(c, c->turn_seq) != -1;
+    st->done_number = committed ? c->turn_seq : 0;
     pthread_mutex_unlock(&c->lock);
     c->done(c->arg, committed);
+    st->done_number = 0;
     return true;
+}
+
+int64_t store_done_number(const struct store *st)
+{
+    return st->done_number;
 }
 
 void store_commit_finish(struct store *st)

@@ -73,7 +73,11 @@ bool store_in_transaction(struct store *st);
  *   notice on store_commit_fd.
  * - On the loop thread: store_commit_finish, when that fd is readable (or
  *   at once, to wait for the commit), calls done(arg, committed). done runs
- *   exactly once for every commit handed over, store_close included.
+ *   exactly once for every commit handed over, store_close included, as soon
+ *   as the COMMIT has ended: on an engine the store syncs itself, before the
+ *   commit is durable. What done answers waits for store_done_number's
+ *   commit to be (store_durable); the rest of the loop's state may go on at
+ *   once (a sync that fails later fails only those answers).
  * - The thread uses the loop's connection, which is opened NOMUTEX (one
  *   thread at a time): from the hand-over until the commit has ended, every
  *   other entry point of the store (and of store_sqlite.h: store_stmt,
@@ -91,6 +95,8 @@ int store_commit_async(struct store *st, void (*background)(void *arg),
                        void (*done)(void *arg, bool committed), void *arg);
 /* Readable once a handed-over commit has ended; -1 without the commit thread. */
 int store_commit_fd(const struct store *st);
+/* Within done: the number of its commit, for store_durable (0: durable already). */
+int64_t store_done_number(const struct store *st);
 /* Take the notice; if a commit's done is owed, wait for the commit and call it. */
 void store_commit_finish(struct store *st);
 /* The same from the notice's event: false (nothing done) if the commit has not ended yet, so
@@ -116,11 +122,12 @@ bool store_busy(const struct store *st);
 void store_set_chain(struct store *st, bool (*chain)(void *arg), void (*wake)(void *arg),
                      void (*durable)(void *arg), void *arg);
 /*
- * A chain's commit counts once it is durable: on the commit thread, right
- * after a commit, store_commit_number names it (0: durable already); from the
- * loop, store_durable says 1 (durable), 0 (not yet: durable(arg) is called,
- * on another thread, each time more commits are), or -1 (its sync failed:
- * treat it as not committed).
+ * A commit is acknowledged once it is durable: on the commit thread, right
+ * after a commit, store_commit_number names it (0: durable already), as
+ * store_done_number does a handed-over one; from the loop, store_durable says
+ * 1 (durable), 0 (not yet: durable(arg) is called, on another thread, and
+ * store_commit_fd counts a notice, each time more commits are), or -1 (its
+ * sync failed: treat it as not committed).
  */
 int64_t store_commit_number(const struct store *st);
 int store_durable(struct store *st, int64_t number);

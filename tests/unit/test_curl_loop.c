@@ -136,20 +136,51 @@ static void failures_carry_libcurl_s_words(void)
     buf_free(&run.transfer.body);
 }
 
-/* Held transfers start only at the (outermost) release; a removed one never. */
+/* A loop and a local file of size bytes to fetch, for the hold tests. */
+struct files {
+    char *dir, *path, *url;
+    struct event_base *base;
+    struct curl_loop *cl;
+};
+
+static void files_open(struct files *fs, size_t size)
+{
+    fs->dir = unit_tempdir();
+    fs->path = write_file(fs->dir, "answer", size);
+    fs->url = xasprintf("file://%s", fs->path);
+    fs->base = event_base_new();
+    fs->cl = curl_loop_new(fs->base, 4, NULL, NULL);
+}
+
+/* A transfer of the file for run (not started). */
+static CURL *files_transfer(struct files *fs, struct run *run)
+{
+    run->transfer.done = done;
+    run->transfer.owner = run;
+    return curl_transfer_easy(&run->transfer, fs->url, "GET", "file", 5000, 5000);
+}
+
+static void files_close(struct files *fs)
+{
+    curl_loop_free(fs->cl);
+    event_base_free(fs->base);
+    remove(fs->path);
+    rmdir(fs->dir);
+    free(fs->url);
+    free(fs->path);
+    free(fs->dir);
+}
+
+/* Held transfers start only when the hold they were added under ends; a removed one never. */
 static void held_transfers_start_at_the_release(void)
 {
-    char *dir = unit_tempdir();
-    char *path = write_file(dir, "answer", 1000);
-    char *url = xasprintf("file://%s", path);
-    struct event_base *base = event_base_new();
+    struct files fs;
+    files_open(&fs, 1000);
+    struct event_base *base = fs.base;
+    struct curl_loop *cl = fs.cl;
     struct run kept = {0}, dropped = {0};
-    struct curl_loop *cl = curl_loop_new(base, 4, NULL, NULL);
-    kept.transfer.done = dropped.transfer.done = done;
-    kept.transfer.owner = &kept;
-    dropped.transfer.owner = &dropped;
-    CURL *e1 = curl_transfer_easy(&kept.transfer, url, "GET", "file", 5000, 5000);
-    CURL *e2 = curl_transfer_easy(&dropped.transfer, url, "GET", "file", 5000, 5000);
+    CURL *e1 = files_transfer(&fs, &kept);
+    CURL *e2 = files_transfer(&fs, &dropped);
     curl_loop_hold();
     curl_loop_hold();
     CHECK_INT(curl_loop_add(cl, e1, &kept.transfer), CURLM_OK);
@@ -158,7 +189,7 @@ static void held_transfers_start_at_the_release(void)
     for (int i = 0; i < 10; i++)
         event_base_loop(base, EVLOOP_NONBLOCK);
     CHECK_INT(kept.done_calls, 0);
-    curl_loop_release(); /* still held by the outer hold */
+    curl_loop_release(); /* the first hold: these were added under the second */
     CHECK_INT(event_base_dispatch(base), 1); /* nothing to wait for: nothing was started */
     CHECK_INT(kept.done_calls, 0);
     curl_loop_release();
@@ -170,13 +201,47 @@ static void held_transfers_start_at_the_release(void)
     curl_easy_cleanup(e1);
     curl_easy_cleanup(e2);
     buf_free(&kept.transfer.body);
-    curl_loop_free(cl);
-    event_base_free(base);
-    remove(path);
-    rmdir(dir);
-    free(url);
-    free(path);
-    free(dir);
+    files_close(&fs);
+}
+
+/*
+ * Overlapping holds (a turn begins before the last one's commit is durable)
+ * end in the order they began: each release starts what was added before the
+ * next hold began, in order, and keeps the rest.
+ */
+static void overlapping_holds_end_in_order(void)
+{
+    struct files fs;
+    files_open(&fs, 10);
+    struct event_base *base = fs.base;
+    struct curl_loop *cl = fs.cl;
+    struct run first = {0}, second = {0}, after = {0};
+    CURL *e1 = files_transfer(&fs, &first);
+    CURL *e2 = files_transfer(&fs, &second);
+    curl_loop_hold();
+    CHECK_INT(curl_loop_add(cl, e1, &first.transfer), CURLM_OK);
+    curl_loop_hold();
+    CHECK_INT(curl_loop_add(cl, e2, &second.transfer), CURLM_OK);
+    curl_loop_release(); /* the first hold ends: its transfer starts, the second's waits */
+    event_base_dispatch(base);
+    CHECK_INT(first.done_calls, 1);
+    CHECK_INT(second.done_calls, 0);
+    curl_loop_release();
+    event_base_dispatch(base);
+    CHECK_INT(second.done_calls, 1);
+    CHECK_INT(second.result, CURLE_OK);
+    curl_loop_release(); /* none left to end: nothing happens */
+    CURL *e3 = files_transfer(&fs, &after);
+    CHECK_INT(curl_loop_add(cl, e3, &after.transfer), CURLM_OK); /* no hold: at once */
+    event_base_dispatch(base);
+    CHECK_INT(after.done_calls, 1);
+    curl_easy_cleanup(e1);
+    curl_easy_cleanup(e2);
+    curl_easy_cleanup(e3);
+    buf_free(&first.transfer.body);
+    buf_free(&second.transfer.body);
+    buf_free(&after.transfer.body);
+    files_close(&fs);
 }
 
 int main(void)
@@ -186,6 +251,7 @@ int main(void)
     RUN(a_body_over_the_limit_ends_the_transfer);
     RUN(failures_carry_libcurl_s_words);
     RUN(held_transfers_start_at_the_release);
+    RUN(overlapping_holds_end_in_order);
     curl_global_cleanup();
     UNIT_DONE();
 }

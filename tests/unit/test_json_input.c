@@ -128,6 +128,39 @@ static void values_come_out_whole(void)
     json_object_put(v);
 }
 
+/* One builder, text after text: each value whole and on its own, a half-built value not
+   carried over to the next text, as deep as the checks allow. */
+static void one_builder_builds_text_after_text(void)
+{
+    json_tokener *tok = json_tokener_new_ex(JSON_INPUT_DEPTH);
+    CHECK(tok != NULL);
+    if (!tok)
+        return;
+    json_object *a = json_build_checked(tok, "{\"id\":\"a\",\"n\":[1,2]}", 20);
+    json_object *b = json_build_checked(tok, "{\"id\":\"b\"}", 10);
+    CHECK(a && b);
+    CHECK_STR(json_object_get_string(json_object_object_get(a, "id")), "a");
+    CHECK_INT(json_object_array_length(json_object_object_get(a, "n")), 2);
+    CHECK_STR(json_object_get_string(json_object_object_get(b, "id")), "b");
+    CHECK(json_object_object_get(b, "n") == NULL);
+    json_object_put(a);
+    json_object_put(b);
+    json_object *n = json_build_checked(tok, "42", 2); /* a number ends with the text */
+    CHECK(n && json_object_get_int(n) == 42);
+    json_object_put(n);
+    CHECK(json_build_checked(tok, "{\"cut\":[1,", 10) == NULL); /* unfinished: nothing */
+    json_object *after = json_build_checked(tok, "[true]", 6);
+    CHECK(after && json_object_array_length(after) == 1);
+    json_object_put(after);
+    char deep[128]; /* the deepest text the checks let through */
+    memset(deep, '[', 64);
+    memset(deep + 64, ']', 64);
+    json_object *v = json_build_checked(tok, deep, sizeof deep);
+    CHECK(v != NULL);
+    json_object_put(v);
+    json_tokener_free(tok);
+}
+
 /* ---- json_scan_fields: intake's few members, without building the tree ---- */
 
 enum { F_TOPIC, F_ID, F_APP_ID, F_CREATED_AT, F_ITEM, F_ITEM_ID, N_FIELDS };
@@ -522,6 +555,7 @@ int main(void)
     RUN(nul_after_the_value_is_refused);
     RUN(depth_is_bounded);
     RUN(values_come_out_whole);
+    RUN(one_builder_builds_text_after_text);
     RUN(scan_refuses_what_parse_whole_refuses);
     RUN(scan_depth_is_bounded);
     RUN(intercom_notifications_are_read);

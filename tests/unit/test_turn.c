@@ -5,7 +5,9 @@
  * The commit on the store's commit thread: the loop runs on meanwhile, its
  * store calls wait for the commit, answers leave only after it, a
  * participant's background runs on that thread before it, transfers started
- * in the turn wait for it, store_close finishes it.
+ * in the turn wait for it, store_close finishes it. A turn settles before its
+ * commit is synced and the next one runs meanwhile; its answers and transfers
+ * wait for the sync.
  */
 #include "curl_loop.h"
 #include "http.h"
@@ -22,8 +24,38 @@
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+/*
+ * A slow disk: while syncs_held, the store's syncs of its log made off the
+ * loop's thread (the sync thread's) stand still. This fdatasync stands in
+ * for libc's in this program (the store calls it by name).
+ */
+static atomic_bool syncs_held;
+static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sync_released = PTHREAD_COND_INITIALIZER;
+static pthread_t loop_thread_id;
+
+int fdatasync(int fd)
+{
+    if (atomic_load(&syncs_held) && !pthread_equal(pthread_self(), loop_thread_id)) {
+        pthread_mutex_lock(&sync_lock);
+        while (atomic_load(&syncs_held))
+            pthread_cond_wait(&sync_released, &sync_lock);
+        pthread_mutex_unlock(&sync_lock);
+    }
+    return (int)syscall(SYS_fdatasync, fd);
+}
+
+static void hold_syncs(bool hold)
+{
+    pthread_mutex_lock(&sync_lock);
+    atomic_store(&syncs_held, hold);
+    pthread_cond_broadcast(&sync_released);
+    pthread_mutex_unlock(&sync_lock);
+}
 
 static char log_text[256];
 
@@ -73,11 +105,16 @@ static void participants_in_order(void)
                         "settle dispatch committed; settle intake committed; ");
     CHECK(!store_in_transaction(srv.store));
 
-    /* Requests within one loop iteration run one turn. */
+    /* Requests within one loop iteration run one turn (once the commit thread has given the
+       connection back: the last turn settled as soon as its COMMIT had ended). */
     log_text[0] = '\0';
     turn_request(srv.turn);
     turn_request(srv.turn);
-    event_base_loop(srv.base, EVLOOP_NONBLOCK);
+    int64_t until = time_now_ms() + 5000;
+    while (dispatch.gathered < 2 && time_now_ms() < until)
+        event_base_loop(srv.base, EVLOOP_ONCE);
+    for (int i = 0; i < 5; i++)
+        event_base_loop(srv.base, EVLOOP_NONBLOCK);
     CHECK_INT(dispatch.gathered, 2);
     CHECK_INT(intake.gathered, 2);
 
@@ -508,6 +545,23 @@ static void fetched(void *owner, CURLcode result)
     w->settled_when_fetched = w->settled;
 }
 
+/* The writer's next gather starts a transfer of url (the database file itself). */
+static void fetch_in_next_gather(struct fixture *f, char *url, size_t cap)
+{
+    snprintf(url, cap, "file://%s", f->path);
+    f->w.fetch_loop = curl_loop_new(f->srv.base, 4, NULL, NULL);
+    f->w.fetch_url = url;
+    f->w.transfer.done = fetched;
+    f->w.transfer.owner = &f->w;
+}
+
+static void fetch_free(struct fixture *f)
+{
+    curl_easy_cleanup(f->w.easy);
+    buf_free(&f->w.transfer.body);
+    curl_loop_free(f->w.fetch_loop);
+}
+
 /* A transfer started in the turn leaves only after its commit. */
 static void transfers_wait_for_commit(void)
 {
@@ -515,11 +569,7 @@ static void transfers_wait_for_commit(void)
     if (!fixture_open(&f, true))
         return;
     char url[600];
-    snprintf(url, sizeof url, "file://%s", f.path);
-    f.w.fetch_loop = curl_loop_new(f.srv.base, 4, NULL, NULL);
-    f.w.fetch_url = url;
-    f.w.transfer.done = fetched;
-    f.w.transfer.owner = &f.w;
+    fetch_in_next_gather(&f, url, sizeof url);
     turn_request(f.srv.turn);
     loop_until_gathered(&f, 1);
     for (int i = 0; i < 10; i++)
@@ -532,9 +582,7 @@ static void transfers_wait_for_commit(void)
         event_base_loop(f.srv.base, EVLOOP_ONCE);
     CHECK_INT(f.w.fetched, 1);
     CHECK_INT(f.w.settled_when_fetched, 1);
-    curl_easy_cleanup(f.w.easy);
-    buf_free(&f.w.transfer.body);
-    curl_loop_free(f.w.fetch_loop);
+    fetch_free(&f);
     fixture_close(&f);
 }
 
@@ -548,6 +596,7 @@ struct chain {
     int runs_left;       /* transactions it still writes */
     int ran;             /* transactions it wrote */
     atomic_bool wait_for_loop; /* the first run waits until the loop wants the connection */
+    atomic_bool waiting;       /* ... and is waiting now */
     bool on_loop_thread; /* any run on the loop's thread */
     pthread_t loop_thread;
     int64_t last_number; /* store_commit_number after its last commit */
@@ -561,6 +610,7 @@ static bool chain_run(void *arg)
         c->on_loop_thread = true;
     if (c->wait_for_loop) {
         pthread_mutex_lock(&c->lock);
+        c->waiting = true;
         while (!store_wanted_back(c->st))
             pthread_cond_wait(&c->wake, &c->lock);
         pthread_mutex_unlock(&c->lock);
@@ -648,19 +698,38 @@ static void chain_runs_after_the_commit(void)
     fixture_close(&f);
 }
 
+/* A turn, then a chain after its commit that waits for the loop's work: false if it never
+   came to wait (the fixture is closed then). The turn settles before the chain starts, as
+   soon as its COMMIT has ended. */
+static bool chain_waiting_after_a_turn(struct fixture *f, struct chain *c)
+{
+    if (!fixture_open(f, false))
+        return false;
+    chain_init(c, f);
+    c->wait_for_loop = true;
+    store_set_chain(f->srv.store, chain_run, chain_wake, chain_durable, c);
+    turn_request(f->srv.turn);
+    loop_until_settled(f, 1);
+    /* (Not a store call: that would ask the connection back before the chain began.) */
+    int64_t until = time_now_ms() + 5000;
+    while (!c->waiting && time_now_ms() < until)
+        usleep(1000);
+    CHECK(c->waiting);
+    CHECK(store_busy(f->srv.store));
+    if (c->waiting)
+        return true;
+    chain_done(c, f);
+    fixture_close(f);
+    return false;
+}
+
 /* A chain waiting for the loop's work gives the connection back as soon as the loop asks. */
 static void loop_call_ends_the_chain(void)
 {
     struct fixture f;
-    if (!fixture_open(&f, false))
-        return;
     struct chain c;
-    chain_init(&c, &f);
-    c.wait_for_loop = true;
-    store_set_chain(f.srv.store, chain_run, chain_wake, chain_durable, &c);
-    turn_request(f.srv.turn);
-    loop_until_settled(&f, 1);
-    CHECK(store_busy(f.srv.store) || !c.wait_for_loop);
+    if (!chain_waiting_after_a_turn(&f, &c))
+        return;
     CHECK_INT(store_exec(f.srv.store, "INSERT INTO t(v) VALUES (5)"), 0);
     CHECK(c.woken >= 1);
     CHECK(!c.wait_for_loop);
@@ -674,14 +743,9 @@ static void loop_call_ends_the_chain(void)
 static void turn_waits_for_the_chain(void)
 {
     struct fixture f;
-    if (!fixture_open(&f, false))
-        return;
     struct chain c;
-    chain_init(&c, &f);
-    c.wait_for_loop = true;
-    store_set_chain(f.srv.store, chain_run, chain_wake, chain_durable, &c);
-    turn_request(f.srv.turn);
-    loop_until_settled(&f, 1);
+    if (!chain_waiting_after_a_turn(&f, &c))
+        return;
     turn_request(f.srv.turn); /* asks the chain to stop */
     loop_until_settled(&f, 2);
     CHECK(c.woken >= 1);
@@ -709,7 +773,10 @@ static const char *client_read(int fd, char *buf, size_t cap)
     return buf;
 }
 
-static void answer_after_commit(struct fixture *f, bool fail, const char *status_line)
+/* A client on a socket pair, and the request it sent, which a plugin owes an answer
+   (f->w.answer, opened for plugin): NULL (nothing left open) if it never arrived. */
+static struct http_server *request_owed(struct fixture *f, struct sb_plugin *plugin,
+                                        int *client_fd)
 {
     int fds[2];
     CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
@@ -726,39 +793,48 @@ static void answer_after_commit(struct fixture *f, bool fail, const char *status
     if (!incoming) {
         http_server_free(http);
         close(fds[1]);
-        return;
+        return NULL;
     }
+    f->w.plugin = plugin;
+    f->w.answer = replies_open(f->srv.replies, incoming, plugin, REPLY_API, 5000);
+    *client_fd = fds[1];
+    return http;
+}
+
+static void answer_after_commit(struct fixture *f, bool fail, const char *status_line)
+{
     char name[] = "spy";
     struct sb_plugin plugin = {.name = name};
+    int client;
+    struct http_server *http = request_owed(f, &plugin, &client);
+    if (!http)
+        return;
     int settled = f->w.settled;
-    f->w.plugin = &plugin;
     f->w.fail = fail;
-    f->w.answer = replies_open(f->srv.replies, incoming, &plugin, REPLY_API, 5000);
     turn_request(f->srv.turn);
     loop_until_gathered(f, f->w.gathered + 1);
     char got[512];
     for (int i = 0; i < 10; i++)
         event_base_loop(f->srv.base, EVLOOP_NONBLOCK);
-    CHECK_STR(client_read(fds[1], got, sizeof got), ""); /* held: the commit is in flight */
+    CHECK_STR(client_read(client, got, sizeof got), ""); /* held: the commit is in flight */
     /* A scope entered meanwhile waits for that commit; its own commit and release leave the
        turn's answer to the turn. */
     gate_open_later(&f->gate, 20);
     turn_scope_enter(f->srv.turn);
     CHECK(turn_scope_leave(f->srv.turn));
     gate_join_opener(&f->gate);
-    CHECK_STR(client_read(fds[1], got, sizeof got), "");
+    CHECK_STR(client_read(client, got, sizeof got), "");
     CHECK_INT(f->w.settled, settled);
     loop_until_settled(f, settled + 1);
-    until = time_now_ms() + 5000;
-    while (!client_read(fds[1], got, sizeof got)[0] && time_now_ms() < until)
+    int64_t until = time_now_ms() + 5000;
+    while (!client_read(client, got, sizeof got)[0] && time_now_ms() < until)
         event_base_loop(f->srv.base, EVLOOP_NONBLOCK);
     CHECK(strncmp(got, status_line, strlen(status_line)) == 0);
     CHECK_INT(replies_open_count(f->srv.replies), 0);
     f->w.fail = false;
     http_server_free(http);
-    close(fds[1]);
+    close(client);
 }
-
 
 /* A corked server keeps answers until uncorked; the turn corks its settle's answers and
    uncorks them once the next commit is handed over, or at the end of the settle. */
@@ -830,8 +906,64 @@ static void answers_wait_for_commit(void)
     fixture_close(&f);
 }
 
+/*
+ * With the sync slow, a turn settles as soon as its COMMIT has ended and the
+ * next turn runs meanwhile; the first turn's answer and its outbound request
+ * wait until the sync has made it durable.
+ */
+static void answers_and_transfers_wait_for_the_sync(void)
+{
+    struct fixture f;
+    if (!fixture_open(&f, false))
+        return;
+    f.srv.replies = replies_new(&f.srv);
+    f.w.replies = f.srv.replies;
+    char name[] = "spy";
+    struct sb_plugin plugin = {.name = name};
+    int client = -1;
+    struct http_server *http = request_owed(&f, &plugin, &client);
+    char url[600];
+    fetch_in_next_gather(&f, url, sizeof url);
+
+    hold_syncs(true);
+    turn_request(f.srv.turn);
+    loop_until_settled(&f, 1);
+    CHECK_INT(f.w.committed, 1);
+    turn_request(f.srv.turn); /* the next turn does not wait for the first one's sync */
+    loop_until_settled(&f, 2);
+    CHECK_INT(f.w.committed, 2);
+    char got[512];
+    for (int i = 0; i < 10; i++)
+        event_base_loop(f.srv.base, EVLOOP_NONBLOCK);
+    CHECK_STR(client_read(client, got, sizeof got), ""); /* not durable yet */
+    CHECK_INT(f.w.fetched, 0);
+    CHECK_INT(replies_open_count(f.srv.replies), 1);
+
+    hold_syncs(false);
+    int64_t until = time_now_ms() + 5000;
+    while ((!got[0] || !f.w.fetched) && time_now_ms() < until) {
+        event_base_loop(f.srv.base, EVLOOP_NONBLOCK);
+        if (!got[0])
+            client_read(client, got, sizeof got);
+    }
+    CHECK(strncmp(got, "HTTP/1.1 200", 12) == 0);
+    CHECK_INT(f.w.fetched, 1);
+    CHECK_INT(replies_open_count(f.srv.replies), 0);
+    CHECK_INT(committed_rows(f.path), 2);
+
+    fetch_free(&f);
+    if (http) {
+        http_server_free(http);
+        close(client);
+    }
+    replies_free(f.srv.replies);
+    f.srv.replies = NULL;
+    fixture_close(&f);
+}
+
 int main(void)
 {
+    loop_thread_id = pthread_self();
     RUN(participants_in_order);
     RUN(loop_runs_during_commit);
     RUN(meanwhile_overlaps_the_commit);
@@ -844,5 +976,6 @@ int main(void)
     RUN(loop_call_ends_the_chain);
     RUN(turn_waits_for_the_chain);
     RUN(answers_of_a_settle_are_corked);
+    RUN(answers_and_transfers_wait_for_the_sync);
     UNIT_DONE();
 }
