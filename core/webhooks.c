@@ -251,9 +251,11 @@ int intake_job_event(struct intake *in, int64_t event_id, struct intake_event *o
     struct cached_envelope *slot =
         event_id > 0 ? &in->cache[(uint64_t)event_id % ENVELOPE_SLOTS] : NULL;
     struct buf text = {0};
+    size_t body_len = 0;
     pthread_mutex_lock(&in->cache_lock);
     if (slot && slot->event_id == event_id) { /* taken out: built without the lock */
         text = slot->text;
+        body_len = slot->topic - 1; /* (the topic follows the body and its NUL) */
         slot->text = (struct buf){0};
         slot->event_id = 0;
         out->topic = xstrdup(text.data + slot->topic);
@@ -262,7 +264,7 @@ int intake_job_event(struct intake *in, int64_t event_id, struct intake_event *o
     }
     pthread_mutex_unlock(&in->cache_lock);
     if (text.data && (in->builder || (in->builder = json_tokener_new_ex(JSON_INPUT_DEPTH))))
-        out->envelope = json_build_checked(in->builder, text.data, strlen(text.data));
+        out->envelope = json_build_checked(in->builder, text.data, body_len);
     if (text.data) { /* the buffer back to its slot for the next one, unless it has one */
         pthread_mutex_lock(&in->cache_lock);
         if (!slot->text.data) {
@@ -576,6 +578,17 @@ static void written_notice(void *arg)
         log_error("webhooks", "cannot signal written notifications: %s", strerror(errno));
 }
 
+/* Committed batches (a chain's, a turn's), to be answered once durable (answer_written). */
+static void append_written(struct intake *in, struct batch *b)
+{
+    pthread_mutex_lock(&in->lock);
+    *in->written_tail = b;
+    while (b->next)
+        b = b->next;
+    in->written_tail = &b->next;
+    pthread_mutex_unlock(&in->lock);
+}
+
 /* On the commit thread, after a commit: what was published meanwhile, streamed into a
    transaction of its own, passed back to the loop. */
 static bool intake_chain(void *arg)
@@ -591,12 +604,7 @@ static bool intake_chain(void *arg)
         b->commit = commit;
     if (taken->ok) /* committed: a dispatch round may take them before they are answered */
         keep_envelopes(in, taken);
-    pthread_mutex_lock(&in->lock);
-    *in->written_tail = taken;
-    while (taken->next)
-        taken = taken->next;
-    in->written_tail = &taken->next;
-    pthread_mutex_unlock(&in->lock);
+    append_written(in, taken);
     written_notice(in);
     return true;
 }
@@ -690,15 +698,9 @@ static void intake_settle(void *arg, bool committed)
     if (!committed || !b || !number) {
         answer_all(in, b, committed);
     } else {
-        struct batch *last = b;
-        for (struct batch *x = b; x; x = x->next) {
+        for (struct batch *x = b; x; x = x->next)
             x->commit = number;
-            last = x;
-        }
-        pthread_mutex_lock(&in->lock);
-        *in->written_tail = b;
-        in->written_tail = &last->next;
-        pthread_mutex_unlock(&in->lock);
+        append_written(in, b);
         answer_written(in);
     }
     if (in->collecting->n || anything_published(in))
