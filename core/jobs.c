@@ -67,11 +67,7 @@ struct jobs {
     struct store_job_result *done; /* outcomes waiting for the turn's write */
     size_t n_done, cap_done;
     size_t n_written;        /* the first n_written of done were written by the current turn */
-    /* Those n_written as the turn gathered them, for its background on the commit thread (a
-       copy: the loop may grow done meanwhile; the strings stay until the turn settles). */
-    struct store_job_result *writing;
-    size_t cap_writing;
-    bool write_ok;           /* set by the background */
+    bool write_ok;
     size_t round_from, round_to; /* done[round_from, round_to): from this turn's dispatch round */
     bool results_owed;       /* results failed to be written: their rows may still say 'queued' */
     bool round_ran;          /* a dispatch round ran in this turn: what is due next changed */
@@ -125,7 +121,6 @@ void jobs_free(struct jobs *jobs)
     event_free(jobs->due_timer);
     event_free(jobs->retry_timer);
     free(jobs->done);
-    free(jobs->writing);
     free(jobs);
 }
 
@@ -565,11 +560,10 @@ static void completion_free(struct store_job_result *c)
     free(c->key);
 }
 
-/* On the commit thread, before the turn's COMMIT: the results its gather set aside, written
-   (a savepoint of the turn's transaction). */
-static void write_completions(void *arg)
+/* Write the results collected so far (a savepoint of the turn's transaction). */
+static void write_completions(struct jobs *jobs)
 {
-    struct jobs *jobs = arg;
+    jobs->n_written = jobs->n_done;
     jobs->write_ok = true;
     if (!jobs->n_written)
         return;
@@ -578,7 +572,7 @@ static void write_completions(void *arg)
         jobs->write_ok = false;
         return;
     }
-    if (store_jobs_record_results(st, jobs->writing, jobs->n_written, time_now_ms()) == 0
+    if (store_jobs_record_results(st, jobs->done, jobs->n_written, time_now_ms()) == 0
         && store_commit(st) == 0)
         return;
     if (store_in_transaction(st))
@@ -626,18 +620,10 @@ static void dispatch_settle(void *arg, bool committed)
     }
 }
 
-/* Results: every outcome collected since the last turn (this round's too) is set aside for
-   the turn's background (write_completions), off the loop. */
+/* Results: every outcome collected since the last turn (this round's too) is written. */
 static void results_gather(void *arg)
 {
-    struct jobs *jobs = arg;
-    jobs->n_written = jobs->n_done;
-    if (jobs->n_written > jobs->cap_writing) {
-        jobs->cap_writing = jobs->cap_done;
-        jobs->writing = xrealloc(jobs->writing, jobs->cap_writing * sizeof *jobs->writing);
-    }
-    if (jobs->n_written)
-        memcpy(jobs->writing, jobs->done, jobs->n_written * sizeof *jobs->writing);
+    write_completions(arg);
 }
 
 static void results_settle(void *arg, bool committed)
@@ -677,8 +663,7 @@ void jobs_join_turn(struct jobs *jobs)
     turn_join(jobs->srv->turn, &(struct turn_participant){"job dispatch", dispatch_gather,
                                                           dispatch_settle, jobs, NULL, NULL});
     turn_join(jobs->srv->turn, &(struct turn_participant){"job results", results_gather,
-                                                          results_settle, jobs,
-                                                          write_completions, NULL});
+                                                          results_settle, jobs, NULL, NULL});
 }
 
 /* ---- lifecycle ---- */
