@@ -229,9 +229,19 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
     size_t n = ic->n_ready;
     ic->ready = NULL;
     ic->n_ready = ic->cap_ready = 0;
+    /* The core's own requests (raw: the install flow, revocations) end outside the plugins'
+       scope: what each writes commits on its own, so its outcome is known before it answers
+       (an install page says "Installed" only once the installation and its hook are stored). */
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (batch[i]->raw_cb && deliver_one(batch[i]))
+            request_free(batch[i]);
+        else
+            batch[kept++] = batch[i];
+    }
     turn_scope_enter(ic->srv->turn);
     read_streams(ic);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < kept; i++)
         if (deliver_one(batch[i]))
             request_free(batch[i]);
     turn_scope_leave(ic->srv->turn);

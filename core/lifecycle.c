@@ -28,7 +28,9 @@ static sb_status notify(struct server *srv, struct installation *inst, sb_instal
     p->callbacks++;
     turn_scope_enter(srv->turn);
     sb_status st = p->desc.on_installation(p->state, &view, ev, result);
-    turn_scope_leave(srv->turn);
+    /* What the hook recorded is part of its outcome: lost, the change did not take. */
+    if (!turn_scope_leave(srv->turn) && st != SB_FAIL && st != SB_RETRY)
+        st = sb_result_set(result, SB_RETRY, "what it recorded could not be stored");
     if (st == SB_FAIL || st == SB_RETRY)
         log_warn("lifecycle", "plugin %s: installation %lld hook failed: %s", p->name,
                  (long long)inst->id, result->message[0] ? result->message : "(no message)");

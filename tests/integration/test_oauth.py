@@ -305,6 +305,24 @@ class InstallHookFails(OAuthTestCase):
         self.assertIn("could not finish setting up: install hook refused", page.text)
 
 
+class InstallHookNotStored(OAuthTestCase):
+    def test_hook_writes_not_committed_fail_the_install(self):
+        # The hook's document is written, but its commit fails: the install did not take.
+        lift = self.srv.fail_commits_in_store("AFTER INSERT ON documents",
+                                              when="NEW.collection = 'installs'")
+        page = self.srv.install("testplug", "ws1")
+        self.assertEqual(page.status, 400, page.text)
+        self.assertIn("Installation failed", page.text)
+        self.assertIn("could not finish setting up: what it recorded could not be stored",
+                      page.text)
+        self.srv.wait_log("the turn's writes could not be committed")
+        self.assertEqual(self.installs_seen(), [])
+        lift()
+        again = self.srv.install("testplug", "ws1")
+        self.assertEqual(again.status, 200, again.text)
+        self.assertEqual(self.installs_seen(), ["installed"])
+
+
 class AppStore(OAuthTestCase):
     extra_settings = {"intercom": {"appstore_redirect_url": "https://app.intercom.com/appstore/redirect"}}
 
