@@ -10,7 +10,10 @@
  * usage: loadgen HOST PORT PATH SECRET CONNECTIONS SECONDS [WORKSPACES [BODY_BYTES [RATE]]]
  *   PORT        one port, or several separated by commas (servers of one cluster, say): the
  *               connections are spread over them in turn, as a round-robin balancer would
- *   WORKSPACES  notifications cycle through app_id ws0..wsN-1 (default 1)
+ *   WORKSPACES  notifications go to app_id ws0..wsN-1 (default 1), each equally often but
+ *               interleaved in a scrambled order, as notifications of many workspaces arrive
+ *               (in the order of their ids, every per-workspace index would be filled in
+ *               order: an easy case no real workload has)
  *   BODY_BYTES  approximate body size (default 2048)
  *   RATE        open-loop: requests per second in total, spread evenly (default 0: closed loop);
  *               latency is measured from each request's scheduled time, so a server that
@@ -72,6 +75,14 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The workspace of notification n: multiplied by a prime (Knuth's multiplicative hash)
+   modulo their count, every run of `workspaces` notifications visits each workspace once,
+   in a scrambled order. */
+static uint64_t workspace_of(uint64_t n)
+{
+    return n * 2654435761u % (uint64_t)workspaces;
+}
+
 /* A realistic conversation.user.replied notification, distinct by id. */
 static void build_request(struct conn *c)
 {
@@ -92,7 +103,7 @@ static void build_request(struct conn *c)
         "\"links\":{},\"id\":\"notif_%08x_%llu\",\"topic\":\"%s\","
         "\"delivery_status\":\"pending\",\"delivery_attempts\":1,\"delivered_at\":0,"
         "\"first_sent_at\":1732450101,\"created_at\":1732450101,\"self\":null}",
-        (unsigned long long)(n % (uint64_t)workspaces), (unsigned long long)(n % 5000),
+        (unsigned long long)workspace_of(n), (unsigned long long)(n % 5000),
         (unsigned long long)n, padding, run_id, (unsigned long long)n, topic);
     unsigned char mac[20];
     unsigned int mac_len = 20;
