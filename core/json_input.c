@@ -5,21 +5,25 @@
  * json-c accepts more than RFC 8259 even in its strict mode (single-quoted
  * strings, NaN and Infinity, raw control bytes in strings), and its one-shot
  * parsers stop at the first value. A body signed by Intercom or sent by a
- * product is JSON or it is refused, so the bytes are first checked against
- * the RFC's grammar here, then handed to json-c to build the objects.
+ * product is JSON or it is refused, so the bytes are checked against the
+ * RFC's grammar here, and the same pass builds json-c's objects: the tree
+ * json-c's own parser would make of them, without its character-by-character
+ * tokenizer (on the hot path, a delivery's body is built once per webhook).
  */
 #include "json_input.h"
 
 #include "util.h"
 
+#include <locale.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* Nesting deeper than this is refused (json-c is built with the same limit). */
+/* Nesting deeper than this is refused. */
 #define JSON_MAX_DEPTH 64
-_Static_assert(JSON_INPUT_DEPTH == JSON_MAX_DEPTH + 1, "json-c counts the top level too");
 
 struct scan {
     const unsigned char *p, *end;
@@ -52,8 +56,51 @@ static bool is_hex_digit(unsigned char c)
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-static bool scan_string(struct scan *s)
+static bool out_of_memory(struct scan *s)
 {
+    return fail(s, "out of memory");
+}
+
+/*
+ * A checked string's text (raw: quotes included) as a NUL-terminated copy in
+ * out, escapes decoded: out is small when that fits (decoding never
+ * lengthens), else allocated. NULL when out of memory.
+ */
+static char *string_text(const unsigned char *raw, size_t len, char *small, size_t small_size,
+                         size_t *text_len)
+{
+    char *out = len <= small_size ? small : malloc(len);
+    if (!out)
+        return NULL;
+    if (memchr(raw, '\\', len)) {
+        *text_len = json_string_decode((const char *)raw, len, out, len);
+    } else {
+        *text_len = len - 2;
+        memcpy(out, raw + 1, len - 2);
+        out[len - 2] = '\0';
+    }
+    return out;
+}
+
+/* When out is not NULL, the string just scanned (from start) as a json-c string. */
+static bool build_string(struct scan *s, const unsigned char *start, json_object **out)
+{
+    size_t len = (size_t)(s->p - start), text_len;
+    if (!memchr(start, '\\', len)) {
+        *out = json_object_new_string_len((const char *)start + 1, (int)(len - 2));
+        return *out || out_of_memory(s);
+    }
+    char small[256];
+    char *text = string_text(start, len, small, sizeof small, &text_len);
+    *out = text ? json_object_new_string_len(text, (int)text_len) : NULL;
+    if (text != small)
+        free(text);
+    return *out || out_of_memory(s);
+}
+
+static bool scan_string(struct scan *s, json_object **out)
+{
+    const unsigned char *start = s->p;
     s->p++; /* the opening quote */
     while (s->p < s->end) {
         unsigned char c = *s->p;
@@ -63,7 +110,7 @@ static bool scan_string(struct scan *s)
         }
         if (c == '"') {
             s->p++;
-            return true;
+            return !out || build_string(s, start, out);
         }
         if (c < 0x20)
             return fail(s, "a control byte in a string must be escaped");
@@ -99,8 +146,50 @@ static bool scan_digits(struct scan *s)
     return s->p > start || fail(s, "malformed number");
 }
 
-static bool scan_number(struct scan *s)
+/* Numbers are read in the C locale whatever the process's (a plugin may set one). */
+static locale_t c_numeric;
+static pthread_once_t c_numeric_once = PTHREAD_ONCE_INIT;
+
+static void c_numeric_make(void)
 {
+    c_numeric = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
+/*
+ * The number just scanned (from start) as json-c's parser makes it: with a
+ * fraction or an exponent a double that keeps its text (written back as
+ * sent); else an int64, a uint64 above INT64_MAX, each clamped at its range.
+ */
+static bool build_number(struct scan *s, const unsigned char *start, json_object **out)
+{
+    size_t len = (size_t)(s->p - start);
+    char small[64];
+    char *text = len < sizeof small ? small : malloc(len + 1);
+    if (!text)
+        return out_of_memory(s);
+    memcpy(text, start, len);
+    text[len] = '\0';
+    if (memchr(text, '.', len) || memchr(text, 'e', len) || memchr(text, 'E', len)) {
+        pthread_once(&c_numeric_once, c_numeric_make);
+        double d = c_numeric ? strtod_l(text, NULL, c_numeric) : strtod(text, NULL);
+        *out = json_object_new_double_s(d, text);
+    } else if (text[0] == '-') {
+        int64_t n = 0;
+        json_parse_int64(text, &n);
+        *out = json_object_new_int64(n);
+    } else {
+        uint64_t n = 0;
+        json_parse_uint64(text, &n);
+        *out = n <= INT64_MAX ? json_object_new_int64((int64_t)n) : json_object_new_uint64(n);
+    }
+    if (text != small)
+        free(text);
+    return *out || out_of_memory(s);
+}
+
+static bool scan_number(struct scan *s, json_object **out)
+{
+    const unsigned char *start = s->p;
     if (*s->p == '-')
         s->p++;
     if (s->p < s->end && *s->p == '0') {
@@ -122,74 +211,134 @@ static bool scan_number(struct scan *s)
         if (!scan_digits(s))
             return false;
     }
-    return true;
+    return !out || build_number(s, start, out);
 }
 
-static bool scan_literal(struct scan *s, const char *word)
+/* true, false or null; json-c's null is NULL. */
+static bool scan_literal(struct scan *s, const char *word, json_object **out)
 {
     size_t n = strlen(word);
     if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
         return fail(s, "unexpected character");
     s->p += n;
+    if (!out || word[0] == 'n')
+        return true;
+    *out = json_object_new_boolean(word[0] == 't');
+    return *out || out_of_memory(s);
+}
+
+static bool scan_value(struct scan *s, int depth, json_object **out);
+
+/* A member into the object being built: a repeated name replaces the value, as json-c does. */
+static bool add_member(struct scan *s, json_object *object, const unsigned char *name,
+                       size_t name_len, json_object *value)
+{
+    char small[256];
+    size_t key_len;
+    /* (json-c's keys are C strings: a name with an escaped NUL ends there, as json-c cuts it.) */
+    char *key = string_text(name, name_len, small, sizeof small, &key_len);
+    int added = key ? json_object_object_add(object, key, value) : -1;
+    if (key != small)
+        free(key);
+    if (added != 0) {
+        json_object_put(value);
+        return out_of_memory(s);
+    }
     return true;
 }
 
-static bool scan_value(struct scan *s, int depth);
-
-/* An object or array: open, members separated by commas, close; no trailing comma. */
-static bool scan_container(struct scan *s, int depth)
+/*
+ * An object or array: open, members separated by commas, close; no trailing
+ * comma. Built into *out when out is not NULL (NULL on failure).
+ */
+static bool scan_container(struct scan *s, int depth, json_object **out)
 {
     bool object = *s->p == '{';
     unsigned char close = object ? '}' : ']';
     if (depth >= JSON_MAX_DEPTH)
         return fail(s, "nested too deeply");
+    json_object *built = NULL;
+    if (out && !(built = object ? json_object_new_object() : json_object_new_array()))
+        return out_of_memory(s);
     s->p++;
     skip_space(s);
     if (s->p < s->end && *s->p == close) {
         s->p++;
-        return true;
+        goto done;
     }
     for (;;) {
+        const unsigned char *name = NULL;
+        size_t name_len = 0;
         if (object) {
             skip_space(s);
-            if (s->p >= s->end || *s->p != '"')
-                return fail(s, "an object member name must be a string");
-            if (!scan_string(s))
-                return false;
+            if (s->p >= s->end || *s->p != '"') {
+                fail(s, "an object member name must be a string");
+                goto failed;
+            }
+            name = s->p;
+            if (!scan_string(s, NULL))
+                goto failed;
+            name_len = (size_t)(s->p - name);
             skip_space(s);
-            if (s->p >= s->end || *s->p != ':')
-                return fail(s, "':' expected after a member name");
+            if (s->p >= s->end || *s->p != ':') {
+                fail(s, "':' expected after a member name");
+                goto failed;
+            }
             s->p++;
         }
-        if (!scan_value(s, depth + 1))
-            return false;
-        if (s->p >= s->end)
-            return fail(s, "unexpected end of input");
+        json_object *value = NULL;
+        if (!scan_value(s, depth + 1, built ? &value : NULL))
+            goto failed;
+        if (built && object && !add_member(s, built, name, name_len, value))
+            goto failed;
+        if (built && !object && json_object_array_add(built, value) != 0) {
+            json_object_put(value);
+            out_of_memory(s);
+            goto failed;
+        }
+        if (s->p >= s->end) {
+            fail(s, "unexpected end of input");
+            goto failed;
+        }
         if (*s->p == close) {
             s->p++;
-            return true;
+            goto done;
         }
-        if (*s->p != ',')
-            return fail(s, object ? "',' or '}' expected" : "',' or ']' expected");
+        if (*s->p != ',') {
+            fail(s, object ? "',' or '}' expected" : "',' or ']' expected");
+            goto failed;
+        }
         s->p++;
     }
+done:
+    if (built && !object)
+        json_object_array_shrink(built, 0); /* (as json-c leaves a finished array) */
+    if (out)
+        *out = built;
+    return true;
+failed:
+    json_object_put(built);
+    return false;
 }
 
-static bool scan_value(struct scan *s, int depth)
+/* A value, with the space around it; built into *out when out is not NULL. */
+static bool scan_value(struct scan *s, int depth, json_object **out)
 {
+    if (out)
+        *out = NULL;
     skip_space(s);
     if (s->p >= s->end)
         return fail(s, "unexpected end of input");
     bool ok;
     switch (*s->p) {
     case '{':
-    case '[': ok = scan_container(s, depth); break;
-    case '"': ok = scan_string(s); break;
-    case 't': ok = scan_literal(s, "true"); break;
-    case 'f': ok = scan_literal(s, "false"); break;
-    case 'n': ok = scan_literal(s, "null"); break;
+    case '[': ok = scan_container(s, depth, out); break;
+    case '"': ok = scan_string(s, out); break;
+    case 't': ok = scan_literal(s, "true", out); break;
+    case 'f': ok = scan_literal(s, "false", out); break;
+    case 'n': ok = scan_literal(s, "null", out); break;
     default:
-        ok = *s->p == '-' || is_digit(*s->p) ? scan_number(s) : fail(s, "unexpected character");
+        ok = *s->p == '-' || is_digit(*s->p) ? scan_number(s, out) : fail(s, "unexpected character");
     }
     skip_space(s);
     return ok;
@@ -202,35 +351,16 @@ json_object *json_parse_whole(const char *text, size_t len, char *why, size_t wh
         return NULL;
     }
     struct scan s = {.p = (const unsigned char *)text, .end = (const unsigned char *)text + len};
-    if (scan_value(&s, 0) && s.p < s.end)
+    json_object *value = NULL;
+    if (scan_value(&s, 0, &value) && s.p < s.end)
         fail(&s, "unexpected data after the JSON value");
     if (s.error) {
+        json_object_put(value);
         snprintf(why, why_len, "%s at byte %zu", s.error, (size_t)(s.at - (const unsigned char *)text));
         return NULL;
     }
-    /* The grammar holds: json-c builds the value (its depth limit matches ours). */
-    json_tokener *tok = json_tokener_new_ex(JSON_INPUT_DEPTH);
-    if (!tok) {
-        snprintf(why, why_len, "out of memory");
-        return NULL;
-    }
-    json_object *value = json_build_checked(tok, text, len);
-    enum json_tokener_error err = json_tokener_get_error(tok);
     if (!value) /* json-c's null is NULL: a body that is only null is refused as such */
-        snprintf(why, why_len, "%s",
-                 err == json_tokener_success ? "the value is null" : json_tokener_error_desc(err));
-    json_tokener_free(tok);
-    return value;
-}
-
-json_object *json_build_checked(json_tokener *tok, const char *text, size_t len)
-{
-    if (len > (size_t)INT32_MAX)
-        return NULL;
-    json_tokener_reset(tok);
-    json_object *value = json_tokener_parse_ex(tok, text, (int)len);
-    if (!value && json_tokener_get_error(tok) == json_tokener_continue)
-        value = json_tokener_parse_ex(tok, "", 1); /* a top-level number ends with the input */
+        snprintf(why, why_len, "the value is null");
     return value;
 }
 
@@ -286,7 +416,7 @@ static bool scan_watched(struct scan *s, int depth, struct json_field *fields, s
         if (s->p >= s->end || *s->p != '"')
             return fail(s, "an object member name must be a string");
         const unsigned char *name = s->p;
-        if (!scan_string(s))
+        if (!scan_string(s, NULL))
             return false;
         size_t name_len = (size_t)(s->p - name);
         skip_space(s);
@@ -312,7 +442,7 @@ static bool scan_watched(struct scan *s, int depth, struct json_field *fields, s
             ok = scan_watched(s, depth + 1, fields, n_fields, level + 1, deeper);
             skip_space(s);
         } else {
-            ok = scan_value(s, depth + 1);
+            ok = scan_value(s, depth + 1, NULL);
         }
         if (!ok)
             return false;
@@ -352,7 +482,7 @@ int json_scan_fields(const char *text, size_t len, struct json_field *fields, si
         ok = scan_watched(&s, 0, fields, n_fields, 0, (uint32_t)((1ull << n_fields) - 1));
         skip_space(&s);
     } else {
-        ok = scan_value(&s, 0);
+        ok = scan_value(&s, 0, NULL);
     }
     if (ok && s.p < s.end)
         fail(&s, "unexpected data after the JSON value");

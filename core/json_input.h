@@ -16,20 +16,16 @@
 
 /*
  * Parse text[0..len) as one strict (RFC 8259) JSON value, nesting at most 64
- * deep. On failure returns NULL and writes a short reason with its byte
- * offset (never input bytes) into why; a text that is only `null` also comes
- * back NULL ("the value is null"), as json-c has no object for it.
+ * deep, in one pass that checks and builds: the tree is the one json-c's own
+ * parser makes of the same text (a repeated member keeps the last value in
+ * the first one's place; numbers as json-c types them, a double keeping its
+ * text), except that astral characters escaped as surrogate pairs decode
+ * right where json-c 0.16 mangles some. On failure returns NULL and writes a
+ * short reason with its byte offset (never input bytes) into why; a text that
+ * is only `null` also comes back NULL ("the value is null"), as json-c has no
+ * object for it.
  */
 json_object *json_parse_whole(const char *text, size_t len, char *why, size_t why_len);
-
-/*
- * Build the value of a text that already passed json_scan_fields (or
- * json_parse_whole): no second check, and tok (json_tokener_new_ex with
- * JSON_INPUT_DEPTH, the caller's, reused from text to text) saves allocating
- * a parser each time. NULL if json-c refuses it or runs out of memory.
- */
-#define JSON_INPUT_DEPTH 65 /* json-c's depth for our 64 levels of nesting */
-json_object *json_build_checked(json_tokener *tok, const char *text, size_t len);
 
 /*
  * A member to read without building the tree: its path of member names from

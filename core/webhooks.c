@@ -118,7 +118,6 @@ struct intake {
     struct event *written_ev;
     struct event *feed_end_ev; /* the end of the loop iteration: feeding ends */
     struct intake_stats stats;
-    json_tokener *builder; /* the loop's: a delivery's body built for its job */
     /* Filled by the commit thread (a chain's deliveries, as soon as they are committed) and
        by the loop (a turn's); emptied by the jobs. */
     pthread_mutex_t cache_lock;
@@ -237,7 +236,8 @@ void intake_stats(const struct intake *in, struct intake_stats *out)
 static void read_event(void *arg, const struct store_event *row)
 {
     struct intake_event *e = arg;
-    e->envelope = json_tokener_parse(row->body);
+    char why[128];
+    e->envelope = json_parse_whole(row->body, row->body_len, why, sizeof why);
     e->topic = row->topic ? xstrdup(row->topic) : NULL;
     e->notification_id = row->notification_id ? xstrdup(row->notification_id) : NULL;
     e->created_at = row->created_at;
@@ -263,8 +263,10 @@ int intake_job_event(struct intake *in, int64_t event_id, struct intake_event *o
         out->created_at = slot->created_at;
     }
     pthread_mutex_unlock(&in->cache_lock);
-    if (text.data && (in->builder || (in->builder = json_tokener_new_ex(JSON_INPUT_DEPTH))))
-        out->envelope = json_build_checked(in->builder, text.data, body_len);
+    if (text.data) {
+        char why[128];
+        out->envelope = json_parse_whole(text.data, body_len, why, sizeof why);
+    }
     if (text.data) { /* the buffer back to its slot for the next one, unless it has one */
         pthread_mutex_lock(&in->cache_lock);
         if (!slot->text.data) {
@@ -339,10 +341,6 @@ void intake_release_memory(struct intake *in)
         buf_free(&in->cache[i].text);
         in->cache[i].event_id = 0;
         pthread_mutex_unlock(&in->cache_lock);
-    }
-    if (in->builder) { /* (its buffer grew to the longest string it read) */
-        json_tokener_free(in->builder);
-        in->builder = NULL;
     }
 }
 

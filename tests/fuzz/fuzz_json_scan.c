@@ -11,6 +11,10 @@
  * on its own to what json-c holds there: a string decodes to json-c's bytes
  * (embedded NULs included; json_c_mangles says where json-c 0.16 decodes
  * wrong), an integer to json-c's int64.
+ *
+ * And the tree json_parse_whole builds (in the scan's own pass) is the one
+ * json-c's parser makes of the same bytes: equal, of the same types, written
+ * back to the same text (member order, a repeated member's place, numbers).
  */
 #include "json_input.h"
 
@@ -147,6 +151,34 @@ static void check_field(const struct json_field *f, json_object *doc, const uint
         check_integer(f, value);
 }
 
+/* json-c's own parser on the bytes: what it builds, NULL for null or an error. */
+static json_object *json_c_parse(const uint8_t *data, size_t size)
+{
+    json_tokener *tok = json_tokener_new_ex(65); /* our 64 levels, and the top */
+    if (!tok)
+        abort();
+    json_object *v = json_tokener_parse_ex(tok, (const char *)data, (int)size);
+    if (!v && json_tokener_get_error(tok) == json_tokener_continue)
+        v = json_tokener_parse_ex(tok, "", 1); /* a top-level number ends with the input */
+    json_tokener_free(tok);
+    return v;
+}
+
+/* The tree built is json-c's, unless a string escapes a character json-c mangles. */
+static void check_tree(json_object *doc, const uint8_t *data, size_t size)
+{
+    if (json_c_mangles((const char *)data, size))
+        return;
+    json_object *theirs = json_c_parse(data, size);
+    const int plain = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+    if (!theirs || !json_object_equal(doc, theirs)
+        || json_object_get_type(doc) != json_object_get_type(theirs)
+        || strcmp(json_object_to_json_string_ext(doc, plain),
+                  json_object_to_json_string_ext(theirs, plain)) != 0)
+        abort();
+    json_object_put(theirs);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct json_field fields[N_WATCHED];
@@ -164,6 +196,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     for (size_t i = 0; i < N_WATCHED; i++)
         check_field(&fields[i], doc, data, size);
+    if (doc)
+        check_tree(doc, data, size);
     json_object_put(doc);
     return 0;
 }

@@ -6,8 +6,11 @@
 #include "json_input.h"
 #include "unit.h"
 
+#include <locale.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 /* Parse text (strlen, or len when given) and say whether it was accepted. */
 static bool accepted(const char *text, size_t len, char *why, size_t why_len)
@@ -128,37 +131,99 @@ static void values_come_out_whole(void)
     json_object_put(v);
 }
 
-/* One builder, text after text: each value whole and on its own, a half-built value not
-   carried over to the next text, as deep as the checks allow. */
-static void one_builder_builds_text_after_text(void)
+/* json-c's own parser on text: the tree it makes (NULL for null or an error). */
+static json_object *json_c_parse(const char *text, size_t len)
 {
-    json_tokener *tok = json_tokener_new_ex(JSON_INPUT_DEPTH);
-    CHECK(tok != NULL);
-    if (!tok)
-        return;
-    json_object *a = json_build_checked(tok, "{\"id\":\"a\",\"n\":[1,2]}", 20);
-    json_object *b = json_build_checked(tok, "{\"id\":\"b\"}", 10);
-    CHECK(a && b);
-    CHECK_STR(json_object_get_string(json_object_object_get(a, "id")), "a");
-    CHECK_INT(json_object_array_length(json_object_object_get(a, "n")), 2);
-    CHECK_STR(json_object_get_string(json_object_object_get(b, "id")), "b");
-    CHECK(json_object_object_get(b, "n") == NULL);
-    json_object_put(a);
-    json_object_put(b);
-    json_object *n = json_build_checked(tok, "42", 2); /* a number ends with the text */
-    CHECK(n && json_object_get_int(n) == 42);
-    json_object_put(n);
-    CHECK(json_build_checked(tok, "{\"cut\":[1,", 10) == NULL); /* unfinished: nothing */
-    json_object *after = json_build_checked(tok, "[true]", 6);
-    CHECK(after && json_object_array_length(after) == 1);
-    json_object_put(after);
-    char deep[128]; /* the deepest text the checks let through */
+    json_tokener *tok = json_tokener_new_ex(65); /* our 64 levels, and the top */
+    json_object *v = json_tokener_parse_ex(tok, text, (int)len);
+    if (!v && json_tokener_get_error(tok) == json_tokener_continue)
+        v = json_tokener_parse_ex(tok, "", 1); /* a top-level number ends with the input */
+    json_tokener_free(tok);
+    return v;
+}
+
+/* The tree json_parse_whole builds is json-c's: the same values and types, written back alike
+   (key order, a repeated member's place, numbers' text), strings byte for byte. */
+static void the_tree_is_json_c_s(void)
+{
+    static const char *const texts[] = {
+        "{\"a\":1,\"b\":[true,false,null,\"x\"],\"c\":{}}", "[]", "[[],[[]],{}]",
+        "{\"a\":1,\"b\":2,\"a\":3}", "{\"a\":null,\"a\":[1]}", "{\"k\\u0000z\":1,\"k\":2}",
+        "0", "-0", "-12", "7", "9223372036854775807", "9223372036854775808",
+        "18446744073709551615", "18446744073709551616", "99999999999999999999",
+        "-9223372036854775808", "-9223372036854775809", "-99999999999999999999",
+        "1.0", "-0.0", "0.1", "1e5", "1E5", "2.50E-3", "1.5e400", "-1.5e+400", "1e-400",
+        "123456789012345678901234567890.5",
+        "[1.10000000000000000000000000000000000000000000000000000000000000000000001]",
+        "\"\\u0000x\"", "\"\\ud800x\"", "\"\\udc00\"", "\"\\uD83D\\uDE00 \\u00e9 \\\" \\/ \\b\\f\\n\\r\\t\"",
+        "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"", " { \"s p\" : [ 1 , 2 ] } ",
+        "{\"type\":\"notification_event\",\"data\":{\"item\":{\"id\":\"1\",\"n\":3,\"f\":2.5}},"
+        "\"created_at\":1700000000}",
+        NULL};
+    char why[128];
+    for (int i = 0; texts[i]; i++) {
+        size_t len = strlen(texts[i]);
+        json_object *ours = json_parse_whole(texts[i], len, why, sizeof why);
+        json_object *theirs = json_c_parse(texts[i], len);
+        CHECK(ours != NULL && theirs != NULL);
+        const int plain = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+        if (ours && theirs) {
+            CHECK(json_object_equal(ours, theirs));
+            CHECK(json_object_get_type(ours) == json_object_get_type(theirs));
+            CHECK_STR(json_object_to_json_string_ext(ours, plain),
+                      json_object_to_json_string_ext(theirs, plain));
+            if (json_object_is_type(ours, json_type_string)) {
+                CHECK_INT(json_object_get_string_len(ours), json_object_get_string_len(theirs));
+                CHECK(memcmp(json_object_get_string(ours), json_object_get_string(theirs),
+                             (size_t)json_object_get_string_len(ours)) == 0);
+            }
+            if (json_object_is_type(ours, json_type_int)) {
+                CHECK(json_object_get_int64(ours) == json_object_get_int64(theirs));
+                CHECK(json_object_get_uint64(ours) == json_object_get_uint64(theirs));
+            }
+        }
+        if (!ours || !theirs)
+            fprintf(stderr, "  not built alike: %s\n", texts[i]);
+        json_object_put(ours);
+        json_object_put(theirs);
+    }
+    /* A number and a string are values whole; a deep text builds as deep as the checks allow. */
+    char deep[128];
     memset(deep, '[', 64);
     memset(deep + 64, ']', 64);
-    json_object *v = json_build_checked(tok, deep, sizeof deep);
+    json_object *v = json_parse_whole(deep, sizeof deep, why, sizeof why);
     CHECK(v != NULL);
     json_object_put(v);
-    json_tokener_free(tok);
+    /* Half a value builds nothing (and leaks nothing: the sanitizer build checks). */
+    const char *cut = "{\"cut\":[1,{\"a\":\"b\"}", *wrong = "[\"a\",\"b\",tru]";
+    CHECK(json_parse_whole(cut, strlen(cut), why, sizeof why) == NULL);
+    CHECK_STR(why, "unexpected end of input at byte 19");
+    CHECK(json_parse_whole(wrong, strlen(wrong), why, sizeof why) == NULL);
+    CHECK_STR(why, "unexpected character at byte 9");
+}
+
+/* Numbers are read in the C locale, whatever locale the process has set (a plugin may). */
+static void numbers_ignore_the_locale(void)
+{
+    static const char *const comma_locales[] = {"de_DE.UTF-8", "fr_FR.UTF-8", "de_DE", "fr_FR",
+                                                "nl_NL.UTF-8", NULL};
+    bool comma = false;
+    for (int i = 0; comma_locales[i] && !comma; i++)
+        comma = setlocale(LC_NUMERIC, comma_locales[i]) && strcmp(localeconv()->decimal_point, ",") == 0;
+    if (!comma) {
+        setlocale(LC_NUMERIC, "C");
+        fprintf(stderr, "  skipped: no locale with a decimal comma on this machine\n");
+        return;
+    }
+    char why[128];
+    json_object *v = json_parse_whole("[2.5,1e3]", 9, why, sizeof why);
+    CHECK(v != NULL);
+    if (v) {
+        CHECK(json_object_get_double(json_object_array_get_idx(v, 0)) == 2.5);
+        CHECK(json_object_get_double(json_object_array_get_idx(v, 1)) == 1000.0);
+    }
+    json_object_put(v);
+    setlocale(LC_NUMERIC, "C");
 }
 
 /* ---- json_scan_fields: intake's few members, without building the tree ---- */
@@ -555,7 +620,8 @@ int main(void)
     RUN(nul_after_the_value_is_refused);
     RUN(depth_is_bounded);
     RUN(values_come_out_whole);
-    RUN(one_builder_builds_text_after_text);
+    RUN(the_tree_is_json_c_s);
+    RUN(numbers_ignore_the_locale);
     RUN(scan_refuses_what_parse_whole_refuses);
     RUN(scan_depth_is_bounded);
     RUN(intercom_notifications_are_read);
