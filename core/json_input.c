@@ -82,11 +82,12 @@ static char *string_text(const unsigned char *raw, size_t len, char *small, size
     return out;
 }
 
-/* When out is not NULL, the string just scanned (from start) as a json-c string. */
-static bool build_string(struct scan *s, const unsigned char *start, json_object **out)
+/* The string just scanned (from start; escaped: it has a backslash) as a json-c string. */
+static bool build_string(struct scan *s, const unsigned char *start, bool escaped,
+                         json_object **out)
 {
     size_t len = (size_t)(s->p - start), text_len;
-    if (!memchr(start, '\\', len)) {
+    if (!escaped) {
         *out = json_object_new_string_len((const char *)start + 1, (int)(len - 2));
         return *out || out_of_memory(s);
     }
@@ -98,23 +99,45 @@ static bool build_string(struct scan *s, const unsigned char *start, json_object
     return *out || out_of_memory(s);
 }
 
+/*
+ * Whether the 8 bytes at p are all plain string bytes: printable ASCII, no
+ * quote, no backslash. Each test says exactly whether some byte matches
+ * (a borrow only crosses a byte that matched itself), which is all it needs.
+ */
+static bool plain_8(const unsigned char *p)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    uint64_t quote = v ^ (ones * '"'), backslash = v ^ (ones * '\\');
+    uint64_t special = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash)
+                       | (v - ones * 0x20) /* a control byte */ | v /* non-ASCII */;
+    return (special & highs) == 0;
+}
+
 static bool scan_string(struct scan *s, json_object **out)
 {
     const unsigned char *start = s->p;
+    bool escaped = false;
     s->p++; /* the opening quote */
     while (s->p < s->end) {
+        if (s->end - s->p >= 8 && plain_8(s->p)) { /* the common case, 8 bytes at a time */
+            s->p += 8;
+            continue;
+        }
         unsigned char c = *s->p;
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') { /* the common case, first */
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
             s->p++;
             continue;
         }
         if (c == '"') {
             s->p++;
-            return !out || build_string(s, start, out);
+            return !out || build_string(s, start, escaped, out);
         }
         if (c < 0x20)
             return fail(s, "a control byte in a string must be escaped");
         if (c == '\\') {
+            escaped = true;
             if (s->end - s->p < 2)
                 break;
             unsigned char e = s->p[1];

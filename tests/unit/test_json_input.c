@@ -131,6 +131,26 @@ static void values_come_out_whole(void)
     json_object_put(v);
 }
 
+/* Every byte value at every place in a string, eight at a time or not: printable ASCII is
+   taken; a control byte, a lone non-ASCII byte, a stray quote or backslash is refused. */
+static void every_byte_is_checked_wherever_it_is(void)
+{
+    char text[24], why[128];
+    int wrong = 0;
+    for (int at = 1; at <= 20; at++) {
+        for (int b = 1; b < 256; b++) {
+            memset(text, 'a', sizeof text);
+            text[0] = '"';
+            text[22] = '"';
+            text[at] = (char)b;
+            bool plain = b >= 0x20 && b < 0x80 && b != '"' && b != '\\';
+            if (accepted(text, 23, why, sizeof why) != plain)
+                wrong++;
+        }
+    }
+    CHECK_INT(wrong, 0);
+}
+
 /* json-c's own parser on text: the tree it makes (NULL for null or an error). */
 static json_object *json_c_parse(const char *text, size_t len)
 {
@@ -620,6 +640,7 @@ int main(void)
     RUN(nul_after_the_value_is_refused);
     RUN(depth_is_bounded);
     RUN(values_come_out_whole);
+    RUN(every_byte_is_checked_wherever_it_is);
     RUN(the_tree_is_json_c_s);
     RUN(numbers_ignore_the_locale);
     RUN(scan_refuses_what_parse_whole_refuses);
