@@ -239,6 +239,11 @@ static sb_status call_event(struct jobs *jobs, struct sb_plugin *p, const struct
     if (found == 0)
         return sb_result_set(result, SB_FAIL, "event %lld no longer exists",
                              (long long)row->event_id);
+    if (!e.envelope) { /* (checked at intake: only a body changed in the database since) */
+        intake_event_clear(&e);
+        return sb_result_set(result, SB_FAIL, "event %lld: its stored body is not JSON",
+                             (long long)row->event_id);
+    }
     sb_event ev = {
         .job = (sb_job_id)row->id,
         .installation = row->installation,

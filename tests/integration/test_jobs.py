@@ -89,6 +89,25 @@ class Retries(JobsTestCase):
         self.assertEqual(attempts, [1, 2, 3, 1])
 
 
+    def test_a_stored_body_that_is_not_json_is_dead_with_its_reason(self):
+        """A retry reads the notification back from the store; a body that no longer parses
+        (changed in the database) is not handed to the plugin: the delivery is dead, saying why."""
+        self.settings(event_mode="retry")
+        r = self.srv.webhook("testplug", envelope("conversation.user.created", "ws1",
+                                                  {"type": "conversation", "id": "6"}))
+        self.assertEqual(r.status, 200)
+        job_id = wait_for(lambda: self.srv.admin("GET", "/jobs/dead").json()["jobs"], timeout=20,
+                          message="dead webhook job")[0]["id"]
+        self.srv.db_execute("UPDATE events SET body = '{\"type\":\"notification_event\",' "
+                            "WHERE id = ?", (job_id,))
+        self.settings(event_mode="ok")
+        self.srv.admin("POST", f"/jobs/{job_id}/replay")
+        dead = wait_for(lambda: (j := self.job(job_id))["state"] == "dead" and j["attempts"] == 1
+                        and j, message="the replay dead")
+        self.assertEqual(dead["last_error"], f"event {job_id}: its stored body is not JSON")
+        self.assertEqual(len(self.srv.docs("testplug", "events", "ws1")), 3)  # not run again
+
+
 class Pending(JobsTestCase):
     plugin_settings = {"event_mode": "pending"}
 
