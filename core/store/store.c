@@ -291,8 +291,12 @@ static void committer_start(struct store *st)
         c->sync_running = pthread_create(&c->sync_thread, NULL, sync_main, st) == 0;
         if (!c->sync_running)
             log_warn("store", "no sync thread; the commit thread syncs each commit itself");
+        else /* (a name for top -H, perf and /proc, nothing more) */
+            pthread_setname_np(c->sync_thread, "sb-sync");
     }
-    if (pthread_create(&c->thread, NULL, commit_main, st) != 0) {
+    if (pthread_create(&c->thread, NULL, commit_main, st) == 0) {
+        pthread_setname_np(c->thread, "sb-commit");
+    } else {
         log_warn("store", "no commit thread; commits run on the loop");
         st->committer = NULL;
         stop_syncer(c);

@@ -237,6 +237,7 @@ static struct checkpointer *checkpointer_start(sqlite3 *db, const char *path)
         free(c);
         return NULL;
     }
+    pthread_setname_np(c->thread, "sb-checkpoint");
     /* Replaces SQLite's own automatic checkpoint (which is a WAL hook too). */
     sqlite3_wal_hook(db, wal_hook, c);
     return c;
