@@ -75,29 +75,27 @@ class Retries(JobsTestCase):
         self.assertEqual((r.status, r.json()["state"]), (200, "queued"))
         wait_for(lambda: len(self.srv.docs("testplug", "work", "ws1")) == 2, message="replayed run")
 
-    def test_event_retry_until_dead_then_replay(self):
+    def dead_delivery(self, item_id):
+        """A notification whose delivery is retried until dead (event_mode retry): its job id."""
         self.settings(event_mode="retry")
         r = self.srv.webhook("testplug", envelope("conversation.user.created", "ws1",
-                                                  {"type": "conversation", "id": "5"}))
+                                                  {"type": "conversation", "id": item_id}))
         self.assertEqual(r.status, 200)
-        job_id = wait_for(lambda: self.srv.admin("GET", "/jobs/dead").json()["jobs"], timeout=20,
-                          message="dead webhook job")[0]["id"]
+        return wait_for(lambda: self.srv.admin("GET", "/jobs/dead").json()["jobs"], timeout=20,
+                        message="dead webhook job")[0]["id"]
+
+    def test_event_retry_until_dead_then_replay(self):
+        job_id = self.dead_delivery("5")
         self.settings(event_mode="ok")
         self.srv.admin("POST", f"/jobs/{job_id}/replay")
         self.wait_state(job_id, "done")
         attempts = [d["value"]["attempt"] for d in self.srv.docs("testplug", "events", "ws1")]
         self.assertEqual(attempts, [1, 2, 3, 1])
 
-
     def test_a_stored_body_that_is_not_json_is_dead_with_its_reason(self):
         """A retry reads the notification back from the store; a body that no longer parses
         (changed in the database) is not handed to the plugin: the delivery is dead, saying why."""
-        self.settings(event_mode="retry")
-        r = self.srv.webhook("testplug", envelope("conversation.user.created", "ws1",
-                                                  {"type": "conversation", "id": "6"}))
-        self.assertEqual(r.status, 200)
-        job_id = wait_for(lambda: self.srv.admin("GET", "/jobs/dead").json()["jobs"], timeout=20,
-                          message="dead webhook job")[0]["id"]
+        job_id = self.dead_delivery("6")
         self.srv.db_execute("UPDATE events SET body = '{\"type\":\"notification_event\",' "
                             "WHERE id = ?", (job_id,))
         self.settings(event_mode="ok")
