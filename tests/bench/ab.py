@@ -9,8 +9,9 @@ differ by 15 % and more), so one run of each build says little. Here each round 
 of every build in turn, each on a fresh server (the test plugin installed in one workspace, as in
 `run.py`'s intake), with `run.py`'s load generator: 64 connections, closed loop; "delivery" sends
 a topic the test plugin takes, "stored" one it does not. Each phase prints its rate, p99 and the
-server's CPU per answered webhook (user + system, from /proc), with --threads each thread's share;
-the summary gives every round's rate and the means.
+server's CPU per answered webhook (user + system, from /proc) and the load generator's (which
+shares the machine's CPUs), with --threads each server thread's share; the summary gives every
+round's rate and the means.
 
 A BUILD is a build folder (`cmake -B DIR`, with bench_loadgen built in the first one); the test
 plugin comes from the first build, so the builds must share its SDK major version.
@@ -19,6 +20,7 @@ plugin comes from the first build, so the builds must share its SDK major versio
 import argparse
 import importlib.util
 import os
+import resource
 import sys
 from pathlib import Path
 
@@ -49,8 +51,15 @@ def thread_ticks(pid):
     return ticks
 
 
+def children_cpu():
+    """CPU seconds of this process's children that have ended (the load generator, once done)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def one_phase(run, build, phase, seconds, show_threads):
-    """A fresh server of build, one load phase: (req/s, p99 ms, CPU µs per answered webhook)."""
+    """A fresh server of build, one load phase: (req/s, p99 ms, server and load generator CPU µs
+    per answered webhook)."""
     run.harness.BIN = Path(build) / "switchboard"
     fake = run.new_fake()
     fake.add_workspace("ws0", "Bench")
@@ -63,8 +72,10 @@ def one_phase(run, build, phase, seconds, show_threads):
         run.wait_jobs_idle(srv)
         topic = {} if phase == "delivery" else {"topic": "conversation.admin.noted"}
         cpu_before, ticks_before = run.cpu_seconds(srv.proc.pid), thread_ticks(srv.proc.pid)
+        loadgen_before = children_cpu()
         load = run.loadgen(srv.port, "/webhooks/testplug", run.CLIENT_SECRET, 64, seconds, **topic)
         cpu = run.cpu_seconds(srv.proc.pid) - cpu_before
+        loadgen_cpu = children_cpu() - loadgen_before
         answered = max(1, load["status_2xx"])
         if show_threads:
             hz, after = os.sysconf("SC_CLK_TCK"), thread_ticks(srv.proc.pid)
@@ -73,7 +84,7 @@ def one_phase(run, build, phase, seconds, show_threads):
                       if t > ticks_before.get(name, 0)]
             print("    CPU µs per webhook by thread: " + ", ".join(shares), flush=True)
         run.wait_jobs_idle(srv, timeout=300)
-        return load["rps"], load["p99_ms"], cpu / answered * 1e6
+        return load["rps"], load["p99_ms"], cpu / answered * 1e6, loadgen_cpu / answered * 1e6
     finally:
         srv.stop()
         srv.close()
@@ -101,10 +112,12 @@ def main():
     for round_no in range(1, args.rounds + 1):
         for build in args.builds:
             for phase in phases:
-                rps, p99, cpu = one_phase(run, build.resolve(), phase, args.seconds, args.threads)
+                rps, p99, cpu, loadgen = one_phase(run, build.resolve(), phase, args.seconds,
+                                                   args.threads)
                 results.setdefault((str(build), phase), []).append((rps, cpu))
                 print(f"round {round_no}  {str(build):30s} {phase:8s} {rps:8.0f} req/s  "
-                      f"p99 {p99:6.2f} ms  CPU {cpu:6.1f} µs/webhook", flush=True)
+                      f"p99 {p99:6.2f} ms  CPU {cpu:6.1f} µs/webhook "
+                      f"(load generator {loadgen:4.1f})", flush=True)
     print("\nsummary (req/s by round; means)")
     for (build, phase), values in results.items():
         rates = " ".join(f"{rps:7.0f}" for rps, _ in values)
