@@ -62,9 +62,10 @@ struct turn_participant {
     /* After the commit (committed false: nothing of the turn was kept). */
     void (*settle)(void *arg, bool committed);
     void *arg;
-    /* Optional (NULL: none). Runs on the commit thread before the COMMIT, after gather;
-       touches only what gather set aside for it (CPU work: no store, no loop state), and
-       settle reads it back. */
+    /* Optional (NULL: none). Runs on the commit thread before the COMMIT, after every
+       gather; touches only what its gather set aside for it and the store (in the turn's
+       transaction: a savepoint, if it must be all or nothing), never loop state; settle
+       reads back what it found. (Intake's background writes its rows this way.) */
     void (*background)(void *arg);
     /* Optional (NULL: none). Runs on the loop right after the hand-over, while the commit
        thread runs the backgrounds and the COMMIT: CPU work on what gather set aside that the
