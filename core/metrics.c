@@ -9,6 +9,8 @@
 #include "plugins.h"
 #include "replies.h"
 #include "server.h"
+#include "store/store.h"
+#include "turn.h"
 #include "util.h"
 #include "webhooks.h"
 
@@ -125,6 +127,21 @@ void metrics_handle(struct server *srv, struct http_request *req)
     family(&b, "switchboard_webhook_commit_failures_total", "counter", "Group commits that failed.");
     buf_printf(&b, "switchboard_webhook_commit_failures_total %llu\n",
                (unsigned long long)in.commit_failures);
+
+    /* Saturation of the store's one connection: the loop's gathers and the commit thread take
+       it in turn, so their shares of the wall clock bound what it can take. */
+    struct store_sharing sharing;
+    store_sharing(srv->store, &sharing);
+    family(&b, "switchboard_store_connection_held_seconds_total", "counter",
+           "Time the store's connection was held, by holder.");
+    buf_printf(&b, "switchboard_store_connection_held_seconds_total{holder=\"turn_gathers\"} %.6f\n",
+               (double)turn_gathers_us(srv->turn) / 1e6);
+    buf_printf(&b, "switchboard_store_connection_held_seconds_total{holder=\"commit_thread\"} %.6f\n",
+               (double)sharing.commit_thread_held_us / 1e6);
+    family(&b, "switchboard_store_connection_wait_seconds_total", "counter",
+           "Time the event loop stood blocked waiting for the store's connection.");
+    buf_printf(&b, "switchboard_store_connection_wait_seconds_total %.6f\n",
+               (double)sharing.loop_waited_us / 1e6);
 
     int64_t counts[JOB_STATES];
     jobs_counts(srv->store, counts);

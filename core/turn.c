@@ -44,6 +44,7 @@ struct turn {
     size_t n_awaiting, cap_awaiting;
     struct turn_participant *participants; /* in the order they joined */
     size_t n_participants;
+    int64_t gathers_us; /* turn_gathers_us */
 };
 
 static void turn_cb(evutil_socket_t fd, short what, void *arg);
@@ -224,9 +225,16 @@ static bool gather_all(struct turn *turn)
         return false;
     }
     curl_loop_hold();
+    int64_t since_us = time_mono_us();
     for (size_t i = 0; i < turn->n_participants; i++)
         turn->participants[i].gather(turn->participants[i].arg);
+    turn->gathers_us += time_mono_us() - since_us;
     return true;
+}
+
+int64_t turn_gathers_us(const struct turn *turn)
+{
+    return turn ? turn->gathers_us : 0;
 }
 
 /* On the commit thread, before the COMMIT: the work the gathers set aside. */

@@ -51,6 +51,7 @@
 #define SB_CORE_TURN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct server;
 
@@ -93,6 +94,10 @@ void turn_start(struct turn *turn);
 bool turn_now(struct turn *turn);
 /* Wait for the commit in flight, if any, and settle it (shutdown, before the store closes). */
 void turn_finish(struct turn *turn);
+
+/* Microseconds the loop has spent in the participants' gathers, holding the store's
+   connection (store_sharing has the commit thread's share). */
+int64_t turn_gathers_us(const struct turn *turn);
 
 void turn_scope_enter(struct turn *turn);
 /* True if the outermost scope committed (or this one is nested). */

@@ -72,6 +72,7 @@ struct committer {
     void (*durable_notice)(void *arg);
     void *chain_arg;
     int64_t turn_seq; /* the handed-over commit's number (0: durable when it ended) */
+    int64_t held_us;  /* under lock: store_sharing's commit_thread_held_us */
     /* The sync thread (none: sync_running false, commits sync at once), under lock. */
     pthread_t sync_thread;
     bool sync_running;
@@ -96,6 +97,7 @@ struct store {
     int64_t done_number;    /* while that done runs: its commit's number (store_done_number) */
     int64_t last_seq;       /* the number of the last commit made on the commit thread */
     int64_t node;           /* store_set_node */
+    int64_t waited_us;      /* store_sharing's loop_waited_us (loop only) */
 };
 
 /* ROLLBACK the outermost transaction; the engine may already have rolled back on its own
@@ -170,6 +172,7 @@ static void *commit_main(void *arg)
         if (!atomic_load_explicit(&st->committing, memory_order_relaxed))
             break; /* stopped, nothing handed over */
         pthread_mutex_unlock(&c->lock);
+        int64_t taken_us = time_mono_us();
         if (c->background)
             c->background(c->arg);
         st->depth = 0; /* the transaction ends here, either way */
@@ -186,7 +189,9 @@ static void *commit_main(void *arg)
              i++)
             if (!c->chain(c->chain_arg))
                 break;
+        int64_t released_us = time_mono_us();
         pthread_mutex_lock(&c->lock);
+        c->held_us += released_us - taken_us;
         atomic_store_explicit(&st->committing, false, memory_order_release);
         pthread_cond_broadcast(&c->idle);
         /* After the release: a loop that takes this notice finds the connection free. (A
@@ -356,11 +361,13 @@ bool store_wanted_back(const struct store *st)
 static void wait_idle_slow(struct store *st)
 {
     struct committer *c = st->committer;
+    int64_t since_us = time_mono_us();
     ask_back(st);
     pthread_mutex_lock(&c->lock);
     while (atomic_load_explicit(&st->committing, memory_order_relaxed))
         pthread_cond_wait(&c->idle, &c->lock);
     pthread_mutex_unlock(&c->lock);
+    st->waited_us += time_mono_us() - since_us;
 }
 
 /*
@@ -427,11 +434,13 @@ static bool finish(struct store *st, bool wait)
     if (!ended) {
         if (!wait)
             return false;
+        int64_t since_us = time_mono_us();
         ask_back(st);
         pthread_mutex_lock(&c->lock);
         while (!c->ended)
             pthread_cond_wait(&c->idle, &c->lock);
         pthread_mutex_unlock(&c->lock);
+        st->waited_us += time_mono_us() - since_us;
     }
     st->done_owed = false;
     pthread_mutex_lock(&c->lock);
@@ -461,6 +470,18 @@ bool store_commit_poll(struct store *st)
 bool store_busy(const struct store *st)
 {
     return atomic_load_explicit(&st->committing, memory_order_acquire);
+}
+
+void store_sharing(const struct store *st, struct store_sharing *out)
+{
+    struct committer *c = st->committer;
+    out->loop_waited_us = st->waited_us;
+    out->commit_thread_held_us = 0;
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    out->commit_thread_held_us = c->held_us;
+    pthread_mutex_unlock(&c->lock);
 }
 
 void store_set_chain(struct store *st, bool (*chain)(void *arg), void (*wake)(void *arg),

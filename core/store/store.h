@@ -105,6 +105,14 @@ bool store_commit_poll(struct store *st);
 /* The commit thread has the connection (a commit, or a chain after it): using the store now
    would wait. */
 bool store_busy(const struct store *st);
+/* How the one connection was shared since the store opened, in microseconds: how long the
+   commit thread held it (hand-overs and the chains after them, its short waits for more
+   included), and how long the loop stood blocked waiting for it to come back. */
+struct store_sharing {
+    int64_t commit_thread_held_us;
+    int64_t loop_waited_us;
+};
+void store_sharing(const struct store *st, struct store_sharing *out);
 /*
  * After each handed-over commit the commit thread may run transactions of its
  * own on the connection before giving it back: chain(arg), on that thread,

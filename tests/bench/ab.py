@@ -10,7 +10,8 @@ of every build in turn, each on a fresh server (the test plugin installed in one
 `run.py`'s intake), with `run.py`'s load generator: 64 connections, closed loop; "delivery" sends
 a topic the test plugin takes, "stored" one it does not. Each phase prints its rate, p99 and the
 server's CPU per answered webhook (user + system, from /proc) and the load generator's (which
-shares the machine's CPUs), with --threads each server thread's share; the summary gives every
+shares the machine's CPUs), with --threads each server thread's share and how the store's one
+connection was shared (`run.connection_sharing`); the summary gives every
 round's rate and the means.
 
 A BUILD is a build folder (`cmake -B DIR`, with bench_loadgen built in the first one); the test
@@ -73,8 +74,10 @@ def one_phase(run, build, phase, seconds, show_threads):
         topic = {} if phase == "delivery" else {"topic": "conversation.admin.noted"}
         cpu_before, ticks_before = run.cpu_seconds(srv.proc.pid), thread_ticks(srv.proc.pid)
         loadgen_before = children_cpu()
+        metrics_before = run.metrics(srv)
         load = run.loadgen(srv.port, "/webhooks/testplug", run.CLIENT_SECRET, 64, seconds, **topic)
         cpu = run.cpu_seconds(srv.proc.pid) - cpu_before
+        sharing = run.connection_sharing(metrics_before, run.metrics(srv), load["seconds"])
         loadgen_cpu = children_cpu() - loadgen_before
         answered = max(1, load["status_2xx"])
         if show_threads:
@@ -83,6 +86,8 @@ def one_phase(run, build, phase, seconds, show_threads):
                       for name, t in sorted(after.items(), key=lambda kv: int(kv[0].split("/")[1]))
                       if t > ticks_before.get(name, 0)]
             print("    CPU µs per webhook by thread: " + ", ".join(shares), flush=True)
+            print("    store connection held by turn gathers / commit thread; loop waited: "
+                  + sharing, flush=True)
         run.wait_jobs_idle(srv, timeout=300)
         return load["rps"], load["p99_ms"], cpu / answered * 1e6, loadgen_cpu / answered * 1e6
     finally:

@@ -454,6 +454,20 @@ def metrics(srv):
     return out
 
 
+def connection_sharing(m0, m1, seconds):
+    """The store connection's holders' shares of a load phase (metrics m0 before it, m1 after):
+    the loop's turn gathers and the commit thread take it in turn, so their sum near 100 %
+    means the one connection bounds the rate; and the loop's time blocked waiting for it."""
+    held = "switchboard_store_connection_held_seconds_total{holder=\"%s\"}"
+    waited = "switchboard_store_connection_wait_seconds_total"
+    if not seconds or held % "turn_gathers" not in m1:
+        return "n/a"
+    share = {k: 100 * (m1[k] - m0.get(k, 0)) / seconds
+             for k in (held % "turn_gathers", held % "commit_thread", waited)}
+    return (f"{share[held % 'turn_gathers']:.0f} % / {share[held % 'commit_thread']:.0f} %; "
+            f"{share[waited]:.0f} %")
+
+
 def wait_jobs_idle(srv, timeout=120):
     """Until no job is queued or running (bounded)."""
     def idle():
@@ -584,14 +598,17 @@ def bench_intake(args, P, res):
         log(f"intake: switchboard, {conns} connections, {secs} s")
         with Syscalls(srv.proc.pid) as sc, Profiler(args, srv.proc.pid, "intake", AREAS):
             sw = loadgen(srv.port, "/webhooks/testplug", CLIENT_SECRET, conns, secs)
+        loaded = metrics(srv)
         drained = wait_jobs_idle(srv, timeout=300)
         after = metrics(srv)
         # The same notifications with a topic no plugin subscribes to: verified, parsed and
         # stored durably, but delivered to no plugin. Splits the cost between storing and
         # delivering.
         log(f"intake: switchboard, stored only (unsubscribed topic), {secs} s")
+        stored_before = metrics(srv)
         stored = loadgen(srv.port, "/webhooks/testplug", CLIENT_SECRET, conns, secs,
                          topic="conversation.admin.noted")
+        stored_loaded = metrics(srv)
         wait_jobs_idle(srv, timeout=300)
         rss_after = settled_rss(srv.proc.pid)
         rss_peak = proc_status(srv.proc.pid).get("VmHWM", 0)
@@ -630,6 +647,10 @@ def bench_intake(args, P, res):
     res.add("1 intake", "  answers 200 / rows committed",
             f"{stored['status_2xx']:,} / {stored_rows:,}", "", "every 200 committed",
             stored_rows >= stored["status_2xx"] and stored_bad == 0)
+    for label, m0, m1, run in (("with delivery", before, loaded, sw),
+                               ("stored only", stored_before, stored_loaded, stored)):
+        res.add("1 intake", f"store connection held, {label}: turn gathers / commit thread; "
+                "loop waited", connection_sharing(m0, m1, run["seconds"]))
     if sc.counts is not None:
         # The store syncs the log itself after each commit, on a thread of its own: a sync
         # covers every commit written before it, and no answer leaves before one has covered

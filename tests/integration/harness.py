@@ -148,6 +148,14 @@ class Response:
         return f"<Response {self.status} {self.body[:200]!r}>"
 
 
+def metric(text, name):
+    """The value of one sample in a Prometheus text page."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"metric {name} not found")
+
+
 def wait_for(predicate, timeout=10.0, interval=0.02, message="condition"):
     """Poll predicate until it returns a truthy value; fail after timeout."""
     deadline = time.monotonic() + timeout

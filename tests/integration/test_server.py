@@ -12,16 +12,8 @@ import time
 import unittest
 from pathlib import Path
 
-from harness import (API_KEY, BIN, Server, ServerTestCase, raw_exchange, sdk_header_version,
-                     wait_for)
-
-
-def metric(text, name):
-    """The value of one sample in a Prometheus text page."""
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    raise AssertionError(f"metric {name} not found")
+from harness import (API_KEY, BIN, Server, ServerTestCase, metric, raw_exchange,
+                     sdk_header_version, wait_for)
 
 
 class CommandLine(ServerTestCase):

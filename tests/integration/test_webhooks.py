@@ -3,7 +3,7 @@
 import json
 import sqlite3
 
-from harness import Server, ServerTestCase, envelope, sign_webhook, wait_for
+from harness import Server, ServerTestCase, envelope, metric, sign_webhook, wait_for
 
 
 class WebhookTestCase(ServerTestCase):
@@ -69,6 +69,34 @@ class Intake(WebhookTestCase):
         self.srv.wait_log(r"plugin testplug: wrong X-Hub-Signature")
         metrics = self.srv.request("GET", "/metrics").text
         self.assertIn('switchboard_webhooks_total{outcome="bad_signature"} 3', metrics)
+
+    def test_store_connection_sharing_is_measured(self):
+        # /metrics says how the store's one connection was shared: the commit thread holds it
+        # to write and commit intake's rows, the loop's turn gathers hold it to deliver them.
+        held = 'switchboard_store_connection_held_seconds_total{holder="%s"}'
+        waited = "switchboard_store_connection_wait_seconds_total"
+
+        def sample():
+            text = self.srv.request("GET", "/metrics").text
+            self.assertIn("# TYPE switchboard_store_connection_held_seconds_total counter", text)
+            self.assertIn(f"# TYPE {waited} counter", text)
+            return {name: metric(text, name)
+                    for name in (held % "turn_gathers", held % "commit_thread", waited)}
+
+        before = sample()
+        for i in range(20):
+            env = envelope("conversation.user.created", "ws1",
+                           {"type": "conversation", "id": str(500 + i)})
+            self.assertEqual(self.srv.webhook("testplug", env).status, 200)
+        wait_for(lambda: len(self.deliveries()) == 20, message="20 deliveries")
+        after = sample()
+        self.assertGreater(after[held % "commit_thread"], before[held % "commit_thread"])
+        self.assertGreater(after[held % "turn_gathers"], before[held % "turn_gathers"])
+        self.assertGreaterEqual(after[waited], before[waited])
+        # Shares of the wall clock: each holder at most the time the server has been up.
+        uptime = metric(self.srv.request("GET", "/metrics").text, "switchboard_uptime_seconds")
+        for name in (held % "turn_gathers", held % "commit_thread", waited):
+            self.assertLessEqual(after[name], uptime)
 
     def test_duplicate_is_acknowledged_once(self):
         env = envelope("conversation.user.created", "ws1", {"type": "conversation", "id": "77"},
