@@ -11,8 +11,8 @@ of every build in turn, each on a fresh server (the test plugin installed in one
 a topic the test plugin takes, "stored" one it does not. Each phase prints its rate, p99 and the
 server's CPU per answered webhook (user + system, from /proc) and the load generator's (which
 shares the machine's CPUs), with --threads each server thread's share and how the store's one
-connection was shared (`run.connection_sharing`); the summary gives every
-round's rate and the means.
+connection was shared (`run.connection_sharing`); the summary gives every round's rate and the
+means.
 
 A BUILD is a build folder (`cmake -B DIR`, with bench_loadgen built in the first one); the test
 plugin comes from the first build, so the builds must share its SDK major version.

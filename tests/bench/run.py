@@ -647,10 +647,10 @@ def bench_intake(args, P, res):
     res.add("1 intake", "  answers 200 / rows committed",
             f"{stored['status_2xx']:,} / {stored_rows:,}", "", "every 200 committed",
             stored_rows >= stored["status_2xx"] and stored_bad == 0)
-    for label, m0, m1, run in (("with delivery", before, loaded, sw),
-                               ("stored only", stored_before, stored_loaded, stored)):
+    for label, m0, m1, load in (("with delivery", before, loaded, sw),
+                                ("stored only", stored_before, stored_loaded, stored)):
         res.add("1 intake", f"store connection held, {label}: turn gathers / commit thread; "
-                "loop waited", connection_sharing(m0, m1, run["seconds"]))
+                "loop waited", connection_sharing(m0, m1, load["seconds"]))
     if sc.counts is not None:
         # The store syncs the log itself after each commit, on a thread of its own: a sync
         # covers every commit written before it, and no answer leaves before one has covered
