@@ -143,6 +143,20 @@ void metrics_handle(struct server *srv, struct http_request *req)
     buf_printf(&b, "switchboard_store_connection_wait_seconds_total %.6f\n",
                (double)sharing.loop_waited_us / 1e6);
 
+    /* Every acknowledgement of a durable write waits for one of these. */
+    struct store_syncs syncs;
+    store_syncs(srv->store, &syncs);
+    family(&b, "switchboard_store_log_sync_duration_seconds", "histogram",
+           "Time each sync (fdatasync) of the database log took; none on PostgreSQL.");
+    for (size_t k = 0; k < STORE_SYNC_BUCKETS; k++)
+        buf_printf(&b, "switchboard_store_log_sync_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                   store_sync_bucket_seconds[k], (unsigned long long)syncs.at_most[k]);
+    buf_printf(&b, "switchboard_store_log_sync_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+               (unsigned long long)syncs.count);
+    buf_printf(&b, "switchboard_store_log_sync_duration_seconds_sum %.6f\n", syncs.seconds);
+    buf_printf(&b, "switchboard_store_log_sync_duration_seconds_count %llu\n",
+               (unsigned long long)syncs.count);
+
     int64_t counts[JOB_STATES];
     jobs_counts(srv->store, counts);
     family(&b, "switchboard_jobs", "gauge", "Jobs by state (finished states are not counted).");

@@ -98,7 +98,45 @@ struct store {
     int64_t last_seq;       /* the number of the last commit made on the commit thread */
     int64_t node;           /* store_set_node */
     int64_t waited_us;      /* store_sharing's loop_waited_us (loop only) */
+    /* store_syncs: from whichever thread syncs (the sync thread, or the one that commits). */
+    atomic_uint_least64_t syncs, sync_us;
+    atomic_uint_least64_t syncs_within[STORE_SYNC_BUCKETS]; /* by the first bucket they fit */
 };
+
+const double store_sync_bucket_seconds[STORE_SYNC_BUCKETS] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1};
+
+/* The log's sync, timed for store_syncs: 0, or -1 (errno set) if it failed. */
+static int sync_log(struct store *st)
+{
+    int64_t since_us = time_mono_us();
+    int rc = st->engine->sync(st->conn);
+    int saved = errno;
+    uint64_t took_us = (uint64_t)(time_mono_us() - since_us);
+    atomic_fetch_add_explicit(&st->syncs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st->sync_us, took_us, memory_order_relaxed);
+    for (size_t i = 0; i < STORE_SYNC_BUCKETS; i++)
+        if ((double)took_us <= store_sync_bucket_seconds[i] * 1e6) {
+            atomic_fetch_add_explicit(&st->syncs_within[i], 1, memory_order_relaxed);
+            break;
+        }
+    errno = saved;
+    return rc;
+}
+
+void store_syncs(const struct store *st, struct store_syncs *out)
+{
+    /* Read the buckets first: a sync counted meanwhile never makes them exceed the count. */
+    uint64_t within = 0;
+    for (size_t i = 0; i < STORE_SYNC_BUCKETS; i++) {
+        within += atomic_load_explicit(&st->syncs_within[i], memory_order_relaxed);
+        out->at_most[i] = within;
+    }
+    out->seconds = (double)atomic_load_explicit(&st->sync_us, memory_order_relaxed) / 1e6;
+    out->count = atomic_load_explicit(&st->syncs, memory_order_relaxed);
+    if (out->count < within)
+        out->count = within;
+}
 
 /* ROLLBACK the outermost transaction; the engine may already have rolled back on its own
    (e.g. disk full), which is fine. */
@@ -131,7 +169,7 @@ static int make_durable(struct store *st)
         pthread_mutex_unlock(&c->lock);
         return 0;
     }
-    if (st->engine->sync(st->conn) == 0)
+    if (sync_log(st) == 0)
         return 0;
     log_error("store", "cannot sync the database log: %s; the commit is not acknowledged",
               strerror(errno));
@@ -218,7 +256,7 @@ static void sync_round(struct store *st, struct committer *c)
 {
     int64_t target = c->written_seq;
     pthread_mutex_unlock(&c->lock);
-    bool ok = st->engine->sync(st->conn) == 0;
+    bool ok = sync_log(st) == 0;
     if (!ok)
         log_error("store", "cannot sync the database log: %s; its last commits are not "
                            "acknowledged", strerror(errno));

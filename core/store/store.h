@@ -114,6 +114,21 @@ struct store_sharing {
 };
 void store_sharing(const struct store *st, struct store_sharing *out);
 /*
+ * The log's syncs since the store opened (on an engine whose commits are not
+ * durable by themselves: SQLite's fdatasync of its log; none on PostgreSQL),
+ * for a histogram: how many, their total time, and how many took at most
+ * each of store_sync_bucket_seconds (cumulative). A commit is answered only
+ * once synced, so this is the disk's share of every acknowledgement.
+ */
+#define STORE_SYNC_BUCKETS 10
+extern const double store_sync_bucket_seconds[STORE_SYNC_BUCKETS];
+struct store_syncs {
+    uint64_t count;
+    double seconds;
+    uint64_t at_most[STORE_SYNC_BUCKETS];
+};
+void store_syncs(const struct store *st, struct store_syncs *out);
+/*
  * After each handed-over commit the commit thread may run transactions of its
  * own on the connection before giving it back: chain(arg), on that thread,
  * begins, writes and commits one and returns true, or returns false if it has

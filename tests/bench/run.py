@@ -468,6 +468,17 @@ def connection_sharing(m0, m1, seconds):
             f"{share[waited]:.0f} %")
 
 
+def log_syncs(m0, m1, seconds):
+    """The log's syncs in a load phase (metrics m0 before it, m1 after): how many a second and
+    their mean time. Each answer waits for one, so this is the disk's share of its latency."""
+    name = "switchboard_store_log_sync_duration_seconds"
+    count = m1.get(name + "_count", 0) - m0.get(name + "_count", 0)
+    if not seconds or not count:
+        return "n/a"
+    mean_ms = 1000 * (m1[name + "_sum"] - m0.get(name + "_sum", 0)) / count
+    return f"{count / seconds:,.0f}/s, mean {mean_ms:.2f} ms"
+
+
 def wait_jobs_idle(srv, timeout=120):
     """Until no job is queued or running (bounded)."""
     def idle():
@@ -651,6 +662,8 @@ def bench_intake(args, P, res):
                                 ("stored only", stored_before, stored_loaded, stored)):
         res.add("1 intake", f"store connection held, {label}: turn gathers / commit thread; "
                 "loop waited", connection_sharing(m0, m1, load["seconds"]))
+        res.add("1 intake", f"log syncs, {label} (switchboard_store_log_sync_duration_seconds)",
+                log_syncs(m0, m1, load["seconds"]))
     if sc.counts is not None:
         # The store syncs the log itself after each commit, on a thread of its own: a sync
         # covers every commit written before it, and no answer leaves before one has covered

@@ -156,6 +156,24 @@ def metric(text, name):
     raise AssertionError(f"metric {name} not found")
 
 
+def prometheus_text_parser():
+    """The Prometheus project's parser of its text format (Debian's python3-prometheus-client:
+    text_string_to_metric_families), or None. Debian installs it for its own python3; a run
+    under another interpreter finds it there too."""
+    try:
+        from prometheus_client.parser import text_string_to_metric_families
+    except ImportError:
+        debian = "/usr/lib/python3/dist-packages"
+        if not os.path.isdir(debian) or debian in sys.path:
+            return None
+        sys.path.append(debian)
+        try:
+            from prometheus_client.parser import text_string_to_metric_families
+        except ImportError:
+            return None
+    return text_string_to_metric_families
+
+
 def wait_for(predicate, timeout=10.0, interval=0.02, message="condition"):
     """Poll predicate until it returns a truthy value; fail after timeout."""
     deadline = time.monotonic() + timeout

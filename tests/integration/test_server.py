@@ -12,8 +12,8 @@ import time
 import unittest
 from pathlib import Path
 
-from harness import (API_KEY, BIN, Server, ServerTestCase, metric, raw_exchange,
-                     sdk_header_version, wait_for)
+from harness import (API_KEY, BIN, Server, ServerTestCase, metric, prometheus_text_parser,
+                     raw_exchange, sdk_header_version, wait_for)
 
 
 class CommandLine(ServerTestCase):
@@ -166,6 +166,38 @@ class Http(ServerTestCase):
             if line and not line.startswith("#"):
                 self.assertRegex(line, r'^[a-z_]+(\{[^}]*\})? -?[0-9.e+]+$')
         self.srv.wait_log(r'"GET /nowhere" 404')  # the access line may follow the answer
+
+    def test_metrics_page_parses_as_prometheus_text(self):
+        """The whole /metrics page, read by the Prometheus project's own Python parser."""
+        parser = prometheus_text_parser()
+        if not parser:
+            self.skipTest("skipped: no Prometheus parser (./dev test installs "
+                          "python3-prometheus-client)")
+        self.srv.request("GET", "/healthz")
+        self.srv.request("GET", "/nowhere")
+        text = self.srv.request("GET", "/metrics").text
+        declared = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
+        families = {f.name: f for f in parser(text)}
+        for name, kind in declared.items():  # (the parser drops a counter's _total)
+            family = families.get(name) or families.get(name.removesuffix("_total"))
+            self.assertIsNotNone(family, name)
+            self.assertEqual(family.type, kind, name)
+        histograms = [f for f in families.values() if f.type == "histogram"]
+        self.assertIn("switchboard_store_log_sync_duration_seconds", [f.name for f in histograms])
+        for family in histograms:
+            series = {}
+            for s in family.samples:
+                labels = tuple(sorted((k, v) for k, v in s.labels.items() if k != "le"))
+                series.setdefault(labels, {}).setdefault(s.name.rsplit("_", 1)[1], []).append(s)
+            for labels, parts in series.items():
+                bounds = [float(s.labels["le"]) for s in parts["bucket"]]
+                counts = [s.value for s in parts["bucket"]]
+                where = (family.name, labels)
+                self.assertEqual(bounds, sorted(bounds), where)
+                self.assertEqual(bounds[-1], float("inf"), where)
+                self.assertEqual(counts, sorted(counts), where)  # cumulative
+                self.assertEqual(counts[-1], parts["count"][0].value, where)
+                self.assertGreaterEqual(parts["sum"][0].value, 0)
 
     def test_idle_server_does_not_spin(self):
         """An idle server sleeps in the event loop: no timer or event re-arms itself."""

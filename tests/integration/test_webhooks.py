@@ -98,6 +98,38 @@ class Intake(WebhookTestCase):
         for name in (held % "turn_gathers", held % "commit_thread", waited):
             self.assertLessEqual(after[name], uptime)
 
+    def test_log_syncs_are_a_histogram(self):
+        # Each answer waits for the sync of the log that made its notification durable:
+        # /metrics keeps their durations as a Prometheus histogram.
+        name = "switchboard_store_log_sync_duration_seconds"
+
+        def sample():
+            text = self.srv.request("GET", "/metrics").text
+            self.assertIn(f"# TYPE {name} histogram", text)
+            buckets = []
+            for line in text.splitlines():
+                if line.startswith(name + '_bucket{le="'):
+                    le = line.split('"')[1]
+                    buckets.append((float("inf") if le == "+Inf" else float(le),
+                                    float(line.split()[-1])))
+            return buckets, metric(text, name + "_count"), metric(text, name + "_sum")
+
+        _, count_before, sum_before = sample()
+        for i in range(10):  # one after the other: no two answers can share a sync
+            env = envelope("conversation.user.created", "ws1",
+                           {"type": "conversation", "id": str(700 + i)})
+            self.assertEqual(self.srv.webhook("testplug", env).status, 200)
+        buckets, count, total = sample()
+        self.assertGreaterEqual(count - count_before, 10)
+        self.assertGreater(total, sum_before)
+        bounds = [le for le, _ in buckets]
+        self.assertEqual(bounds, sorted(bounds))
+        self.assertEqual(bounds[-1], float("inf"))
+        counts = [n for _, n in buckets]
+        self.assertEqual(counts, sorted(counts))  # cumulative
+        self.assertEqual(counts[-1], count)
+        self.assertGreater(counts[-2], 0)  # (a sync of a few pages takes well under 1 s)
+
     def test_duplicate_is_acknowledged_once(self):
         env = envelope("conversation.user.created", "ws1", {"type": "conversation", "id": "77"},
                        notification_id="notif_dup_1")
