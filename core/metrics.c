@@ -157,6 +157,23 @@ void metrics_handle(struct server *srv, struct http_request *req)
     buf_printf(&b, "switchboard_store_log_sync_duration_seconds_count %llu\n",
                (unsigned long long)syncs.count);
 
+    /* What the log costs besides: its pages copied back into the database file. */
+    struct store_log_stats log;
+    store_log_stats(srv->store, &log);
+    family(&b, "switchboard_store_checkpoints_total", "counter",
+           "Checkpoints of the database log (SQLite's WAL), by who ran them: the checkpoint "
+           "thread, or the writer when the log outgrew its bound.");
+    buf_printf(&b, "switchboard_store_checkpoints_total{by=\"checkpoint_thread\"} %llu\n",
+               (unsigned long long)log.checkpoints);
+    buf_printf(&b, "switchboard_store_checkpoints_total{by=\"writer\"} %llu\n",
+               (unsigned long long)log.writer_checkpoints);
+    family(&b, "switchboard_store_checkpoint_seconds_total", "counter",
+           "Time spent in those checkpoints.");
+    buf_printf(&b, "switchboard_store_checkpoint_seconds_total %.6f\n", log.checkpoint_seconds);
+    family(&b, "switchboard_store_log_frames", "gauge",
+           "Pages in the database log after the last commit.");
+    buf_printf(&b, "switchboard_store_log_frames %lld\n", (long long)log.frames);
+
     int64_t counts[JOB_STATES];
     jobs_counts(srv->store, counts);
     family(&b, "switchboard_jobs", "gauge", "Jobs by state (finished states are not counted).");

@@ -522,6 +522,13 @@ void store_sharing(const struct store *st, struct store_sharing *out)
     pthread_mutex_unlock(&c->lock);
 }
 
+void store_log_stats(const struct store *st, struct store_log_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (st->engine->log_stats)
+        st->engine->log_stats(st->conn, out);
+}
+
 void store_set_chain(struct store *st, bool (*chain)(void *arg), void (*wake)(void *arg),
                      void (*durable)(void *arg), void *arg)
 {

@@ -129,6 +129,20 @@ struct store_syncs {
 };
 void store_syncs(const struct store *st, struct store_syncs *out);
 /*
+ * The database log's checkpoints since the store opened: SQLite copies the
+ * pages of its log (WAL) back into the database file on a thread of its own,
+ * or, should that fall far behind, in the writer's commit (which then stalls);
+ * and how many frames (pages) the log held after the last commit. Zeros on
+ * PostgreSQL, whose server checkpoints by itself.
+ */
+struct store_log_stats {
+    uint64_t checkpoints;        /* by the checkpoint thread */
+    uint64_t writer_checkpoints; /* by the writer, the log past its backstop */
+    double checkpoint_seconds;   /* both kinds */
+    int64_t frames;
+};
+void store_log_stats(const struct store *st, struct store_log_stats *out);
+/*
  * After each handed-over commit the commit thread may run transactions of its
  * own on the connection before giving it back: chain(arg), on that thread,
  * begins, writes and commits one and returns true, or returns false if it has

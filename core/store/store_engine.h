@@ -69,6 +69,8 @@ struct store_engine {
     bool (*in_transaction)(struct store_conn *c);
     int (*schema_version)(struct store_conn *c);
     void (*release_memory)(struct store_conn *c);
+    /* Optional (NULL: zeros): store_log_stats, from any thread, without the connection. */
+    void (*log_stats)(struct store_conn *c, struct store_log_stats *out);
     void (*close)(struct store_conn *c);
 };
 

@@ -42,6 +42,10 @@ struct checkpointer {
     pthread_cond_t wake;
     sqlite3 *db;
     bool wanted, stop;
+    /* store_log_stats, under lock. */
+    uint64_t runs, writer_runs;
+    int64_t run_us;
+    int64_t frames;
 };
 
 struct sqlite_conn {
@@ -168,10 +172,13 @@ static void *checkpoint_main(void *arg)
         }
         c->wanted = false;
         pthread_mutex_unlock(&c->lock);
+        int64_t since_us = time_mono_us();
         int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
             log_warn("store", "WAL checkpoint failed: %s", sqlite3_errmsg(c->db));
         pthread_mutex_lock(&c->lock);
+        c->runs++;
+        c->run_us += time_mono_us() - since_us;
     }
     pthread_mutex_unlock(&c->lock);
     return NULL;
@@ -181,14 +188,22 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
     struct checkpointer *c = arg;
     (void)name;
-    if (frames >= CHECKPOINT_BACKSTOP)
+    int64_t writer_us = -1;
+    if (frames >= CHECKPOINT_BACKSTOP) {
+        int64_t since_us = time_mono_us();
         sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    else if (frames >= CHECKPOINT_FRAMES) {
-        pthread_mutex_lock(&c->lock);
+        writer_us = time_mono_us() - since_us;
+    }
+    pthread_mutex_lock(&c->lock);
+    c->frames = frames;
+    if (writer_us >= 0) {
+        c->writer_runs++;
+        c->run_us += writer_us;
+    } else if (frames >= CHECKPOINT_FRAMES) {
         c->wanted = true;
         pthread_cond_signal(&c->wake);
-        pthread_mutex_unlock(&c->lock);
     }
+    pthread_mutex_unlock(&c->lock);
     return SQLITE_OK;
 }
 
@@ -507,6 +522,19 @@ static void sqlite_release_memory(struct store_conn *c)
     sqlite3_db_release_memory(db_of(c));
 }
 
+static void sqlite_log_stats(struct store_conn *base, struct store_log_stats *out)
+{
+    struct checkpointer *c = ((struct sqlite_conn *)base)->ckpt;
+    if (!c)
+        return; /* (SQLite checkpoints in its commits, uncounted) */
+    pthread_mutex_lock(&c->lock);
+    out->checkpoints = c->runs;
+    out->writer_checkpoints = c->writer_runs;
+    out->checkpoint_seconds = (double)c->run_us / 1e6;
+    out->frames = c->frames;
+    pthread_mutex_unlock(&c->lock);
+}
+
 static const struct store_query_ops sqlite_query_ops = {
     .bind_int64 = sqlite_bind_int64,
     .bind_text = sqlite_bind_text,
@@ -535,5 +563,6 @@ static const struct store_engine sqlite_engine = {
     .in_transaction = sqlite_in_transaction,
     .schema_version = sqlite_schema_version,
     .release_memory = sqlite_release_memory,
+    .log_stats = sqlite_log_stats,
     .close = sqlite_close,
 };

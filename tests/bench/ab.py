@@ -11,8 +11,8 @@ of every build in turn, each on a fresh server (the test plugin installed in one
 a topic the test plugin takes, "stored" one it does not. Each phase prints its rate, p99 and the
 server's CPU per answered webhook (user + system, from /proc) and the load generator's (which
 shares the machine's CPUs), with --threads each server thread's share and how the store's one
-connection was shared (`run.connection_sharing`) and the log's syncs (`run.log_syncs`); the
-summary gives every round's rate and the means.
+connection was shared (`run.connection_sharing`), the log's syncs and checkpoints
+(`run.log_syncs`, `run.log_checkpoints`); the summary gives every round's rate and the means.
 
 A BUILD is a build folder (`cmake -B DIR`, with bench_loadgen built in the first one); the test
 plugin comes from the first build, so the builds must share its SDK major version.
@@ -89,8 +89,9 @@ def one_phase(run, build, phase, seconds, show_threads):
             print("    CPU µs per webhook by thread: " + ", ".join(shares), flush=True)
             print("    store connection held by turn gathers / commit thread; loop waited: "
                   + sharing, flush=True)
-            print("    log syncs: " + run.log_syncs(metrics_before, metrics_after, load["seconds"]),
-                  flush=True)
+            print("    log syncs: " + run.log_syncs(metrics_before, metrics_after, load["seconds"])
+                  + "; checkpoints: "
+                  + run.log_checkpoints(metrics_before, metrics_after, load["seconds"]), flush=True)
         run.wait_jobs_idle(srv, timeout=300)
         return load["rps"], load["p99_ms"], cpu / answered * 1e6, loadgen_cpu / answered * 1e6
     finally:

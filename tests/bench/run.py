@@ -479,6 +479,19 @@ def log_syncs(m0, m1, seconds):
     return f"{count / seconds:,.0f}/s, mean {mean_ms:.2f} ms"
 
 
+def log_checkpoints(m0, m1, seconds):
+    """The log's checkpoints in a load phase: how many a second, the share of the wall clock
+    they took, and how many the writer ran itself (the log past its bound: a stalled commit)."""
+    by = 'switchboard_store_checkpoints_total{by="%s"}'
+    if not seconds or by % "checkpoint_thread" not in m1:
+        return "n/a"
+    delta = {k: m1.get(k, 0) - m0.get(k, 0) for k in (
+        by % "checkpoint_thread", by % "writer", "switchboard_store_checkpoint_seconds_total")}
+    return (f"{delta[by % 'checkpoint_thread'] / seconds:,.0f}/s, "
+            f"{100 * delta['switchboard_store_checkpoint_seconds_total'] / seconds:.0f} % of the "
+            f"time; by the writer {delta[by % 'writer']:,.0f}")
+
+
 def wait_jobs_idle(srv, timeout=120):
     """Until no job is queued or running (bounded)."""
     def idle():
@@ -664,6 +677,7 @@ def bench_intake(args, P, res):
                 "loop waited", connection_sharing(m0, m1, load["seconds"]))
         res.add("1 intake", f"log syncs, {label} (switchboard_store_log_sync_duration_seconds)",
                 log_syncs(m0, m1, load["seconds"]))
+        res.add("1 intake", f"log checkpoints, {label}", log_checkpoints(m0, m1, load["seconds"]))
     if sc.counts is not None:
         # The store syncs the log itself after each commit, on a thread of its own: a sync
         # covers every commit written before it, and no answer leaves before one has covered

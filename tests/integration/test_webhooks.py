@@ -130,6 +130,47 @@ class Intake(WebhookTestCase):
         self.assertEqual(counts[-1], count)
         self.assertGreater(counts[-2], 0)  # (a sync of a few pages takes well under 1 s)
 
+    def test_log_checkpoints_are_counted(self):
+        # Once the log holds 1,000 pages the checkpoint thread copies them back into the
+        # database file, and the next commit starts the log over: /metrics counts the
+        # checkpoints and their time, and says how many pages the log holds.
+        def sample():
+            text = self.srv.request("GET", "/metrics").text
+            self.assertIn("# TYPE switchboard_store_checkpoints_total counter", text)
+            self.assertIn("# TYPE switchboard_store_log_frames gauge", text)
+            by = 'switchboard_store_checkpoints_total{by="%s"}'
+            return {"thread": metric(text, by % "checkpoint_thread"),
+                    "writer": metric(text, by % "writer"),
+                    "seconds": metric(text, "switchboard_store_checkpoint_seconds_total"),
+                    "frames": metric(text, "switchboard_store_log_frames")}
+
+        def send(n):
+            env = envelope("conversation.user.created", "ws1",
+                           {"type": "conversation", "id": str(n), "body": "x" * 3000})
+            self.assertEqual(self.srv.webhook("testplug", env).status, 200)
+
+        before = sample()
+        self.assertGreater(before["frames"], 0)  # the install's commits
+        seen, peak = before, before["frames"]
+        for n in range(2000):
+            send(1000 + n)
+            if n % 25 == 24:
+                seen = sample()
+                peak = max(peak, seen["frames"])
+                if seen["thread"] > before["thread"]:
+                    break
+        self.assertGreaterEqual(peak, 1000)
+        self.assertGreater(seen["thread"], before["thread"])
+        self.assertGreater(seen["seconds"], before["seconds"])
+        self.assertEqual(seen["writer"], 0)  # the thread kept up: the writer never stalled
+        # Copied back whole while the server is quiet, the log starts over at a later commit.
+        later = iter(range(5000, 6000))
+
+        def started_over():
+            send(next(later))
+            return sample()["frames"] < 1000
+        wait_for(started_over, message="the log started over")
+
     def test_duplicate_is_acknowledged_once(self):
         env = envelope("conversation.user.created", "ws1", {"type": "conversation", "id": "77"},
                        notification_id="notif_dup_1")
