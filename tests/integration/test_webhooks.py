@@ -151,15 +151,13 @@ class Intake(WebhookTestCase):
 
         before = sample()
         self.assertGreater(before["frames"], 0)  # the install's commits
-        seen, peak = before, before["frames"]
+        seen = before
         for n in range(2000):
             send(1000 + n)
             if n % 25 == 24:
                 seen = sample()
-                peak = max(peak, seen["frames"])
                 if seen["thread"] > before["thread"]:
                     break
-        self.assertGreaterEqual(peak, 1000)
         self.assertGreater(seen["thread"], before["thread"])
         self.assertGreater(seen["seconds"], before["seconds"])
         self.assertEqual(seen["writer"], 0)  # the thread kept up: the writer never stalled
