@@ -3,7 +3,7 @@
 import json
 import sqlite3
 
-from harness import Server, ServerTestCase, envelope, metric, sign_webhook, wait_for
+from harness import STORAGE, Server, ServerTestCase, envelope, metric, sign_webhook, wait_for
 
 
 class WebhookTestCase(ServerTestCase):
@@ -120,6 +120,9 @@ class Intake(WebhookTestCase):
                            {"type": "conversation", "id": str(700 + i)})
             self.assertEqual(self.srv.webhook("testplug", env).status, 200)
         buckets, count, total = sample()
+        if STORAGE != "sqlite":  # PostgreSQL's commits are durable when they return: no log here
+            self.assertEqual((count, total), (0, 0))
+            return
         self.assertGreaterEqual(count - count_before, 10)
         self.assertGreater(total, sum_before)
         bounds = [le for le, _ in buckets]
@@ -150,6 +153,9 @@ class Intake(WebhookTestCase):
             self.assertEqual(self.srv.webhook("testplug", env).status, 200)
 
         before = sample()
+        if STORAGE != "sqlite":  # PostgreSQL's server checkpoints its own log
+            self.assertEqual(before, {"thread": 0, "writer": 0, "seconds": 0, "frames": 0})
+            return
         self.assertGreater(before["frames"], 0)  # the install's commits
         seen = before
         for n in range(2000):
