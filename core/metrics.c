@@ -70,6 +70,27 @@ static void family(struct buf *b, const char *name, const char *type, const char
     buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* One series of a histogram: at_most[k] (cumulative) observations within bounds[k] / unit
+   seconds, then +Inf, _sum and _count. labels: "" or the series' own, e.g. route="api". */
+static void histogram_series(struct buf *b, const char *name, const char *labels,
+                             const double *bounds, double unit, const uint64_t *at_most,
+                             size_t n, uint64_t count, double sum_seconds)
+{
+    const char *sep = *labels ? "," : "";
+    for (size_t k = 0; k < n; k++)
+        buf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, bounds[k] / unit,
+                   (unsigned long long)at_most[k]);
+    buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
+               (unsigned long long)count);
+    if (*labels) {
+        buf_printf(b, "%s_sum{%s} %.6f\n", name, labels, sum_seconds);
+        buf_printf(b, "%s_count{%s} %llu\n", name, labels, (unsigned long long)count);
+    } else {
+        buf_printf(b, "%s_sum %.6f\n", name, sum_seconds);
+        buf_printf(b, "%s_count %llu\n", name, (unsigned long long)count);
+    }
+}
+
 static int count_installation(void *arg, struct installation *inst)
 {
     int64_t *by_state = arg;
@@ -96,15 +117,10 @@ void metrics_handle(struct server *srv, struct http_request *req)
         const struct route_stats *rs = &m->routes[i];
         if (!rs->count)
             continue;
-        for (size_t k = 0; k < N_BUCKETS; k++)
-            buf_printf(&b, "switchboard_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                       labels[i], buckets_ms[k] / 1000.0, (unsigned long long)rs->buckets[k]);
-        buf_printf(&b, "switchboard_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-                   labels[i], (unsigned long long)rs->count);
-        buf_printf(&b, "switchboard_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", labels[i],
-                   rs->sum_ms / 1000.0);
-        buf_printf(&b, "switchboard_http_request_duration_seconds_count{route=\"%s\"} %llu\n", labels[i],
-                   (unsigned long long)rs->count);
+        char route[64];
+        snprintf(route, sizeof route, "route=\"%s\"", labels[i]);
+        histogram_series(&b, "switchboard_http_request_duration_seconds", route, buckets_ms, 1000.0,
+                         rs->buckets, N_BUCKETS, rs->count, rs->sum_ms / 1000.0);
     }
     family(&b, "switchboard_http_connections", "gauge", "Open client connections.");
     buf_printf(&b, "switchboard_http_connections %zu\n", http_server_connections(srv->http));
@@ -148,14 +164,9 @@ void metrics_handle(struct server *srv, struct http_request *req)
     store_syncs(srv->store, &syncs);
     family(&b, "switchboard_store_log_sync_duration_seconds", "histogram",
            "Time each sync (fdatasync) of the database log took; none on PostgreSQL.");
-    for (size_t k = 0; k < STORE_SYNC_BUCKETS; k++)
-        buf_printf(&b, "switchboard_store_log_sync_duration_seconds_bucket{le=\"%g\"} %llu\n",
-                   store_sync_bucket_seconds[k], (unsigned long long)syncs.at_most[k]);
-    buf_printf(&b, "switchboard_store_log_sync_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-               (unsigned long long)syncs.count);
-    buf_printf(&b, "switchboard_store_log_sync_duration_seconds_sum %.6f\n", syncs.seconds);
-    buf_printf(&b, "switchboard_store_log_sync_duration_seconds_count %llu\n",
-               (unsigned long long)syncs.count);
+    histogram_series(&b, "switchboard_store_log_sync_duration_seconds", "",
+                     store_sync_bucket_seconds, 1.0, syncs.at_most, STORE_SYNC_BUCKETS, syncs.count,
+                     syncs.seconds);
 
     /* What the log costs besides: its pages copied back into the database file. */
     struct store_log_stats log;
