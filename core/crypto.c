@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -129,17 +131,145 @@ long base64_decode(const char *in, unsigned char *out, size_t out_cap)
     return n;
 }
 
+/*
+ * HMAC through keyed contexts kept per thread: OpenSSL's one-shot HMAC()
+ * fetches the algorithm and allocates, keys and frees a context on every
+ * call, which is more than half of what verifying a webhook's signature
+ * costs (5.4 against 2.5 us for a 2.9 KB body on the bench machine). A
+ * thread keeps a context for each of its last few keys (a plugin's client
+ * secret, the seal key's derivations) and re-initializes it with the same
+ * key for the next message. Contexts are never shared between threads; a
+ * thread's are freed when it ends (crypto_release_thread for the main one).
+ * Any failure falls back to the one-shot call.
+ */
+#define MAC_SLOTS 8
+#define MAC_KEY_MAX 128 /* longer keys take the one-shot call */
+
+struct mac_slot {
+    EVP_MAC_CTX *ctx; /* NULL: free */
+    const char *digest; /* "SHA1" or "SHA256" (static) */
+    size_t key_len;
+    unsigned char key[MAC_KEY_MAX]; /* the lookup's copy; cleansed when the slot is dropped */
+    uint64_t used;                  /* for eviction: the least recently used goes */
+};
+
+struct mac_cache {
+    EVP_MAC *mac;
+    uint64_t clock;
+    struct mac_slot slots[MAC_SLOTS];
+};
+
+static pthread_key_t mac_cache_key;
+static pthread_once_t mac_cache_once = PTHREAD_ONCE_INIT;
+static bool mac_cache_ready;
+
+static void mac_slot_drop(struct mac_slot *slot)
+{
+    EVP_MAC_CTX_free(slot->ctx);
+    OPENSSL_cleanse(slot->key, sizeof slot->key);
+    memset(slot, 0, sizeof *slot);
+}
+
+static void mac_cache_free(void *arg)
+{
+    struct mac_cache *cache = arg;
+    if (!cache)
+        return;
+    for (size_t i = 0; i < MAC_SLOTS; i++)
+        mac_slot_drop(&cache->slots[i]);
+    EVP_MAC_free(cache->mac);
+    free(cache);
+}
+
+static void mac_cache_init(void)
+{
+    mac_cache_ready = pthread_key_create(&mac_cache_key, mac_cache_free) == 0;
+}
+
+void crypto_release_thread(void)
+{
+    pthread_once(&mac_cache_once, mac_cache_init);
+    if (!mac_cache_ready)
+        return;
+    mac_cache_free(pthread_getspecific(mac_cache_key));
+    pthread_setspecific(mac_cache_key, NULL);
+}
+
+/* The calling thread's context keyed with key for digest, ready for a new message; NULL if
+   none can be had (the caller then uses the one-shot call). */
+static EVP_MAC_CTX *keyed_context(const char *digest, const void *key, size_t key_len)
+{
+    if (key_len > MAC_KEY_MAX)
+        return NULL;
+    pthread_once(&mac_cache_once, mac_cache_init);
+    if (!mac_cache_ready)
+        return NULL;
+    struct mac_cache *cache = pthread_getspecific(mac_cache_key);
+    if (!cache) {
+        EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        if (!mac)
+            return NULL;
+        cache = calloc(1, sizeof *cache);
+        if (!cache || pthread_setspecific(mac_cache_key, cache) != 0) {
+            EVP_MAC_free(mac);
+            free(cache);
+            return NULL;
+        }
+        cache->mac = mac;
+    }
+    struct mac_slot *slot = NULL, *oldest = &cache->slots[0];
+    for (size_t i = 0; i < MAC_SLOTS && !slot; i++) {
+        struct mac_slot *s = &cache->slots[i];
+        if (s->ctx && strcmp(s->digest, digest) == 0 && s->key_len == key_len
+            && CRYPTO_memcmp(s->key, key, key_len) == 0)
+            slot = s;
+        else if (!s->ctx || (oldest->ctx && s->used < oldest->used))
+            oldest = s;
+    }
+    if (slot) {
+        slot->used = ++cache->clock;
+        /* The same key again: a NULL key re-initializes with the one the context holds. */
+        return EVP_MAC_init(slot->ctx, NULL, 0, NULL) == 1 ? slot->ctx : NULL;
+    }
+    mac_slot_drop(oldest);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(cache->mac);
+    if (!ctx || EVP_MAC_init(ctx, key, key_len, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        return NULL;
+    }
+    oldest->ctx = ctx;
+    oldest->digest = digest;
+    oldest->key_len = key_len;
+    memcpy(oldest->key, key, key_len);
+    oldest->used = ++cache->clock;
+    return ctx;
+}
+
+static void hmac_with(const char *digest, const EVP_MD *md, size_t mac_len, const void *key,
+                      size_t key_len, const void *data, size_t len, unsigned char *out)
+{
+    EVP_MAC_CTX *ctx = keyed_context(digest, key, key_len);
+    size_t n = 0;
+    if (ctx && EVP_MAC_update(ctx, data, len) == 1 && EVP_MAC_final(ctx, out, &n, mac_len) == 1
+        && n == mac_len)
+        return;
+    unsigned int one_shot = (unsigned int)mac_len;
+    HMAC(md, key, (int)key_len, data, len, out, &one_shot);
+}
+
 void hmac_sha1(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[20])
 {
-    unsigned int n = 20;
-    HMAC(EVP_sha1(), key, (int)key_len, data, len, out, &n);
+    hmac_with("SHA1", EVP_sha1(), 20, key, key_len, data, len, out);
 }
 
 void hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
                  unsigned char out[32])
 {
-    unsigned int n = 32;
-    HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n);
+    hmac_with("SHA256", EVP_sha256(), 32, key, key_len, data, len, out);
 }
 
 bool ct_equal(const void *a, size_t a_len, const void *b, size_t b_len)

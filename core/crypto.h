@@ -23,9 +23,12 @@ char *base64_encode(const unsigned char *in, size_t len);
 /* Decode standard, padded base64 strictly; returns bytes written or -1. */
 long base64_decode(const char *in, unsigned char *out, size_t out_cap);
 
+/* HMAC-SHA1 / -SHA256: through a keyed context the calling thread keeps for its last few keys. */
 void hmac_sha1(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[20]);
 void hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
                  unsigned char out[32]);
+/* Free the calling thread's keyed HMAC contexts (other threads' go when they end). */
+void crypto_release_thread(void);
 /* Constant-time equality of two byte strings (length differences are not secret). */
 bool ct_equal(const void *a, size_t a_len, const void *b, size_t b_len);
 

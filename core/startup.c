@@ -219,6 +219,7 @@ static void shutdown_server(struct server *srv)
     top_routes = NULL;
     free(srv->admin_token);
     OPENSSL_cleanse(srv->seal_key, sizeof srv->seal_key);
+    crypto_release_thread();
 }
 
 int server_start(struct server *srv, struct config_report *report,

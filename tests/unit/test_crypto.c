@@ -4,6 +4,9 @@
 #include "util.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +26,77 @@ static void hmac_sha256_rfc4231(void)
     hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
     hex_encode(mac, 32, hex);
     CHECK_STR(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+/* RFC 4231 test case 6: a key longer than the hash's block (131 bytes, past the keyed
+   contexts' limit too), then the same through a cached context (RFC 2202 case 6, 80 bytes). */
+static void hmac_long_keys(void)
+{
+    unsigned char key[131], mac[32];
+    char hex[65];
+    memset(key, 0xaa, sizeof key);
+    const char *msg = "Test Using Larger Than Block-Size Key - Hash Key First";
+    for (int round = 0; round < 2; round++) {
+        hmac_sha256(key, 131, msg, strlen(msg), mac);
+        hex_encode(mac, 32, hex);
+        CHECK_STR(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+        hmac_sha1(key, 80, msg, strlen(msg), mac);
+        hex_encode(mac, 20, hex);
+        CHECK_STR(hex, "aa4ae5e15272d00e95705637ce8a3b55ed402112");
+    }
+}
+
+/*
+ * The keyed contexts a thread keeps (found again for a key, or evicted when
+ * more keys come than it keeps) give what OpenSSL's one-shot HMAC gives; on
+ * two threads at once; and again after the thread let its go.
+ */
+static int keyed_contexts_mismatches(void)
+{
+    static const size_t lengths[] = {0, 1, 63, 64, 65, 3000};
+    unsigned char message[3000];
+    for (size_t i = 0; i < sizeof message; i++)
+        message[i] = (unsigned char)(i * 7 + 3);
+    int mismatches = 0;
+    for (unsigned round = 0; round < 120; round++) {
+        /* Five keys in turn (each found again), then 20 in a scrambled order (more than a
+           thread keeps: evicted), then three of them again. */
+        unsigned k = round < 40 ? round % 5 : round < 80 ? (round * 7) % 20 : round % 3;
+        unsigned char key[150];
+        size_t key_len = (size_t)k * 7; /* 0 .. 133 bytes: the last past the limit */
+        for (size_t i = 0; i < key_len; i++)
+            key[i] = (unsigned char)(k + i);
+        size_t len = lengths[round % 6];
+        unsigned char got1[20], got256[32], want1[20], want256[32];
+        unsigned int n1 = 20, n256 = 32;
+        hmac_sha1(key, key_len, message, len, got1);
+        hmac_sha256(key, key_len, message, len, got256);
+        HMAC(EVP_sha1(), key, (int)key_len, message, len, want1, &n1);
+        HMAC(EVP_sha256(), key, (int)key_len, message, len, want256, &n256);
+        mismatches += memcmp(got1, want1, 20) != 0;
+        mismatches += memcmp(got256, want256, 32) != 0;
+    }
+    return mismatches;
+}
+
+static void *keyed_contexts_thread(void *arg)
+{
+    int *mismatches = arg;
+    *mismatches = keyed_contexts_mismatches();
+    return NULL;
+}
+
+static void hmac_keyed_contexts(void)
+{
+    pthread_t other;
+    int other_mismatches = -1;
+    CHECK_INT(pthread_create(&other, NULL, keyed_contexts_thread, &other_mismatches), 0);
+    CHECK_INT(keyed_contexts_mismatches(), 0);
+    pthread_join(other, NULL);
+    CHECK_INT(other_mismatches, 0);
+    crypto_release_thread();
+    CHECK_INT(keyed_contexts_mismatches(), 0);
+    crypto_release_thread();
 }
 
 static void webhook_signature(void)
@@ -191,6 +265,8 @@ int main(void)
 {
     RUN(hmac_sha1_rfc2202);
     RUN(hmac_sha256_rfc4231);
+    RUN(hmac_long_keys);
+    RUN(hmac_keyed_contexts);
     RUN(webhook_signature);
     RUN(canvas_signature);
     RUN(seal_round_trip);
