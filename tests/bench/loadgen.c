@@ -25,6 +25,13 @@
  *   LOADGEN_SIGN       "webhook" (default): X-Hub-Signature: sha1=HMAC-SHA1(SECRET, body);
  *                      "canvas": X-Body-Signature: HMAC-SHA256(SECRET, body), as Canvas Kit signs
  *   LOADGEN_TOPIC      topic of the generated notifications (default conversation.user.replied)
+ *   LOADGEN_IDS        "random" (default): notification ids as Intercom's, "notif_" and a
+ *                      version-4 UUID, so they arrive in no order; "ordered": "notif_RUN_N",
+ *                      each after the last, so an index over them is only ever appended to
+ *                      (an easy case no real workload has; kept to measure what the order costs)
+ *
+ * The JSON printed at the end has the run's figures and "ids_like", an SQL LIKE pattern that
+ * matches the notification ids of this run and no other.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -67,6 +74,7 @@ static char *fixed_body;   /* LOADGEN_BODY_FILE, or NULL */
 static size_t fixed_len;
 static char fixed_sig[80];
 static int canvas_sign;
+static int ordered_ids; /* LOADGEN_IDS=ordered */
 
 static int64_t now_us(void)
 {
@@ -83,11 +91,38 @@ static uint64_t workspace_of(uint64_t n)
     return n * 2654435761u % (uint64_t)workspaces;
 }
 
+/* A bijection of the low 60 bits (multiplications by odd numbers and xor-shifts are each
+   invertible modulo 2^60): distinct notifications get distinct, scattered bits. */
+static uint64_t scramble60(uint64_t x)
+{
+    const uint64_t mask = (UINT64_C(1) << 60) - 1;
+    x = (x * UINT64_C(0x9E3779B97F4A7C15)) & mask;
+    x ^= x >> 29;
+    x = (x * UINT64_C(0xBF58476D1CE4E5B9)) & mask;
+    x ^= x >> 32;
+    return x;
+}
+
+/* Notification n's id: a version-4 UUID (scrambled bits of n, the run in the last 8 hex
+   digits), or the ordered form. */
+static void notification_id(uint64_t n, char *out, size_t size)
+{
+    if (ordered_ids) {
+        snprintf(out, size, "notif_%08x_%llu", run_id, (unsigned long long)n);
+        return;
+    }
+    uint64_t bits = scramble60(n), more = scramble60(~n);
+    snprintf(out, size, "notif_%08x-%04x-4%03x-%04x-%04x%08x", (unsigned)(bits >> 28),
+             (unsigned)(bits >> 12) & 0xffff, (unsigned)bits & 0xfff,
+             0x8000 | ((unsigned)more & 0x3fff), (unsigned)(more >> 14) & 0xffff, run_id);
+}
+
 /* A realistic conversation.user.replied notification, distinct by id. */
 static void build_request(struct conn *c)
 {
-    char body[8192];
+    char body[8192], id[64];
     uint64_t n = ++seq;
+    notification_id(n, id, sizeof id);
     int len = snprintf(
         body, sizeof body,
         "{\"type\":\"notification_event\",\"app_id\":\"ws%llu\",\"data\":{\"type\":"
@@ -100,11 +135,11 @@ static void build_request(struct conn *c)
         "\"conversation_part.list\",\"total_count\":1,\"conversation_parts\":[{\"type\":"
         "\"conversation_part\",\"id\":\"%llu\",\"part_type\":\"comment\",\"body\":\"<p>%s</p>\","
         "\"created_at\":1732450100,\"author\":{\"type\":\"user\",\"id\":\"6762f0dd1bb69f9f2193bb83\"}}]}}},"
-        "\"links\":{},\"id\":\"notif_%08x_%llu\",\"topic\":\"%s\","
+        "\"links\":{},\"id\":\"%s\",\"topic\":\"%s\","
         "\"delivery_status\":\"pending\",\"delivery_attempts\":1,\"delivered_at\":0,"
         "\"first_sent_at\":1732450101,\"created_at\":1732450101,\"self\":null}",
         (unsigned long long)workspace_of(n), (unsigned long long)(n % 5000),
-        (unsigned long long)n, padding, run_id, (unsigned long long)n, topic);
+        (unsigned long long)n, padding, id, topic);
     unsigned char mac[20];
     unsigned int mac_len = 20;
     HMAC(EVP_sha1(), secret, (int)strlen(secret), (unsigned char *)body, (size_t)len, mac, &mac_len);
@@ -257,6 +292,12 @@ int main(int argc, char **argv)
         topic = getenv("LOADGEN_TOPIC");
     const char *sign = getenv("LOADGEN_SIGN");
     canvas_sign = sign && strcmp(sign, "canvas") == 0;
+    const char *ids = getenv("LOADGEN_IDS");
+    if (ids && *ids && strcmp(ids, "ordered") != 0 && strcmp(ids, "random") != 0) {
+        fprintf(stderr, "loadgen: LOADGEN_IDS must be random or ordered, not %s\n", ids);
+        return 2;
+    }
+    ordered_ids = ids && strcmp(ids, "ordered") == 0;
     const char *body_file = getenv("LOADGEN_BODY_FILE");
     if (body_file && *body_file)
         load_fixed_body(body_file);
@@ -345,14 +386,19 @@ int main(int argc, char **argv)
         }
     }
     double elapsed = (double)(now_us() - start) / 1e6;
+    char ids_like[64]; /* (in LIKE, _ is any one character) */
+    if (ordered_ids)
+        snprintf(ids_like, sizeof ids_like, "notif_%08x_%%", run_id);
+    else
+        snprintf(ids_like, sizeof ids_like, "notif_%%-____%08x", run_id);
     qsort(samples, n_samples, sizeof *samples, cmp_u32);
 #define PCT(p) (n_samples ? samples[(size_t)((double)(n_samples - 1) * (p))] / 1000.0 : 0)
     printf("{\"requests\":%zu,\"seconds\":%.3f,\"rps\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
            "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"status_2xx\":%llu,\"status_4xx\":%llu,"
-           "\"status_5xx\":%llu,\"errors\":%llu,\"run_id\":\"%08x\"}\n",
+           "\"status_5xx\":%llu,\"errors\":%llu,\"run_id\":\"%08x\",\"ids_like\":\"%s\"}\n",
            n_samples, elapsed, (double)n_samples / elapsed, PCT(0.50), PCT(0.90), PCT(0.99),
            n_samples ? samples[n_samples - 1] / 1000.0 : 0, (unsigned long long)statuses[2],
            (unsigned long long)statuses[4], (unsigned long long)statuses[5],
-           (unsigned long long)errors, run_id);
+           (unsigned long long)errors, run_id, ids_like);
     return 0;
 }

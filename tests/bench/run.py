@@ -15,7 +15,9 @@ run, right before it, on the same loopback, with the same load generator:
              a topic no plugin takes: stored only) against bench_baseline_server, a minimal
              libevent server that verifies the same X-Hub-Signature (HMAC-SHA1 of the body with
              the client secret, compared in constant time) and answers 200, storing nothing;
-             the server's RSS idle before the load, at its peak, and once the jobs drained
+             the notification ids are Intercom's shape (random UUIDs), and once more, stored
+             only, in order (what their order costs); the server's RSS idle before the load, at
+             its peak, and once the jobs drained
   jobs       job throughput: N queued jobs of the test plugin (each writes a document) falling
              due at once, run until none is left: jobs finished per second
   pg         intake (with delivery and stored only) and job throughput on PostgreSQL, with one
@@ -177,11 +179,13 @@ def proc_status(pid):
 
 
 def loadgen(port, path, secret, connections, seconds, workspaces=1, rps=0, body_file=None,
-            sign="webhook", topic=None):
-    """bench_loadgen's figures; @port one port or a list (the connections spread over them)."""
+            sign="webhook", topic=None, ids="random"):
+    """bench_loadgen's figures; @port one port or a list (the connections spread over them);
+    @ids "random" (as Intercom's, in no order) or "ordered" (each after the last)."""
     env = dict(os.environ)
     env.pop("LOADGEN_BODY_FILE", None)
     env.pop("LOADGEN_TOPIC", None)
+    env["LOADGEN_IDS"] = ids
     if body_file:
         env["LOADGEN_BODY_FILE"] = str(body_file)
     if topic:
@@ -556,8 +560,8 @@ def store_event_columns(srv):
         db.close()
 
 
-def count_events(srv, run_id, delivered):
-    """Events of loadgen run @run_id in @srv's store (either engine): delivered to their plugin
+def count_events(srv, run, delivered):
+    """Events of loadgen run @run in @srv's store (either engine): delivered to their plugin
     ('done'), or stored only (no plugin takes the topic)."""
     cols = store_event_columns(srv)
     if delivered and "state" in cols:
@@ -570,16 +574,16 @@ def count_events(srv, run_id, delivered):
         terms += ["state IS NULL"] if "state" in cols else []
         sql = "SELECT count(*) FROM events WHERE " + " AND ".join(["notification_id LIKE ?"]
                                                                   + terms)
-    return srv.db_rows(sql, (f"notif_{run_id}_%",))[0][0]
+    return srv.db_rows(sql, (run["ids_like"],))[0][0]
 
 
 def count_intake(srv, delivered_run, stored_run):
     """After a clean stop, from the store: rows of the run with delivery, those delivered,
     and rows of the stored-only run (every 200 must be a committed row)."""
     rows = srv.db_rows("SELECT count(*) FROM events WHERE notification_id LIKE ?",
-                       (f"notif_{delivered_run['run_id']}_%",))[0][0]
-    return (rows, count_events(srv, delivered_run["run_id"], delivered=True),
-            count_events(srv, stored_run["run_id"], delivered=False))
+                       (delivered_run["ids_like"],))[0][0]
+    return (rows, count_events(srv, delivered_run, delivered=True),
+            count_events(srv, stored_run, delivered=False))
 
 
 # Figures measured once and read by later benchmarks of the same run: the intake baseline,
@@ -633,16 +637,23 @@ def bench_intake(args, P, res):
         stored = loadgen(srv.port, "/webhooks/testplug", CLIENT_SECRET, conns, secs,
                          topic="conversation.admin.noted")
         stored_loaded = metrics(srv)
+        # The same with ids in order, as no real load sends them: what the ids' order costs
+        # (each index over them is then only appended to).
+        log(f"intake: switchboard, stored only, notification ids in order, {secs} s")
+        ordered = loadgen(srv.port, "/webhooks/testplug", CLIENT_SECRET, conns, secs,
+                          topic="conversation.admin.noted", ids="ordered")
         wait_jobs_idle(srv, timeout=300)
         rss_after = settled_rss(srv.proc.pid)
         rss_peak = proc_status(srv.proc.pid).get("VmHWM", 0)
         code = srv.stop()
         rows, jobs_done, stored_rows = count_intake(srv, sw, stored)
+        ordered_rows = count_events(srv, ordered, delivered=False)
     finally:
         srv.close()
         fake.stop()
     log(f"intake: switchboard {sw['rps']:.0f} req/s p99 {sw['p99_ms']:.2f} ms; {rows} rows for "
-        f"{sw['status_2xx']} answers 200; stored only {stored['rps']:.0f} req/s")
+        f"{sw['status_2xx']} answers 200; stored only {stored['rps']:.0f} req/s, with ids in "
+        f"order {ordered['rps']:.0f} req/s")
 
     ratio = sw["rps"] / base["rps"] if base["rps"] else 0
     res.add("1 intake", "throughput with delivery (64 conn, closed loop)", rate(sw["rps"]),
@@ -671,6 +682,14 @@ def bench_intake(args, P, res):
     res.add("1 intake", "  answers 200 / rows committed",
             f"{stored['status_2xx']:,} / {stored_rows:,}", "", "every 200 committed",
             stored_rows >= stored["status_2xx"] and stored_bad == 0)
+    ordered_bad = ordered["status_4xx"] + ordered["status_5xx"] + ordered["errors"]
+    res.add("1 intake", "stored only, notification ids in order (no real load: p99)",
+            f"{rate(ordered['rps'])} ({ms(ordered['p99_ms'])}), "
+            f"{ordered['rps'] / base['rps'] if base['rps'] else 0:.2f} x",
+            rate(base["rps"]) + " verifying")
+    res.add("1 intake", "  answers 200 / rows committed",
+            f"{ordered['status_2xx']:,} / {ordered_rows:,}", "", "every 200 committed",
+            ordered_rows >= ordered["status_2xx"] and ordered_bad == 0)
     for label, m0, m1, load in (("with delivery", before, loaded, sw),
                                 ("stored only", stored_before, stored_loaded, stored)):
         res.add("1 intake", f"store connection held, {label}: turn gathers / commit thread; "
@@ -1572,7 +1591,7 @@ def bench_scaling(args, P, res):
             wait_jobs_idle(srv, timeout=300)
             st = proc_status(srv.proc.pid)
             srv.stop()
-            rows = delivery_latencies(db_path(srv), r["run_id"], max_id)
+            rows = delivery_latencies(db_path(srv), r, max_id)
             rows_after = delivery_rows(db_path(srv))
         finally:
             srv.close()
@@ -1610,8 +1629,8 @@ def delivery_rows(path):
         db.close()
 
 
-def delivery_latencies(path, run_id, max_job_id):
-    """Milliseconds from intake to delivery done of loadgen run @run_id's webhooks."""
+def delivery_latencies(path, run, max_job_id):
+    """Milliseconds from intake to delivery done of loadgen run @run's webhooks."""
     db = sqlite3.connect(path)
     try:
         cols = event_columns(db)
@@ -1621,7 +1640,7 @@ def delivery_latencies(path, run_id, max_job_id):
         if "state" in cols:
             sql = (f"SELECT {EVENT_FINISHED_AT} - received_at FROM events WHERE "
                    "notification_id LIKE ? AND state = 'done'")
-            args = (f"notif_{run_id}_%",)
+            args = (run["ids_like"],)
         else:
             sql = ("SELECT finished_at - created_at FROM jobs WHERE id > ? AND type = 'webhook' "
                    "AND state = 'done'")
