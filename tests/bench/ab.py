@@ -2,7 +2,7 @@
 """Intake, build against build, in alternating phases: the fair comparison of two commits.
 
     python3 tests/bench/ab.py [--seconds 8] [--rounds 3] [--phases delivery,stored] [--threads]
-                              BUILD_A BUILD_B [BUILD ...]
+                              [--ids random|ordered] BUILD_A BUILD_B [BUILD ...]
 
 The machine's speed drifts by more than a change moves intake (verifying baselines minutes apart
 differ by 15 % and more), so one run of each build says little. Here each round runs every phase
@@ -107,6 +107,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--phases", default="delivery,stored")
     ap.add_argument("--threads", action="store_true", help="each thread's CPU per webhook")
+    ap.add_argument("--ids", choices=("random", "ordered"), default="random",
+                    help="the notifications' ids: as Intercom's (default), or in order")
     args = ap.parse_args()
     if len(args.builds) < 2:
         ap.error("two builds or more")
@@ -117,6 +119,7 @@ def main():
         if not (build / "switchboard").exists():
             ap.error(f"{build}/switchboard is missing: build it first")
     run = load_run(args.builds[0].resolve())
+    run.LOAD_IDS = args.ids
     results = {}
     for round_no in range(1, args.rounds + 1):
         for build in args.builds:
