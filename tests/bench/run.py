@@ -566,6 +566,11 @@ def store_event_columns(srv):
         db.close()
 
 
+def refused(run):
+    """Requests of a loadgen run that got no 2xx: 4xx, 5xx and connection errors."""
+    return run["status_4xx"] + run["status_5xx"] + run["errors"]
+
+
 def count_events(srv, run, delivered):
     """Events of loadgen run @run in @srv's store (either engine): delivered to their plugin
     ('done'), or stored only (no plugin takes the topic)."""
@@ -671,7 +676,7 @@ def bench_intake(args, P, res):
     res.add("1 intake", "latency p99", ms(sw["p99_ms"]), ms(base["p99_ms"]), "<= 10 ms",
             sw["p99_ms"] <= 10)
     res.add("1 intake", "latency max", ms(sw["max_ms"]), ms(base["max_ms"]))
-    bad = sw["status_4xx"] + sw["status_5xx"] + sw["errors"]
+    bad = refused(sw)
     res.add("1 intake", "answers 200 / rows committed", f"{sw['status_2xx']:,} / {rows:,}",
             "", "every 200 committed", rows >= sw["status_2xx"] and bad == 0)
     res.add("1 intake", "webhook jobs delivered (done)", f"{jobs_done:,}", "", "all rows",
@@ -681,7 +686,7 @@ def bench_intake(args, P, res):
     batch = (sw["status_2xx"] / commits) if commits else 0
     res.add("1 intake", "group commits (avg batch)", f"{commits:,.0f} ({batch:.1f}/commit)")
     stored_ratio = stored["rps"] / base["rps"] if base["rps"] else 0
-    stored_bad = stored["status_4xx"] + stored["status_5xx"] + stored["errors"]
+    stored_bad = refused(stored)
     res.add("1 intake", "stored only, no delivery (p99)", f"{rate(stored['rps'])} "
             f"({ms(stored['p99_ms'])})", rate(base["rps"]) + " verifying", ">= 0.7 x baseline",
             stored_ratio >= 0.7)
@@ -691,7 +696,7 @@ def bench_intake(args, P, res):
             f"{stored['status_2xx']:,} / {stored_rows:,}", "", "every 200 committed",
             stored_rows >= stored["status_2xx"] and stored_bad == 0)
     if ordered:
-        ordered_bad = ordered["status_4xx"] + ordered["status_5xx"] + ordered["errors"]
+        ordered_bad = refused(ordered)
         res.add("1 intake", "stored only, notification ids in order (no real load: p99)",
                 f"{rate(ordered['rps'])} ({ms(ordered['p99_ms'])}), "
                 f"{ordered['rps'] / base['rps'] if base['rps'] else 0:.2f} x",
@@ -834,7 +839,7 @@ def pg_label(nodes):
 def add_load_rows(res, bench, figure, run, base, counted_what, counted, ok):
     """One intake load's rows: its rate and p99 beside the verifying baseline's, the ratio,
     and what the store counted after it (@ok: as it must be; any refused request fails it)."""
-    bad = run["status_4xx"] + run["status_5xx"] + run["errors"]
+    bad = refused(run)
     ratio = run["rps"] / base["rps"] if base["rps"] else 0
     res.add(bench, f"{figure} (p99)", f"{rate(run['rps'])} ({ms(run['p99_ms'])})",
             f"{rate(base['rps'])} verifying ({ms(base['p99_ms'])})")
