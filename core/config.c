@@ -138,6 +138,7 @@ static const struct key_spec storage_keys[] = {
     SKIP("url"), SKIP("url_file"), SKIP("url_env"), /* a secret: parse_storage */
     STR("node", storage_node),
     INT("lease_s", storage_lease_s, 5, 3600),
+    INT("redelivery_window", redelivery_window, 1024, 4194304), /* 48 bytes each */
     INT("job_retention_days", job_retention_days, 1, 3650),
     INT("event_retention_days", event_retention_days, 1, 3650),
     {NULL, 0, 0, 0, 0},
@@ -802,6 +803,7 @@ static void parse_storage(struct config *cfg, const config_setting_t *g, struct 
                      "storage.node must be at most 63 letters, digits, '.', '_' or '-', "
                      "not \"%s\"", cfg->storage_node);
     const config_setting_t *driver = config_setting_get_member(g, "driver");
+    const config_setting_t *window = config_setting_get_member(g, "redelivery_window");
     bool postgresql = strcmp(cfg->storage_driver, "postgresql") == 0;
     if (!postgresql && strcmp(cfg->storage_driver, "sqlite") != 0)
         config_error(r, src_file(driver, src), src_line(driver),
@@ -811,6 +813,10 @@ static void parse_storage(struct config *cfg, const config_setting_t *g, struct 
         config_error(r, src_file(url, src), src_line(url),
                      "storage.%s is for driver \"postgresql\" (storage.driver is \"sqlite\")",
                      config_setting_name(url));
+    else if (postgresql && window)
+        config_error(r, src_file(window, src), src_line(window),
+                     "storage.redelivery_window is for driver \"sqlite\" (PostgreSQL "
+                     "recognizes redeliveries by a unique index)");
     else if (postgresql && !url)
         config_error(r, src_file(driver, src), src_line(driver),
                      "storage.driver \"postgresql\" needs storage.url (or url_file / url_env)");
@@ -840,6 +846,7 @@ static void set_defaults(struct config *cfg, const struct sources *src)
     cfg->storage_driver = xstrdup("sqlite");
     cfg->db_path = resolve_path(src, src->main_file, "../var/switchboard.db");
     cfg->storage_lease_s = 30;
+    cfg->redelivery_window = STORE_REDELIVERY_WINDOW;
     cfg->job_retention_days = 7;
     cfg->event_retention_days = 30;
     cfg->key_file = resolve_path(src, src->main_file, "../var/secret.key");
@@ -1091,7 +1098,10 @@ void config_free(struct config *cfg)
 void config_store_options(const struct config *cfg, struct store_options *out)
 {
     *out = (struct store_options){
-        .driver = cfg->storage_driver, .path = cfg->db_path, .url = cfg->storage_url};
+        .driver = cfg->storage_driver,
+        .path = cfg->db_path,
+        .url = cfg->storage_url,
+        .redelivery_window = (size_t)cfg->redelivery_window};
 }
 
 const struct plugin_config *config_plugin(const struct config *cfg, const char *name)

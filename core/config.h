@@ -69,6 +69,7 @@ struct config {
     char *storage_url;    /* PostgreSQL's connection string: a secret, shown only redacted */
     char *storage_node;   /* NULL: cluster.c names the node <hostname>-<port> */
     int storage_lease_s;  /* how long a node's claim on a job lasts (PostgreSQL) */
+    int redelivery_window; /* notifications remembered to recognize redeliveries (SQLite) */
     int job_retention_days;
     int event_retention_days;
 

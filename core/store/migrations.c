@@ -228,6 +228,49 @@ static const char *const steps[] = {
     "CREATE INDEX nodes_live ON nodes (heartbeat_at) WHERE stopped_at IS NULL;"
     "ALTER TABLE jobs ADD COLUMN node_id INTEGER;"
     "ALTER TABLE events ADD COLUMN node_id INTEGER;",
+    /*
+     * 9: events without the unique index on (plugin, notification_id): the store recognizes
+     * a notification sent again by its window of the newest (store_events.h). SQLite drops
+     * a constraint only by rebuilding the table; the columns keep their order.
+     */
+    "CREATE TABLE events_new ("
+    "  id INTEGER PRIMARY KEY,"
+    "  plugin TEXT NOT NULL,"
+    "  notification_id TEXT NOT NULL,"
+    "  installation_id INTEGER,"
+    "  workspace_id TEXT,"
+    "  topic TEXT NOT NULL,"
+    "  created_at INTEGER,"
+    "  received_at INTEGER NOT NULL,"
+    "  outcome TEXT NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  state TEXT"
+    "    CHECK (state = 'queued' OR state = 'waiting' OR state = 'running' OR state = 'pending'"
+    "           OR state = 'done' OR state = 'dead' OR state = 'cancelled' OR state = 'skipped'),"
+    "  key TEXT,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  max_attempts INTEGER NOT NULL DEFAULT 0,"
+    "  run_at INTEGER,"
+    "  last_error TEXT,"
+    "  last_error_code TEXT,"
+    "  checkpoint TEXT,"
+    "  updated_at INTEGER,"
+    "  finished_at INTEGER,"
+    "  node_id INTEGER);"
+    "INSERT INTO events_new SELECT * FROM events;"
+    "DROP TABLE events;"
+    "ALTER TABLE events_new RENAME TO events;"
+    "CREATE INDEX events_by_time ON events (plugin, id);"
+    "CREATE INDEX events_by_received ON events (received_at);"
+    "CREATE INDEX events_due ON events (run_at, id) WHERE state = 'queued';"
+    "CREATE INDEX events_active_key ON events (plugin, installation_id, key, id)"
+    "  WHERE key IS NOT NULL AND (state = 'queued' OR state = 'waiting' OR state = 'running'"
+    "                             OR state = 'pending');"
+    "CREATE INDEX events_unfinished ON events (state, id)"
+    "  WHERE (state = 'queued' OR state = 'waiting' OR state = 'running' OR state = 'pending'"
+    "         OR state = 'dead');"
+    "CREATE INDEX events_by_installation ON events (installation_id, id)"
+    "  WHERE outcome = 'queued';",
 };
 
 _Static_assert(ARRAY_LEN(steps) == MIGRATIONS_COUNT, "a step for every version, on both engines");

@@ -6,7 +6,7 @@
 #ifndef SB_CORE_MIGRATIONS_H
 #define SB_CORE_MIGRATIONS_H
 
-#define MIGRATIONS_COUNT 8
+#define MIGRATIONS_COUNT 9
 
 int migrations_count(void);
 const char *migrations_step(int version);    /* SQLite; 1-based; NULL if out of range */

@@ -153,6 +153,9 @@ static const char *const steps[] = {
     "CREATE INDEX nodes_live ON nodes (heartbeat_at) WHERE stopped_at IS NULL;"
     "ALTER TABLE jobs ADD COLUMN node_id BIGINT;"
     "ALTER TABLE events ADD COLUMN node_id BIGINT;",
+    /* 9: SQLite's events lose their unique index on the notification id; this one keeps it
+       (store_events.h: the nodes of a cluster share it) */
+    "",
 };
 
 _Static_assert(ARRAY_LEN(steps) == MIGRATIONS_COUNT, "a step for every version, on both engines");

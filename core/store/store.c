@@ -7,6 +7,8 @@
 
 #include "log.h"
 #include "store/migrations.h"
+#include "store/recent_ids.h"
+#include "store/store_events.h"
 #include "util.h"
 
 #include <errno.h>
@@ -97,6 +99,7 @@ struct store {
     int64_t done_number;    /* while that done runs: its commit's number (store_done_number) */
     int64_t last_seq;       /* the number of the last commit made on the commit thread */
     int64_t node;           /* store_set_node */
+    struct recent_ids *recent; /* store_recent_ids */
     int64_t waited_us;      /* store_sharing's loop_waited_us (loop only) */
     /* store_syncs: from whichever thread syncs (the sync thread, or the one that commits). */
     atomic_uint_least64_t syncs, sync_us;
@@ -562,6 +565,16 @@ struct store *store_open_with(const struct store_options *options, char *err, si
     st->engine = conn->engine;
     st->n_slots = 256;
     st->slots = xcalloc(st->n_slots, sizeof *st->slots);
+    if (!st->engine->shared) {
+        st->recent = recent_ids_new(options->redelivery_window ? options->redelivery_window
+                                                               : STORE_REDELIVERY_WINDOW);
+        if (store_events_recall(st, st->recent) != 0) {
+            snprintf(err, errlen, "cannot read the newest notifications: %s",
+                     st->engine->last_error(st->conn));
+            store_close(st);
+            return NULL;
+        }
+    }
     committer_start(st);
     return st;
 }
@@ -605,8 +618,15 @@ void store_close(struct store *st)
         if (st->slots[i].q)
             st->slots[i].q->ops->finalize(st->slots[i].q);
     free(st->slots);
+    recent_ids_free(st->recent);
     st->engine->close(st->conn);
     free(st);
+}
+
+struct recent_ids *store_recent_ids(struct store *st)
+{
+    wait_idle(st); /* the commit thread's background may be adding to it */
+    return st->recent;
 }
 
 struct store_conn *store_conn(struct store *st)

@@ -29,10 +29,16 @@ struct store *store_open(const char *path, char *err, size_t errlen);
  * key=value pairs) and may carry a password, so it is never logged or put in
  * an error message; several nodes may open the same database (cluster.h).
  */
+/*
+ * How many notifications a SQLite store remembers (store_events.h): the
+ * newest, up to this many, are recognized when Intercom sends them again.
+ */
+#define STORE_REDELIVERY_WINDOW 262144
 struct store_options {
     const char *driver;
     const char *path;
     const char *url;
+    size_t redelivery_window; /* 0: STORE_REDELIVERY_WINDOW; SQLite only */
 };
 struct store *store_open_with(const struct store_options *options, char *err, size_t errlen);
 /* "sqlite" or "postgresql": the engine of an open store. */

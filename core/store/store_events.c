@@ -1,13 +1,64 @@
 /* store_events.c - the events table's queries (see store_events.h), cached statements. */
 #include "store/store_events.h"
 
+#include "store/recent_ids.h"
 #include "store/store_jobs.h"
 #include "store/store_sql.h"
+#include "util.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+/* Whether row holds this plugin's notification: 1, 0 (another, or gone), -1. */
+static int row_holds(struct store *st, int64_t row, const char *plugin,
+                     const char *notification_id)
+{
+    struct store_query *q = store_query(
+        st, "SELECT 1 FROM events WHERE id = ?1 AND plugin = ?2 AND notification_id = ?3");
+    if (!q)
+        return -1;
+    store_bind_int64(q, 1, row);
+    store_bind_text_ref(q, 2, plugin, -1);
+    store_bind_text_ref(q, 3, notification_id, -1);
+    int found = store_step_row(st, q);
+    store_reset(q);
+    return found;
+}
+
+/*
+ * Whether the window remembers a row that holds this notification: 1, 0, -1.
+ * Each row it names for the hash is read, so neither a collision nor a row
+ * rolled back, pruned or reused since is taken for a redelivery.
+ */
+static int remembered(struct store *st, struct recent_ids *recent, uint64_t hash,
+                      const struct store_event *e)
+{
+    int64_t some[4], *rows = some;
+    size_t n = recent_ids_find(recent, hash, some, ARRAY_LEN(some));
+    if (n > ARRAY_LEN(some)) {
+        rows = xcalloc(n, sizeof *rows);
+        recent_ids_find(recent, hash, rows, n);
+    }
+    int found = 0;
+    for (size_t i = 0; i < n && found == 0; i++)
+        found = row_holds(st, rows[i], e->plugin, e->notification_id);
+    if (rows != some)
+        free(rows);
+    return found;
+}
 
 int64_t store_event_insert(struct store *st, const struct store_event *e, bool *duplicate)
 {
+    struct recent_ids *recent = store_recent_ids(st);
+    uint64_t hash = 0;
+    if (recent) {
+        hash = recent_ids_hash(e->plugin, e->notification_id);
+        int seen = remembered(st, recent, hash, e);
+        if (seen != 0) {
+            *duplicate = seen > 0;
+            return seen > 0 ? 0 : -1;
+        }
+    }
     int held = strcmp(e->outcome, "queued") == 0
                    ? store_key_lock(st, e->plugin, e->installation, e->key)
                    : 1;
@@ -23,7 +74,8 @@ int64_t store_event_insert(struct store *st, const struct store_event *e, bool *
             "(SELECT 1 FROM events WHERE plugin = ?1 AND installation_id = ?3 AND key = ?10 AND "
             STORE_DELIVERIES_ACTIVE("state") ") THEN 'waiting' ELSE 'queued' END, "
             "CASE WHEN ?8 = 'queued' THEN CAST(?7 AS BIGINT) END, ?7) "
-            "ON CONFLICT (plugin, notification_id) DO NOTHING" STORE_RETURNING_ID);
+            STORE_DIALECT("", "ON CONFLICT (plugin, notification_id) DO NOTHING")
+            STORE_RETURNING_ID);
     if (!q)
         return -1;
     store_bind_text_ref(q, 1, e->plugin, -1);
@@ -46,7 +98,50 @@ int64_t store_event_insert(struct store *st, const struct store_event *e, bool *
     if (inserted < 0)
         return -1;
     *duplicate = inserted == 0;
+    if (recent && inserted)
+        recent_ids_add(recent, hash, id);
     return id;
+}
+
+/*
+ * How far back the window is filled at start: Intercom sends a notification
+ * again a minute after an answer it did not get, and not again after that.
+ */
+#define STORE_RECALL_HORIZON_MS (15 * 60 * 1000)
+
+int store_events_recall(struct store *st, struct recent_ids *recent)
+{
+    /* Newest first, so the read stops at the window's size; added oldest first, so the
+       oldest are the first to go. */
+    struct store_query *q = store_query(
+        st, "SELECT id, plugin, notification_id FROM events"
+            STORE_INDEXED_BY("events_by_received")
+            " WHERE received_at >= ?1 ORDER BY received_at DESC LIMIT ?2");
+    if (!q)
+        return -1;
+    size_t room = recent_ids_capacity(recent), n = 0;
+    store_bind_int64(q, 1, time_now_ms() - STORE_RECALL_HORIZON_MS);
+    store_bind_int64(q, 2, (int64_t)room);
+    struct { uint64_t hash; int64_t row; } *newest = NULL;
+    int more;
+    while ((more = store_step_row(st, q)) == 1) {
+        if (n % 4096 == 0)
+            newest = xrealloc(newest, (n + 4096) * sizeof *newest);
+        newest[n].row = store_col_int64(q, 0);
+        newest[n].hash = recent_ids_hash(store_col_text(q, 1), store_col_text(q, 2));
+        n++;
+    }
+    store_reset(q);
+    if (more < 0) {
+        free(newest);
+        return -1;
+    }
+    while (n > 0) {
+        n--;
+        recent_ids_add(recent, newest[n].hash, newest[n].row);
+    }
+    free(newest);
+    return 0;
 }
 
 int store_event_read(struct store *st, int64_t id,

@@ -1,12 +1,20 @@
 /*
  * store_events.h - the events table: every webhook notification received,
- * deduplicated by (plugin, notification id), with its outcome and body; one
+ * once per (plugin, notification id), with its outcome and body; one
  * that is delivered to its plugin carries its delivery's state in the same
  * row (the queue's side of it is in store_jobs.h: a delivery is a job whose
  * id is its event's). Read back for the delivery, pruned when old and no
  * longer needed.
  * Functions run in the caller's transaction, if one is open; failures return
  * -1 after one log line.
+ *
+ * A notification sent again is recognized by a unique index on PostgreSQL,
+ * which the nodes of a cluster share. On SQLite, whose one process writes
+ * the file, by the window of the newest (store_options' redelivery_window,
+ * and at start those of the last 15 minutes): a unique index over ids in no
+ * order costs a random B-tree page in every commit and checkpoint, and
+ * Intercom sends a notification again only a minute after an answer it did
+ * not get. One older than the window would be stored and delivered again.
  */
 #ifndef SB_CORE_STORE_EVENTS_H
 #define SB_CORE_STORE_EVENTS_H
@@ -42,6 +50,9 @@ struct store_event {
  * 'waiting' behind an active delivery of the same key, 'queued' otherwise.
  */
 int64_t store_event_insert(struct store *st, const struct store_event *event, bool *duplicate);
+struct recent_ids;
+/* Fill an empty window with the newest notifications stored (store_open): 0, or -1. */
+int store_events_recall(struct store *st, struct recent_ids *recent);
 /*
  * Read event id (topic, notification id, created_at, body; valid during the
  * call): 1 after calling use, 0 if there is no such event, -1.

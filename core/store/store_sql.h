@@ -80,6 +80,14 @@ const char *store_col_text(struct store_query *q, int i);
 size_t store_col_bytes(struct store_query *q, int i);
 const void *store_col_blob(struct store_query *q, int i);
 
+/*
+ * The window of the newest notifications (recent_ids.h) on an engine whose
+ * events table has no unique index on them (SQLite); NULL where it has one.
+ * Like store_query, it first waits for a commit in flight: the window is the
+ * connection holder's.
+ */
+struct recent_ids *store_recent_ids(struct store *st);
+
 /* Rows the last INSERT, UPDATE or DELETE changed. */
 int64_t store_changes(struct store *st);
 /* Run SQL (one or more statements) that returns no rows; logs and returns -1 on failure. */

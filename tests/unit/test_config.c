@@ -358,6 +358,16 @@ static void storage_defaults_to_sqlite(void)
         CHECK(options.path == cfg->db_path);
         CHECK_CONTAINS(options.path, "/data/sb.db");
         CHECK(options.url == NULL);
+        CHECK_INT(options.redelivery_window, STORE_REDELIVERY_WINDOW);
+    }
+    config_free(cfg);
+    config_report_free(&r);
+    cfg = load_text("sqlite.conf", "storage: {\n  redelivery_window = 1048576;\n};\n", &r);
+    CHECK(cfg != NULL);
+    if (cfg) {
+        struct store_options options;
+        config_store_options(cfg, &options);
+        CHECK_INT(options.redelivery_window, 1048576);
     }
     config_free(cfg);
     config_report_free(&r);
@@ -469,6 +479,13 @@ static void storage_errors_name_file_and_line(void)
     check_storage_error("storage: { driver = \"postgresql\"; url = \"postgresql://h/db\";\n"
                         "  lease_s = 4; };\n",
                         "bad.conf:2: storage.lease_s = 4 is out of range [5, 3600]");
+    check_storage_error("storage: {\n  redelivery_window = 1000;\n};\n",
+                        "bad.conf:2: storage.redelivery_window = 1000 is out of range "
+                        "[1024, 4194304]");
+    check_storage_error("storage: { driver = \"postgresql\"; url = \"postgresql://h/db\";\n"
+                        "  redelivery_window = 4096; };\n",
+                        "bad.conf:2: storage.redelivery_window is for driver \"sqlite\" "
+                        "(PostgreSQL recognizes redeliveries by a unique index)");
     check_storage_error("storage: {\n  urls = \"postgresql://h/db\"; };\n",
                         "bad.conf:2: unknown key 'urls' in 'storage'");
 }

@@ -1,7 +1,9 @@
 /* Unit tests: store.c, migrations.c and documents.c on a real SQLite file. */
 #include "documents.h"
 #include "store/migrations.h"
+#include "store/store_events.h"
 #include "store/store_sql.h"
+#include "util.h"
 #include "unit.h"
 
 #include <sqlite3.h>
@@ -297,6 +299,185 @@ static void insert_gives_the_id(void)
     store_close(st);
 }
 
+/* Insert notification id of plugin, received at received_at: its row, 0 if it was taken for a
+   redelivery, -1 on failure. */
+static int64_t notify(struct store *st, const char *plugin, const char *id, int64_t received_at)
+{
+    struct store_event ev = {.plugin = plugin, .notification_id = id, .topic = "t",
+                             .received_at = received_at, .outcome = "ignored", .body = "{}",
+                             .body_len = 2};
+    bool duplicate = false;
+    int64_t row = store_event_insert(st, &ev, &duplicate);
+    CHECK(duplicate == (row == 0));
+    return row;
+}
+
+static int count_rows(struct store *st, const char *sql)
+{
+    struct store_query *q = store_query(st, sql);
+    int n = q && store_step_row(st, q) == 1 ? store_col_int(q, 0) : -1;
+    if (q)
+        store_reset(q);
+    return n;
+}
+
+/*
+ * SQLite recognizes a notification sent again by the window of the newest
+ * (store_events.h), not by a unique index: across plugins, rolled-back
+ * transactions and savepoints, rows reused or pruned, and a restart.
+ */
+static void redeliveries_recognized_without_an_index(void)
+{
+    struct store *st = open_db("redeliver.db");
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    CHECK_INT(count_rows(st, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'events' "
+                             "AND (name LIKE 'sqlite_autoindex%' OR sql LIKE '%UNIQUE%')"),
+              0);
+    int64_t now = time_now_ms();
+    int64_t first = notify(st, "p", "n1", now);
+    CHECK(first > 0);
+    CHECK_INT(notify(st, "p", "n1", now), 0);
+    CHECK(notify(st, "q", "n1", now) > first); /* another plugin's is another notification */
+
+    /* Rolled back: the same notification is new again, and recognized once stored. */
+    CHECK_INT(store_begin(st), 0);
+    int64_t undone = notify(st, "p", "n2", now);
+    CHECK(undone > 0);
+    CHECK_INT(notify(st, "p", "n2", now), 0); /* within its own transaction */
+    store_rollback(st);
+    int64_t redone = notify(st, "p", "n2", now);
+    CHECK_INT(redone, undone); /* the rolled-back row's id, given again */
+    CHECK_INT(notify(st, "p", "n2", now), 0);
+
+    /* A savepoint rolled back, inside a transaction that commits. */
+    CHECK_INT(store_begin(st), 0);
+    CHECK(notify(st, "p", "n3", now) > 0);
+    CHECK_INT(store_begin(st), 0);
+    CHECK(notify(st, "p", "n4", now) > 0);
+    store_rollback(st);
+    CHECK_INT(store_begin(st), 0);
+    CHECK(notify(st, "p", "n5", now) > 0);
+    CHECK_INT(store_commit(st), 0); /* released into the outer one */
+    CHECK(notify(st, "p", "n4", now) > 0);
+    CHECK_INT(store_commit(st), 0);
+    CHECK_INT(notify(st, "p", "n3", now), 0);
+    CHECK_INT(notify(st, "p", "n4", now), 0);
+    CHECK_INT(notify(st, "p", "n5", now), 0);
+
+    /* A row rolled back and its id reused by another notification: the window still names the
+       row for the first, and reading it tells them apart. */
+    CHECK_INT(store_begin(st), 0);
+    int64_t gone = notify(st, "p", "n6", now);
+    store_rollback(st);
+    CHECK_INT(notify(st, "p", "n7", now), gone);
+    CHECK(notify(st, "p", "n6", now) > gone);
+    CHECK_INT(notify(st, "p", "n6", now), 0);
+
+    /* Pruned (retention): new again. */
+    CHECK_INT(store_exec(st, "DELETE FROM events WHERE notification_id = 'n1' AND plugin = 'p'"),
+              0);
+    CHECK(notify(st, "p", "n1", now) > 0);
+
+    /* After a restart the newest are recalled; those older than the horizon are not. */
+    CHECK(notify(st, "p", "old", now - 16 * 60 * 1000) > 0);
+    CHECK_INT(notify(st, "p", "old", now), 0);
+    store_close(st);
+    st = open_db("redeliver.db");
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    for (int i = 1; i <= 7; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "n%d", i);
+        CHECK_INT(notify(st, "p", id, now), 0);
+    }
+    CHECK_INT(notify(st, "q", "n1", now), 0);
+    CHECK(notify(st, "p", "old", now) > 0); /* (an older one Intercom no longer sends) */
+    CHECK_INT(count_rows(st, "SELECT count(*) FROM events WHERE notification_id = 'old'"), 2);
+    CHECK_INT(count_rows(st, "SELECT count(*) FROM events WHERE notification_id <> 'old'"), 8);
+    store_close(st);
+}
+
+/* A window of a few: the newest are recognized, one pushed out of it is stored again. */
+static void redelivery_window_keeps_the_newest(void)
+{
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/window.db", dir);
+    struct store_options options = {.driver = "sqlite", .path = path, .redelivery_window = 4};
+    struct store *st = store_open_with(&options, err, sizeof err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    int64_t now = time_now_ms();
+    const char *ids[] = {"a", "b", "c", "d", "e", "f"};
+    for (int i = 0; i < 6; i++)
+        CHECK(notify(st, "p", ids[i], now) > 0);
+    for (int i = 2; i < 6; i++)
+        CHECK_INT(notify(st, "p", ids[i], now), 0);
+    CHECK(notify(st, "p", "a", now) > 0); /* older than the window */
+    store_close(st);
+    /* At start, the newest 4 rows: a (again), f, e, d; c is out. */
+    st = store_open_with(&options, err, sizeof err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    CHECK_INT(notify(st, "p", "a", now), 0);
+    CHECK_INT(notify(st, "p", "d", now), 0);
+    CHECK(notify(st, "p", "c", now) > 0);
+    store_close(st);
+}
+
+/* Migration 9 rebuilds events without the unique index: every row, column and index kept. */
+static void events_rebuilt_without_the_unique_index(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/v8.db", dir);
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    for (int v = 1; v <= 8; v++)
+        CHECK(sqlite3_exec(db, migrations_step(v), NULL, NULL, NULL) == SQLITE_OK);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "PRAGMA user_version = 8;"
+             "INSERT INTO events (id, plugin, notification_id, installation_id, workspace_id,"
+             " topic, created_at, received_at, outcome, body, state, key, attempts, max_attempts,"
+             " run_at, last_error, node_id) VALUES"
+             " (3, 'p', 'n1', 1, 'w', 't', 5, %lld, 'queued', '{\"a\":1}', 'dead', 'k', 8, 8,"
+             "  6, 'gave up', 2),"
+             " (4, 'p', 'n2', 1, 'w', 't', 5, %lld, 'ignored', '{}', NULL, NULL, 0, 0, NULL,"
+             "  NULL, NULL);",
+             (long long)time_now_ms(), (long long)time_now_ms());
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    struct store *st = open_db("v8.db");
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    CHECK_INT(store_schema_version(st), 9);
+    struct store_query *q = store_query(
+        st, "SELECT group_concat(id || ':' || notification_id || ':' || coalesce(state, '-') "
+            "|| ':' || attempts || ':' || coalesce(last_error, '-') || ':' || body || ':' || "
+            "coalesce(node_id, '-'), ',') FROM (SELECT * FROM events ORDER BY id)");
+    CHECK(store_step_row(st, q) == 1);
+    CHECK_STR(store_col_text(q, 0), "3:n1:dead:8:gave up:{\"a\":1}:2,4:n2:-:0:-:{}:-");
+    store_reset(q);
+    CHECK_INT(count_rows(st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                             "tbl_name = 'events' AND name IN ('events_by_time', "
+                             "'events_by_received', 'events_due', 'events_active_key', "
+                             "'events_unfinished', 'events_by_installation')"),
+              6);
+    CHECK_INT(count_rows(st, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'events' "
+                             "AND name LIKE 'sqlite_autoindex%'"),
+              0);
+    /* The migrated rows are recalled at start: sent again, they are recognized. */
+    CHECK_INT(notify(st, "p", "n1", time_now_ms()), 0);
+    CHECK_INT(notify(st, "p", "n2", time_now_ms()), 0);
+    CHECK(notify(st, "p", "n3", time_now_ms()) > 4);
+    store_close(st);
+}
+
 int main(void)
 {
     dir = unit_tempdir();
@@ -308,6 +489,9 @@ int main(void)
     RUN(nested_transactions);
     RUN(wal_checkpointed_in_background);
     RUN(documents);
+    RUN(redeliveries_recognized_without_an_index);
+    RUN(redelivery_window_keeps_the_newest);
+    RUN(events_rebuilt_without_the_unique_index);
     free(dir);
     UNIT_DONE();
 }
