@@ -25,7 +25,7 @@
 struct recent_ids;
 
 /* A window of @capacity entries (> 0): 16 bytes an entry in its ring and twice that, at
-   least, in its table (at most half full): 12 MB for 262,144 entries. */
+   least, in its table (at most half full): 3 MB for 65,536 entries. */
 struct recent_ids *recent_ids_new(size_t capacity);
 void recent_ids_free(struct recent_ids *r);
 

@@ -33,7 +33,7 @@ struct store *store_open(const char *path, char *err, size_t errlen);
  * How many notifications a SQLite store remembers (store_events.h): the
  * newest, up to this many, are recognized when Intercom sends them again.
  */
-#define STORE_REDELIVERY_WINDOW 262144
+#define STORE_REDELIVERY_WINDOW 65536
 struct store_options {
     const char *driver;
     const char *path;
