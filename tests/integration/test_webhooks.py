@@ -188,6 +188,23 @@ class Intake(WebhookTestCase):
         self.assertEqual(len(self.events()), 1)
         self.assertEqual(len(self.deliveries()), 1)
 
+    def test_duplicate_recognized_after_a_restart_and_a_kill(self):
+        """What Intercom sends again after an answer it did not get, recognized by the next
+        process (SQLite: the newest notifications read back at start; PostgreSQL: its index)."""
+        env = envelope("conversation.user.created", "ws1", {"type": "conversation", "id": "78"},
+                       notification_id="notif_dup_restart")
+        self.assertEqual(self.srv.webhook("testplug", env).json()["status"], "queued")
+        wait_for(self.deliveries, message="delivery")
+        self.srv.restart()
+        r = self.srv.webhook("testplug", env)
+        self.assertEqual((r.status, r.json()["status"]), (200, "duplicate"))
+        self.srv.kill()
+        self.srv.start()
+        r = self.srv.webhook("testplug", env)
+        self.assertEqual((r.status, r.json()["status"]), (200, "duplicate"))
+        self.assertEqual(len(self.events()), 1)
+        self.assertEqual(len(self.deliveries()), 1)
+
     def test_malformed_bodies_store_nothing(self):
         cases = [b"{not json", b"[1,2]", b'{"topic":"conversation.user.created"}',
                  json.dumps({"topic": "conversation.user.created", "id": "n1", "app_id": "ws1"}).encode(),
