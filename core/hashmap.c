@@ -24,15 +24,19 @@ struct hashmap {
     size_t used;  /* live + tombstones */
 };
 
-static uint64_t hash_bytes(const void *key, size_t len)
+uint64_t hashmap_hash(uint64_t h, const void *bytes, size_t len)
 {
-    const unsigned char *p = key;
-    uint64_t h = 1469598103934665603ull;
+    const unsigned char *p = bytes;
     for (size_t i = 0; i < len; i++) {
         h ^= p[i];
         h *= 1099511628211ull;
     }
     return h;
+}
+
+static uint64_t hash_bytes(const void *key, size_t len)
+{
+    return hashmap_hash(HASHMAP_HASH_START, key, len);
 }
 
 struct hashmap *hashmap_new(void)

@@ -6,10 +6,12 @@
  */
 #include "store/recent_ids.h"
 
+#include "hashmap.h"
 #include "util.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct entry {
     uint64_t hash; /* 0: an empty slot */
@@ -66,13 +68,10 @@ static uint64_t mix(uint64_t x)
 
 uint64_t recent_ids_hash(const char *plugin, const char *notification_id)
 {
-    uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a over plugin, a separator, the id */
-    for (const unsigned char *p = (const unsigned char *)plugin; *p; p++)
-        h = (h ^ *p) * UINT64_C(0x100000001b3);
-    h = (h ^ 0xff) * UINT64_C(0x100000001b3); /* (no byte of UTF-8 text is 0xff) */
-    for (const unsigned char *p = (const unsigned char *)notification_id; *p; p++)
-        h = (h ^ *p) * UINT64_C(0x100000001b3);
-    h = mix(h);
+    /* The map's hash over plugin, a separator (no byte of UTF-8 text is 0xff), the id. */
+    uint64_t h = hashmap_hash(HASHMAP_HASH_START, plugin, strlen(plugin));
+    h = hashmap_hash(h, "\xff", 1);
+    h = mix(hashmap_hash(h, notification_id, strlen(notification_id)));
     return h ? h : 1;
 }
 
