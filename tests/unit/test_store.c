@@ -54,17 +54,26 @@ static void migrations_apply_once(void)
     store_close(st);
 }
 
+/* A database file of the tests' folder at an old schema version: steps 1 to version applied
+   by hand, as a switchboard of that version left it; NULL (a failed check) if not. */
+static sqlite3 *at_version(const char *name, int version)
+{
+    char path[512], sql[64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version);
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    for (int v = 1; v <= version; v++)
+        CHECK(sqlite3_exec(db, migrations_step(v), NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    return db;
+}
+
 /* Migration 3 rebuilds jobs for the 'skipped' state: every row, id and index survives. */
 static void skipped_state_migration_keeps_jobs(void)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/v2.db", dir);
-    sqlite3 *db;
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, migrations_step(1), NULL, NULL, NULL) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, migrations_step(2), NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3 *db = at_version("v2.db", 2);
     CHECK(sqlite3_exec(db,
-                       "PRAGMA user_version = 2;"
                        "INSERT INTO jobs (id, plugin, type, key, state, attempts, max_attempts,"
                        " run_at, last_error, created_at, updated_at) VALUES"
                        " (7, 'p', 'webhook', 'item:1', 'dead', 8, 8, 1, 'gave up', 1, 2),"
@@ -103,14 +112,8 @@ static void skipped_state_migration_keeps_jobs(void)
  */
 static void deliveries_move_into_their_events(void)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/v6.db", dir);
-    sqlite3 *db;
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    for (int v = 1; v <= 6; v++)
-        CHECK(sqlite3_exec(db, migrations_step(v), NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3 *db = at_version("v6.db", 6);
     CHECK(sqlite3_exec(db,
-                       "PRAGMA user_version = 6;"
                        "INSERT INTO events (id, plugin, notification_id, installation_id, topic,"
                        " received_at, outcome, body) VALUES"
                        " (1, 'p', 'n1', 1, 't', 10, 'queued', '{}'),"
@@ -432,15 +435,9 @@ static void redelivery_window_keeps_the_newest(void)
 /* Migration 9 rebuilds events without the unique index: every row, column and index kept. */
 static void events_rebuilt_without_the_unique_index(void)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/v8.db", dir);
-    sqlite3 *db;
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    for (int v = 1; v <= 8; v++)
-        CHECK(sqlite3_exec(db, migrations_step(v), NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3 *db = at_version("v8.db", 8);
     char sql[512];
     snprintf(sql, sizeof sql,
-             "PRAGMA user_version = 8;"
              "INSERT INTO events (id, plugin, notification_id, installation_id, workspace_id,"
              " topic, created_at, received_at, outcome, body, state, key, attempts, max_attempts,"
              " run_at, last_error, node_id) VALUES"
