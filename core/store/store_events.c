@@ -122,11 +122,10 @@ int store_events_recall(struct store *st, struct recent_ids *recent)
     size_t room = recent_ids_capacity(recent), n = 0;
     store_bind_int64(q, 1, time_now_ms() - STORE_RECALL_HORIZON_MS);
     store_bind_int64(q, 2, (int64_t)room);
-    struct { uint64_t hash; int64_t row; } *newest = NULL;
+    /* Room for all at once: only the pages the rows fill become resident. */
+    struct { uint64_t hash; int64_t row; } *newest = xmalloc(room * sizeof *newest);
     int more;
     while ((more = store_step_row(st, q)) == 1) {
-        if (n % 4096 == 0)
-            newest = xrealloc(newest, (n + 4096) * sizeof *newest);
         newest[n].row = store_col_int64(q, 0);
         newest[n].hash = recent_ids_hash(store_col_text(q, 1), store_col_text(q, 2));
         n++;
